@@ -1,0 +1,57 @@
+use provisio_engine::model::{Connector, ConnectorInput};
+use provisio_engine::{Engine, EngineError};
+
+use super::pretty;
+use crate::args::ConnectorCommand;
+use crate::input::read_json_file;
+use crate::output::{table, Printer};
+
+pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) -> Result<i32, EngineError> {
+    let (connector, verb): (Connector, &str) = match command {
+        ConnectorCommand::List => {
+            let list = engine.list_connectors().await?;
+            printer.emit(&list, || {
+                table(
+                    &["ID", "NAME", "TYPE", "SCRIPT", "TARGET", "SCHEDULED", "EVENT"],
+                    list.iter()
+                        .map(|c| {
+                            vec![
+                                c.id.clone(),
+                                c.name.clone(),
+                                c.connector_type.as_str().into(),
+                                c.script.clone().unwrap_or_default(),
+                                c.target.clone(),
+                                c.scheduled_count.to_string(),
+                                c.event_count.to_string(),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+            return Ok(0);
+        }
+        ConnectorCommand::Show { connector } => (engine.connector(&connector).await?, ""),
+        ConnectorCommand::Create(f) => {
+            let input: ConnectorInput = read_json_file(&f.file)?;
+            (engine.create_connector(input).await?, "created")
+        }
+        ConnectorCommand::Update { connector, file } => {
+            let input: ConnectorInput = read_json_file(&file.file)?;
+            (engine.update_connector(&connector, input).await?, "updated")
+        }
+        ConnectorCommand::Copy { connector, name } => {
+            (engine.copy_connector(&connector, name.as_deref()).await?, "copied to")
+        }
+        ConnectorCommand::Remove { connector, force } => {
+            (engine.remove_connector(&connector, force).await?, "removed")
+        }
+    };
+    printer.emit(&connector, || {
+        if verb.is_empty() {
+            pretty(&connector)
+        } else {
+            format!("connector {verb} '{}' ({})", connector.name, connector.id)
+        }
+    });
+    Ok(0)
+}

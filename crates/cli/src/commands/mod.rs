@@ -1,0 +1,42 @@
+//! One file per command group; `run` dispatches. Each handler parses its
+//! arguments, calls the engine and prints: no rules here.
+
+mod connector;
+mod settings;
+mod target;
+mod task;
+mod template;
+
+use provisio_engine::{Engine, EngineError};
+
+use crate::args::{Cli, Command};
+use crate::output::Printer;
+
+/// Runs one command; returns the process exit code.
+pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
+    let engine = Engine::open_default(cli.data_dir.as_deref()).await?;
+    match cli.command {
+        Command::Settings(c) => settings::run(&engine, c, printer).await,
+        Command::Connector(c) => connector::run(&engine, c, printer).await,
+        Command::Task(c) => task::run(&engine, c, printer).await,
+        Command::Template(c) => template::run(&engine, c, printer).await,
+        Command::Target(c) => target::run(&engine, c, printer).await,
+        Command::Status => {
+            let status = engine.status().await?;
+            printer.emit(&status, || {
+                format!(
+                    "Provisio {}\ndata directory: {}\nenvironment: {}",
+                    status.version,
+                    status.data_dir,
+                    status.environment_type.map(|e| e.as_str()).unwrap_or("not set")
+                )
+            });
+            Ok(0)
+        }
+    }
+}
+
+/// Pretty JSON for the text form of `show` commands.
+pub(crate) fn pretty<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_default()
+}

@@ -1,0 +1,117 @@
+//! Errors a caller can branch on. Every variant's message is written for the
+//! person who has to fix the input; [`EngineError::code`] is the stable,
+//! machine-readable kind the UI and `--json` output carry.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A connector, task, template, folder, target or script named by the user does not exist.
+    #[error("{kind} '{name}' does not exist")]
+    NotFound { kind: &'static str, name: String },
+
+    /// A create or copy would give a second item the same name.
+    #[error("{kind} named '{name}' already exists; choose another name")]
+    AlreadyExists { kind: &'static str, name: String },
+
+    /// Saving was refused because mandatory fields are empty; lists every one.
+    #[error("missing mandatory fields: {}", fields.join(", "))]
+    MissingFields { fields: Vec<String> },
+
+    /// A field holds a value the engine cannot accept.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+
+    /// An update tried to change a field that is fixed at creation.
+    #[error("{field} cannot be changed after creation (it is '{current}')")]
+    Immutable { field: &'static str, current: String },
+
+    /// Removal of something still referenced, without force.
+    #[error("{message}")]
+    InUse { message: String },
+
+    /// The input file could not be read or parsed.
+    #[error("{path}: {message}")]
+    Input { path: String, message: String },
+
+    /// The OS keyring refused or is unavailable.
+    #[error("the OS keyring is not usable: {0}. Unlock or start your keyring (Secret Service, Windows Credential Manager or Keychain) and try again; nothing was saved")]
+    Keyring(String),
+
+    /// The database could not be opened or written.
+    #[error("database error: {0}")]
+    Store(#[from] sqlx::Error),
+
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
+        EngineError::NotFound {
+            kind,
+            name: name.into(),
+        }
+    }
+
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        EngineError::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Stable kind, for the UI and for scripts reading `--json` errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            EngineError::NotFound { .. } => "not_found",
+            EngineError::AlreadyExists { .. } => "already_exists",
+            EngineError::MissingFields { .. } => "missing_fields",
+            EngineError::Invalid { .. } => "invalid",
+            EngineError::Immutable { .. } => "immutable",
+            EngineError::InUse { .. } => "in_use",
+            EngineError::Input { .. } => "input",
+            EngineError::Keyring(_) => "keyring",
+            EngineError::Store(_) | EngineError::Migrate(_) => "store",
+            EngineError::Io { .. } => "io",
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_string(),
+            message: self.to_string(),
+        }
+    }
+}
+
+/// The one serializable error that crosses the IPC and `--json` boundaries.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<EngineError> for ErrorBody {
+    fn from(e: EngineError) -> Self {
+        e.body()
+    }
+}

@@ -1,0 +1,30 @@
+//! Provisio's engine: everything the desktop app and the `provisio` CLI do,
+//! with no UI dependency.
+//!
+//! # Layout
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`model`] | plain data: settings, connectors, tasks, templates, targets |
+//! | [`rules`] | the checks a connector or task must pass before it is saved |
+//! | [`jsonc`] | reading JSON with `//` comments and trailing commas |
+//! | [`store`] | the only code that speaks SQL; embedded migrations |
+//! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
+//! | [`paths`] | where the data directory lives on each platform |
+//! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call |
+//! | [`error`] | [`EngineError`], with a stable code per kind for the UI and scripts |
+//!
+//! Data flows one way: CLI / UI → [`Engine`] → rules → store (and keyring).
+//! The shell and the CLI hold no business rules.
+
+pub mod api;
+pub mod error;
+pub mod jsonc;
+pub mod model;
+pub mod paths;
+pub mod rules;
+pub mod secrets;
+pub mod store;
+
+pub use api::Engine;
+pub use error::{EngineError, ErrorBody, Result};

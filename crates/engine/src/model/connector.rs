@@ -1,0 +1,87 @@
+//! A connector holds the configuration of one data source.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum ConnectorType {
+    /// Generic Python Script connector.
+    PythonScript,
+    /// HR connector: a CSV / JSON / XML file from disk or SFTP.
+    HrFile,
+}
+
+impl ConnectorType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorType::PythonScript => "python_script",
+            ConnectorType::HrFile => "hr_file",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "python_script" => Some(Self::PythonScript),
+            "hr_file" => Some(Self::HrFile),
+            _ => None,
+        }
+    }
+}
+
+/// A stored connector. `parameters` never holds a secret value: secret
+/// parameters are listed in `secret_parameters` (JSON pointers) and shown masked.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Connector {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub connector_type: ConnectorType,
+    pub script: Option<String>,
+    #[ts(type = "Record<string, unknown>")]
+    pub parameters: serde_json::Value,
+    /// JSON pointers (e.g. `/api_token`) of parameters kept in the OS keyring.
+    pub secret_parameters: Vec<String>,
+    pub target: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What a user writes in `CONNECTOR.json` (JSONC accepted). Every field is
+/// optional here so that a missing one is reported by name, together with the others.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorInput {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub connector_type: Option<String>,
+    pub script: Option<String>,
+    pub parameters: Option<serde_json::Value>,
+    /// Extra parameter keys (or JSON pointers) to keep in the keyring besides
+    /// those whose names contain `password`, `secret` or `token`.
+    #[serde(default)]
+    pub secret_parameters: Vec<String>,
+    pub target: Option<String>,
+    /// Accepted so that `connector show --json` output can be fed back to `update`.
+    pub id: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub updated_at: Option<String>,
+}
+
+/// One row of the Overview table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct ConnectorSummary {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub connector_type: ConnectorType,
+    pub script: Option<String>,
+    pub target: String,
+    pub scheduled_count: u32,
+    pub event_count: u32,
+}

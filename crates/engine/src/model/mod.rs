@@ -1,0 +1,17 @@
+//! Plain data shared by every part of the engine and, through generated
+//! TypeScript types, by the UI. No I/O here.
+
+pub mod connector;
+pub mod settings;
+pub mod target;
+pub mod task;
+pub mod template;
+
+pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
+pub use settings::{EnvironmentType, Settings};
+pub use target::TargetInfo;
+pub use task::{
+    FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput,
+    TaskSummary, TaskUsage, WorkflowReference,
+};
+pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};

@@ -1,0 +1,76 @@
+//! One settings record per data directory.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum EnvironmentType {
+    Test,
+    Prod,
+    Demo,
+    Dev,
+}
+
+impl EnvironmentType {
+    pub const ALL: &'static str = "test, prod, demo, dev";
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "test" => Some(Self::Test),
+            "prod" => Some(Self::Prod),
+            "demo" => Some(Self::Demo),
+            "dev" => Some(Self::Dev),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Test => "test",
+            Self::Prod => "prod",
+            Self::Demo => "demo",
+            Self::Dev => "dev",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct Settings {
+    /// Mandatory before any task runs; `None` until an administrator sets it.
+    pub environment_type: Option<EnvironmentType>,
+    /// Hours of the day (UTC) at which every task's data cache is cleared.
+    pub cache_clear_hours: Vec<u8>,
+    /// Task runs that may execute at the same time.
+    pub workers: u32,
+    /// Interpreter used by the script host.
+    pub python: String,
+    /// Run history kept per task: runs older than this many days are pruned.
+    pub retention_days: Option<u32>,
+    /// Run history kept per task: at most this many runs.
+    pub retention_runs: Option<u32>,
+    pub log_level: String,
+    /// Run each task that missed its time once when the scheduler starts.
+    pub catch_up: bool,
+    /// Scheduled tasks imported into a `prod` environment stay disabled unless this is on.
+    pub enable_imported_tasks_in_prod: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            environment_type: None,
+            cache_clear_hours: vec![0],
+            workers: 4,
+            python: "python3".to_string(),
+            retention_days: Some(30),
+            retention_runs: Some(1000),
+            log_level: "info".to_string(),
+            catch_up: false,
+            enable_imported_tasks_in_prod: false,
+        }
+    }
+}

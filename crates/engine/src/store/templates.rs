@@ -1,0 +1,134 @@
+//! Templates, folders and targets of the local datacard store.
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::{EngineError, Result};
+use crate::model::{Folder, TargetInfo, Template};
+
+/// The seeded template set (SPEC §1). Codes are fixed.
+const LOCAL_SEED: &str = include_str!("../../../../assets/templates/local-seed.json");
+
+#[derive(serde::Deserialize)]
+struct Seed {
+    templates: Vec<Template>,
+    folders: Vec<Folder>,
+}
+
+impl Store {
+    /// Adds any seeded template or folder that is not there yet. Runs at every
+    /// open, so a newer version can add seeds without a migration.
+    pub async fn seed_local_templates(&self) -> Result<()> {
+        let seed: Seed = serde_json::from_str(LOCAL_SEED)
+            .map_err(|e| EngineError::invalid("assets/templates/local-seed.json", e.to_string()))?;
+        let mut tx = self.pool().begin().await?;
+        for t in &seed.templates {
+            sqlx::query("INSERT OR IGNORE INTO templates (target, code, definition, built_in) VALUES ('local', ?, ?, 1)")
+                .bind(&t.code)
+                .bind(serde_json::to_string(t).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for f in &seed.folders {
+            sqlx::query("INSERT OR IGNORE INTO folders (target, code, name, templates) VALUES ('local', ?, ?, ?)")
+                .bind(&f.code)
+                .bind(&f.name)
+                .bind(serde_json::to_string(&f.templates).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn templates(&self, target: &str) -> Result<Vec<Template>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT definition FROM templates WHERE target = ? ORDER BY built_in DESC, code",
+        )
+        .bind(target)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().filter_map(|d| serde_json::from_str(d).ok()).collect())
+    }
+
+    pub async fn template(&self, target: &str, code: &str) -> Result<Option<Template>> {
+        let row: Option<String> =
+            sqlx::query_scalar("SELECT definition FROM templates WHERE target = ? AND code = ?")
+                .bind(target)
+                .bind(code)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.and_then(|d| serde_json::from_str(&d).ok()))
+    }
+
+    pub async fn folders(&self, target: &str) -> Result<Vec<Folder>> {
+        let rows = sqlx::query("SELECT code, name, templates FROM folders WHERE target = ? ORDER BY code")
+            .bind(target)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Folder {
+                    code: r.try_get("code")?,
+                    name: r.try_get("name")?,
+                    templates: serde_json::from_str(&r.try_get::<String, _>("templates")?)
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn folder(&self, target: &str, code: &str) -> Result<Option<Folder>> {
+        Ok(self.folders(target).await?.into_iter().find(|f| f.code == code))
+    }
+
+    /// Saves a user template (replacing an earlier user definition of the same
+    /// code) and the folders that accept it, in one transaction.
+    pub async fn save_template(&self, target: &str, template: &Template, folders: &[Folder]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO templates (target, code, definition, built_in) VALUES (?, ?, ?, 0)
+             ON CONFLICT (target, code) DO UPDATE SET definition = excluded.definition",
+        )
+        .bind(target)
+        .bind(&template.code)
+        .bind(serde_json::to_string(template).unwrap_or_default())
+        .execute(&mut *tx)
+        .await?;
+        for f in folders {
+            sqlx::query(
+                "INSERT INTO folders (target, code, name, templates) VALUES (?, ?, ?, ?)
+                 ON CONFLICT (target, code) DO UPDATE SET name = excluded.name, templates = excluded.templates",
+            )
+            .bind(target)
+            .bind(&f.code)
+            .bind(&f.name)
+            .bind(serde_json::to_string(&f.templates).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
+        let rows = sqlx::query("SELECT name, kind, base_url, user FROM targets ORDER BY name")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = vec![TargetInfo {
+            name: "local".into(),
+            kind: "local".into(),
+            base_url: None,
+            user: None,
+        }];
+        for r in &rows {
+            out.push(TargetInfo {
+                name: r.try_get("name")?,
+                kind: r.try_get("kind")?,
+                base_url: r.try_get("base_url")?,
+                user: r.try_get("user")?,
+            });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything a fresh Debian 12 machine of the project's kind needs to
+# build, run and test Provisio. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  # Tauri / WebKitGTK desktop build
+  libwebkit2gtk-4.1-dev build-essential file libxdo-dev libssl-dev
+  libayatana-appindicator3-dev librsvg2-dev pkg-config
+  # headless window + WebDriver for end-to-end tests
+  xvfb xauth webkit2gtk-driver
+  # real OS keyring (Secret Service) for tests
+  gnome-keyring libdbus-1-dev dbus dbus-x11 libsecret-tools
+  # 7-Zip to check AES packages from outside; sshd for SFTP tests
+  p7zip-full openssh-server
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  # A private archive cache: another apt run on a shared machine can wipe the default one.
+  CACHE="${PROVISIO_APT_CACHE:-/var/cache/provisio-apt}"
+  $SUDO mkdir -p "$CACHE/partial"
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 \
+    -o Dir::Cache::archives="$CACHE" install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# tauri-driver bridges WebDriver clients to WebKitWebDriver.
+if ! command -v tauri-driver >/dev/null 2>&1; then
+  cargo install tauri-driver --locked --version 2.1.0
+fi
+
+# UI dependencies (npm ci cannot be used: see PLATFORM-NOTES / README).
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+  (cd ui && npm install --no-audit --no-fund --loglevel=error)
+fi
+if [ -f tests/e2e/package.json ]; then
+  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
+    (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
+  fi
+fi
