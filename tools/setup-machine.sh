@@ -39,8 +39,3 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   (cd ui && npm install --no-audit --no-fund --loglevel=error)
 fi
-if [ -f tests/e2e/package.json ]; then
-  if [ ! -d tests/e2e/node_modules ] || [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; then
-    (cd tests/e2e && npm install --no-audit --no-fund --loglevel=error)
-  fi
-fi

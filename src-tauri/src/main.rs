@@ -1,1 +1,51 @@
-fn main() {}
+//! Provisio desktop app: a thin Tauri shell. It opens the engine on the data
+//! directory (the same rules as the CLI: `PROVISIO_DATA_DIR`, else the
+//! platform's user data directory) and exposes typed commands; the engine
+//! holds every rule.
+
+// No console window behind the app on Windows release builds.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod state;
+
+use provisio_engine::Engine;
+use tauri::Manager;
+
+fn main() {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("provisio: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let engine = match runtime.block_on(Engine::open_default(None)) {
+        Ok(engine) => engine,
+        Err(e) => {
+            eprintln!("provisio: cannot open the data directory: {e}");
+            std::process::exit(1);
+        }
+    };
+    tauri::async_runtime::set(runtime.handle().clone());
+    let title = runtime.block_on(state::window_title(&engine));
+    let result = tauri::Builder::default()
+        .manage(state::AppState::new(engine))
+        .invoke_handler(tauri::generate_handler![
+            commands::status::engine_status,
+            commands::connectors::list_connectors,
+            commands::connectors::list_tasks,
+            commands::settings::get_settings,
+        ])
+        .setup(move |app| {
+            if let Some(window) = app.get_webview_window("main") {
+                window.set_title(&title)?;
+            }
+            Ok(())
+        })
+        .run(tauri::generate_context!("../tauri.conf.json"));
+    if let Err(e) = result {
+        eprintln!("provisio: the desktop app stopped with an error: {e}");
+        std::process::exit(1);
+    }
+}

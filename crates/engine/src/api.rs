@@ -75,6 +75,11 @@ impl Engine {
         Engine::open(&paths::resolve_data_dir(explicit)?).await
     }
 
+    /// Closes the database (checkpointing the WAL); the engine is unusable afterwards.
+    pub async fn close(&self) {
+        self.store.pool().close().await;
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -218,7 +223,7 @@ impl Engine {
             let mut extra = input.secret_parameters.clone();
             extra.extend(c.secret_parameters.iter().cloned());
             let (clean, mut values) = secrets::split_secrets(&params, &extra);
-            let old = self.keyring.connector_secrets(&c.id).await?.into_inner();
+            let old = self.stored_secrets(&c).await?;
             for (pointer, v) in values.iter_mut() {
                 if v.as_str() == Some(MASK) {
                     if let Some(previous) = old.get(pointer) {
@@ -231,8 +236,10 @@ impl Engine {
             secret_values = Some((old, values));
         }
         c.updated_at = now();
-        if let Some((_, values)) = &secret_values {
-            self.keyring.save_connector_secrets(&c.id, values).await?;
+        if let Some((old, values)) = &secret_values {
+            if !(old.is_empty() && values.is_empty()) {
+                self.keyring.save_connector_secrets(&c.id, values).await?;
+            }
         }
         if let Err(e) = self.store.update_connector(&c).await {
             if let Some((old, _)) = &secret_values {
@@ -243,10 +250,18 @@ impl Engine {
         self.connector(&c.id).await
     }
 
+    /// The keyring entry of a connector; no keyring call for one without secrets.
+    async fn stored_secrets(&self, c: &Connector) -> Result<Map<String, Value>> {
+        if c.secret_parameters.is_empty() {
+            return Ok(Map::new());
+        }
+        Ok(self.keyring.connector_secrets(&c.id).await?.into_inner())
+    }
+
     /// Parameters with secrets resolved from the keyring, for a run. Never display this.
     pub async fn resolved_parameters(&self, reference: &str) -> Result<secrets::Sensitive<Value>> {
         let c = self.connector_row(reference).await?;
-        let values = self.keyring.connector_secrets(&c.id).await?.into_inner();
+        let values = self.stored_secrets(&c).await?;
         Ok(secrets::Sensitive::new(secrets::merge_at_pointers(&c.parameters, values)))
     }
 
@@ -275,7 +290,7 @@ impl Engine {
             updated_at: stamp.clone(),
             ..source.clone()
         };
-        let values = self.keyring.connector_secrets(&source.id).await?.into_inner();
+        let values = self.stored_secrets(&source).await?;
         if !values.is_empty() {
             self.keyring.save_connector_secrets(&copy.id, &values).await?;
         }
@@ -325,7 +340,9 @@ impl Engine {
                 ),
             });
         }
-        self.keyring.delete_connector_secrets(&c.id).await?;
+        if !c.secret_parameters.is_empty() {
+            self.keyring.delete_connector_secrets(&c.id).await?;
+        }
         self.store.delete_connector(&c.id).await?;
         Ok(c)
     }

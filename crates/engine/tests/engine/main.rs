@@ -1,0 +1,9 @@
+//! The engine's integration tests: one binary, a module per area. Each test
+//! opens a real SQLite file in a fresh temporary data directory; secret tests
+//! use the real OS keyring (run under tools/with-keyring.sh).
+
+mod connectors;
+mod settings;
+mod support;
+mod tasks;
+mod templates;

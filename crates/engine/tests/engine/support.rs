@@ -1,0 +1,50 @@
+use provisio_engine::model::{ConnectorInput, TaskInput};
+use provisio_engine::{jsonc, Engine, EngineError};
+use tempfile::TempDir;
+
+pub struct Fixture {
+    pub engine: Engine,
+    pub dir: TempDir,
+}
+
+pub async fn fresh() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(&dir.path().join("data")).await.expect("engine opens");
+    Fixture { engine, dir }
+}
+
+pub fn connector_input(text: &str) -> ConnectorInput {
+    jsonc::from_str(text).expect("connector json")
+}
+
+pub fn task_input(text: &str) -> TaskInput {
+    jsonc::from_str(text).expect("task json")
+}
+
+/// The task of SPEC §7, loading persons.
+pub fn daily_task() -> TaskInput {
+    task_input(
+        r#"{ "name": "Daily", "usage": "scheduled", "enabled": true,
+        "schedule": "0 0 2 * * *", "timezone": "Europe/Helsinki", "run_type": "full",
+        "mappings_type": "generic", "object_id_attribute": "employeeId",
+        "target_template": "person", "target_folder": "persons",
+        "task_id_attribute": "taskid", "data_source_type_attribute": "dataSourceType",
+        "mappings": [ { "source": "employeeId", "target": "employee_id" },
+                      { "source": "lastName", "target": "last_name" } ],
+        "removal": { "status_attribute": "accountStatus", "removed_value": "5 - Removed" },
+        "limits": { "update_limit": 500, "override_update_limit": false, "minimum_row_count": 10 } }"#,
+    )
+}
+
+pub async fn connector(engine: &Engine, name: &str) -> provisio_engine::model::Connector {
+    engine
+        .create_connector(connector_input(&format!(
+            r#"{{"name": "{name}", "type": "python_script", "script": "users.py", "parameters": {{"base_url": "https://x.example"}}}}"#
+        )))
+        .await
+        .expect("connector created")
+}
+
+pub fn message(e: EngineError) -> String {
+    e.to_string()
+}

@@ -1,0 +1,10 @@
+//! Tauri commands: adapters that call the engine and map its error to the
+//! one serializable [`ErrorBody`] the UI branches on by `code`.
+
+pub mod connectors;
+pub mod settings;
+pub mod status;
+
+use provisio_engine::ErrorBody;
+
+pub type CommandResult<T> = Result<T, ErrorBody>;

@@ -1,0 +1,21 @@
+//! What the shell keeps between commands: the engine, opened once.
+
+use provisio_engine::Engine;
+
+pub struct AppState {
+    pub engine: Engine,
+}
+
+impl AppState {
+    pub fn new(engine: Engine) -> Self {
+        AppState { engine }
+    }
+}
+
+/// "Provisio — TEST": the environment type is always visible, even before the UI loads.
+pub async fn window_title(engine: &Engine) -> String {
+    match engine.settings().await.ok().and_then(|s| s.environment_type) {
+        Some(env) => format!("Provisio — {}", env.as_str().to_uppercase()),
+        None => "Provisio — environment not set".to_string(),
+    }
+}

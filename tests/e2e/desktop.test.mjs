@@ -1,0 +1,132 @@
+// End to end: the CLI creates a connector in a fresh data directory, then the
+// real desktop app (WebKitGTK under Xvfb, driven through tauri-driver and
+// WebKitWebDriver) must show it on the Overview tab.
+//
+// Needs PROVISIO_BIN and PROVISIO_DESKTOP_BIN (absolute paths of the built
+// binaries); tools/test.sh sets them.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import { WebDriver } from "./webdriver.mjs";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cli = process.env.PROVISIO_BIN;
+const app = process.env.PROVISIO_DESKTOP_BIN;
+const children = [];
+let driver;
+const dataDir = mkdtempSync(join(tmpdir(), "provisio-e2e-"));
+
+function startXvfb() {
+  return new Promise((resolve, reject) => {
+    // -displayfd 3: Xvfb picks a free display and writes its number to fd 3.
+    const x = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], {
+      stdio: ["ignore", "ignore", "pipe", "pipe"],
+    });
+    children.push(x);
+    let out = "";
+    x.stdio[3].on("data", (d) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(`:${out.trim()}`);
+    });
+    x.on("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(port, timeoutMs = 30000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise((r) => {
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.end();
+        r(true);
+      });
+      s.on("error", () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function provisio(...args) {
+  return execFileSync(cli, ["--data-dir", dataDir, ...args], { encoding: "utf8" });
+}
+
+before(async () => {
+  assert.ok(cli && app, "PROVISIO_BIN and PROVISIO_DESKTOP_BIN must name the built binaries");
+  provisio("settings", "set", "environment_type=test");
+  const file = join(dataDir, "connector.json");
+  writeFileSync(
+    file,
+    `{ "name": "Payroll export", "type": "python_script", "script": "payroll.py",
+       // pasted with a comment and a trailing comma
+       "parameters": { "base_url": "https://payroll.example", }, }`,
+  );
+  provisio("connector", "create", "--file", file);
+
+  const display = await startXvfb();
+  const port = await freePort();
+  const nativePort = await freePort();
+  const td = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: dataDir },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(td);
+  await waitForPort(port);
+  driver = await WebDriver.start(`http://127.0.0.1:${port}`, {
+    browserName: "wry",
+    "tauri:options": { application: app },
+  });
+});
+
+after(async () => {
+  if (driver) {
+    try {
+      const png = await driver.screenshot();
+      mkdirSync(join(here, "out"), { recursive: true });
+      writeFileSync(join(here, "out", "overview.png"), Buffer.from(png, "base64"));
+    } catch {
+      // A screenshot is a debugging aid only.
+    }
+    await driver.quit().catch(() => {});
+  }
+  for (const c of children.reverse()) c.kill("SIGTERM");
+});
+
+test("the Overview tab lists the connector the CLI created", async () => {
+  const names = await driver.waitFor("[data-testid=connector-row] .connector-name");
+  assert.equal(names.length, 1);
+  assert.equal(await driver.text(names[0]), "Payroll export");
+});
+
+test("the top bar shows the environment type and the tabs of the spec", async () => {
+  const [env] = await driver.waitFor("[data-testid=environment-type]");
+  assert.equal(await driver.text(env), "TEST");
+  const tabs = await driver.waitFor("[role=tab]", { min: 4 });
+  const labels = await Promise.all(tabs.map((t) => driver.text(t)));
+  for (const name of ["Overview", "Authentication", "Logs", "Settings"]) {
+    assert.ok(labels.includes(name), `tab ${name} missing from ${labels.join(", ")}`);
+  }
+  assert.equal(await driver.title(), "Provisio — TEST");
+});
+
+test("the engine status is up", async () => {
+  const [status] = await driver.waitFor("[data-testid=engine-status]");
+  assert.match(await driver.text(status), /Engine up/);
+});

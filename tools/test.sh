@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up this machine and runs every check and test of the project. This is
+# the README's test command; .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started=$SECONDS
+step() { printf '\n== %s (%ss)\n' "$*" "$((SECONDS - started))"; }
+
+step "setup"
+bash tools/setup-machine.sh
+source tools/env.sh
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "generated TypeScript types are current"
+cargo test -q -p provisio-engine --lib export_bindings >/dev/null
+if [ -n "$(git status --porcelain -- ui/src/generated)" ]; then
+  git status --short -- ui/src/generated
+  echo "ui/src/generated is stale: run 'cargo test -p provisio-engine --lib export_bindings' and commit the result" >&2
+  exit 1
+fi
+
+step "UI: TypeScript (strict), ESLint, build"
+(cd ui && npm run --silent typecheck && npm run --silent lint && npx vite build --logLevel warn)
+
+step "clippy (warnings denied)"
+cargo clippy --workspace --all-targets --locked --features provisio-desktop/custom-protocol -- -D warnings
+
+step "engine and CLI tests (real SQLite, real keyring)"
+tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli
+
+step "desktop app build"
+cargo build --locked -p provisio-desktop -p provisio-cli --features provisio-desktop/custom-protocol
+
+step "end-to-end: CLI + desktop app in a real WebKit window"
+PROVISIO_BIN="$CARGO_TARGET_DIR/debug/provisio" \
+PROVISIO_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/provisio-desktop" \
+  tools/with-keyring.sh node --test --test-concurrency=1 tests/e2e/desktop.test.mjs
+
+step "all checks passed"

@@ -1,0 +1,72 @@
+import { useCallback, useEffect, useState } from "react";
+import { api, errorMessage } from "./api";
+import type { EngineStatus } from "./generated/EngineStatus";
+import { Overview } from "./tabs/Overview";
+import { Placeholder } from "./tabs/Placeholder";
+import { SettingsTab } from "./tabs/SettingsTab";
+
+const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"] as const;
+type Tab = (typeof TABS)[number];
+
+export function App() {
+  const [tab, setTab] = useState<Tab>("Overview");
+  const [status, setStatus] = useState<EngineStatus | null>(null);
+  const [statusError, setStatusError] = useState<string | null>(null);
+
+  const refreshStatus = useCallback(() => {
+    api.engineStatus().then(
+      (s) => {
+        setStatus(s);
+        setStatusError(null);
+      },
+      (e: unknown) => setStatusError(errorMessage(e)),
+    );
+  }, []);
+
+  useEffect(refreshStatus, [refreshStatus]);
+
+  const env = status?.environment_type ?? null;
+  useEffect(() => {
+    // The same title the shell gives the native window, kept current after setting changes.
+    document.title = env ? `Provisio — ${env.toUpperCase()}` : "Provisio — environment not set";
+  }, [env]);
+  return (
+    <div className={env === "prod" ? "app prod" : "app"}>
+      <header className="topbar">
+        <span className="brand">Provisio</span>
+        <span className="status-item" data-testid="engine-status">
+          <span className={statusError ? "dot red" : status ? "dot green" : "dot grey"} />
+          Engine {statusError ? "down" : status ? "up" : "starting"}
+        </span>
+        <span className="status-item" data-testid="secure-access">
+          Secure access: not configured
+        </span>
+        <span className="status-item" data-testid="version">
+          Version {status?.version ?? "…"}
+        </span>
+        <span className={env === "prod" ? "env env-prod" : "env"} data-testid="environment-type">
+          {env ? env.toUpperCase() : "Environment not set"}
+        </span>
+      </header>
+      {statusError && <div className="banner error">{statusError}</div>}
+      <nav className="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button
+            key={t}
+            role="tab"
+            aria-selected={tab === t}
+            className={tab === t ? "tab active" : "tab"}
+            onClick={() => setTab(t)}
+          >
+            {t}
+          </button>
+        ))}
+      </nav>
+      <main className="content">
+        {tab === "Overview" && <Overview />}
+        {tab === "Settings" && <SettingsTab />}
+        {tab !== "Overview" && tab !== "Settings" && <Placeholder name={tab} />}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,26 @@
+// Typed calls into the desktop shell. Every command returns the engine's data
+// or rejects with an ErrorBody {code, message}; the UI branches on `code`.
+import { invoke } from "@tauri-apps/api/core";
+import type { ConnectorSummary } from "./generated/ConnectorSummary";
+import type { EngineStatus } from "./generated/EngineStatus";
+import type { ErrorBody } from "./generated/ErrorBody";
+import type { Settings } from "./generated/Settings";
+import type { TaskSummary } from "./generated/TaskSummary";
+
+function isErrorBody(e: unknown): e is ErrorBody {
+  return typeof e === "object" && e !== null && "code" in e && "message" in e;
+}
+
+/** The message a person can act on, whatever was thrown. */
+export function errorMessage(e: unknown): string {
+  if (isErrorBody(e)) return e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+export const api = {
+  engineStatus: () => invoke<EngineStatus>("engine_status"),
+  listConnectors: () => invoke<ConnectorSummary[]>("list_connectors"),
+  listTasks: (connector: string) => invoke<TaskSummary[]>("list_tasks", { connector }),
+  getSettings: () => invoke<Settings>("get_settings"),
+};
