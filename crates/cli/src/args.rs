@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "provisio", version, about = "Provisio connector manager: the engine from a terminal")]
+#[command(
+    name = "provisio",
+    version,
+    about = "Provisio connector manager: the engine from a terminal"
+)]
 pub struct Cli {
     /// Data directory (default: PROVISIO_DATA_DIR, else the platform's user data directory)
     #[arg(long, global = true, value_name = "DIR")]
@@ -53,7 +57,9 @@ pub enum ConnectorCommand {
     /// Create a connector from a CONNECTOR.json file (comments and trailing commas allowed)
     Create(FileArg),
     List,
-    Show { connector: String },
+    Show {
+        connector: String,
+    },
     Update {
         connector: String,
         #[command(flatten)]

@@ -12,7 +12,9 @@ struct Cli {
 
 impl Cli {
     fn new() -> Cli {
-        Cli { dir: tempfile::tempdir().unwrap() }
+        Cli {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -36,7 +38,11 @@ impl Cli {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -79,7 +85,10 @@ fn creating_an_existing_connector_name_fails_naming_the_name() {
     create_connector(&cli);
     let f = cli.dir.path().join("connector.json");
     let err = cli.fails(&["connector", "create", "--file", f.to_str().unwrap()]);
-    assert_eq!(err.trim(), "error: connector named 'HR users' already exists; choose another name");
+    assert_eq!(
+        err.trim(),
+        "error: connector named 'HR users' already exists; choose another name"
+    );
     let list = cli.json(&["connector", "list"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
@@ -88,12 +97,18 @@ fn creating_an_existing_connector_name_fails_naming_the_name() {
 fn parameters_with_comments_are_accepted_and_stored_without_them() {
     let cli = Cli::new();
     let created = create_connector(&cli);
-    assert_eq!(created["parameters"], serde_json::json!({"base_url": "https://hr.example", "page_size": 500}));
+    assert_eq!(
+        created["parameters"],
+        serde_json::json!({"base_url": "https://hr.example", "page_size": 500})
+    );
     let shown = cli.json(&["connector", "show", "HR users"]);
     assert_eq!(shown["id"], created["id"]);
     assert_eq!(shown["parameters"]["page_size"], 500);
     let text = cli.ok(&["connector", "list"]);
-    assert!(text.contains("HR users") && text.contains("python_script"), "{text}");
+    assert!(
+        text.contains("HR users") && text.contains("python_script"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -101,8 +116,18 @@ fn a_task_mapping_an_attribute_the_template_lacks_fails_naming_it() {
     let cli = Cli::new();
     create_connector(&cli);
     let f = cli.file("task.json", &TASK.replace("\"last_name\"", "\"surname\""));
-    let err = cli.fails(&["task", "create", "--connector", "HR users", "--file", f.to_str().unwrap()]);
-    assert_eq!(err.trim(), "error: mappings: attribute 'surname' does not exist in template 'person'");
+    let err = cli.fails(&[
+        "task",
+        "create",
+        "--connector",
+        "HR users",
+        "--file",
+        f.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        err.trim(),
+        "error: mappings: attribute 'surname' does not exist in template 'person'"
+    );
 }
 
 #[test]
@@ -110,7 +135,14 @@ fn a_task_without_target_folder_fails_naming_target_folder() {
     let cli = Cli::new();
     create_connector(&cli);
     let f = cli.file("task.json", &TASK.replace(r#""target_folder": "persons","#, ""));
-    let err = cli.fails(&["task", "create", "--connector", "HR users", "--file", f.to_str().unwrap()]);
+    let err = cli.fails(&[
+        "task",
+        "create",
+        "--connector",
+        "HR users",
+        "--file",
+        f.to_str().unwrap(),
+    ]);
     assert_eq!(err.trim(), "error: missing mandatory fields: target_folder");
 }
 
@@ -119,7 +151,14 @@ fn tasks_are_created_listed_shown_copied_and_removed() {
     let cli = Cli::new();
     create_connector(&cli);
     let f = cli.file("task.json", TASK);
-    let task = cli.json(&["task", "create", "--connector", "HR users", "--file", f.to_str().unwrap()]);
+    let task = cli.json(&[
+        "task",
+        "create",
+        "--connector",
+        "HR users",
+        "--file",
+        f.to_str().unwrap(),
+    ]);
     assert_eq!(task["name"], "Daily");
     let shown = cli.json(&["task", "show", "HR users/Daily"]);
     assert_eq!(shown["id"], task["id"]);
@@ -145,7 +184,12 @@ fn settings_show_and_set() {
     let s = cli.json(&["settings", "show"]);
     assert_eq!(s["environment_type"], Value::Null);
     assert_eq!(s["workers"], 4);
-    let s = cli.json(&["settings", "set", "environment_type=test", "cache_clear_hours=6,12"]);
+    let s = cli.json(&[
+        "settings",
+        "set",
+        "environment_type=test",
+        "cache_clear_hours=6,12",
+    ]);
     assert_eq!(s["environment_type"], "test");
     assert_eq!(s["cache_clear_hours"], serde_json::json!([6, 12]));
     let err = cli.fails(&["settings", "set", "environment_type=staging"]);
@@ -172,7 +216,10 @@ fn json_errors_go_to_stderr_with_a_code() {
 fn unreadable_and_malformed_files_are_named_with_the_problem() {
     let cli = Cli::new();
     let err = cli.fails(&["connector", "create", "--file", "/nonexistent/c.json"]);
-    assert!(err.starts_with("error: /nonexistent/c.json: cannot read the file"), "{err}");
+    assert!(
+        err.starts_with("error: /nonexistent/c.json: cannot read the file"),
+        "{err}"
+    );
     let f = cli.file("bad.json", "{\n  \"name\": \"X\"\n  \"type\": \"hr_file\"\n}");
     let err = cli.fails(&["connector", "create", "--file", f.to_str().unwrap()]);
     assert!(err.contains("line 3"), "{err}");
@@ -185,10 +232,22 @@ fn unreadable_and_malformed_files_are_named_with_the_problem() {
 fn templates_and_targets_are_listed() {
     let cli = Cli::new();
     let templates = cli.json(&["template", "list"]);
-    let codes: Vec<&str> = templates.as_array().unwrap().iter().map(|t| t["code"].as_str().unwrap()).collect();
-    assert!(codes.contains(&"person") && codes.contains(&"provisioning_failure"), "{codes:?}");
+    let codes: Vec<&str> = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        codes.contains(&"person") && codes.contains(&"provisioning_failure"),
+        "{codes:?}"
+    );
     let person = cli.json(&["template", "show", "person"]);
-    assert!(person["attributes"].as_array().unwrap().iter().any(|a| a["code"] == "accountStatus"));
+    assert!(person["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["code"] == "accountStatus"));
     let f = cli.file("t.json", r#"{"code": "laptop", "name": "Laptop", "attributes": [{"code": "serial"}], "folders": [{"code": "laptops"}]}"#);
     cli.ok(&["template", "add", "--file", f.to_str().unwrap()]);
     assert!(cli.ok(&["template", "list"]).contains("laptop"));
@@ -208,5 +267,8 @@ fn the_data_directory_comes_from_the_environment_when_not_given() {
     assert!(out.status.success());
     let status: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["data_dir"], data.display().to_string());
-    assert!(data.join("provisio.db").exists(), "the data directory is created on first use");
+    assert!(
+        data.join("provisio.db").exists(),
+        "the data directory is created on first use"
+    );
 }

@@ -10,8 +10,8 @@ use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
 use crate::model::{
-    Attribute, Connector, ConnectorInput, ConnectorSummary, ConnectorType, EnvironmentType, Folder,
-    Limits, Settings, TargetInfo, Task, TaskInput, TaskSummary, TaskUsage, Template, TemplateInput,
+    Attribute, Connector, ConnectorInput, ConnectorSummary, ConnectorType, EnvironmentType, Folder, Limits,
+    Settings, TargetInfo, Task, TaskInput, TaskSummary, TaskUsage, Template, TemplateInput,
     WorkflowReference,
 };
 use crate::secrets::{self, Keyring, MASK};
@@ -160,7 +160,10 @@ impl Engine {
         rules::check_name("connector", &name)?;
         let connector_type = parse_connector_type(input.connector_type.as_deref().unwrap_or_default())?;
         if self.store.connector_name_taken(&name).await? {
-            return Err(EngineError::AlreadyExists { kind: "connector", name });
+            return Err(EngineError::AlreadyExists {
+                kind: "connector",
+                name,
+            });
         }
         let target = self.check_target(input.target.as_deref()).await?;
         let params = parameters_object(input.parameters.clone())?;
@@ -180,7 +183,9 @@ impl Engine {
         // Keyring first: if it is locked nothing reaches the database; if the
         // database then refuses, the keyring entry is taken back.
         if !secret_values.is_empty() {
-            self.keyring.save_connector_secrets(&connector.id, &secret_values).await?;
+            self.keyring
+                .save_connector_secrets(&connector.id, &secret_values)
+                .await?;
         }
         if let Err(e) = self.store.insert_connector(&connector).await {
             if !secret_values.is_empty() {
@@ -197,7 +202,10 @@ impl Engine {
         let mut c = self.connector_row(reference).await?;
         if let Some(name) = input.name.as_deref().map(str::trim) {
             if name != c.name {
-                return Err(EngineError::Immutable { field: "name", current: c.name });
+                return Err(EngineError::Immutable {
+                    field: "name",
+                    current: c.name,
+                });
             }
         }
         if let Some(t) = input.connector_type.as_deref() {
@@ -208,8 +216,12 @@ impl Engine {
                 });
             }
         }
-        if c.connector_type == ConnectorType::PythonScript && input.script.as_deref().is_some_and(|s| s.trim().is_empty()) {
-            return Err(EngineError::MissingFields { fields: vec!["script".into()] });
+        if c.connector_type == ConnectorType::PythonScript
+            && input.script.as_deref().is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(EngineError::MissingFields {
+                fields: vec!["script".into()],
+            });
         }
         if let Some(script) = input.script {
             c.script = Some(script);
@@ -262,7 +274,10 @@ impl Engine {
     pub async fn resolved_parameters(&self, reference: &str) -> Result<secrets::Sensitive<Value>> {
         let c = self.connector_row(reference).await?;
         let values = self.stored_secrets(&c).await?;
-        Ok(secrets::Sensitive::new(secrets::merge_at_pointers(&c.parameters, values)))
+        Ok(secrets::Sensitive::new(secrets::merge_at_pointers(
+            &c.parameters,
+            values,
+        )))
     }
 
     /// Copies a connector with its tasks and its secrets under a new unique name.
@@ -272,13 +287,21 @@ impl Engine {
             Some(n) => {
                 rules::check_name("connector", n)?;
                 if self.store.connector_name_taken(n).await? {
-                    return Err(EngineError::AlreadyExists { kind: "connector", name: n.into() });
+                    return Err(EngineError::AlreadyExists {
+                        kind: "connector",
+                        name: n.into(),
+                    });
                 }
                 n.to_string()
             }
             None => {
-                let existing: Vec<String> =
-                    self.store.list_connectors().await?.into_iter().map(|c| c.name).collect();
+                let existing: Vec<String> = self
+                    .store
+                    .list_connectors()
+                    .await?
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect();
                 rules::copy_name(&source.name, |n| existing.iter().any(|e| e == n))
             }
         };
@@ -348,7 +371,10 @@ impl Engine {
     }
 
     async fn check_target(&self, target: Option<&str>) -> Result<String> {
-        let name = target.map(str::trim).filter(|t| !t.is_empty()).unwrap_or(LOCAL_TARGET);
+        let name = target
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or(LOCAL_TARGET);
         let targets = self.store.targets().await?;
         if targets.iter().any(|t| t.name == name) {
             Ok(name.to_string())
@@ -357,7 +383,11 @@ impl Engine {
                 "target",
                 format!(
                     "target '{name}' does not exist (known: {})",
-                    targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                    targets
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ))
         }
@@ -397,7 +427,10 @@ impl Engine {
         let existing = self.task(reference).await?;
         if let Some(name) = input.name.as_deref().map(str::trim) {
             if name != existing.name {
-                return Err(EngineError::Immutable { field: "name", current: existing.name });
+                return Err(EngineError::Immutable {
+                    field: "name",
+                    current: existing.name,
+                });
             }
         }
         let c = self.connector_row(&existing.connector_id).await?;
@@ -415,7 +448,10 @@ impl Engine {
             ));
         }
         self.store.update_task(&task).await?;
-        Ok(TaskUpdate { task: self.task(&task.id).await?, warnings })
+        Ok(TaskUpdate {
+            task: self.task(&task.id).await?,
+            warnings,
+        })
     }
 
     pub async fn copy_task(&self, reference: &str, new_name: Option<&str>) -> Result<Task> {
@@ -485,13 +521,19 @@ impl Engine {
         let name = input.name.clone().unwrap_or_default().trim().to_string();
         rules::check_name("task", &name)?;
         let scheduled = usage == TaskUsage::Scheduled;
-        let timezone = input.timezone.clone().filter(|t| !t.trim().is_empty()).unwrap_or_else(|| "UTC".into());
+        let timezone = input
+            .timezone
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "UTC".into());
         rules::check_timezone(&timezone)?;
         if let Some(s) = input.schedule.as_deref().filter(|s| !s.trim().is_empty()) {
             rules::check_schedule(s)?;
         }
         let template_code = input.target_template.clone().unwrap_or_default();
-        let template = self.template_in(&c.target, &template_code, "target_template").await?;
+        let template = self
+            .template_in(&c.target, &template_code, "target_template")
+            .await?;
         let folder_code = input.target_folder.clone().unwrap_or_default();
         let folder = self.folder_in(&c.target, &folder_code, "target_folder").await?;
         rules::check_folder_accepts(&folder, &template)?;
@@ -499,12 +541,20 @@ impl Engine {
         rules::check_mappings(
             &template,
             &mappings,
-            if scheduled { input.object_id_attribute.as_deref() } else { None },
+            if scheduled {
+                input.object_id_attribute.as_deref()
+            } else {
+                None
+            },
         )?;
         if let Some(a) = input.task_id_attribute.as_deref().filter(|a| !a.is_empty()) {
             rules::check_attribute(&template, "task_id_attribute", a)?;
         }
-        if let Some(a) = input.data_source_type_attribute.as_deref().filter(|a| !a.is_empty()) {
+        if let Some(a) = input
+            .data_source_type_attribute
+            .as_deref()
+            .filter(|a| !a.is_empty())
+        {
             rules::check_attribute(&template, "data_source_type_attribute", a)?;
         }
         if let Some(r) = &input.removal {
@@ -525,7 +575,9 @@ impl Engine {
             }
         }
         if let Some(f) = &input.failure {
-            let ft = self.template_in(&c.target, &f.template, "failure.template").await?;
+            let ft = self
+                .template_in(&c.target, &f.template, "failure.template")
+                .await?;
             let ff = self.folder_in(&c.target, &f.folder, "failure.folder").await?;
             rules::check_folder_accepts(&ff, &ft).map_err(|e| match e {
                 EngineError::Invalid { message, .. } => EngineError::invalid("failure.folder", message),
@@ -535,10 +587,16 @@ impl Engine {
         }
         let limits = input.limits.clone().unwrap_or_default();
         if limits.update_limit == Some(0) {
-            return Err(EngineError::invalid("limits.update_limit", "must be at least 1 (leave it out for no limit)"));
+            return Err(EngineError::invalid(
+                "limits.update_limit",
+                "must be at least 1 (leave it out for no limit)",
+            ));
         }
         if input.heartbeat_timeout == Some(0) {
-            return Err(EngineError::invalid("heartbeat_timeout", "must be at least 1 second"));
+            return Err(EngineError::invalid(
+                "heartbeat_timeout",
+                "must be at least 1 second",
+            ));
         }
         let stamp = now();
         let references: Vec<WorkflowReference> = input
@@ -576,20 +634,28 @@ impl Engine {
             heartbeat_timeout: input.heartbeat_timeout.unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT),
             max_runtime: input.max_runtime,
             references,
-            created_at: existing.map(|e| e.created_at.clone()).unwrap_or_else(|| stamp.clone()),
+            created_at: existing
+                .map(|e| e.created_at.clone())
+                .unwrap_or_else(|| stamp.clone()),
             updated_at: stamp,
         })
     }
 
     async fn template_in(&self, target: &str, code: &str, field: &str) -> Result<Template> {
         self.store.template(target, code).await?.ok_or_else(|| {
-            EngineError::invalid(field, format!("template '{code}' does not exist in target '{target}'"))
+            EngineError::invalid(
+                field,
+                format!("template '{code}' does not exist in target '{target}'"),
+            )
         })
     }
 
     async fn folder_in(&self, target: &str, code: &str, field: &str) -> Result<Folder> {
         self.store.folder(target, code).await?.ok_or_else(|| {
-            EngineError::invalid(field, format!("folder '{code}' does not exist in target '{target}'"))
+            EngineError::invalid(
+                field,
+                format!("folder '{code}' does not exist in target '{target}'"),
+            )
         })
     }
 
@@ -632,21 +698,36 @@ impl Engine {
             return Err(EngineError::MissingFields { fields: missing });
         }
         let code = input.code.clone().unwrap_or_default().trim().to_string();
-        if !code.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
-            return Err(EngineError::invalid("code", format!("'{code}' may only hold letters, digits, '_' and '-'")));
+        if !code
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            return Err(EngineError::invalid(
+                "code",
+                format!("'{code}' may only hold letters, digits, '_' and '-'"),
+            ));
         }
         if let Some(existing) = self.store.template(LOCAL_TARGET, &code).await? {
             if existing.built_in {
-                return Err(EngineError::invalid("code", format!("template '{code}' is built in; choose another code")));
+                return Err(EngineError::invalid(
+                    "code",
+                    format!("template '{code}' is built in; choose another code"),
+                ));
             }
         }
         let mut attributes: Vec<Attribute> = Vec::new();
         for a in input.attributes {
             if a.code.trim().is_empty() {
-                return Err(EngineError::invalid("attributes", "every attribute needs a 'code'"));
+                return Err(EngineError::invalid(
+                    "attributes",
+                    "every attribute needs a 'code'",
+                ));
             }
             if attributes.iter().any(|x| x.code == a.code) {
-                return Err(EngineError::invalid("attributes", format!("attribute '{}' is listed twice", a.code)));
+                return Err(EngineError::invalid(
+                    "attributes",
+                    format!("attribute '{}' is listed twice", a.code),
+                ));
             }
             attributes.push(a);
         }
@@ -669,11 +750,15 @@ impl Engine {
         let existing_folders = self.store.folders(LOCAL_TARGET).await?;
         let mut folders = Vec::new();
         for f in input.folders {
-            let mut folder = existing_folders.iter().find(|e| e.code == f.code).cloned().unwrap_or(Folder {
-                code: f.code.clone(),
-                name: f.name.clone().unwrap_or_else(|| f.code.clone()),
-                templates: Vec::new(),
-            });
+            let mut folder = existing_folders
+                .iter()
+                .find(|e| e.code == f.code)
+                .cloned()
+                .unwrap_or(Folder {
+                    code: f.code.clone(),
+                    name: f.name.clone().unwrap_or_else(|| f.code.clone()),
+                    templates: Vec::new(),
+                });
             if let Some(n) = f.name {
                 folder.name = n;
             }
@@ -682,7 +767,9 @@ impl Engine {
             }
             folders.push(folder);
         }
-        self.store.save_template(LOCAL_TARGET, &template, &folders).await?;
+        self.store
+            .save_template(LOCAL_TARGET, &template, &folders)
+            .await?;
         self.template(&code, None).await
     }
 }
@@ -692,19 +779,27 @@ fn blank(v: &Option<String>) -> bool {
 }
 
 fn callers(refs: &[WorkflowReference]) -> String {
-    refs.iter().map(|r| r.caller.as_str()).collect::<Vec<_>>().join(", ")
+    refs.iter()
+        .map(|r| r.caller.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn masked(c: &Connector) -> Value {
     secrets::merge_at_pointers(
         &c.parameters,
-        c.secret_parameters.iter().map(|p| (p.clone(), Value::String(MASK.into()))),
+        c.secret_parameters
+            .iter()
+            .map(|p| (p.clone(), Value::String(MASK.into()))),
     )
 }
 
 fn parse_connector_type(text: &str) -> Result<ConnectorType> {
     ConnectorType::parse(text.trim()).ok_or_else(|| {
-        EngineError::invalid("type", format!("'{text}' is not a connector type; use python_script or hr_file"))
+        EngineError::invalid(
+            "type",
+            format!("'{text}' is not a connector type; use python_script or hr_file"),
+        )
     })
 }
 
@@ -712,7 +807,10 @@ fn parameters_object(params: Option<Value>) -> Result<Value> {
     match params {
         None | Some(Value::Null) => Ok(Value::Object(Map::new())),
         Some(Value::Object(m)) => Ok(Value::Object(m)),
-        Some(_) => Err(EngineError::invalid("parameters", "must be a JSON object of name → value")),
+        Some(_) => Err(EngineError::invalid(
+            "parameters",
+            "must be a JSON object of name → value",
+        )),
     }
 }
 
@@ -722,7 +820,9 @@ fn apply_setting(s: &mut Settings, key: &str, value: &str) -> Result<()> {
         if v.eq_ignore_ascii_case("none") || v.is_empty() {
             Ok(None)
         } else {
-            v.parse::<u32>().map(Some).map_err(|_| bad("is not a whole number (or 'none')"))
+            v.parse::<u32>()
+                .map(Some)
+                .map_err(|_| bad("is not a whole number (or 'none')"))
         }
     };
     let boolean = |v: &str| -> Result<bool> {

@@ -44,14 +44,20 @@ pub fn check_schedule(schedule: &str) -> Result<()> {
             format!("'{schedule}' has {fields} fields; write a cron expression with seconds first, e.g. '0 0 2 * * *' for daily at 02:00"),
         ));
     }
-    cron::Schedule::from_str(schedule)
-        .map(|_| ())
-        .map_err(|e| EngineError::invalid("schedule", format!("'{schedule}' is not a valid cron expression: {e}")))
+    cron::Schedule::from_str(schedule).map(|_| ()).map_err(|e| {
+        EngineError::invalid(
+            "schedule",
+            format!("'{schedule}' is not a valid cron expression: {e}"),
+        )
+    })
 }
 
 pub fn check_timezone(tz: &str) -> Result<()> {
     chrono_tz::Tz::from_str(tz).map(|_| ()).map_err(|_| {
-        EngineError::invalid("timezone", format!("'{tz}' is not an IANA time zone name (e.g. 'UTC', 'Europe/Helsinki')"))
+        EngineError::invalid(
+            "timezone",
+            format!("'{tz}' is not an IANA time zone name (e.g. 'UTC', 'Europe/Helsinki')"),
+        )
     })
 }
 
@@ -77,7 +83,10 @@ pub fn check_attribute(template: &Template, field: &str, attribute: &str) -> Res
     } else {
         Err(EngineError::invalid(
             field,
-            format!("attribute '{attribute}' does not exist in template '{}'", template.code),
+            format!(
+                "attribute '{attribute}' does not exist in template '{}'",
+                template.code
+            ),
         ))
     }
 }
@@ -93,7 +102,10 @@ pub fn check_mappings(
     let mut seen = std::collections::HashSet::new();
     for m in mappings {
         if m.source.trim().is_empty() || m.target.trim().is_empty() {
-            return Err(EngineError::invalid("mappings", "every mapping needs both 'source' and 'target'"));
+            return Err(EngineError::invalid(
+                "mappings",
+                "every mapping needs both 'source' and 'target'",
+            ));
         }
         check_attribute(template, "mappings", &m.target)?;
         if !seen.insert(m.target.as_str()) {
@@ -117,13 +129,21 @@ pub fn check_mappings(
 /// Names must be non-empty and printable; `/` is reserved for `CONNECTOR/TASK` references.
 pub fn check_name(kind: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
-        return Err(EngineError::MissingFields { fields: vec!["name".into()] });
+        return Err(EngineError::MissingFields {
+            fields: vec!["name".into()],
+        });
     }
     if name.contains('/') {
-        return Err(EngineError::invalid("name", format!("{kind} name '{name}' must not contain '/'")));
+        return Err(EngineError::invalid(
+            "name",
+            format!("{kind} name '{name}' must not contain '/'"),
+        ));
     }
     if name.chars().any(char::is_control) || name.len() > 200 {
-        return Err(EngineError::invalid("name", format!("{kind} name must be at most 200 printable characters")));
+        return Err(EngineError::invalid(
+            "name",
+            format!("{kind} name must be at most 200 printable characters"),
+        ));
     }
     Ok(())
 }
@@ -146,10 +166,20 @@ mod tests {
 
     #[test]
     fn missing_fields_are_all_listed() {
-        let input = TaskInput { name: Some("x".into()), ..Default::default() };
+        let input = TaskInput {
+            name: Some("x".into()),
+            ..Default::default()
+        };
         assert_eq!(
             missing_task_fields(&input),
-            ["schedule", "object_id_attribute", "target_template", "target_folder", "task_id_attribute", "mappings"]
+            [
+                "schedule",
+                "object_id_attribute",
+                "target_template",
+                "target_folder",
+                "task_id_attribute",
+                "mappings"
+            ]
         );
     }
 

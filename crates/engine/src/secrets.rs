@@ -98,7 +98,9 @@ pub fn merge_at_pointers(params: &Value, values: impl IntoIterator<Item = (Strin
                 map.insert(part.clone(), v.clone());
                 break;
             }
-            cur = map.entry(part.clone()).or_insert_with(|| Value::Object(Map::new()));
+            cur = map
+                .entry(part.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
         }
     }
     out
@@ -120,7 +122,11 @@ impl Keyring {
     }
 
     /// Saves (replacing) a connector's secrets. An empty set deletes the entry.
-    pub async fn save_connector_secrets(&self, connector_id: &str, secrets: &Map<String, Value>) -> Result<()> {
+    pub async fn save_connector_secrets(
+        &self,
+        connector_id: &str,
+        secrets: &Map<String, Value>,
+    ) -> Result<()> {
         if secrets.is_empty() {
             return self.delete_connector_secrets(connector_id).await;
         }
@@ -147,7 +153,11 @@ impl Keyring {
         let map = match text {
             Some(t) => match serde_json::from_str::<Value>(&t) {
                 Ok(Value::Object(m)) => m,
-                _ => return Err(EngineError::Keyring("a stored secret entry is damaged; save the connector's secrets again".into())),
+                _ => {
+                    return Err(EngineError::Keyring(
+                        "a stored secret entry is damaged; save the connector's secrets again".into(),
+                    ))
+                }
             },
             None => Map::new(),
         };
@@ -168,9 +178,7 @@ impl Keyring {
 }
 
 /// Keyring backends block (D-Bus round trips); keep them off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> keyring::Result<T> + Send + 'static,
-) -> Result<T> {
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> keyring::Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| EngineError::Keyring(e.to_string()))?
@@ -194,7 +202,8 @@ mod tests {
 
     #[test]
     fn secrets_are_split_by_name_and_by_mark_and_merged_back() {
-        let params = json!({"url": "u", "api_token": "t1", "auth": {"Password": "p", "user": "x"}, "pin": "1234"});
+        let params =
+            json!({"url": "u", "api_token": "t1", "auth": {"Password": "p", "user": "x"}, "pin": "1234"});
         let (clean, secrets) = split_secrets(&params, &["pin".to_string()]);
         assert_eq!(clean, json!({"url": "u", "auth": {"user": "x"}}));
         assert_eq!(secrets.len(), 3);

@@ -10,6 +10,9 @@ pub async fn list_connectors(state: State<'_, AppState>) -> CommandResult<Vec<Co
 }
 
 #[tauri::command]
-pub async fn list_tasks(state: State<'_, AppState>, connector: Option<String>) -> CommandResult<Vec<TaskSummary>> {
+pub async fn list_tasks(
+    state: State<'_, AppState>,
+    connector: Option<String>,
+) -> CommandResult<Vec<TaskSummary>> {
     Ok(state.engine.list_tasks(connector.as_deref()).await?)
 }

@@ -39,9 +39,10 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
             let input: ConnectorInput = read_json_file(&file.file)?;
             (engine.update_connector(&connector, input).await?, "updated")
         }
-        ConnectorCommand::Copy { connector, name } => {
-            (engine.copy_connector(&connector, name.as_deref()).await?, "copied to")
-        }
+        ConnectorCommand::Copy { connector, name } => (
+            engine.copy_connector(&connector, name.as_deref()).await?,
+            "copied to",
+        ),
         ConnectorCommand::Remove { connector, force } => {
             (engine.remove_connector(&connector, force).await?, "removed")
         }

@@ -10,7 +10,10 @@ pub async fn run(engine: &Engine, command: SettingsCommand, printer: &Printer) -
             let mut changes = Vec::new();
             for pair in pairs {
                 let (k, v) = pair.split_once('=').ok_or_else(|| {
-                    EngineError::invalid("settings set", format!("'{pair}' is not KEY=VALUE (e.g. environment_type=test)"))
+                    EngineError::invalid(
+                        "settings set",
+                        format!("'{pair}' is not KEY=VALUE (e.g. environment_type=test)"),
+                    )
                 })?;
                 changes.push((k.to_string(), v.to_string()));
             }

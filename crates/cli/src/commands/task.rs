@@ -12,7 +12,15 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
             let list = engine.list_tasks(connector.as_deref()).await?;
             printer.emit(&list, || {
                 table(
-                    &["ID", "CONNECTOR", "NAME", "USAGE", "ENABLED", "SCHEDULE", "TEMPLATE"],
+                    &[
+                        "ID",
+                        "CONNECTOR",
+                        "NAME",
+                        "USAGE",
+                        "ENABLED",
+                        "SCHEDULE",
+                        "TEMPLATE",
+                    ],
                     list.iter()
                         .map(|t| {
                             vec![
@@ -50,7 +58,10 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
         if verb.is_empty() {
             pretty(&task)
         } else {
-            format!("task {verb} '{}/{}' ({})", task.connector_name, task.name, task.id)
+            format!(
+                "task {verb} '{}/{}' ({})",
+                task.connector_name, task.name, task.id
+            )
         }
     });
     Ok(0)

@@ -40,7 +40,9 @@ pub async fn run(engine: &Engine, command: TemplateCommand, printer: &Printer) -
         TemplateCommand::Add(f) => {
             let input: TemplateInput = read_json_file(&f.file)?;
             let t = engine.add_template(input).await?;
-            printer.emit(&t, || format!("template added '{}' ({} attributes)", t.code, t.attributes.len()));
+            printer.emit(&t, || {
+                format!("template added '{}' ({} attributes)", t.code, t.attributes.len())
+            });
         }
     }
     Ok(0)

@@ -11,7 +11,7 @@ pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
 pub use settings::{EnvironmentType, Settings};
 pub use target::TargetInfo;
 pub use task::{
-    FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput,
-    TaskSummary, TaskUsage, WorkflowReference,
+    FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput, TaskSummary,
+    TaskUsage, WorkflowReference,
 };
 pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};

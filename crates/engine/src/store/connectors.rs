@@ -15,11 +15,13 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Connector> {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         connector_type: ConnectorType::parse(&type_text).ok_or_else(|| {
-            EngineError::invalid("type", format!("unknown connector type '{type_text}' in the database"))
+            EngineError::invalid(
+                "type",
+                format!("unknown connector type '{type_text}' in the database"),
+            )
         })?,
         script: row.try_get("script")?,
-        parameters: serde_json::from_str(&row.try_get::<String, _>("parameters")?)
-            .unwrap_or_default(),
+        parameters: serde_json::from_str(&row.try_get::<String, _>("parameters")?).unwrap_or_default(),
         secret_parameters: serde_json::from_str(&row.try_get::<String, _>("secret_parameters")?)
             .unwrap_or_default(),
         target: row.try_get("target")?,
@@ -73,19 +75,22 @@ impl Store {
 
     /// A connector by id or, failing that, by name.
     pub async fn find_connector(&self, id_or_name: &str) -> Result<Option<Connector>> {
-        let row = sqlx::query("SELECT * FROM connectors WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1")
-            .bind(id_or_name)
-            .fetch_optional(self.pool())
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM connectors WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1")
+                .bind(id_or_name)
+                .fetch_optional(self.pool())
+                .await?;
         row.as_ref().map(from_row).transpose()
     }
 
     pub async fn connector_name_taken(&self, name: &str) -> Result<bool> {
-        Ok(sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connectors WHERE name = ?")
-            .bind(name)
-            .fetch_one(self.pool())
-            .await?
-            > 0)
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM connectors WHERE name = ?")
+                .bind(name)
+                .fetch_one(self.pool())
+                .await?
+                > 0,
+        )
     }
 
     pub async fn list_connectors(&self) -> Result<Vec<ConnectorSummary>> {
@@ -104,8 +109,7 @@ impl Store {
                 Ok(ConnectorSummary {
                     id: row.try_get("id")?,
                     name: row.try_get("name")?,
-                    connector_type: ConnectorType::parse(&type_text)
-                        .unwrap_or(ConnectorType::PythonScript),
+                    connector_type: ConnectorType::parse(&type_text).unwrap_or(ConnectorType::PythonScript),
                     script: row.try_get("script")?,
                     target: row.try_get("target")?,
                     scheduled_count: row.try_get::<i64, _>("scheduled_count")? as u32,

@@ -22,9 +22,8 @@ fn usage_text(u: TaskUsage) -> &'static str {
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Task> {
     let definition: String = row.try_get("definition")?;
-    let mut task: Task = serde_json::from_str(&definition).map_err(|e| {
-        EngineError::invalid("task", format!("stored definition cannot be read: {e}"))
-    })?;
+    let mut task: Task = serde_json::from_str(&definition)
+        .map_err(|e| EngineError::invalid("task", format!("stored definition cannot be read: {e}")))?;
     task.id = row.try_get("id")?;
     task.connector_id = row.try_get("connector_id")?;
     task.connector_name = row.try_get("connector_name")?;
@@ -129,14 +128,14 @@ impl Store {
     }
 
     pub async fn task_name_taken(&self, connector_id: &str, name: &str) -> Result<bool> {
-        Ok(sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM tasks WHERE connector_id = ? AND name = ?",
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM tasks WHERE connector_id = ? AND name = ?")
+                .bind(connector_id)
+                .bind(name)
+                .fetch_one(self.pool())
+                .await?
+                > 0,
         )
-        .bind(connector_id)
-        .bind(name)
-        .fetch_one(self.pool())
-        .await?
-            > 0)
     }
 
     /// Every task of one connector, in name order, with references.

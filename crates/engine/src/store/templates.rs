@@ -30,12 +30,14 @@ impl Store {
                 .await?;
         }
         for f in &seed.folders {
-            sqlx::query("INSERT OR IGNORE INTO folders (target, code, name, templates) VALUES ('local', ?, ?, ?)")
-                .bind(&f.code)
-                .bind(&f.name)
-                .bind(serde_json::to_string(&f.templates).unwrap_or_default())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT OR IGNORE INTO folders (target, code, name, templates) VALUES ('local', ?, ?, ?)",
+            )
+            .bind(&f.code)
+            .bind(&f.name)
+            .bind(serde_json::to_string(&f.templates).unwrap_or_default())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(())

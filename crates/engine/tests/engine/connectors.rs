@@ -14,14 +14,21 @@ async fn connector_ids_are_generated_and_names_unique() {
         .await
         .unwrap_err();
     assert!(matches!(e, EngineError::AlreadyExists { .. }));
-    assert_eq!(e.to_string(), "connector named 'HR' already exists; choose another name");
+    assert_eq!(
+        e.to_string(),
+        "connector named 'HR' already exists; choose another name"
+    );
     assert_eq!(f.engine.list_connectors().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn missing_connector_fields_are_all_listed() {
     let f = fresh().await;
-    let e = f.engine.create_connector(connector_input("{}")).await.unwrap_err();
+    let e = f
+        .engine
+        .create_connector(connector_input("{}"))
+        .await
+        .unwrap_err();
     assert_eq!(e.to_string(), "missing mandatory fields: name, type");
     let e = f
         .engine
@@ -34,7 +41,10 @@ async fn missing_connector_fields_are_all_listed() {
         .create_connector(connector_input(r#"{"name": "X", "type": "ldap"}"#))
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), "type: 'ldap' is not a connector type; use python_script or hr_file");
+    assert_eq!(
+        e.to_string(),
+        "type: 'ldap' is not a connector type; use python_script or hr_file"
+    );
 }
 
 #[tokio::test]
@@ -53,7 +63,10 @@ async fn jsonc_parameters_are_stored_as_clean_json() {
         ))
         .await
         .unwrap();
-    assert_eq!(c.parameters, serde_json::json!({"file_path": "/data/hr/*.csv", "delimiter": ";"}));
+    assert_eq!(
+        c.parameters,
+        serde_json::json!({"file_path": "/data/hr/*.csv", "delimiter": ";"})
+    );
     let stored: String = sqlx::query_scalar("SELECT parameters FROM connectors WHERE id = ?")
         .bind(&c.id)
         .fetch_one(f.engine.store().pool())
@@ -71,16 +84,25 @@ async fn names_and_types_cannot_change() {
         .update_connector("HR", connector_input(r#"{"name": "HR2"}"#))
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), "name cannot be changed after creation (it is 'HR')");
+    assert_eq!(
+        e.to_string(),
+        "name cannot be changed after creation (it is 'HR')"
+    );
     let e = f
         .engine
         .update_connector("HR", connector_input(r#"{"type": "hr_file"}"#))
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), "type cannot be changed after creation (it is 'python_script')");
+    assert_eq!(
+        e.to_string(),
+        "type cannot be changed after creation (it is 'python_script')"
+    );
     let c = f
         .engine
-        .update_connector("HR", connector_input(r#"{"name": "HR", "parameters": {"base_url": "https://y.example"}}"#))
+        .update_connector(
+            "HR",
+            connector_input(r#"{"name": "HR", "parameters": {"base_url": "https://y.example"}}"#),
+        )
         .await
         .unwrap();
     assert_eq!(c.parameters["base_url"], "https://y.example");
@@ -99,8 +121,15 @@ async fn copy_gives_a_new_id_and_a_new_unique_name_with_the_tasks() {
     let tasks = f.engine.list_tasks(Some("HR (copy)")).await.unwrap();
     assert_eq!(tasks.len(), 1);
     assert_eq!(tasks[0].name, "Daily");
-    let e = f.engine.copy_connector("HR", Some("HR (copy)")).await.unwrap_err();
-    assert_eq!(e.to_string(), "connector named 'HR (copy)' already exists; choose another name");
+    let e = f
+        .engine
+        .copy_connector("HR", Some("HR (copy)"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "connector named 'HR (copy)' already exists; choose another name"
+    );
 }
 
 #[tokio::test]
@@ -139,8 +168,14 @@ async fn secret_parameters_live_in_the_keyring_only() {
 
     // Saving the masked form back keeps the stored secret.
     let shown = serde_json::to_string(&f.engine.connector("API").await.unwrap()).unwrap();
-    f.engine.update_connector("API", connector_input(&shown)).await.unwrap();
-    assert_eq!(f.engine.resolved_parameters("API").await.unwrap().expose()["pin"], "9911-UNIQUE");
+    f.engine
+        .update_connector("API", connector_input(&shown))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.engine.resolved_parameters("API").await.unwrap().expose()["pin"],
+        "9911-UNIQUE"
+    );
 
     // The copy has its own keyring entry with the same values.
     let copy = f.engine.copy_connector("API", None).await.unwrap();
@@ -175,7 +210,11 @@ async fn removing_a_connector_removes_its_secrets() {
     f.engine.remove_connector("API", false).await.unwrap();
     // A new connector reusing nothing: the old entry is gone from the keyring.
     let k = provisio_engine::secrets::Keyring::new(
-        f.engine.store().meta_or_init("installation_id", String::new).await.unwrap(),
+        f.engine
+            .store()
+            .meta_or_init("installation_id", String::new)
+            .await
+            .unwrap(),
     );
     assert!(k.connector_secrets(&id).await.unwrap().expose().is_empty());
 }

@@ -6,7 +6,10 @@ async fn environment_type_is_unset_on_a_new_installation_and_blocks_runs() {
     let f = fresh().await;
     assert_eq!(f.engine.settings().await.unwrap().environment_type, None);
     let e = message(f.engine.require_environment().await.unwrap_err());
-    assert!(e.contains("environment_type") && e.contains("settings set environment_type="), "{e}");
+    assert!(
+        e.contains("environment_type") && e.contains("settings set environment_type="),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -25,7 +28,10 @@ async fn settings_are_saved_and_survive_a_reopen() {
     assert_eq!(s.environment_type, Some(EnvironmentType::Prod));
     assert_eq!(s.cache_clear_hours, vec![6, 12]);
     assert_eq!(s.workers, 2);
-    assert_eq!(reopened.require_environment().await.unwrap(), EnvironmentType::Prod);
+    assert_eq!(
+        reopened.require_environment().await.unwrap(),
+        EnvironmentType::Prod
+    );
 }
 
 #[tokio::test]
@@ -38,7 +44,12 @@ async fn bad_settings_are_refused_with_what_to_write_and_nothing_changes() {
         ("colour", "blue", "is not a setting"),
     ];
     for (key, value, expected) in cases {
-        let e = message(f.engine.set_settings(&[(key.into(), value.into())]).await.unwrap_err());
+        let e = message(
+            f.engine
+                .set_settings(&[(key.into(), value.into())])
+                .await
+                .unwrap_err(),
+        );
         assert!(e.contains(expected), "{key}={value}: {e}");
     }
     // A valid change next to an invalid one is not applied either.

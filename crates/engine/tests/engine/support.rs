@@ -9,7 +9,9 @@ pub struct Fixture {
 
 pub async fn fresh() -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let engine = Engine::open(&dir.path().join("data")).await.expect("engine opens");
+    let engine = Engine::open(&dir.path().join("data"))
+        .await
+        .expect("engine opens");
     Fixture { engine, dir }
 }
 

@@ -37,7 +37,10 @@ async fn every_missing_field_is_listed_at_once() {
         .create_task("HR", task_input(r#"{"usage": "event", "name": "Disable"}"#))
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), "missing mandatory fields: target_template, target_folder, mappings");
+    assert_eq!(
+        e.to_string(),
+        "missing mandatory fields: target_template, target_folder, mappings"
+    );
 }
 
 #[tokio::test]
@@ -45,12 +48,19 @@ async fn a_mapping_to_an_attribute_the_template_lacks_fails_naming_it() {
     let f = fresh().await;
     connector(&f.engine, "HR").await;
     let mut input = daily_task();
-    input.mappings.as_mut().unwrap().push(provisio_engine::model::Mapping {
-        source: "shoe".into(),
-        target: "shoe_size".into(),
-    });
+    input
+        .mappings
+        .as_mut()
+        .unwrap()
+        .push(provisio_engine::model::Mapping {
+            source: "shoe".into(),
+            target: "shoe_size".into(),
+        });
     let e = f.engine.create_task("HR", input).await.unwrap_err();
-    assert_eq!(e.to_string(), "mappings: attribute 'shoe_size' does not exist in template 'person'");
+    assert_eq!(
+        e.to_string(),
+        "mappings: attribute 'shoe_size' does not exist in template 'person'"
+    );
     assert!(f.engine.list_tasks(None).await.unwrap().is_empty());
 }
 
@@ -92,7 +102,10 @@ async fn task_names_are_unique_within_a_connector_only() {
     f.engine.create_task("HR", daily_task()).await.unwrap();
     f.engine.create_task("AD", daily_task()).await.unwrap();
     let e = f.engine.create_task("HR", daily_task()).await.unwrap_err();
-    assert_eq!(e.to_string(), "task named 'HR/Daily' already exists; choose another name");
+    assert_eq!(
+        e.to_string(),
+        "task named 'HR/Daily' already exists; choose another name"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +116,10 @@ async fn task_names_are_immutable_and_copies_get_new_names() {
     let mut renamed = daily_task();
     renamed.name = Some("Nightly".into());
     let e = f.engine.update_task("HR/Daily", renamed).await.unwrap_err();
-    assert_eq!(e.to_string(), "name cannot be changed after creation (it is 'Daily')");
+    assert_eq!(
+        e.to_string(),
+        "name cannot be changed after creation (it is 'Daily')"
+    );
 
     let mut changed = daily_task();
     changed.schedule = Some("0 30 3 * * *".into());
@@ -114,8 +130,15 @@ async fn task_names_are_immutable_and_copies_get_new_names() {
     let copy = f.engine.copy_task("HR/Daily", None).await.unwrap();
     assert_eq!(copy.name, "Daily (copy)");
     assert_ne!(copy.id, t.id);
-    let e = f.engine.copy_task("HR/Daily", Some("Daily (copy)")).await.unwrap_err();
-    assert_eq!(e.to_string(), "task named 'HR/Daily (copy)' already exists; choose another name");
+    let e = f
+        .engine
+        .copy_task("HR/Daily", Some("Daily (copy)"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "task named 'HR/Daily (copy)' already exists; choose another name"
+    );
 }
 
 fn event_task(callers: &[&str]) -> provisio_engine::model::TaskInput {
@@ -133,8 +156,14 @@ async fn an_event_task_in_use_refuses_removal_without_force() {
     connector(&f.engine, "AD").await;
     let t = f.engine.create_task("AD", event_task(&[])).await.unwrap();
     assert_eq!(t.usage, TaskUsage::Event);
-    f.engine.record_caller(&t.id, "Offboarding workflow").await.unwrap();
-    f.engine.record_caller(&t.id, "Offboarding workflow").await.unwrap();
+    f.engine
+        .record_caller(&t.id, "Offboarding workflow")
+        .await
+        .unwrap();
+    f.engine
+        .record_caller(&t.id, "Offboarding workflow")
+        .await
+        .unwrap();
     let shown = f.engine.task("AD/Disable user").await.unwrap();
     assert_eq!(shown.references.len(), 1);
     assert_eq!(shown.references[0].count, 2);
@@ -145,7 +174,11 @@ async fn an_event_task_in_use_refuses_removal_without_force() {
         "task 'AD/Disable user' is in use by workflows: Offboarding workflow; remove it with --force to break those callers"
     );
     let e = f.engine.remove_connector("AD", false).await.unwrap_err();
-    assert!(e.to_string().contains("Disable user (used by Offboarding workflow)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("Disable user (used by Offboarding workflow)"),
+        "{e}"
+    );
     assert!(f.engine.task(&t.id).await.is_ok());
     f.engine.remove_task("AD/Disable user", true).await.unwrap();
     assert!(f.engine.task(&t.id).await.is_err());
@@ -155,7 +188,10 @@ async fn an_event_task_in_use_refuses_removal_without_force() {
 async fn declared_callers_also_make_a_task_in_use() {
     let f = fresh().await;
     connector(&f.engine, "AD").await;
-    f.engine.create_task("AD", event_task(&["Joiner workflow"])).await.unwrap();
+    f.engine
+        .create_task("AD", event_task(&["Joiner workflow"]))
+        .await
+        .unwrap();
     assert!(f.engine.remove_task("AD/Disable user", false).await.is_err());
     let mut change = event_task(&[]);
     change.usage = Some(TaskUsage::Scheduled);
@@ -164,5 +200,9 @@ async fn declared_callers_also_make_a_task_in_use() {
     change.task_id_attribute = Some("taskid".into());
     let update = f.engine.update_task("AD/Disable user", change).await.unwrap();
     assert_eq!(update.warnings.len(), 1);
-    assert!(update.warnings[0].contains("breaks those callers"), "{:?}", update.warnings);
+    assert!(
+        update.warnings[0].contains("breaks those callers"),
+        "{:?}",
+        update.warnings
+    );
 }

@@ -3,17 +3,38 @@ use crate::support::*;
 #[tokio::test]
 async fn the_seeded_template_set_is_there_with_fixed_codes() {
     let f = fresh().await;
-    let codes: Vec<String> = f.engine.templates(None).await.unwrap().into_iter().map(|t| t.code).collect();
-    for code in ["person", "group", "workperiod", "organization", "costcenter", "title", "admin_task", "provisioning_failure"] {
+    let codes: Vec<String> = f
+        .engine
+        .templates(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.code)
+        .collect();
+    for code in [
+        "person",
+        "group",
+        "workperiod",
+        "organization",
+        "costcenter",
+        "title",
+        "admin_task",
+        "provisioning_failure",
+    ] {
         assert!(codes.contains(&code.to_string()), "{code} missing from {codes:?}");
     }
     let person = f.engine.template("person", None).await.unwrap();
     let status = person.attribute("accountStatus").unwrap();
-    assert_eq!(status.static_values, ["1 - Active", "2 - Disabled", "5 - Removed"]);
+    assert_eq!(
+        status.static_values,
+        ["1 - Active", "2 - Disabled", "5 - Removed"]
+    );
     assert!(person.attribute("groups").unwrap().multi_value);
     assert!(person.attribute("taskid").is_some() && person.attribute("dataSourceType").is_some());
     let folders = f.engine.folders(None).await.unwrap();
-    assert!(folders.iter().any(|f| f.code == "persons" && f.templates == ["person"]));
+    assert!(folders
+        .iter()
+        .any(|f| f.code == "persons" && f.templates == ["person"]));
 }
 
 #[tokio::test]
@@ -51,10 +72,18 @@ async fn a_built_in_template_cannot_be_redefined() {
     let f = fresh().await;
     let e = f
         .engine
-        .add_template(provisio_engine::jsonc::from_str(r#"{"code": "person", "name": "P", "attributes": [{"code": "a"}]}"#).unwrap())
+        .add_template(
+            provisio_engine::jsonc::from_str(
+                r#"{"code": "person", "name": "P", "attributes": [{"code": "a"}]}"#,
+            )
+            .unwrap(),
+        )
         .await
         .unwrap_err();
-    assert_eq!(e.to_string(), "code: template 'person' is built in; choose another code");
+    assert_eq!(
+        e.to_string(),
+        "code: template 'person' is built in; choose another code"
+    );
     let e = f
         .engine
         .add_template(provisio_engine::jsonc::from_str(r#"{"code": "x"}"#).unwrap())
@@ -70,5 +99,8 @@ async fn only_the_local_target_exists_on_a_new_installation() {
     assert_eq!(targets.len(), 1);
     assert_eq!(targets[0].name, "local");
     let e = f.engine.templates(Some("acme")).await.unwrap_err();
-    assert_eq!(e.to_string(), "target: target 'acme' does not exist (known: local)");
+    assert_eq!(
+        e.to_string(),
+        "target: target 'acme' does not exist (known: local)"
+    );
 }
