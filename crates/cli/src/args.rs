@@ -38,8 +38,83 @@ pub enum Command {
     /// Targets: where loaded data goes
     #[command(subcommand)]
     Target(TargetCommand),
+    /// Runs of tasks
+    #[command(subcommand)]
+    Run(RunCommand),
+    /// Event tasks: invoke one as a workflow would
+    #[command(subcommand)]
+    Event(EventCommand),
+    /// The script library
+    #[command(subcommand)]
+    Script(ScriptCommand),
+    /// Cards of the local datacard store
+    #[command(subcommand)]
+    Datacards(DatacardsCommand),
     /// Engine version, data directory and environment type
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunCommand {
+    /// Show a run: stages, counts, files and log
+    Show {
+        run_id: String,
+        /// Lines of the log to print (text output)
+        #[arg(long, default_value_t = 40)]
+        log_lines: usize,
+    },
+    /// Execute a run recorded by `task run` without --wait (used internally)
+    #[command(hide = true)]
+    Execute {
+        run_id: String,
+        #[arg(long)]
+        approve: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventCommand {
+    /// Invoke an event task with a datacard's values
+    Invoke {
+        task: String,
+        /// JSON object of template attribute → value
+        #[arg(long, value_name = "VALUES.json")]
+        input: PathBuf,
+        /// The workflow calling (recorded as a workflow reference)
+        #[arg(long)]
+        caller: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScriptCommand {
+    List,
+    /// Add a custom script from a file
+    Add {
+        file: PathBuf,
+        #[arg(long, value_parser = ["scheduled", "event", "both"])]
+        kind: String,
+        /// Name in the library (default: the file's name)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Copy a script (e.g. a bundled one) to a new name you can modify
+    Copy {
+        name: String,
+        new: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DatacardsCommand {
+    List {
+        #[arg(long)]
+        template: String,
+        #[arg(long)]
+        folder: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -114,6 +189,26 @@ pub enum TaskCommand {
         /// Remove even when workflows use it
         #[arg(long)]
         force: bool,
+    },
+    /// Run a scheduled task now; exits 0 only if the run succeeded (with --wait)
+    Run {
+        task: String,
+        /// Wait for the run to end and print its summary
+        #[arg(long)]
+        wait: bool,
+        /// Apply the changes even beyond the update limit, this once
+        #[arg(long)]
+        approve: bool,
+    },
+    /// Stop the task's running run
+    Stop { task: String },
+    /// Clear the task's data cache: its next run behaves as a first run
+    ClearCache { task: String },
+    /// The task's runs, newest first
+    History {
+        task: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
     },
 }
 

@@ -14,6 +14,7 @@ use crate::model::{
     Settings, TargetInfo, Task, TaskInput, TaskSummary, TaskUsage, Template, TemplateInput,
     WorkflowReference,
 };
+use crate::scripts::ScriptLibrary;
 use crate::secrets::{self, Keyring, MASK};
 use crate::store::Store;
 use crate::{paths, rules};
@@ -29,6 +30,7 @@ pub struct Engine {
     data_dir: PathBuf,
     store: Store,
     keyring: Keyring,
+    scripts: ScriptLibrary,
 }
 
 /// The result of a task update: the saved task and what the user should know.
@@ -52,7 +54,7 @@ pub(crate) fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn new_id() -> String {
+pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
@@ -63,11 +65,16 @@ impl Engine {
         let store = Store::open(data_dir).await?;
         store.seed_local_templates().await?;
         let installation_id = store.meta_or_init("installation_id", new_id).await?;
-        Ok(Engine {
+        let scripts = ScriptLibrary::new(data_dir);
+        scripts.install_bundled()?;
+        let engine = Engine {
             data_dir: data_dir.to_path_buf(),
             store,
             keyring: Keyring::new(installation_id),
-        })
+            scripts,
+        };
+        engine.recover_abandoned_runs().await?;
+        Ok(engine)
     }
 
     /// Opens the data directory chosen by `--data-dir`, `PROVISIO_DATA_DIR` or the platform default.
@@ -86,6 +93,10 @@ impl Engine {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub fn script_library(&self) -> &ScriptLibrary {
+        &self.scripts
     }
 
     pub async fn status(&self) -> Result<EngineStatus> {
@@ -128,7 +139,7 @@ impl Engine {
         self.store.list_connectors().await
     }
 
-    async fn connector_row(&self, reference: &str) -> Result<Connector> {
+    pub(crate) async fn connector_row(&self, reference: &str) -> Result<Connector> {
         self.store
             .find_connector(reference)
             .await?
@@ -263,7 +274,7 @@ impl Engine {
     }
 
     /// The keyring entry of a connector; no keyring call for one without secrets.
-    async fn stored_secrets(&self, c: &Connector) -> Result<Map<String, Value>> {
+    pub(crate) async fn stored_secrets(&self, c: &Connector) -> Result<Map<String, Value>> {
         if c.secret_parameters.is_empty() {
             return Ok(Map::new());
         }
@@ -641,7 +652,7 @@ impl Engine {
         })
     }
 
-    async fn template_in(&self, target: &str, code: &str, field: &str) -> Result<Template> {
+    pub(crate) async fn template_in(&self, target: &str, code: &str, field: &str) -> Result<Template> {
         self.store.template(target, code).await?.ok_or_else(|| {
             EngineError::invalid(
                 field,

@@ -22,9 +22,14 @@ pub mod error;
 pub mod jsonc;
 pub mod model;
 pub mod paths;
+pub mod pipeline;
 pub mod rules;
+pub mod runner;
+pub mod script_host;
+pub mod scripts;
 pub mod secrets;
 pub mod store;
+pub mod target;
 
 pub use api::Engine;
 pub use error::{EngineError, ErrorBody, Result};

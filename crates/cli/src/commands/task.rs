@@ -1,12 +1,18 @@
-use provisio_engine::model::{Task, TaskInput};
+use provisio_engine::model::{RunTrigger, Task, TaskInput};
 use provisio_engine::{Engine, EngineError};
 
 use super::pretty;
+use super::run::{exit_code, summary_text};
 use crate::args::TaskCommand;
 use crate::input::read_json_file;
 use crate::output::{table, Printer};
 
-pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Result<i32, EngineError> {
+pub async fn run(
+    engine: &Engine,
+    command: TaskCommand,
+    printer: &Printer,
+    data_dir: Option<&std::path::Path>,
+) -> Result<i32, EngineError> {
     let (task, verb): (Task, &str) = match command {
         TaskCommand::List { connector } => {
             let list = engine.list_tasks(connector.as_deref()).await?;
@@ -39,6 +45,63 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
             return Ok(0);
         }
         TaskCommand::Show { task } => (engine.task(&task).await?, ""),
+        TaskCommand::Run { task, wait, approve } => {
+            if wait {
+                let run = engine.run_task(&task, RunTrigger::Manual, approve).await?;
+                printer.emit(&run, || summary_text(&run));
+                return Ok(exit_code(&run));
+            }
+            // Without --wait the run goes on in a detached process of its own.
+            let run = engine.create_run(&task, RunTrigger::Manual).await?;
+            spawn_detached(data_dir.unwrap_or(engine.data_dir()), &run.id, approve)?;
+            printer.emit(&run, || {
+                format!(
+                    "run {} of {} started; follow it with `provisio run show {}`",
+                    run.id, run.task, run.id
+                )
+            });
+            return Ok(0);
+        }
+        TaskCommand::Stop { task } => {
+            let ids = engine.stop_task(&task).await?;
+            printer.emit(&serde_json::json!({ "stop_requested": ids }), || {
+                format!("stop requested for run {}", ids.join(", "))
+            });
+            return Ok(0);
+        }
+        TaskCommand::ClearCache { task } => (engine.clear_cache(&task).await?, "data cache cleared for"),
+        TaskCommand::History { task, limit } => {
+            let runs = engine.history(&task, limit).await?;
+            printer.emit(&runs, || {
+                table(
+                    &[
+                        "RUN", "STATUS", "TRIGGER", "STARTED", "EXTRACT", "LOAD", "FETCHED", "CREATED",
+                        "UPDATED", "REMOVED",
+                    ],
+                    runs.iter()
+                        .map(|r| {
+                            let st = |s: Option<provisio_engine::model::StageStatus>| {
+                                s.map(|s| format!("{s:?}").to_lowercase())
+                                    .unwrap_or_else(|| "-".into())
+                            };
+                            vec![
+                                r.id.clone(),
+                                r.status.as_str().into(),
+                                r.trigger.as_str().into(),
+                                r.started_at.clone(),
+                                st(r.extract.status),
+                                st(r.load.status),
+                                r.counts.fetched.to_string(),
+                                r.counts.created.to_string(),
+                                r.counts.updated.to_string(),
+                                r.counts.removed.to_string(),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+            return Ok(0);
+        }
         TaskCommand::Create { connector, file } => {
             let input: TaskInput = read_json_file(&file.file)?;
             (engine.create_task(&connector, input).await?, "created")
@@ -65,4 +128,29 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
         }
     });
     Ok(0)
+}
+
+/// Starts `provisio run execute RUN_ID` detached from this terminal.
+fn spawn_detached(data_dir: &std::path::Path, run_id: &str, approve: bool) -> Result<(), EngineError> {
+    let exe = std::env::current_exe().map_err(|e| EngineError::io("cannot find the provisio binary", e))?;
+    let mut command = std::process::Command::new(exe);
+    command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["run", "execute", run_id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    if approve {
+        command.arg("--approve");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    command
+        .spawn()
+        .map_err(|e| EngineError::io("cannot start the run in the background", e))?;
+    Ok(())
 }

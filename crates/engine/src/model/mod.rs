@@ -2,12 +2,14 @@
 //! TypeScript types, by the UI. No I/O here.
 
 pub mod connector;
+pub mod run;
 pub mod settings;
 pub mod target;
 pub mod task;
 pub mod template;
 
 pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
+pub use run::{Run, RunCounts, RunFile, RunStatus, RunTrigger, StageReport, StageStatus};
 pub use settings::{EnvironmentType, Settings};
 pub use target::TargetInfo;
 pub use task::{

@@ -2,6 +2,8 @@
 //! mode with a busy timeout so the desktop app, the CLI and `serve` can share it.
 
 mod connectors;
+mod runs;
+mod scripts;
 mod settings;
 mod tasks;
 mod templates;
@@ -16,6 +18,7 @@ use sqlx::SqlitePool;
 use crate::error::{EngineError, Result};
 
 pub use connectors::ConnectorRow;
+pub use runs::{CacheRow, Datacard};
 pub use tasks::TaskRow;
 
 /// File name of the database inside the data directory.

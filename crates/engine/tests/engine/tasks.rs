@@ -68,7 +68,8 @@ async fn a_mapping_to_an_attribute_the_template_lacks_fails_naming_it() {
 async fn references_to_the_template_are_checked() {
     let f = fresh().await;
     connector(&f.engine, "HR").await;
-    let cases: Vec<(Box<dyn Fn(&mut provisio_engine::model::TaskInput)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut provisio_engine::model::TaskInput)>;
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|t| t.target_folder = Some("groups".into())),
          "target_folder: folder 'groups' does not accept template 'person' (it accepts: group)"),
         (Box::new(|t| t.target_template = Some("people".into())),

@@ -1,0 +1,102 @@
+use std::path::Path;
+
+use provisio_engine::model::{Run, RunStatus};
+use provisio_engine::{Engine, EngineError};
+
+use crate::args::RunCommand;
+use crate::output::Printer;
+
+pub async fn run(
+    engine: &Engine,
+    command: RunCommand,
+    printer: &Printer,
+    _data_dir: Option<&Path>,
+) -> Result<i32, EngineError> {
+    match command {
+        RunCommand::Show { run_id, log_lines } => {
+            let run = engine.run(&run_id).await?;
+            let log = engine.run_log(&run_id).await?;
+            let doc = serde_json::json!({ "run": &run, "log": log });
+            let mut value = serde_json::to_value(&run).unwrap_or_default();
+            if let Some(map) = value.as_object_mut() {
+                map.insert("log".into(), doc["log"].clone());
+            }
+            printer.emit(&value, || {
+                let mut text = summary_text(&run);
+                let lines: Vec<&str> = log.lines().collect();
+                if !lines.is_empty() {
+                    text.push_str("\nlog:\n");
+                    for l in &lines[lines.len().saturating_sub(log_lines)..] {
+                        text.push_str("  ");
+                        text.push_str(l);
+                        text.push('\n');
+                    }
+                }
+                text
+            });
+            Ok(0)
+        }
+        RunCommand::Execute { run_id, approve } => {
+            let run = engine.execute_run(&run_id, approve).await?;
+            printer.emit(&run, || summary_text(&run));
+            Ok(exit_code(&run))
+        }
+    }
+}
+
+pub fn exit_code(run: &Run) -> i32 {
+    if run.status == RunStatus::Succeeded {
+        0
+    } else {
+        2
+    }
+}
+
+/// A run as people read it.
+pub fn summary_text(run: &Run) -> String {
+    let stage = |name: &str, r: &provisio_engine::model::StageReport| {
+        format!(
+            "{name}: {}{}\n",
+            r.status
+                .map(|s| format!("{s:?}").to_lowercase())
+                .unwrap_or_else(|| "-".into()),
+            r.info.as_deref().map(|i| format!(" — {i}")).unwrap_or_default()
+        )
+    };
+    let c = &run.counts;
+    let mut out = format!(
+        "run {} of {} ({} {}, {}): {}\nstarted {}{}\n",
+        run.id,
+        run.task,
+        run.kind,
+        run.run_type,
+        run.trigger.as_str(),
+        run.status.as_str(),
+        run.started_at,
+        run.finished_at
+            .as_deref()
+            .map(|f| format!(", finished {f}"))
+            .unwrap_or_default(),
+    );
+    out.push_str(&stage("extract", &run.extract));
+    if run.kind == "scheduled" {
+        out.push_str(&stage("load", &run.load));
+        out.push_str(&format!(
+            "counts: fetched {}, valid {}, blocked {}, created {}, updated {}, unchanged {}, removed {}, failed {}\n",
+            c.fetched, c.valid, c.blocked, c.created, c.updated, c.unchanged, c.removed, c.failed
+        ));
+    }
+    if let Some(o) = &run.outcome {
+        out.push_str(&format!(
+            "outcome: {o}{}\n",
+            run.message
+                .as_deref()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
+        ));
+    }
+    for f in &run.files {
+        out.push_str(&format!("file {}: {} ({} bytes)\n", f.kind, f.path, f.size));
+    }
+    out
+}

@@ -1,0 +1,566 @@
+//! The scheduled-run pipeline (SPEC §3): extract → validate → compare →
+//! guard → load → commit, the same for every connector type. A source turns
+//! a connector into an output file of records; a [`LoadTarget`] takes the
+//! changes. Neither knows about the other.
+//!
+//! Memory stays bounded whatever the record count: the output is streamed
+//! element by element; pass one keeps only object id → hash ([`cache::Slots`])
+//! and spills the new or changed card values to a file in the run directory;
+//! pass two reads that spill into the target inside one transaction that
+//! also carries the task's cache and the run's final state.
+
+pub mod cache;
+pub mod json_array;
+pub mod records;
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::api::now;
+use crate::error::EngineError;
+use crate::model::{Run, RunCounts, RunFile, RunStatus, RunType, StageReport, StageStatus, Task, Template};
+use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};
+use crate::target::local::LocalTarget;
+use crate::target::{CardWrite, LoadTarget, RemovalQuery, Upsert};
+use cache::{Slot, Slots};
+use records::RecordShape;
+
+pub const SPILL: &str = "changes.spill";
+pub const BLOCKED: &str = "blocked.txt";
+pub const PLAN: &str = "plan.json";
+
+/// How a run ended early: which status, and the words for the stage that stopped it.
+#[derive(Debug)]
+pub struct Halt {
+    pub status: RunStatus,
+    pub in_load: bool,
+    pub info: String,
+}
+
+impl Halt {
+    fn extract(status: RunStatus, info: impl Into<String>) -> Self {
+        Halt {
+            status,
+            in_load: false,
+            info: info.into(),
+        }
+    }
+    fn load(status: RunStatus, info: impl Into<String>) -> Self {
+        Halt {
+            status,
+            in_load: true,
+            info: info.into(),
+        }
+    }
+}
+
+impl From<EngineError> for Halt {
+    fn from(e: EngineError) -> Self {
+        Halt::load(RunStatus::Failed, e.to_string())
+    }
+}
+
+/// Everything a run needs, gathered by the engine before it starts.
+#[derive(Debug)]
+pub struct RunInputs {
+    pub task: Task,
+    pub template: Template,
+    pub script: PathBuf,
+    pub host: ScriptHost,
+    pub parameters: Value,
+    pub secrets: crate::secrets::Sensitive<serde_json::Map<String, Value>>,
+    pub database: PathBuf,
+    pub dir: PathBuf,
+    pub cache: Option<crate::store::CacheRow>,
+    pub data_source_type: String,
+    /// Bypass the update-limit guard once (a user approved the plan).
+    pub approved: bool,
+}
+
+/// Result of pass one.
+#[derive(Debug)]
+struct Plan {
+    slots: Slots,
+    counts: RunCounts,
+    creates: u64,
+    updates: u64,
+}
+
+/// Runs the pipeline for a run already recorded as running. Each stage is
+/// persisted as it starts so `run show` can follow it; the final state of a
+/// run that loads is committed inside the load transaction.
+pub async fn execute(
+    store: &crate::store::Store,
+    run: &mut Run,
+    inputs: RunInputs,
+    stop: tokio::sync::watch::Receiver<bool>,
+    stopped: Arc<AtomicBool>,
+) -> std::result::Result<(), Halt> {
+    let inputs = Arc::new(inputs);
+    let task = &inputs.task;
+    let shape = Arc::new(RecordShape::new(task, &inputs.template, &inputs.data_source_type));
+
+    // ---- extract ----
+    run.stage = Some("extract".into());
+    run.extract = StageReport {
+        status: Some(StageStatus::Running),
+        started: Some(now()),
+        ..Default::default()
+    };
+    store.save_run(run).await?;
+    let masker = Masker::from_json_values(inputs.secrets.expose().values());
+    let args = json!({
+        "data_extraction_attributes": shape.extraction_attributes().iter()
+            .map(|(name, multi)| json!({"attributeName": name, "multivalue": multi})).collect::<Vec<_>>(),
+        "script_current_working_directory": inputs.dir,
+        "error_filename": inputs.dir.join(files::ERROR),
+        "expected_output_filename": inputs.dir.join(files::OUTPUT),
+        "heartbeat_filename": inputs.dir.join(files::HEARTBEAT),
+        "log_filename": inputs.dir.join(files::SCRIPT_LOG),
+        "connector_parameters": inputs.parameters,
+        "task": {"id": task.id, "name": task.name, "connector": task.connector_name},
+        "run_id": run.id,
+        "run_type": run.run_type,
+        "last_successful_extract": if run.run_type == "incremental" {
+            inputs.cache.as_ref().and_then(|c| c.last_successful_extract.clone())
+        } else { None },
+    });
+    let secrets_line =
+        crate::secrets::Sensitive::new(Value::Object(inputs.secrets.expose().clone()).to_string());
+    let outcome = inputs
+        .host
+        .run_scheduled(ScheduledInvocation {
+            script: &inputs.script,
+            work_dir: &inputs.dir,
+            args,
+            secrets_line,
+            masker: &masker,
+            heartbeat_timeout: Duration::from_secs(task.heartbeat_timeout.max(1)),
+            max_runtime: task.max_runtime.map(Duration::from_secs),
+            stop,
+            log_cap: DEFAULT_LOG_CAP,
+        })
+        .await;
+    let output = match outcome {
+        Ok(o) => o.output,
+        Err(ExtractFailure::Killed(crate::script_host::KillReason::Stopped)) => {
+            return Err(Halt::extract(
+                RunStatus::Stopped,
+                "stopped by a user during the extract; nothing was loaded",
+            ))
+        }
+        Err(e) => return Err(Halt::extract(RunStatus::Failed, e.to_string())),
+    };
+
+    // ---- validate + compare (pass one) ----
+    run.stage = Some("validate".into());
+    store.save_run(run).await?;
+    let mut slots = Slots::new();
+    if let Some(c) = inputs.cache.as_ref() {
+        cache::decode(&c.entries, &mut slots);
+    }
+    let plan = {
+        let shape = shape.clone();
+        let dir = inputs.dir.clone();
+        tokio::task::spawn_blocking(move || plan_changes(&output, &dir, &shape, slots))
+            .await
+            .map_err(|e| {
+                Halt::extract(RunStatus::Failed, format!("validation stopped unexpectedly: {e}"))
+            })??
+    };
+    run.counts = plan.counts.clone();
+    run.extract.status = Some(StageStatus::Succeeded);
+    run.extract.completed = Some(now());
+    run.extract.info = Some(format!(
+        "fetched {} records: {} valid, {} blocked{}",
+        plan.counts.fetched,
+        plan.counts.valid,
+        plan.counts.blocked,
+        if plan.counts.blocked > 0 {
+            format!(" (reasons in {BLOCKED})")
+        } else {
+            String::new()
+        }
+    ));
+
+    // ---- guard, load, commit ----
+    // The stage is recorded before the transaction starts, so after a crash
+    // the run shows where it was.
+    run.stage = Some("load".into());
+    run.load = StageReport {
+        status: Some(StageStatus::Running),
+        started: Some(now()),
+        ..Default::default()
+    };
+    store.save_run(run).await?;
+    let removal = task.removal.clone().filter(|_| run.run_type == "full");
+    let snapshot = run.clone();
+    let blocking_inputs = inputs.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        load(
+            &blocking_inputs,
+            &shape,
+            plan,
+            removal.as_ref(),
+            snapshot,
+            &stopped,
+        )
+    })
+    .await
+    .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
+    *run = done;
+    Ok(())
+}
+
+fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
+    Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
+}
+
+/// Pass one: stream the output, validate each record, compare it with the
+/// cache, and spill the new or changed card values. Returns the plan.
+fn plan_changes(
+    output: &Path,
+    dir: &Path,
+    shape: &RecordShape,
+    mut slots: Slots,
+) -> std::result::Result<Plan, Halt> {
+    let file = std::fs::File::open(output).map_err(|e| io_halt("cannot open the output file", output, e))?;
+    let mut reader = json_array::ArrayReader::new(file);
+    let spill_path = dir.join(SPILL);
+    let mut spill = BufWriter::with_capacity(
+        1 << 20,
+        std::fs::File::create(&spill_path).map_err(|e| io_halt("cannot create", &spill_path, e))?,
+    );
+    let blocked_path = dir.join(BLOCKED);
+    let mut blocked: Option<BufWriter<std::fs::File>> = None;
+    let mut write_blocked = |line: String| {
+        if blocked.is_none() {
+            blocked = std::fs::File::create(&blocked_path).ok().map(BufWriter::new);
+        }
+        if let Some(w) = blocked.as_mut() {
+            let _ = writeln!(w, "{line}");
+        }
+    };
+    let mut counts = RunCounts::default();
+    let mut card = Vec::with_capacity(1024);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        let element = match reader.next_element() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => {
+                return Err(Halt::extract(
+                    RunStatus::Failed,
+                    format!("the script's output is not a valid JSON array of records: {e}"),
+                ))
+            }
+        };
+        counts.fetched += 1;
+        match shape.card(element, &mut card) {
+            Ok(key) => {
+                let hash = cache::hash(&card);
+                let slot = match slots.get_mut(key.as_str()) {
+                    Some(s) => s,
+                    None => slots.entry(key.clone().into_boxed_str()).or_default(),
+                };
+                slot.occurrences += 1;
+                if slot.occurrences > 1 {
+                    continue;
+                }
+                slot.new_hash = hash;
+                if !slot.cached || slot.cached_hash != hash {
+                    line.clear();
+                    let _ = serde_json::to_writer(&mut line, &key);
+                    line.push(b'\t');
+                    if slot.cached {
+                        line.extend_from_slice(slot.card.to_string().as_bytes());
+                    }
+                    line.push(b'\t');
+                    line.extend_from_slice(&card);
+                    line.push(b'\n');
+                    spill
+                        .write_all(&line)
+                        .map_err(|e| io_halt("cannot write", &spill_path, e))?;
+                }
+            }
+            Err(b) => {
+                counts.blocked += 1;
+                write_blocked(format!("record {}: {b}", counts.fetched));
+                if let Some(key) = b.key {
+                    slots.entry(key.into_boxed_str()).or_default().blocked = true;
+                }
+            }
+        }
+    }
+    spill
+        .flush()
+        .map_err(|e| io_halt("cannot write", &spill_path, e))?;
+    let (mut creates, mut updates) = (0, 0);
+    for (key, slot) in &slots {
+        let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
+        if duplicated {
+            counts.blocked += slot.occurrences as u64;
+            write_blocked(format!(
+                "{key}: the object id occurs in {} records; all of them are blocked",
+                slot.occurrences + u32::from(slot.blocked)
+            ));
+        } else if slot.occurrences == 1 {
+            if !slot.cached {
+                creates += 1;
+            } else if slot.cached_hash != slot.new_hash {
+                updates += 1;
+            } else {
+                counts.unchanged += 1;
+            }
+        }
+    }
+    counts.valid = counts.fetched - counts.blocked;
+    Ok(Plan {
+        slots,
+        counts,
+        creates,
+        updates,
+    })
+}
+
+fn loadable(slot: &Slot) -> bool {
+    slot.occurrences == 1 && !slot.blocked
+}
+
+/// Guard, load and commit, on the target's own connection (blocking).
+fn load(
+    inputs: &RunInputs,
+    shape: &RecordShape,
+    mut plan: Plan,
+    removal: Option<&crate::model::RemovalSettings>,
+    mut run: Run,
+    stopped: &AtomicBool,
+) -> std::result::Result<Run, Halt> {
+    let task = &inputs.task;
+    let mut target = LocalTarget::open(&inputs.database)?;
+    let query = removal.map(|r| RemovalQuery {
+        template: &task.target_template,
+        task_id: &task.id,
+        status_attribute: &r.status_attribute,
+        removed_value: &r.removed_value,
+    });
+    let candidates = match &query {
+        Some(q) => {
+            let slots = &plan.slots;
+            target.removal_candidates(q, &|k: &str| {
+                slots.get(k).is_some_and(|s| s.occurrences > 0 || s.blocked)
+            })?
+        }
+        None => Vec::new(),
+    };
+
+    // ---- guard ----
+    let planned = plan.creates + plan.updates + candidates.len() as u64;
+    let limits = &task.limits;
+    let mut refusal = None;
+    if let Some(min) = limits.minimum_row_count {
+        if plan.counts.valid < min {
+            refusal = Some(format!(
+                "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
+                plan.counts.valid
+            ));
+        }
+    }
+    if refusal.is_none() {
+        if let Some(limit) = limits.update_limit {
+            if planned > limit && !limits.override_update_limit && !inputs.approved {
+                refusal = Some(format!(
+                    "{planned} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \
+                     nothing was loaded. Inspect {PLAN} in the run's files and approve it once with `provisio task run {}/{} --approve`",
+                    plan.creates,
+                    plan.updates,
+                    candidates.len(),
+                    task.connector_name,
+                    task.name
+                ));
+            }
+        }
+    }
+    if let Some(reason) = refusal {
+        let removals: Vec<&str> = candidates.iter().take(10_000).map(|(_, k)| k.as_str()).collect();
+        let plan_doc = json!({
+            "reason": reason,
+            "new": plan.creates, "changed": plan.updates, "removals": candidates.len(),
+            "removed_object_ids": removals,
+            "changes_file": SPILL,
+        });
+        let _ = std::fs::write(
+            inputs.dir.join(PLAN),
+            serde_json::to_vec_pretty(&plan_doc).unwrap_or_default(),
+        );
+        return Err(Halt::load(RunStatus::Interrupted, reason));
+    }
+
+    // ---- load ----
+    target.begin()?;
+    let spill_path = inputs.dir.join(SPILL);
+    let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
+    let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
+    let mut line = Vec::with_capacity(1024);
+    let key_attribute = shape.key_attribute().to_string();
+    let mut counts = plan.counts.clone();
+    let mut written: u64 = 0;
+    loop {
+        line.clear();
+        let n = spill
+            .read_until(b'\n', &mut line)
+            .map_err(|e| io_halt("cannot read", &spill_path, e))?;
+        if n == 0 {
+            break;
+        }
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
+        let mut parts = text.trim_end_matches('\n').splitn(3, '\t');
+        let (Some(key_json), Some(card), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(Halt::load(RunStatus::Failed, "the change file is damaged"));
+        };
+        let key: String = serde_json::from_str(key_json)
+            .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
+        let Some(slot) = plan.slots.get_mut(key.as_str()) else {
+            continue;
+        };
+        if !loadable(slot) {
+            continue;
+        }
+        let outcome = target.upsert(&CardWrite {
+            template: &task.target_template,
+            folder: &task.target_folder,
+            key_attribute: &key_attribute,
+            key: &key,
+            known_card: card.parse().ok(),
+            task_id: &task.id,
+            data,
+        })?;
+        match outcome {
+            Upsert::Created(c) => {
+                counts.created += 1;
+                slot.card = c.id;
+            }
+            Upsert::Updated(c) => {
+                counts.updated += 1;
+                slot.card = c.id;
+            }
+            Upsert::TakenOver(c) => {
+                counts.updated += 1;
+                counts.takeovers += 1;
+                slot.card = c.id;
+            }
+        }
+        written += 1;
+        if written.is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
+            target.rollback();
+            return Err(Halt::load(
+                RunStatus::Stopped,
+                "stopped by a user during the load; nothing was committed",
+            ));
+        }
+    }
+    if let Some(q) = &query {
+        for (card, _) in &candidates {
+            if target.mark_removed(*card, q)? {
+                counts.removed += 1;
+            }
+        }
+    }
+    if stopped.load(Ordering::Relaxed) {
+        target.rollback();
+        return Err(Halt::load(
+            RunStatus::Stopped,
+            "stopped by a user during the load; nothing was committed",
+        ));
+    }
+
+    // ---- commit ----
+    let incremental = run.run_type == "incremental";
+    let mut blob = Vec::with_capacity(plan.slots.len() * 48);
+    for (key, slot) in &plan.slots {
+        if loadable(slot) {
+            cache::encode_entry(&mut blob, key, slot.new_hash, slot.card);
+        } else if slot.cached && (incremental || slot.occurrences > 0 || slot.blocked) {
+            // Not loaded this time but still known: keep what was written before.
+            cache::encode_entry(&mut blob, key, slot.cached_hash, slot.card);
+        }
+    }
+    target.save_cache(
+        &task.id,
+        &cache::mappings_hash(task),
+        &blob,
+        run.extract.started.as_deref(),
+    )?;
+    let finished = now();
+    run.counts = counts;
+    run.status = RunStatus::Succeeded;
+    run.stage = None;
+    run.finished_at = Some(finished.clone());
+    run.load.status = Some(StageStatus::Succeeded);
+    run.load.completed = Some(finished);
+    run.load.info = Some(format!(
+        "{} created, {} updated, {} unchanged, {} removed, {} failed{}",
+        run.counts.created,
+        run.counts.updated,
+        run.counts.unchanged,
+        run.counts.removed,
+        run.counts.failed,
+        if run.counts.takeovers > 0 {
+            format!(
+                "; {} cards taken over from other tasks (the last writer's task id stands)",
+                run.counts.takeovers
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let _ = std::fs::remove_file(&spill_path);
+    run.files = run_files(&inputs.dir);
+    target.save_run(&run)?;
+    target.commit()?;
+    Ok(run)
+}
+
+/// The files a run left in its directory, for `run show` and the history view.
+pub fn run_files(dir: &Path) -> Vec<RunFile> {
+    let kinds = [
+        (files::ARGS, "args"),
+        (files::OUTPUT, "output"),
+        (files::ERROR, "error"),
+        (files::SCRIPT_LOG, "script-log"),
+        (files::LOG, "log"),
+        (PLAN, "plan"),
+        (SPILL, "changes"),
+        (BLOCKED, "blocked"),
+    ];
+    kinds
+        .iter()
+        .filter_map(|(name, kind)| {
+            let p = dir.join(name);
+            std::fs::metadata(&p).ok().map(|m| RunFile {
+                kind: kind.to_string(),
+                path: p.display().to_string(),
+                size: m.len(),
+            })
+        })
+        .collect()
+}
+
+/// `full` or `incremental` for this run: incremental only when the task asks
+/// for it and a previous successful extract of the same mappings exists.
+pub fn effective_run_type(task: &Task, cache: Option<&crate::store::CacheRow>) -> &'static str {
+    match (task.run_type, cache) {
+        (RunType::Incremental, Some(c))
+            if c.last_successful_extract.is_some() && c.mappings_hash == cache::mappings_hash(task) =>
+        {
+            "incremental"
+        }
+        _ => "full",
+    }
+}

@@ -1,0 +1,248 @@
+//! Turning one output element into the values a task maps, and validating it
+//! (SPEC §3 stage 2). Only mapped attributes are materialized; everything
+//! else in a record is skipped without allocating.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+
+use crate::model::{Task, Template};
+
+/// What a task needs from each record, prepared once per run.
+#[derive(Debug)]
+pub struct RecordShape {
+    /// Source attribute → slot index.
+    slots: HashMap<String, usize>,
+    /// Per slot: source name, target attribute, multi-value?, allowed values.
+    columns: Vec<Column>,
+    id_slot: usize,
+    task_id_attribute: Option<String>,
+    data_source_type_attribute: Option<String>,
+    task_id: String,
+    data_source_type: String,
+}
+
+#[derive(Debug)]
+struct Column {
+    source: String,
+    target: String,
+    multi_value: bool,
+    static_values: Vec<String>,
+}
+
+/// A valid record: its object key and the card values as compact JSON.
+#[derive(Debug)]
+pub struct CardData<'a> {
+    pub key: String,
+    pub json: &'a [u8],
+}
+
+/// Why a record was blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    pub key: Option<String>,
+    pub reason: String,
+}
+
+impl RecordShape {
+    pub fn new(task: &Task, template: &Template, data_source_type: &str) -> Self {
+        let mut slots = HashMap::new();
+        let mut columns = Vec::new();
+        for m in &task.mappings {
+            let attr = template.attribute(&m.target);
+            slots.insert(m.source.clone(), columns.len());
+            columns.push(Column {
+                source: m.source.clone(),
+                target: m.target.clone(),
+                multi_value: attr.is_some_and(|a| a.multi_value),
+                static_values: attr.map(|a| a.static_values.clone()).unwrap_or_default(),
+            });
+        }
+        let id_source = task.object_id_attribute.clone().unwrap_or_default();
+        let id_slot = slots.get(&id_source).copied().unwrap_or(0);
+        RecordShape {
+            slots,
+            columns,
+            id_slot,
+            task_id_attribute: task.task_id_attribute.clone(),
+            data_source_type_attribute: task.data_source_type_attribute.clone(),
+            task_id: task.id.clone(),
+            data_source_type: data_source_type.to_string(),
+        }
+    }
+
+    /// The target attribute that the object id maps to: cards are found by it.
+    pub fn key_attribute(&self) -> &str {
+        &self.columns[self.id_slot].target
+    }
+
+    /// `(attributeName, multivalue)` for the script's `data_extraction_attributes`.
+    pub fn extraction_attributes(&self) -> Vec<(String, bool)> {
+        self.columns
+            .iter()
+            .map(|c| (c.source.clone(), c.multi_value))
+            .collect()
+    }
+
+    /// Parses and validates one element. On success the card JSON is written
+    /// into `out` (cleared first) and the object key returned.
+    pub fn card(&self, element: &[u8], out: &mut Vec<u8>) -> Result<String, Blocked> {
+        let mut values: Vec<Option<Value>> = vec![None; self.columns.len()];
+        let mut de = serde_json::Deserializer::from_slice(element);
+        let parsed = RecordSeed {
+            shape: self,
+            values: &mut values,
+        }
+        .deserialize(&mut de);
+        if let Err(e) = parsed {
+            let reason = if e.classify() == serde_json::error::Category::Data {
+                "the record is not a JSON object".to_string()
+            } else {
+                format!("invalid JSON: {e}")
+            };
+            return Err(Blocked { key: None, reason });
+        }
+        let key = match &values[self.id_slot] {
+            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+            Some(Value::Number(n)) => n.to_string(),
+            Some(Value::Null) | None => {
+                return Err(Blocked {
+                    key: None,
+                    reason: format!("the object id '{}' is missing", self.columns[self.id_slot].source),
+                })
+            }
+            Some(other) => {
+                return Err(Blocked {
+                    key: None,
+                    reason: format!(
+                        "the object id '{}' must be a non-empty string or a number, not {}",
+                        self.columns[self.id_slot].source,
+                        kind(other)
+                    ),
+                })
+            }
+        };
+        let block = |reason: String| Blocked {
+            key: Some(key.clone()),
+            reason,
+        };
+        out.clear();
+        out.push(b'{');
+        for (i, (column, value)) in self.columns.iter().zip(values.iter_mut()).enumerate() {
+            let value = match value.take() {
+                None => return Err(block(format!("attribute '{}' is missing", column.source))),
+                Some(v) => v,
+            };
+            let value = match (column.multi_value, value) {
+                (true, Value::Array(items)) => Value::Array(items),
+                (true, Value::Null) => Value::Array(Vec::new()),
+                (true, scalar) => Value::Array(vec![scalar]),
+                (false, Value::Array(_)) => {
+                    return Err(block(format!(
+                        "attribute '{}' holds a list, but '{}' is not a multi-value attribute",
+                        column.source, column.target
+                    )))
+                }
+                (false, Value::Object(_)) => {
+                    return Err(block(format!(
+                        "attribute '{}' holds an object; a plain value is expected",
+                        column.source
+                    )))
+                }
+                (false, v) => v,
+            };
+            if !column.static_values.is_empty() {
+                let bad = match &value {
+                    Value::String(s) => !s.is_empty() && !column.static_values.contains(s),
+                    Value::Null => false,
+                    _ => true,
+                };
+                if bad {
+                    return Err(block(format!(
+                        "'{}' is not an allowed value of '{}' (allowed: {})",
+                        value_text(&value),
+                        column.target,
+                        column.static_values.join(", ")
+                    )));
+                }
+            }
+            if i > 0 {
+                out.push(b',');
+            }
+            write_pair(out, &column.target, &value);
+        }
+        if let Some(a) = &self.task_id_attribute {
+            out.push(b',');
+            write_pair(out, a, &Value::String(self.task_id.clone()));
+        }
+        if let Some(a) = &self.data_source_type_attribute {
+            out.push(b',');
+            write_pair(out, a, &Value::String(self.data_source_type.clone()));
+        }
+        out.push(b'}');
+        Ok(key)
+    }
+}
+
+fn write_pair(out: &mut Vec<u8>, key: &str, value: &Value) {
+    let _ = serde_json::to_writer(&mut *out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut *out, value);
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Bool(_) => "a boolean",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+        _ => "an empty value",
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+struct RecordSeed<'a> {
+    shape: &'a RecordShape,
+    values: &'a mut Vec<Option<Value>>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = ();
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match self.shape.slots.get(key.as_ref()) {
+                Some(&slot) => self.values[slot] = Some(map.next_value()?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Blocked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.key {
+            Some(k) => write!(f, "{k}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Running tasks: scheduled runs through the pipeline, event invocations
+//! through the script host, and everything around them (stop, cache,
+//! history, datacards, the script library). All of it is [`Engine`] API.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use crate::api::{new_id, now, Engine};
+use crate::error::{EngineError, Result};
+use crate::model::{
+    ConnectorType, Run, RunCounts, RunStatus, RunTrigger, StageReport, StageStatus, Task, TaskUsage,
+};
+use crate::pipeline::{self, Halt, RunInputs};
+use crate::script_host::{self, EventOutcome, Masker, ScriptHost};
+use crate::scripts::{Script, ScriptKind};
+use crate::store::Datacard;
+use crate::target::local::LocalTarget;
+use crate::target::LoadTarget;
+
+/// How long an event script may take when its task sets no maximum runtime.
+const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Engine {
+    fn run_dir(&self, run_id: &str) -> PathBuf {
+        self.data_dir().join("runs").join(run_id)
+    }
+
+    async fn script_host(&self) -> Result<ScriptHost> {
+        let python = script_host::python::resolve(&self.settings().await?.python).await?;
+        Ok(ScriptHost::new(python, self.script_library().sdk_dir()))
+    }
+
+    async fn script_for(&self, task: &Task, usage: TaskUsage) -> Result<(crate::model::Connector, Script)> {
+        let connector = self.connector_row(&task.connector_id).await?;
+        if connector.connector_type != ConnectorType::PythonScript {
+            return Err(EngineError::invalid(
+                "type",
+                format!(
+                    "connector '{}' is an {} connector; its runs come with the HR connector",
+                    connector.name,
+                    connector.connector_type.as_str()
+                ),
+            ));
+        }
+        let name = connector.script.clone().unwrap_or_default();
+        let script = self.script_library().find(self.store(), &name).await.map_err(|_| {
+            EngineError::invalid(
+                "script",
+                format!("connector '{}' uses script '{name}', which is not in the script library; add it with `provisio script add FILE --kind scheduled`", connector.name),
+            )
+        })?;
+        let fits = match usage {
+            TaskUsage::Scheduled => script.kind.allows_scheduled(),
+            TaskUsage::Event => script.kind.allows_event(),
+        };
+        if !fits {
+            return Err(EngineError::invalid(
+                "script",
+                format!(
+                    "script '{}' is for {} tasks only",
+                    script.name,
+                    script.kind.as_str()
+                ),
+            ));
+        }
+        Ok((connector, script))
+    }
+
+    /// Records a new run of a scheduled task (status running) without executing it.
+    pub async fn create_run(&self, task_ref: &str, trigger: RunTrigger) -> Result<Run> {
+        self.require_environment().await?;
+        let task = self.task(task_ref).await?;
+        if task.usage != TaskUsage::Scheduled {
+            return Err(EngineError::invalid(
+                "task",
+                format!(
+                    "'{}/{}' is an event task; invoke it with `provisio event invoke`",
+                    task.connector_name, task.name
+                ),
+            ));
+        }
+        self.script_for(&task, TaskUsage::Scheduled).await?;
+        let cache = self.store().cache(&task.id).await?;
+        let run = Run {
+            id: new_id(),
+            task_id: task.id.clone(),
+            task: format!("{}/{}", task.connector_name, task.name),
+            kind: "scheduled".into(),
+            trigger,
+            status: RunStatus::Running,
+            stage: Some("queued".into()),
+            planned_at: None,
+            started_at: now(),
+            finished_at: None,
+            run_type: pipeline::effective_run_type(&task, cache.as_ref()).into(),
+            extract: StageReport::default(),
+            load: StageReport::default(),
+            counts: RunCounts::default(),
+            files: Vec::new(),
+            outcome: None,
+            message: None,
+        };
+        self.store().insert_run(&run).await.map_err(|e| match e {
+            EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
+                message: format!(
+                    "task '{}' is already running; a task never runs twice at once",
+                    run.task
+                ),
+            },
+            other => other,
+        })?;
+        Ok(run)
+    }
+
+    /// Creates and executes a run; returns it finished.
+    pub async fn run_task(&self, task_ref: &str, trigger: RunTrigger, approved: bool) -> Result<Run> {
+        let run = self.create_run(task_ref, trigger).await?;
+        self.execute_run(&run.id, approved).await
+    }
+
+    /// Executes a run recorded by [`Engine::create_run`] to its end.
+    pub async fn execute_run(&self, run_id: &str, approved: bool) -> Result<Run> {
+        let mut run = self.run(run_id).await?;
+        if run.status != RunStatus::Running {
+            return Ok(run);
+        }
+        self.store().claim_run(run_id).await?;
+        let prepared = self.prepare_inputs(&run, approved).await;
+        let task = self.task(&run.task_id).await?;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let stopped = Arc::new(AtomicBool::new(false));
+        // A stop may come from another process (the CLI, the app): it is a flag in the database.
+        let poller = {
+            let store = self.store().clone();
+            let id = run.id.clone();
+            let stopped = stopped.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    if store.stop_requested(&id).await.unwrap_or(false) {
+                        stopped.store(true, Ordering::Relaxed);
+                        let _ = stop_tx.send(true);
+                        break;
+                    }
+                }
+            })
+        };
+        let result = match prepared {
+            Ok(inputs) => pipeline::execute(self.store(), &mut run, inputs, stop_rx, stopped.clone()).await,
+            Err(e) => Err(Halt {
+                status: RunStatus::Failed,
+                in_load: false,
+                info: e.to_string(),
+            }),
+        };
+        poller.abort();
+        if let Err(halt) = result {
+            self.end_run(&mut run, &task, halt).await?;
+        }
+        Ok(run)
+    }
+
+    async fn prepare_inputs(&self, run: &Run, approved: bool) -> Result<RunInputs> {
+        let task = self.task(&run.task_id).await?;
+        let (connector, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
+        let template = self
+            .template_in(&connector.target, &task.target_template, "target_template")
+            .await?;
+        let secrets = self.stored_secrets(&connector).await?;
+        let cache = self
+            .store()
+            .cache(&task.id)
+            .await?
+            .filter(|c| c.mappings_hash == pipeline::cache::mappings_hash(&task));
+        let dir = self.run_dir(&run.id);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        Ok(RunInputs {
+            host: self.script_host().await?,
+            script: PathBuf::from(script.path),
+            parameters: connector.parameters.clone(),
+            secrets: crate::secrets::Sensitive::new(secrets),
+            database: self.data_dir().join(crate::store::DATABASE_FILE),
+            dir,
+            cache,
+            data_source_type: connector.connector_type.as_str().into(),
+            approved,
+            template,
+            task,
+        })
+    }
+
+    /// Records how a run ended early, and the failure card when the task has one.
+    async fn end_run(&self, run: &mut Run, task: &Task, halt: Halt) -> Result<()> {
+        let finished = now();
+        let stage_status = match halt.status {
+            RunStatus::Interrupted => StageStatus::Interrupted,
+            RunStatus::Stopped => StageStatus::Stopped,
+            _ => StageStatus::Failed,
+        };
+        let report = if halt.in_load {
+            &mut run.load
+        } else {
+            &mut run.extract
+        };
+        report.status = Some(stage_status);
+        report.completed = Some(finished.clone());
+        report.info = Some(halt.info.clone());
+        if !halt.in_load {
+            run.load = StageReport {
+                status: Some(StageStatus::Skipped),
+                info: Some("nothing was loaded".into()),
+                ..Default::default()
+            };
+        }
+        run.status = halt.status;
+        run.stage = None;
+        run.finished_at = Some(finished.clone());
+        if halt.status != RunStatus::Interrupted {
+            let _ = std::fs::remove_file(self.run_dir(&run.id).join(pipeline::SPILL));
+        }
+        run.files = pipeline::run_files(&self.run_dir(&run.id));
+        self.store().save_run(run).await?;
+        if matches!(halt.status, RunStatus::Failed | RunStatus::Interrupted) {
+            if let Some(f) = &task.failure {
+                let template = self
+                    .template_in("local", &f.template, "failure.template")
+                    .await
+                    .ok();
+                let mut data = Map::new();
+                data.insert(f.attribute.clone(), Value::String(halt.info.clone()));
+                let mut extra = |attr: &str, v: Value| {
+                    if template.as_ref().is_some_and(|t| t.attribute(attr).is_some()) && attr != f.attribute {
+                        data.insert(attr.into(), v);
+                    }
+                };
+                extra("task", json!(run.task));
+                extra("run_id", json!(run.id));
+                extra("occurred_at", json!(finished));
+                extra("taskid", json!(task.id));
+                let database = self.data_dir().join(crate::store::DATABASE_FILE);
+                let folder = f.folder.clone();
+                let template_code = f.template.clone();
+                tokio::task::spawn_blocking(move || -> Result<()> {
+                    LocalTarget::open(&database)?.create_card(
+                        &template_code,
+                        &folder,
+                        &Value::Object(data),
+                    )?;
+                    Ok(())
+                })
+                .await
+                .map_err(|e| EngineError::invalid("failure card", e.to_string()))??;
+            }
+        }
+        Ok(())
+    }
+
+    /// Marks runs whose process died (crash, kill -9) as failed. Their
+    /// uncommitted work was rolled back by SQLite; the next run redoes it.
+    pub(crate) async fn recover_abandoned_runs(&self) -> Result<u32> {
+        let mut recovered = 0;
+        for (id, pid) in self.store().running_runs().await? {
+            let alive = pid
+                .is_some_and(|p| p as u32 != std::process::id() && script_host::process::is_alive(p as u32));
+            if alive {
+                continue;
+            }
+            let Some(mut run) = self.store().run(&id).await? else {
+                continue;
+            };
+            let info = format!(
+                "the process running it (pid {}) ended before the run finished; nothing uncommitted was kept",
+                pid.unwrap_or_default()
+            );
+            for report in [&mut run.extract, &mut run.load] {
+                if report.status == Some(StageStatus::Running) {
+                    report.status = Some(StageStatus::Failed);
+                    report.completed = Some(now());
+                    report.info = Some(info.clone());
+                }
+            }
+            if run.extract.status.is_none() {
+                run.extract.status = Some(StageStatus::Failed);
+                run.extract.info = Some(info.clone());
+            }
+            run.status = RunStatus::Failed;
+            run.stage = None;
+            run.finished_at = Some(now());
+            run.message = Some(info);
+            let _ = std::fs::remove_file(self.run_dir(&run.id).join(pipeline::SPILL));
+            run.files = pipeline::run_files(&self.run_dir(&run.id));
+            self.store().save_run(&run).await?;
+            recovered += 1;
+        }
+        Ok(recovered)
+    }
+
+    /// Asks the task's running run to stop; returns the run ids asked.
+    pub async fn stop_task(&self, task_ref: &str) -> Result<Vec<String>> {
+        let task = self.task(task_ref).await?;
+        let ids = self.store().request_stop(&task.id).await?;
+        if ids.is_empty() {
+            return Err(EngineError::invalid(
+                "task",
+                format!(
+                    "'{}/{}' is not running; nothing to stop",
+                    task.connector_name, task.name
+                ),
+            ));
+        }
+        Ok(ids)
+    }
+
+    /// Clears the task's data cache: its next run behaves as a first run.
+    pub async fn clear_cache(&self, task_ref: &str) -> Result<Task> {
+        let task = self.task(task_ref).await?;
+        self.store().clear_cache(&task.id).await?;
+        Ok(task)
+    }
+
+    pub async fn history(&self, task_ref: &str, limit: u32) -> Result<Vec<Run>> {
+        let task = self.task(task_ref).await?;
+        self.store().task_runs(&task.id, limit).await
+    }
+
+    pub async fn run(&self, run_id: &str) -> Result<Run> {
+        self.store()
+            .run(run_id)
+            .await?
+            .ok_or_else(|| EngineError::not_found("run", run_id))
+    }
+
+    /// The run's captured log (stdout/stderr of the script, masked).
+    pub async fn run_log(&self, run_id: &str) -> Result<String> {
+        let run = self.run(run_id).await?;
+        let path = self.run_dir(&run.id).join(script_host::files::LOG);
+        Ok(std::fs::read_to_string(path).unwrap_or_default())
+    }
+
+    pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
+        self.template(template, None).await?;
+        self.store().datacards(template, folder, limit).await
+    }
+
+    /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
+    pub async fn invoke_event(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
+        self.require_environment().await?;
+        let task = self.task(task_ref).await?;
+        if task.usage != TaskUsage::Event {
+            return Err(EngineError::invalid(
+                "task",
+                format!(
+                    "'{}/{}' is a scheduled task; run it with `provisio task run`",
+                    task.connector_name, task.name
+                ),
+            ));
+        }
+        let Value::Object(values) = values else {
+            return Err(EngineError::invalid(
+                "input",
+                "must be a JSON object of template attribute → value",
+            ));
+        };
+        let (connector, script) = self.script_for(&task, TaskUsage::Event).await?;
+        let mut mapped = Map::new();
+        for m in &task.mappings {
+            if let Some(v) = values.get(&m.target) {
+                mapped.insert(m.source.clone(), v.clone());
+            }
+        }
+        if let Some(c) = caller.map(str::trim).filter(|c| !c.is_empty()) {
+            self.record_caller(&task.id, c).await?;
+        }
+        let secrets = self.stored_secrets(&connector).await?;
+        let masker = Masker::from_json_values(secrets.values());
+        let parameters =
+            crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
+        let mut run = Run {
+            id: new_id(),
+            task_id: task.id.clone(),
+            task: format!("{}/{}", task.connector_name, task.name),
+            kind: "event".into(),
+            trigger: if caller.is_some() {
+                RunTrigger::Api
+            } else {
+                RunTrigger::Manual
+            },
+            status: RunStatus::Running,
+            stage: Some("extract".into()),
+            planned_at: None,
+            started_at: now(),
+            finished_at: None,
+            run_type: "event".into(),
+            extract: StageReport {
+                status: Some(StageStatus::Running),
+                started: Some(now()),
+                ..Default::default()
+            },
+            load: StageReport::default(),
+            counts: RunCounts::default(),
+            files: Vec::new(),
+            outcome: None,
+            message: None,
+        };
+        self.store().insert_run(&run).await?;
+        let dir = self.run_dir(&run.id);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        let timeout = task
+            .max_runtime
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_EVENT_TIMEOUT);
+        let host = self.script_host().await?;
+        let outcome = host
+            .run_event(
+                Path::new(&script.path),
+                &dir,
+                &parameters,
+                &Value::Object(mapped),
+                &masker,
+                timeout,
+            )
+            .await;
+        let finished = now();
+        let (status, outcome_text, message) = match outcome {
+            Ok(EventOutcome::Completed) => (RunStatus::Succeeded, "completed", None),
+            Ok(EventOutcome::Exception(m)) => (RunStatus::Failed, "exception", Some(masker.mask(&m))),
+            Err(e) => (RunStatus::Failed, "exception", Some(e.to_string())),
+        };
+        run.status = status;
+        run.stage = None;
+        run.finished_at = Some(finished.clone());
+        run.outcome = Some(outcome_text.into());
+        run.message = message.clone();
+        run.extract.status = Some(if status == RunStatus::Succeeded {
+            StageStatus::Succeeded
+        } else {
+            StageStatus::Failed
+        });
+        run.extract.completed = Some(finished);
+        run.extract.info = Some(message.unwrap_or_else(|| "the event script completed".into()));
+        run.files = pipeline::run_files(&dir);
+        self.store().save_run(&run).await?;
+        Ok(run)
+    }
+
+    // ----- script library ----------------------------------------------------
+
+    pub async fn scripts(&self) -> Result<Vec<Script>> {
+        self.script_library().list(self.store()).await
+    }
+
+    pub async fn add_script(&self, file: &Path, kind: ScriptKind, name: Option<&str>) -> Result<Script> {
+        self.script_library().add(self.store(), file, kind, name).await
+    }
+
+    pub async fn copy_script(&self, from: &str, to: &str) -> Result<Script> {
+        self.script_library().copy(self.store(), from, to).await
+    }
+}

@@ -1,0 +1,405 @@
+//! Running one Python process under the script contract (SPEC §4).
+//!
+//! A scheduled script runs as `<python> <script> <args.json>` in the run's
+//! working directory with a cleaned environment, its stdout/stderr captured
+//! into the run log (masked, capped), a heartbeat watch, an optional maximum
+//! runtime and a stop signal. Whatever ends it early, the whole process group
+//! is terminated and the reason is typed ([`KillReason`]).
+
+pub mod capture;
+pub mod process;
+pub mod python;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::watch;
+
+use crate::scripts::SDK_MODULE;
+pub use capture::Masker;
+use capture::{LogSink, SharedSink};
+
+/// File names inside a run's working directory.
+pub mod files {
+    pub const ARGS: &str = "args.json";
+    pub const OUTPUT: &str = "output.json";
+    pub const ERROR: &str = "error.txt";
+    pub const HEARTBEAT: &str = "heartbeat";
+    pub const SCRIPT_LOG: &str = "script.log";
+    pub const LOG: &str = "run.log";
+}
+
+/// Time between SIGTERM and SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+/// Default cap on captured stdout + stderr per run.
+pub const DEFAULT_LOG_CAP: u64 = 10 * 1024 * 1024;
+
+/// Why the host ended a script before it finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KillReason {
+    /// The heartbeat file was not touched within the task's heartbeat timeout.
+    HeartbeatTimeout(Duration),
+    /// The run took longer than the task's maximum runtime.
+    MaxRuntime(Duration),
+    /// A user stopped the run.
+    Stopped,
+}
+
+impl std::fmt::Display for KillReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KillReason::HeartbeatTimeout(d) => write!(
+                f,
+                "the script did not touch its heartbeat file for {} s (the task's heartbeat timeout) and was terminated",
+                d.as_secs()
+            ),
+            KillReason::MaxRuntime(d) => {
+                write!(f, "the script ran longer than the task's maximum runtime of {} s and was terminated", d.as_secs())
+            }
+            KillReason::Stopped => write!(f, "stopped by a user"),
+        }
+    }
+}
+
+/// How a scheduled script's extract failed, in words a person can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractFailure {
+    #[error("{0}")]
+    Killed(KillReason),
+    #[error("the script exited with code {code}{}", detail(.stderr_tail))]
+    ExitCode { code: i32, stderr_tail: Vec<String> },
+    #[error("the script was ended by signal {signal}{}", detail(.stderr_tail))]
+    Signal { signal: i32, stderr_tail: Vec<String> },
+    #[error("the script reported an error in its error file: {0}")]
+    ErrorFile(String),
+    #[error("the script finished without writing its output file ({0})")]
+    MissingOutput(String),
+    #[error("the script could not be started: {0}")]
+    Spawn(String),
+}
+
+fn detail(tail: &[String]) -> String {
+    match tail.last() {
+        Some(last) => format!(": {last}"),
+        None => String::new(),
+    }
+}
+
+/// Everything needed to run one scheduled script.
+#[derive(Debug)]
+pub struct ScheduledInvocation<'a> {
+    pub script: &'a Path,
+    pub work_dir: &'a Path,
+    /// Content of args.json: never holds a secret.
+    pub args: serde_json::Value,
+    /// Secret parameters (JSON pointer → value), sent on stdin.
+    pub secrets_line: crate::secrets::Sensitive<String>,
+    pub masker: &'a Masker,
+    pub heartbeat_timeout: Duration,
+    pub max_runtime: Option<Duration>,
+    pub stop: watch::Receiver<bool>,
+    pub log_cap: u64,
+}
+
+#[derive(Debug)]
+pub struct ScheduledOutcome {
+    pub output: PathBuf,
+    pub log_truncated_bytes: u64,
+}
+
+/// The outcome of an event script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    Completed,
+    /// The exception's message (the last line of the traceback).
+    Exception(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ScriptHost {
+    python: PathBuf,
+    sdk_dir: PathBuf,
+}
+
+impl ScriptHost {
+    pub fn new(python: PathBuf, sdk_dir: PathBuf) -> Self {
+        ScriptHost { python, sdk_dir }
+    }
+
+    pub fn python(&self) -> &Path {
+        &self.python
+    }
+
+    fn command(&self, script: &Path, work_dir: &Path) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.python);
+        command.arg(script).current_dir(work_dir).env_clear();
+        for key in process::ENV_ALLOW_LIST {
+            if let Some(v) = std::env::var_os(key) {
+                command.env(key, v);
+            }
+        }
+        command
+            .env("PYTHONPATH", &self.sdk_dir)
+            .env("PYTHONIOENCODING", "utf-8")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        process::isolate(&mut command);
+        command
+    }
+
+    /// Runs a scheduled script to its end (or until the host ends it).
+    pub async fn run_scheduled(
+        &self,
+        mut inv: ScheduledInvocation<'_>,
+    ) -> Result<ScheduledOutcome, ExtractFailure> {
+        let dir = inv.work_dir;
+        let args_path = dir.join(files::ARGS);
+        let io_err = |what: &str, e: std::io::Error| ExtractFailure::Spawn(format!("{what}: {e}"));
+        std::fs::write(
+            &args_path,
+            serde_json::to_vec_pretty(&inv.args).unwrap_or_default(),
+        )
+        .map_err(|e| io_err("cannot write args.json", e))?;
+        let log_file = std::fs::File::create(dir.join(files::LOG))
+            .map_err(|e| io_err("cannot create the run log", e))?;
+
+        let mut command = self.command(inv.script, dir);
+        command.arg(&args_path).env("PROVISIO_SECRETS_ON_STDIN", "1");
+        let started = Instant::now();
+        let started_wall = SystemTime::now();
+        let mut child = command
+            .spawn()
+            .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
+        let pid = child.id();
+
+        let sink: SharedSink<std::io::BufWriter<std::fs::File>> = Arc::new(Mutex::new(LogSink {
+            writer: std::io::BufWriter::new(log_file),
+            written: 0,
+            dropped: 0,
+            cap: inv.log_cap,
+            stderr_tail: VecDeque::new(),
+        }));
+        let stdin = child.stdin.take();
+        let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
+        secrets_line.push(b'\n');
+        let feeder = tokio::spawn(async move {
+            if let Some(stdin) = stdin {
+                capture::feed_stdin(stdin, secrets_line).await;
+            }
+        });
+        let out_pump = child
+            .stdout
+            .take()
+            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), inv.masker.clone(), "")));
+        let err_pump = child
+            .stderr
+            .take()
+            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), inv.masker.clone(), "[stderr] ")));
+
+        let heartbeat = dir.join(files::HEARTBEAT);
+        let check_every =
+            (inv.heartbeat_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut tick = tokio::time::interval(check_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ended = loop {
+            tokio::select! {
+                status = child.wait() => break Ok(status),
+                _ = tick.tick() => {
+                    if let Some(limit) = inv.max_runtime {
+                        if started.elapsed() > limit {
+                            break Err(KillReason::MaxRuntime(limit));
+                        }
+                    }
+                    let last = std::fs::metadata(&heartbeat)
+                        .and_then(|m| m.modified())
+                        .map(|m| m.max(started_wall))
+                        .unwrap_or(started_wall);
+                    if SystemTime::now().duration_since(last).unwrap_or_default() > inv.heartbeat_timeout {
+                        break Err(KillReason::HeartbeatTimeout(inv.heartbeat_timeout));
+                    }
+                }
+                changed = inv.stop.changed() => {
+                    if changed.is_err() || *inv.stop.borrow() {
+                        break Err(KillReason::Stopped);
+                    }
+                }
+            }
+        };
+        let status = match ended {
+            Ok(status) => {
+                process::reap_group(pid);
+                status
+            }
+            Err(reason) => {
+                process::terminate(&mut child, STOP_GRACE).await;
+                finish_capture(feeder, out_pump, err_pump).await;
+                mask_script_files(dir, inv.masker);
+                return Err(ExtractFailure::Killed(reason));
+            }
+        };
+        finish_capture(feeder, out_pump, err_pump).await;
+        let (dropped, tail) = close_sink(&sink);
+        mask_script_files(dir, inv.masker);
+        let status =
+            status.map_err(|e| ExtractFailure::Spawn(format!("waiting for the script failed: {e}")))?;
+        if !status.success() {
+            return Err(match status.code() {
+                Some(code) => ExtractFailure::ExitCode {
+                    code,
+                    stderr_tail: tail,
+                },
+                None => ExtractFailure::Signal {
+                    signal: exit_signal(&status),
+                    stderr_tail: tail,
+                },
+            });
+        }
+        let error_text = std::fs::read_to_string(dir.join(files::ERROR)).unwrap_or_default();
+        if !error_text.trim().is_empty() {
+            let first: String = error_text.trim().lines().take(5).collect::<Vec<_>>().join(" / ");
+            return Err(ExtractFailure::ErrorFile(inv.masker.mask(&first)));
+        }
+        let output = dir.join(files::OUTPUT);
+        if !output.exists() {
+            return Err(ExtractFailure::MissingOutput(format!(
+                "expected {}",
+                output.display()
+            )));
+        }
+        Ok(ScheduledOutcome {
+            output,
+            log_truncated_bytes: dropped,
+        })
+    }
+
+    /// Runs an event script: line 1 of stdin the connector parameters, line 2
+    /// the mapped values. The log goes to `work_dir/run.log`.
+    pub async fn run_event(
+        &self,
+        script: &Path,
+        work_dir: &Path,
+        parameters: &crate::secrets::Sensitive<serde_json::Value>,
+        values: &serde_json::Value,
+        masker: &Masker,
+        timeout: Duration,
+    ) -> Result<EventOutcome, ExtractFailure> {
+        let log_file = std::fs::File::create(work_dir.join(files::LOG))
+            .map_err(|e| ExtractFailure::Spawn(format!("cannot create the run log: {e}")))?;
+        let mut child = self
+            .command(script, work_dir)
+            .spawn()
+            .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
+        let pid = child.id();
+        let sink = Arc::new(Mutex::new(LogSink {
+            writer: std::io::BufWriter::new(log_file),
+            written: 0,
+            dropped: 0,
+            cap: DEFAULT_LOG_CAP,
+            stderr_tail: VecDeque::new(),
+        }));
+        let mut input = parameters.expose().to_string().into_bytes();
+        input.push(b'\n');
+        input.extend_from_slice(values.to_string().as_bytes());
+        input.push(b'\n');
+        let stdin = child.stdin.take();
+        let feeder = tokio::spawn(async move {
+            if let Some(stdin) = stdin {
+                capture::feed_stdin(stdin, input).await;
+            }
+        });
+        let out_pump = child
+            .stdout
+            .take()
+            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "")));
+        let err_pump = child
+            .stderr
+            .take()
+            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "[stderr] ")));
+        let status = match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(status) => {
+                process::reap_group(pid);
+                status
+            }
+            Err(_) => {
+                process::terminate(&mut child, STOP_GRACE).await;
+                finish_capture(feeder, out_pump, err_pump).await;
+                return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
+            }
+        };
+        finish_capture(feeder, out_pump, err_pump).await;
+        let (_, tail) = close_sink(&sink);
+        let status =
+            status.map_err(|e| ExtractFailure::Spawn(format!("waiting for the script failed: {e}")))?;
+        if status.success() {
+            return Ok(EventOutcome::Completed);
+        }
+        Ok(EventOutcome::Exception(exception_message(&tail, status.code())))
+    }
+}
+
+async fn finish_capture(
+    feeder: tokio::task::JoinHandle<()>,
+    out: Option<tokio::task::JoinHandle<()>>,
+    err: Option<tokio::task::JoinHandle<()>>,
+) {
+    feeder.abort();
+    for h in [out, err].into_iter().flatten() {
+        // Grandchildren holding the pipes were killed with the group, so EOF comes.
+        let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+    }
+}
+
+fn close_sink<W: std::io::Write>(sink: &SharedSink<std::io::BufWriter<W>>) -> (u64, Vec<String>) {
+    let Ok(mut s) = sink.lock() else {
+        return (0, Vec::new());
+    };
+    if s.dropped > 0 {
+        let note = format!(
+            "[provisio] output truncated: {} bytes beyond the {} MiB log cap were dropped\n",
+            s.dropped,
+            s.cap / (1024 * 1024)
+        );
+        let _ = std::io::Write::write_all(&mut s.writer, note.as_bytes());
+    }
+    let _ = std::io::Write::flush(&mut s.writer);
+    (s.dropped, s.stderr_tail.iter().cloned().collect())
+}
+
+fn mask_script_files(dir: &Path, masker: &Masker) {
+    for name in [files::SCRIPT_LOG, files::ERROR] {
+        let _ = masker.mask_file(&dir.join(name));
+    }
+}
+
+/// The message of a Python exception: the traceback's last line without the
+/// exception class (`Exception: disk full` → `disk full`).
+fn exception_message(stderr_tail: &[String], code: Option<i32>) -> String {
+    let Some(last) = stderr_tail.iter().rev().find(|l| !l.trim().is_empty()) else {
+        return format!("the script exited with code {}", code.unwrap_or(-1));
+    };
+    let last = last.trim();
+    match last.split_once(": ") {
+        Some((class, message)) if !class.contains(' ') && !message.is_empty() => message.to_string(),
+        _ => last.to_string(),
+    }
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal().unwrap_or(0)
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_status: &std::process::ExitStatus) -> i32 {
+    0
+}
+
+/// The module name check at compile time: the SDK file is shipped under this name.
+const _: &str = SDK_MODULE;

@@ -1,0 +1,242 @@
+//! The script library: bundled scripts (read-only, shipped inside the binary)
+//! and custom scripts the user adds from a file (kept in the data directory).
+//! Bundled files, including the SDK module, are written to the data directory
+//! when the engine opens so the interpreter can run and import them.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::{EngineError, Result};
+use crate::store::Store;
+
+/// The module name existing customer scripts import.
+pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
+
+const SDK_SOURCE: &str = include_str!("../../../scripts/common_subroutines_efecte_library.py");
+
+/// (name, kind, source) of every bundled script.
+const BUNDLED: &[(&str, ScriptKind, &str)] = &[
+    (
+        "sample_users.py",
+        ScriptKind::Scheduled,
+        include_str!("../../../scripts/sample_users.py"),
+    ),
+    (
+        "sample_event.py",
+        ScriptKind::Event,
+        include_str!("../../../scripts/sample_event.py"),
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum ScriptKind {
+    Scheduled,
+    Event,
+    Both,
+}
+
+impl ScriptKind {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "scheduled" => Some(Self::Scheduled),
+            "event" => Some(Self::Event),
+            "both" => Some(Self::Both),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Event => "event",
+            Self::Both => "both",
+        }
+    }
+    pub fn allows_scheduled(self) -> bool {
+        matches!(self, Self::Scheduled | Self::Both)
+    }
+    pub fn allows_event(self) -> bool {
+        matches!(self, Self::Event | Self::Both)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[ts(export)]
+pub struct Script {
+    pub name: String,
+    pub kind: ScriptKind,
+    /// Bundled scripts are read-only: copy one to a new name to modify it.
+    pub bundled: bool,
+    pub path: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScriptLibrary {
+    root: PathBuf,
+}
+
+impl ScriptLibrary {
+    pub fn new(data_dir: &Path) -> Self {
+        ScriptLibrary {
+            root: data_dir.join("scripts"),
+        }
+    }
+
+    /// Directory put on PYTHONPATH: holds the SDK module.
+    pub fn sdk_dir(&self) -> PathBuf {
+        self.root.join("sdk")
+    }
+
+    fn bundled_dir(&self) -> PathBuf {
+        self.root.join("bundled")
+    }
+
+    fn custom_dir(&self) -> PathBuf {
+        self.root.join("custom")
+    }
+
+    /// Writes the SDK and the bundled scripts where the interpreter finds
+    /// them, when missing or out of date (a newer engine ships newer copies).
+    pub fn install_bundled(&self) -> Result<()> {
+        let write_if_changed = |path: PathBuf, content: &str| -> Result<()> {
+            if std::fs::read_to_string(&path).ok().as_deref() != Some(content) {
+                let dir = path.parent().unwrap_or(Path::new("."));
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+                let tmp = path.with_extension("tmp");
+                std::fs::write(&tmp, content)
+                    .and_then(|_| std::fs::rename(&tmp, &path))
+                    .map_err(|e| EngineError::io(format!("cannot write {}", path.display()), e))?;
+            }
+            Ok(())
+        };
+        write_if_changed(self.sdk_dir().join(format!("{SDK_MODULE}.py")), SDK_SOURCE)?;
+        for (name, _, source) in BUNDLED {
+            write_if_changed(self.bundled_dir().join(name), source)?;
+        }
+        std::fs::create_dir_all(self.custom_dir())
+            .map_err(|e| EngineError::io("cannot create the custom script folder", e))
+    }
+
+    pub async fn list(&self, store: &Store) -> Result<Vec<Script>> {
+        let mut out: Vec<Script> = BUNDLED
+            .iter()
+            .map(|(name, kind, _)| Script {
+                name: name.to_string(),
+                kind: *kind,
+                bundled: true,
+                path: self.bundled_dir().join(name).display().to_string(),
+            })
+            .collect();
+        for (name, kind) in store.custom_scripts().await? {
+            out.push(Script {
+                path: self.custom_dir().join(&name).display().to_string(),
+                kind: ScriptKind::parse(&kind).unwrap_or(ScriptKind::Both),
+                bundled: false,
+                name,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    pub async fn find(&self, store: &Store, name: &str) -> Result<Script> {
+        self.list(store)
+            .await?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| EngineError::NotFound {
+                kind: "script",
+                name: name.to_string(),
+            })
+    }
+
+    /// Adds a custom script from a file. Without `name` it keeps the file's name.
+    pub async fn add(
+        &self,
+        store: &Store,
+        file: &Path,
+        kind: ScriptKind,
+        name: Option<&str>,
+    ) -> Result<Script> {
+        let name = match name {
+            Some(n) => n.trim().to_string(),
+            None => file
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        check_script_name(&name)?;
+        let content = std::fs::read(file).map_err(|e| EngineError::Input {
+            path: file.display().to_string(),
+            message: format!("cannot read the script: {e}"),
+        })?;
+        if std::str::from_utf8(&content).is_err() {
+            return Err(EngineError::Input {
+                path: file.display().to_string(),
+                message: "is not a UTF-8 text file; a Python script is expected".into(),
+            });
+        }
+        self.save_custom(store, &name, kind, &content).await
+    }
+
+    /// Copies any script (bundled or custom) to a new custom name.
+    pub async fn copy(&self, store: &Store, from: &str, to: &str) -> Result<Script> {
+        let source = self.find(store, from).await?;
+        check_script_name(to)?;
+        let content = std::fs::read(&source.path)
+            .map_err(|e| EngineError::io(format!("cannot read {}", source.path), e))?;
+        self.save_custom(store, to, source.kind, &content).await
+    }
+
+    async fn save_custom(
+        &self,
+        store: &Store,
+        name: &str,
+        kind: ScriptKind,
+        content: &[u8],
+    ) -> Result<Script> {
+        if self.list(store).await?.iter().any(|s| s.name == name) {
+            return Err(EngineError::AlreadyExists {
+                kind: "script",
+                name: name.to_string(),
+            });
+        }
+        let path = self.custom_dir().join(name);
+        std::fs::create_dir_all(self.custom_dir())
+            .map_err(|e| EngineError::io("cannot create the custom script folder", e))?;
+        std::fs::write(&path, content)
+            .map_err(|e| EngineError::io(format!("cannot write {}", path.display()), e))?;
+        if let Err(e) = store.insert_custom_script(name, kind.as_str()).await {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        Ok(Script {
+            name: name.to_string(),
+            kind,
+            bundled: false,
+            path: path.display().to_string(),
+        })
+    }
+}
+
+fn check_script_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || !name.ends_with(".py") {
+        return Err(EngineError::invalid(
+            "name",
+            format!(
+                "'{name}' is not a script name: use a plain file name ending in .py, e.g. users_from_api.py"
+            ),
+        ));
+    }
+    if name.trim_end_matches(".py") == SDK_MODULE {
+        return Err(EngineError::invalid(
+            "name",
+            format!("'{name}' is the SDK module's name; choose another"),
+        ));
+    }
+    Ok(())
+}

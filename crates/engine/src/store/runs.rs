@@ -1,0 +1,197 @@
+//! Runs, task caches and local datacards as the async side sees them. The
+//! load itself writes through `target::local` on its own connection.
+
+use sqlx::Row;
+
+use super::Store;
+use crate::error::{EngineError, Result};
+use crate::model::Run;
+
+/// A task's cache row.
+#[derive(Debug, Default)]
+pub struct CacheRow {
+    pub mappings_hash: String,
+    pub entries: Vec<u8>,
+    pub last_successful_extract: Option<String>,
+}
+
+/// A card of the local store, for listing.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Datacard {
+    pub id: i64,
+    pub template: String,
+    pub folder: String,
+    #[ts(type = "Record<string, unknown>")]
+    pub data: serde_json::Value,
+    pub updated_at: String,
+}
+
+fn run_from_summary(summary: &str) -> Result<Run> {
+    serde_json::from_str(summary)
+        .map_err(|e| EngineError::invalid("run", format!("stored run cannot be read: {e}")))
+}
+
+impl Store {
+    pub async fn insert_run(&self, run: &Run) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO runs (id, task_id, trigger, status, planned_at, started_at, finished_at, summary, kind, stage, owner_pid)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.task_id)
+        .bind(run.trigger.as_str())
+        .bind(run.status.as_str())
+        .bind(&run.planned_at)
+        .bind(&run.started_at)
+        .bind(&run.finished_at)
+        .bind(serde_json::to_string(run).unwrap_or_default())
+        .bind(&run.kind)
+        .bind(&run.stage)
+        .bind(std::process::id() as i64)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn save_run(&self, run: &Run) -> Result<()> {
+        sqlx::query("UPDATE runs SET status = ?, stage = ?, finished_at = ?, summary = ? WHERE id = ?")
+            .bind(run.status.as_str())
+            .bind(&run.stage)
+            .bind(&run.finished_at)
+            .bind(serde_json::to_string(run).unwrap_or_default())
+            .bind(&run.id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn claim_run(&self, run_id: &str) -> Result<()> {
+        sqlx::query("UPDATE runs SET owner_pid = ? WHERE id = ?")
+            .bind(std::process::id() as i64)
+            .bind(run_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn run(&self, id: &str) -> Result<Option<Run>> {
+        let row: Option<String> = sqlx::query_scalar("SELECT summary FROM runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|s| run_from_summary(&s)).transpose()
+    }
+
+    pub async fn task_runs(&self, task_id: &str, limit: u32) -> Result<Vec<Run>> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT summary FROM runs WHERE task_id = ? ORDER BY started_at DESC, rowid DESC LIMIT ?",
+        )
+        .bind(task_id)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|s| run_from_summary(s)).collect()
+    }
+
+    pub async fn running_run_of(&self, task_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM runs WHERE task_id = ? AND status = 'running' LIMIT 1")
+                .bind(task_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Asks the process executing the task's running run to stop it.
+    pub async fn request_stop(&self, task_id: &str) -> Result<Vec<String>> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM runs WHERE task_id = ? AND status = 'running'")
+                .bind(task_id)
+                .fetch_all(self.pool())
+                .await?;
+        sqlx::query("UPDATE runs SET stop_requested = 1 WHERE task_id = ? AND status = 'running'")
+            .bind(task_id)
+            .execute(self.pool())
+            .await?;
+        Ok(ids)
+    }
+
+    pub async fn stop_requested(&self, run_id: &str) -> Result<bool> {
+        Ok(
+            sqlx::query_scalar::<_, i64>("SELECT stop_requested FROM runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_optional(self.pool())
+                .await?
+                .unwrap_or(0)
+                != 0,
+        )
+    }
+
+    /// Runs still marked running, with the process that executes them.
+    pub async fn running_runs(&self) -> Result<Vec<(String, Option<i64>)>> {
+        Ok(
+            sqlx::query_as("SELECT id, owner_pid FROM runs WHERE status = 'running'")
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn cache(&self, task_id: &str) -> Result<Option<CacheRow>> {
+        let row = sqlx::query(
+            "SELECT mappings_hash, entries, last_successful_extract FROM task_cache WHERE task_id = ?",
+        )
+        .bind(task_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(CacheRow {
+                mappings_hash: r.try_get("mappings_hash")?,
+                entries: r.try_get("entries")?,
+                last_successful_extract: r.try_get("last_successful_extract")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn clear_cache(&self, task_id: &str) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM task_cache WHERE task_id = ?")
+            .bind(task_id)
+            .execute(self.pool())
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
+        let rows = sqlx::query(
+            "SELECT id, template, folder, data, updated_at FROM datacards
+             WHERE template = ?1 AND (?2 IS NULL OR folder = ?2) ORDER BY id LIMIT ?3",
+        )
+        .bind(template)
+        .bind(folder)
+        .bind(limit as i64)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Datacard {
+                    id: r.try_get("id")?,
+                    template: r.try_get("template")?,
+                    folder: r.try_get("folder")?,
+                    data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn count_datacards(&self, template: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM datacards WHERE template = ?")
+                .bind(template)
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+}
