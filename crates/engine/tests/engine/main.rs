@@ -3,6 +3,9 @@
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
 mod connectors;
+mod pipeline;
+mod script_host;
+mod scripted;
 mod settings;
 mod support;
 mod tasks;

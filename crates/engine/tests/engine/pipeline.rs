@@ -1,0 +1,351 @@
+//! The scheduled-run pipeline with real python3 and the local store (SPEC §3).
+
+use provisio_engine::model::{RunStatus, StageStatus};
+
+use crate::scripted::*;
+use crate::support::*;
+
+async fn card_of(f: &Fixture, employee: &str) -> serde_json::Value {
+    f.engine
+        .datacards("person", None, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.data["employee_id"] == employee)
+        .unwrap_or_else(|| panic!("no card for {employee}"))
+        .data
+}
+
+#[tokio::test]
+async fn an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        "{}",
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    assert_eq!(
+        (first.counts.created, first.counts.updated, first.counts.unchanged),
+        (3, 0, 0)
+    );
+    let second = run(&f.engine, &task).await;
+    assert_eq!(
+        (
+            second.counts.created,
+            second.counts.updated,
+            second.counts.unchanged
+        ),
+        (0, 0, 3)
+    );
+    assert_eq!(
+        card_of(&f, "1").await["taskid"],
+        f.engine.task(&task).await.unwrap().id
+    );
+
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "3"], "prefix": "M"}}"#),
+        )
+        .await
+        .unwrap();
+    let third = run(&f.engine, &task).await;
+    assert_eq!((third.counts.created, third.counts.updated), (0, 3));
+    assert_eq!(card_of(&f, "2").await["last_name"], "M2");
+    assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
+
+    // A cleared cache makes the next run a first run: every card is written again, none duplicated.
+    f.engine.clear_cache(&task).await.unwrap();
+    let fourth = run(&f.engine, &task).await;
+    assert_eq!((fourth.counts.updated, fourth.counts.unchanged), (3, 0));
+    assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn records_not_fetched_by_a_full_run_are_marked_removed_once() {
+    let f = fresh().await;
+    let removal = r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4"]}"#,
+        removal,
+    )
+    .await;
+    // A card of another task must never be touched.
+    let other = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Other",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["99"]}"#,
+        "{}",
+    )
+    .await;
+    assert_eq!(run(&f.engine, &other).await.status, RunStatus::Succeeded);
+    assert_eq!(run(&f.engine, &task).await.counts.created, 4);
+
+    f.engine
+        .update_connector("HR", set_ids(&["1", "2"]))
+        .await
+        .unwrap();
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(r.counts.removed, 2);
+    assert_eq!(card_of(&f, "3").await["accountStatus"], "5 - Removed");
+    assert_eq!(card_of(&f, "4").await["accountStatus"], "5 - Removed");
+    assert!(card_of(&f, "1").await.get("accountStatus").is_none());
+    assert!(card_of(&f, "99").await.get("accountStatus").is_none());
+
+    // Already removed cards are not marked again.
+    assert_eq!(run(&f.engine, &task).await.counts.removed, 0);
+
+    // A failed extract never marks anything removed.
+    f.engine
+        .update_connector("HR", connector_input(r#"{"parameters": {}}"#))
+        .await
+        .unwrap();
+    let failed = run(&f.engine, &task).await;
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert!(card_of(&f, "1").await.get("accountStatus").is_none());
+
+    // The engine never re-enables: a returning record updates values but not the status.
+    f.engine
+        .update_connector("HR", set_ids(&["1", "2", "3"]))
+        .await
+        .unwrap();
+    let back = run(&f.engine, &task).await;
+    assert_eq!(back.status, RunStatus::Succeeded);
+    assert_eq!(card_of(&f, "3").await["accountStatus"], "5 - Removed");
+}
+
+#[tokio::test]
+async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once() {
+    let f = fresh().await;
+    let limits = r#"{"limits": {"update_limit": 3}}"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        limits,
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert_eq!(r.load.status, Some(StageStatus::Interrupted));
+    let info = r.load.info.clone().unwrap();
+    assert!(info.starts_with("5 planned changes (5 new, 0 changed, 0 removals) exceed the update limit of 3; nothing was loaded"), "{info}");
+    assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 0);
+    let plan = r
+        .files
+        .iter()
+        .find(|f| f.kind == "plan")
+        .expect("the planned change list is kept");
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&plan.path).unwrap()).unwrap();
+    assert_eq!(plan["new"], 5);
+
+    let approved = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Succeeded);
+    assert_eq!(approved.counts.created, 5);
+    // The approval was for one run only.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "3", "4", "5"], "prefix": "X"}}"#),
+        )
+        .await
+        .unwrap();
+    assert_eq!(run(&f.engine, &task).await.status, RunStatus::Interrupted);
+}
+
+#[tokio::test]
+async fn fewer_rows_than_the_minimum_interrupt_the_run() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1"]}"#,
+        r#"{"limits": {"minimum_row_count": 2}}"#,
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert_eq!(
+        r.load.info.as_deref(),
+        Some("only 1 valid records, fewer than the minimum row count of 2; nothing was loaded")
+    );
+}
+
+#[tokio::test]
+async fn invalid_and_repeated_records_are_blocked_with_reasons() {
+    let f = fresh().await;
+    let records = r#"[{"id": "1", "name": "a", "groups": []}, {"id": "2", "name": "b", "groups": []},
+        {"id": "2", "name": "c", "groups": []}, {"name": "no id", "groups": []}, {"id": "3", "groups": []}, "text"]"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "HR", &emitting(records), "{}", "{}").await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert_eq!(
+        (
+            r.counts.fetched,
+            r.counts.valid,
+            r.counts.blocked,
+            r.counts.created
+        ),
+        (6, 1, 5, 1)
+    );
+    let blocked = r.files.iter().find(|f| f.kind == "blocked").unwrap();
+    let text = std::fs::read_to_string(&blocked.path).unwrap();
+    for reason in [
+        "record 4: the object id 'id' is missing",
+        "record 5: 3: attribute 'name' is missing",
+        "record 6: the record is not a JSON object",
+        "2: the object id occurs in 2 records; all of them are blocked",
+    ] {
+        assert!(text.contains(reason), "{reason} not in {text}");
+    }
+}
+
+#[tokio::test]
+async fn two_tasks_loading_the_same_person_update_one_card() {
+    let f = fresh().await;
+    let a = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["7"]}"#,
+        "{}",
+    )
+    .await;
+    let b = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Payroll",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["7"], "prefix": "P"}"#,
+        "{}",
+    )
+    .await;
+    assert_eq!(run(&f.engine, &a).await.counts.created, 1);
+    let second = run(&f.engine, &b).await;
+    assert_eq!(
+        (
+            second.counts.created,
+            second.counts.updated,
+            second.counts.takeovers
+        ),
+        (0, 1, 1)
+    );
+    assert!(second
+        .load
+        .info
+        .unwrap()
+        .contains("1 cards taken over from other tasks"));
+    assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 1);
+    assert_eq!(
+        card_of(&f, "7").await["taskid"],
+        f.engine.task(&b).await.unwrap().id
+    );
+}
+
+#[tokio::test]
+async fn a_failed_run_creates_the_failure_card() {
+    let f = fresh().await;
+    let failure =
+        r#"{"failure": {"template": "provisioning_failure", "folder": "failures", "attribute": "message"}}"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        "import sys\nsys.exit(4)\n",
+        "{}",
+        failure,
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let cards = f
+        .engine
+        .datacards("provisioning_failure", Some("failures"), 10)
+        .await
+        .unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards[0].data["message"], "the script exited with code 4");
+    assert_eq!(cards[0].data["run_id"], r.id);
+    assert_eq!(cards[0].data["task"], "HR/Load");
+}
+
+#[tokio::test]
+async fn incremental_runs_receive_the_last_successful_extract() {
+    let f = fresh().await;
+    let source = r#"import json
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+with open(a["expected_output_filename"], "w") as f:
+    json.dump([{"id": "1", "name": a["run_type"] + "|" + str(a["last_successful_extract"]), "groups": []}], f)
+"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        source,
+        "{}",
+        r#"{"run_type": "incremental"}"#,
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    assert_eq!(
+        first.run_type, "full",
+        "the first run of an incremental task is full"
+    );
+    assert_eq!(card_of(&f, "1").await["last_name"], "full|None");
+    let second = run(&f.engine, &task).await;
+    assert_eq!(second.run_type, "incremental");
+    assert_eq!(
+        card_of(&f, "1").await["last_name"],
+        format!("incremental|{}", first.extract.started.unwrap())
+    );
+    f.engine.clear_cache(&task).await.unwrap();
+    assert_eq!(run(&f.engine, &task).await.run_type, "full");
+}
+
+#[tokio::test]
+async fn runs_are_kept_in_history_with_their_summary() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1"]}"#,
+        "{}",
+    )
+    .await;
+    let a = run(&f.engine, &task).await;
+    let b = run(&f.engine, &task).await;
+    let history = f.engine.history(&task, 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        [b.id.clone(), a.id.clone()]
+    );
+    let shown = f.engine.run(&a.id).await.unwrap();
+    assert_eq!(shown.counts.created, 1);
+    assert_eq!(shown.extract.status, Some(StageStatus::Succeeded));
+    assert!(shown.files.iter().any(|f| f.kind == "output"));
+}
