@@ -272,3 +272,150 @@ fn the_data_directory_comes_from_the_environment_when_not_given() {
         "the data directory is created on first use"
     );
 }
+
+// ----- runs ---------------------------------------------------------------
+
+const SCRIPT: &str = r#"import json, sys
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+n = int(a["connector_parameters"].get("count", 3))
+if a["connector_parameters"].get("fail"):
+    raise RuntimeError("source unavailable")
+with open(a["expected_output_filename"], "w") as f:
+    json.dump([{"id": str(i), "name": "P%d" % i} for i in range(n)], f)
+"#;
+
+fn scripted(cli: &Cli, count: u64) {
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let script = cli.file("people.py", SCRIPT);
+    cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
+    let c = cli.file(
+        "c.json",
+        &format!(r#"{{"name": "HR", "type": "python_script", "script": "people.py", "parameters": {{"count": {count}}}}}"#),
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let t = cli.file(
+        "t.json",
+        r#"{"name": "Load", "schedule": "0 0 * * * *", "object_id_attribute": "id", "target_template": "person",
+            "target_folder": "persons", "task_id_attribute": "taskid",
+            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}]}"#,
+    );
+    cli.ok(&["task", "create", "--connector", "HR", "--file", t.to_str().unwrap()]);
+}
+
+#[test]
+fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
+    let cli = Cli::new();
+    scripted(&cli, 3);
+    let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["counts"]["created"], 3);
+    for key in ["id", "extract", "load", "counts"] {
+        assert!(run.get(key).is_some(), "{key} missing from the run summary");
+    }
+    assert_eq!(run["extract"]["status"], "succeeded");
+    assert!(run["load"]["completed"].is_string());
+
+    let shown = cli.json(&["run", "show", run["id"].as_str().unwrap()]);
+    assert_eq!(shown["counts"], run["counts"]);
+    assert!(shown["files"].as_array().unwrap().iter().any(|f| f["kind"] == "output"));
+    let cards = cli.json(&["datacards", "list", "--template", "person"]);
+    assert_eq!(cards.as_array().unwrap().len(), 3);
+    let history = cli.json(&["task", "history", "HR/Load"]);
+    assert_eq!(history[0]["id"], run["id"]);
+
+    let update = cli.file("u.json", r#"{"parameters": {"count": 3, "fail": true}}"#);
+    cli.ok(&["connector", "update", "HR", "--file", update.to_str().unwrap()]);
+    let out = cli.run(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(out.status.code(), Some(2), "a failed run exits non-zero");
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("extract: failed — the script exited with code 1: RuntimeError: source unavailable"), "{text}");
+}
+
+#[test]
+fn scripts_are_listed_added_and_copied() {
+    let cli = Cli::new();
+    let list = cli.json(&["script", "list"]);
+    let bundled: Vec<&str> = list.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(bundled.contains(&"sample_users.py") && bundled.contains(&"sample_event.py"), "{bundled:?}");
+    let f = cli.file("users_from_api.py", "print('hi')\n");
+    let added = cli.json(&["script", "add", f.to_str().unwrap(), "--kind", "both"]);
+    assert_eq!(added["name"], "users_from_api.py");
+    let err = cli.fails(&["script", "add", f.to_str().unwrap(), "--kind", "both"]);
+    assert_eq!(err.trim(), "error: script named 'users_from_api.py' already exists; choose another name");
+    let copy = cli.json(&["script", "copy", "sample_users.py", "my_users.py"]);
+    assert_eq!(copy["bundled"], false);
+    assert_eq!(copy["kind"], "scheduled");
+    let err = cli.fails(&["script", "copy", "sample_users.py", "../evil.py"]);
+    assert!(err.contains("is not a script name"), "{err}");
+}
+
+#[test]
+fn event_invoke_runs_the_event_script_and_records_the_caller() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let c = cli.file("c.json", r#"{"name": "AD", "type": "python_script", "script": "sample_event.py", "parameters": {"host": "dc1"}}"#);
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let t = cli.file(
+        "t.json",
+        r#"{"name": "Disable", "usage": "event", "target_template": "person", "target_folder": "persons",
+            "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]}"#,
+    );
+    cli.ok(&["task", "create", "--connector", "AD", "--file", t.to_str().unwrap()]);
+    let v = cli.file("v.json", r#"{"employee_id": "jdoe"}"#);
+    let run = cli.json(&["event", "invoke", "AD/Disable", "--input", v.to_str().unwrap(), "--caller", "Leaver flow"]);
+    assert_eq!(run["outcome"], "completed");
+    let task = cli.json(&["task", "show", "AD/Disable"]);
+    assert_eq!(task["references"][0]["caller"], "Leaver flow");
+    let err = cli.fails(&["task", "remove", "AD/Disable"]);
+    assert!(err.contains("is in use by workflows: Leaver flow"), "{err}");
+}
+
+fn wait_for_stage(cli: &Cli, stage: &str) -> bool {
+    for _ in 0..600 {
+        let out = cli.run(&["--json", "task", "history", "HR/Load", "--limit", "1"]);
+        if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+            if v[0]["stage"] == stage {
+                return true;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn killing_the_engine_during_the_load_leaves_everything_consistent() {
+    let cli = Cli::new();
+    scripted(&cli, 200_000);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["task", "run", "HR/Load", "--wait"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for_stage(&cli, "load"), "the run never reached its load stage");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+
+    // The next start finds the run abandoned and says so; nothing half-loaded is visible.
+    let history = cli.json(&["task", "history", "HR/Load"]);
+    let killed = &history[0];
+    assert_eq!(killed["status"], "failed", "{killed}");
+    assert!(killed["message"].as_str().unwrap().contains("ended before the run finished"), "{killed}");
+    let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
+    let n = cards.as_array().unwrap().len();
+    assert!(n == 0 || n == 200_000, "a half-applied load is visible: {n} cards");
+
+    // The next run completes normally and redoing is harmless.
+    let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(run["status"], "succeeded");
+    assert_eq!(run["counts"]["created"].as_u64().unwrap() + run["counts"]["updated"].as_u64().unwrap(), 200_000);
+    let again = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(again["counts"]["unchanged"], 200_000);
+    let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
+    assert_eq!(cards.as_array().unwrap().len(), 200_000);
+}

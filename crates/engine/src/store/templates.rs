@@ -21,6 +21,17 @@ impl Store {
     pub async fn seed_local_templates(&self) -> Result<()> {
         let seed: Seed = serde_json::from_str(LOCAL_SEED)
             .map_err(|e| EngineError::invalid("assets/templates/local-seed.json", e.to_string()))?;
+        // Only write when something is missing: opening the engine must not
+        // wait for the write lock a running load holds.
+        let present: Vec<String> = sqlx::query_scalar("SELECT code FROM templates WHERE target = 'local' AND built_in = 1")
+            .fetch_all(self.pool())
+            .await?;
+        let folders: Vec<String> = sqlx::query_scalar("SELECT code FROM folders WHERE target = 'local'")
+            .fetch_all(self.pool())
+            .await?;
+        if seed.templates.iter().all(|t| present.contains(&t.code)) && seed.folders.iter().all(|f| folders.contains(&f.code)) {
+            return Ok(());
+        }
         let mut tx = self.pool().begin().await?;
         for t in &seed.templates {
             sqlx::query("INSERT OR IGNORE INTO templates (target, code, definition, built_in) VALUES ('local', ?, ?, 1)")
