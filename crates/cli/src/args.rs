@@ -50,8 +50,25 @@ pub enum Command {
     /// Cards of the local datacard store
     #[command(subcommand)]
     Datacards(DatacardsCommand),
+    /// Alerts raised by failed runs
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
+    /// Run the scheduler headless until SIGTERM / SIGINT
+    Serve {
+        /// Seconds running runs get to finish on shutdown before they are stopped
+        #[arg(long, default_value_t = 30)]
+        grace: u64,
+    },
     /// Engine version, data directory and environment type
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -300,7 +300,14 @@ fn scripted(cli: &Cli, count: u64) {
             "target_folder": "persons", "task_id_attribute": "taskid",
             "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}]}"#,
     );
-    cli.ok(&["task", "create", "--connector", "HR", "--file", t.to_str().unwrap()]);
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "HR",
+        "--file",
+        t.to_str().unwrap(),
+    ]);
 }
 
 #[test]
@@ -318,7 +325,11 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
 
     let shown = cli.json(&["run", "show", run["id"].as_str().unwrap()]);
     assert_eq!(shown["counts"], run["counts"]);
-    assert!(shown["files"].as_array().unwrap().iter().any(|f| f["kind"] == "output"));
+    assert!(shown["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "output"));
     let cards = cli.json(&["datacards", "list", "--template", "person"]);
     assert_eq!(cards.as_array().unwrap().len(), 3);
     let history = cli.json(&["task", "history", "HR/Load"]);
@@ -329,20 +340,34 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
     let out = cli.run(&["task", "run", "HR/Load", "--wait"]);
     assert_eq!(out.status.code(), Some(2), "a failed run exits non-zero");
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("extract: failed — the script exited with code 1: RuntimeError: source unavailable"), "{text}");
+    assert!(
+        text.contains("extract: failed — the script exited with code 1: RuntimeError: source unavailable"),
+        "{text}"
+    );
 }
 
 #[test]
 fn scripts_are_listed_added_and_copied() {
     let cli = Cli::new();
     let list = cli.json(&["script", "list"]);
-    let bundled: Vec<&str> = list.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(bundled.contains(&"sample_users.py") && bundled.contains(&"sample_event.py"), "{bundled:?}");
+    let bundled: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        bundled.contains(&"sample_users.py") && bundled.contains(&"sample_event.py"),
+        "{bundled:?}"
+    );
     let f = cli.file("users_from_api.py", "print('hi')\n");
     let added = cli.json(&["script", "add", f.to_str().unwrap(), "--kind", "both"]);
     assert_eq!(added["name"], "users_from_api.py");
     let err = cli.fails(&["script", "add", f.to_str().unwrap(), "--kind", "both"]);
-    assert_eq!(err.trim(), "error: script named 'users_from_api.py' already exists; choose another name");
+    assert_eq!(
+        err.trim(),
+        "error: script named 'users_from_api.py' already exists; choose another name"
+    );
     let copy = cli.json(&["script", "copy", "sample_users.py", "my_users.py"]);
     assert_eq!(copy["bundled"], false);
     assert_eq!(copy["kind"], "scheduled");
@@ -361,9 +386,24 @@ fn event_invoke_runs_the_event_script_and_records_the_caller() {
         r#"{"name": "Disable", "usage": "event", "target_template": "person", "target_folder": "persons",
             "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]}"#,
     );
-    cli.ok(&["task", "create", "--connector", "AD", "--file", t.to_str().unwrap()]);
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "AD",
+        "--file",
+        t.to_str().unwrap(),
+    ]);
     let v = cli.file("v.json", r#"{"employee_id": "jdoe"}"#);
-    let run = cli.json(&["event", "invoke", "AD/Disable", "--input", v.to_str().unwrap(), "--caller", "Leaver flow"]);
+    let run = cli.json(&[
+        "event",
+        "invoke",
+        "AD/Disable",
+        "--input",
+        v.to_str().unwrap(),
+        "--caller",
+        "Leaver flow",
+    ]);
     assert_eq!(run["outcome"], "completed");
     let task = cli.json(&["task", "show", "AD/Disable"]);
     assert_eq!(task["references"][0]["caller"], "Leaver flow");
@@ -396,7 +436,10 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    assert!(wait_for_stage(&cli, "load"), "the run never reached its load stage");
+    assert!(
+        wait_for_stage(&cli, "load"),
+        "the run never reached its load stage"
+    );
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
@@ -405,17 +448,164 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
     let history = cli.json(&["task", "history", "HR/Load"]);
     let killed = &history[0];
     assert_eq!(killed["status"], "failed", "{killed}");
-    assert!(killed["message"].as_str().unwrap().contains("ended before the run finished"), "{killed}");
+    assert!(
+        killed["message"]
+            .as_str()
+            .unwrap()
+            .contains("ended before the run finished"),
+        "{killed}"
+    );
     let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
     let n = cards.as_array().unwrap().len();
-    assert!(n == 0 || n == 200_000, "a half-applied load is visible: {n} cards");
+    assert!(
+        n == 0 || n == 200_000,
+        "a half-applied load is visible: {n} cards"
+    );
 
     // The next run completes normally and redoing is harmless.
     let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
     assert_eq!(run["status"], "succeeded");
-    assert_eq!(run["counts"]["created"].as_u64().unwrap() + run["counts"]["updated"].as_u64().unwrap(), 200_000);
+    assert_eq!(
+        run["counts"]["created"].as_u64().unwrap() + run["counts"]["updated"].as_u64().unwrap(),
+        200_000
+    );
     let again = cli.json(&["task", "run", "HR/Load", "--wait"]);
     assert_eq!(again["counts"]["unchanged"], 200_000);
     let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
     assert_eq!(cards.as_array().unwrap().len(), 200_000);
+}
+
+// ----- serve --------------------------------------------------------------
+
+#[test]
+fn serve_runs_an_every_second_task_without_overlap_and_exits_cleanly_on_sigterm() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let script = cli.file(
+        "slow.py",
+        "import json, time\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\ntime.sleep(1.3)\njson.dump([{'id': '1', 'name': 'x'}], open(a['expected_output_filename'], 'w'))\n",
+    );
+    cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
+    let c = cli.file(
+        "c.json",
+        r#"{"name": "S", "type": "python_script", "script": "slow.py"}"#,
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let t = cli.file(
+        "t.json",
+        r#"{"name": "Every", "schedule": "* * * * * *", "object_id_attribute": "id", "target_template": "person",
+            "target_folder": "persons", "task_id_attribute": "taskid",
+            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}]}"#,
+    );
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "S",
+        "--file",
+        t.to_str().unwrap(),
+    ]);
+    let listed = cli.json(&["task", "list"]);
+    assert!(
+        listed[0]["next_run"].is_string(),
+        "next run time is part of task list"
+    );
+
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["serve", "--grace", "5"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // A second scheduler on the same directory refuses, saying who owns it.
+    let second = cli.run(&["serve"]);
+    assert_eq!(second.status.code(), Some(1));
+    let err = String::from_utf8(second.stderr).unwrap();
+    assert!(
+        err.contains(&format!("another process (pid {}) owns scheduling", serve.id())),
+        "{err}"
+    );
+
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let status = serve.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "serve exits 0 on SIGTERM");
+
+    let history = cli.json(&["task", "history", "S/Every", "--limit", "100"]);
+    let runs = history.as_array().unwrap();
+    let count = |s: &str| runs.iter().filter(|r| r["status"] == s).count();
+    assert!(count("succeeded") >= 2, "{history}");
+    assert!(
+        count("skipped") >= 2,
+        "due times during a run are recorded as skipped: {history}"
+    );
+    assert_eq!(count("running"), 0, "no run is left running");
+    // Never two runs of the task at once.
+    let mut spans: Vec<(String, String)> = runs
+        .iter()
+        .filter(|r| r["status"] != "skipped")
+        .map(|r| {
+            (
+                r["started_at"].as_str().unwrap().to_string(),
+                r["finished_at"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "runs overlap: {pair:?}");
+    }
+    // The owner is gone, so a new scheduler may take over at once.
+    let mut again = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .arg("serve")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    again.kill().unwrap();
+    again.wait().unwrap();
+    let third = cli.run(&["settings", "show"]);
+    assert!(third.status.success());
+}
+
+#[test]
+fn a_killed_scheduler_leaves_no_stale_lock() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let mut first = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .arg("serve")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let mut second = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .arg("serve")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(
+        second.try_wait().unwrap().is_none(),
+        "the second scheduler took over"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(second.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(second.wait().unwrap().code(), Some(0));
 }

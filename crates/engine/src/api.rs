@@ -411,14 +411,26 @@ impl Engine {
             Some(c) => Some(self.connector_row(c).await?.id),
             None => None,
         };
-        self.store.list_tasks(id.as_deref()).await
+        let now = chrono::Utc::now();
+        let mut tasks = self.store.list_tasks(id.as_deref()).await?;
+        for t in &mut tasks {
+            if t.enabled {
+                t.next_run = next_run(t.schedule.as_deref(), &t.timezone, now);
+            }
+        }
+        Ok(tasks)
     }
 
     pub async fn task(&self, reference: &str) -> Result<Task> {
-        self.store
+        let mut task = self
+            .store
             .find_task(reference)
             .await?
-            .ok_or_else(|| EngineError::not_found("task", reference))
+            .ok_or_else(|| EngineError::not_found("task", reference))?;
+        if task.enabled {
+            task.next_run = next_run(task.schedule.as_deref(), &task.timezone, chrono::Utc::now());
+        }
+        Ok(task)
     }
 
     pub async fn create_task(&self, connector: &str, input: TaskInput) -> Result<Task> {
@@ -649,6 +661,7 @@ impl Engine {
                 .map(|e| e.created_at.clone())
                 .unwrap_or_else(|| stamp.clone()),
             updated_at: stamp,
+            next_run: None,
         })
     }
 
@@ -783,6 +796,14 @@ impl Engine {
             .await?;
         self.template(&code, None).await
     }
+}
+
+/// When an enabled schedule fires next, in UTC (RFC 3339).
+fn next_run(schedule: Option<&str>, timezone: &str, now: chrono::DateTime<chrono::Utc>) -> Option<String> {
+    let timing = crate::scheduler::timing::Timing::new(schedule?, timezone).ok()?;
+    timing
+        .next_after(now)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
 
 fn blank(v: &Option<String>) -> bool {

@@ -25,6 +25,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod rules;
 pub mod runner;
+pub mod scheduler;
 pub mod script_host;
 pub mod scripts;
 pub mod secrets;

@@ -225,6 +225,17 @@ impl Engine {
         }
         run.files = pipeline::run_files(&self.run_dir(&run.id));
         self.store().save_run(run).await?;
+        if crate::scheduler::alerting(halt.status) {
+            self.store()
+                .add_alert(
+                    Some(&run.task_id),
+                    Some(&run.id),
+                    &run.task,
+                    run.status.as_str(),
+                    &halt.info,
+                )
+                .await?;
+        }
         if matches!(halt.status, RunStatus::Failed | RunStatus::Interrupted) {
             if let Some(f) = &task.failure {
                 let template = self
@@ -446,7 +457,86 @@ impl Engine {
         run.extract.info = Some(message.unwrap_or_else(|| "the event script completed".into()));
         run.files = pipeline::run_files(&dir);
         self.store().save_run(&run).await?;
+        if run.status == RunStatus::Failed {
+            let message = run.message.clone().unwrap_or_default();
+            self.store()
+                .add_alert(Some(&run.task_id), Some(&run.id), &run.task, "failed", &message)
+                .await?;
+        }
         Ok(run)
+    }
+
+    /// Records that a due run was not started because the task's previous run was still going.
+    pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
+        let task = self.task(task_id).await?;
+        let at = planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let run = Run {
+            id: new_id(),
+            task_id: task.id.clone(),
+            task: format!("{}/{}", task.connector_name, task.name),
+            kind: "scheduled".into(),
+            trigger: RunTrigger::Schedule,
+            status: RunStatus::Skipped,
+            stage: None,
+            planned_at: Some(at.clone()),
+            started_at: now(),
+            finished_at: Some(now()),
+            run_type: "-".into(),
+            extract: StageReport {
+                status: Some(StageStatus::Skipped),
+                info: Some("skipped: the previous run of this task was still going".into()),
+                ..Default::default()
+            },
+            load: StageReport {
+                status: Some(StageStatus::Skipped),
+                ..Default::default()
+            },
+            counts: RunCounts::default(),
+            files: Vec::new(),
+            outcome: None,
+            message: None,
+        };
+        self.store().insert_run(&run).await?;
+        Ok(run)
+    }
+
+    /// Sets the planned (scheduled) time of a run.
+    pub async fn set_planned(&self, run_id: &str, planned: &str) -> Result<()> {
+        let mut run = self.run(run_id).await?;
+        run.planned_at = Some(planned.to_string());
+        sqlx::query(
+            "UPDATE runs SET planned_at = ?, summary = json_set(summary, '$.planned_at', ?) WHERE id = ?",
+        )
+        .bind(planned)
+        .bind(planned)
+        .bind(run_id)
+        .execute(self.store().pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes runs beyond the retention settings, with their files. Returns how many.
+    pub async fn prune_history(&self, now: chrono::DateTime<chrono::Utc>) -> Result<usize> {
+        let settings = self.settings().await?;
+        let before = settings.retention_days.map(|d| {
+            (now - chrono::Duration::days(i64::from(d))).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        });
+        let ids = self
+            .store()
+            .runs_to_prune(before.as_deref(), settings.retention_runs)
+            .await?;
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        self.store().delete_runs(&ids).await?;
+        for id in &ids {
+            let _ = std::fs::remove_dir_all(self.run_dir(id));
+        }
+        Ok(ids.len())
+    }
+
+    pub async fn alerts(&self, limit: u32) -> Result<Vec<crate::store::Alert>> {
+        self.store().alerts(limit).await
     }
 
     // ----- script library ----------------------------------------------------

@@ -1,11 +1,13 @@
 //! One file per command group; `run` dispatches. Each handler parses its
 //! arguments, calls the engine and prints: no rules here.
 
+mod alerts;
 mod connector;
 mod datacards;
 mod event;
 mod run;
 mod script;
+mod serve;
 mod settings;
 mod target;
 mod task;
@@ -29,6 +31,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
         Command::Event(c) => event::run(&engine, c, printer).await,
         Command::Script(c) => script::run(&engine, c, printer).await,
         Command::Datacards(c) => datacards::run(&engine, c, printer).await,
+        Command::Alerts(c) => alerts::run(&engine, c, printer).await,
+        Command::Serve { grace } => serve::run(engine, grace).await,
         Command::Status => {
             let status = engine.status().await?;
             printer.emit(&status, || {

@@ -35,6 +35,8 @@ pub enum RunStatus {
     Interrupted,
     /// Stopped by a user; nothing half-loaded was committed.
     Stopped,
+    /// Due while the task's previous run was still going; not started.
+    Skipped,
 }
 
 impl RunStatus {
@@ -45,6 +47,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Interrupted => "interrupted",
             RunStatus::Stopped => "stopped",
+            RunStatus::Skipped => "skipped",
         }
     }
 }

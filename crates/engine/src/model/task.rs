@@ -103,6 +103,9 @@ pub struct Task {
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
+    /// When the schedule fires next (enabled scheduled tasks); computed, not stored.
+    #[serde(default)]
+    pub next_run: Option<String>,
 }
 
 /// `TASK.json` as a user writes it (JSONC accepted). All optional, so that
@@ -155,4 +158,5 @@ pub struct TaskSummary {
     pub timezone: String,
     pub target_template: String,
     pub reference_count: u32,
+    pub next_run: Option<String>,
 }

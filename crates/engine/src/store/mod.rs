@@ -3,6 +3,7 @@
 
 mod connectors;
 mod runs;
+mod schedule;
 mod scripts;
 mod settings;
 mod tasks;
@@ -19,6 +20,7 @@ use crate::error::{EngineError, Result};
 
 pub use connectors::ConnectorRow;
 pub use runs::{CacheRow, Datacard};
+pub use schedule::{Alert, ScheduleRow};
 pub use tasks::TaskRow;
 
 /// File name of the database inside the data directory.

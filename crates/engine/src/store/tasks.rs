@@ -180,6 +180,7 @@ impl Store {
                     schedule: t.schedule,
                     timezone: t.timezone,
                     target_template: t.target_template,
+                    next_run: None,
                 })
             })
             .collect()
@@ -236,5 +237,6 @@ fn definition_json(task: &Task) -> String {
     let mut stored = task.clone();
     // References live in their own table; keep the definition free of them.
     stored.references.clear();
+    stored.next_run = None;
     serde_json::to_string(&stored).unwrap_or_default()
 }

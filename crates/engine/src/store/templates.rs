@@ -23,13 +23,16 @@ impl Store {
             .map_err(|e| EngineError::invalid("assets/templates/local-seed.json", e.to_string()))?;
         // Only write when something is missing: opening the engine must not
         // wait for the write lock a running load holds.
-        let present: Vec<String> = sqlx::query_scalar("SELECT code FROM templates WHERE target = 'local' AND built_in = 1")
-            .fetch_all(self.pool())
-            .await?;
+        let present: Vec<String> =
+            sqlx::query_scalar("SELECT code FROM templates WHERE target = 'local' AND built_in = 1")
+                .fetch_all(self.pool())
+                .await?;
         let folders: Vec<String> = sqlx::query_scalar("SELECT code FROM folders WHERE target = 'local'")
             .fetch_all(self.pool())
             .await?;
-        if seed.templates.iter().all(|t| present.contains(&t.code)) && seed.folders.iter().all(|f| folders.contains(&f.code)) {
+        if seed.templates.iter().all(|t| present.contains(&t.code))
+            && seed.folders.iter().all(|f| folders.contains(&f.code))
+        {
             return Ok(());
         }
         let mut tx = self.pool().begin().await?;

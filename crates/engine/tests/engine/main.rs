@@ -4,6 +4,7 @@
 
 mod connectors;
 mod pipeline;
+mod scheduler;
 mod script_host;
 mod scripted;
 mod settings;

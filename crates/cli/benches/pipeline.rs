@@ -1,0 +1,330 @@
+//! Benchmarks of the script host and the scheduled-run pipeline, printed as
+//! medians and ratios against references measured in the same run.
+//!
+//! `cargo bench -p provisio-cli --bench pipeline` (BENCH_RECORDS, BENCH_REPEAT
+//! override the record count, default 1,000,000, and repetitions, default 3).
+//!
+//! 1. Script-host overhead: a trivial script through the host (`provisio`'s
+//!    engine, in-process) against a bare start of the same interpreter on the
+//!    same script. Target: ≤ 2 ms median.
+//! 2. The whole pipeline: a script emitting N records of 15 attributes into
+//!    the local store through `provisio task run --wait` (first full load,
+//!    then a re-run with 2 % changed), peak memory of the provisio process,
+//!    and the ratio against `bench/reference_pipeline.py` (json + dict diff +
+//!    sqlite3) on the same data. Targets: ≤ 6 s, ≤ 3 s, ≤ 250 MB, ≥ 5×.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use provisio_engine::script_host::{Masker, ScheduledInvocation, ScriptHost};
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn python() -> PathBuf {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(provisio_engine::script_host::python::resolve("python3"))
+        .expect("python3")
+}
+
+fn host_overhead(dir: &Path) {
+    let python = python();
+    let sdk = dir.join("sdk");
+    std::fs::create_dir_all(&sdk).unwrap();
+    let script = dir.join("trivial.py");
+    std::fs::write(
+        &script,
+        "import sys\nopen(sys.argv[1] + '.out', 'w').write('[]')\n",
+    )
+    .unwrap();
+    let work = dir.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let args = work.join("args.json");
+    std::fs::write(&args, "{}").unwrap();
+    let n = 41;
+    let mut bare = Vec::new();
+    for _ in 0..n {
+        let t = Instant::now();
+        let status = Command::new(&python)
+            .arg(&script)
+            .arg(&args)
+            .current_dir(&work)
+            .env_clear()
+            .status()
+            .unwrap();
+        assert!(status.success());
+        bare.push(t.elapsed());
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let host = ScriptHost::new(python.clone(), sdk);
+    let masker = Masker::default();
+    let mut hosted = Vec::new();
+    for _ in 0..n {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let t = Instant::now();
+        let outcome = rt.block_on(host.run_scheduled(ScheduledInvocation {
+            script: &script,
+            work_dir: &work,
+            args: serde_json::json!({}),
+            secrets_line: provisio_engine::secrets::Sensitive::new("{}".into()),
+            masker: &masker,
+            heartbeat_timeout: Duration::from_secs(300),
+            max_runtime: None,
+            stop: rx,
+            log_cap: 10 << 20,
+        }));
+        hosted.push(t.elapsed());
+        // The trivial script writes no expected output; only the host's own cost matters here.
+        drop(outcome);
+    }
+    let (b, h) = (median(bare), median(hosted));
+    let overhead = h.saturating_sub(b);
+    println!(
+        "script host: bare interpreter start {:.2} ms, through the host {:.2} ms (medians of {n})",
+        b.as_secs_f64() * 1e3,
+        h.as_secs_f64() * 1e3
+    );
+    println!(
+        "script host: overhead {:.2} ms (target <= 2 ms: {})",
+        overhead.as_secs_f64() * 1e3,
+        if overhead <= Duration::from_millis(2) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+}
+
+/// Writes N records of 15 attributes; `changed_every` > 0 alters every k-th record.
+fn write_data(path: &Path, n: usize, changed_every: usize) {
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    w.write_all(b"[").unwrap();
+    for i in 0..n {
+        if i > 0 {
+            w.write_all(b",\n").unwrap();
+        }
+        let tag = if changed_every > 0 && i % changed_every == 0 {
+            "changed"
+        } else {
+            "v"
+        };
+        write!(w, "{{\"id\":\"emp-{i:07}\"").unwrap();
+        for a in 1..15 {
+            write!(w, ",\"attr_{a:02}\":\"{tag}-{i}-{a}\"").unwrap();
+        }
+        w.write_all(b"}").unwrap();
+    }
+    w.write_all(b"]\n").unwrap();
+}
+
+fn provisio(data: &Path, args: &[&str]) -> (String, Duration) {
+    let t = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    let elapsed = t.elapsed();
+    assert!(
+        out.status.success(),
+        "provisio {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (String::from_utf8(out.stdout).unwrap(), elapsed)
+}
+
+fn children_max_rss_mb() -> f64 {
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    usage.max_rss() as f64 / 1024.0
+}
+
+struct Timings {
+    first: Duration,
+    rerun: Duration,
+    first_pipeline: Duration,
+    rerun_pipeline: Duration,
+}
+
+fn run_seconds(run: &serde_json::Value) -> (Duration, Duration) {
+    let ts = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let total = ts(&run["finished_at"]) - ts(&run["started_at"]);
+    let script = ts(&run["extract"]["completed"]) - ts(&run["extract"]["started"]);
+    (total.to_std().unwrap(), script.to_std().unwrap())
+}
+
+fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let d = data.as_path();
+    provisio(d, &["settings", "set", "environment_type=test"]);
+    let attrs: Vec<String> = (1..15)
+        .map(|a| format!("{{\"code\": \"attr_{a:02}\"}}"))
+        .collect();
+    let template = dir.join("template.json");
+    std::fs::write(&template, format!(r#"{{"code": "bench_item", "name": "Bench item", "attributes": [{{"code": "item_id"}}, {}], "folders": [{{"code": "bench_items"}}]}}"#, attrs.join(","))).unwrap();
+    provisio(d, &["template", "add", "--file", template.to_str().unwrap()]);
+    let script = dir.join("emit.py");
+    std::fs::write(&script, "import shutil, common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\nshutil.copyfile(a['connector_parameters']['source'], a['expected_output_filename'])\n").unwrap();
+    provisio(
+        d,
+        &["script", "add", script.to_str().unwrap(), "--kind", "scheduled"],
+    );
+    let connector = dir.join("c.json");
+    let write_connector = |source: &Path| {
+        std::fs::write(&connector, format!(r#"{{"name": "Bench", "type": "python_script", "script": "emit.py", "parameters": {{"source": "{}"}}}}"#, source.display())).unwrap();
+    };
+    write_connector(first);
+    provisio(d, &["connector", "create", "--file", connector.to_str().unwrap()]);
+    let mut mappings = vec![r#"{"source": "id", "target": "item_id"}"#.to_string()];
+    mappings.extend((1..15).map(|a| format!(r#"{{"source": "attr_{a:02}", "target": "attr_{a:02}"}}"#)));
+    let task = dir.join("t.json");
+    std::fs::write(&task, format!(r#"{{"name": "Load", "schedule": "0 0 2 * * *", "object_id_attribute": "id", "target_template": "bench_item", "target_folder": "bench_items", "task_id_attribute": "taskid", "mappings": [{}]}}"#, mappings.join(","))).unwrap();
+    provisio(
+        d,
+        &[
+            "task",
+            "create",
+            "--connector",
+            "Bench",
+            "--file",
+            task.to_str().unwrap(),
+        ],
+    );
+
+    let (out, first_time) = provisio(d, &["--json", "task", "run", "Bench/Load", "--wait"]);
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["counts"]["created"].as_u64().unwrap() as usize, n);
+    let (total, script) = run_seconds(&run);
+    let first_pipeline = total.saturating_sub(script);
+    write_connector(second);
+    provisio(
+        d,
+        &[
+            "connector",
+            "update",
+            "Bench",
+            "--file",
+            connector.to_str().unwrap(),
+        ],
+    );
+    let (out, rerun_time) = provisio(d, &["--json", "task", "run", "Bench/Load", "--wait"]);
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        run["counts"]["updated"].as_u64().unwrap() as usize,
+        n.div_ceil(50)
+    );
+    let (total, script) = run_seconds(&run);
+    Timings {
+        first: first_time,
+        rerun: rerun_time,
+        first_pipeline,
+        rerun_pipeline: total.saturating_sub(script),
+    }
+}
+
+fn python_round(dir: &Path, first: &Path, second: &Path) -> (Duration, Duration) {
+    let db = dir.join("reference.sqlite");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/reference_pipeline.py");
+    let python = python();
+    let mut times = Vec::new();
+    for data in [first, second] {
+        let t = Instant::now();
+        let status = Command::new(&python)
+            .arg(&script)
+            .arg(data)
+            .arg(&db)
+            .arg("id")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        times.push(t.elapsed());
+    }
+    (times[0], times[1])
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    host_overhead(dir.path());
+
+    let n = env_num("BENCH_RECORDS", 1_000_000);
+    let repeat = env_num("BENCH_REPEAT", 3);
+    let first = dir.path().join("first.json");
+    let second = dir.path().join("second.json");
+    write_data(&first, n, 0);
+    write_data(&second, n, 50);
+    println!(
+        "pipeline: {n} records of 15 attributes ({} MB of JSON), 2 % changed on re-run, {repeat} rounds",
+        std::fs::metadata(&first).unwrap().len() / 1_000_000
+    );
+    let mut rounds = Vec::new();
+    let mut reference = Vec::new();
+    for _ in 0..repeat {
+        rounds.push(engine_round(dir.path(), &first, &second, n));
+    }
+    // Measured before the reference runs: the largest child so far is a provisio process.
+    let rss = children_max_rss_mb();
+    for _ in 0..repeat {
+        reference.push(python_round(dir.path(), &first, &second));
+    }
+    let first_t = median(rounds.iter().map(|r| r.first).collect());
+    let rerun_t = median(rounds.iter().map(|r| r.rerun).collect());
+    let first_p = median(rounds.iter().map(|r| r.first_pipeline).collect());
+    let rerun_p = median(rounds.iter().map(|r| r.rerun_pipeline).collect());
+    let ref_first = median(reference.iter().map(|r| r.0).collect());
+    let ref_rerun = median(reference.iter().map(|r| r.1).collect());
+    let verdict = |ok: bool| if ok { "met" } else { "NOT met" };
+    println!(
+        "pipeline: first full load {} whole command ({} engine after the script) — target <= 6 s: {}",
+        secs(first_t),
+        secs(first_p),
+        verdict(first_t <= Duration::from_secs(6))
+    );
+    println!(
+        "pipeline: re-run, 2 % changed {} whole command ({} engine after the script) — target <= 3 s: {}",
+        secs(rerun_t),
+        secs(rerun_p),
+        verdict(rerun_t <= Duration::from_secs(3))
+    );
+    println!(
+        "pipeline: peak memory of the provisio process {rss:.0} MB — target <= 250 MB: {}",
+        verdict(rss <= 250.0)
+    );
+    println!(
+        "reference (python json + dict diff + sqlite3): first {} re-run {}",
+        secs(ref_first),
+        secs(ref_rerun)
+    );
+    println!(
+        "ratio reference / provisio: first load {:.1}x, re-run {:.1}x — target >= 5x: {}",
+        ref_first.as_secs_f64() / first_t.as_secs_f64(),
+        ref_rerun.as_secs_f64() / rerun_t.as_secs_f64(),
+        verdict(ref_first.as_secs_f64() / first_t.as_secs_f64() >= 5.0)
+    );
+}

@@ -1,0 +1,30 @@
+use provisio_engine::{Engine, EngineError};
+
+use crate::args::AlertsCommand;
+use crate::output::{table, Printer};
+
+pub async fn run(engine: &Engine, command: AlertsCommand, printer: &Printer) -> Result<i32, EngineError> {
+    match command {
+        AlertsCommand::List { limit } => {
+            let alerts = engine.alerts(limit).await?;
+            printer.emit(&alerts, || {
+                table(
+                    &["TIME", "TASK", "STATUS", "RUN", "MESSAGE"],
+                    alerts
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.created_at.clone(),
+                                a.task.clone(),
+                                a.status.clone(),
+                                a.run_id.clone().unwrap_or_default(),
+                                a.message.clone(),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
+    }
+    Ok(0)
+}
