@@ -50,6 +50,29 @@ pub enum Command {
     /// Cards of the local datacard store
     #[command(subcommand)]
     Datacards(DatacardsCommand),
+    /// Export connectors with their tasks, secrets and custom scripts to an encrypted package
+    Export {
+        #[arg(long, value_name = "PACKAGE.zip")]
+        out: PathBuf,
+        /// File holding the password ('-' for stdin); without it you are asked
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Connector to export (repeatable)
+        #[arg(long = "connector", value_name = "C", conflicts_with = "all")]
+        connectors: Vec<String>,
+        /// Export every connector
+        #[arg(long)]
+        all: bool,
+    },
+    /// Import a package made by `provisio export`
+    Import {
+        package: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+        /// Print the plan and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Alerts raised by failed runs
     #[command(subcommand)]
     Alerts(AlertsCommand),

@@ -95,6 +95,10 @@ impl Engine {
         &self.store
     }
 
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
     pub fn script_library(&self) -> &ScriptLibrary {
         &self.scripts
     }
@@ -535,7 +539,12 @@ impl Engine {
     }
 
     /// Validates a task input against its connector's target and builds the task.
-    async fn build_task(&self, c: &Connector, input: TaskInput, existing: Option<&Task>) -> Result<Task> {
+    pub(crate) async fn build_task(
+        &self,
+        c: &Connector,
+        input: TaskInput,
+        existing: Option<&Task>,
+    ) -> Result<Task> {
         let missing = rules::missing_task_fields(&input);
         if !missing.is_empty() {
             return Err(EngineError::MissingFields { fields: missing });

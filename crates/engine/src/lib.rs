@@ -21,6 +21,7 @@ pub mod api;
 pub mod error;
 pub mod jsonc;
 pub mod model;
+pub mod package;
 pub mod paths;
 pub mod pipeline;
 pub mod rules;

@@ -5,6 +5,7 @@ mod alerts;
 mod connector;
 mod datacards;
 mod event;
+mod package;
 mod run;
 mod script;
 mod serve;
@@ -31,6 +32,17 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
         Command::Event(c) => event::run(&engine, c, printer).await,
         Command::Script(c) => script::run(&engine, c, printer).await,
         Command::Datacards(c) => datacards::run(&engine, c, printer).await,
+        Command::Export {
+            out,
+            password_file,
+            connectors,
+            all,
+        } => package::export(&engine, printer, &out, password_file.as_deref(), connectors, all).await,
+        Command::Import {
+            package: file,
+            password_file,
+            dry_run,
+        } => package::import(&engine, printer, &file, password_file.as_deref(), dry_run).await,
         Command::Alerts(c) => alerts::run(&engine, c, printer).await,
         Command::Serve { grace } => serve::run(engine, grace).await,
         Command::Status => {

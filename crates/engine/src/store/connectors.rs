@@ -32,45 +32,13 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Connector> {
 
 impl Store {
     pub async fn insert_connector(&self, c: &Connector) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO connectors (id, name, type, script, parameters, secret_parameters, target, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&c.id)
-        .bind(&c.name)
-        .bind(c.connector_type.as_str())
-        .bind(&c.script)
-        .bind(c.parameters.to_string())
-        .bind(serde_json::to_string(&c.secret_parameters).unwrap_or_else(|_| "[]".into()))
-        .bind(&c.target)
-        .bind(&c.created_at)
-        .bind(&c.updated_at)
-        .execute(self.pool())
-        .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                EngineError::AlreadyExists { kind: "connector", name: c.name.clone() }
-            } else {
-                e.into()
-            }
-        })?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        insert_connector_on(&mut conn, c).await
     }
 
     pub async fn update_connector(&self, c: &Connector) -> Result<()> {
-        sqlx::query(
-            "UPDATE connectors SET script = ?, parameters = ?, secret_parameters = ?, target = ?, updated_at = ?
-             WHERE id = ?",
-        )
-        .bind(&c.script)
-        .bind(c.parameters.to_string())
-        .bind(serde_json::to_string(&c.secret_parameters).unwrap_or_else(|_| "[]".into()))
-        .bind(&c.target)
-        .bind(&c.updated_at)
-        .bind(&c.id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        update_connector_on(&mut conn, c).await
     }
 
     /// A connector by id or, failing that, by name.
@@ -127,4 +95,47 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Inserts a connector row on `conn` (inside the caller's transaction, if any).
+pub async fn insert_connector_on(conn: &mut sqlx::SqliteConnection, c: &Connector) -> Result<()> {
+    sqlx::query(
+            "INSERT INTO connectors (id, name, type, script, parameters, secret_parameters, target, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.id)
+        .bind(&c.name)
+        .bind(c.connector_type.as_str())
+        .bind(&c.script)
+        .bind(c.parameters.to_string())
+        .bind(serde_json::to_string(&c.secret_parameters).unwrap_or_else(|_| "[]".into()))
+        .bind(&c.target)
+        .bind(&c.created_at)
+        .bind(&c.updated_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                EngineError::AlreadyExists { kind: "connector", name: c.name.clone() }
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+pub async fn update_connector_on(conn: &mut sqlx::SqliteConnection, c: &Connector) -> Result<()> {
+    sqlx::query(
+        "UPDATE connectors SET script = ?, parameters = ?, secret_parameters = ?, target = ?, updated_at = ?
+             WHERE id = ?",
+    )
+    .bind(&c.script)
+    .bind(c.parameters.to_string())
+    .bind(serde_json::to_string(&c.secret_parameters).unwrap_or_else(|_| "[]".into()))
+    .bind(&c.target)
+    .bind(&c.updated_at)
+    .bind(&c.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }

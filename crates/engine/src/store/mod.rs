@@ -18,10 +18,11 @@ use sqlx::SqlitePool;
 
 use crate::error::{EngineError, Result};
 
-pub use connectors::ConnectorRow;
+pub use connectors::{insert_connector_on, update_connector_on, ConnectorRow};
 pub use runs::{CacheRow, Datacard};
 pub use schedule::{Alert, ScheduleRow};
 pub use tasks::TaskRow;
+pub use tasks::{insert_task_on, update_task_on};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "provisio.db";

@@ -37,65 +37,79 @@ fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Task> {
 impl Store {
     pub async fn insert_task(&self, task: &Task) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "INSERT INTO tasks (id, connector_id, name, usage, enabled, definition, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&task.id)
-        .bind(&task.connector_id)
-        .bind(&task.name)
-        .bind(usage_text(task.usage))
-        .bind(task.enabled)
-        .bind(definition_json(task))
-        .bind(&task.created_at)
-        .bind(&task.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| {
-            if unique_violation(&e) {
-                EngineError::AlreadyExists {
-                    kind: "task",
-                    name: format!("{}/{}", task.connector_name, task.name),
-                }
-            } else {
-                e.into()
-            }
-        })?;
-        for r in task.references.iter().filter(|r| r.declared) {
-            sqlx::query("INSERT OR IGNORE INTO task_references (task_id, caller, declared) VALUES (?, ?, 1)")
-                .bind(&task.id)
-                .bind(&r.caller)
-                .execute(&mut *tx)
-                .await?;
-        }
+        insert_task_on(&mut tx, task).await?;
         tx.commit().await?;
         Ok(())
     }
 
     pub async fn update_task(&self, task: &Task) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE tasks SET usage = ?, enabled = ?, definition = ?, updated_at = ? WHERE id = ?")
-            .bind(usage_text(task.usage))
-            .bind(task.enabled)
-            .bind(definition_json(task))
-            .bind(&task.updated_at)
-            .bind(&task.id)
-            .execute(&mut *tx)
-            .await?;
-        for r in task.references.iter().filter(|r| r.declared) {
-            sqlx::query(
-                "INSERT INTO task_references (task_id, caller, declared) VALUES (?, ?, 1)
-                 ON CONFLICT (task_id, caller) DO UPDATE SET declared = 1",
-            )
-            .bind(&task.id)
-            .bind(&r.caller)
-            .execute(&mut *tx)
-            .await?;
-        }
+        update_task_on(&mut tx, task).await?;
         tx.commit().await?;
         Ok(())
     }
+}
 
+/// Inserts a task and its declared callers on `conn` (inside the caller's transaction).
+pub async fn insert_task_on(conn: &mut sqlx::SqliteConnection, task: &Task) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tasks (id, connector_id, name, usage, enabled, definition, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&task.id)
+    .bind(&task.connector_id)
+    .bind(&task.name)
+    .bind(usage_text(task.usage))
+    .bind(task.enabled)
+    .bind(definition_json(task))
+    .bind(&task.created_at)
+    .bind(&task.updated_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| {
+        if unique_violation(&e) {
+            EngineError::AlreadyExists {
+                kind: "task",
+                name: format!("{}/{}", task.connector_name, task.name),
+            }
+        } else {
+            e.into()
+        }
+    })?;
+    for r in task.references.iter().filter(|r| r.declared) {
+        sqlx::query("INSERT OR IGNORE INTO task_references (task_id, caller, declared) VALUES (?, ?, 1)")
+            .bind(&task.id)
+            .bind(&r.caller)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Updates a task and adds its declared callers on `conn` (inside the caller's transaction).
+pub async fn update_task_on(conn: &mut sqlx::SqliteConnection, task: &Task) -> Result<()> {
+    sqlx::query("UPDATE tasks SET usage = ?, enabled = ?, definition = ?, updated_at = ? WHERE id = ?")
+        .bind(usage_text(task.usage))
+        .bind(task.enabled)
+        .bind(definition_json(task))
+        .bind(&task.updated_at)
+        .bind(&task.id)
+        .execute(&mut *conn)
+        .await?;
+    for r in task.references.iter().filter(|r| r.declared) {
+        sqlx::query(
+            "INSERT INTO task_references (task_id, caller, declared) VALUES (?, ?, 1)
+             ON CONFLICT (task_id, caller) DO UPDATE SET declared = 1",
+        )
+        .bind(&task.id)
+        .bind(&r.caller)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
     /// A task by id, or by `CONNECTOR/TASK` names.
     pub async fn find_task(&self, reference: &str) -> Result<Option<Task>> {
         let by_id = sqlx::query(&format!("{SELECT_TASK} WHERE t.id = ?"))
