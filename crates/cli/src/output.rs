@@ -16,15 +16,20 @@ impl Printer {
 
     /// Prints `value` as JSON, or `text` for people.
     pub fn emit<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
+        use std::io::Write;
+        // A closed pipe (`provisio ... | head`) is not an error worth a panic.
+        let mut out = std::io::stdout().lock();
         if self.json {
             match serde_json::to_string_pretty(value) {
-                Ok(s) => println!("{s}"),
+                Ok(s) => {
+                    let _ = writeln!(out, "{s}");
+                }
                 Err(e) => eprintln!("error: cannot print the result as JSON: {e}"),
             }
         } else {
             let t = text();
             if !t.is_empty() {
-                println!("{}", t.trim_end());
+                let _ = writeln!(out, "{}", t.trim_end());
             }
         }
     }

@@ -24,7 +24,6 @@ CREATE TABLE datacards (
 );
 CREATE INDEX datacards_by_key ON datacards (template, key_attribute, object_key);
 CREATE INDEX datacards_by_task ON datacards (template, task_id, object_key);
-CREATE INDEX datacards_by_folder ON datacards (template, folder);
 
 -- Per task: object id -> hash of the values last written (binary, see pipeline::cache).
 -- Written in the same transaction as the load it describes.

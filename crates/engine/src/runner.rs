@@ -502,8 +502,6 @@ impl Engine {
 
     /// Sets the planned (scheduled) time of a run.
     pub async fn set_planned(&self, run_id: &str, planned: &str) -> Result<()> {
-        let mut run = self.run(run_id).await?;
-        run.planned_at = Some(planned.to_string());
         sqlx::query(
             "UPDATE runs SET planned_at = ?, summary = json_set(summary, '$.planned_at', ?) WHERE id = ?",
         )

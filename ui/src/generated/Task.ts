@@ -19,4 +19,8 @@ heartbeat_timeout: bigint,
 /**
  * Seconds a run may take at most; `None` for no limit.
  */
-max_runtime: bigint | null, references: Array<WorkflowReference>, created_at: string, updated_at: string, };
+max_runtime: bigint | null, references: Array<WorkflowReference>, created_at: string, updated_at: string, 
+/**
+ * When the schedule fires next (enabled scheduled tasks); computed, not stored.
+ */
+next_run: string | null, };

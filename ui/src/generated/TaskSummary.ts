@@ -4,4 +4,4 @@ import type { TaskUsage } from "./TaskUsage";
 /**
  * One row of a task table.
  */
-export type TaskSummary = { id: string, connector_id: string, connector_name: string, name: string, usage: TaskUsage, enabled: boolean, schedule: string | null, timezone: string, target_template: string, reference_count: number, };
+export type TaskSummary = { id: string, connector_id: string, connector_name: string, name: string, usage: TaskUsage, enabled: boolean, schedule: string | null, timezone: string, target_template: string, reference_count: number, next_run: string | null, };

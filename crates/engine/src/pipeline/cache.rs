@@ -48,6 +48,9 @@ pub fn decode(blob: &[u8], into: &mut Slots) {
     }
 }
 
+/// Bytes an entry takes besides its key.
+pub const ENTRY_OVERHEAD: usize = 4 + 8 + 8;
+
 /// Appends one entry.
 pub fn encode_entry(out: &mut Vec<u8>, key: &str, hash: u64, card: i64) {
     out.extend_from_slice(&(key.len() as u32).to_le_bytes());

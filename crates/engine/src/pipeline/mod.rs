@@ -101,6 +101,9 @@ pub async fn execute(
     stop: tokio::sync::watch::Receiver<bool>,
     stopped: Arc<AtomicBool>,
 ) -> std::result::Result<(), Halt> {
+    let mut inputs = inputs;
+    // The cache row can be tens of MB: decoded once below, then dropped.
+    let cache_row = inputs.cache.take();
     let inputs = Arc::new(inputs);
     let task = &inputs.task;
     let shape = Arc::new(RecordShape::new(task, &inputs.template, &inputs.data_source_type));
@@ -127,11 +130,12 @@ pub async fn execute(
         "run_id": run.id,
         "run_type": run.run_type,
         "last_successful_extract": if run.run_type == "incremental" {
-            inputs.cache.as_ref().and_then(|c| c.last_successful_extract.clone())
+            cache_row.as_ref().and_then(|c| c.last_successful_extract.clone())
         } else { None },
     });
     let secrets_line =
         crate::secrets::Sensitive::new(Value::Object(inputs.secrets.expose().clone()).to_string());
+    let script_started = std::time::Instant::now();
     let outcome = inputs
         .host
         .run_scheduled(ScheduledInvocation {
@@ -146,6 +150,7 @@ pub async fn execute(
             log_cap: DEFAULT_LOG_CAP,
         })
         .await;
+    let script_time = script_started.elapsed();
     let output = match outcome {
         Ok(o) => o.output,
         Err(ExtractFailure::Killed(crate::script_host::KillReason::Stopped)) => {
@@ -161,7 +166,7 @@ pub async fn execute(
     run.stage = Some("validate".into());
     store.save_run(run).await?;
     let mut slots = Slots::new();
-    if let Some(c) = inputs.cache.as_ref() {
+    if let Some(c) = cache_row {
         cache::decode(&c.entries, &mut slots);
     }
     let plan = {
@@ -177,7 +182,7 @@ pub async fn execute(
     run.extract.status = Some(StageStatus::Succeeded);
     run.extract.completed = Some(now());
     run.extract.info = Some(format!(
-        "fetched {} records: {} valid, {} blocked{}",
+        "fetched {} records: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
         plan.counts.fetched,
         plan.counts.valid,
         plan.counts.blocked,
@@ -185,7 +190,9 @@ pub async fn execute(
             format!(" (reasons in {BLOCKED})")
         } else {
             String::new()
-        }
+        },
+        script_time.as_secs_f64(),
+        (script_started.elapsed() - script_time).as_secs_f64()
     ));
 
     // ---- guard, load, commit ----
@@ -482,20 +489,40 @@ fn load(
 
     // ---- commit ----
     let incremental = run.run_type == "incremental";
-    let mut blob = Vec::with_capacity(plan.slots.len() * 48);
-    for (key, slot) in &plan.slots {
+    let entry = |slot: &Slot| -> Option<(u64, i64)> {
         if loadable(slot) {
-            cache::encode_entry(&mut blob, key, slot.new_hash, slot.card);
+            Some((slot.new_hash, slot.card))
         } else if slot.cached && (incremental || slot.occurrences > 0 || slot.blocked) {
             // Not loaded this time but still known: keep what was written before.
-            cache::encode_entry(&mut blob, key, slot.cached_hash, slot.card);
+            Some((slot.cached_hash, slot.card))
+        } else {
+            None
         }
-    }
+    };
+    let size: usize = plan
+        .slots
+        .iter()
+        .filter(|(_, s)| entry(s).is_some())
+        .map(|(k, _)| cache::ENTRY_OVERHEAD + k.len())
+        .sum();
+    let mut chunk = Vec::with_capacity(1 << 16);
     target.save_cache(
         &task.id,
         &cache::mappings_hash(task),
-        &blob,
+        size,
         run.extract.started.as_deref(),
+        &mut |w| {
+            for (key, slot) in &plan.slots {
+                if let Some((hash, card)) = entry(slot) {
+                    cache::encode_entry(&mut chunk, key, hash, card);
+                    if chunk.len() >= 1 << 16 {
+                        w.write_all(&chunk)?;
+                        chunk.clear();
+                    }
+                }
+            }
+            w.write_all(&chunk)
+        },
     )?;
     let finished = now();
     run.counts = counts;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::model::{Task, Template};
@@ -87,9 +88,10 @@ impl RecordShape {
     }
 
     /// Parses and validates one element. On success the card JSON is written
-    /// into `out` (cleared first) and the object key returned.
+    /// into `out` (cleared first) and the object key returned. Values are
+    /// borrowed as raw JSON text and copied through, not parsed and re-encoded.
     pub fn card(&self, element: &[u8], out: &mut Vec<u8>) -> Result<String, Blocked> {
-        let mut values: Vec<Option<Value>> = vec![None; self.columns.len()];
+        let mut values: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
         let mut de = serde_json::Deserializer::from_slice(element);
         let parsed = RecordSeed {
             shape: self,
@@ -104,22 +106,30 @@ impl RecordShape {
             };
             return Err(Blocked { key: None, reason });
         }
-        let key = match &values[self.id_slot] {
-            Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            Some(Value::Null) | None => {
+        let id_source = &self.columns[self.id_slot].source;
+        let key = match values[self.id_slot].map(|r| (r.get(), r.get().as_bytes()[0])) {
+            Some((raw, b'"')) => match serde_json::from_str::<String>(raw) {
+                Ok(s) if !s.trim().is_empty() => s,
+                _ => {
+                    return Err(Blocked {
+                        key: None,
+                        reason: format!("the object id '{id_source}' is empty"),
+                    })
+                }
+            },
+            Some((raw, b'-' | b'0'..=b'9')) => raw.to_string(),
+            Some((_, b'n')) | None => {
                 return Err(Blocked {
                     key: None,
-                    reason: format!("the object id '{}' is missing", self.columns[self.id_slot].source),
+                    reason: format!("the object id '{id_source}' is missing"),
                 })
             }
-            Some(other) => {
+            Some((raw, _)) => {
                 return Err(Blocked {
                     key: None,
                     reason: format!(
-                        "the object id '{}' must be a non-empty string or a number, not {}",
-                        self.columns[self.id_slot].source,
-                        kind(other)
+                        "the object id '{id_source}' must be a non-empty string or a number, not {}",
+                        kind(raw.as_bytes()[0])
                     ),
                 })
             }
@@ -130,39 +140,32 @@ impl RecordShape {
         };
         out.clear();
         out.push(b'{');
-        for (i, (column, value)) in self.columns.iter().zip(values.iter_mut()).enumerate() {
-            let value = match value.take() {
-                None => return Err(block(format!("attribute '{}' is missing", column.source))),
-                Some(v) => v,
+        for (i, (column, value)) in self.columns.iter().zip(values.iter()).enumerate() {
+            let Some(raw) = value.map(|r| r.get()) else {
+                return Err(block(format!("attribute '{}' is missing", column.source)));
             };
-            let value = match (column.multi_value, value) {
-                (true, Value::Array(items)) => Value::Array(items),
-                (true, Value::Null) => Value::Array(Vec::new()),
-                (true, scalar) => Value::Array(vec![scalar]),
-                (false, Value::Array(_)) => {
-                    return Err(block(format!(
-                        "attribute '{}' holds a list, but '{}' is not a multi-value attribute",
-                        column.source, column.target
-                    )))
-                }
-                (false, Value::Object(_)) => {
-                    return Err(block(format!(
-                        "attribute '{}' holds an object; a plain value is expected",
-                        column.source
-                    )))
-                }
-                (false, v) => v,
+            // A pretty-printed list spans lines; cards are stored compact (one line each).
+            let compacted;
+            let raw = if raw.starts_with('[') && raw.bytes().any(|b| b == b'\n' || b == b'\r') {
+                compacted = serde_json::from_str::<Value>(raw)
+                    .map(|v| v.to_string())
+                    .unwrap_or_default();
+                compacted.as_str()
+            } else {
+                raw
             };
+            let first = raw.as_bytes()[0];
             if !column.static_values.is_empty() {
-                let bad = match &value {
-                    Value::String(s) => !s.is_empty() && !column.static_values.contains(s),
-                    Value::Null => false,
-                    _ => true,
+                let allowed = match first {
+                    b'n' => true,
+                    b'"' => serde_json::from_str::<String>(raw)
+                        .is_ok_and(|s| s.is_empty() || column.static_values.contains(&s)),
+                    _ => false,
                 };
-                if bad {
+                if !allowed {
+                    let shown = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
                     return Err(block(format!(
-                        "'{}' is not an allowed value of '{}' (allowed: {})",
-                        value_text(&value),
+                        "'{shown}' is not an allowed value of '{}' (allowed: {})",
                         column.target,
                         column.static_values.join(", ")
                     )));
@@ -171,7 +174,30 @@ impl RecordShape {
             if i > 0 {
                 out.push(b',');
             }
-            write_pair(out, &column.target, &value);
+            let _ = serde_json::to_writer(&mut *out, &column.target);
+            out.push(b':');
+            match (column.multi_value, first) {
+                (true, b'[') => out.extend_from_slice(raw.as_bytes()),
+                (true, b'n') => out.extend_from_slice(b"[]"),
+                (true, _) => {
+                    out.push(b'[');
+                    out.extend_from_slice(raw.as_bytes());
+                    out.push(b']');
+                }
+                (false, b'[') => {
+                    return Err(block(format!(
+                        "attribute '{}' holds a list, but '{}' is not a multi-value attribute",
+                        column.source, column.target
+                    )))
+                }
+                (false, b'{') => {
+                    return Err(block(format!(
+                        "attribute '{}' holds an object; a plain value is expected",
+                        column.source
+                    )))
+                }
+                (false, _) => out.extend_from_slice(raw.as_bytes()),
+            }
         }
         if let Some(a) = &self.task_id_attribute {
             out.push(b',');
@@ -192,35 +218,28 @@ fn write_pair(out: &mut Vec<u8>, key: &str, value: &Value) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Bool(_) => "a boolean",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
+fn kind(first: u8) -> &'static str {
+    match first {
+        b't' | b'f' => "a boolean",
+        b'[' => "a list",
+        b'{' => "an object",
         _ => "an empty value",
     }
 }
 
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-struct RecordSeed<'a> {
+struct RecordSeed<'a, 'de> {
     shape: &'a RecordShape,
-    values: &'a mut Vec<Option<Value>>,
+    values: &'a mut Vec<Option<&'de RawValue>>,
 }
 
-impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_map(self)
     }
 }
 
-impl<'de> Visitor<'de> for RecordSeed<'_> {
+impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object")

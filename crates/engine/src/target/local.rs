@@ -16,6 +16,9 @@ pub struct LocalTarget {
     conn: Connection,
     now: String,
     in_tx: bool,
+    /// (template, key attribute) pairs known to have no cards yet: a first
+    /// load into them needs no lookups (ids within one run are unique).
+    empty: std::collections::HashMap<(String, String), bool>,
 }
 
 impl std::fmt::Debug for LocalTarget {
@@ -40,6 +43,7 @@ impl LocalTarget {
             conn,
             now: crate::api::now(),
             in_tx: false,
+            empty: Default::default(),
         })
     }
 
@@ -47,25 +51,46 @@ impl LocalTarget {
         &self.conn
     }
 
-    /// Stores a task's cache inside the current transaction.
+    /// Stores a task's cache inside the current transaction, streamed into
+    /// the blob so the whole cache is never held twice in memory.
     pub fn save_cache(
         &mut self,
         task_id: &str,
         mappings_hash: &str,
-        blob: &[u8],
+        size: usize,
         last_extract: Option<&str>,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<()> {
         self.conn
             .execute(
                 "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 VALUES (?1, ?2, zeroblob(?3), ?4, ?5)
                  ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
                     entries = excluded.entries,
                     last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
                     updated_at = excluded.updated_at",
-                params![task_id, mappings_hash, blob, last_extract, self.now],
+                params![task_id, mappings_hash, size as i64, last_extract, self.now],
             )
             .map_err(db)?;
+        let rowid: i64 = self
+            .conn
+            .query_row(
+                "SELECT rowid FROM task_cache WHERE task_id = ?1",
+                params![task_id],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        let mut blob = self
+            .conn
+            .blob_open(
+                rusqlite::DatabaseName::Main,
+                "task_cache",
+                "entries",
+                rowid,
+                false,
+            )
+            .map_err(db)?;
+        write(&mut blob).map_err(|e| EngineError::invalid("task cache", e.to_string()))?;
         Ok(())
     }
 
@@ -155,7 +180,24 @@ impl LoadTarget for LocalTarget {
                 .optional()
                 .map_err(db)?;
         }
-        if found.is_none() {
+        let pair = (c.template.to_string(), c.key_attribute.to_string());
+        let empty = match self.empty.get(&pair) {
+            Some(e) => *e,
+            None => {
+                let e: bool = self
+                    .conn
+                    .query_row(
+                        "SELECT NOT EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_key
+                         WHERE template = ?1 AND key_attribute = ?2)",
+                        params![c.template, c.key_attribute],
+                        |r| r.get(0),
+                    )
+                    .map_err(db)?;
+                self.empty.insert(pair, e);
+                e
+            }
+        };
+        if found.is_none() && !empty {
             let mut s = self
                 .conn
                 .prepare_cached(

@@ -318,7 +318,7 @@ async fn catch_up_runs_a_missed_task_once_only_when_enabled() {
         .await
         .unwrap();
     let mut s = Scheduler::new(f.engine.clone(), clock.clone());
-    assert_eq!(s.catch_up().await.unwrap(), [id.clone()]);
+    assert_eq!(s.catch_up().await.unwrap(), vec![id.clone()]);
     settle(&mut s, |s| s.running().is_empty() && s.queued() == 0).await;
     let history = f.engine.history(&task, 10).await.unwrap();
     assert_eq!(history.len(), 1);

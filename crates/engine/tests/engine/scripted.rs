@@ -74,7 +74,7 @@ args = sdk.initialize_script()
 p = args["connector_parameters"]
 records = [{"id": i, "name": p.get("prefix", "N") + i, "groups": ["g1", "g2"]} for i in p["ids"]]
 with open(args["expected_output_filename"], "w") as f:
-    json.dump(records, f)
+    json.dump(records, f, indent=2)  # pretty-printed lists span lines
 "#;
 
 pub fn set_ids(ids: &[&str]) -> provisio_engine::model::ConnectorInput {
