@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use std::io::Write;
+
 use serde_json::Value;
 
 struct Cli {
@@ -608,4 +610,130 @@ fn a_killed_scheduler_leaves_no_stale_lock() {
     )
     .unwrap();
     assert_eq!(second.wait().unwrap().code(), Some(0));
+}
+
+// ----- packages -------------------------------------------------------------
+
+#[test]
+fn an_exported_package_opens_in_7zip_with_the_password_only() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let c = cli.file(
+        "c.json",
+        r#"{"name": "HR", "type": "python_script", "script": "sample_users.py", "parameters": {"password": "pw-7z-31337"}}"#,
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let pw = cli.file("pw.txt", "a long package password\n");
+    let pkg = cli.dir.path().join("hr.zip");
+    let summary = cli.json(&[
+        "export",
+        "--out",
+        pkg.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+        "--all",
+    ]);
+    assert_eq!(summary["connectors"][0], "HR");
+    let ok = Command::new("7z")
+        .args(["t", "-pa long package password"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "7-Zip could not open the package: {}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let bad = Command::new("7z")
+        .args(["t", "-pnot the password"])
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(
+        !bad.status.success(),
+        "7-Zip opened the package with a wrong password"
+    );
+    let out = cli.dir.path().join("x");
+    let extracted = Command::new("7z")
+        .args(["x", "-pa long package password", "-y"])
+        .arg(format!("-o{}", out.display()))
+        .arg(&pkg)
+        .output()
+        .unwrap();
+    assert!(extracted.status.success());
+    assert!(out.join("manifest.json").exists());
+
+    // The password never comes from argv; a short one is refused before anything is written.
+    let short = cli.file("short.txt", "short\n");
+    let err = cli.fails(&[
+        "export",
+        "--out",
+        "/tmp/never.zip",
+        "--password-file",
+        short.to_str().unwrap(),
+        "--all",
+    ]);
+    assert_eq!(
+        err.trim(),
+        "error: password: a package password needs at least 12 characters"
+    );
+    let err = cli.fails(&[
+        "export",
+        "--out",
+        pkg.to_str().unwrap(),
+        "--password-file",
+        pw.to_str().unwrap(),
+    ]);
+    assert!(err.contains("--connector C (repeatable), or use --all"), "{err}");
+
+    // Import into another data directory, the password on stdin; a dry run first.
+    let other = tempfile::tempdir().unwrap();
+    let import = |extra: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
+            .arg("--data-dir")
+            .arg(other.path())
+            .args(["--json", "import"])
+            .arg(&pkg)
+            .args(["--password-file", "-"])
+            .args(extra)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long package password\n")
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let plan = import(&["--dry-run"]);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["connectors"][0]["action"], "create");
+    let listed = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(other.path())
+        .args(["--json", "connector", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    import(&[]);
+    let shown = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(other.path())
+        .args(["--json", "connector", "show", "HR"])
+        .output()
+        .unwrap();
+    let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(shown["parameters"]["password"], "********");
 }

@@ -158,6 +158,16 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
             format!("is not a readable package (damaged or not a zip file): {e}"),
         )
     })?;
+    // The zip reader keeps one entry per name; the central directory's own
+    // count shows whether a name was there twice.
+    if let Some(declared_entries) = central_directory_entries(path) {
+        if declared_entries != archive.len() {
+            return Err(package_error(
+                path,
+                "has an entry name that appears twice; refused",
+            ));
+        }
+    }
     if archive.len() > MAX_ENTRIES {
         return Err(package_error(
             path,
@@ -260,6 +270,19 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
         ));
     }
     Ok(Package { manifest, files })
+}
+
+/// The entry count in the end-of-central-directory record (None for zip64 or unreadable).
+fn central_directory_entries(path: &Path) -> Option<usize> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(66 * 1024))).ok()?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).ok()?;
+    let at = tail.windows(4).rposition(|w| w == b"PK\x05\x06")?;
+    let count = u16::from_le_bytes([*tail.get(at + 10)?, *tail.get(at + 11)?]);
+    (count != u16::MAX).then_some(count as usize)
 }
 
 fn json_entry<T: for<'de> Deserialize<'de>>(path: &Path, pkg: &Package, name: &str) -> Result<T> {

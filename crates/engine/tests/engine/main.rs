@@ -3,6 +3,7 @@
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
 mod connectors;
+mod packages;
 mod pipeline;
 mod scheduler;
 mod script_host;
