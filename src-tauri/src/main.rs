@@ -9,8 +9,34 @@
 mod commands;
 mod state;
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use provisio_engine::scheduler::lock::SchedulerLock;
+use provisio_engine::scheduler::{Scheduler, SystemClock};
 use provisio_engine::Engine;
 use tauri::Manager;
+
+/// Schedules the data directory unless another process (`provisio serve`,
+/// another window) already does; returns what the status bar shows.
+fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> String {
+    match SchedulerLock::acquire(engine.data_dir()) {
+        Ok(lock) => {
+            let scheduler = Scheduler::new(engine.clone(), Arc::new(SystemClock));
+            runtime.spawn(async move {
+                let _lock = lock;
+                if let Err(e) = scheduler
+                    .run_until(std::future::pending(), Duration::from_secs(30))
+                    .await
+                {
+                    eprintln!("provisio: the scheduler stopped: {e}");
+                }
+            });
+            "running".to_string()
+        }
+        Err(e) => e.to_string(),
+    }
+}
 
 fn main() {
     let runtime = match tokio::runtime::Runtime::new() {
@@ -29,8 +55,9 @@ fn main() {
     };
     tauri::async_runtime::set(runtime.handle().clone());
     let title = runtime.block_on(state::window_title(&engine));
+    let scheduling = start_scheduler(&runtime, &engine);
     let result = tauri::Builder::default()
-        .manage(state::AppState::new(engine))
+        .manage(state::AppState::new(engine, scheduling))
         .invoke_handler(tauri::generate_handler![
             commands::status::engine_status,
             commands::connectors::list_connectors,

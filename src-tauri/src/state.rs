@@ -4,11 +4,13 @@ use provisio_engine::Engine;
 
 pub struct AppState {
     pub engine: Engine,
+    /// `running` when this app schedules the data directory, else the reason it does not.
+    pub scheduling: String,
 }
 
 impl AppState {
-    pub fn new(engine: Engine) -> Self {
-        AppState { engine }
+    pub fn new(engine: Engine, scheduling: String) -> Self {
+        AppState { engine, scheduling }
     }
 }
 

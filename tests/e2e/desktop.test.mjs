@@ -19,6 +19,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.PROVISIO_BIN;
 const app = process.env.PROVISIO_DESKTOP_BIN;
 const children = [];
+let serve;
 let driver;
 const dataDir = mkdtempSync(join(tmpdir(), "provisio-e2e-"));
 
@@ -80,6 +81,18 @@ before(async () => {
   );
   provisio("connector", "create", "--file", file);
 
+  // Another process schedules this directory: the app must say so and not schedule.
+  serve = spawn(cli, ["--data-dir", dataDir, "serve"], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(serve);
+  await new Promise((resolve, reject) => {
+    let err = "";
+    serve.stderr.on("data", (d) => {
+      err += d.toString();
+      if (err.includes("scheduling")) resolve();
+    });
+    serve.on("exit", (code) => reject(new Error(`provisio serve exited early (${code}): ${err}`)));
+  });
+
   const display = await startXvfb();
   const port = await freePort();
   const nativePort = await freePort();
@@ -129,4 +142,10 @@ test("the top bar shows the environment type and the tabs of the spec", async ()
 test("the engine status is up", async () => {
   const [status] = await driver.waitFor("[data-testid=engine-status]");
   assert.match(await driver.text(status), /Engine up/);
+});
+
+test("the top bar says that another process owns scheduling", async () => {
+  const [sched] = await driver.waitFor("[data-testid=scheduler]");
+  const text = await driver.text(sched);
+  assert.equal(text, `Scheduled by another process (pid ${serve.pid})`);
 });

@@ -8,6 +8,14 @@ import { SettingsTab } from "./tabs/SettingsTab";
 const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"] as const;
 type Tab = (typeof TABS)[number];
 
+/** Short status-bar text; the full reason is in the tooltip. */
+function schedulerLabel(scheduler: string | null): string {
+  if (scheduler === null) return "Scheduler …";
+  if (scheduler === "running") return "Scheduler running";
+  const owner = /another process \(pid (\d+|unknown)\)/.exec(scheduler);
+  return owner ? `Scheduled by another process (pid ${owner[1] ?? "?"})` : "Not scheduling";
+}
+
 export function App() {
   const [tab, setTab] = useState<Tab>("Overview");
   const [status, setStatus] = useState<EngineStatus | null>(null);
@@ -37,6 +45,10 @@ export function App() {
         <span className="status-item" data-testid="engine-status">
           <span className={statusError ? "dot red" : status ? "dot green" : "dot grey"} />
           Engine {statusError ? "down" : status ? "up" : "starting"}
+        </span>
+        <span className="status-item" data-testid="scheduler" title={status?.scheduler ?? ""}>
+          <span className={status?.scheduler === "running" ? "dot green" : status ? "dot orange" : "dot grey"} />
+          {schedulerLabel(status?.scheduler ?? null)}
         </span>
         <span className="status-item" data-testid="secure-access">
           Secure access: not configured

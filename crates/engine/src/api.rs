@@ -48,6 +48,8 @@ pub struct EngineStatus {
     pub version: String,
     pub data_dir: String,
     pub environment_type: Option<crate::model::EnvironmentType>,
+    /// Who schedules this data directory: `running` here, or why not. Set by the shell.
+    pub scheduler: Option<String>,
 }
 
 pub(crate) fn now() -> String {
@@ -108,6 +110,7 @@ impl Engine {
             version: env!("CARGO_PKG_VERSION").to_string(),
             data_dir: self.data_dir.display().to_string(),
             environment_type: self.store.settings().await?.environment_type,
+            scheduler: None,
         })
     }
 

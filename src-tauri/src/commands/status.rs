@@ -6,5 +6,7 @@ use crate::state::AppState;
 
 #[tauri::command]
 pub async fn engine_status(state: State<'_, AppState>) -> CommandResult<EngineStatus> {
-    Ok(state.engine.status().await?)
+    let mut status = state.engine.status().await?;
+    status.scheduler = Some(state.scheduling.clone());
+    Ok(status)
 }

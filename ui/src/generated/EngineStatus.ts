@@ -4,4 +4,8 @@ import type { EnvironmentType } from "./EnvironmentType";
 /**
  * What the status bar shows.
  */
-export type EngineStatus = { version: string, data_dir: string, environment_type: EnvironmentType | null, };
+export type EngineStatus = { version: string, data_dir: string, environment_type: EnvironmentType | null, 
+/**
+ * Who schedules this data directory: `running` here, or why not. Set by the shell.
+ */
+scheduler: string | null, };

@@ -275,7 +275,12 @@ const MANIFEST: &[u8] = br#"{"format_version": 1, "application_version": "0.1.0"
 async fn path_traversal_duplicates_and_unknown_versions_are_refused() {
     let f = fresh().await;
     let target = prod(f.dir.path()).await;
-    type Case<'a> = (&'a str, Vec<(&'a str, &'a [u8])>, Vec<(&'a str, &'a str)>, &'a str);
+    type Case<'a> = (
+        &'a str,
+        Vec<(&'a str, &'a [u8])>,
+        Vec<(&'a str, &'a str)>,
+        &'a str,
+    );
     let cases: Vec<Case> = vec![
         ("traversal.zip", vec![("manifest.json", MANIFEST), ("zz/evil.txt", b"x")], vec![("zz/evil.txt", "../evil.txt")], "points outside the package"),
         ("absolute.zip", vec![("manifest.json", MANIFEST), ("Xetc/passwd", b"x")], vec![("Xetc/passwd", "/etc/passwd")], "points outside the package"),
