@@ -737,3 +737,62 @@ fn an_exported_package_opens_in_7zip_with_the_password_only() {
     let shown: Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(shown["parameters"]["password"], "********");
 }
+
+#[test]
+fn serve_stops_a_run_that_outlives_the_grace_period_and_records_it_stopped() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let script = cli.file(
+        "long.py",
+        "import time\nimport common_subroutines_efecte_library as sdk\nsdk.initialize_script()\ntime.sleep(60)\n",
+    );
+    cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
+    let c = cli.file(
+        "c.json",
+        r#"{"name": "L", "type": "python_script", "script": "long.py"}"#,
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let t = cli.file(
+        "t.json",
+        r#"{"name": "Long", "schedule": "* * * * * *", "object_id_attribute": "id", "target_template": "person",
+            "target_folder": "persons", "task_id_attribute": "taskid",
+            "mappings": [{"source": "id", "target": "employee_id"}]}"#,
+    );
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "L",
+        "--file",
+        t.to_str().unwrap(),
+    ]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["serve", "--grace", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let started = std::time::Instant::now();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(serve.wait().unwrap().code(), Some(0));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    let history = cli.json(&["task", "history", "L/Long", "--limit", "100"]);
+    let runs = history.as_array().unwrap();
+    assert!(runs.iter().all(|r| r["status"] != "running"), "{history}");
+    let stopped: Vec<&Value> = runs.iter().filter(|r| r["status"] == "stopped").collect();
+    assert_eq!(stopped.len(), 1, "{history}");
+    assert_eq!(
+        stopped[0]["extract"]["info"],
+        "stopped by a user during the extract; nothing was loaded"
+    );
+}
