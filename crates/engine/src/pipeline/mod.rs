@@ -165,7 +165,7 @@ pub async fn execute(
     // ---- validate + compare (pass one) ----
     run.stage = Some("validate".into());
     store.save_run(run).await?;
-    let mut slots = Slots::new();
+    let mut slots = Slots::default();
     if let Some(c) = cache_row {
         cache::decode(&c.entries, &mut slots);
     }
@@ -237,6 +237,14 @@ fn plan_changes(
     mut slots: Slots,
 ) -> std::result::Result<Plan, Halt> {
     let file = std::fs::File::open(output).map_err(|e| io_halt("cannot open the output file", output, e))?;
+    // Sized for the records the file can hold (~300 bytes or more each), so the
+    // table is not regrown (and briefly held twice) while streaming.
+    let estimate = file
+        .metadata()
+        .map(|m| m.len() / 300)
+        .unwrap_or(0)
+        .min(50_000_000) as usize;
+    slots.reserve(estimate.saturating_sub(slots.len()));
     let mut reader = json_array::ArrayReader::new(file);
     let spill_path = dir.join(SPILL);
     let mut spill = BufWriter::with_capacity(
@@ -254,6 +262,8 @@ fn plan_changes(
         }
     };
     let mut counts = RunCounts::default();
+    // Ids seen more than once, by hash, with their text for the blocked list.
+    let mut duplicate_names: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
     let mut card = Vec::with_capacity(1024);
     let mut line = Vec::with_capacity(1024);
     loop {
@@ -271,11 +281,12 @@ fn plan_changes(
         match shape.card(element, &mut card) {
             Ok(key) => {
                 let hash = cache::hash(&card);
-                let slot = match slots.get_mut(key.as_str()) {
-                    Some(s) => s,
-                    None => slots.entry(key.clone().into_boxed_str()).or_default(),
-                };
+                let id = cache::key_hash(&key);
+                let slot = slots.entry(id).or_default();
                 slot.occurrences += 1;
+                if slot.occurrences > 1 || slot.blocked {
+                    duplicate_names.entry(id).or_insert_with(|| key.clone());
+                }
                 if slot.occurrences > 1 {
                     continue;
                 }
@@ -299,7 +310,12 @@ fn plan_changes(
                 counts.blocked += 1;
                 write_blocked(format!("record {}: {b}", counts.fetched));
                 if let Some(key) = b.key {
-                    slots.entry(key.into_boxed_str()).or_default().blocked = true;
+                    let id = cache::key_hash(&key);
+                    let slot = slots.entry(id).or_default();
+                    slot.blocked = true;
+                    if slot.occurrences > 0 {
+                        duplicate_names.entry(id).or_insert(key);
+                    }
                 }
             }
         }
@@ -308,12 +324,13 @@ fn plan_changes(
         .flush()
         .map_err(|e| io_halt("cannot write", &spill_path, e))?;
     let (mut creates, mut updates) = (0, 0);
-    for (key, slot) in &slots {
+    for (id, slot) in &slots {
         let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
         if duplicated {
             counts.blocked += slot.occurrences as u64;
             write_blocked(format!(
-                "{key}: the object id occurs in {} records; all of them are blocked",
+                "{}: the object id occurs in {} records; all of them are blocked",
+                duplicate_names.get(id).map(String::as_str).unwrap_or("?"),
                 slot.occurrences + u32::from(slot.blocked)
             ));
         } else if slot.occurrences == 1 {
@@ -360,7 +377,9 @@ fn load(
         Some(q) => {
             let slots = &plan.slots;
             target.removal_candidates(q, &|k: &str| {
-                slots.get(k).is_some_and(|s| s.occurrences > 0 || s.blocked)
+                slots
+                    .get(&cache::key_hash(k))
+                    .is_some_and(|s| s.occurrences > 0 || s.blocked)
             })?
         }
         None => Vec::new(),
@@ -433,7 +452,7 @@ fn load(
         };
         let key: String = serde_json::from_str(key_json)
             .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
-        let Some(slot) = plan.slots.get_mut(key.as_str()) else {
+        let Some(slot) = plan.slots.get_mut(&cache::key_hash(&key)) else {
             continue;
         };
         if !loadable(slot) {
@@ -499,12 +518,7 @@ fn load(
             None
         }
     };
-    let size: usize = plan
-        .slots
-        .iter()
-        .filter(|(_, s)| entry(s).is_some())
-        .map(|(k, _)| cache::ENTRY_OVERHEAD + k.len())
-        .sum();
+    let size: usize = plan.slots.iter().filter(|(_, s)| entry(s).is_some()).count() * cache::ENTRY_SIZE;
     let mut chunk = Vec::with_capacity(1 << 16);
     target.save_cache(
         &task.id,
@@ -514,7 +528,7 @@ fn load(
         &mut |w| {
             for (key, slot) in &plan.slots {
                 if let Some((hash, card)) = entry(slot) {
-                    cache::encode_entry(&mut chunk, key, hash, card);
+                    cache::encode_entry(&mut chunk, *key, hash, card);
                     if chunk.len() >= 1 << 16 {
                         w.write_all(&chunk)?;
                         chunk.clear();
