@@ -85,25 +85,9 @@ impl Engine {
         }
         self.script_for(&task, TaskUsage::Scheduled).await?;
         let cache = self.store().cache(&task.id).await?;
-        let run = Run {
-            id: new_id(),
-            task_id: task.id.clone(),
-            task: format!("{}/{}", task.connector_name, task.name),
-            kind: "scheduled".into(),
-            trigger,
-            status: RunStatus::Running,
-            stage: Some("queued".into()),
-            planned_at: None,
-            started_at: now(),
-            finished_at: None,
-            run_type: pipeline::effective_run_type(&task, cache.as_ref()).into(),
-            extract: StageReport::default(),
-            load: StageReport::default(),
-            counts: RunCounts::default(),
-            files: Vec::new(),
-            outcome: None,
-            message: None,
-        };
+        let mut run = new_run(&task, "scheduled", trigger, RunStatus::Running);
+        run.stage = Some("queued".into());
+        run.run_type = pipeline::effective_run_type(&task, cache.as_ref()).into();
         self.store().insert_run(&run).await.map_err(|e| match e {
             EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
                 message: format!(
@@ -391,32 +375,18 @@ impl Engine {
         let masker = Masker::from_json_values(secrets.values());
         let parameters =
             crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
-        let mut run = Run {
-            id: new_id(),
-            task_id: task.id.clone(),
-            task: format!("{}/{}", task.connector_name, task.name),
-            kind: "event".into(),
-            trigger: if caller.is_some() {
-                RunTrigger::Api
-            } else {
-                RunTrigger::Manual
-            },
-            status: RunStatus::Running,
-            stage: Some("extract".into()),
-            planned_at: None,
-            started_at: now(),
-            finished_at: None,
-            run_type: "event".into(),
-            extract: StageReport {
-                status: Some(StageStatus::Running),
-                started: Some(now()),
-                ..Default::default()
-            },
-            load: StageReport::default(),
-            counts: RunCounts::default(),
-            files: Vec::new(),
-            outcome: None,
-            message: None,
+        let trigger = if caller.is_some() {
+            RunTrigger::Api
+        } else {
+            RunTrigger::Manual
+        };
+        let mut run = new_run(&task, "event", trigger, RunStatus::Running);
+        run.stage = Some("extract".into());
+        run.run_type = "event".into();
+        run.extract = StageReport {
+            status: Some(StageStatus::Running),
+            started: Some(now()),
+            ..Default::default()
         };
         self.store().insert_run(&run).await?;
         let dir = self.run_dir(&run.id);
@@ -470,31 +440,18 @@ impl Engine {
     pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
         let task = self.task(task_id).await?;
         let at = planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let run = Run {
-            id: new_id(),
-            task_id: task.id.clone(),
-            task: format!("{}/{}", task.connector_name, task.name),
-            kind: "scheduled".into(),
-            trigger: RunTrigger::Schedule,
-            status: RunStatus::Skipped,
-            stage: None,
-            planned_at: Some(at.clone()),
-            started_at: now(),
-            finished_at: Some(now()),
-            run_type: "-".into(),
-            extract: StageReport {
-                status: Some(StageStatus::Skipped),
-                info: Some("skipped: the previous run of this task was still going".into()),
-                ..Default::default()
-            },
-            load: StageReport {
-                status: Some(StageStatus::Skipped),
-                ..Default::default()
-            },
-            counts: RunCounts::default(),
-            files: Vec::new(),
-            outcome: None,
-            message: None,
+        let mut run = new_run(&task, "scheduled", RunTrigger::Schedule, RunStatus::Skipped);
+        run.planned_at = Some(at.clone());
+        run.finished_at = Some(now());
+        run.run_type = "-".into();
+        run.extract = StageReport {
+            status: Some(StageStatus::Skipped),
+            info: Some("skipped: the previous run of this task was still going".into()),
+            ..Default::default()
+        };
+        run.load = StageReport {
+            status: Some(StageStatus::Skipped),
+            ..Default::default()
         };
         self.store().insert_run(&run).await?;
         Ok(run)
@@ -549,5 +506,28 @@ impl Engine {
 
     pub async fn copy_script(&self, from: &str, to: &str) -> Result<Script> {
         self.script_library().copy(self.store(), from, to).await
+    }
+}
+
+/// A run of `task` that has just begun (or, for `Skipped`, never will).
+fn new_run(task: &Task, kind: &str, trigger: RunTrigger, status: RunStatus) -> Run {
+    Run {
+        id: new_id(),
+        task_id: task.id.clone(),
+        task: format!("{}/{}", task.connector_name, task.name),
+        kind: kind.into(),
+        trigger,
+        status,
+        stage: None,
+        planned_at: None,
+        started_at: now(),
+        finished_at: None,
+        run_type: "full".into(),
+        extract: StageReport::default(),
+        load: StageReport::default(),
+        counts: RunCounts::default(),
+        files: Vec::new(),
+        outcome: None,
+        message: None,
     }
 }

@@ -238,7 +238,8 @@ with open(a["expected_output_filename"], "w") as fh:
     assert!(log.contains("connecting with ********"), "{log}");
     f.engine.close().await;
     for file in all_files(&f.dir.path().join("data")) {
-        let bytes = std::fs::read(&file).unwrap();
+        // A file gone since the listing (SQLite removing its WAL) holds no secret.
+        let Ok(bytes) = std::fs::read(&file) else { continue };
         for secret in [&b"Pa$$-9f8e7d"[..], &b"tok-5c4b3a"[..]] {
             assert!(
                 !bytes.windows(secret.len()).any(|w| w == secret),
