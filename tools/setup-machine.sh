@@ -32,7 +32,7 @@ fi
 
 # tauri-driver bridges WebDriver clients to WebKitWebDriver.
 if ! command -v tauri-driver >/dev/null 2>&1; then
-  cargo install tauri-driver --locked --version 2.1.0
+  cargo install tauri-driver --locked --version 2.0.5
 fi
 
 # UI dependencies (npm ci cannot be used: see PLATFORM-NOTES / README).
