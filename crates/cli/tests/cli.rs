@@ -800,18 +800,31 @@ fn serve_stops_a_run_that_outlives_the_grace_period_and_records_it_stopped() {
 #[test]
 fn a_locked_or_missing_keyring_refuses_secrets_with_advice_and_saves_nothing() {
     let cli = Cli::new();
-    let c = cli.file("c.json", r#"{"name": "API", "type": "python_script", "script": "a.py", "parameters": {"api_token": "t-1"}}"#);
+    let c = cli.file(
+        "c.json",
+        r#"{"name": "API", "type": "python_script", "script": "a.py", "parameters": {"api_token": "t-1"}}"#,
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .arg("--data-dir")
         .arg(cli.data())
         .args(["connector", "create", "--file", c.to_str().unwrap()])
-        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/provisio-test-bus")
+        .env(
+            "DBUS_SESSION_BUS_ADDRESS",
+            "unix:path=/nonexistent/provisio-test-bus",
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.starts_with("error: the OS keyring is not usable:"), "{err}");
-    assert!(err.contains("Unlock or start your keyring") && err.contains("nothing was saved"), "{err}");
+    assert!(
+        err.contains("Unlock or start your keyring") && err.contains("nothing was saved"),
+        "{err}"
+    );
     assert!(!err.contains("t-1"));
-    assert_eq!(cli.json(&["connector", "list"]).as_array().unwrap().len(), 0, "nothing was saved half-way");
+    assert_eq!(
+        cli.json(&["connector", "list"]).as_array().unwrap().len(),
+        0,
+        "nothing was saved half-way"
+    );
 }
