@@ -178,29 +178,9 @@ impl ScriptHost {
             .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
         let pid = child.id();
 
-        let sink: SharedSink<std::io::BufWriter<std::fs::File>> = Arc::new(Mutex::new(LogSink {
-            writer: std::io::BufWriter::new(log_file),
-            written: 0,
-            dropped: 0,
-            cap: inv.log_cap,
-            stderr_tail: VecDeque::new(),
-        }));
-        let stdin = child.stdin.take();
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
         secrets_line.push(b'\n');
-        let feeder = tokio::spawn(async move {
-            if let Some(stdin) = stdin {
-                capture::feed_stdin(stdin, secrets_line).await;
-            }
-        });
-        let out_pump = child
-            .stdout
-            .take()
-            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), inv.masker.clone(), "")));
-        let err_pump = child
-            .stderr
-            .take()
-            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), inv.masker.clone(), "[stderr] ")));
+        let capture = Capture::start(&mut child, log_file, inv.log_cap, inv.masker, secrets_line);
 
         let heartbeat = dir.join(files::HEARTBEAT);
         let check_every =
@@ -238,13 +218,12 @@ impl ScriptHost {
             }
             Err(reason) => {
                 process::terminate(&mut child, STOP_GRACE).await;
-                finish_capture(feeder, out_pump, err_pump).await;
+                capture.finish().await;
                 mask_script_files(dir, inv.masker);
                 return Err(ExtractFailure::Killed(reason));
             }
         };
-        finish_capture(feeder, out_pump, err_pump).await;
-        let (dropped, tail) = close_sink(&sink);
+        let (dropped, tail) = capture.finish().await;
         mask_script_files(dir, inv.masker);
         let status =
             status.map_err(|e| ExtractFailure::Spawn(format!("waiting for the script failed: {e}")))?;
@@ -296,31 +275,11 @@ impl ScriptHost {
             .spawn()
             .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
         let pid = child.id();
-        let sink = Arc::new(Mutex::new(LogSink {
-            writer: std::io::BufWriter::new(log_file),
-            written: 0,
-            dropped: 0,
-            cap: DEFAULT_LOG_CAP,
-            stderr_tail: VecDeque::new(),
-        }));
         let mut input = parameters.expose().to_string().into_bytes();
         input.push(b'\n');
         input.extend_from_slice(values.to_string().as_bytes());
         input.push(b'\n');
-        let stdin = child.stdin.take();
-        let feeder = tokio::spawn(async move {
-            if let Some(stdin) = stdin {
-                capture::feed_stdin(stdin, input).await;
-            }
-        });
-        let out_pump = child
-            .stdout
-            .take()
-            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "")));
-        let err_pump = child
-            .stderr
-            .take()
-            .map(|r| tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "[stderr] ")));
+        let capture = Capture::start(&mut child, log_file, DEFAULT_LOG_CAP, masker, input);
         let status = match tokio::time::timeout(timeout, child.wait()).await {
             Ok(status) => {
                 process::reap_group(pid);
@@ -328,12 +287,11 @@ impl ScriptHost {
             }
             Err(_) => {
                 process::terminate(&mut child, STOP_GRACE).await;
-                finish_capture(feeder, out_pump, err_pump).await;
+                capture.finish().await;
                 return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
             }
         };
-        finish_capture(feeder, out_pump, err_pump).await;
-        let (_, tail) = close_sink(&sink);
+        let (_, tail) = capture.finish().await;
         let status =
             status.map_err(|e| ExtractFailure::Spawn(format!("waiting for the script failed: {e}")))?;
         if status.success() {
@@ -343,32 +301,71 @@ impl ScriptHost {
     }
 }
 
-async fn finish_capture(
+/// A child's stdin feeder and the two pumps writing its output into the run log.
+struct Capture {
+    sink: SharedSink<std::io::BufWriter<std::fs::File>>,
     feeder: tokio::task::JoinHandle<()>,
-    out: Option<tokio::task::JoinHandle<()>>,
-    err: Option<tokio::task::JoinHandle<()>>,
-) {
-    feeder.abort();
-    for h in [out, err].into_iter().flatten() {
-        // Grandchildren holding the pipes were killed with the group, so EOF comes.
-        let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
-    }
+    pumps: Vec<tokio::task::JoinHandle<()>>,
 }
 
-fn close_sink<W: std::io::Write>(sink: &SharedSink<std::io::BufWriter<W>>) -> (u64, Vec<String>) {
-    let Ok(mut s) = sink.lock() else {
-        return (0, Vec::new());
-    };
-    if s.dropped > 0 {
-        let note = format!(
-            "[provisio] output truncated: {} bytes beyond the {} MiB log cap were dropped\n",
-            s.dropped,
-            s.cap / (1024 * 1024)
-        );
-        let _ = std::io::Write::write_all(&mut s.writer, note.as_bytes());
+impl Capture {
+    fn start(
+        child: &mut tokio::process::Child,
+        log: std::fs::File,
+        cap: u64,
+        masker: &Masker,
+        stdin_data: Vec<u8>,
+    ) -> Capture {
+        let sink: SharedSink<_> = Arc::new(Mutex::new(LogSink {
+            writer: std::io::BufWriter::new(log),
+            written: 0,
+            dropped: 0,
+            cap,
+            stderr_tail: VecDeque::new(),
+        }));
+        let stdin = child.stdin.take();
+        let feeder = tokio::spawn(async move {
+            if let Some(stdin) = stdin {
+                capture::feed_stdin(stdin, stdin_data).await;
+            }
+        });
+        let mut pumps = Vec::new();
+        if let Some(r) = child.stdout.take() {
+            pumps.push(tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "")));
+        }
+        if let Some(r) = child.stderr.take() {
+            pumps.push(tokio::spawn(capture::pump(
+                r,
+                sink.clone(),
+                masker.clone(),
+                "[stderr] ",
+            )));
+        }
+        Capture { sink, feeder, pumps }
     }
-    let _ = std::io::Write::flush(&mut s.writer);
-    (s.dropped, s.stderr_tail.iter().cloned().collect())
+
+    /// Waits for the pipes to close and closes the log (noting what the cap
+    /// dropped). Returns the dropped byte count and the last stderr lines.
+    async fn finish(self) -> (u64, Vec<String>) {
+        self.feeder.abort();
+        for h in self.pumps {
+            // Grandchildren holding the pipes were killed with the group, so EOF comes.
+            let _ = tokio::time::timeout(Duration::from_secs(10), h).await;
+        }
+        let Ok(mut s) = self.sink.lock() else {
+            return (0, Vec::new());
+        };
+        if s.dropped > 0 {
+            let note = format!(
+                "[provisio] output truncated: {} bytes beyond the {} MiB log cap were dropped\n",
+                s.dropped,
+                s.cap / (1024 * 1024)
+            );
+            let _ = std::io::Write::write_all(&mut s.writer, note.as_bytes());
+        }
+        let _ = std::io::Write::flush(&mut s.writer);
+        (s.dropped, s.stderr_tail.iter().cloned().collect())
+    }
 }
 
 fn mask_script_files(dir: &Path, masker: &Masker) {
