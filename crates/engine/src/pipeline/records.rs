@@ -2,7 +2,6 @@
 //! (SPEC §3 stage 2). Only mapped attributes are materialized; everything
 //! else in a record is skipped without allocating.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -14,8 +13,6 @@ use crate::model::{Task, Template};
 /// What a task needs from each record, prepared once per run.
 #[derive(Debug)]
 pub struct RecordShape {
-    /// Source attribute → slot index.
-    slots: HashMap<String, usize>,
     /// Per slot: source name, target attribute, multi-value?, allowed values.
     columns: Vec<Column>,
     id_slot: usize,
@@ -49,11 +46,9 @@ pub struct Blocked {
 
 impl RecordShape {
     pub fn new(task: &Task, template: &Template, data_source_type: &str) -> Self {
-        let mut slots = HashMap::new();
-        let mut columns = Vec::new();
+        let mut columns: Vec<Column> = Vec::new();
         for m in &task.mappings {
             let attr = template.attribute(&m.target);
-            slots.insert(m.source.clone(), columns.len());
             columns.push(Column {
                 source: m.source.clone(),
                 target: m.target.clone(),
@@ -62,9 +57,8 @@ impl RecordShape {
             });
         }
         let id_source = task.object_id_attribute.clone().unwrap_or_default();
-        let id_slot = slots.get(&id_source).copied().unwrap_or(0);
+        let id_slot = columns.iter().position(|c| c.source == id_source).unwrap_or(0);
         RecordShape {
-            slots,
             columns,
             id_slot,
             task_id_attribute: task.task_id_attribute.clone(),
@@ -246,8 +240,9 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match self.shape.slots.get(key.as_ref()) {
-                Some(&slot) => self.values[slot] = Some(map.next_value()?),
+            // A handful of mapped attributes: a linear scan beats hashing every key.
+            match self.shape.columns.iter().position(|c| c.source == key.as_ref()) {
+                Some(slot) => self.values[slot] = Some(map.next_value()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
