@@ -28,7 +28,7 @@ step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked --features provisio-desktop/custom-protocol -- -D warnings
 
 step "engine and CLI tests (real SQLite, real keyring)"
-tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli
+tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli --lib --bins --tests
 
 step "desktop app build"
 cargo build --locked -p provisio-desktop -p provisio-cli --features provisio-desktop/custom-protocol
