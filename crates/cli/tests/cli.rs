@@ -287,29 +287,44 @@ with open(a["expected_output_filename"], "w") as f:
     json.dump([{"id": str(i), "name": "P%d" % i} for i in range(n)], f)
 "#;
 
-fn scripted(cli: &Cli, count: u64) {
+/// A python_script connector `connector` running `source`, with one scheduled
+/// task `task` mapping `id` and `name` into persons.
+fn scripted_task(cli: &Cli, connector: &str, task: &str, source: &str, schedule: &str, params: &str) {
     cli.ok(&["settings", "set", "environment_type=test"]);
-    let script = cli.file("people.py", SCRIPT);
+    let script = cli.file(&format!("{connector}.py"), source);
     cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
     let c = cli.file(
         "c.json",
-        &format!(r#"{{"name": "HR", "type": "python_script", "script": "people.py", "parameters": {{"count": {count}}}}}"#),
+        &format!(r#"{{"name": "{connector}", "type": "python_script", "script": "{connector}.py", "parameters": {params}}}"#),
     );
     cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
     let t = cli.file(
         "t.json",
-        r#"{"name": "Load", "schedule": "0 0 * * * *", "object_id_attribute": "id", "target_template": "person",
-            "target_folder": "persons", "task_id_attribute": "taskid",
-            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}]}"#,
+        &format!(
+            r#"{{"name": "{task}", "schedule": "{schedule}", "object_id_attribute": "id", "target_template": "person",
+                "target_folder": "persons", "task_id_attribute": "taskid",
+                "mappings": [{{"source": "id", "target": "employee_id"}}, {{"source": "name", "target": "last_name"}}]}}"#
+        ),
     );
     cli.ok(&[
         "task",
         "create",
         "--connector",
-        "HR",
+        connector,
         "--file",
         t.to_str().unwrap(),
     ]);
+}
+
+fn scripted(cli: &Cli, count: u64) {
+    scripted_task(
+        cli,
+        "HR",
+        "Load",
+        SCRIPT,
+        "0 0 * * * *",
+        &format!(r#"{{"count": {count}}}"#),
+    );
 }
 
 #[test]
@@ -482,31 +497,14 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
 #[test]
 fn serve_runs_an_every_second_task_without_overlap_and_exits_cleanly_on_sigterm() {
     let cli = Cli::new();
-    cli.ok(&["settings", "set", "environment_type=test"]);
-    let script = cli.file(
-        "slow.py",
-        "import json, time\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\ntime.sleep(1.3)\njson.dump([{'id': '1', 'name': 'x'}], open(a['expected_output_filename'], 'w'))\n",
-    );
-    cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
-    let c = cli.file(
-        "c.json",
-        r#"{"name": "S", "type": "python_script", "script": "slow.py"}"#,
-    );
-    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
-    let t = cli.file(
-        "t.json",
-        r#"{"name": "Every", "schedule": "* * * * * *", "object_id_attribute": "id", "target_template": "person",
-            "target_folder": "persons", "task_id_attribute": "taskid",
-            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}]}"#,
-    );
-    cli.ok(&[
-        "task",
-        "create",
-        "--connector",
+    scripted_task(
+        &cli,
         "S",
-        "--file",
-        t.to_str().unwrap(),
-    ]);
+        "Every",
+        "import json, time\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\ntime.sleep(1.3)\njson.dump([{'id': '1', 'name': 'x'}], open(a['expected_output_filename'], 'w'))\n",
+        "* * * * * *",
+        "{}",
+    );
     let listed = cli.json(&["task", "list"]);
     assert!(
         listed[0]["next_run"].is_string(),
@@ -741,31 +739,14 @@ fn an_exported_package_opens_in_7zip_with_the_password_only() {
 #[test]
 fn serve_stops_a_run_that_outlives_the_grace_period_and_records_it_stopped() {
     let cli = Cli::new();
-    cli.ok(&["settings", "set", "environment_type=test"]);
-    let script = cli.file(
-        "long.py",
-        "import time\nimport common_subroutines_efecte_library as sdk\nsdk.initialize_script()\ntime.sleep(60)\n",
-    );
-    cli.ok(&["script", "add", script.to_str().unwrap(), "--kind", "scheduled"]);
-    let c = cli.file(
-        "c.json",
-        r#"{"name": "L", "type": "python_script", "script": "long.py"}"#,
-    );
-    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
-    let t = cli.file(
-        "t.json",
-        r#"{"name": "Long", "schedule": "* * * * * *", "object_id_attribute": "id", "target_template": "person",
-            "target_folder": "persons", "task_id_attribute": "taskid",
-            "mappings": [{"source": "id", "target": "employee_id"}]}"#,
-    );
-    cli.ok(&[
-        "task",
-        "create",
-        "--connector",
+    scripted_task(
+        &cli,
         "L",
-        "--file",
-        t.to_str().unwrap(),
-    ]);
+        "Long",
+        "import time\nimport common_subroutines_efecte_library as sdk\nsdk.initialize_script()\ntime.sleep(60)\n",
+        "* * * * * *",
+        "{}",
+    );
     let mut serve = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .arg("--data-dir")
         .arg(cli.data())

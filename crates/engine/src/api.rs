@@ -162,13 +162,13 @@ impl Engine {
 
     pub async fn create_connector(&self, input: ConnectorInput) -> Result<Connector> {
         let mut missing = Vec::new();
-        if blank(&input.name) {
+        if rules::blank(&input.name) {
             missing.push("name".to_string());
         }
-        if blank(&input.connector_type) {
+        if rules::blank(&input.connector_type) {
             missing.push("type".to_string());
         }
-        if input.connector_type.as_deref() == Some("python_script") && blank(&input.script) {
+        if input.connector_type.as_deref() == Some("python_script") && rules::blank(&input.script) {
             missing.push("script".to_string());
         }
         if !missing.is_empty() {
@@ -721,10 +721,10 @@ impl Engine {
     /// Adds (or redefines) a user template of the local store, with folders that accept it.
     pub async fn add_template(&self, input: TemplateInput) -> Result<Template> {
         let mut missing = Vec::new();
-        if blank(&input.code) {
+        if rules::blank(&input.code) {
             missing.push("code".to_string());
         }
-        if blank(&input.name) {
+        if rules::blank(&input.name) {
             missing.push("name".to_string());
         }
         if input.attributes.is_empty() {
@@ -816,10 +816,6 @@ fn next_run(schedule: Option<&str>, timezone: &str, now: chrono::DateTime<chrono
     timing
         .next_after(now)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-}
-
-fn blank(v: &Option<String>) -> bool {
-    v.as_deref().is_none_or(|s| s.trim().is_empty())
 }
 
 fn callers(refs: &[WorkflowReference]) -> String {

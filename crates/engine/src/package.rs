@@ -823,11 +823,8 @@ impl Engine {
             let mut tx = self.store().pool().begin().await?;
             for (name, _, exists) in &scripts {
                 if !exists {
-                    sqlx::query("INSERT INTO scripts (name, kind, added_at) VALUES (?, 'both', ?)")
-                        .bind(name)
-                        .bind(now())
-                        .execute(&mut *tx)
-                        .await?;
+                    // The package does not carry the kind: imported scripts serve both.
+                    crate::store::insert_custom_script_on(&mut tx, name, "both").await?;
                 }
             }
             for s in &staged {

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use crate::error::{EngineError, Result};
 use crate::model::{Folder, Mapping, TaskInput, TaskUsage, Template};
 
-fn blank(v: &Option<String>) -> bool {
+/// Absent or only whitespace.
+pub(crate) fn blank(v: &Option<String>) -> bool {
     v.as_deref().is_none_or(|s| s.trim().is_empty())
 }
 

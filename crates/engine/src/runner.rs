@@ -84,7 +84,7 @@ impl Engine {
             ));
         }
         self.script_for(&task, TaskUsage::Scheduled).await?;
-        let cache = self.store().cache(&task.id).await?;
+        let cache = self.store().cache_summary(&task.id).await?;
         let mut run = new_run(&task, "scheduled", trigger, RunStatus::Running);
         run.stage = Some("queued".into());
         run.run_type = pipeline::effective_run_type(&task, cache.as_ref()).into();
@@ -113,8 +113,8 @@ impl Engine {
             return Ok(run);
         }
         self.store().claim_run(run_id).await?;
-        let prepared = self.prepare_inputs(&run, approved).await;
         let task = self.task(&run.task_id).await?;
+        let prepared = self.prepare_inputs(&run, task.clone(), approved).await;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = Arc::new(AtomicBool::new(false));
         // A stop may come from another process (the CLI, the app): it is a flag in the database.
@@ -148,8 +148,7 @@ impl Engine {
         Ok(run)
     }
 
-    async fn prepare_inputs(&self, run: &Run, approved: bool) -> Result<RunInputs> {
-        let task = self.task(&run.task_id).await?;
+    async fn prepare_inputs(&self, run: &Run, task: Task, approved: bool) -> Result<RunInputs> {
         let (connector, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
         let template = self
             .template_in(&connector.target, &task.target_template, "target_template")

@@ -25,10 +25,10 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
     match cli.command {
         Command::Settings(c) => settings::run(&engine, c, printer).await,
         Command::Connector(c) => connector::run(&engine, c, printer).await,
-        Command::Task(c) => task::run(&engine, c, printer, cli.data_dir.as_deref()).await,
+        Command::Task(c) => task::run(&engine, c, printer).await,
         Command::Template(c) => template::run(&engine, c, printer).await,
         Command::Target(c) => target::run(&engine, c, printer).await,
-        Command::Run(c) => run::run(&engine, c, printer, cli.data_dir.as_deref()).await,
+        Command::Run(c) => run::run(&engine, c, printer).await,
         Command::Event(c) => event::run(&engine, c, printer).await,
         Command::Script(c) => script::run(&engine, c, printer).await,
         Command::Datacards(c) => datacards::run(&engine, c, printer).await,

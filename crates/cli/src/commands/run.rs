@@ -1,25 +1,17 @@
-use std::path::Path;
-
 use provisio_engine::model::{Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
 use crate::args::RunCommand;
 use crate::output::Printer;
 
-pub async fn run(
-    engine: &Engine,
-    command: RunCommand,
-    printer: &Printer,
-    _data_dir: Option<&Path>,
-) -> Result<i32, EngineError> {
+pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Result<i32, EngineError> {
     match command {
         RunCommand::Show { run_id, log_lines } => {
             let run = engine.run(&run_id).await?;
             let log = engine.run_log(&run_id).await?;
-            let doc = serde_json::json!({ "run": &run, "log": log });
             let mut value = serde_json::to_value(&run).unwrap_or_default();
             if let Some(map) = value.as_object_mut() {
-                map.insert("log".into(), doc["log"].clone());
+                map.insert("log".into(), log.clone().into());
             }
             printer.emit(&value, || {
                 let mut text = summary_text(&run);

@@ -7,12 +7,7 @@ use crate::args::TaskCommand;
 use crate::input::read_json_file;
 use crate::output::{table, Printer};
 
-pub async fn run(
-    engine: &Engine,
-    command: TaskCommand,
-    printer: &Printer,
-    data_dir: Option<&std::path::Path>,
-) -> Result<i32, EngineError> {
+pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Result<i32, EngineError> {
     let (task, verb): (Task, &str) = match command {
         TaskCommand::List { connector } => {
             let list = engine.list_tasks(connector.as_deref()).await?;
@@ -53,7 +48,7 @@ pub async fn run(
             }
             // Without --wait the run goes on in a detached process of its own.
             let run = engine.create_run(&task, RunTrigger::Manual).await?;
-            spawn_detached(data_dir.unwrap_or(engine.data_dir()), &run.id, approve)?;
+            spawn_detached(engine.data_dir(), &run.id, approve)?;
             printer.emit(&run, || {
                 format!(
                     "run {} of {} started; follow it with `provisio run show {}`",

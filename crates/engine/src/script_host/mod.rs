@@ -18,7 +18,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
-use crate::scripts::SDK_MODULE;
 pub use capture::Masker;
 use capture::{LogSink, SharedSink};
 
@@ -397,6 +396,3 @@ fn exit_signal(status: &std::process::ExitStatus) -> i32 {
 fn exit_signal(_status: &std::process::ExitStatus) -> i32 {
     0
 }
-
-/// The module name check at compile time: the SDK file is shipped under this name.
-const _: &str = SDK_MODULE;

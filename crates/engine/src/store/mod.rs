@@ -21,6 +21,7 @@ use crate::error::{EngineError, Result};
 pub use connectors::{insert_connector_on, update_connector_on, ConnectorRow};
 pub use runs::{CacheRow, Datacard};
 pub use schedule::{Alert, ScheduleRow};
+pub use scripts::insert_custom_script_on;
 pub use tasks::TaskRow;
 pub use tasks::{insert_task_on, update_task_on};
 

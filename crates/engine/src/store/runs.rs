@@ -154,6 +154,24 @@ impl Store {
         .transpose()
     }
 
+    /// A task's cache row without its entries: enough to choose the run type
+    /// without reading a blob of tens of MB.
+    pub async fn cache_summary(&self, task_id: &str) -> Result<Option<CacheRow>> {
+        let row =
+            sqlx::query("SELECT mappings_hash, last_successful_extract FROM task_cache WHERE task_id = ?")
+                .bind(task_id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| {
+            Ok(CacheRow {
+                mappings_hash: r.try_get("mappings_hash")?,
+                entries: Vec::new(),
+                last_successful_extract: r.try_get("last_successful_extract")?,
+            })
+        })
+        .transpose()
+    }
+
     pub async fn clear_cache(&self, task_id: &str) -> Result<bool> {
         Ok(sqlx::query("DELETE FROM task_cache WHERE task_id = ?")
             .bind(task_id)

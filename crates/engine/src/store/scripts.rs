@@ -11,22 +11,32 @@ impl Store {
     }
 
     pub async fn insert_custom_script(&self, name: &str, kind: &str) -> Result<()> {
-        sqlx::query("INSERT INTO scripts (name, kind, added_at) VALUES (?, ?, ?)")
-            .bind(name)
-            .bind(kind)
-            .bind(crate::api::now())
-            .execute(self.pool())
-            .await
-            .map_err(|e| {
-                if unique_violation(&e) {
-                    EngineError::AlreadyExists {
-                        kind: "script",
-                        name: name.to_string(),
-                    }
-                } else {
-                    e.into()
-                }
-            })?;
-        Ok(())
+        let mut conn = self.pool().acquire().await?;
+        insert_custom_script_on(&mut conn, name, kind).await
     }
+}
+
+/// Records a custom script on `conn` (inside the caller's transaction, if any).
+pub async fn insert_custom_script_on(
+    conn: &mut sqlx::SqliteConnection,
+    name: &str,
+    kind: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO scripts (name, kind, added_at) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(kind)
+        .bind(crate::api::now())
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if unique_violation(&e) {
+                EngineError::AlreadyExists {
+                    kind: "script",
+                    name: name.to_string(),
+                }
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
 }

@@ -185,7 +185,7 @@ async fn secret_parameters_live_in_the_keyring_only() {
     );
 
     f.engine.close().await;
-    for entry in walk(f.dir.path()) {
+    for entry in crate::scripted::all_files(f.dir.path()) {
         // A file gone since the listing (SQLite removing its WAL) holds no secret.
         let Ok(bytes) = std::fs::read(&entry) else {
             continue;
@@ -220,17 +220,4 @@ async fn removing_a_connector_removes_its_secrets() {
             .unwrap(),
     );
     assert!(k.connector_secrets(&id).await.unwrap().expose().is_empty());
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
