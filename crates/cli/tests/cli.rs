@@ -364,6 +364,26 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
 }
 
 #[test]
+fn a_relative_data_directory_runs_scripts_from_their_run_directory() {
+    let cli = Cli::new();
+    scripted(&cli, 2);
+    // The same data directory, named relative to the working directory.
+    let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .current_dir(cli.dir.path())
+        .args(["--data-dir", "data", "--json", "task", "run", "HR/Load", "--wait"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["counts"]["created"], 2);
+}
+
+#[test]
 fn scripts_are_listed_added_and_copied() {
     let cli = Cli::new();
     let list = cli.json(&["script", "list"]);

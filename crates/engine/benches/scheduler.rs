@@ -7,9 +7,11 @@
 //!    real database. Target: <= 5 ms per tick.
 //! 2. 1,000 trivial script runs due at the same second, `workers = 4`: how
 //!    fast the queue drains through real python3 runs. Target: >= 50 runs/s.
-//!    The rate is bound by the interpreter's own start (site.py and its .pth
-//!    files run for every script); `BENCH_ONLY=drain` with `perf record`
-//!    shows the split between python3 and the engine.
+//!    Scripts are forked by the warm interpreter (see `script_host::warm`);
+//!    with `PROVISIO_COLD_START=1` every run pays the interpreter's own start
+//!    (site.py and its .pth files), which bounds the rate on small machines.
+//!    `BENCH_ONLY=drain` with `perf record` shows the split between python3
+//!    and the engine.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

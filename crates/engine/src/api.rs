@@ -63,6 +63,13 @@ pub(crate) fn new_id() -> String {
 impl Engine {
     /// Opens the engine on a data directory, creating it and its database on first use.
     pub async fn open(data_dir: &Path) -> Result<Engine> {
+        // Scripts run in their run directory: every path handed to them must be absolute.
+        let data_dir = &std::path::absolute(data_dir).map_err(|e| {
+            EngineError::io(
+                format!("cannot resolve the data directory {}", data_dir.display()),
+                e,
+            )
+        })?;
         paths::ensure_dir(data_dir)?;
         let store = Store::open(data_dir).await?;
         store.seed_local_templates().await?;

@@ -9,10 +9,12 @@
 pub mod capture;
 pub mod process;
 pub mod python;
+#[cfg(unix)]
+mod warm;
 
 use std::collections::VecDeque;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -121,35 +123,65 @@ pub enum EventOutcome {
 pub struct ScriptHost {
     python: PathBuf,
     sdk_dir: PathBuf,
+    warm: bool,
 }
+
+/// Set to 1 to start every script in a new interpreter (no warm starts).
+pub const COLD_START_ENV: &str = "PROVISIO_COLD_START";
 
 impl ScriptHost {
     pub fn new(python: PathBuf, sdk_dir: PathBuf) -> Self {
-        ScriptHost { python, sdk_dir }
+        let warm = std::env::var_os(COLD_START_ENV).is_none_or(|v| v != "1");
+        ScriptHost {
+            python,
+            sdk_dir,
+            warm,
+        }
+    }
+
+    /// Starts every script in a new interpreter (benchmarks, troubleshooting).
+    pub fn cold(mut self) -> Self {
+        self.warm = false;
+        self
     }
 
     pub fn python(&self) -> &Path {
         &self.python
     }
 
-    fn command(&self, script: &Path, work_dir: &Path) -> tokio::process::Command {
-        let mut command = tokio::process::Command::new(&self.python);
-        command.arg(script).current_dir(work_dir).env_clear();
-        for key in process::ENV_ALLOW_LIST {
-            if let Some(v) = std::env::var_os(key) {
-                command.env(key, v);
-            }
-        }
-        command
-            .env("PYTHONPATH", &self.sdk_dir)
-            .env("PYTHONIOENCODING", "utf-8")
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        process::isolate(&mut command);
-        command
+    /// The environment every script gets: the allow-list, the SDK on the path, UTF-8 stdio.
+    fn base_env(&self) -> Vec<(OsString, OsString)> {
+        let mut env: Vec<(OsString, OsString)> = process::ENV_ALLOW_LIST
+            .iter()
+            .filter_map(|key| std::env::var_os(key).map(|v| (OsString::from(key), v)))
+            .collect();
+        env.push(("PYTHONPATH".into(), self.sdk_dir.clone().into_os_string()));
+        env.push(("PYTHONIOENCODING".into(), "utf-8".into()));
+        env.push(("PYTHONDONTWRITEBYTECODE".into(), "1".into()));
+        env
+    }
+
+    /// Starts `python script args...` in `work_dir`.
+    async fn start(
+        &self,
+        script: &Path,
+        args: &[&Path],
+        work_dir: &Path,
+        run_env: Vec<(OsString, OsString)>,
+    ) -> Result<process::Started, ExtractFailure> {
+        let mut argv = vec![script.as_os_str().to_os_string()];
+        argv.extend(args.iter().map(|a| a.as_os_str().to_os_string()));
+        process::start(process::Invocation {
+            python: &self.python,
+            sdk_dir: &self.sdk_dir,
+            argv,
+            cwd: work_dir,
+            base_env: self.base_env(),
+            run_env,
+            warm: self.warm,
+        })
+        .await
+        .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))
     }
 
     /// Runs a scheduled script to its end (or until the host ends it).
@@ -168,14 +200,11 @@ impl ScriptHost {
         let log_file = std::fs::File::create(dir.join(files::LOG))
             .map_err(|e| io_err("cannot create the run log", e))?;
 
-        let mut command = self.command(inv.script, dir);
-        command.arg(&args_path).env("PROVISIO_SECRETS_ON_STDIN", "1");
         let started = Instant::now();
         let started_wall = SystemTime::now();
-        let mut child = command
-            .spawn()
-            .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
-        let pid = child.id();
+        let run_env = vec![("PROVISIO_SECRETS_ON_STDIN".into(), "1".into())];
+        let mut child = self.start(inv.script, &[&args_path], dir, run_env).await?;
+        let pid = child.process.id();
 
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
         secrets_line.push(b'\n');
@@ -188,7 +217,7 @@ impl ScriptHost {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
             tokio::select! {
-                status = child.wait() => break Ok(status),
+                status = child.process.wait() => break Ok(status),
                 _ = tick.tick() => {
                     if let Some(limit) = inv.max_runtime {
                         if started.elapsed() > limit {
@@ -216,7 +245,7 @@ impl ScriptHost {
                 status
             }
             Err(reason) => {
-                process::terminate(&mut child, STOP_GRACE).await;
+                process::terminate(&mut child.process, STOP_GRACE).await;
                 capture.finish().await;
                 mask_script_files(dir, inv.masker);
                 return Err(ExtractFailure::Killed(reason));
@@ -269,23 +298,20 @@ impl ScriptHost {
     ) -> Result<EventOutcome, ExtractFailure> {
         let log_file = std::fs::File::create(work_dir.join(files::LOG))
             .map_err(|e| ExtractFailure::Spawn(format!("cannot create the run log: {e}")))?;
-        let mut child = self
-            .command(script, work_dir)
-            .spawn()
-            .map_err(|e| ExtractFailure::Spawn(format!("{}: {e}", self.python.display())))?;
-        let pid = child.id();
+        let mut child = self.start(script, &[], work_dir, Vec::new()).await?;
+        let pid = child.process.id();
         let mut input = parameters.expose().to_string().into_bytes();
         input.push(b'\n');
         input.extend_from_slice(values.to_string().as_bytes());
         input.push(b'\n');
         let capture = Capture::start(&mut child, log_file, DEFAULT_LOG_CAP, masker, input);
-        let status = match tokio::time::timeout(timeout, child.wait()).await {
+        let status = match tokio::time::timeout(timeout, child.process.wait()).await {
             Ok(status) => {
                 process::reap_group(pid);
                 status
             }
             Err(_) => {
-                process::terminate(&mut child, STOP_GRACE).await;
+                process::terminate(&mut child.process, STOP_GRACE).await;
                 capture.finish().await;
                 return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
             }
@@ -309,7 +335,7 @@ struct Capture {
 
 impl Capture {
     fn start(
-        child: &mut tokio::process::Child,
+        child: &mut process::Started,
         log: std::fs::File,
         cap: u64,
         masker: &Masker,
@@ -322,24 +348,14 @@ impl Capture {
             cap,
             stderr_tail: VecDeque::new(),
         }));
-        let stdin = child.stdin.take();
-        let feeder = tokio::spawn(async move {
-            if let Some(stdin) = stdin {
-                capture::feed_stdin(stdin, stdin_data).await;
-            }
-        });
-        let mut pumps = Vec::new();
-        if let Some(r) = child.stdout.take() {
-            pumps.push(tokio::spawn(capture::pump(r, sink.clone(), masker.clone(), "")));
-        }
-        if let Some(r) = child.stderr.take() {
-            pumps.push(tokio::spawn(capture::pump(
-                r,
-                sink.clone(),
-                masker.clone(),
-                "[stderr] ",
-            )));
-        }
+        let stdin = std::mem::replace(&mut child.stdin, Box::new(tokio::io::sink()));
+        let stdout = std::mem::replace(&mut child.stdout, Box::new(tokio::io::empty()));
+        let stderr = std::mem::replace(&mut child.stderr, Box::new(tokio::io::empty()));
+        let feeder = tokio::spawn(capture::feed_stdin(stdin, stdin_data));
+        let pumps = vec![
+            tokio::spawn(capture::pump(stdout, sink.clone(), masker.clone(), "")),
+            tokio::spawn(capture::pump(stderr, sink.clone(), masker.clone(), "[stderr] ")),
+        ];
         Capture { sink, feeder, pumps }
     }
 

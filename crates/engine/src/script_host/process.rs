@@ -5,9 +5,128 @@
 //! a new process group here and terminates it; a job object (so grandchildren
 //! die too) belongs in this module when we build for Windows.
 
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::process::{Child, Command};
+
+pub type ScriptInput = Box<dyn AsyncWrite + Unpin + Send>;
+pub type ScriptOutput = Box<dyn AsyncRead + Unpin + Send>;
+
+/// A running script and the host's ends of its stdio.
+pub struct Started {
+    pub process: ScriptProcess,
+    pub stdin: ScriptInput,
+    pub stdout: ScriptOutput,
+    pub stderr: ScriptOutput,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started").field("process", &self.process).finish()
+    }
+}
+
+/// A script process: started normally, or forked by the warm interpreter.
+#[derive(Debug)]
+pub enum ScriptProcess {
+    Spawned(Child),
+    #[cfg(unix)]
+    Forked(super::warm::Forked),
+}
+
+impl ScriptProcess {
+    pub fn id(&self) -> Option<u32> {
+        match self {
+            ScriptProcess::Spawned(c) => c.id(),
+            #[cfg(unix)]
+            ScriptProcess::Forked(f) => Some(f.id()),
+        }
+    }
+
+    pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
+        match self {
+            ScriptProcess::Spawned(c) => c.wait().await,
+            #[cfg(unix)]
+            ScriptProcess::Forked(f) => f.wait().await,
+        }
+    }
+}
+
+/// What to start: `python argv...` in `cwd` with exactly `env`.
+#[derive(Debug)]
+pub struct Invocation<'a> {
+    pub python: &'a Path,
+    pub sdk_dir: &'a Path,
+    pub argv: Vec<OsString>,
+    pub cwd: &'a Path,
+    /// The environment every script of this host gets (the warm interpreter's own).
+    pub base_env: Vec<(OsString, OsString)>,
+    /// Added for this run only.
+    pub run_env: Vec<(OsString, OsString)>,
+    /// May the warm interpreter start it?
+    pub warm: bool,
+}
+
+/// Starts a script in its own process group with piped stdio: forked by the
+/// warm interpreter when one can serve it (Unix), else as a new interpreter.
+pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
+    #[cfg(unix)]
+    if inv.warm {
+        use tokio::net::unix::pipe;
+        let mut env = inv.base_env.clone();
+        env.extend(inv.run_env.iter().cloned());
+        let (stdin, stdout, stderr) = (pipe_pair()?, pipe_pair()?, pipe_pair()?);
+        let launch = super::warm::Launch {
+            argv: inv.argv.clone(),
+            cwd: inv.cwd,
+            env,
+        };
+        let child_ends = [stdin.0, stdout.1, stderr.1];
+        if let Some(forked) =
+            super::warm::start(inv.python, inv.sdk_dir, &inv.base_env, launch, &child_ends).await
+        {
+            drop(child_ends);
+            return Ok(Started {
+                process: ScriptProcess::Forked(forked),
+                stdin: Box::new(pipe::Sender::from_owned_fd(stdin.1)?),
+                stdout: Box::new(pipe::Receiver::from_owned_fd(stdout.0)?),
+                stderr: Box::new(pipe::Receiver::from_owned_fd(stderr.0)?),
+            });
+        }
+    }
+    let mut command = Command::new(inv.python);
+    command
+        .args(&inv.argv)
+        .current_dir(inv.cwd)
+        .env_clear()
+        .envs(inv.base_env.iter().chain(inv.run_env.iter()).map(|(k, v)| (k, v)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    isolate(&mut command);
+    let mut child = command.spawn()?;
+    let missing = || std::io::Error::other("the script's stdio pipes are missing");
+    let stdin: ScriptInput = Box::new(child.stdin.take().ok_or_else(missing)?);
+    let stdout: ScriptOutput = Box::new(child.stdout.take().ok_or_else(missing)?);
+    let stderr: ScriptOutput = Box::new(child.stderr.take().ok_or_else(missing)?);
+    Ok(Started {
+        process: ScriptProcess::Spawned(child),
+        stdin,
+        stdout,
+        stderr,
+    })
+}
+
+/// A pipe (read end, write end), closed on exec so other children do not inherit it.
+#[cfg(unix)]
+fn pipe_pair() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
+}
 
 /// Makes the command start in its own process group.
 pub fn isolate(command: &mut Command) {
@@ -24,7 +143,7 @@ pub fn isolate(command: &mut Command) {
 
 /// Asks the whole group to stop, waits up to `grace`, then kills what is left.
 /// Returns once the child has been reaped.
-pub async fn terminate(child: &mut Child, grace: Duration) {
+pub async fn terminate(child: &mut ScriptProcess, grace: Duration) {
     #[cfg(unix)]
     {
         if let Some(pid) = child.id() {
@@ -40,9 +159,15 @@ pub async fn terminate(child: &mut Child, grace: Duration) {
     #[cfg(not(unix))]
     {
         let _ = grace;
-        let _ = child.start_kill();
+        let ScriptProcess::Spawned(c) = child;
+        let _ = c.start_kill();
     }
     let _ = child.wait().await;
+}
+
+/// Kills a script's whole group at once (a run dropped or orphaned).
+pub fn kill_group(pid: u32) {
+    reap_group(Some(pid));
 }
 
 /// Kills whatever the script left running in its group after it exited.

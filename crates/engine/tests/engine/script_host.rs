@@ -379,3 +379,99 @@ async fn no_task_runs_before_the_environment_type_is_set() {
         "{e}"
     );
 }
+
+/// Facts a script reports about its own process, as its one record's `name`.
+const INTROSPECT: &str = r#"import json, os, sys
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+problems = []
+if __name__ != "__main__":
+    problems.append("__name__ is %r" % __name__)
+if not sys.argv[1].endswith("args.json"):
+    problems.append("argv %r" % sys.argv)
+if os.getcwd() != a["script_current_working_directory"]:
+    problems.append("cwd %r" % os.getcwd())
+if sys.path[0] != os.path.dirname(os.path.abspath(__file__)):
+    problems.append("sys.path[0] %r" % sys.path[0])
+if "LEFT_BY_EARLIER_RUN" in os.environ or hasattr(sdk, "left_by_earlier_run"):
+    problems.append("state of an earlier run is visible")
+if os.getpgid(0) != os.getpid():
+    problems.append("not the leader of its own process group")
+if sys.stdout.encoding.lower() != "utf-8":
+    problems.append("stdout encoding %r" % sys.stdout.encoding)
+os.environ["LEFT_BY_EARLIER_RUN"] = "1"
+sdk.left_by_earlier_run = True
+print("ünïcode on stdout")
+with open(a["expected_output_filename"], "w") as f:
+    json.dump([{"id": str(os.getppid()), "name": "; ".join(problems) or "clean", "groups": []}], f)
+"#;
+
+async fn introspect(engine: &provisio_engine::Engine, task: &str) -> (u32, String) {
+    let r = run(engine, task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", extract_info(&r));
+    let cards = engine.datacards("person", Some("persons"), 100).await.unwrap();
+    let card = cards.last().unwrap();
+    let parent: u32 = card.data["employee_id"].as_str().unwrap().parse().unwrap();
+    (parent, card.data["last_name"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn warm_started_scripts_see_a_fresh_interpreter_of_their_own() {
+    let f = fresh().await;
+    let task = scripted_task(&f.engine, f.dir.path(), "Warm", INTROSPECT, "{}", "{}").await;
+    let (parent_1, facts_1) = introspect(&f.engine, &task).await;
+    assert_eq!(facts_1, "clean");
+    // The second run must not see what the first one changed in its interpreter.
+    let (parent_2, facts_2) = introspect(&f.engine, &task).await;
+    assert_eq!(facts_2, "clean");
+    // Both were forked by the same warm interpreter, not started by the engine.
+    assert_ne!(parent_1, std::process::id());
+    assert_eq!(parent_1, parent_2);
+}
+
+#[tokio::test]
+async fn a_killed_warm_interpreter_is_replaced_and_runs_go_on() {
+    let f = fresh().await;
+    let task = scripted_task(&f.engine, f.dir.path(), "Phoenix", INTROSPECT, "{}", "{}").await;
+    let (warm, _) = introspect(&f.engine, &task).await;
+    assert_ne!(warm, std::process::id());
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(warm as i32),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while provisio_engine::script_host::process::is_alive(warm) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (next, facts) = introspect(&f.engine, &task).await;
+    assert_eq!(facts, "clean");
+    assert_ne!(next, warm, "a new warm interpreter serves the next run");
+}
+
+#[tokio::test]
+async fn a_script_that_never_closes_its_output_file_still_delivers_all_of_it() {
+    let f = fresh().await;
+    // Sloppy but common: the output file is left to the interpreter to close,
+    // a thread finishes the work, and an atexit handler says goodbye.
+    let source = r#"import atexit, json, threading, time
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+out = open(a["expected_output_filename"], "w")
+def write():
+    time.sleep(0.2)
+    out.write("[")
+    for i in range(2000):
+        out.write(("," if i else "") + json.dumps({"id": str(i), "name": "n" * 50, "groups": []}))
+    out.write("]")
+threading.Thread(target=write).start()
+atexit.register(lambda: print("goodbye from atexit"))
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Sloppy", source, "{}", "{}").await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{}", extract_info(&r));
+    assert_eq!(r.counts.created, 2000);
+    let log =
+        std::fs::read_to_string(r.files.iter().find(|f| f.kind == "log").unwrap().path.clone()).unwrap();
+    assert!(log.contains("goodbye from atexit"), "{log}");
+}
