@@ -339,6 +339,12 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
     }
     assert_eq!(run["extract"]["status"], "succeeded");
     assert!(run["load"]["completed"].is_string());
+    // Each command leaves the database checkpointed: the next one does not
+    // start by replaying what this one wrote.
+    assert!(
+        !cli.data().join("provisio.db-wal").exists(),
+        "a WAL file was left behind"
+    );
 
     let shown = cli.json(&["run", "show", run["id"].as_str().unwrap()]);
     assert_eq!(shown["counts"], run["counts"]);

@@ -22,29 +22,40 @@ use crate::output::Printer;
 /// Runs one command; returns the process exit code.
 pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
     let engine = Engine::open_default(cli.data_dir.as_deref()).await?;
-    match cli.command {
-        Command::Settings(c) => settings::run(&engine, c, printer).await,
-        Command::Connector(c) => connector::run(&engine, c, printer).await,
-        Command::Task(c) => task::run(&engine, c, printer).await,
-        Command::Template(c) => template::run(&engine, c, printer).await,
-        Command::Target(c) => target::run(&engine, c, printer).await,
-        Command::Run(c) => run::run(&engine, c, printer).await,
-        Command::Event(c) => event::run(&engine, c, printer).await,
-        Command::Script(c) => script::run(&engine, c, printer).await,
-        Command::Datacards(c) => datacards::run(&engine, c, printer).await,
+    if let Command::Serve { grace } = cli.command {
+        return serve::run(engine, grace).await;
+    }
+    let result = command(&engine, cli.command, printer).await;
+    // The last connection out checkpoints the WAL and removes it, so the next
+    // command does not start by reading what this one left behind.
+    engine.close().await;
+    result
+}
+
+async fn command(engine: &Engine, command: Command, printer: &Printer) -> Result<i32, EngineError> {
+    match command {
+        Command::Settings(c) => settings::run(engine, c, printer).await,
+        Command::Connector(c) => connector::run(engine, c, printer).await,
+        Command::Task(c) => task::run(engine, c, printer).await,
+        Command::Template(c) => template::run(engine, c, printer).await,
+        Command::Target(c) => target::run(engine, c, printer).await,
+        Command::Run(c) => run::run(engine, c, printer).await,
+        Command::Event(c) => event::run(engine, c, printer).await,
+        Command::Script(c) => script::run(engine, c, printer).await,
+        Command::Datacards(c) => datacards::run(engine, c, printer).await,
         Command::Export {
             out,
             password_file,
             connectors,
             all,
-        } => package::export(&engine, printer, &out, password_file.as_deref(), connectors, all).await,
+        } => package::export(engine, printer, &out, password_file.as_deref(), connectors, all).await,
         Command::Import {
             package: file,
             password_file,
             dry_run,
-        } => package::import(&engine, printer, &file, password_file.as_deref(), dry_run).await,
-        Command::Alerts(c) => alerts::run(&engine, c, printer).await,
-        Command::Serve { grace } => serve::run(engine, grace).await,
+        } => package::import(engine, printer, &file, password_file.as_deref(), dry_run).await,
+        Command::Alerts(c) => alerts::run(engine, c, printer).await,
+        Command::Serve { .. } => unreachable!("serve owns the engine and is handled above"),
         Command::Status => {
             let status = engine.status().await?;
             printer.emit(&status, || {

@@ -164,6 +164,13 @@ impl<R: Read> ArrayReader<R> {
                         i += 1;
                         break;
                     }
+                } else {
+                    // Most of a record is string content: jump to the next quote or backslash.
+                    match memchr::memchr2(b'"', b'\\', &self.buf[i..]) {
+                        Some(n) => i += n,
+                        None => i = self.buf.len(),
+                    }
+                    continue;
                 }
             } else {
                 match b {

@@ -230,6 +230,12 @@ fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
 
 /// Pass one: stream the output, validate each record, compare it with the
 /// cache, and spill the new or changed card values. Returns the plan.
+///
+/// Parsing is most of the work, so it runs on every core: one thread splits
+/// the array into batches of elements, workers turn them into spill lines
+/// (validated, hashed), and this thread applies the results in file order,
+/// so record numbers, card order and the first-seen rules stay as if it were
+/// one loop. Memory stays bounded by the few batches in flight.
 fn plan_changes(
     output: &Path,
     dir: &Path,
@@ -245,111 +251,280 @@ fn plan_changes(
         .unwrap_or(0)
         .min(50_000_000) as usize;
     slots.reserve(estimate.saturating_sub(slots.len()));
-    let mut reader = json_array::ArrayReader::new(file);
     let spill_path = dir.join(SPILL);
-    let mut spill = BufWriter::with_capacity(
+    let spill = BufWriter::with_capacity(
         1 << 20,
         std::fs::File::create(&spill_path).map_err(|e| io_halt("cannot create", &spill_path, e))?,
     );
-    let blocked_path = dir.join(BLOCKED);
-    let mut blocked: Option<BufWriter<std::fs::File>> = None;
-    let mut write_blocked = |line: String| {
-        if blocked.is_none() {
-            blocked = std::fs::File::create(&blocked_path).ok().map(BufWriter::new);
-        }
-        if let Some(w) = blocked.as_mut() {
-            let _ = writeln!(w, "{line}");
-        }
-    };
-    let mut counts = RunCounts::default();
-    // Ids seen more than once, by hash, with their text for the blocked list.
-    let mut duplicate_names: std::collections::HashMap<u64, String> = std::collections::HashMap::new();
-    let mut card = Vec::with_capacity(1024);
-    let mut line = Vec::with_capacity(1024);
-    loop {
-        let element = match reader.next_element() {
-            Ok(Some(e)) => e,
-            Ok(None) => break,
-            Err(e) => {
-                return Err(Halt::extract(
-                    RunStatus::Failed,
-                    format!("the script's output is not a valid JSON array of records: {e}"),
-                ))
-            }
-        };
-        counts.fetched += 1;
-        match shape.card(element, &mut card) {
-            Ok(key) => {
-                let hash = cache::hash(&card);
-                let id = cache::key_hash(&key);
-                let slot = slots.entry(id).or_default();
-                slot.occurrences += 1;
-                if slot.occurrences > 1 || slot.blocked {
-                    duplicate_names.entry(id).or_insert_with(|| key.clone());
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<(u64, Batch)>(workers * 2);
+    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<(u64, Parsed)>(workers * 2);
+    // Owned by the workers alone: when the last one leaves, the splitter's send fails and it stops too.
+    let batch_rx = Arc::new(std::sync::Mutex::new(batch_rx));
+    std::thread::scope(|scope| {
+        scope.spawn(move || split_batches(file, &batch_tx));
+        for _ in 0..workers {
+            let parsed_tx = parsed_tx.clone();
+            let batch_rx = batch_rx.clone();
+            scope.spawn(move || {
+                let mut scratch = records::CardScratch::default();
+                loop {
+                    let next = match batch_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, batch)) = next else { return };
+                    if parsed_tx
+                        .send((seq, parse_batch(shape, batch, &mut scratch)))
+                        .is_err()
+                    {
+                        return;
+                    }
                 }
-                if slot.occurrences > 1 {
+            });
+        }
+        drop(parsed_tx);
+        drop(batch_rx);
+        let mut apply = Apply {
+            slots,
+            counts: RunCounts::default(),
+            duplicate_names: Default::default(),
+            spill,
+            spill_path: &spill_path,
+            blocked_path: dir.join(BLOCKED),
+            blocked: None,
+        };
+        // Results arrive in any order; apply them in file order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut outcome = Ok(());
+        for (seq, parsed) in parsed_rx.iter() {
+            waiting.insert(seq, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                next += 1;
+                if outcome.is_ok() {
+                    outcome = apply.batch(parsed);
+                }
+            }
+            if outcome.is_err() {
+                // Dropping the receiver stops the workers and the splitter.
+                break;
+            }
+        }
+        drop(parsed_rx);
+        outcome?;
+        apply.finish()
+    })
+}
+
+/// Elements of the output file, copied out of the reader's buffer.
+#[derive(Debug, Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    /// The file is not a valid array from here on.
+    error: Option<json_array::ArrayError>,
+}
+
+/// A batch after validation: spill lines and what each element turned out to be.
+#[derive(Debug, Default)]
+struct Parsed {
+    lines: Vec<u8>,
+    items: Vec<Item>,
+    error: Option<json_array::ArrayError>,
+}
+
+#[derive(Debug)]
+enum Item {
+    /// `lines[start..end]` is the element's spill line; the key is its first field.
+    Valid {
+        id: u64,
+        hash: u64,
+        start: usize,
+        end: usize,
+        key: String,
+    },
+    Blocked(records::Blocked),
+}
+
+const BATCH_BYTES: usize = 1 << 20;
+
+fn split_batches(file: std::fs::File, tx: &std::sync::mpsc::SyncSender<(u64, Batch)>) {
+    let mut reader = json_array::ArrayReader::new(file);
+    let mut seq = 0u64;
+    let mut batch = Batch::default();
+    loop {
+        match reader.next_element() {
+            Ok(Some(e)) => {
+                batch.bytes.extend_from_slice(e);
+                batch.ends.push(batch.bytes.len());
+                if batch.bytes.len() < BATCH_BYTES {
                     continue;
                 }
-                slot.new_hash = hash;
-                if !slot.cached || slot.cached_hash != hash {
-                    line.clear();
-                    let _ = serde_json::to_writer(&mut line, &key);
-                    line.push(b'\t');
-                    if slot.cached {
-                        line.extend_from_slice(slot.card.to_string().as_bytes());
-                    }
-                    line.push(b'\t');
-                    line.extend_from_slice(&card);
-                    line.push(b'\n');
-                    spill
-                        .write_all(&line)
-                        .map_err(|e| io_halt("cannot write", &spill_path, e))?;
-                }
             }
-            Err(b) => {
-                counts.blocked += 1;
-                write_blocked(format!("record {}: {b}", counts.fetched));
-                if let Some(key) = b.key {
-                    let id = cache::key_hash(&key);
-                    let slot = slots.entry(id).or_default();
-                    slot.blocked = true;
-                    if slot.occurrences > 0 {
-                        duplicate_names.entry(id).or_insert(key);
+            Ok(None) => {
+                let _ = tx.send((seq, batch));
+                return;
+            }
+            Err(e) => {
+                batch.error = Some(e);
+                let _ = tx.send((seq, batch));
+                return;
+            }
+        }
+        if tx.send((seq, std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+        seq += 1;
+    }
+}
+
+fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScratch) -> Parsed {
+    let mut parsed = Parsed {
+        lines: Vec::with_capacity(batch.bytes.len() + batch.bytes.len() / 4),
+        items: Vec::with_capacity(batch.ends.len()),
+        error: batch.error,
+    };
+    let mut card = Vec::with_capacity(1024);
+    let mut begin = 0;
+    for &end in &batch.ends {
+        let element = &batch.bytes[begin..end];
+        begin = end;
+        match shape.card(element, &mut card, scratch) {
+            Ok(key) => {
+                let start = parsed.lines.len();
+                let _ = serde_json::to_writer(&mut parsed.lines, &key);
+                parsed.lines.push(b'\t');
+                parsed.lines.extend_from_slice(&card);
+                parsed.lines.push(b'\n');
+                parsed.items.push(Item::Valid {
+                    id: cache::key_hash(&key),
+                    hash: cache::hash(&card),
+                    start,
+                    end: parsed.lines.len(),
+                    key,
+                });
+            }
+            Err(b) => parsed.items.push(Item::Blocked(b)),
+        }
+    }
+    parsed
+}
+
+/// Pass one's state, applied batch by batch in file order.
+struct Apply<'a> {
+    slots: Slots,
+    counts: RunCounts,
+    /// Ids seen more than once, by hash, with their text for the blocked list.
+    duplicate_names: std::collections::HashMap<u64, String>,
+    spill: BufWriter<std::fs::File>,
+    spill_path: &'a Path,
+    blocked_path: PathBuf,
+    blocked: Option<BufWriter<std::fs::File>>,
+}
+
+impl Apply<'_> {
+    fn write_blocked(&mut self, line: String) {
+        if self.blocked.is_none() {
+            self.blocked = std::fs::File::create(&self.blocked_path).ok().map(BufWriter::new);
+        }
+        if let Some(w) = self.blocked.as_mut() {
+            let _ = writeln!(w, "{line}");
+        }
+    }
+
+    fn batch(&mut self, parsed: Parsed) -> std::result::Result<(), Halt> {
+        for item in parsed.items {
+            self.counts.fetched += 1;
+            match item {
+                Item::Valid {
+                    id,
+                    hash,
+                    start,
+                    end,
+                    key,
+                } => {
+                    let slot = self.slots.entry(id).or_default();
+                    slot.occurrences += 1;
+                    if slot.occurrences > 1 || slot.blocked {
+                        self.duplicate_names.entry(id).or_insert(key);
+                    }
+                    if slot.occurrences > 1 {
+                        continue;
+                    }
+                    slot.new_hash = hash;
+                    if !slot.cached || slot.cached_hash != hash {
+                        self.spill
+                            .write_all(&parsed.lines[start..end])
+                            .map_err(|e| io_halt("cannot write", self.spill_path, e))?;
+                    }
+                }
+                Item::Blocked(b) => {
+                    self.counts.blocked += 1;
+                    let line = format!("record {}: {b}", self.counts.fetched);
+                    self.write_blocked(line);
+                    if let Some(key) = b.key {
+                        let id = cache::key_hash(&key);
+                        let slot = self.slots.entry(id).or_default();
+                        slot.blocked = true;
+                        if slot.occurrences > 0 {
+                            self.duplicate_names.entry(id).or_insert(key);
+                        }
                     }
                 }
             }
         }
-    }
-    spill
-        .flush()
-        .map_err(|e| io_halt("cannot write", &spill_path, e))?;
-    let (mut creates, mut updates) = (0, 0);
-    for (id, slot) in &slots {
-        let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
-        if duplicated {
-            counts.blocked += slot.occurrences as u64;
-            write_blocked(format!(
-                "{}: the object id occurs in {} records; all of them are blocked",
-                duplicate_names.get(id).map(String::as_str).unwrap_or("?"),
-                slot.occurrences + u32::from(slot.blocked)
-            ));
-        } else if slot.occurrences == 1 {
-            if !slot.cached {
-                creates += 1;
-            } else if slot.cached_hash != slot.new_hash {
-                updates += 1;
-            } else {
-                counts.unchanged += 1;
-            }
+        match parsed.error {
+            Some(e) => Err(Halt::extract(
+                RunStatus::Failed,
+                format!("the script's output is not a valid JSON array of records: {e}"),
+            )),
+            None => Ok(()),
         }
     }
-    counts.valid = counts.fetched - counts.blocked;
-    Ok(Plan {
-        slots,
-        counts,
-        creates,
-        updates,
-    })
+
+    fn finish(mut self) -> std::result::Result<Plan, Halt> {
+        self.spill
+            .flush()
+            .map_err(|e| io_halt("cannot write", self.spill_path, e))?;
+        let (mut creates, mut updates) = (0, 0);
+        let mut duplicated_lines = Vec::new();
+        for (id, slot) in &self.slots {
+            let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
+            if duplicated {
+                self.counts.blocked += slot.occurrences as u64;
+                duplicated_lines.push(format!(
+                    "{}: the object id occurs in {} records; all of them are blocked",
+                    self.duplicate_names.get(id).map(String::as_str).unwrap_or("?"),
+                    slot.occurrences + u32::from(slot.blocked)
+                ));
+            } else if slot.occurrences == 1 {
+                if !slot.cached {
+                    creates += 1;
+                } else if slot.cached_hash != slot.new_hash {
+                    updates += 1;
+                } else {
+                    self.counts.unchanged += 1;
+                }
+            }
+        }
+        for line in duplicated_lines {
+            self.write_blocked(line);
+        }
+        if let Some(w) = self.blocked.as_mut() {
+            let _ = w.flush();
+        }
+        self.counts.valid = self.counts.fetched - self.counts.blocked;
+        Ok(Plan {
+            slots: self.slots,
+            counts: self.counts,
+            creates,
+            updates,
+        })
+    }
 }
 
 fn loadable(slot: &Slot) -> bool {
@@ -446,8 +621,7 @@ fn load(
         }
         let text = std::str::from_utf8(&line)
             .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
-        let mut parts = text.trim_end_matches('\n').splitn(3, '\t');
-        let (Some(key_json), Some(card), Some(data)) = (parts.next(), parts.next(), parts.next()) else {
+        let Some((key_json, data)) = text.trim_end_matches('\n').split_once('\t') else {
             return Err(Halt::load(RunStatus::Failed, "the change file is damaged"));
         };
         let key: String = serde_json::from_str(key_json)
@@ -463,7 +637,7 @@ fn load(
             folder: &task.target_folder,
             key_attribute: &key_attribute,
             key: &key,
-            known_card: card.parse().ok(),
+            known_card: slot.cached.then_some(slot.card),
             task_id: &task.id,
             data,
         })?;

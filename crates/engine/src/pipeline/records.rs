@@ -26,8 +26,25 @@ pub struct RecordShape {
 struct Column {
     source: String,
     target: String,
+    /// `"target":` as JSON, written before each value.
+    key_prefix: Vec<u8>,
     multi_value: bool,
     static_values: Vec<String>,
+}
+
+/// Per-thread memory of where mapped attributes sit in a record. Records of
+/// one output nearly always list their attributes in the same order, so the
+/// key at position i is first compared with what was there last time.
+#[derive(Debug, Default)]
+pub struct CardScratch {
+    hints: Vec<Hint>,
+}
+
+#[derive(Debug, Clone)]
+enum Hint {
+    Unknown,
+    Mapped(usize),
+    Unmapped(Box<str>),
 }
 
 /// A valid record: its object key and the card values as compact JSON.
@@ -49,9 +66,12 @@ impl RecordShape {
         let mut columns: Vec<Column> = Vec::new();
         for m in &task.mappings {
             let attr = template.attribute(&m.target);
+            let mut key_prefix = serde_json::to_vec(&m.target).unwrap_or_default();
+            key_prefix.push(b':');
             columns.push(Column {
                 source: m.source.clone(),
                 target: m.target.clone(),
+                key_prefix,
                 multi_value: attr.is_some_and(|a| a.multi_value),
                 static_values: attr.map(|a| a.static_values.clone()).unwrap_or_default(),
             });
@@ -84,12 +104,26 @@ impl RecordShape {
     /// Parses and validates one element. On success the card JSON is written
     /// into `out` (cleared first) and the object key returned. Values are
     /// borrowed as raw JSON text and copied through, not parsed and re-encoded.
-    pub fn card(&self, element: &[u8], out: &mut Vec<u8>) -> Result<String, Blocked> {
-        let mut values: Vec<Option<&RawValue>> = vec![None; self.columns.len()];
+    pub fn card(
+        &self,
+        element: &[u8],
+        out: &mut Vec<u8>,
+        scratch: &mut CardScratch,
+    ) -> Result<String, Blocked> {
+        // No allocation per record for the usual handful of mapped attributes.
+        let mut on_stack: [Option<&RawValue>; 32] = [None; 32];
+        let mut on_heap;
+        let values: &mut [Option<&RawValue>] = if self.columns.len() <= on_stack.len() {
+            &mut on_stack[..self.columns.len()]
+        } else {
+            on_heap = vec![None; self.columns.len()];
+            &mut on_heap
+        };
         let mut de = serde_json::Deserializer::from_slice(element);
         let parsed = RecordSeed {
             shape: self,
-            values: &mut values,
+            values: &mut *values,
+            hints: &mut scratch.hints,
         }
         .deserialize(&mut de);
         if let Err(e) = parsed {
@@ -168,8 +202,7 @@ impl RecordShape {
             if i > 0 {
                 out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut *out, &column.target);
-            out.push(b':');
+            out.extend_from_slice(&column.key_prefix);
             match (column.multi_value, first) {
                 (true, b'[') => out.extend_from_slice(raw.as_bytes()),
                 (true, b'n') => out.extend_from_slice(b"[]"),
@@ -223,7 +256,8 @@ fn kind(first: u8) -> &'static str {
 
 struct RecordSeed<'a, 'de> {
     shape: &'a RecordShape,
-    values: &'a mut Vec<Option<&'de RawValue>>,
+    values: &'a mut [Option<&'de RawValue>],
+    hints: &'a mut Vec<Hint>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
@@ -239,9 +273,27 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let columns = &self.shape.columns;
+        let mut index = 0;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            // A handful of mapped attributes: a linear scan beats hashing every key.
-            match self.shape.columns.iter().position(|c| c.source == key.as_ref()) {
+            if self.hints.len() <= index {
+                self.hints.push(Hint::Unknown);
+            }
+            let slot = match &self.hints[index] {
+                Hint::Mapped(s) if columns[*s].source == key.as_ref() => Some(*s),
+                Hint::Unmapped(k) if k.as_ref() == key.as_ref() => None,
+                _ => {
+                    // A handful of mapped attributes: a linear scan beats hashing every key.
+                    let found = columns.iter().position(|c| c.source == key.as_ref());
+                    self.hints[index] = match found {
+                        Some(s) => Hint::Mapped(s),
+                        None => Hint::Unmapped(key.as_ref().into()),
+                    };
+                    found
+                }
+            };
+            index += 1;
+            match slot {
                 Some(slot) => self.values[slot] = Some(map.next_value()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;

@@ -33,6 +33,9 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// Bytes a checkpointed WAL file keeps (SQLite truncates it to this after a reset).
+pub const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies
     /// every pending migration.
@@ -44,6 +47,8 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
+            // A big load leaves a WAL as large as its data; once checkpointed it is cut back.
+            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)

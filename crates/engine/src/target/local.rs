@@ -14,6 +14,9 @@ use crate::error::{EngineError, Result};
 
 pub struct LocalTarget {
     conn: Connection,
+    database: std::path::PathBuf,
+    /// Syncs the WAL while a load writes it (see `writeback`).
+    writeback: Option<super::writeback::Writeback>,
     now: String,
     in_tx: bool,
     /// (template, key attribute) pairs known to have no cards yet: a first
@@ -35,12 +38,16 @@ impl LocalTarget {
     pub fn open(database: &Path) -> Result<Self> {
         let conn = Connection::open(database).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+             PRAGMA journal_size_limit = {};",
+            crate::store::WAL_SIZE_LIMIT
+        ))
         .map_err(db)?;
         Ok(LocalTarget {
             conn,
+            database: database.to_path_buf(),
+            writeback: None,
             now: crate::api::now(),
             in_tx: false,
             empty: Default::default(),
@@ -162,6 +169,8 @@ impl LoadTarget for LocalTarget {
     fn begin(&mut self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
         self.in_tx = true;
+        let wal = format!("{}-wal", self.database.display());
+        self.writeback = Some(super::writeback::Writeback::start(wal.into()));
         Ok(())
     }
 
@@ -279,12 +288,17 @@ impl LoadTarget for LocalTarget {
     }
 
     fn commit(&mut self) -> Result<()> {
-        self.conn.execute_batch("COMMIT").map_err(db)?;
+        // The checkpoint that follows a big commit copies the WAL into the database file.
+        self.writeback = Some(super::writeback::Writeback::start(self.database.clone()));
+        let committed = self.conn.execute_batch("COMMIT").map_err(db);
+        self.writeback = None;
+        committed?;
         self.in_tx = false;
         Ok(())
     }
 
     fn rollback(&mut self) {
+        self.writeback = None;
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.in_tx = false;

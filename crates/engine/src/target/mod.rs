@@ -3,6 +3,7 @@
 //! ESM solution will implement the same trait.
 
 pub mod local;
+pub mod writeback;
 
 use crate::error::Result;
 

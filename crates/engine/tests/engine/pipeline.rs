@@ -349,3 +349,37 @@ async fn runs_are_kept_in_history_with_their_summary() {
     assert_eq!(shown.extract.status, Some(StageStatus::Succeeded));
     assert!(shown.files.iter().any(|f| f.kind == "output"));
 }
+
+#[tokio::test]
+async fn attributes_are_found_whatever_their_order_and_whatever_else_a_record_holds() {
+    let f = fresh().await;
+    let records = r#"[
+        {"id": "1", "name": "A", "groups": [], "x": 1},
+        {"x": 2, "groups": ["g"], "name": "B", "id": "2"},
+        {"name": "C", "id": "3", "groups": [], "extra": {"nested": [1, "]"]}},
+        {"id": "4", "x": 3, "name": "D", "groups": "solo", "name2": "not me"}
+    ]"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Shuffled",
+        &emitting(records),
+        "{}",
+        "{}",
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    assert_eq!(r.counts.created, 4);
+    let b = card_of(&f, "2").await;
+    assert_eq!(
+        (b["last_name"].as_str(), &b["groups"]),
+        (Some("B"), &serde_json::json!(["g"]))
+    );
+    assert_eq!(card_of(&f, "3").await["last_name"], "C");
+    let d = card_of(&f, "4").await;
+    assert_eq!(
+        (d["last_name"].as_str(), &d["groups"]),
+        (Some("D"), &serde_json::json!(["solo"]))
+    );
+}
