@@ -345,7 +345,6 @@ enum Item {
         hash: u64,
         start: usize,
         end: usize,
-        key: String,
     },
     Blocked(records::Blocked),
 }
@@ -389,12 +388,13 @@ fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScr
         error: batch.error,
     };
     let mut card = Vec::with_capacity(1024);
+    let mut key = String::with_capacity(64);
     let mut begin = 0;
     for &end in &batch.ends {
         let element = &batch.bytes[begin..end];
         begin = end;
-        match shape.card(element, &mut card, scratch) {
-            Ok(key) => {
+        match shape.card(element, &mut card, &mut key, scratch) {
+            Ok(()) => {
                 let start = parsed.lines.len();
                 let _ = serde_json::to_writer(&mut parsed.lines, &key);
                 parsed.lines.push(b'\t');
@@ -405,7 +405,6 @@ fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScr
                     hash: cache::hash(&card),
                     start,
                     end: parsed.lines.len(),
-                    key,
                 });
             }
             Err(b) => parsed.items.push(Item::Blocked(b)),
@@ -440,16 +439,13 @@ impl Apply<'_> {
         for item in parsed.items {
             self.counts.fetched += 1;
             match item {
-                Item::Valid {
-                    id,
-                    hash,
-                    start,
-                    end,
-                    key,
-                } => {
+                Item::Valid { id, hash, start, end } => {
                     let slot = self.slots.entry(id).or_default();
                     slot.occurrences += 1;
                     if slot.occurrences > 1 || slot.blocked {
+                        let line = &parsed.lines[start..end];
+                        let key_json = line.split(|b| *b == b'\t').next().unwrap_or_default();
+                        let key = serde_json::from_slice::<String>(key_json).unwrap_or_default();
                         self.duplicate_names.entry(id).or_insert(key);
                     }
                     if slot.occurrences > 1 {

@@ -102,14 +102,16 @@ impl RecordShape {
     }
 
     /// Parses and validates one element. On success the card JSON is written
-    /// into `out` (cleared first) and the object key returned. Values are
-    /// borrowed as raw JSON text and copied through, not parsed and re-encoded.
+    /// into `out` and the object key into `key` (both cleared first; reused
+    /// between records). Values are borrowed as raw JSON text and copied
+    /// through, not parsed and re-encoded.
     pub fn card(
         &self,
         element: &[u8],
         out: &mut Vec<u8>,
+        key: &mut String,
         scratch: &mut CardScratch,
-    ) -> Result<String, Blocked> {
+    ) -> Result<(), Blocked> {
         // No allocation per record for the usual handful of mapped attributes.
         let mut on_stack: [Option<&RawValue>; 32] = [None; 32];
         let mut on_heap;
@@ -119,7 +121,14 @@ impl RecordShape {
             on_heap = vec![None; self.columns.len()];
             &mut on_heap
         };
-        let mut de = serde_json::Deserializer::from_slice(element);
+        // Validated as UTF-8 once, here: parsing from a str does not check every string again.
+        let Ok(text) = std::str::from_utf8(element) else {
+            return Err(Blocked {
+                key: None,
+                reason: "the record is not valid UTF-8 text".into(),
+            });
+        };
+        let mut de = serde_json::Deserializer::from_str(text);
         let parsed = RecordSeed {
             shape: self,
             values: &mut *values,
@@ -135,17 +144,16 @@ impl RecordShape {
             return Err(Blocked { key: None, reason });
         }
         let id_source = &self.columns[self.id_slot].source;
-        let key = match values[self.id_slot].map(|r| (r.get(), r.get().as_bytes()[0])) {
-            Some((raw, b'"')) => match serde_json::from_str::<String>(raw) {
-                Ok(s) if !s.trim().is_empty() => s,
-                _ => {
-                    return Err(Blocked {
-                        key: None,
-                        reason: format!("the object id '{id_source}' is empty"),
-                    })
+        key.clear();
+        match values[self.id_slot].map(|r| (r.get(), r.get().as_bytes()[0])) {
+            // Usually plain text between the quotes: copied into the reused buffer.
+            Some((raw, b'"')) if !raw.contains('\\') => key.push_str(&raw[1..raw.len() - 1]),
+            Some((raw, b'"')) => {
+                if let Ok(s) = serde_json::from_str::<String>(raw) {
+                    key.push_str(&s);
                 }
-            },
-            Some((raw, b'-' | b'0'..=b'9')) => raw.to_string(),
+            }
+            Some((raw, b'-' | b'0'..=b'9')) => key.push_str(raw),
             Some((_, b'n')) | None => {
                 return Err(Blocked {
                     key: None,
@@ -162,8 +170,15 @@ impl RecordShape {
                 })
             }
         };
+        if key.trim().is_empty() {
+            return Err(Blocked {
+                key: None,
+                reason: format!("the object id '{id_source}' is empty"),
+            });
+        }
+        let key = &*key;
         let block = |reason: String| Blocked {
-            key: Some(key.clone()),
+            key: Some(key.to_string()),
             reason,
         };
         out.clear();
@@ -235,7 +250,7 @@ impl RecordShape {
             write_pair(out, a, &Value::String(self.data_source_type.clone()));
         }
         out.push(b'}');
-        Ok(key)
+        Ok(())
     }
 }
 

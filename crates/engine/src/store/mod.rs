@@ -44,6 +44,10 @@ impl Store {
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .create_if_missing(true)
+            // New databases only (a WAL database keeps its page size). Bulk
+            // loads and their checkpoints move half as many pages as with
+            // 4 KiB, for a little more per scattered small update (measured).
+            .page_size(8192)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)

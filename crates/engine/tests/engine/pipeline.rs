@@ -222,6 +222,26 @@ async fn invalid_and_repeated_records_are_blocked_with_reasons() {
 }
 
 #[tokio::test]
+async fn a_record_that_is_not_utf8_is_blocked_and_the_rest_load() {
+    let f = fresh().await;
+    let source = r#"import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+with open(a["expected_output_filename"], "wb") as f:
+    f.write(b'[{"id": "1", "name": "ok", "groups": []}, {"id": "9", "name": "bad \xff byte", "groups": []}]')
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Latin1", source, "{}", "{}").await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    assert_eq!((r.counts.created, r.counts.blocked), (1, 1));
+    let blocked = r.files.iter().find(|f| f.kind == "blocked").unwrap();
+    let text = std::fs::read_to_string(&blocked.path).unwrap();
+    assert!(
+        text.contains("record 2: the record is not valid UTF-8 text"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn two_tasks_loading_the_same_person_update_one_card() {
     let f = fresh().await;
     let a = scripted_task(
