@@ -21,6 +21,9 @@ use crate::store::Datacard;
 use crate::target::local::LocalTarget;
 use crate::target::LoadTarget;
 
+/// Present in a run's directory when someone asked the run to stop.
+pub const STOP_FILE: &str = "stop-requested";
+
 /// How long an event script may take when its task sets no maximum runtime.
 const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -117,15 +120,14 @@ impl Engine {
         let prepared = self.prepare_inputs(&run, task.clone(), approved).await;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = Arc::new(AtomicBool::new(false));
-        // A stop may come from another process (the CLI, the app): it is a flag in the database.
+        // A stop may come from another process (the CLI, the app): it is a file (see `request_stop`).
         let poller = {
-            let store = self.store().clone();
-            let id = run.id.clone();
+            let stop_file = self.run_dir(&run.id).join(STOP_FILE);
             let stopped = stopped.clone();
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(Duration::from_millis(250)).await;
-                    if store.stop_requested(&id).await.unwrap_or(false) {
+                    if stop_file.exists() {
                         stopped.store(true, Ordering::Relaxed);
                         let _ = stop_tx.send(true);
                         break;
@@ -297,7 +299,7 @@ impl Engine {
     /// Asks the task's running run to stop; returns the run ids asked.
     pub async fn stop_task(&self, task_ref: &str) -> Result<Vec<String>> {
         let task = self.task(task_ref).await?;
-        let ids = self.store().request_stop(&task.id).await?;
+        let ids = self.request_stop(&task.id).await?;
         if ids.is_empty() {
             return Err(EngineError::invalid(
                 "task",
@@ -306,6 +308,21 @@ impl Engine {
                     task.connector_name, task.name
                 ),
             ));
+        }
+        Ok(ids)
+    }
+
+    /// Asks whichever process executes the task's running run to stop it. The
+    /// request is a file in the run's directory, not a database write: a load
+    /// holds the database's write lock until it commits, and a stop must get
+    /// through exactly then.
+    pub async fn request_stop(&self, task_id: &str) -> Result<Vec<String>> {
+        let ids = self.store().running_runs_of(task_id).await?;
+        for id in &ids {
+            let dir = self.run_dir(id);
+            std::fs::create_dir_all(&dir)
+                .and_then(|_| std::fs::write(dir.join(STOP_FILE), b""))
+                .map_err(|e| EngineError::io(format!("cannot ask run {id} to stop"), e))?;
         }
         Ok(ids)
     }

@@ -162,6 +162,40 @@ pub async fn execute(
         Err(e) => return Err(Halt::extract(RunStatus::Failed, e.to_string())),
     };
 
+    // ---- first loads: validate and load in one pass ----
+    let limits = &task.limits;
+    if cache_row.is_none() && limits.minimum_row_count.is_none() && limits.update_limit.is_none() {
+        // The load transaction is open from the first record on, so the stage
+        // is recorded now: no other write can get in until it commits.
+        run.stage = Some("load".into());
+        run.load = StageReport {
+            status: Some(StageStatus::Running),
+            started: Some(now()),
+            ..Default::default()
+        };
+        store.save_run(run).await?;
+        let snapshot = run.clone();
+        let (blocking_inputs, shape, output, stopped) =
+            (inputs.clone(), shape.clone(), output.clone(), stopped.clone());
+        let streamed = tokio::task::spawn_blocking(move || {
+            stream_first_load(
+                &blocking_inputs,
+                &shape,
+                &output,
+                snapshot,
+                &stopped,
+                script_time,
+                script_started,
+            )
+        })
+        .await
+        .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
+        if let Some(done) = streamed {
+            *run = done;
+            return Ok(());
+        }
+    }
+
     // ---- validate + compare (pass one) ----
     run.stage = Some("validate".into());
     store.save_run(run).await?;
@@ -172,28 +206,25 @@ pub async fn execute(
     let plan = {
         let shape = shape.clone();
         let dir = inputs.dir.clone();
-        tokio::task::spawn_blocking(move || plan_changes(&output, &dir, &shape, slots))
-            .await
-            .map_err(|e| {
-                Halt::extract(RunStatus::Failed, format!("validation stopped unexpectedly: {e}"))
-            })??
+        tokio::task::spawn_blocking(move || {
+            let spill_path = dir.join(SPILL);
+            let spill =
+                std::fs::File::create(&spill_path).map_err(|e| io_halt("cannot create", &spill_path, e))?;
+            let sink = Sink::Spill {
+                writer: BufWriter::with_capacity(1 << 20, spill),
+                path: spill_path,
+            };
+            plan_changes(&output, &dir, &shape, slots, sink)
+        })
+        .await
+        .map_err(|e| Halt::extract(RunStatus::Failed, format!("validation stopped unexpectedly: {e}")))??
     };
-    run.counts = plan.counts.clone();
-    run.extract.status = Some(StageStatus::Succeeded);
-    run.extract.completed = Some(now());
-    run.extract.info = Some(format!(
-        "fetched {} records: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
-        plan.counts.fetched,
-        plan.counts.valid,
-        plan.counts.blocked,
-        if plan.counts.blocked > 0 {
-            format!(" (reasons in {BLOCKED})")
-        } else {
-            String::new()
-        },
-        script_time.as_secs_f64(),
-        (script_started.elapsed() - script_time).as_secs_f64()
-    ));
+    record_extract(
+        run,
+        &plan.counts,
+        script_time,
+        script_started.elapsed() - script_time,
+    );
 
     // ---- guard, load, commit ----
     // The stage is recorded before the transaction starts, so after a crash
@@ -224,6 +255,26 @@ pub async fn execute(
     Ok(())
 }
 
+/// The extract stage's report once pass one has seen every record.
+fn record_extract(run: &mut Run, counts: &RunCounts, script: Duration, validation: Duration) {
+    run.counts = counts.clone();
+    run.extract.status = Some(StageStatus::Succeeded);
+    run.extract.completed = Some(now());
+    run.extract.info = Some(format!(
+        "fetched {} records: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
+        counts.fetched,
+        counts.valid,
+        counts.blocked,
+        if counts.blocked > 0 {
+            format!(" (reasons in {BLOCKED})")
+        } else {
+            String::new()
+        },
+        script.as_secs_f64(),
+        validation.as_secs_f64()
+    ));
+}
+
 fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
     Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
 }
@@ -241,6 +292,7 @@ fn plan_changes(
     dir: &Path,
     shape: &RecordShape,
     mut slots: Slots,
+    sink: Sink,
 ) -> std::result::Result<Plan, Halt> {
     let file = std::fs::File::open(output).map_err(|e| io_halt("cannot open the output file", output, e))?;
     // Sized for the records the file can hold (~300 bytes or more each), so the
@@ -251,11 +303,6 @@ fn plan_changes(
         .unwrap_or(0)
         .min(50_000_000) as usize;
     slots.reserve(estimate.saturating_sub(slots.len()));
-    let spill_path = dir.join(SPILL);
-    let spill = BufWriter::with_capacity(
-        1 << 20,
-        std::fs::File::create(&spill_path).map_err(|e| io_halt("cannot create", &spill_path, e))?,
-    );
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -292,8 +339,7 @@ fn plan_changes(
             slots,
             counts: RunCounts::default(),
             duplicate_names: Default::default(),
-            spill,
-            spill_path: &spill_path,
+            sink,
             blocked_path: dir.join(BLOCKED),
             blocked: None,
         };
@@ -413,19 +459,65 @@ fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScr
     parsed
 }
 
+/// Where pass one puts the new and changed cards (one line each: key JSON, tab, card JSON).
+enum Sink {
+    /// A file in the run directory, loaded once the plan has passed the guard.
+    Spill {
+        writer: BufWriter<std::fs::File>,
+        path: PathBuf,
+    },
+    /// Straight into an open load transaction, a batch at a time (first loads).
+    Stream {
+        to_loader: std::sync::mpsc::SyncSender<Vec<u8>>,
+        pending: Vec<u8>,
+    },
+}
+
+impl Sink {
+    fn write(&mut self, line: &[u8]) -> std::result::Result<(), Halt> {
+        match self {
+            Sink::Spill { writer, path } => writer
+                .write_all(line)
+                .map_err(|e| io_halt("cannot write", path, e)),
+            Sink::Stream { pending, .. } => {
+                pending.extend_from_slice(line);
+                Ok(())
+            }
+        }
+    }
+
+    /// End of a batch: hand what was collected to the loader.
+    fn batch_done(&mut self) -> std::result::Result<(), Halt> {
+        if let Sink::Stream { to_loader, pending } = self {
+            if !pending.is_empty() && to_loader.send(std::mem::take(pending)).is_err() {
+                // The loader has stopped; its own result says why.
+                return Err(Halt::load(RunStatus::Failed, "the load ended early"));
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> std::result::Result<(), Halt> {
+        match self {
+            Sink::Spill { mut writer, path } => writer.flush().map_err(|e| io_halt("cannot write", &path, e)),
+            // Dropping the sender tells the loader there is no more.
+            Sink::Stream { .. } => Ok(()),
+        }
+    }
+}
+
 /// Pass one's state, applied batch by batch in file order.
-struct Apply<'a> {
+struct Apply {
     slots: Slots,
     counts: RunCounts,
     /// Ids seen more than once, by hash, with their text for the blocked list.
     duplicate_names: std::collections::HashMap<u64, String>,
-    spill: BufWriter<std::fs::File>,
-    spill_path: &'a Path,
+    sink: Sink,
     blocked_path: PathBuf,
     blocked: Option<BufWriter<std::fs::File>>,
 }
 
-impl Apply<'_> {
+impl Apply {
     fn write_blocked(&mut self, line: String) {
         if self.blocked.is_none() {
             self.blocked = std::fs::File::create(&self.blocked_path).ok().map(BufWriter::new);
@@ -453,9 +545,7 @@ impl Apply<'_> {
                     }
                     slot.new_hash = hash;
                     if !slot.cached || slot.cached_hash != hash {
-                        self.spill
-                            .write_all(&parsed.lines[start..end])
-                            .map_err(|e| io_halt("cannot write", self.spill_path, e))?;
+                        self.sink.write(&parsed.lines[start..end])?;
                     }
                 }
                 Item::Blocked(b) => {
@@ -473,6 +563,7 @@ impl Apply<'_> {
                 }
             }
         }
+        self.sink.batch_done()?;
         match parsed.error {
             Some(e) => Err(Halt::extract(
                 RunStatus::Failed,
@@ -483,9 +574,14 @@ impl Apply<'_> {
     }
 
     fn finish(mut self) -> std::result::Result<Plan, Halt> {
-        self.spill
-            .flush()
-            .map_err(|e| io_halt("cannot write", self.spill_path, e))?;
+        let sink = std::mem::replace(
+            &mut self.sink,
+            Sink::Stream {
+                to_loader: std::sync::mpsc::sync_channel(0).0,
+                pending: Vec::new(),
+            },
+        );
+        sink.finish()?;
         let (mut creates, mut updates) = (0, 0);
         let mut duplicated_lines = Vec::new();
         for (id, slot) in &self.slots {
@@ -527,13 +623,116 @@ fn loadable(slot: &Slot) -> bool {
     slot.occurrences == 1 && !slot.blocked
 }
 
+/// A first load (no cache, no limits) into a template that holds none of
+/// this task's cards nor any card keyed like them: nothing to compare and
+/// nothing to look up, so the cards go into the load transaction while pass
+/// one is still reading, and the two use both cores. Ids found repeated
+/// later take back the card their first record made, before the commit.
+/// `None` when the template is not fresh: the caller takes the two-pass way.
+fn stream_first_load(
+    inputs: &RunInputs,
+    shape: &RecordShape,
+    output: &Path,
+    mut run: Run,
+    stopped: &AtomicBool,
+    script_time: Duration,
+    script_started: std::time::Instant,
+) -> std::result::Result<Option<Run>, Halt> {
+    let task = &inputs.task;
+    let mut target = LocalTarget::open(&inputs.database)?;
+    target.begin()?;
+    if !target.is_fresh_for(&task.target_template, shape.key_attribute(), &task.id)? {
+        target.rollback();
+        return Ok(None);
+    }
+    let key_attribute = shape.key_attribute().to_string();
+    let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (plan, loaded) = std::thread::scope(|scope| {
+        let target = &mut target;
+        let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, i64)>, Halt> {
+            let mut made = Vec::new();
+            for lines in from_pass_one {
+                for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let text = std::str::from_utf8(line)
+                        .map_err(|_| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
+                    let (key_json, data) = text
+                        .split_once('\t')
+                        .ok_or_else(|| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
+                    let key: String = serde_json::from_str(key_json)
+                        .map_err(|_| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
+                    let outcome = target.upsert(&CardWrite {
+                        template: &task.target_template,
+                        folder: &task.target_folder,
+                        key_attribute: &key_attribute,
+                        key: &key,
+                        known_card: None,
+                        task_id: &task.id,
+                        data,
+                    })?;
+                    let Upsert::Created(card) = outcome else {
+                        return Err(Halt::load(
+                            RunStatus::Failed,
+                            "cards were added to the template while this first load ran; nothing was loaded, run the task again",
+                        ));
+                    };
+                    made.push((cache::key_hash(&key), card.id));
+                    if made.len().is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
+                        return Err(Halt::load(
+                            RunStatus::Stopped,
+                            "stopped by a user during the load; nothing was committed",
+                        ));
+                    }
+                }
+            }
+            Ok(made)
+        });
+        let sink = Sink::Stream {
+            to_loader,
+            pending: Vec::new(),
+        };
+        let plan = plan_changes(output, &inputs.dir, shape, Slots::default(), sink);
+        let loaded = loader
+            .join()
+            .unwrap_or_else(|_| Err(Halt::load(RunStatus::Failed, "the load stopped unexpectedly")));
+        (plan, loaded)
+    });
+    // A stopped or failed loader explains a pass one that ended early; an
+    // invalid output explains a loader that was cut off.
+    let (mut plan, loaded) = match (plan, loaded) {
+        (Ok(plan), Ok(loaded)) => (plan, loaded),
+        (Err(halt), Ok(_)) | (_, Err(halt)) => {
+            target.rollback();
+            return Err(halt);
+        }
+    };
+    let mut counts = plan.counts.clone();
+    for (id, card) in loaded {
+        match plan.slots.get_mut(&id) {
+            Some(slot) if loadable(slot) => {
+                slot.card = card;
+                counts.created += 1;
+            }
+            // Its id turned up again later: all its records are blocked.
+            _ => target.delete_card(card)?,
+        }
+    }
+    record_extract(
+        &mut run,
+        &plan.counts,
+        script_time,
+        script_started.elapsed() - script_time,
+    );
+    let done = finish_load(&mut target, inputs, &mut plan, counts, None, &[], run, stopped)?;
+    Ok(Some(done))
+}
+
 /// Guard, load and commit, on the target's own connection (blocking).
 fn load(
     inputs: &RunInputs,
     shape: &RecordShape,
     mut plan: Plan,
     removal: Option<&crate::model::RemovalSettings>,
-    mut run: Run,
+    run: Run,
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
@@ -661,8 +860,34 @@ fn load(
             ));
         }
     }
-    if let Some(q) = &query {
-        for (card, _) in &candidates {
+    finish_load(
+        &mut target,
+        inputs,
+        &mut plan,
+        counts,
+        query.as_ref(),
+        &candidates,
+        run,
+        stopped,
+    )
+}
+
+/// Removal marking and the commit: the cache, the run's final state and the
+/// cards go in together.
+#[allow(clippy::too_many_arguments)]
+fn finish_load(
+    target: &mut LocalTarget,
+    inputs: &RunInputs,
+    plan: &mut Plan,
+    mut counts: RunCounts,
+    query: Option<&RemovalQuery>,
+    candidates: &[(crate::target::CardRef, String)],
+    mut run: Run,
+    stopped: &AtomicBool,
+) -> std::result::Result<Run, Halt> {
+    let task = &inputs.task;
+    if let Some(q) = query {
+        for (card, _) in candidates {
             if target.mark_removed(*card, q)? {
                 counts.removed += 1;
             }
@@ -731,7 +956,7 @@ fn load(
             String::new()
         }
     ));
-    let _ = std::fs::remove_file(&spill_path);
+    let _ = std::fs::remove_file(inputs.dir.join(SPILL));
     run.files = run_files(&inputs.dir);
     target.save_run(&run)?;
     target.commit()?;

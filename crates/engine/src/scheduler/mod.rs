@@ -394,7 +394,7 @@ impl Scheduler {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         for task_id in self.running.keys() {
-            let _ = self.engine.store().request_stop(task_id).await;
+            let _ = self.engine.request_stop(task_id).await;
         }
         for (_, handle) in self.running.drain() {
             let _ = handle.await;

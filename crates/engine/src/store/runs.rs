@@ -103,28 +103,13 @@ impl Store {
         )
     }
 
-    /// Asks the process executing the task's running run to stop it.
-    pub async fn request_stop(&self, task_id: &str) -> Result<Vec<String>> {
-        let ids: Vec<String> =
+    /// The task's running runs (normally one).
+    pub async fn running_runs_of(&self, task_id: &str) -> Result<Vec<String>> {
+        Ok(
             sqlx::query_scalar("SELECT id FROM runs WHERE task_id = ? AND status = 'running'")
                 .bind(task_id)
                 .fetch_all(self.pool())
-                .await?;
-        sqlx::query("UPDATE runs SET stop_requested = 1 WHERE task_id = ? AND status = 'running'")
-            .bind(task_id)
-            .execute(self.pool())
-            .await?;
-        Ok(ids)
-    }
-
-    pub async fn stop_requested(&self, run_id: &str) -> Result<bool> {
-        Ok(
-            sqlx::query_scalar::<_, i64>("SELECT stop_requested FROM runs WHERE id = ?")
-                .bind(run_id)
-                .fetch_optional(self.pool())
-                .await?
-                .unwrap_or(0)
-                != 0,
+                .await?,
         )
     }
 

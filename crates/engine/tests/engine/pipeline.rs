@@ -403,3 +403,61 @@ async fn attributes_are_found_whatever_their_order_and_whatever_else_a_record_ho
         (Some("D"), &serde_json::json!(["solo"]))
     );
 }
+
+#[tokio::test]
+async fn a_first_load_whose_output_breaks_late_loads_nothing() {
+    let f = fresh().await;
+    // Tens of thousands of good records stream into the load before the break shows.
+    let source = r#"import json
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+good = json.dumps([{"id": str(i), "name": "n%d" % i, "groups": []} for i in range(50000)])
+with open(a["expected_output_filename"], "w") as f:
+    f.write(good[:-1] + ', {"id": "late"} oops]')
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Broken", source, "{}", "{}").await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.extract
+            .info
+            .as_deref()
+            .unwrap_or_default()
+            .contains("records must be separated by commas"),
+        "{:?}",
+        r.extract
+    );
+    let cards = f.engine.datacards("person", None, 10).await.unwrap();
+    assert!(cards.is_empty(), "a failed first load left {} cards", cards.len());
+}
+
+#[tokio::test]
+async fn a_first_load_stopped_while_it_streams_commits_nothing() {
+    let f = fresh().await;
+    let records = r#"[{"id": str(i), "name": "n%d" % i, "groups": []} for i in range(400000)]"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Big", &emitting(records), "{}", "{}").await;
+    let (engine, t) = (f.engine.clone(), task.clone());
+    let handle = tokio::spawn(async move {
+        engine
+            .run_task(&t, provisio_engine::model::RunTrigger::Manual, false)
+            .await
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let runs = f.engine.history(&task, 1).await.unwrap();
+        if runs.first().and_then(|r| r.stage.as_deref()) == Some("load") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the load never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // The load holds the database's write lock; the stop request still gets through.
+    f.engine.stop_task(&task).await.unwrap();
+    let r = handle.await.unwrap().unwrap();
+    assert_eq!(r.status, RunStatus::Stopped, "{:?}", r.load);
+    assert_eq!(
+        r.load.info.as_deref(),
+        Some("stopped by a user during the load; nothing was committed")
+    );
+    assert!(f.engine.datacards("person", None, 10).await.unwrap().is_empty());
+}
