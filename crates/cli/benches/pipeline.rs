@@ -60,8 +60,7 @@ fn host_overhead(dir: &Path) {
     let args = work.join("args.json");
     std::fs::write(&args, "{}").unwrap();
     let n = 41;
-    let mut bare = Vec::new();
-    for _ in 0..n {
+    let bare_run = || {
         let t = Instant::now();
         let status = Command::new(&python)
             .arg(&script)
@@ -71,37 +70,42 @@ fn host_overhead(dir: &Path) {
             .status()
             .unwrap();
         assert!(status.success());
-        bare.push(t.elapsed());
-    }
+        t.elapsed()
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let masker = Masker::default();
-    let hosted = |host: ScriptHost| -> Vec<Duration> {
-        let mut times = Vec::new();
-        for _ in 0..n {
-            let (_tx, rx) = tokio::sync::watch::channel(false);
-            let t = Instant::now();
-            let outcome = rt.block_on(host.run_scheduled(ScheduledInvocation {
-                script: &script,
-                work_dir: &work,
-                args: serde_json::json!({}),
-                secrets_line: provisio_engine::secrets::Sensitive::new("{}".into()),
-                masker: &masker,
-                heartbeat_timeout: Duration::from_secs(300),
-                max_runtime: None,
-                stop: rx,
-                log_cap: 10 << 20,
-            }));
-            times.push(t.elapsed());
-            // The trivial script writes no expected output; only the host's own cost matters here.
-            drop(outcome);
-        }
-        times
+    let hosted_run = |host: &ScriptHost| {
+        let (_tx, rx) = tokio::sync::watch::channel(false);
+        let t = Instant::now();
+        let outcome = rt.block_on(host.run_scheduled(ScheduledInvocation {
+            script: &script,
+            work_dir: &work,
+            args: serde_json::json!({}),
+            secrets_line: provisio_engine::secrets::Sensitive::new("{}".into()),
+            masker: &masker,
+            heartbeat_timeout: Duration::from_secs(300),
+            max_runtime: None,
+            stop: rx,
+            log_cap: 10 << 20,
+        }));
+        let elapsed = t.elapsed();
+        // The trivial script writes no expected output; only the host's own cost matters here.
+        drop(outcome);
+        elapsed
     };
-    let cold = median(hosted(ScriptHost::new(python.clone(), sdk.clone()).cold()));
-    let warm = median(hosted(ScriptHost::new(python.clone(), sdk)));
+    let cold_host = ScriptHost::new(python.clone(), sdk.clone()).cold();
+    let warm_host = ScriptHost::new(python.clone(), sdk);
+    // Interleaved, so a noisy stretch of the machine hits all three alike.
+    let (mut bare, mut cold, mut warm) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..n {
+        bare.push(bare_run());
+        cold.push(hosted_run(&cold_host));
+        warm.push(hosted_run(&warm_host));
+    }
+    let (cold, warm) = (median(cold), median(warm));
     let b = median(bare);
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
@@ -176,11 +180,19 @@ struct Timings {
     rerun_pipeline: Duration,
 }
 
+/// The run's own duration and its script's, as the run recorded them (the
+/// extract info says "(script X s, ...)").
 fn run_seconds(run: &serde_json::Value) -> (Duration, Duration) {
     let ts = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     let total = ts(&run["finished_at"]) - ts(&run["started_at"]);
-    let script = ts(&run["extract"]["completed"]) - ts(&run["extract"]["started"]);
-    (total.to_std().unwrap(), script.to_std().unwrap())
+    let info = run["extract"]["info"].as_str().unwrap_or_default();
+    let script: f64 = info
+        .split("(script ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0.0);
+    (total.to_std().unwrap(), Duration::from_secs_f64(script))
 }
 
 fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {

@@ -7,7 +7,10 @@
 //! element by element; pass one keeps only object id → hash ([`cache::Slots`])
 //! and spills the new or changed card values to a file in the run directory;
 //! pass two reads that spill into the target inside one transaction that
-//! also carries the task's cache and the run's final state.
+//! also carries the task's cache and the run's final state. A first load
+//! without limits into a fresh template has nothing to compare or guard, so
+//! its cards go into that transaction while pass one is still reading
+//! (`stream_first_load`); the commit is the same.
 
 pub mod cache;
 pub mod json_array;
