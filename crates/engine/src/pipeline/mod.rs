@@ -7,10 +7,9 @@
 //! element by element; pass one keeps only object id → hash ([`cache::Slots`])
 //! and spills the new or changed card values to a file in the run directory;
 //! pass two reads that spill into the target inside one transaction that
-//! also carries the task's cache and the run's final state. A first load
-//! without limits into a fresh template has nothing to compare or guard, so
-//! its cards go into that transaction while pass one is still reading
-//! (`stream_first_load`); the commit is the same.
+//! also carries the task's cache and the run's final state. A run without
+//! limits has no guard to wait for, so its changes go into that transaction
+//! while pass one is still reading (`stream_load`); the commit is the same.
 
 pub mod cache;
 pub mod json_array;
@@ -165,9 +164,14 @@ pub async fn execute(
         Err(e) => return Err(Halt::extract(RunStatus::Failed, e.to_string())),
     };
 
-    // ---- first loads: validate and load in one pass ----
+    let mut slots = Slots::default();
+    if let Some(c) = cache_row {
+        cache::decode(&c.entries, &mut slots);
+    }
+
+    // ---- without limits: validate, compare and load in one pass ----
     let limits = &task.limits;
-    if cache_row.is_none() && limits.minimum_row_count.is_none() && limits.update_limit.is_none() {
+    if limits.minimum_row_count.is_none() && limits.update_limit.is_none() {
         // The load transaction is open from the first record on, so the stage
         // is recorded now: no other write can get in until it commits.
         run.stage = Some("load".into());
@@ -178,17 +182,19 @@ pub async fn execute(
         };
         store.save_run(run).await?;
         let snapshot = run.clone();
+        let removal = task.removal.clone().filter(|_| run.run_type == "full");
         let (blocking_inputs, shape, output, stopped) =
             (inputs.clone(), shape.clone(), output.clone(), stopped.clone());
         let streamed = tokio::task::spawn_blocking(move || {
-            stream_first_load(
+            stream_load(
                 &blocking_inputs,
                 &shape,
                 &output,
+                slots,
+                removal.as_ref(),
                 snapshot,
                 &stopped,
-                script_time,
-                script_started,
+                (script_time, script_started),
             )
         })
         .await
@@ -197,15 +203,20 @@ pub async fn execute(
             *run = done;
             return Ok(());
         }
+        // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
+        slots = Slots::default();
+        if let Some(c) = store
+            .cache(&task.id)
+            .await?
+            .filter(|c| c.mappings_hash == cache::mappings_hash(task))
+        {
+            cache::decode(&c.entries, &mut slots);
+        }
     }
 
     // ---- validate + compare (pass one) ----
     run.stage = Some("validate".into());
     store.save_run(run).await?;
-    let mut slots = Slots::default();
-    if let Some(c) = cache_row {
-        cache::decode(&c.entries, &mut slots);
-    }
     let plan = {
         let shape = shape.clone();
         let dir = inputs.dir.clone();
@@ -469,7 +480,7 @@ enum Sink {
         writer: BufWriter<std::fs::File>,
         path: PathBuf,
     },
-    /// Straight into an open load transaction, a batch at a time (first loads).
+    /// Straight into an open load transaction, a batch at a time (runs without limits).
     Stream {
         to_loader: std::sync::mpsc::SyncSender<Vec<u8>>,
         pending: Vec<u8>,
@@ -477,12 +488,18 @@ enum Sink {
 }
 
 impl Sink {
-    fn write(&mut self, line: &[u8]) -> std::result::Result<(), Halt> {
+    /// One new or changed card; `known_card` is the card the cache remembers.
+    fn write(&mut self, line: &[u8], known_card: Option<i64>) -> std::result::Result<(), Halt> {
         match self {
+            // Pass two finds the known card in the plan.
             Sink::Spill { writer, path } => writer
                 .write_all(line)
                 .map_err(|e| io_halt("cannot write", path, e)),
             Sink::Stream { pending, .. } => {
+                if let Some(card) = known_card {
+                    let _ = write!(pending, "{card}");
+                }
+                pending.push(b'\t');
                 pending.extend_from_slice(line);
                 Ok(())
             }
@@ -548,7 +565,8 @@ impl Apply {
                     }
                     slot.new_hash = hash;
                     if !slot.cached || slot.cached_hash != hash {
-                        self.sink.write(&parsed.lines[start..end])?;
+                        let known = slot.cached.then_some(slot.card);
+                        self.sink.write(&parsed.lines[start..end], known)?;
                     }
                 }
                 Item::Blocked(b) => {
@@ -626,59 +644,50 @@ fn loadable(slot: &Slot) -> bool {
     slot.occurrences == 1 && !slot.blocked
 }
 
-/// A first load (no cache, no limits) into a template that holds none of
-/// this task's cards nor any card keyed like them: nothing to compare and
-/// nothing to look up, so the cards go into the load transaction while pass
-/// one is still reading, and the two use both cores. Ids found repeated
-/// later take back the card their first record made, before the commit.
-/// `None` when the template is not fresh: the caller takes the two-pass way.
-fn stream_first_load(
+/// A run without limits has no guard to wait for, so its changes go into
+/// the load transaction while pass one is still reading, and the two use
+/// both cores. An id found repeated later takes back the card its first
+/// record created, before the commit. A card its first record *updated*
+/// cannot be taken back that way: then everything is rolled back and `None`
+/// returned, and the caller runs the two-pass way (rare: repeated ids whose
+/// first record changed a card).
+#[allow(clippy::too_many_arguments)]
+fn stream_load(
     inputs: &RunInputs,
     shape: &RecordShape,
     output: &Path,
+    slots: Slots,
+    removal: Option<&crate::model::RemovalSettings>,
     mut run: Run,
     stopped: &AtomicBool,
-    script_time: Duration,
-    script_started: std::time::Instant,
+    (script_time, script_started): (Duration, std::time::Instant),
 ) -> std::result::Result<Option<Run>, Halt> {
     let task = &inputs.task;
     let mut target = LocalTarget::open(&inputs.database)?;
     target.begin()?;
-    if !target.is_fresh_for(&task.target_template, shape.key_attribute(), &task.id)? {
-        target.rollback();
-        return Ok(None);
-    }
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
         let target = &mut target;
-        let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, i64)>, Halt> {
+        let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
+            let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
             for lines in from_pass_one {
                 for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let text = std::str::from_utf8(line)
-                        .map_err(|_| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
-                    let (key_json, data) = text
-                        .split_once('\t')
-                        .ok_or_else(|| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
-                    let key: String = serde_json::from_str(key_json)
-                        .map_err(|_| Halt::load(RunStatus::Failed, "a change line is damaged"))?;
+                    let text = std::str::from_utf8(line).map_err(|_| damaged())?;
+                    let (known, rest) = text.split_once('\t').ok_or_else(damaged)?;
+                    let (key_json, data) = rest.split_once('\t').ok_or_else(damaged)?;
+                    let key: String = serde_json::from_str(key_json).map_err(|_| damaged())?;
                     let outcome = target.upsert(&CardWrite {
                         template: &task.target_template,
                         folder: &task.target_folder,
                         key_attribute: &key_attribute,
                         key: &key,
-                        known_card: None,
+                        known_card: known.parse().ok(),
                         task_id: &task.id,
                         data,
                     })?;
-                    let Upsert::Created(card) = outcome else {
-                        return Err(Halt::load(
-                            RunStatus::Failed,
-                            "cards were added to the template while this first load ran; nothing was loaded, run the task again",
-                        ));
-                    };
-                    made.push((cache::key_hash(&key), card.id));
+                    made.push((cache::key_hash(&key), outcome));
                     if made.len().is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
                         return Err(Halt::load(
                             RunStatus::Stopped,
@@ -693,7 +702,7 @@ fn stream_first_load(
             to_loader,
             pending: Vec::new(),
         };
-        let plan = plan_changes(output, &inputs.dir, shape, Slots::default(), sink);
+        let plan = plan_changes(output, &inputs.dir, shape, slots, sink);
         let loaded = loader
             .join()
             .unwrap_or_else(|_| Err(Halt::load(RunStatus::Failed, "the load stopped unexpectedly")));
@@ -709,23 +718,64 @@ fn stream_first_load(
         }
     };
     let mut counts = plan.counts.clone();
-    for (id, card) in loaded {
-        match plan.slots.get_mut(&id) {
-            Some(slot) if loadable(slot) => {
-                slot.card = card;
+    for (id, outcome) in loaded {
+        let slot = plan.slots.get_mut(&id).filter(|s| loadable(s));
+        match (slot, outcome) {
+            (Some(slot), Upsert::Created(c)) => {
+                slot.card = c.id;
                 counts.created += 1;
             }
+            (Some(slot), Upsert::Updated(c)) => {
+                slot.card = c.id;
+                counts.updated += 1;
+            }
+            (Some(slot), Upsert::TakenOver(c)) => {
+                slot.card = c.id;
+                counts.updated += 1;
+                counts.takeovers += 1;
+            }
             // Its id turned up again later: all its records are blocked.
-            _ => target.delete_card(card)?,
+            (None, Upsert::Created(c)) => target.delete_card(c.id)?,
+            (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
+                target.rollback();
+                return Ok(None);
+            }
         }
     }
+    // Which of the task's cards were not fetched is known only now.
+    let query = removal.map(|r| RemovalQuery {
+        template: &task.target_template,
+        task_id: &task.id,
+        status_attribute: &r.status_attribute,
+        removed_value: &r.removed_value,
+    });
+    let candidates = match &query {
+        Some(q) => {
+            let slots = &plan.slots;
+            target.removal_candidates(q, &|k: &str| {
+                slots
+                    .get(&cache::key_hash(k))
+                    .is_some_and(|s| s.occurrences > 0 || s.blocked)
+            })?
+        }
+        None => Vec::new(),
+    };
     record_extract(
         &mut run,
         &plan.counts,
         script_time,
         script_started.elapsed() - script_time,
     );
-    let done = finish_load(&mut target, inputs, &mut plan, counts, None, &[], run, stopped)?;
+    let done = finish_load(
+        &mut target,
+        inputs,
+        &mut plan,
+        counts,
+        query.as_ref(),
+        &candidates,
+        run,
+        stopped,
+    )?;
     Ok(Some(done))
 }
 

@@ -107,27 +107,6 @@ impl LocalTarget {
         Ok(())
     }
 
-    /// True when the template holds no card keyed by `key_attribute` and none
-    /// carrying `task_id`: a first load there creates every card it writes.
-    pub fn is_fresh_for(&mut self, template: &str, key_attribute: &str, task_id: &str) -> Result<bool> {
-        let taken: bool = self
-            .conn
-            .query_row(
-                "SELECT EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_key
-                    WHERE template = ?1 AND key_attribute = ?2)
-                 OR EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_task
-                    WHERE template = ?1 AND task_id = ?3)",
-                params![template, key_attribute, task_id],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        if !taken {
-            self.empty
-                .insert((template.to_string(), key_attribute.to_string()), true);
-        }
-        Ok(!taken)
-    }
-
     /// Removes a card written earlier in the current transaction.
     pub fn delete_card(&mut self, id: i64) -> Result<()> {
         self.conn

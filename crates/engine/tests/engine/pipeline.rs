@@ -461,3 +461,42 @@ async fn a_first_load_stopped_while_it_streams_commits_nothing() {
     );
     assert!(f.engine.datacards("person", None, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        "{}",
+    )
+    .await;
+    assert_eq!(run(&f.engine, &task).await.counts.created, 3);
+    // Record 1 changes, then appears a second time: by then its change is
+    // already in the load, and it must not stay there.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "1", "3"], "prefix": "M"}}"#),
+        )
+        .await
+        .unwrap();
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.load);
+    assert_eq!(
+        (r.counts.blocked, r.counts.updated, r.counts.created),
+        (2, 2, 0),
+        "{:?}",
+        r.counts
+    );
+    assert_eq!(
+        card_of(&f, "1").await["last_name"],
+        "N1",
+        "the blocked id's card was changed"
+    );
+    assert_eq!(card_of(&f, "2").await["last_name"], "M2");
+    assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
+}
