@@ -17,6 +17,9 @@ use crate::error::{EngineError, Result};
 /// right edges of the B-trees, the cards a re-run updates).
 const LOAD_CACHE_KIB: u32 = 32 * 1024;
 
+/// A WAL this large makes the commit's checkpoint worth syncing in the background.
+const BIG_WAL: u64 = 32 << 20;
+
 pub struct LocalTarget {
     conn: Connection,
     database: std::path::PathBuf,
@@ -319,7 +322,9 @@ impl LoadTarget for LocalTarget {
 
     fn commit(&mut self) -> Result<()> {
         // The checkpoint that follows a big commit copies the WAL into the database file.
-        self.writeback = Some(super::writeback::Writeback::start(self.database.clone()));
+        let wal = format!("{}-wal", self.database.display());
+        let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);
+        self.writeback = big.then(|| super::writeback::Writeback::start(self.database.clone()));
         let committed = self.conn.execute_batch("COMMIT").map_err(db);
         self.writeback = None;
         committed?;

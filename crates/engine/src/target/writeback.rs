@@ -10,14 +10,14 @@
 //! measured there.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
 use std::time::Duration;
 
-/// Writes out `path` in the background until dropped.
+/// Writes out `path` in the background until dropped. Dropping it wakes the
+/// thread at once: a short load (most scheduled runs) must not wait for it.
 #[derive(Debug)]
 pub struct Writeback {
-    stop: Arc<AtomicBool>,
+    stop: Option<Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -25,30 +25,31 @@ const EVERY: Duration = Duration::from_millis(100);
 
 impl Writeback {
     pub fn start(path: PathBuf) -> Writeback {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let (stop, stopped) = channel::<()>();
         let thread = std::thread::Builder::new()
             .name("provisio-writeback".into())
             .spawn(move || {
                 let mut file = None;
-                while !flag.load(Ordering::Relaxed) {
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(EVERY) {
                     if file.is_none() {
                         file = std::fs::File::open(&path).ok();
                     }
                     if let Some(f) = &file {
                         start_writing(f);
                     }
-                    std::thread::sleep(EVERY);
                 }
             })
             .ok();
-        Writeback { stop, thread }
+        Writeback {
+            stop: Some(stop),
+            thread,
+        }
     }
 }
 
 impl Drop for Writeback {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        drop(self.stop.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
