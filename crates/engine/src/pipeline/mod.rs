@@ -721,19 +721,7 @@ fn stream_load(
     for (id, outcome) in loaded {
         let slot = plan.slots.get_mut(&id).filter(|s| loadable(s));
         match (slot, outcome) {
-            (Some(slot), Upsert::Created(c)) => {
-                slot.card = c.id;
-                counts.created += 1;
-            }
-            (Some(slot), Upsert::Updated(c)) => {
-                slot.card = c.id;
-                counts.updated += 1;
-            }
-            (Some(slot), Upsert::TakenOver(c)) => {
-                slot.card = c.id;
-                counts.updated += 1;
-                counts.takeovers += 1;
-            }
+            (Some(slot), outcome) => written(&mut counts, slot, outcome),
             // Its id turned up again later: all its records are blocked.
             (None, Upsert::Created(c)) => target.delete_card(c.id)?,
             (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
@@ -743,23 +731,8 @@ fn stream_load(
         }
     }
     // Which of the task's cards were not fetched is known only now.
-    let query = removal.map(|r| RemovalQuery {
-        template: &task.target_template,
-        task_id: &task.id,
-        status_attribute: &r.status_attribute,
-        removed_value: &r.removed_value,
-    });
-    let candidates = match &query {
-        Some(q) => {
-            let slots = &plan.slots;
-            target.removal_candidates(q, &|k: &str| {
-                slots
-                    .get(&cache::key_hash(k))
-                    .is_some_and(|s| s.occurrences > 0 || s.blocked)
-            })?
-        }
-        None => Vec::new(),
-    };
+    let query = removal_query(task, removal);
+    let candidates = removal_candidates(&mut target, query.as_ref(), &plan.slots)?;
     record_extract(
         &mut run,
         &plan.counts,
@@ -779,6 +752,54 @@ fn stream_load(
     Ok(Some(done))
 }
 
+/// Counts what the target did with one record and remembers its card.
+fn written(counts: &mut RunCounts, slot: &mut Slot, outcome: Upsert) {
+    let card = match outcome {
+        Upsert::Created(c) => {
+            counts.created += 1;
+            c
+        }
+        Upsert::Updated(c) => {
+            counts.updated += 1;
+            c
+        }
+        Upsert::TakenOver(c) => {
+            counts.updated += 1;
+            counts.takeovers += 1;
+            c
+        }
+    };
+    slot.card = card.id;
+}
+
+fn removal_query<'a>(
+    task: &'a Task,
+    removal: Option<&'a crate::model::RemovalSettings>,
+) -> Option<RemovalQuery<'a>> {
+    removal.map(|r| RemovalQuery {
+        template: &task.target_template,
+        task_id: &task.id,
+        status_attribute: &r.status_attribute,
+        removed_value: &r.removed_value,
+    })
+}
+
+/// The task's cards that this run did not fetch (nor block) and that are not removed yet.
+fn removal_candidates(
+    target: &mut LocalTarget,
+    query: Option<&RemovalQuery>,
+    slots: &Slots,
+) -> std::result::Result<Vec<(crate::target::CardRef, String)>, Halt> {
+    let Some(q) = query else {
+        return Ok(Vec::new());
+    };
+    Ok(target.removal_candidates(q, &|k: &str| {
+        slots
+            .get(&cache::key_hash(k))
+            .is_some_and(|s| s.occurrences > 0 || s.blocked)
+    })?)
+}
+
 /// Guard, load and commit, on the target's own connection (blocking).
 fn load(
     inputs: &RunInputs,
@@ -790,23 +811,8 @@ fn load(
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
     let mut target = LocalTarget::open(&inputs.database)?;
-    let query = removal.map(|r| RemovalQuery {
-        template: &task.target_template,
-        task_id: &task.id,
-        status_attribute: &r.status_attribute,
-        removed_value: &r.removed_value,
-    });
-    let candidates = match &query {
-        Some(q) => {
-            let slots = &plan.slots;
-            target.removal_candidates(q, &|k: &str| {
-                slots
-                    .get(&cache::key_hash(k))
-                    .is_some_and(|s| s.occurrences > 0 || s.blocked)
-            })?
-        }
-        None => Vec::new(),
-    };
+    let query = removal_query(task, removal);
+    let candidates = removal_candidates(&mut target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
     let planned = plan.creates + plan.updates + candidates.len() as u64;
@@ -858,7 +864,7 @@ fn load(
     let mut line = Vec::with_capacity(1024);
     let key_attribute = shape.key_attribute().to_string();
     let mut counts = plan.counts.clone();
-    let mut written: u64 = 0;
+    let mut upserts: u64 = 0;
     loop {
         line.clear();
         let n = spill
@@ -889,23 +895,9 @@ fn load(
             task_id: &task.id,
             data,
         })?;
-        match outcome {
-            Upsert::Created(c) => {
-                counts.created += 1;
-                slot.card = c.id;
-            }
-            Upsert::Updated(c) => {
-                counts.updated += 1;
-                slot.card = c.id;
-            }
-            Upsert::TakenOver(c) => {
-                counts.updated += 1;
-                counts.takeovers += 1;
-                slot.card = c.id;
-            }
-        }
-        written += 1;
-        if written.is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
+        written(&mut counts, slot, outcome);
+        upserts += 1;
+        if upserts.is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
             target.rollback();
             return Err(Halt::load(
                 RunStatus::Stopped,
