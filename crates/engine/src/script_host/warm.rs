@@ -127,45 +127,69 @@ pub async fn start(
     launch: Launch<'_>,
     stdio: &[OwnedFd; 3],
 ) -> Option<Forked> {
-    let zygote = zygote(python, sdk_dir, base_env)?;
+    // A warm interpreter that left while idle just as this request came is
+    // replaced once; one that fails otherwise is given a rest (see `fail`).
+    for retry in [true, false] {
+        let zygote = zygote(python, sdk_dir, base_env)?;
+        match attempt(&zygote, &launch, stdio).await {
+            Attempt::Started(forked) => return Some(forked),
+            Attempt::Gone if retry => mark_dead(&zygote),
+            Attempt::Gone | Attempt::Broken => {
+                fail(python, sdk_dir, &zygote);
+                break;
+            }
+        }
+    }
+    None
+}
+
+enum Attempt {
+    Started(Forked),
+    /// The warm interpreter had ended (idle, killed): a new one may serve.
+    Gone,
+    /// It answered wrongly or not at all.
+    Broken,
+}
+
+async fn attempt(zygote: &Zygote, launch: &Launch<'_>, stdio: &[OwnedFd; 3]) -> Attempt {
+    use std::os::unix::process::ExitStatusExt;
     let _one = zygote.request.lock().await;
     let (tx, rx) = oneshot::channel();
     {
-        let mut routes = zygote.routes.lock().ok()?;
+        let Ok(mut routes) = zygote.routes.lock() else {
+            return Attempt::Broken;
+        };
         if routes.dead {
-            return None;
+            return Attempt::Gone;
         }
         routes.start = Some(tx);
     }
-    let sent = send(&zygote, &launch, stdio);
-    if sent.is_err() {
-        fail(python, sdk_dir, &zygote);
-        return None;
+    if send(zygote, launch, stdio).is_err() {
+        return Attempt::Gone;
     }
-    match tokio::time::timeout(START_TIMEOUT, rx).await {
-        Ok(Ok(Ok(pid))) => {
-            use std::os::unix::process::ExitStatusExt;
-            let mut routes = zygote.routes.lock().ok()?;
-            if let Some(raw) = routes.early.remove(&pid) {
-                return Some(Forked {
-                    pid,
-                    exit: None,
-                    status: Some(ExitStatus::from_raw(raw)),
-                });
-            }
-            let (exit_tx, exit_rx) = oneshot::channel();
-            routes.exits.insert(pid, exit_tx);
-            Some(Forked {
-                pid,
-                exit: Some(exit_rx),
-                status: None,
-            })
-        }
-        _ => {
-            fail(python, sdk_dir, &zygote);
-            None
-        }
+    let pid = match tokio::time::timeout(START_TIMEOUT, rx).await {
+        Ok(Ok(Ok(pid))) => pid,
+        // The reader saw the socket close before an answer.
+        Ok(Err(_)) => return Attempt::Gone,
+        Ok(Ok(Err(_))) | Err(_) => return Attempt::Broken,
+    };
+    let Ok(mut routes) = zygote.routes.lock() else {
+        return Attempt::Broken;
+    };
+    if let Some(raw) = routes.early.remove(&pid) {
+        return Attempt::Started(Forked {
+            pid,
+            exit: None,
+            status: Some(ExitStatus::from_raw(raw)),
+        });
     }
+    let (exit_tx, exit_rx) = oneshot::channel();
+    routes.exits.insert(pid, exit_tx);
+    Attempt::Started(Forked {
+        pid,
+        exit: Some(exit_rx),
+        status: None,
+    })
 }
 
 fn send(zygote: &Zygote, launch: &Launch, stdio: &[OwnedFd; 3]) -> std::io::Result<()> {
@@ -193,14 +217,19 @@ fn send(zygote: &Zygote, launch: &Launch, stdio: &[OwnedFd; 3]) -> std::io::Resu
     (&*socket).write_all(&line[sent..])
 }
 
-/// Marks a warm interpreter unusable; normal starts are used for a while.
-fn fail(python: &Path, sdk_dir: &Path, zygote: &Arc<Zygote>) {
+/// Ends the engine's side of a warm interpreter; the next start makes a new one.
+fn mark_dead(zygote: &Zygote) {
     if let Ok(mut r) = zygote.routes.lock() {
         r.dead = true;
     }
     if let Ok(s) = zygote.socket.lock() {
         let _ = s.shutdown(std::net::Shutdown::Both);
     }
+}
+
+/// Marks warm starts unusable for this key; normal starts are used for a while.
+fn fail(python: &Path, sdk_dir: &Path, zygote: &Zygote) {
+    mark_dead(zygote);
     if let Ok(mut all) = ZYGOTES.lock() {
         all.get_or_insert_with(HashMap::new).insert(
             (python.to_path_buf(), sdk_dir.to_path_buf()),

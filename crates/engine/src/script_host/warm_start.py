@@ -39,8 +39,9 @@ import threading  # noqa: F401
 import traceback
 import types
 
-# Leave when idle so test suites and short sessions do not keep interpreters around.
-IDLE_SECONDS = float(os.environ.get("PROVISIO_WARM_IDLE_SECONDS", "60"))
+# Leave when idle so test suites and short sessions do not keep interpreters
+# around; the engine starts a new one when it needs it.
+IDLE_SECONDS = 300.0
 
 
 def serve():
