@@ -564,7 +564,8 @@ impl Apply {
                         continue;
                     }
                     slot.new_hash = hash;
-                    if !slot.cached || slot.cached_hash != hash {
+                    // An id already seen in a blocked record is blocked too: nothing to write.
+                    if !slot.blocked && (!slot.cached || slot.cached_hash != hash) {
                         let known = slot.cached.then_some(slot.card);
                         self.sink.write(&parsed.lines[start..end], known)?;
                     }
