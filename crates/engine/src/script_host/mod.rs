@@ -4,7 +4,9 @@
 //! working directory with a cleaned environment, its stdout/stderr captured
 //! into the run log (masked, capped), a heartbeat watch, an optional maximum
 //! runtime and a stop signal. Whatever ends it early, the whole process group
-//! is terminated and the reason is typed ([`KillReason`]).
+//! is terminated and the reason is typed ([`KillReason`]). On Unix the
+//! process is normally forked by a warm interpreter (`warm`) rather than
+//! started anew; to the script and to everything here the two are the same.
 
 pub mod capture;
 pub mod process;
