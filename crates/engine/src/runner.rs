@@ -156,16 +156,14 @@ impl Engine {
             .template_in(&connector.target, &task.target_template, "target_template")
             .await?;
         let secrets = self.stored_secrets(&connector).await?;
-        let cache = self
-            .store()
-            .cache(&task.id)
-            .await?
-            .filter(|c| c.mappings_hash == pipeline::cache::mappings_hash(&task));
+        // Finding the interpreter may start it once (a shim); read the cache meanwhile.
+        let (host, cache) = tokio::join!(self.script_host(), self.store().cache(&task.id));
+        let cache = cache?.filter(|c| c.mappings_hash == pipeline::cache::mappings_hash(&task));
         let dir = self.run_dir(&run.id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
         Ok(RunInputs {
-            host: self.script_host().await?,
+            host: host?,
             script: PathBuf::from(script.path),
             parameters: connector.parameters.clone(),
             secrets: crate::secrets::Sensitive::new(secrets),

@@ -137,6 +137,14 @@ pub async fn execute(
     });
     let secrets_line =
         crate::secrets::Sensitive::new(Value::Object(inputs.secrets.expose().clone()).to_string());
+    // The cache (a million entries is 24 MB) is decoded while the script runs.
+    let decoding = tokio::task::spawn_blocking(move || {
+        let mut slots = Slots::default();
+        if let Some(c) = cache_row {
+            cache::decode(&c.entries, &mut slots);
+        }
+        slots
+    });
     let script_started = std::time::Instant::now();
     let outcome = inputs
         .host
@@ -164,10 +172,9 @@ pub async fn execute(
         Err(e) => return Err(Halt::extract(RunStatus::Failed, e.to_string())),
     };
 
-    let mut slots = Slots::default();
-    if let Some(c) = cache_row {
-        cache::decode(&c.entries, &mut slots);
-    }
+    let mut slots = decoding
+        .await
+        .map_err(|e| Halt::extract(RunStatus::Failed, format!("reading the data cache failed: {e}")))?;
 
     // ---- without limits: validate, compare and load in one pass ----
     let limits = &task.limits;
