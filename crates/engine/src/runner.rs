@@ -157,8 +157,8 @@ impl Engine {
             .await?;
         let secrets = self.stored_secrets(&connector).await?;
         // Finding the interpreter may start it once (a shim); read the cache meanwhile.
-        let (host, cache) = tokio::join!(self.script_host(), self.store().cache(&task.id));
-        let cache = cache?.filter(|c| c.mappings_hash == pipeline::cache::mappings_hash(&task));
+        let (host, cache) = tokio::join!(self.script_host(), pipeline::cache::current(self.store(), &task));
+        let cache = cache?;
         let dir = self.run_dir(&run.id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;

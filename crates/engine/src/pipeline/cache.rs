@@ -56,6 +56,26 @@ pub fn key_hash(key: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(key.as_bytes())
 }
 
+/// What a cache row says about the task's object ids (empty without a row).
+pub fn slots_of(row: Option<&crate::store::CacheRow>) -> Slots {
+    let mut slots = Slots::default();
+    if let Some(row) = row {
+        decode(&row.entries, &mut slots);
+    }
+    slots
+}
+
+/// The task's stored cache, if it was made with the task's current mappings.
+pub async fn current(
+    store: &crate::store::Store,
+    task: &crate::model::Task,
+) -> crate::error::Result<Option<crate::store::CacheRow>> {
+    Ok(store
+        .cache(&task.id)
+        .await?
+        .filter(|c| c.mappings_hash == mappings_hash(task)))
+}
+
 pub fn decode(blob: &[u8], into: &mut Slots) {
     into.reserve(blob.len() / ENTRY_SIZE);
     for e in blob.chunks_exact(ENTRY_SIZE) {

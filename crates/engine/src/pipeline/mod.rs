@@ -138,13 +138,7 @@ pub async fn execute(
     let secrets_line =
         crate::secrets::Sensitive::new(Value::Object(inputs.secrets.expose().clone()).to_string());
     // The cache (a million entries is 24 MB) is decoded while the script runs.
-    let decoding = tokio::task::spawn_blocking(move || {
-        let mut slots = Slots::default();
-        if let Some(c) = cache_row {
-            cache::decode(&c.entries, &mut slots);
-        }
-        slots
-    });
+    let decoding = tokio::task::spawn_blocking(move || cache::slots_of(cache_row.as_ref()));
     let script_started = std::time::Instant::now();
     let outcome = inputs
         .host
@@ -181,15 +175,8 @@ pub async fn execute(
     if limits.minimum_row_count.is_none() && limits.update_limit.is_none() {
         // The load transaction is open from the first record on, so the stage
         // is recorded now: no other write can get in until it commits.
-        run.stage = Some("load".into());
-        run.load = StageReport {
-            status: Some(StageStatus::Running),
-            started: Some(now()),
-            ..Default::default()
-        };
-        store.save_run(run).await?;
+        let removal = enter_load(store, run, task).await?;
         let snapshot = run.clone();
-        let removal = task.removal.clone().filter(|_| run.run_type == "full");
         let (blocking_inputs, shape, output, stopped) =
             (inputs.clone(), shape.clone(), output.clone(), stopped.clone());
         let streamed = tokio::task::spawn_blocking(move || {
@@ -211,14 +198,7 @@ pub async fn execute(
             return Ok(());
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
-        slots = Slots::default();
-        if let Some(c) = store
-            .cache(&task.id)
-            .await?
-            .filter(|c| c.mappings_hash == cache::mappings_hash(task))
-        {
-            cache::decode(&c.entries, &mut slots);
-        }
+        slots = cache::slots_of(cache::current(store, task).await?.as_ref());
     }
 
     // ---- validate + compare (pass one) ----
@@ -250,14 +230,7 @@ pub async fn execute(
     // ---- guard, load, commit ----
     // The stage is recorded before the transaction starts, so after a crash
     // the run shows where it was.
-    run.stage = Some("load".into());
-    run.load = StageReport {
-        status: Some(StageStatus::Running),
-        started: Some(now()),
-        ..Default::default()
-    };
-    store.save_run(run).await?;
-    let removal = task.removal.clone().filter(|_| run.run_type == "full");
+    let removal = enter_load(store, run, task).await?;
     let snapshot = run.clone();
     let blocking_inputs = inputs.clone();
     let done = tokio::task::spawn_blocking(move || {
@@ -274,6 +247,23 @@ pub async fn execute(
     .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
     Ok(())
+}
+
+/// Records that the load stage has begun; returns the task's removal
+/// settings when this run may mark cards removed (full runs only).
+async fn enter_load(
+    store: &crate::store::Store,
+    run: &mut Run,
+    task: &Task,
+) -> std::result::Result<Option<crate::model::RemovalSettings>, Halt> {
+    run.stage = Some("load".into());
+    run.load = StageReport {
+        status: Some(StageStatus::Running),
+        started: Some(now()),
+        ..Default::default()
+    };
+    store.save_run(run).await?;
+    Ok(task.removal.clone().filter(|_| run.run_type == "full"))
 }
 
 /// The extract stage's report once pass one has seen every record.
@@ -524,10 +514,10 @@ impl Sink {
         Ok(())
     }
 
-    fn finish(self) -> std::result::Result<(), Halt> {
+    fn flush(&mut self) -> std::result::Result<(), Halt> {
         match self {
-            Sink::Spill { mut writer, path } => writer.flush().map_err(|e| io_halt("cannot write", &path, e)),
-            // Dropping the sender tells the loader there is no more.
+            Sink::Spill { writer, path } => writer.flush().map_err(|e| io_halt("cannot write", path, e)),
+            // Dropping the sender (with the sink) tells the loader there is no more.
             Sink::Stream { .. } => Ok(()),
         }
     }
@@ -603,14 +593,7 @@ impl Apply {
     }
 
     fn finish(mut self) -> std::result::Result<Plan, Halt> {
-        let sink = std::mem::replace(
-            &mut self.sink,
-            Sink::Stream {
-                to_loader: std::sync::mpsc::sync_channel(0).0,
-                pending: Vec::new(),
-            },
-        );
-        sink.finish()?;
+        self.sink.flush()?;
         let (mut creates, mut updates) = (0, 0);
         let mut duplicated_lines = Vec::new();
         for (id, slot) in &self.slots {
@@ -682,25 +665,16 @@ fn stream_load(
             let mut made = Vec::new();
             for lines in from_pass_one {
                 for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let text = std::str::from_utf8(line).map_err(|_| damaged())?;
-                    let (known, rest) = text.split_once('\t').ok_or_else(damaged)?;
-                    let (key_json, data) = rest.split_once('\t').ok_or_else(damaged)?;
-                    let key: String = serde_json::from_str(key_json).map_err(|_| damaged())?;
-                    let outcome = target.upsert(&CardWrite {
-                        template: &task.target_template,
-                        folder: &task.target_folder,
-                        key_attribute: &key_attribute,
-                        key: &key,
-                        known_card: known.parse().ok(),
-                        task_id: &task.id,
-                        data,
-                    })?;
+                    let (known, change) = std::str::from_utf8(line)
+                        .ok()
+                        .and_then(|text| text.split_once('\t'))
+                        .ok_or_else(damaged)?;
+                    let (key, data) = parse_change(change).ok_or_else(damaged)?;
+                    let outcome =
+                        target.upsert(&card_write(task, &key_attribute, &key, known.parse().ok(), data))?;
                     made.push((cache::key_hash(&key), outcome));
                     if made.len().is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
-                        return Err(Halt::load(
-                            RunStatus::Stopped,
-                            "stopped by a user during the load; nothing was committed",
-                        ));
+                        return Err(stopped_in_load());
                     }
                 }
             }
@@ -758,6 +732,37 @@ fn stream_load(
         stopped,
     )?;
     Ok(Some(done))
+}
+
+fn stopped_in_load() -> Halt {
+    Halt::load(
+        RunStatus::Stopped,
+        "stopped by a user during the load; nothing was committed",
+    )
+}
+
+/// A change line as pass one writes it: the object key as JSON, a tab, the card JSON.
+fn parse_change(line: &str) -> Option<(String, &str)> {
+    let (key_json, data) = line.split_once('\t')?;
+    Some((serde_json::from_str(key_json).ok()?, data))
+}
+
+fn card_write<'a>(
+    task: &'a Task,
+    key_attribute: &'a str,
+    key: &'a str,
+    known_card: Option<i64>,
+    data: &'a str,
+) -> CardWrite<'a> {
+    CardWrite {
+        template: &task.target_template,
+        folder: &task.target_folder,
+        key_attribute,
+        key,
+        known_card,
+        task_id: &task.id,
+        data,
+    }
 }
 
 /// Counts what the target did with one record and remembers its card.
@@ -881,36 +886,25 @@ fn load(
         if n == 0 {
             break;
         }
-        let text = std::str::from_utf8(&line)
-            .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
-        let Some((key_json, data)) = text.trim_end_matches('\n').split_once('\t') else {
+        let Some((key, data)) = std::str::from_utf8(&line)
+            .ok()
+            .and_then(|text| parse_change(text.trim_end_matches('\n')))
+        else {
             return Err(Halt::load(RunStatus::Failed, "the change file is damaged"));
         };
-        let key: String = serde_json::from_str(key_json)
-            .map_err(|_| Halt::load(RunStatus::Failed, "the change file is damaged"))?;
         let Some(slot) = plan.slots.get_mut(&cache::key_hash(&key)) else {
             continue;
         };
         if !loadable(slot) {
             continue;
         }
-        let outcome = target.upsert(&CardWrite {
-            template: &task.target_template,
-            folder: &task.target_folder,
-            key_attribute: &key_attribute,
-            key: &key,
-            known_card: slot.cached.then_some(slot.card),
-            task_id: &task.id,
-            data,
-        })?;
+        let known_card = slot.cached.then_some(slot.card);
+        let outcome = target.upsert(&card_write(task, &key_attribute, &key, known_card, data))?;
         written(&mut counts, slot, outcome);
         upserts += 1;
         if upserts.is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
             target.rollback();
-            return Err(Halt::load(
-                RunStatus::Stopped,
-                "stopped by a user during the load; nothing was committed",
-            ));
+            return Err(stopped_in_load());
         }
     }
     finish_load(
@@ -948,10 +942,7 @@ fn finish_load(
     }
     if stopped.load(Ordering::Relaxed) {
         target.rollback();
-        return Err(Halt::load(
-            RunStatus::Stopped,
-            "stopped by a user during the load; nothing was committed",
-        ));
+        return Err(stopped_in_load());
     }
 
     // ---- commit ----

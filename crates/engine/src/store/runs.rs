@@ -94,15 +94,6 @@ impl Store {
         rows.iter().map(|s| run_from_summary(s)).collect()
     }
 
-    pub async fn running_run_of(&self, task_id: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM runs WHERE task_id = ? AND status = 'running' LIMIT 1")
-                .bind(task_id)
-                .fetch_optional(self.pool())
-                .await?,
-        )
-    }
-
     /// The task's running runs (normally one).
     pub async fn running_runs_of(&self, task_id: &str) -> Result<Vec<String>> {
         Ok(
