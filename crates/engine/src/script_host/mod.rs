@@ -205,12 +205,13 @@ impl ScriptHost {
         let started = Instant::now();
         let started_wall = SystemTime::now();
         let run_env = vec![("PROVISIO_SECRETS_ON_STDIN".into(), "1".into())];
-        let mut child = self.start(inv.script, &[&args_path], dir, run_env).await?;
-        let pid = child.process.id();
+        let process::Started { mut process, stdio } =
+            self.start(inv.script, &[&args_path], dir, run_env).await?;
+        let pid = process.id();
 
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
         secrets_line.push(b'\n');
-        let capture = Capture::start(&mut child, log_file, inv.log_cap, inv.masker, secrets_line);
+        let capture = Capture::start(stdio, log_file, inv.log_cap, inv.masker, secrets_line);
 
         let heartbeat = dir.join(files::HEARTBEAT);
         let check_every =
@@ -219,7 +220,7 @@ impl ScriptHost {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
             tokio::select! {
-                status = child.process.wait() => break Ok(status),
+                status = process.wait() => break Ok(status),
                 _ = tick.tick() => {
                     if let Some(limit) = inv.max_runtime {
                         if started.elapsed() > limit {
@@ -247,7 +248,7 @@ impl ScriptHost {
                 status
             }
             Err(reason) => {
-                process::terminate(&mut child.process, STOP_GRACE).await;
+                process::terminate(&mut process, STOP_GRACE).await;
                 capture.finish().await;
                 mask_script_files(dir, inv.masker);
                 return Err(ExtractFailure::Killed(reason));
@@ -300,20 +301,20 @@ impl ScriptHost {
     ) -> Result<EventOutcome, ExtractFailure> {
         let log_file = std::fs::File::create(work_dir.join(files::LOG))
             .map_err(|e| ExtractFailure::Spawn(format!("cannot create the run log: {e}")))?;
-        let mut child = self.start(script, &[], work_dir, Vec::new()).await?;
-        let pid = child.process.id();
+        let process::Started { mut process, stdio } = self.start(script, &[], work_dir, Vec::new()).await?;
+        let pid = process.id();
         let mut input = parameters.expose().to_string().into_bytes();
         input.push(b'\n');
         input.extend_from_slice(values.to_string().as_bytes());
         input.push(b'\n');
-        let capture = Capture::start(&mut child, log_file, DEFAULT_LOG_CAP, masker, input);
-        let status = match tokio::time::timeout(timeout, child.process.wait()).await {
+        let capture = Capture::start(stdio, log_file, DEFAULT_LOG_CAP, masker, input);
+        let status = match tokio::time::timeout(timeout, process.wait()).await {
             Ok(status) => {
                 process::reap_group(pid);
                 status
             }
             Err(_) => {
-                process::terminate(&mut child.process, STOP_GRACE).await;
+                process::terminate(&mut process, STOP_GRACE).await;
                 capture.finish().await;
                 return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
             }
@@ -337,7 +338,7 @@ struct Capture {
 
 impl Capture {
     fn start(
-        child: &mut process::Started,
+        stdio: process::ScriptStdio,
         log: std::fs::File,
         cap: u64,
         masker: &Masker,
@@ -350,13 +351,15 @@ impl Capture {
             cap,
             stderr_tail: VecDeque::new(),
         }));
-        let stdin = std::mem::replace(&mut child.stdin, Box::new(tokio::io::sink()));
-        let stdout = std::mem::replace(&mut child.stdout, Box::new(tokio::io::empty()));
-        let stderr = std::mem::replace(&mut child.stderr, Box::new(tokio::io::empty()));
-        let feeder = tokio::spawn(capture::feed_stdin(stdin, stdin_data));
+        let feeder = tokio::spawn(capture::feed_stdin(stdio.stdin, stdin_data));
         let pumps = vec![
-            tokio::spawn(capture::pump(stdout, sink.clone(), masker.clone(), "")),
-            tokio::spawn(capture::pump(stderr, sink.clone(), masker.clone(), "[stderr] ")),
+            tokio::spawn(capture::pump(stdio.stdout, sink.clone(), masker.clone(), "")),
+            tokio::spawn(capture::pump(
+                stdio.stderr,
+                sink.clone(),
+                masker.clone(),
+                "[stderr] ",
+            )),
         ];
         Capture { sink, feeder, pumps }
     }

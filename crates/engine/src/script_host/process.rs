@@ -17,16 +17,22 @@ pub type ScriptInput = Box<dyn AsyncWrite + Unpin + Send>;
 pub type ScriptOutput = Box<dyn AsyncRead + Unpin + Send>;
 
 /// A running script and the host's ends of its stdio.
+#[derive(Debug)]
 pub struct Started {
     pub process: ScriptProcess,
+    pub stdio: ScriptStdio,
+}
+
+/// The host's ends of a script's stdin, stdout and stderr.
+pub struct ScriptStdio {
     pub stdin: ScriptInput,
     pub stdout: ScriptOutput,
     pub stderr: ScriptOutput,
 }
 
-impl std::fmt::Debug for Started {
+impl std::fmt::Debug for ScriptStdio {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Started").field("process", &self.process).finish()
+        f.write_str("ScriptStdio")
     }
 }
 
@@ -92,9 +98,11 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
             drop(child_ends);
             return Ok(Started {
                 process: ScriptProcess::Forked(forked),
-                stdin: Box::new(pipe::Sender::from_owned_fd(stdin.1)?),
-                stdout: Box::new(pipe::Receiver::from_owned_fd(stdout.0)?),
-                stderr: Box::new(pipe::Receiver::from_owned_fd(stderr.0)?),
+                stdio: ScriptStdio {
+                    stdin: Box::new(pipe::Sender::from_owned_fd(stdin.1)?),
+                    stdout: Box::new(pipe::Receiver::from_owned_fd(stdout.0)?),
+                    stderr: Box::new(pipe::Receiver::from_owned_fd(stderr.0)?),
+                },
             });
         }
     }
@@ -111,14 +119,14 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
     isolate(&mut command);
     let mut child = command.spawn()?;
     let missing = || std::io::Error::other("the script's stdio pipes are missing");
-    let stdin: ScriptInput = Box::new(child.stdin.take().ok_or_else(missing)?);
-    let stdout: ScriptOutput = Box::new(child.stdout.take().ok_or_else(missing)?);
-    let stderr: ScriptOutput = Box::new(child.stderr.take().ok_or_else(missing)?);
+    let stdio = ScriptStdio {
+        stdin: Box::new(child.stdin.take().ok_or_else(missing)?),
+        stdout: Box::new(child.stdout.take().ok_or_else(missing)?),
+        stderr: Box::new(child.stderr.take().ok_or_else(missing)?),
+    };
     Ok(Started {
         process: ScriptProcess::Spawned(child),
-        stdin,
-        stdout,
-        stderr,
+        stdio,
     })
 }
 

@@ -27,9 +27,11 @@ pub struct LocalTarget {
     writeback: Option<super::writeback::Writeback>,
     now: String,
     in_tx: bool,
-    /// (template, key attribute) pairs known to have no cards yet: a first
-    /// load into them needs no lookups (ids within one run are unique).
-    empty: std::collections::HashMap<(String, String), bool>,
+    /// (template, key attribute, has no cards yet) for the pairs checked so
+    /// far: a first load into an empty pair needs no lookups (ids within one
+    /// run are unique). A load writes one pair, so a list is searched without
+    /// allocating a key per card.
+    empty: Vec<(String, String, bool)>,
 }
 
 impl std::fmt::Debug for LocalTarget {
@@ -208,9 +210,13 @@ impl LoadTarget for LocalTarget {
                 .optional()
                 .map_err(db)?;
         }
-        let pair = (c.template.to_string(), c.key_attribute.to_string());
-        let empty = match self.empty.get(&pair) {
-            Some(e) => *e,
+        let known = self
+            .empty
+            .iter()
+            .find(|(t, k, _)| t == c.template && k == c.key_attribute)
+            .map(|(_, _, e)| *e);
+        let empty = match known {
+            Some(e) => e,
             None => {
                 let e: bool = self
                     .conn
@@ -221,7 +227,8 @@ impl LoadTarget for LocalTarget {
                         |r| r.get(0),
                     )
                     .map_err(db)?;
-                self.empty.insert(pair, e);
+                self.empty
+                    .push((c.template.to_string(), c.key_attribute.to_string(), e));
                 e
             }
         };
