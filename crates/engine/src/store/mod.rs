@@ -100,3 +100,85 @@ impl Store {
 pub(crate) fn unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
 }
+
+#[cfg(test)]
+mod migration_tests {
+    use rusqlite::Connection;
+
+    const BEFORE_COMPACT: [&str; 3] = [
+        include_str!("../../migrations/20261123000001_foundation.sql"),
+        include_str!("../../migrations/20261123000002_runs_and_datacards.sql"),
+        include_str!("../../migrations/20261123000003_scheduler.sql"),
+    ];
+    const COMPACT: &str = include_str!("../../migrations/20261123000004_compact_datacards.sql");
+
+    #[test]
+    fn compacting_the_card_table_keeps_every_card_its_names_and_its_times() {
+        let conn = Connection::open_in_memory().unwrap();
+        for m in BEFORE_COMPACT {
+            conn.execute_batch(m).unwrap();
+        }
+        conn.execute_batch(
+            r#"INSERT INTO datacards (id, template, folder, key_attribute, object_key, task_id, data, created_at, updated_at) VALUES
+               (7, 'person', 'persons', 'employee_id', 'E1', 'task-a', '{"employee_id":"E1"}', '2026-11-20T08:00:00.125Z', '2026-11-21T09:30:00.999Z'),
+               (9, 'person', 'persons', 'employee_id', 'E2', 'task-b', '{"employee_id":"E2"}', '2026-11-20T08:00:00.000Z', '2026-11-20T08:00:00.000Z'),
+               (12, 'provisioning_failure', 'failures', NULL, NULL, NULL, '{"message":"m"}', '2026-11-22T10:00:00.001Z', '2026-11-22T10:00:00.001Z');"#,
+        )
+        .unwrap();
+        conn.execute_batch(COMPACT).unwrap();
+        // One line per card: id, names, key, data; then its two times.
+        let rows: Vec<(String, i64, i64)> = conn
+            .prepare(
+                "SELECT printf('%d %s %s %s %s %s %s', d.id, t.name, f.name, ifnull(k.name, '-'),
+                        ifnull(d.object_key, '-'), ifnull(tk.name, '-'), d.data), d.created_at, d.updated_at
+                 FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+                 LEFT JOIN card_names k ON k.id = d.key_attribute LEFT JOIN card_names tk ON tk.id = d.task
+                 ORDER BY d.id",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let cards: Vec<(&str, String, String)> = rows
+            .iter()
+            .map(|(line, c, u)| {
+                (
+                    &line[..],
+                    crate::api::time_of_millis(*c),
+                    crate::api::time_of_millis(*u),
+                )
+            })
+            .collect();
+        let card = |line, c: &str, u: &str| (line, c.to_string(), u.to_string());
+        assert_eq!(
+            cards,
+            [
+                card(
+                    r#"7 person persons employee_id E1 task-a {"employee_id":"E1"}"#,
+                    "2026-11-20T08:00:00.125Z",
+                    "2026-11-21T09:30:00.999Z"
+                ),
+                card(
+                    r#"9 person persons employee_id E2 task-b {"employee_id":"E2"}"#,
+                    "2026-11-20T08:00:00.000Z",
+                    "2026-11-20T08:00:00.000Z"
+                ),
+                card(
+                    r#"12 provisioning_failure failures - - - {"message":"m"}"#,
+                    "2026-11-22T10:00:00.001Z",
+                    "2026-11-22T10:00:00.001Z"
+                ),
+            ]
+        );
+        // Both lookups the load makes still go through an index.
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT id FROM datacards WHERE template = 1 AND task = 2",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("datacards_by_task"), "{plan}");
+    }
+}

@@ -159,8 +159,9 @@ impl Store {
 
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
         let rows = sqlx::query(
-            "SELECT id, template, folder, data, updated_at FROM datacards
-             WHERE template = ?1 AND (?2 IS NULL OR folder = ?2) ORDER BY id LIMIT ?3",
+            "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at
+             FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) ORDER BY d.id LIMIT ?3",
         )
         .bind(template)
         .bind(folder)
@@ -174,18 +175,18 @@ impl Store {
                     template: r.try_get("template")?,
                     folder: r.try_get("folder")?,
                     data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
-                    updated_at: r.try_get("updated_at")?,
+                    updated_at: crate::api::time_of_millis(r.try_get("updated_at")?),
                 })
             })
             .collect()
     }
 
     pub async fn count_datacards(&self, template: &str) -> Result<i64> {
-        Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM datacards WHERE template = ?")
-                .bind(template)
-                .fetch_one(self.pool())
-                .await?,
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM datacards WHERE template = (SELECT id FROM card_names WHERE name = ?)",
         )
+        .bind(template)
+        .fetch_one(self.pool())
+        .await?)
     }
 }

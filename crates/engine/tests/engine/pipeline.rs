@@ -500,3 +500,62 @@ async fn an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps
     assert_eq!(card_of(&f, "2").await["last_name"], "M2");
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
 }
+
+/// Pages of the database, read once the engine is closed.
+async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
+    let database = engine.data_dir().join("provisio.db");
+    engine.close().await;
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load() {
+    let f = fresh().await;
+    let source = r#"import json
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+p = a["connector_parameters"]
+records = [{"id": str(i), "name": "name-%06d" % i + (p["grow"] if i % 50 == 0 else ""), "groups": ["g1"]}
+           for i in range(20000)]
+with open(a["expected_output_filename"], "w") as f:
+    json.dump(records, f)
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Grow", source, r#"{"grow": ""}"#, "{}").await;
+    assert_eq!(run(&f.engine, &task).await.counts.created, 20000);
+    let data_dir = f.engine.data_dir().to_path_buf();
+    let first = closed_database_pages(f.engine).await;
+
+    // Every 50th card grows by 20 bytes: each fits the room its row keeps, so
+    // no page splits and the database does not grow (without the room, 400
+    // page splits each rebalanced three full pages and the file grew).
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    let grow = |by: &str| connector_input(&format!(r#"{{"parameters": {{"grow": "{by}"}}}}"#));
+    engine
+        .update_connector("Grow", grow("-grown-by-20-bytes-"))
+        .await
+        .unwrap();
+    let r = run(&engine, &task).await;
+    assert_eq!((r.counts.updated, r.counts.unchanged), (400, 19600));
+    let cards = engine.datacards("person", None, 100).await.unwrap();
+    assert_eq!(cards[0].data["last_name"], "name-000000-grown-by-20-bytes-");
+    assert_eq!(cards[1].data["last_name"], "name-000001");
+    let second = closed_database_pages(engine).await;
+    assert_eq!(
+        second, first,
+        "the re-run grew the database from {first} to {second} pages"
+    );
+
+    // Values far larger than the room still load whole, and shrink back.
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    let long = "x".repeat(3000);
+    engine.update_connector("Grow", grow(&long)).await.unwrap();
+    assert_eq!(run(&engine, &task).await.counts.updated, 400);
+    let card = &engine.datacards("person", None, 1).await.unwrap()[0];
+    assert_eq!(card.data["last_name"], format!("name-000000{long}"));
+    engine.update_connector("Grow", grow("")).await.unwrap();
+    assert_eq!(run(&engine, &task).await.counts.updated, 400);
+    let card = &engine.datacards("person", None, 1).await.unwrap()[0];
+    assert_eq!(card.data["last_name"], "name-000000");
+    assert_eq!(card.data["groups"], serde_json::json!(["g1"]));
+}
