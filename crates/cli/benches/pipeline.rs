@@ -148,6 +148,8 @@ fn write_data(path: &Path, n: usize, changed_every: usize) {
         w.write_all(b"}").unwrap();
     }
     w.write_all(b"]\n").unwrap();
+    // On disk before anything is measured: its writeback must not compete with the runs.
+    w.into_inner().unwrap().sync_all().unwrap();
 }
 
 fn provisio(data: &Path, args: &[&str]) -> (String, Duration) {
@@ -178,6 +180,27 @@ struct Timings {
     rerun: Duration,
     first_pipeline: Duration,
     rerun_pipeline: Duration,
+    /// The command's time before its run started and after it finished
+    /// (opening the database; closing it, which checkpoints the WAL), first and re-run.
+    outside: [(Duration, Duration); 2],
+}
+
+/// (before the run started, after it finished) of a command that began at `began` and took `took`.
+fn outside_the_run(
+    run: &serde_json::Value,
+    began: chrono::DateTime<chrono::Utc>,
+    took: Duration,
+) -> (Duration, Duration) {
+    let ts = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    let before = (ts(&run["started_at"]).to_utc() - began)
+        .to_std()
+        .unwrap_or_default();
+    let after = took.saturating_sub(
+        (ts(&run["finished_at"]).to_utc() - began)
+            .to_std()
+            .unwrap_or_default(),
+    );
+    (before, after)
 }
 
 /// The run's own duration and its script's, as the run recorded them (the
@@ -234,9 +257,11 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
         ],
     );
 
+    let began = chrono::Utc::now();
     let (out, first_time) = provisio(d, &["--json", "task", "run", "Bench/Load", "--wait"]);
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(run["counts"]["created"].as_u64().unwrap() as usize, n);
+    let first_outside = outside_the_run(&run, began, first_time);
     let (total, script) = run_seconds(&run);
     let first_pipeline = total.saturating_sub(script);
     write_connector(second);
@@ -250,6 +275,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
             connector.to_str().unwrap(),
         ],
     );
+    let began = chrono::Utc::now();
     let (out, rerun_time) = provisio(d, &["--json", "task", "run", "Bench/Load", "--wait"]);
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
@@ -262,6 +288,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
         rerun: rerun_time,
         first_pipeline,
         rerun_pipeline: total.saturating_sub(script),
+        outside: [first_outside, outside_the_run(&run, began, rerun_time)],
     }
 }
 
@@ -314,8 +341,21 @@ fn main() {
     );
     let mut rounds = Vec::new();
     let mut reference = Vec::new();
-    for _ in 0..repeat {
-        rounds.push(engine_round(dir.path(), &first, &second, n));
+    for round in 1..=repeat {
+        let t = engine_round(dir.path(), &first, &second, n);
+        println!(
+            "pipeline: round {round}: first load {} ({} engine after the script; {} before the run, {} after it), \
+             re-run {} ({}; {}, {})",
+            secs(t.first),
+            secs(t.first_pipeline),
+            secs(t.outside[0].0),
+            secs(t.outside[0].1),
+            secs(t.rerun),
+            secs(t.rerun_pipeline),
+            secs(t.outside[1].0),
+            secs(t.outside[1].1),
+        );
+        rounds.push(t);
     }
     // Measured before the reference runs: the largest child so far is a provisio process.
     let rss = children_max_rss_mb();

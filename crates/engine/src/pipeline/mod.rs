@@ -664,11 +664,10 @@ fn stream_load(
             let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
             for lines in from_pass_one {
-                for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-                    let (known, change) = std::str::from_utf8(line)
-                        .ok()
-                        .and_then(|text| text.split_once('\t'))
-                        .ok_or_else(damaged)?;
+                // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
+                let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
+                for line in lines.split('\n').filter(|l| !l.is_empty()) {
+                    let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
                     let (key, data) = parse_change(change).ok_or_else(damaged)?;
                     let outcome =
                         target.upsert(&card_write(task, &key_attribute, &key, known.parse().ok(), data))?;
@@ -886,7 +885,7 @@ fn load(
         if n == 0 {
             break;
         }
-        let Some((key, data)) = std::str::from_utf8(&line)
+        let Some((key, data)) = simdutf8::basic::from_utf8(&line)
             .ok()
             .and_then(|text| parse_change(text.trim_end_matches('\n')))
         else {

@@ -40,10 +40,13 @@ fn with_room(json: &str, size: usize, out: &mut String) {
     } else {
         json.len() + room_for(json.len())
     };
+    const SPACES: &str = "                                                                ";
     out.clear();
     out.reserve(size);
     out.push_str(json);
-    out.extend(std::iter::repeat_n(' ', size - json.len()));
+    while out.len() < size {
+        out.push_str(&SPACES[..SPACES.len().min(size - out.len())]);
+    }
 }
 
 /// SQL `card_data(json, previous_size)`: the new values of a card in the
@@ -236,7 +239,7 @@ impl LoadTarget for LocalTarget {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT id, object_key FROM datacards INDEXED BY datacards_by_task
+                "SELECT id, object_key FROM datacards INDEXED BY datacards_by_key
                  WHERE template = ?1 AND task = ?2",
             )
             .map_err(db)?;
