@@ -663,18 +663,32 @@ fn stream_load(
         let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
             let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
+            let (mut keys, mut outcomes) = (Vec::new(), Vec::new());
             for lines in from_pass_one {
                 // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
                 let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
+                let mut changes = Vec::new();
+                keys.clear();
                 for line in lines.split('\n').filter(|l| !l.is_empty()) {
                     let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
                     let (key, data) = parse_change(change).ok_or_else(damaged)?;
-                    let outcome =
-                        target.upsert(&card_write(task, &key_attribute, &key, known.parse().ok(), data))?;
-                    made.push((cache::key_hash(&key), outcome));
-                    if made.len().is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
-                        return Err(stopped_in_load());
-                    }
+                    changes.push((known.parse().ok(), data));
+                    keys.push(key);
+                }
+                let writes: Vec<CardWrite> = changes
+                    .iter()
+                    .zip(&keys)
+                    .map(|((known, data), key)| card_write(task, &key_attribute, key, *known, data))
+                    .collect();
+                outcomes.clear();
+                target.upsert_all(&writes, &mut outcomes)?;
+                made.extend(
+                    keys.iter()
+                        .map(|k| cache::key_hash(k))
+                        .zip(outcomes.iter().copied()),
+                );
+                if stopped.load(Ordering::Relaxed) {
+                    return Err(stopped_in_load());
                 }
             }
             Ok(made)

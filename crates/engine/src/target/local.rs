@@ -33,6 +33,10 @@ fn room_for(len: usize) -> usize {
     (len / 4).max(32)
 }
 
+/// New cards written by one INSERT: a statement per row costs more than
+/// the row itself (statement lookup, binding, cursors opened and closed).
+const ROWS_PER_INSERT: usize = 64;
+
 /// `json` followed by spaces up to `size`, or with fresh room when it has outgrown `size`.
 fn with_room(json: &str, size: usize, out: &mut String) {
     let size = if json.len() <= size {
@@ -86,8 +90,20 @@ pub struct LocalTarget {
     empty: Vec<(i64, i64, bool)>,
     /// `card_names` ids looked up so far (a load uses four).
     names: Vec<(String, i64)>,
-    /// A new card's values with their room, reused.
-    padded: String,
+    /// New cards' values with their room, reused (one per row of an INSERT).
+    padded: Vec<String>,
+    /// The id the next new card gets; ids are given out here so that one
+    /// INSERT of many rows knows the id of each (read at the first insert).
+    next_id: Option<i64>,
+}
+
+/// The numbers of a card's names (`card_names`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Names {
+    template: i64,
+    folder: i64,
+    key_attribute: i64,
+    task: i64,
 }
 
 impl std::fmt::Debug for LocalTarget {
@@ -120,8 +136,81 @@ impl LocalTarget {
             now_ms: chrono::Utc::now().timestamp_millis(),
             in_tx: false,
             empty: Default::default(),
-            padded: String::new(),
+            padded: Vec::new(),
             names: Vec::new(),
+            next_id: None,
+        })
+    }
+
+    /// One record: the cached card first, then the card whose key attribute holds the key.
+    fn upsert_one(&mut self, names: Names, c: &CardWrite) -> Result<Upsert> {
+        let Names {
+            template,
+            key_attribute,
+            task,
+            ..
+        } = names;
+        let mut found: Option<(i64, Option<i64>, Option<i64>)> = None;
+        if let Some(id) = c.known_card {
+            let mut s = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, task, key_attribute FROM datacards WHERE id = ?1 AND template = ?2 AND object_key = ?3",
+                )
+                .map_err(db)?;
+            found = s
+                .query_row(params![id, template, c.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(db)?;
+        }
+        if found.is_none() && !self.no_cards_yet(template, key_attribute)? {
+            let mut s = self
+                .conn
+                .prepare_cached(
+                    "SELECT id, task, key_attribute FROM datacards INDEXED BY datacards_by_key
+                     WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
+                )
+                .map_err(db)?;
+            found = s
+                .query_row(params![template, key_attribute, c.key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()
+                .map_err(db)?;
+        }
+        let Some((id, previous_task, previous_key_attribute)) = found else {
+            let mut out = Vec::with_capacity(1);
+            self.insert_cards(names, &[c], &mut out)?;
+            return Ok(out[0]);
+        };
+        let card = CardRef { id };
+        if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
+            // Indexed columns are left out when they stay the same: setting
+            // them would rewrite the card's index entry.
+            let mut s = self
+                .conn
+                .prepare_cached(
+                    "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                        updated_at = ?3 WHERE id = ?1",
+                )
+                .map_err(db)?;
+            s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
+            return Ok(Upsert::Updated(card));
+        }
+        let mut s = self
+            .conn
+            .prepare_cached(
+                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                    task = ?3, key_attribute = ?4, object_key = ?5, updated_at = ?6 WHERE id = ?1",
+            )
+            .map_err(db)?;
+        s.execute(params![id, c.data, task, key_attribute, c.key, self.now_ms])
+            .map_err(db)?;
+        Ok(match previous_task {
+            Some(p) if p != task => Upsert::TakenOver(card),
+            _ => Upsert::Updated(card),
         })
     }
 
@@ -139,6 +228,98 @@ impl LocalTarget {
             self.names.push((name.to_string(), id));
         }
         Ok(id)
+    }
+
+    fn names_of(&mut self, c: &CardWrite) -> Result<Names> {
+        Ok(Names {
+            template: self.name(c.template)?,
+            folder: self.name(c.folder)?,
+            key_attribute: self.name(c.key_attribute)?,
+            task: self.name(c.task_id)?,
+        })
+    }
+
+    /// Whether no card of `template` has yet been matched by `key_attribute`
+    /// (remembered: within one run ids are unique, so it stays true for the run).
+    fn no_cards_yet(&mut self, template: i64, key_attribute: i64) -> Result<bool> {
+        if let Some((_, _, e)) = self
+            .empty
+            .iter()
+            .find(|(t, k, _)| *t == template && *k == key_attribute)
+        {
+            return Ok(*e);
+        }
+        let e: bool = self
+            .conn
+            .query_row(
+                "SELECT NOT EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_key
+                 WHERE template = ?1 AND key_attribute = ?2)",
+                params![template, key_attribute],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        self.empty.push((template, key_attribute, e));
+        Ok(e)
+    }
+
+    fn take_id(&mut self) -> Result<i64> {
+        // Outside a transaction another writer may insert between two statements.
+        let id = match self.next_id.filter(|_| self.in_tx) {
+            Some(id) => id,
+            None => {
+                let max: i64 = self
+                    .conn
+                    .query_row("SELECT IFNULL(MAX(id), 0) FROM datacards", [], |r| r.get(0))
+                    .map_err(db)?;
+                max + 1
+            }
+        };
+        self.next_id = Some(id + 1);
+        Ok(id)
+    }
+
+    /// Inserts new cards sharing `names`, `ROWS_PER_INSERT` per statement.
+    fn insert_cards(&mut self, names: Names, cards: &[&CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
+        while self.padded.len() < ROWS_PER_INSERT {
+            self.padded.push(String::new());
+        }
+        let mut chunks = cards.chunks_exact(ROWS_PER_INSERT);
+        for chunk in chunks.by_ref() {
+            let first = self.next_id_for(chunk.len())?;
+            for (c, padded) in chunk.iter().zip(self.padded.iter_mut()) {
+                with_room(c.data, 0, padded);
+            }
+            let sql = insert_sql(ROWS_PER_INSERT);
+            let mut s = self.conn.prepare_cached(&sql).map_err(db)?;
+            for (i, (c, padded)) in chunk.iter().zip(&self.padded).enumerate() {
+                let p = 6 + 3 * i;
+                s.raw_bind_parameter(p, first + i as i64).map_err(db)?;
+                s.raw_bind_parameter(p + 1, c.key).map_err(db)?;
+                s.raw_bind_parameter(p + 2, padded.as_str()).map_err(db)?;
+            }
+            bind_names(&mut s, names, self.now_ms)?;
+            s.raw_execute().map_err(db)?;
+            out.extend((0..chunk.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
+        }
+        for c in chunks.remainder() {
+            let id = self.next_id_for(1)?;
+            with_room(c.data, 0, &mut self.padded[0]);
+            let mut s = self.conn.prepare_cached(&insert_sql(1)).map_err(db)?;
+            s.raw_bind_parameter(6, id).map_err(db)?;
+            s.raw_bind_parameter(7, c.key).map_err(db)?;
+            s.raw_bind_parameter(8, self.padded[0].as_str()).map_err(db)?;
+            bind_names(&mut s, names, self.now_ms)?;
+            s.raw_execute().map_err(db)?;
+            out.push(Upsert::Created(CardRef { id }));
+        }
+        Ok(())
+    }
+
+    /// The first of `n` consecutive new card ids.
+    fn next_id_for(&mut self, n: usize) -> Result<i64> {
+        let first = self.take_id()?;
+        self.next_id = Some(first + n as i64);
+        Ok(first)
     }
 
     /// The `card_names` id of `name`, added when new.
@@ -227,6 +408,37 @@ impl LocalTarget {
     }
 }
 
+/// `INSERT` of `rows` new cards: ?1..?5 the shared names and time, then id, key and values per row.
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO datacards (id, template, folder, key_attribute, object_key, task, created_at, updated_at, data) VALUES ",
+    );
+    for i in 0..rows {
+        let p = 6 + 3 * i;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!("(?{p}, ?1, ?2, ?3, ?{}, ?4, ?5, ?5, ?{})", p + 1, p + 2));
+    }
+    sql
+}
+
+fn bind_names(s: &mut rusqlite::CachedStatement, names: Names, now_ms: i64) -> Result<()> {
+    for (i, v) in [
+        names.template,
+        names.folder,
+        names.key_attribute,
+        names.task,
+        now_ms,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.raw_bind_parameter(i + 1, v).map_err(db)?;
+    }
+    Ok(())
+}
+
 impl LoadTarget for LocalTarget {
     fn removal_candidates(
         &mut self,
@@ -280,6 +492,7 @@ impl LoadTarget for LocalTarget {
 
     fn begin(&mut self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
+        self.next_id = None;
         self.in_tx = true;
         let wal = format!("{}-wal", self.database.display());
         self.writeback = Some(super::writeback::Writeback::start(wal.into()));
@@ -287,116 +500,35 @@ impl LoadTarget for LocalTarget {
     }
 
     fn upsert(&mut self, c: &CardWrite) -> Result<Upsert> {
-        let template = self.name(c.template)?;
-        let key_attribute = self.name(c.key_attribute)?;
-        let task = self.name(c.task_id)?;
-        // The cached card first, then the card whose key attribute holds the key.
-        let mut found: Option<(i64, Option<i64>, Option<i64>)> = None;
-        if let Some(id) = c.known_card {
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards WHERE id = ?1 AND template = ?2 AND object_key = ?3",
-                )
-                .map_err(db)?;
-            found = s
-                .query_row(params![id, template, c.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-                .map_err(db)?;
-        }
-        let known = self
-            .empty
-            .iter()
-            .find(|(t, k, _)| *t == template && *k == key_attribute)
-            .map(|(_, _, e)| *e);
-        let empty = match known {
-            Some(e) => e,
-            None => {
-                let e: bool = self
-                    .conn
-                    .query_row(
-                        "SELECT NOT EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_key
-                         WHERE template = ?1 AND key_attribute = ?2)",
-                        params![template, key_attribute],
-                        |r| r.get(0),
-                    )
-                    .map_err(db)?;
-                self.empty.push((template, key_attribute, e));
-                e
-            }
-        };
-        if found.is_none() && !empty {
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards INDEXED BY datacards_by_key
-                     WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
-                )
-                .map_err(db)?;
-            found = s
-                .query_row(params![template, key_attribute, c.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .optional()
-                .map_err(db)?;
-        }
-        match found {
-            Some((id, previous_task, previous_key_attribute)) => {
-                let card = CardRef { id };
-                if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
-                    // Indexed columns are left out when they stay the same: setting
-                    // them would rewrite both index entries of every updated card.
-                    let mut s = self
-                        .conn
-                        .prepare_cached(
-                            "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                                updated_at = ?3 WHERE id = ?1",
-                        )
-                        .map_err(db)?;
-                    s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
-                    return Ok(Upsert::Updated(card));
+        let mut out = Vec::with_capacity(1);
+        self.upsert_all(std::slice::from_ref(c), &mut out)?;
+        Ok(out[0])
+    }
+
+    fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
+        // New cards into a template and key attribute without cards need no
+        // lookup: they are gathered and inserted many per statement.
+        let mut fresh: Vec<&CardWrite> = Vec::new();
+        let mut fresh_names = None;
+        for c in cards {
+            let names = self.names_of(c)?;
+            if c.known_card.is_none() && self.no_cards_yet(names.template, names.key_attribute)? {
+                if let Some(previous) = fresh_names.filter(|n| *n != names) {
+                    self.insert_cards(previous, &std::mem::take(&mut fresh), out)?;
                 }
-                let mut s = self
-                    .conn
-                    .prepare_cached(
-                        "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                            task = ?3, key_attribute = ?4, object_key = ?5, updated_at = ?6 WHERE id = ?1",
-                    )
-                    .map_err(db)?;
-                s.execute(params![id, c.data, task, key_attribute, c.key, self.now_ms])
-                    .map_err(db)?;
-                Ok(match previous_task {
-                    Some(p) if p != task => Upsert::TakenOver(card),
-                    _ => Upsert::Updated(card),
-                })
+                fresh_names = Some(names);
+                fresh.push(c);
+                continue;
             }
-            None => {
-                let folder = self.name(c.folder)?;
-                with_room(c.data, 0, &mut self.padded);
-                let mut s = self
-                    .conn
-                    .prepare_cached(
-                        "INSERT INTO datacards (template, folder, key_attribute, object_key, task, created_at, updated_at, data)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)",
-                    )
-                    .map_err(db)?;
-                s.execute(params![
-                    template,
-                    folder,
-                    key_attribute,
-                    c.key,
-                    task,
-                    self.now_ms,
-                    self.padded
-                ])
-                .map_err(db)?;
-                Ok(Upsert::Created(CardRef {
-                    id: self.conn.last_insert_rowid(),
-                }))
+            if let Some(n) = fresh_names.take() {
+                self.insert_cards(n, &std::mem::take(&mut fresh), out)?;
             }
+            out.push(self.upsert_one(names, c)?);
         }
+        if let Some(n) = fresh_names {
+            self.insert_cards(n, &fresh, out)?;
+        }
+        Ok(())
     }
 
     fn mark_removed(&mut self, card: CardRef, q: &RemovalQuery) -> Result<bool> {
@@ -417,10 +549,11 @@ impl LoadTarget for LocalTarget {
 
     fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef> {
         let (template, folder) = (self.name(template)?, self.name(folder)?);
+        let id = self.take_id()?;
         self.conn
             .execute(
-                "INSERT INTO datacards (template, folder, created_at, updated_at, data) VALUES (?1, ?2, ?3, ?3, ?4)",
-                params![template, folder, self.now_ms, data.to_string()],
+                "INSERT INTO datacards (id, template, folder, created_at, updated_at, data) VALUES (?5, ?1, ?2, ?3, ?3, ?4)",
+                params![template, folder, self.now_ms, data.to_string(), id],
             )
             .map_err(db)?;
         Ok(CardRef {
@@ -445,6 +578,7 @@ impl LoadTarget for LocalTarget {
         // Names added and cards counted in the transaction are gone with it.
         self.names.clear();
         self.empty.clear();
+        self.next_id = None;
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.in_tx = false;
