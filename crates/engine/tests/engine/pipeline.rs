@@ -535,6 +535,31 @@ async fn a_first_load_written_many_cards_per_statement_takes_back_exactly_the_ca
     );
 }
 
+#[tokio::test]
+async fn attribute_names_written_with_json_escapes_are_found() {
+    let f = fresh().await;
+    // The output text itself holds the escapes (\u006d is "m", \u006f is "o").
+    let source = r#"import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+with open(a["expected_output_filename"], "w") as f:
+    f.write(r'[{"id": "1", "na\u006de": "Esc", "gr\u006fups": ["g"]}, {"\u0069d": "2", "name": "Plain", "groups": []}]')
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Escaped", source, "{}", "{}").await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(
+        (r.status, r.counts.created),
+        (RunStatus::Succeeded, 2),
+        "{:?}",
+        r.extract
+    );
+    let one = card_of(&f, "1").await;
+    assert_eq!(
+        (one["last_name"].as_str(), &one["groups"]),
+        (Some("Esc"), &serde_json::json!(["g"]))
+    );
+    assert_eq!(card_of(&f, "2").await["last_name"], "Plain");
+}
+
 /// Pages of the database, read once the engine is closed.
 async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
     let database = engine.data_dir().join("provisio.db");
