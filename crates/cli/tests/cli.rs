@@ -281,10 +281,11 @@ const SCRIPT: &str = r#"import json, sys
 import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
 n = int(a["connector_parameters"].get("count", 3))
+pad = "x" * int(a["connector_parameters"].get("pad", 0))
 if a["connector_parameters"].get("fail"):
     raise RuntimeError("source unavailable")
 with open(a["expected_output_filename"], "w") as f:
-    json.dump([{"id": str(i), "name": "P%d" % i} for i in range(n)], f)
+    json.dump([{"id": str(i), "name": "P%d%s" % (i, pad)} for i in range(n)], f)
 "#;
 
 /// A python_script connector `connector` running `source`, with one scheduled
@@ -470,7 +471,17 @@ fn wait_for_stage(cli: &Cli, stage: &str) -> bool {
 #[test]
 fn killing_the_engine_during_the_load_leaves_everything_consistent() {
     let cli = Cli::new();
-    scripted(&cli, 200_000);
+    // 150,000 cards of about 600 bytes: the load's page cache (32 MiB) fills
+    // after some 50,000, and from then on its transaction writes the WAL.
+    const CARDS: u64 = 150_000;
+    scripted_task(
+        &cli,
+        "HR",
+        "Load",
+        SCRIPT,
+        "0 0 * * * *",
+        r#"{"count": 150000, "pad": 500}"#,
+    );
     let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
         .arg("--data-dir")
         .arg(cli.data())
@@ -483,7 +494,13 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
         wait_for_stage(&cli, "load"),
         "the run never reached its load stage"
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // A growing WAL: the load's transaction is writing and has not committed.
+    let wal = cli.data().join("provisio.db-wal");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&wal).map_or(true, |m| m.len() < (1 << 20)) {
+        assert!(started.elapsed().as_secs() < 60, "the load never wrote its WAL");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
     child.kill().unwrap(); // SIGKILL: no chance to clean up
     child.wait().unwrap();
 
@@ -501,7 +518,7 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
     let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
     let n = cards.as_array().unwrap().len();
     assert!(
-        n == 0 || n == 200_000,
+        n == 0 || n == CARDS as usize,
         "a half-applied load is visible: {n} cards"
     );
 
@@ -510,12 +527,12 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
     assert_eq!(run["status"], "succeeded");
     assert_eq!(
         run["counts"]["created"].as_u64().unwrap() + run["counts"]["updated"].as_u64().unwrap(),
-        200_000
+        CARDS
     );
     let again = cli.json(&["task", "run", "HR/Load", "--wait"]);
-    assert_eq!(again["counts"]["unchanged"], 200_000);
+    assert_eq!(again["counts"]["unchanged"], CARDS);
     let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "300000"]);
-    assert_eq!(cards.as_array().unwrap().len(), 200_000);
+    assert_eq!(cards.as_array().unwrap().len(), CARDS as usize);
 }
 
 // ----- serve --------------------------------------------------------------

@@ -116,6 +116,19 @@ fn db(e: rusqlite::Error) -> EngineError {
     EngineError::invalid("local datacard store", e.to_string())
 }
 
+/// Copies what the WAL holds into the database and closes: the last
+/// connection to close removes the WAL (see `Engine::close`). Gives up at
+/// once when another connection is busy.
+pub fn checkpoint_and_close(database: &Path) {
+    // Never creates a database that is not there.
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    if let Ok(conn) = Connection::open_with_flags(database, flags) {
+        // No waiting: another process's load must not hold this one's exit.
+        let _ = conn.busy_timeout(Duration::ZERO);
+        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+}
+
 impl LocalTarget {
     pub fn open(database: &Path) -> Result<Self> {
         let conn = Connection::open(database).map_err(db)?;
