@@ -663,28 +663,26 @@ fn stream_load(
         let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
             let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
-            let (mut keys, mut outcomes) = (Vec::new(), Vec::new());
+            let mut outcomes = Vec::new();
             for lines in from_pass_one {
                 // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
                 let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
                 let mut changes = Vec::new();
-                keys.clear();
                 for line in lines.split('\n').filter(|l| !l.is_empty()) {
                     let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
                     let (key, data) = parse_change(change).ok_or_else(damaged)?;
-                    changes.push((known.parse().ok(), data));
-                    keys.push(key);
+                    changes.push((known.parse().ok(), key, data));
                 }
                 let writes: Vec<CardWrite> = changes
                     .iter()
-                    .zip(&keys)
-                    .map(|((known, data), key)| card_write(task, &key_attribute, key, *known, data))
+                    .map(|(known, key, data)| card_write(task, &key_attribute, key, *known, data))
                     .collect();
                 outcomes.clear();
                 target.upsert_all(&writes, &mut outcomes)?;
                 made.extend(
-                    keys.iter()
-                        .map(|k| cache::key_hash(k))
+                    changes
+                        .iter()
+                        .map(|(_, key, _)| cache::key_hash(key))
                         .zip(outcomes.iter().copied()),
                 );
                 if stopped.load(Ordering::Relaxed) {
@@ -755,9 +753,10 @@ fn stopped_in_load() -> Halt {
 }
 
 /// A change line as pass one writes it: the object key as JSON, a tab, the card JSON.
-fn parse_change(line: &str) -> Option<(String, &str)> {
+fn parse_change(line: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
     let (key_json, data) = line.split_once('\t')?;
-    Some((serde_json::from_str(key_json).ok()?, data))
+    let key: records::JsonStr = serde_json::from_str(key_json).ok()?;
+    Some((key.0, data))
 }
 
 fn card_write<'a>(

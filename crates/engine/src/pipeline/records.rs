@@ -290,7 +290,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let columns = &self.shape.columns;
         let mut index = 0;
-        while let Some(AttributeName(key)) = map.next_key::<AttributeName<'de>>()? {
+        while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             if self.hints.len() <= index {
                 self.hints.push(Hint::Unknown);
             }
@@ -319,24 +319,25 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     }
 }
 
-/// An attribute name borrowed from the record when it has no escapes. (A
-/// `Cow<str>` always deserializes owned: one allocation per attribute of
-/// every record, measured as the largest cost after parsing itself.)
-struct AttributeName<'de>(std::borrow::Cow<'de, str>);
+/// A JSON string borrowed from its text when it has no escapes. (A
+/// `Cow<str>` always deserializes owned: for attribute names that was one
+/// allocation per attribute of every record, measured as the largest cost
+/// after parsing itself.)
+pub(crate) struct JsonStr<'de>(pub std::borrow::Cow<'de, str>);
 
-impl<'de> serde::Deserialize<'de> for AttributeName<'de> {
+impl<'de> serde::Deserialize<'de> for JsonStr<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Name;
         impl<'de> Visitor<'de> for Name {
-            type Value = AttributeName<'de>;
+            type Value = JsonStr<'de>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an attribute name")
+                f.write_str("a string")
             }
             fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(AttributeName(std::borrow::Cow::Borrowed(v)))
+                Ok(JsonStr(std::borrow::Cow::Borrowed(v)))
             }
             fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(AttributeName(std::borrow::Cow::Owned(v.to_owned())))
+                Ok(JsonStr(std::borrow::Cow::Owned(v.to_owned())))
             }
         }
         d.deserialize_str(Name)

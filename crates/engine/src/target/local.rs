@@ -20,6 +20,10 @@ const LOAD_CACHE_KIB: u32 = 32 * 1024;
 /// A WAL this large makes the commit's checkpoint worth syncing in the background.
 const BIG_WAL: u64 = 32 << 20;
 
+/// New cards written by one INSERT: a statement per row costs more than
+/// the row itself (statement lookup, binding, cursors opened and closed).
+const ROWS_PER_INSERT: usize = 64;
+
 /// Room for growth kept at the end of every card's `data`, as trailing
 /// whitespace after the JSON object (every JSON reader skips it).
 ///
@@ -32,10 +36,6 @@ const BIG_WAL: u64 = 32 << 20;
 fn room_for(len: usize) -> usize {
     (len / 4).max(32)
 }
-
-/// New cards written by one INSERT: a statement per row costs more than
-/// the row itself (statement lookup, binding, cursors opened and closed).
-const ROWS_PER_INSERT: usize = 64;
 
 /// `json` followed by spaces up to `size`, or with fresh room when it has outgrown `size`.
 fn with_room(json: &str, size: usize, out: &mut String) {
@@ -293,38 +293,50 @@ impl LocalTarget {
 
     /// Inserts new cards sharing `names`, `ROWS_PER_INSERT` per statement.
     fn insert_cards(&mut self, names: Names, cards: &[&CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        while self.padded.len() < ROWS_PER_INSERT {
+        static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        static ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        for chunk in cards.chunks(ROWS_PER_INSERT) {
+            if chunk.len() == ROWS_PER_INSERT {
+                self.insert_rows(
+                    MANY.get_or_init(|| insert_sql(ROWS_PER_INSERT)),
+                    names,
+                    chunk,
+                    out,
+                )?;
+            } else {
+                for card in chunk {
+                    self.insert_rows(ONE.get_or_init(|| insert_sql(1)), names, &[card], out)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One INSERT of `insert_sql(rows.len())`.
+    fn insert_rows(
+        &mut self,
+        sql: &str,
+        names: Names,
+        rows: &[&CardWrite],
+        out: &mut Vec<Upsert>,
+    ) -> Result<()> {
+        while self.padded.len() < rows.len() {
             self.padded.push(String::new());
         }
-        let mut chunks = cards.chunks_exact(ROWS_PER_INSERT);
-        for chunk in chunks.by_ref() {
-            let first = self.next_id_for(chunk.len())?;
-            for (c, padded) in chunk.iter().zip(self.padded.iter_mut()) {
-                with_room(c.data, 0, padded);
-            }
-            let sql = insert_sql(ROWS_PER_INSERT);
-            let mut s = self.conn.prepare_cached(&sql).map_err(db)?;
-            for (i, (c, padded)) in chunk.iter().zip(&self.padded).enumerate() {
-                let p = 6 + 3 * i;
-                s.raw_bind_parameter(p, first + i as i64).map_err(db)?;
-                s.raw_bind_parameter(p + 1, c.key).map_err(db)?;
-                s.raw_bind_parameter(p + 2, padded.as_str()).map_err(db)?;
-            }
-            bind_names(&mut s, names, self.now_ms)?;
-            s.raw_execute().map_err(db)?;
-            out.extend((0..chunk.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
+        let first = self.next_id_for(rows.len())?;
+        for (c, padded) in rows.iter().zip(self.padded.iter_mut()) {
+            with_room(c.data, 0, padded);
         }
-        for c in chunks.remainder() {
-            let id = self.next_id_for(1)?;
-            with_room(c.data, 0, &mut self.padded[0]);
-            let mut s = self.conn.prepare_cached(&insert_sql(1)).map_err(db)?;
-            s.raw_bind_parameter(6, id).map_err(db)?;
-            s.raw_bind_parameter(7, c.key).map_err(db)?;
-            s.raw_bind_parameter(8, self.padded[0].as_str()).map_err(db)?;
-            bind_names(&mut s, names, self.now_ms)?;
-            s.raw_execute().map_err(db)?;
-            out.push(Upsert::Created(CardRef { id }));
+        let mut s = self.conn.prepare_cached(sql).map_err(db)?;
+        for (i, (c, padded)) in rows.iter().zip(&self.padded).enumerate() {
+            let p = 6 + 3 * i;
+            s.raw_bind_parameter(p, first + i as i64).map_err(db)?;
+            s.raw_bind_parameter(p + 1, c.key).map_err(db)?;
+            s.raw_bind_parameter(p + 2, padded.as_str()).map_err(db)?;
         }
+        bind_names(&mut s, names, self.now_ms)?;
+        s.raw_execute().map_err(db)?;
+        out.extend((0..rows.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
         Ok(())
     }
 
