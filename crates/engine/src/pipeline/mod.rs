@@ -886,35 +886,47 @@ fn load(
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
-    let mut line = Vec::with_capacity(1024);
     let key_attribute = shape.key_attribute().to_string();
     let mut counts = plan.counts.clone();
-    let mut upserts: u64 = 0;
+    let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
+    // Whole lines, about 1 MB at a time, so the target can write many cards per statement.
+    let mut batch = Vec::with_capacity(1 << 20);
+    let mut outcomes = Vec::new();
     loop {
-        line.clear();
-        let n = spill
-            .read_until(b'\n', &mut line)
-            .map_err(|e| io_halt("cannot read", &spill_path, e))?;
-        if n == 0 {
+        batch.clear();
+        while batch.len() < 1 << 20 {
+            let n = spill
+                .read_until(b'\n', &mut batch)
+                .map_err(|e| io_halt("cannot read", &spill_path, e))?;
+            if n == 0 {
+                break;
+            }
+        }
+        if batch.is_empty() {
             break;
         }
-        let Some((key, data)) = simdutf8::basic::from_utf8(&line)
-            .ok()
-            .and_then(|text| parse_change(text.trim_end_matches('\n')))
-        else {
-            return Err(Halt::load(RunStatus::Failed, "the change file is damaged"));
-        };
-        let Some(slot) = plan.slots.get_mut(&cache::key_hash(&key)) else {
-            continue;
-        };
-        if !loadable(slot) {
-            continue;
+        let lines = simdutf8::basic::from_utf8(&batch).map_err(|_| damaged())?;
+        let mut changes = Vec::new();
+        for line in lines.split('\n').filter(|l| !l.is_empty()) {
+            let (key, data) = parse_change(line).ok_or_else(damaged)?;
+            let id = cache::key_hash(&key);
+            let Some(slot) = plan.slots.get(&id).filter(|s| loadable(s)) else {
+                continue;
+            };
+            changes.push((id, slot.cached.then_some(slot.card), key, data));
         }
-        let known_card = slot.cached.then_some(slot.card);
-        let outcome = target.upsert(&card_write(task, &key_attribute, &key, known_card, data))?;
-        written(&mut counts, slot, outcome);
-        upserts += 1;
-        if upserts.is_multiple_of(4096) && stopped.load(Ordering::Relaxed) {
+        let writes: Vec<CardWrite> = changes
+            .iter()
+            .map(|(_, known, key, data)| card_write(task, &key_attribute, key, *known, data))
+            .collect();
+        outcomes.clear();
+        target.upsert_all(&writes, &mut outcomes)?;
+        for ((id, ..), outcome) in changes.iter().zip(&outcomes) {
+            if let Some(slot) = plan.slots.get_mut(id) {
+                written(&mut counts, slot, *outcome);
+            }
+        }
+        if stopped.load(Ordering::Relaxed) {
             target.rollback();
             return Err(stopped_in_load());
         }

@@ -503,36 +503,51 @@ async fn an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps
 
 #[tokio::test]
 async fn a_first_load_written_many_cards_per_statement_takes_back_exactly_the_card_of_a_repeated_id() {
-    let f = fresh().await;
     // 1,000 new cards (not a multiple of the rows one INSERT writes), then id
-    // 500 again: the card its first record created must be the one removed.
-    let source = emitting(
-        r#"[{"id": str(i), "name": "n%d" % i, "groups": []} for i in range(1000)] + [{"id": "500", "name": "again", "groups": []}]"#,
-    );
-    let task = scripted_task(&f.engine, f.dir.path(), "Many", &source, "{}", "{}").await;
-    let r = run(&f.engine, &task).await;
-    assert_eq!((r.counts.created, r.counts.blocked), (999, 2), "{:?}", r.counts);
-    let cards = f.engine.datacards("person", None, 2000).await.unwrap();
-    let names: Vec<String> = cards
-        .iter()
-        .map(|c| c.data["last_name"].as_str().unwrap().to_string())
-        .collect();
-    let expected: Vec<String> = (0..1000).filter(|i| *i != 500).map(|i| format!("n{i}")).collect();
-    assert_eq!(
-        names, expected,
-        "cards in record order, each with its own values, only 500 gone"
-    );
-    assert!(cards
-        .iter()
-        .all(|c| c.data["employee_id"] == c.data["last_name"].as_str().unwrap()[1..]));
-    // The next run finds every card again through the ids its cache remembers.
-    let again = run(&f.engine, &task).await;
-    assert_eq!(
-        (again.counts.unchanged, again.counts.created),
-        (999, 0),
-        "{:?}",
-        again.counts
-    );
+    // 500 again: its card must be the one left out. Streamed (no limits: the
+    // card its first record created is deleted again) and two-pass (a
+    // minimum row count: the plan leaves both records out).
+    for (name, extra) in [
+        ("Streamed", "{}"),
+        ("TwoPass", r#"{"limits": {"minimum_row_count": 1}}"#),
+    ] {
+        let f = fresh().await;
+        let source = emitting(
+            r#"[{"id": str(i), "name": "n%d" % i, "groups": []} for i in range(1000)] + [{"id": "500", "name": "again", "groups": []}]"#,
+        );
+        let task = scripted_task(&f.engine, f.dir.path(), name, &source, "{}", extra).await;
+        let r = run(&f.engine, &task).await;
+        assert_eq!(
+            (r.counts.created, r.counts.blocked),
+            (999, 2),
+            "{name}: {:?}",
+            r.counts
+        );
+        let cards = f.engine.datacards("person", None, 2000).await.unwrap();
+        let names: Vec<String> = cards
+            .iter()
+            .map(|c| c.data["last_name"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (0..1000).filter(|i| *i != 500).map(|i| format!("n{i}")).collect();
+        let missing: Vec<&String> = expected.iter().filter(|n| !names.contains(n)).collect();
+        let extra: Vec<&String> = names.iter().filter(|n| !expected.contains(n)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{name}: missing {missing:?}, not expected {extra:?}"
+        );
+        assert!(names == expected, "{name}: the cards are not in record order");
+        assert!(cards
+            .iter()
+            .all(|c| c.data["employee_id"] == c.data["last_name"].as_str().unwrap()[1..]));
+        // The next run finds every card again through the ids its cache remembers.
+        let again = run(&f.engine, &task).await;
+        assert_eq!(
+            (again.counts.unchanged, again.counts.created),
+            (999, 0),
+            "{name}: {:?}",
+            again.counts
+        );
+    }
 }
 
 #[tokio::test]
