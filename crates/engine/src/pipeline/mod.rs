@@ -671,20 +671,15 @@ fn stream_load(
                 for line in lines.split('\n').filter(|l| !l.is_empty()) {
                     let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
                     let (key, data) = parse_change(change).ok_or_else(damaged)?;
-                    changes.push((known.parse().ok(), key, data));
+                    changes.push(Change {
+                        id: cache::key_hash(&key),
+                        known: known.parse().ok(),
+                        key,
+                        data,
+                    });
                 }
-                let writes: Vec<CardWrite> = changes
-                    .iter()
-                    .map(|(known, key, data)| card_write(task, &key_attribute, key, *known, data))
-                    .collect();
-                outcomes.clear();
-                target.upsert_all(&writes, &mut outcomes)?;
-                made.extend(
-                    changes
-                        .iter()
-                        .map(|(_, key, _)| cache::key_hash(key))
-                        .zip(outcomes.iter().copied()),
-                );
+                write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
+                made.extend(changes.iter().map(|c| c.id).zip(outcomes.iter().copied()));
                 if stopped.load(Ordering::Relaxed) {
                     return Err(stopped_in_load());
                 }
@@ -757,6 +752,34 @@ fn parse_change(line: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
     let (key_json, data) = line.split_once('\t')?;
     let key: records::JsonStr = serde_json::from_str(key_json).ok()?;
     Some((key.0, data))
+}
+
+/// One new or changed card of a load batch.
+struct Change<'a> {
+    /// Hash of the object key (the cache's and the plan's key).
+    id: u64,
+    /// The card the task's cache remembers for it.
+    known: Option<i64>,
+    key: std::borrow::Cow<'a, str>,
+    /// The card values as JSON.
+    data: &'a str,
+}
+
+/// Writes a batch of changes in order; `outcomes` then says what happened to each.
+fn write_changes(
+    target: &mut LocalTarget,
+    task: &Task,
+    key_attribute: &str,
+    changes: &[Change],
+    outcomes: &mut Vec<Upsert>,
+) -> std::result::Result<(), Halt> {
+    let writes: Vec<CardWrite> = changes
+        .iter()
+        .map(|c| card_write(task, key_attribute, &c.key, c.known, c.data))
+        .collect();
+    outcomes.clear();
+    target.upsert_all(&writes, outcomes)?;
+    Ok(())
 }
 
 fn card_write<'a>(
@@ -913,16 +936,16 @@ fn load(
             let Some(slot) = plan.slots.get(&id).filter(|s| loadable(s)) else {
                 continue;
             };
-            changes.push((id, slot.cached.then_some(slot.card), key, data));
+            changes.push(Change {
+                id,
+                known: slot.cached.then_some(slot.card),
+                key,
+                data,
+            });
         }
-        let writes: Vec<CardWrite> = changes
-            .iter()
-            .map(|(_, known, key, data)| card_write(task, &key_attribute, key, *known, data))
-            .collect();
-        outcomes.clear();
-        target.upsert_all(&writes, &mut outcomes)?;
-        for ((id, ..), outcome) in changes.iter().zip(&outcomes) {
-            if let Some(slot) = plan.slots.get_mut(id) {
+        write_changes(&mut target, task, &key_attribute, &changes, &mut outcomes)?;
+        for (change, outcome) in changes.iter().zip(&outcomes) {
+            if let Some(slot) = plan.slots.get_mut(&change.id) {
                 written(&mut counts, slot, *outcome);
             }
         }
