@@ -172,9 +172,7 @@ impl LocalTarget {
                 )
                 .map_err(db)?;
             found = s
-                .query_row(params![id, template, c.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_row(params![id, template, c.key], found_card)
                 .optional()
                 .map_err(db)?;
         }
@@ -187,9 +185,7 @@ impl LocalTarget {
                 )
                 .map_err(db)?;
             found = s
-                .query_row(params![template, key_attribute, c.key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_row(params![template, key_attribute, c.key], found_card)
                 .optional()
                 .map_err(db)?;
         }
@@ -275,9 +271,10 @@ impl LocalTarget {
         Ok(e)
     }
 
-    fn take_id(&mut self) -> Result<i64> {
+    /// The first of `n` consecutive new card ids.
+    fn take_ids(&mut self, n: usize) -> Result<i64> {
         // Outside a transaction another writer may insert between two statements.
-        let id = match self.next_id.filter(|_| self.in_tx) {
+        let first = match self.next_id.filter(|_| self.in_tx) {
             Some(id) => id,
             None => {
                 let max: i64 = self
@@ -287,8 +284,8 @@ impl LocalTarget {
                 max + 1
             }
         };
-        self.next_id = Some(id + 1);
-        Ok(id)
+        self.next_id = Some(first + n as i64);
+        Ok(first)
     }
 
     /// Inserts new cards sharing `names`, `ROWS_PER_INSERT` per statement.
@@ -323,7 +320,7 @@ impl LocalTarget {
         while self.padded.len() < rows.len() {
             self.padded.push(String::new());
         }
-        let first = self.next_id_for(rows.len())?;
+        let first = self.take_ids(rows.len())?;
         for (c, padded) in rows.iter().zip(self.padded.iter_mut()) {
             with_room(c.data, 0, padded);
         }
@@ -338,13 +335,6 @@ impl LocalTarget {
         s.raw_execute().map_err(db)?;
         out.extend((0..rows.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
         Ok(())
-    }
-
-    /// The first of `n` consecutive new card ids.
-    fn next_id_for(&mut self, n: usize) -> Result<i64> {
-        let first = self.take_id()?;
-        self.next_id = Some(first + n as i64);
-        Ok(first)
     }
 
     /// The `card_names` id of `name`, added when new.
@@ -431,6 +421,11 @@ impl LocalTarget {
             .map_err(db)?;
         Ok(())
     }
+}
+
+/// A card a record matched: (id, task, key attribute), as both lookups select them.
+fn found_card(r: &rusqlite::Row) -> rusqlite::Result<(i64, Option<i64>, Option<i64>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
 /// `INSERT` of `rows` new cards: ?1..?5 the shared names and time, then id, key and values per row.
@@ -524,12 +519,6 @@ impl LoadTarget for LocalTarget {
         Ok(())
     }
 
-    fn upsert(&mut self, c: &CardWrite) -> Result<Upsert> {
-        let mut out = Vec::with_capacity(1);
-        self.upsert_all(std::slice::from_ref(c), &mut out)?;
-        Ok(out[0])
-    }
-
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
         // New cards into a template and key attribute without cards need no
         // lookup: they are gathered and inserted many per statement.
@@ -574,16 +563,14 @@ impl LoadTarget for LocalTarget {
 
     fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef> {
         let (template, folder) = (self.name(template)?, self.name(folder)?);
-        let id = self.take_id()?;
+        let id = self.take_ids(1)?;
         self.conn
             .execute(
                 "INSERT INTO datacards (id, template, folder, created_at, updated_at, data) VALUES (?5, ?1, ?2, ?3, ?3, ?4)",
                 params![template, folder, self.now_ms, data.to_string(), id],
             )
             .map_err(db)?;
-        Ok(CardRef {
-            id: self.conn.last_insert_rowid(),
-        })
+        Ok(CardRef { id })
     }
 
     fn commit(&mut self) -> Result<()> {

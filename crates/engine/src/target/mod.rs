@@ -56,15 +56,9 @@ pub trait LoadTarget {
         fetched: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<(CardRef, String)>>;
     fn begin(&mut self) -> Result<()>;
-    fn upsert(&mut self, card: &CardWrite) -> Result<Upsert>;
-    /// Writes several records in order, appending their outcomes to `out`
-    /// (a target may write them together; the default writes one by one).
-    fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        for card in cards {
-            out.push(self.upsert(card)?);
-        }
-        Ok(())
-    }
+    /// Writes records in order, appending what happened to each to `out`
+    /// (a batch, so that a target can write many with one request).
+    fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()>;
     /// Sets the status attribute; only on cards still carrying `task_id`.
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool>;
     /// Creates a card (failure records, reports).
