@@ -114,9 +114,20 @@ impl Store {
     }
 
     pub async fn cache(&self, task_id: &str) -> Result<Option<CacheRow>> {
-        let row = sqlx::query(
-            "SELECT mappings_hash, entries, last_successful_extract FROM task_cache WHERE task_id = ?",
-        )
+        self.cache_row("entries", task_id).await
+    }
+
+    /// A task's cache row without its entries: enough to choose the run type
+    /// without reading a blob of tens of MB.
+    pub async fn cache_summary(&self, task_id: &str) -> Result<Option<CacheRow>> {
+        self.cache_row("X''", task_id).await
+    }
+
+    /// The cache row of a task, with `entries` as the blob's column or an empty literal.
+    async fn cache_row(&self, entries: &str, task_id: &str) -> Result<Option<CacheRow>> {
+        let row = sqlx::query(&format!(
+            "SELECT mappings_hash, {entries} AS entries, last_successful_extract FROM task_cache WHERE task_id = ?"
+        ))
         .bind(task_id)
         .fetch_optional(self.pool())
         .await?;
@@ -124,24 +135,6 @@ impl Store {
             Ok(CacheRow {
                 mappings_hash: r.try_get("mappings_hash")?,
                 entries: r.try_get("entries")?,
-                last_successful_extract: r.try_get("last_successful_extract")?,
-            })
-        })
-        .transpose()
-    }
-
-    /// A task's cache row without its entries: enough to choose the run type
-    /// without reading a blob of tens of MB.
-    pub async fn cache_summary(&self, task_id: &str) -> Result<Option<CacheRow>> {
-        let row =
-            sqlx::query("SELECT mappings_hash, last_successful_extract FROM task_cache WHERE task_id = ?")
-                .bind(task_id)
-                .fetch_optional(self.pool())
-                .await?;
-        row.map(|r| {
-            Ok(CacheRow {
-                mappings_hash: r.try_get("mappings_hash")?,
-                entries: Vec::new(),
                 last_successful_extract: r.try_get("last_successful_extract")?,
             })
         })
