@@ -190,18 +190,22 @@ struct Timings {
     outside: [(Duration, Duration); 2],
 }
 
+/// A time the run's summary holds.
+fn recorded(run: &serde_json::Value, field: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(run[field].as_str().unwrap())
+        .unwrap()
+        .to_utc()
+}
+
 /// (before the run started, after it finished) of a command that began at `began` and took `took`.
 fn outside_the_run(
     run: &serde_json::Value,
     began: chrono::DateTime<chrono::Utc>,
     took: Duration,
 ) -> (Duration, Duration) {
-    let ts = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
-    let before = (ts(&run["started_at"]).to_utc() - began)
-        .to_std()
-        .unwrap_or_default();
+    let before = (recorded(run, "started_at") - began).to_std().unwrap_or_default();
     let after = took.saturating_sub(
-        (ts(&run["finished_at"]).to_utc() - began)
+        (recorded(run, "finished_at") - began)
             .to_std()
             .unwrap_or_default(),
     );
@@ -211,8 +215,7 @@ fn outside_the_run(
 /// The run's own duration and its script's, as the run recorded them (the
 /// extract info says "(script X s, ...)").
 fn run_seconds(run: &serde_json::Value) -> (Duration, Duration) {
-    let ts = |v: &serde_json::Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
-    let total = ts(&run["finished_at"]) - ts(&run["started_at"]);
+    let total = recorded(run, "finished_at") - recorded(run, "started_at");
     let info = run["extract"]["info"].as_str().unwrap_or_default();
     let script: f64 = info
         .split("(script ")
