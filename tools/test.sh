@@ -30,6 +30,10 @@ cargo clippy --workspace --all-targets --locked --features provisio-desktop/cust
 step "engine and CLI tests (real SQLite, real keyring)"
 tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli --lib --bins --tests
 
+step "script host again on the cold path (new interpreters only, as on Windows)"
+PROVISIO_COLD_START=1 tools/with-keyring.sh cargo test --locked -q -p provisio-engine --test engine -- \
+  script_host hardening --skip warm
+
 step "desktop app build"
 cargo build --locked -p provisio-desktop -p provisio-cli --features provisio-desktop/custom-protocol
 

@@ -152,8 +152,9 @@ pub enum DatacardsCommand {
         template: String,
         #[arg(long)]
         folder: Option<String>,
+        /// At most this many cards (listed a page at a time, whatever the number)
         #[arg(long, default_value_t = 1000)]
-        limit: u32,
+        limit: u64,
     },
 }
 

@@ -14,6 +14,10 @@ impl Printer {
         Printer { json }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints `value` as JSON, or `text` for people.
     pub fn emit<T: Serialize>(&self, value: &T, text: impl FnOnce() -> String) {
         use std::io::Write;
@@ -29,13 +33,13 @@ impl Printer {
         } else {
             let t = text();
             if !t.is_empty() {
-                let _ = writeln!(out, "{}", t.trim_end());
+                let _ = writeln!(out, "{}", for_terminal(t.trim_end()));
             }
         }
     }
 
     pub fn warn(&self, message: &str) {
-        eprintln!("warning: {message}");
+        eprintln!("warning: {}", for_terminal(message));
     }
 
     pub fn error(&self, e: &EngineError) {
@@ -43,9 +47,31 @@ impl Printer {
             let body = serde_json::json!({ "error": e.body() });
             eprintln!("{body}");
         } else {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", for_terminal(&e.to_string()));
         }
     }
+}
+
+/// Text for a person's terminal: control characters (escape sequences a
+/// script printed, a name with a carriage return) and the bidirectional
+/// overrides are shown escaped, never interpreted. Line breaks and tabs stay.
+pub fn for_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(hostile) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if hostile(c) {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// A plain text table: a header row and aligned columns.
@@ -76,4 +102,21 @@ pub fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_terminal;
+
+    #[test]
+    fn escapes_reach_the_terminal_escaped() {
+        let shown = for_terminal("ok\x1b]0;owned\x07\r\u{9b}2J\u{202e}txt.exe\nnext\tline");
+        assert!(
+            !shown.chars().any(|c| c.is_control() && c != '\n' && c != '\t'),
+            "{shown:?}"
+        );
+        assert!(shown.contains("\\u{1b}]0;owned\\u{7}"), "{shown}");
+        assert!(shown.contains("\\u{202e}txt.exe\nnext\tline"), "{shown}");
+        assert_eq!(for_terminal("plain é"), "plain é");
+    }
 }

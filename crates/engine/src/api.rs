@@ -78,6 +78,12 @@ impl Engine {
             )
         })?;
         paths::ensure_dir(data_dir)?;
+        crate::platform::make_private(data_dir).map_err(|e| {
+            EngineError::io(
+                format!("cannot make the data directory {} private", data_dir.display()),
+                e,
+            )
+        })?;
         let store = Store::open(data_dir).await?;
         store.seed_local_templates().await?;
         let installation_id = store.meta_or_init("installation_id", new_id).await?;
@@ -199,11 +205,9 @@ impl Engine {
         let name = input.name.clone().unwrap_or_default().trim().to_string();
         rules::check_name("connector", &name)?;
         let connector_type = parse_connector_type(input.connector_type.as_deref().unwrap_or_default())?;
-        if self.store.connector_name_taken(&name).await? {
-            return Err(EngineError::AlreadyExists {
-                kind: "connector",
-                name,
-            });
+        self.check_new_connector_name(&name).await?;
+        if let Some(script) = input.script.as_deref().filter(|s| !s.trim().is_empty()) {
+            rules::check_script_name(script.trim())?;
         }
         let target = self.check_target(input.target.as_deref()).await?;
         let params = parameters_object(input.parameters.clone())?;
@@ -264,6 +268,7 @@ impl Engine {
             });
         }
         if let Some(script) = input.script {
+            rules::check_script_name(script.trim())?;
             c.script = Some(script);
         }
         if input.target.is_some() {
@@ -302,6 +307,27 @@ impl Engine {
         self.connector(&c.id).await
     }
 
+    /// A new connector's name is free: no connector has it as its name, nor
+    /// as its id (a connector is named by either, and the id would win).
+    async fn check_new_connector_name(&self, name: &str) -> Result<()> {
+        if self.store.connector_name_taken(name).await? {
+            return Err(EngineError::AlreadyExists {
+                kind: "connector",
+                name: name.into(),
+            });
+        }
+        if let Some(other) = self.store.find_connector(name).await? {
+            return Err(EngineError::invalid(
+                "name",
+                format!(
+                    "'{name}' is the id of connector '{}'; choose another name",
+                    other.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// The keyring entry of a connector; no keyring call for one without secrets.
     pub(crate) async fn stored_secrets(&self, c: &Connector) -> Result<Map<String, Value>> {
         if c.secret_parameters.is_empty() {
@@ -326,12 +352,7 @@ impl Engine {
         let name = match new_name.map(str::trim) {
             Some(n) => {
                 rules::check_name("connector", n)?;
-                if self.store.connector_name_taken(n).await? {
-                    return Err(EngineError::AlreadyExists {
-                        kind: "connector",
-                        name: n.into(),
-                    });
-                }
+                self.check_new_connector_name(n).await?;
                 n.to_string()
             }
             None => {
@@ -647,6 +668,12 @@ impl Engine {
             return Err(EngineError::invalid(
                 "limits.update_limit",
                 "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        if input.max_runtime == Some(0) {
+            return Err(EngineError::invalid(
+                "max_runtime",
+                "must be at least 1 second (leave it out for no limit)",
             ));
         }
         if input.heartbeat_timeout == Some(0) {

@@ -8,6 +8,12 @@ pub fn parse(text: &str) -> Result<serde_json::Value, serde_json::Error> {
     serde_json::from_str(&strip(text))
 }
 
+/// Files saved by Windows editors often start with a byte-order mark, which
+/// JSON does not allow; it carries no meaning in UTF-8, so it is skipped.
+fn without_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 /// Parses JSONC text into any deserializable type.
 pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
     serde_json::from_str(&strip(text))
@@ -16,7 +22,7 @@ pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_j
 /// Removes comments and trailing commas. Comment bytes become spaces (newlines
 /// kept), so line and column numbers in later errors still point at the input.
 pub fn strip(text: &str) -> String {
-    let bytes = text.as_bytes();
+    let bytes = without_bom(text).as_bytes();
     let mut out: Vec<u8> = Vec::with_capacity(bytes.len());
     let mut i = 0;
     let mut in_string = false;
@@ -98,6 +104,14 @@ pub fn strip(text: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_byte_order_mark_is_accepted() {
+        let v = parse("\u{feff}{\"name\": \"HR\", // note\n}").unwrap();
+        assert_eq!(v, json!({"name": "HR"}));
+        // Only at the start: inside a value it is text.
+        assert_eq!(parse("[\"\u{feff}x\"]").unwrap(), json!(["\u{feff}x"]));
+    }
 
     #[test]
     fn comments_and_trailing_commas_are_accepted() {

@@ -11,6 +11,7 @@
 //! | [`store`] | the only code that speaks SQL; embedded migrations |
 //! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
 //! | [`paths`] | where the data directory lives on each platform |
+//! | [`platform`] | file permissions and opening script-written files without blocking, per platform |
 //! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call |
 //! | [`error`] | [`EngineError`], with a stable code per kind for the UI and scripts |
 //!
@@ -24,6 +25,7 @@ pub mod model;
 pub mod package;
 pub mod paths;
 pub mod pipeline;
+pub mod platform;
 pub mod rules;
 pub mod runner;
 pub mod scheduler;

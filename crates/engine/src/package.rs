@@ -22,6 +22,7 @@ use ts_rs::TS;
 use crate::api::{new_id, now, Engine};
 use crate::error::{EngineError, Result};
 use crate::model::{Connector, ConnectorType, EnvironmentType, Task, TaskInput, TaskUsage};
+use crate::rules;
 use crate::secrets::{Sensitive, MASK};
 
 /// The package format this version writes and reads.
@@ -188,15 +189,39 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
             .name()
             .map_err(|e| package_error(path, format!("is damaged: {e}")))?
             .to_string();
-        let unsafe_name = name.starts_with('/')
-            || name.contains('\\')
-            || name.split('/').any(|p| p == ".." || p.is_empty())
-            || name.contains(':')
-            || entry.enclosed_name().is_none();
+        // Re-zipping tools (7-Zip) add entries for folders: harmless when
+        // they stay inside the package, and they carry nothing to read.
+        if entry.is_dir() {
+            let inside = name
+                .strip_suffix('/')
+                .is_some_and(|n| !n.is_empty() && safe_entry_name(n))
+                && entry.enclosed_name().is_some()
+                && entry.size() == 0;
+            if !inside {
+                return Err(package_error(
+                    path,
+                    format!(
+                        "entry '{}' points outside the package; refused",
+                        crate::rules::quoted(&name, 120)
+                    ),
+                ));
+            }
+            if !seen.insert(name.clone()) {
+                return Err(package_error(
+                    path,
+                    format!("entry '{name}' appears twice; refused"),
+                ));
+            }
+            continue;
+        }
+        let unsafe_name = !safe_entry_name(&name) || entry.enclosed_name().is_none();
         if unsafe_name {
             return Err(package_error(
                 path,
-                format!("entry '{name}' points outside the package; refused"),
+                format!(
+                    "entry '{}' points outside the package; refused",
+                    crate::rules::quoted(&name, 120)
+                ),
             ));
         }
         if !seen.insert(name.clone()) {
@@ -270,6 +295,67 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
         ));
     }
     Ok(Package { manifest, files })
+}
+
+/// A relative path of plain names inside the package: no root, drive,
+/// backslash, empty or `..` segment, no control character.
+fn safe_entry_name(name: &str) -> bool {
+    !name.starts_with('/')
+        && !name.contains(['\\', ':'])
+        && !name.chars().any(char::is_control)
+        && name.split('/').all(|p| !p.is_empty() && p != "." && p != "..")
+}
+
+/// The rules `connector create` and `script add` apply, applied to what a
+/// package names before anything is written: a package is outside input,
+/// and a name in it becomes a file name or a reference.
+fn check_packaged(manifest: &Manifest, packaged: &[(PackagedConnector, Map<String, Value>)]) -> Result<()> {
+    let refuse = |what: String, e: EngineError| {
+        EngineError::invalid(
+            "package",
+            format!("{what} cannot be imported: {e}; nothing was imported"),
+        )
+    };
+    let mut names = HashSet::new();
+    for item in &manifest.items {
+        match item.kind.as_str() {
+            "connector" => {}
+            "script" => rules::check_script_name(&item.name)
+                .map_err(|e| refuse(format!("script '{}'", rules::quoted(&item.name, 80)), e))?,
+            other => {
+                return Err(EngineError::invalid(
+                    "package",
+                    format!(
+                        "the manifest lists an item of unknown kind '{}'; nothing was imported",
+                        rules::quoted(other, 40)
+                    ),
+                ))
+            }
+        }
+    }
+    for (c, _) in packaged {
+        let who = || format!("connector '{}'", rules::quoted(&c.name, 80));
+        rules::check_name("connector", &c.name).map_err(|e| refuse(who(), e))?;
+        if !names.insert(c.name.as_str()) {
+            return Err(EngineError::invalid(
+                "package",
+                format!(
+                    "connector '{}' appears twice in the package; nothing was imported",
+                    c.name
+                ),
+            ));
+        }
+        if !c.parameters.is_object() && !c.parameters.is_null() {
+            return Err(refuse(
+                who(),
+                EngineError::invalid("parameters", "must be a JSON object of name → value"),
+            ));
+        }
+        if let Some(script) = &c.script {
+            rules::check_script_name(script).map_err(|e| refuse(who(), e))?;
+        }
+    }
+    Ok(())
 }
 
 /// The entry count in the end-of-central-directory record (None for zip64 or unreadable).
@@ -521,6 +607,7 @@ impl Engine {
             };
             packaged.push((c, secrets));
         }
+        check_packaged(&pkg.manifest, &packaged)?;
         let missing = self.missing_for_import(&packaged).await?;
         if !missing.is_empty() {
             return Err(EngineError::invalid(
@@ -536,11 +623,17 @@ impl Engine {
         let mut staged = Vec::new();
         let mut plan = Vec::new();
         for (p, secrets) in packaged {
-            let existing = self
-                .store()
-                .find_connector(&p.name)
-                .await?
-                .filter(|c| c.name == p.name);
+            let found = self.store().find_connector(&p.name).await?;
+            if let Some(other) = found.as_ref().filter(|c| c.name != p.name) {
+                return Err(EngineError::invalid(
+                    "package",
+                    format!(
+                        "connector name '{}' is the id of connector '{}' here; rename it in the source installation; nothing was imported",
+                        p.name, other.name
+                    ),
+                ));
+            }
+            let existing = found;
             let connector_type = ConnectorType::parse(&p.connector_type).ok_or_else(|| {
                 package_error(
                     path,
@@ -564,7 +657,11 @@ impl Engine {
                     Connector {
                         script: p.script.clone(),
                         target: p.target.clone(),
-                        parameters: p.parameters.clone(),
+                        parameters: if p.parameters.is_null() {
+                            Value::Object(Map::new())
+                        } else {
+                            p.parameters.clone()
+                        },
                         secret_parameters: p.secret_parameters.clone(),
                         updated_at: stamp.clone(),
                         ..e.clone()
@@ -575,7 +672,11 @@ impl Engine {
                     name: p.name.clone(),
                     connector_type,
                     script: p.script.clone(),
-                    parameters: p.parameters.clone(),
+                    parameters: if p.parameters.is_null() {
+                        Value::Object(Map::new())
+                    } else {
+                        p.parameters.clone()
+                    },
                     secret_parameters: p.secret_parameters.clone(),
                     target: p.target.clone(),
                     created_at: stamp.clone(),

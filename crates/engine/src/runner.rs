@@ -103,6 +103,17 @@ impl Engine {
         Ok(run)
     }
 
+    /// Whether the process `pid` has taken over a run this process recorded
+    /// (`task run` without `--wait`), or the run is over. Until then the
+    /// recorder must stay alive: a run whose owner is gone is taken for
+    /// abandoned by the next engine that opens, the executor's own included.
+    pub async fn run_taken_over(&self, run_id: &str, pid: u32) -> Result<bool> {
+        Ok(match self.store().running_run_owner(run_id).await? {
+            None => true,
+            Some(owner) => owner == Some(pid as i64),
+        })
+    }
+
     /// Creates and executes a run; returns it finished.
     pub async fn run_task(&self, task_ref: &str, trigger: RunTrigger, approved: bool) -> Result<Run> {
         let run = self.create_run(task_ref, trigger).await?;
@@ -264,6 +275,8 @@ impl Engine {
             if alive {
                 continue;
             }
+            // Whatever its script started may still be running, unsupervised.
+            script_host::process::end_abandoned(&self.run_dir(&id));
             let Some(mut run) = self.store().run(&id).await? else {
                 continue;
             };
@@ -354,6 +367,36 @@ impl Engine {
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
         self.template(template, None).await?;
         self.store().datacards(template, folder, limit).await
+    }
+
+    /// Hands up to `limit` cards of a template to `each`, a page at a time, so
+    /// a listing of a million cards holds one page in memory, not all of them.
+    pub async fn each_datacard(
+        &self,
+        template: &str,
+        folder: Option<&str>,
+        limit: u64,
+        mut each: impl FnMut(&crate::store::Datacard) -> Result<()>,
+    ) -> Result<u64> {
+        const PAGE: u32 = 1000;
+        self.template(template, None).await?;
+        let (mut after, mut seen) = (i64::MIN, 0u64);
+        while seen < limit {
+            let want = (limit - seen).min(PAGE as u64) as u32;
+            let page = self
+                .store()
+                .datacards_after(template, folder, after, want)
+                .await?;
+            for card in &page {
+                each(card)?;
+            }
+            seen += page.len() as u64;
+            match page.last() {
+                Some(last) if page.len() == want as usize => after = last.id,
+                _ => break,
+            }
+        }
+        Ok(seen)
     }
 
     /// Invokes an event task with a datacard's values; the outcome is recorded as a run.

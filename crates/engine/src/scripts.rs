@@ -9,12 +9,15 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
+use crate::rules::check_script_name;
 use crate::store::Store;
 
 /// The module name existing customer scripts import.
 pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
 
 const SDK_SOURCE: &str = include_str!("../../../scripts/common_subroutines_efecte_library.py");
+/// Loads the SDK before the script's folder goes on the path (see the file).
+const SITECUSTOMIZE: &str = include_str!("../../../scripts/sitecustomize.py");
 
 /// (name, kind, source) of every bundled script.
 const BUNDLED: &[(&str, ScriptKind, &str)] = &[
@@ -114,6 +117,7 @@ impl ScriptLibrary {
             Ok(())
         };
         write_if_changed(self.sdk_dir().join(format!("{SDK_MODULE}.py")), SDK_SOURCE)?;
+        write_if_changed(self.sdk_dir().join("sitecustomize.py"), SITECUSTOMIZE)?;
         for (name, _, source) in BUNDLED {
             write_if_changed(self.bundled_dir().join(name), source)?;
         }
@@ -221,22 +225,4 @@ impl ScriptLibrary {
             path: path.display().to_string(),
         })
     }
-}
-
-fn check_script_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || !name.ends_with(".py") {
-        return Err(EngineError::invalid(
-            "name",
-            format!(
-                "'{name}' is not a script name: use a plain file name ending in .py, e.g. users_from_api.py"
-            ),
-        ));
-    }
-    if name.trim_end_matches(".py") == SDK_MODULE {
-        return Err(EngineError::invalid(
-            "name",
-            format!("'{name}' is the SDK module's name; choose another"),
-        ));
-    }
-    Ok(())
 }

@@ -1,7 +1,12 @@
+//! `datacards list`: cards are written out as they are read, a page at a
+//! time, so listing a million cards needs the memory of one page.
+
+use std::io::Write;
+
 use provisio_engine::{Engine, EngineError};
 
 use crate::args::DatacardsCommand;
-use crate::output::{table, Printer};
+use crate::output::{for_terminal, Printer};
 
 pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) -> Result<i32, EngineError> {
     match command {
@@ -10,16 +15,43 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             folder,
             limit,
         } => {
-            let cards = engine.datacards(&template, folder.as_deref(), limit).await?;
-            printer.emit(&cards, || {
-                table(
-                    &["ID", "FOLDER", "VALUES"],
-                    cards
-                        .iter()
-                        .map(|c| vec![c.id.to_string(), c.folder.clone(), c.data.to_string()])
-                        .collect(),
-                )
-            });
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let json = printer.is_json();
+            // A closed pipe (`| head`) ends the listing quietly.
+            let closed = |e: std::io::Error| EngineError::io("cannot write the listing", e);
+            let mut first = true;
+            let count = engine
+                .each_datacard(&template, folder.as_deref(), limit, |card| {
+                    if json {
+                        let text = serde_json::to_string_pretty(card).unwrap_or_default();
+                        let sep = if first { "[\n" } else { ",\n" };
+                        write!(out, "{sep}{text}").map_err(closed)?;
+                    } else {
+                        if first {
+                            writeln!(out, "{:<10}  {:<16}  VALUES", "ID", "FOLDER").map_err(closed)?;
+                        }
+                        let line = format!("{:<10}  {:<16}  {}", card.id, card.folder, card.data);
+                        writeln!(out, "{}", for_terminal(&line)).map_err(closed)?;
+                    }
+                    first = false;
+                    Ok(())
+                })
+                .await;
+            let count = match count {
+                Ok(n) => n,
+                Err(EngineError::Io { source, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe => {
+                    return Ok(0)
+                }
+                Err(e) => return Err(e),
+            };
+            let end = match (json, count) {
+                (true, 0) => "[]\n",
+                (true, _) => "\n]\n",
+                (false, 0) => "ID          FOLDER            VALUES\n(none)\n",
+                (false, _) => "",
+            };
+            let _ = out.write_all(end.as_bytes()).and_then(|_| out.flush());
         }
     }
     Ok(0)

@@ -48,7 +48,8 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
             }
             // Without --wait the run goes on in a detached process of its own.
             let run = engine.create_run(&task, RunTrigger::Manual).await?;
-            spawn_detached(engine.data_dir(), &run.id, approve)?;
+            let mut child = spawn_detached(engine.data_dir(), &run.id, approve)?;
+            wait_for_take_over(engine, &run.id, &mut child).await?;
             printer.emit(&run, || {
                 format!(
                     "run {} of {} started; follow it with `provisio run show {}`",
@@ -126,7 +127,11 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
 }
 
 /// Starts `provisio run execute RUN_ID` detached from this terminal.
-fn spawn_detached(data_dir: &std::path::Path, run_id: &str, approve: bool) -> Result<(), EngineError> {
+fn spawn_detached(
+    data_dir: &std::path::Path,
+    run_id: &str,
+    approve: bool,
+) -> Result<std::process::Child, EngineError> {
     let exe = std::env::current_exe().map_err(|e| EngineError::io("cannot find the provisio binary", e))?;
     let mut command = std::process::Command::new(exe);
     command
@@ -146,6 +151,33 @@ fn spawn_detached(data_dir: &std::path::Path, run_id: &str, approve: bool) -> Re
     }
     command
         .spawn()
-        .map_err(|e| EngineError::io("cannot start the run in the background", e))?;
+        .map_err(|e| EngineError::io("cannot start the run in the background", e))
+}
+
+/// Stays until the background process has claimed the run (this process
+/// owns it until then, so the run is never without a live owner).
+async fn wait_for_take_over(
+    engine: &Engine,
+    run_id: &str,
+    child: &mut std::process::Child,
+) -> Result<(), EngineError> {
+    let started = std::time::Instant::now();
+    while !engine.run_taken_over(run_id, child.id()).await? {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(EngineError::InUse {
+                message: format!(
+                    "the background run ended at once ({status}); see `provisio run show {run_id}`"
+                ),
+            });
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(EngineError::InUse {
+                message: format!(
+                    "the background run did not start within 60 s; see `provisio run show {run_id}`"
+                ),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     Ok(())
 }

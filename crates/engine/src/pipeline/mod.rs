@@ -215,7 +215,7 @@ pub async fn execute(
                 writer: BufWriter::with_capacity(1 << 20, spill),
                 path: spill_path,
             };
-            plan_changes(&output, &dir, &shape, slots, sink)
+            plan_changes(open_output(&output)?, &dir, &shape, slots, sink)
         })
         .await
         .map_err(|e| Halt::extract(RunStatus::Failed, format!("validation stopped unexpectedly: {e}")))??
@@ -290,6 +290,11 @@ fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
     Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
 }
 
+/// Opens the script's output for pass one; never waits (see [`crate::platform::open_regular`]).
+fn open_output(output: &Path) -> std::result::Result<std::fs::File, Halt> {
+    crate::platform::open_regular(output).map_err(|e| io_halt("cannot open the output file", output, e))
+}
+
 /// Pass one: stream the output, validate each record, compare it with the
 /// cache, and spill the new or changed card values. Returns the plan.
 ///
@@ -299,13 +304,12 @@ fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
 /// so record numbers, card order and the first-seen rules stay as if it were
 /// one loop. Memory stays bounded by the few batches in flight.
 fn plan_changes(
-    output: &Path,
+    file: std::fs::File,
     dir: &Path,
     shape: &RecordShape,
     mut slots: Slots,
     sink: Sink,
 ) -> std::result::Result<Plan, Halt> {
-    let file = std::fs::File::open(output).map_err(|e| io_halt("cannot open the output file", output, e))?;
     // Sized for the records the file can hold (~300 bytes or more each), so the
     // table is not regrown (and briefly held twice) while streaming.
     let estimate = file
@@ -654,6 +658,8 @@ fn stream_load(
     (script_time, script_started): (Duration, std::time::Instant),
 ) -> std::result::Result<Option<Run>, Halt> {
     let task = &inputs.task;
+    // Opened before the transaction: nothing that could wait on a script happens inside it.
+    let output = open_output(output)?;
     let mut target = LocalTarget::open(&inputs.database)?;
     target.begin()?;
     let key_attribute = shape.key_attribute().to_string();

@@ -129,12 +129,24 @@ impl RecordShape {
             });
         };
         let mut de = serde_json::Deserializer::from_str(text);
+        let mut duplicate = None;
         let parsed = RecordSeed {
             shape: self,
             values: &mut *values,
             hints: &mut scratch.hints,
+            duplicate: &mut duplicate,
         }
         .deserialize(&mut de);
+        if let Some(slot) = duplicate {
+            // Which of the two values was meant cannot be known: keep neither.
+            return Err(Blocked {
+                key: None,
+                reason: format!(
+                    "attribute '{}' appears more than once in the record",
+                    self.columns[slot].source
+                ),
+            });
+        }
         if let Err(e) = parsed {
             let reason = if e.classify() == serde_json::error::Category::Data {
                 "the record is not a JSON object".to_string()
@@ -153,7 +165,7 @@ impl RecordShape {
                     key.push_str(&s);
                 }
             }
-            Some((raw, b'-' | b'0'..=b'9')) => key.push_str(raw),
+            Some((raw, b'-' | b'0'..=b'9')) => numeric_key(raw, key),
             Some((_, b'n')) | None => {
                 return Err(Blocked {
                     key: None,
@@ -254,6 +266,35 @@ impl RecordShape {
     }
 }
 
+/// The key of a numeric object id: its value, not its spelling, so `1`,
+/// `1.0`, `1e0` and `10E-1` are one record (pandas turns integer columns into
+/// floats as soon as one value is missing, and a script's ids change
+/// spelling from one run to the next). An integral value is written as an
+/// integer (`1`, `-7`, `100000000000000000000`); any other as the shortest
+/// decimal that reads back as the same double (`1.5`, `0.1`). A number and a
+/// string are one key when the string is exactly that text (`7` and `"7"`),
+/// but strings are never reinterpreted as numbers: `"007"`, `"7.0"` and `"7"`
+/// stay three ids, because leading zeros and spellings carry meaning in
+/// employee numbers and other text ids.
+pub(crate) fn numeric_key(raw: &str, key: &mut String) {
+    use std::fmt::Write as _;
+    // JSON integers have no leading zeros: their text already is the value
+    // (and stays exact beyond what a double holds).
+    if !raw.contains(['.', 'e', 'E']) {
+        key.push_str(if raw == "-0" { "0" } else { raw });
+        return;
+    }
+    match raw.parse::<f64>() {
+        Ok(v) if v.is_finite() => {
+            let v = if v == 0.0 { 0.0 } else { v };
+            // `Display` for f64 never uses an exponent and prints integral values without ".0".
+            let _ = write!(key, "{v}");
+        }
+        // Beyond a double's range: keep the text.
+        _ => key.push_str(raw),
+    }
+}
+
 fn write_pair(out: &mut Vec<u8>, key: &str, value: &Value) {
     let _ = serde_json::to_writer(&mut *out, key);
     out.push(b':');
@@ -273,6 +314,8 @@ struct RecordSeed<'a, 'de> {
     shape: &'a RecordShape,
     values: &'a mut [Option<&'de RawValue>],
     hints: &'a mut Vec<Hint>,
+    /// Set to the slot of a mapped attribute the record names twice.
+    duplicate: &'a mut Option<usize>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
@@ -309,6 +352,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
             };
             index += 1;
             match slot {
+                Some(slot) if self.values[slot].is_some() => {
+                    *self.duplicate = Some(slot);
+                    return Err(serde::de::Error::custom("duplicate attribute"));
+                }
                 Some(slot) => self.values[slot] = Some(map.next_value()?),
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -350,5 +397,33 @@ impl fmt::Display for Blocked {
             Some(k) => write!(f, "{k}: {}", self.reason),
             None => f.write_str(&self.reason),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numeric_key;
+
+    fn key(raw: &str) -> String {
+        let mut k = String::new();
+        numeric_key(raw, &mut k);
+        k
+    }
+
+    #[test]
+    fn numbers_are_keyed_by_value() {
+        for same in ["1", "1.0", "1e0", "1E0", "10e-1", "0.1e1", "1.000"] {
+            assert_eq!(key(same), "1", "{same}");
+        }
+        assert_eq!(key("-0"), "0");
+        assert_eq!(key("-0.0"), "0");
+        assert_eq!(key("-7.0"), "-7");
+        assert_eq!(key("1.5"), "1.5");
+        assert_eq!(key("0.1"), "0.1");
+        assert_eq!(key("1e20"), "100000000000000000000");
+        assert_eq!(key("100000000000000000000"), "100000000000000000000");
+        // Integers beyond a double stay exact.
+        assert_eq!(key("12345678901234567891"), "12345678901234567891");
+        assert_ne!(key("1.5"), key("1"));
     }
 }

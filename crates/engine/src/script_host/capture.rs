@@ -9,27 +9,48 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use crate::secrets::MASK;
 
 /// Replaces every secret value in text with the mask.
+///
+/// The mask never depends on the secret (always [`MASK`], whatever its
+/// length). A secret shorter than [`TOKEN_ONLY_BELOW`] characters is masked
+/// only where it stands as a word of its own: masked everywhere, a one-letter
+/// secret would blank every occurrence of that letter, wrecking the log and
+/// showing exactly which letter it is.
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
+    /// Masked wherever they occur; longest first.
     needles: Vec<String>,
+    /// Short secrets, masked only between non-word characters.
+    words: Vec<String>,
 }
+
+/// Secrets shorter than this (in characters) are masked as whole words only.
+pub const TOKEN_ONLY_BELOW: usize = 8;
 
 impl Masker {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
         let mut needles: Vec<String> = Vec::new();
+        let mut words: Vec<String> = Vec::new();
         for v in values.into_iter().filter(|v| !v.is_empty()) {
             // The JSON-escaped form too: scripts often print json.dumps(parameters).
             let escaped = serde_json::to_string(&v).unwrap_or_default();
             let escaped = escaped.trim_matches('"').to_string();
-            if escaped != v && !escaped.is_empty() {
-                needles.push(escaped);
+            for form in [escaped, v] {
+                if form.is_empty() {
+                    continue;
+                }
+                if form.chars().count() < TOKEN_ONLY_BELOW {
+                    words.push(form);
+                } else {
+                    needles.push(form);
+                }
             }
-            needles.push(v);
         }
         // Longest first, so a secret containing another is masked whole.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Masker { needles }
+        for list in [&mut needles, &mut words] {
+            list.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            list.dedup();
+        }
+        Masker { needles, words }
     }
 
     /// Secrets among the string values of a JSON value (e.g. a connector's secret parameters).
@@ -42,11 +63,13 @@ impl Masker {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.needles.is_empty()
+        self.needles.is_empty() && self.words.is_empty()
     }
 
     pub fn longest(&self) -> usize {
-        self.needles.first().map(|n| n.len()).unwrap_or(0)
+        let longest = |l: &[String]| l.first().map(|n| n.len()).unwrap_or(0);
+        // One more byte for a short secret: the character after it decides.
+        longest(&self.needles).max(longest(&self.words) + 4)
     }
 
     pub fn mask(&self, text: &str) -> String {
@@ -54,6 +77,11 @@ impl Masker {
         for n in &self.needles {
             if out.contains(n.as_str()) {
                 out = out.replace(n.as_str(), MASK);
+            }
+        }
+        for w in &self.words {
+            if out.contains(w.as_str()) {
+                out = mask_word(&out, w);
             }
         }
         out
@@ -64,9 +92,11 @@ impl Masker {
         if self.is_empty() {
             return Ok(false);
         }
-        let Ok(bytes) = std::fs::read(path) else {
+        let Ok(mut file) = crate::platform::open_regular(path) else {
             return Ok(false);
         };
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes)?;
         let text = String::from_utf8_lossy(&bytes);
         let masked = self.mask(&text);
         if masked != text {
@@ -86,6 +116,31 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
         serde_json::Value::Object(m) => m.values().for_each(|x| collect_strings(x, out)),
         other => out.push(other.to_string()),
     }
+}
+
+/// `text` with every whole-word occurrence of `word` masked: the characters
+/// on either side (if any) are not letters, digits or `_`.
+fn mask_word(text: &str, word: &str) -> String {
+    let is_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let (first, last) = (word.chars().next(), word.chars().last());
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    for (at, _) in text.match_indices(word) {
+        if at < copied {
+            continue; // overlaps the previous occurrence
+        }
+        let before = text[..at].chars().last();
+        let after = text[at + word.len()..].chars().next();
+        // Only a word character next to a word character joins them into one word.
+        let joined = (is_word(first) && is_word(before)) || (is_word(last) && is_word(after));
+        if !joined {
+            out.push_str(&text[copied..at]);
+            out.push_str(MASK);
+            copied = at + word.len();
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Shared state of the two pipe readers writing into one log.
@@ -192,6 +247,19 @@ mod tests {
             m.mask(r#"a p"w/1 b "p\"w/1" tok"#),
             format!("a {MASK} b \"{MASK}\" {MASK}")
         );
+    }
+
+    #[test]
+    fn a_short_secret_is_masked_as_a_word_only() {
+        let m = Masker::new(["a".to_string(), "p-1".to_string()]);
+        let text = "password a loaded; data is safe; p-1 used, p-10 not";
+        assert_eq!(
+            m.mask(text),
+            format!("password {MASK} loaded; data is safe; {MASK} used, p-10 not")
+        );
+        // The mask is the same whatever the secret's length.
+        let long = Masker::new(["a-much-longer-secret".to_string()]);
+        assert_eq!(long.mask("x a-much-longer-secret y"), format!("x {MASK} y"));
     }
 
     #[tokio::test]

@@ -204,10 +204,17 @@ impl ScriptHost {
 
         let started = Instant::now();
         let started_wall = SystemTime::now();
-        let run_env = vec![("PROVISIO_SECRETS_ON_STDIN".into(), "1".into())];
+        let run_env = vec![
+            ("PROVISIO_SECRETS_ON_STDIN".into(), "1".into()),
+            (process::RUN_MARK_ENV.into(), dir.as_os_str().to_os_string()),
+        ];
         let process::Started { mut process, stdio } =
             self.start(inv.script, &[&args_path], dir, run_env).await?;
         let pid = process.id();
+        // Kept for a later engine, should this one die while the script runs.
+        if let Some(pid) = pid {
+            let _ = std::fs::write(dir.join(process::SCRIPT_PID_FILE), pid.to_string());
+        }
 
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
         secrets_line.push(b'\n');
@@ -245,10 +252,12 @@ impl ScriptHost {
         let status = match ended {
             Ok(status) => {
                 process::reap_group(pid);
+                process::end_marked(dir);
                 status
             }
             Err(reason) => {
                 process::terminate(&mut process, STOP_GRACE).await;
+                process::end_marked(dir);
                 capture.finish().await;
                 mask_script_files(dir, inv.masker);
                 return Err(ExtractFailure::Killed(reason));
@@ -270,17 +279,19 @@ impl ScriptHost {
                 },
             });
         }
-        let error_text = std::fs::read_to_string(dir.join(files::ERROR)).unwrap_or_default();
+        // Read with care: a script may leave a FIFO or a huge file in its place.
+        let error_text = crate::platform::read_regular_prefix(&dir.join(files::ERROR), 64 * 1024)
+            .map_err(|e| ExtractFailure::ErrorFile(format!("{} {e}", files::ERROR)))?;
         if !error_text.trim().is_empty() {
             let first: String = error_text.trim().lines().take(5).collect::<Vec<_>>().join(" / ");
             return Err(ExtractFailure::ErrorFile(inv.masker.mask(&first)));
         }
         let output = dir.join(files::OUTPUT);
-        if !output.exists() {
-            return Err(ExtractFailure::MissingOutput(format!(
-                "expected {}",
-                output.display()
-            )));
+        if let Err(e) = crate::platform::open_regular(&output) {
+            return Err(ExtractFailure::MissingOutput(match e.kind() {
+                std::io::ErrorKind::NotFound => format!("expected {}", output.display()),
+                _ => format!("{} {e}", output.display()),
+            }));
         }
         Ok(ScheduledOutcome {
             output,
@@ -301,7 +312,8 @@ impl ScriptHost {
     ) -> Result<EventOutcome, ExtractFailure> {
         let log_file = std::fs::File::create(work_dir.join(files::LOG))
             .map_err(|e| ExtractFailure::Spawn(format!("cannot create the run log: {e}")))?;
-        let process::Started { mut process, stdio } = self.start(script, &[], work_dir, Vec::new()).await?;
+        let run_env = vec![(process::RUN_MARK_ENV.into(), work_dir.as_os_str().to_os_string())];
+        let process::Started { mut process, stdio } = self.start(script, &[], work_dir, run_env).await?;
         let pid = process.id();
         let mut input = parameters.expose().to_string().into_bytes();
         input.push(b'\n');
@@ -311,10 +323,12 @@ impl ScriptHost {
         let status = match tokio::time::timeout(timeout, process.wait()).await {
             Ok(status) => {
                 process::reap_group(pid);
+                process::end_marked(work_dir);
                 status
             }
             Err(_) => {
                 process::terminate(&mut process, STOP_GRACE).await;
+                process::end_marked(work_dir);
                 capture.finish().await;
                 return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
             }

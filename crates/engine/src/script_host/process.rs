@@ -1,9 +1,20 @@
 //! The one place that knows how a platform groups, signals and checks
 //! processes. A script may start children of its own; stopping a run must
 //! stop them all, so every script runs as the leader of a new process group
-//! (Unix) and the whole group is signalled. A Windows build puts the child in
-//! a new process group here and terminates it; a job object (so grandchildren
-//! die too) belongs in this module when we build for Windows.
+//! (Unix) and the whole group is signalled.
+//!
+//! A child can leave the group (`setsid`, a double fork). So every script
+//! also carries a mark in its environment, [`RUN_MARK_ENV`] = its run
+//! directory, which its children inherit; when a run ends (and when a new
+//! engine finds a run whose engine died), every process of this user still
+//! carrying the run's mark is killed ([`end_marked`], Linux: read from
+//! `/proc/PID/environ`). A process can only escape that by clearing its own
+//! environment and leaving the group, which no ordinary script or helper does.
+//!
+//! Windows (not built yet): the script is started suspended in a job object
+//! with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`; every process it creates
+//! belongs to the job, and closing the job's handle at the end of the run
+//! (or the engine dying) ends them all. That code belongs in this module.
 
 use std::ffi::OsString;
 use std::path::Path;
@@ -208,6 +219,99 @@ pub fn is_alive(pid: u32) -> bool {
     {
         // Without a check, a run is only taken for dead when its process id is ours.
         pid != std::process::id()
+    }
+}
+
+/// The environment variable that marks every process of one run (value: the run's directory).
+pub const RUN_MARK_ENV: &str = "PROVISIO_RUN_MARK";
+
+/// Kills every process of this user whose environment carries `RUN_MARK_ENV=mark`
+/// (never this process). Repeats until none is left, so children forked
+/// while it kills are found too. Returns how many were killed.
+pub fn end_marked(mark: &Path) -> usize {
+    #[cfg(target_os = "linux")]
+    {
+        let mut needle = format!("{RUN_MARK_ENV}=").into_bytes();
+        needle.extend_from_slice(mark.as_os_str().as_encoded_bytes());
+        needle.push(0);
+        let me = std::process::id();
+        let mut killed = 0;
+        for _round in 0..20 {
+            let found = marked_processes(&needle, me);
+            if found.is_empty() {
+                break;
+            }
+            for pid in found {
+                let pid = nix::unistd::Pid::from_raw(pid as i32);
+                // Stop it first so it cannot fork again between rounds.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                killed += 1;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        killed
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = mark;
+        0
+    }
+}
+
+/// Processes whose environment holds `needle` (`NAME=value\0`).
+#[cfg(target_os = "linux")]
+fn marked_processes(needle: &[u8], me: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        // Other users' processes are unreadable: they are not ours to end.
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let starts_entry = |at: usize| at == 0 || environ[at - 1] == 0;
+        if memchr::memmem::find_iter(&environ, needle).any(starts_entry) {
+            // A zombie keeps its environ readable no more; a live one is killed.
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Ends what is left of a run whose engine died: the script's group (its id
+/// was kept in the run directory) and every process carrying the run's mark.
+pub fn end_abandoned(run_dir: &Path) {
+    if let Ok(text) = std::fs::read_to_string(run_dir.join(SCRIPT_PID_FILE)) {
+        if let Ok(pid) = text.trim().parse::<u32>() {
+            // The id may have been reused since: only a process still in the run's directory is its script.
+            if runs_in(pid, run_dir) {
+                kill_group(pid);
+            }
+        }
+    }
+    end_marked(run_dir);
+}
+
+/// The file in a run's directory that holds its script's process (group) id.
+pub const SCRIPT_PID_FILE: &str = "script.pid";
+
+/// Is `pid` alive with `dir` as its working directory? (Linux; elsewhere: is it alive.)
+fn runs_in(pid: u32, dir: &Path) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd == dir)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = dir;
+        is_alive(pid)
     }
 }
 

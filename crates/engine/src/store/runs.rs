@@ -66,6 +66,16 @@ impl Store {
         Ok(())
     }
 
+    /// The process recorded as executing a run, while it is running.
+    pub async fn running_run_owner(&self, run_id: &str) -> Result<Option<Option<i64>>> {
+        Ok(
+            sqlx::query_scalar("SELECT owner_pid FROM runs WHERE id = ? AND status = 'running'")
+                .bind(run_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
     pub async fn claim_run(&self, run_id: &str) -> Result<()> {
         sqlx::query("UPDATE runs SET owner_pid = ? WHERE id = ?")
             .bind(std::process::id() as i64)
@@ -151,14 +161,27 @@ impl Store {
     }
 
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
+        self.datacards_after(template, folder, i64::MIN, limit).await
+    }
+
+    /// Up to `limit` cards with an id above `after`, in id order: one page of a
+    /// listing that never holds more than a page (nor a read transaction) at once.
+    pub async fn datacards_after(
+        &self,
+        template: &str,
+        folder: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Datacard>> {
         let rows = sqlx::query(
             "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at
              FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
-             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) ORDER BY d.id LIMIT ?3",
+             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?4 ORDER BY d.id LIMIT ?3",
         )
         .bind(template)
         .bind(folder)
         .bind(limit as i64)
+        .bind(after)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

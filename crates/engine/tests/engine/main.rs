@@ -3,6 +3,8 @@
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
 mod connectors;
+mod fuzz;
+mod hardening;
 mod packages;
 mod pipeline;
 mod scheduler;

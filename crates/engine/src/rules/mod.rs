@@ -1,6 +1,11 @@
 //! The checks a connector or task must pass before it is saved. Pure
 //! functions over the input and the target's templates, so every rule is
-//! testable without a database; the [`crate::Engine`] calls them.
+//! testable without a database; the [`crate::Engine`] calls them, and so
+//! does package import: one set of rules for every way in.
+
+mod script_name;
+
+pub use script_name::{check_script_name, MAX_SCRIPT_NAME_LEN};
 
 use std::str::FromStr;
 
@@ -35,22 +40,44 @@ pub fn missing_task_fields(input: &TaskInput) -> Vec<String> {
     missing
 }
 
-/// A six- or seven-field cron expression (seconds first), e.g. `0 0 2 * * *`.
+/// Longest schedule accepted; real cron expressions are a few dozen characters.
+pub const MAX_SCHEDULE_LEN: usize = 256;
+
+/// A six- or seven-field cron expression (seconds first), e.g. `0 0 2 * * *`,
+/// that fires at least once in the future: `0 0 0 30 2 *` (February 30) or a
+/// past year would leave a task that silently never runs.
 pub fn check_schedule(schedule: &str) -> Result<()> {
+    let shown = quoted(schedule, 60);
+    if schedule.chars().count() > MAX_SCHEDULE_LEN {
+        return Err(EngineError::invalid(
+            "schedule",
+            format!("'{shown}' is longer than {MAX_SCHEDULE_LEN} characters; write a cron expression with seconds first, e.g. '0 0 2 * * *'"),
+        ));
+    }
     let fields = schedule.split_whitespace().count();
     let shorthand = schedule.trim_start().starts_with('@');
     if !shorthand && !(6..=7).contains(&fields) {
         return Err(EngineError::invalid(
             "schedule",
-            format!("'{schedule}' has {fields} fields; write a cron expression with seconds first, e.g. '0 0 2 * * *' for daily at 02:00"),
+            format!("'{shown}' has {fields} fields; write a cron expression with seconds first, e.g. '0 0 2 * * *' for daily at 02:00"),
         ));
     }
-    cron::Schedule::from_str(schedule).map(|_| ()).map_err(|e| {
+    let parsed = cron::Schedule::from_str(schedule).map_err(|e| {
         EngineError::invalid(
             "schedule",
-            format!("'{schedule}' is not a valid cron expression: {e}"),
+            format!(
+                "'{shown}' is not a valid cron expression: {}",
+                quoted(&e.to_string(), 120)
+            ),
         )
-    })
+    })?;
+    if parsed.upcoming(chrono::Utc).next().is_none() {
+        return Err(EngineError::invalid(
+            "schedule",
+            format!("'{shown}' never fires (a date that does not exist, or a year in the past); choose a time that comes"),
+        ));
+    }
+    Ok(())
 }
 
 pub fn check_timezone(tz: &str) -> Result<()> {
@@ -127,6 +154,9 @@ pub fn check_mappings(
     Ok(())
 }
 
+/// Longest connector or task name, in characters.
+pub const MAX_NAME_LEN: usize = 200;
+
 /// Names must be non-empty and printable; `/` is reserved for `CONNECTOR/TASK` references.
 pub fn check_name(kind: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() {
@@ -134,19 +164,30 @@ pub fn check_name(kind: &str, name: &str) -> Result<()> {
             fields: vec!["name".into()],
         });
     }
+    if name.chars().any(char::is_control) || name.chars().count() > MAX_NAME_LEN {
+        // The name itself is not echoed: it may be 200 KB or carry terminal escapes.
+        return Err(EngineError::invalid(
+            "name",
+            format!("{kind} name must be at most {MAX_NAME_LEN} printable characters"),
+        ));
+    }
     if name.contains('/') {
         return Err(EngineError::invalid(
             "name",
             format!("{kind} name '{name}' must not contain '/'"),
         ));
     }
-    if name.chars().any(char::is_control) || name.len() > 200 {
-        return Err(EngineError::invalid(
-            "name",
-            format!("{kind} name must be at most 200 printable characters"),
-        ));
-    }
     Ok(())
+}
+
+/// Text from outside shown inside an error message: control characters
+/// escaped, and cut after `max` characters so a 200 KB value is not echoed back.
+pub fn quoted(text: &str, max: usize) -> String {
+    let mut out: String = text.chars().take(max).flat_map(char::escape_debug).collect();
+    if text.chars().count() > max {
+        out.push('…');
+    }
+    out
 }
 
 /// `base`, then `base (copy)`, `base (copy 2)`, … — the first name not taken.
@@ -189,6 +230,34 @@ mod tests {
         assert!(check_schedule("0 0 2 * * *").is_ok());
         let e = check_schedule("0 2 * * *").unwrap_err().to_string();
         assert!(e.contains("5 fields"), "{e}");
+    }
+
+    #[test]
+    fn schedules_that_never_fire_are_refused() {
+        for never in ["0 0 0 30 2 *", "0 0 0 31 4 *", "0 0 0 1 1 * 2001"] {
+            let e = check_schedule(never).unwrap_err().to_string();
+            assert!(e.contains("never fires"), "{never}: {e}");
+        }
+        assert!(check_schedule("0 0 0 29 2 *").is_ok(), "leap days come");
+    }
+
+    #[test]
+    fn a_huge_schedule_is_not_echoed_back() {
+        let huge = "1,".repeat(100_000) + "1 * * * * *";
+        let e = check_schedule(&huge).unwrap_err().to_string();
+        assert!(e.len() < 400, "{} bytes: {}", e.len(), &e[..200]);
+        assert!(e.contains("longer than 256"), "{e}");
+    }
+
+    #[test]
+    fn names_with_control_characters_are_refused_without_echoing_them() {
+        let e = check_name("connector", "a\x1b[31mred").unwrap_err().to_string();
+        assert!(!e.contains('\x1b'), "{e:?}");
+        assert!(check_name("connector", &"x".repeat(201)).is_err());
+        assert!(
+            check_name("connector", &"é".repeat(200)).is_ok(),
+            "characters are counted, not bytes"
+        );
     }
 
     #[test]
