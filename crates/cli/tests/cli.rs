@@ -342,10 +342,9 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
     assert!(run["load"]["completed"].is_string());
     // Each command leaves the database checkpointed: the next one does not
     // start by replaying what this one wrote.
-    assert!(
-        !cli.data().join("provisio.db-wal").exists(),
-        "a WAL file was left behind"
-    );
+    for wal in ["provisio.db-wal", "datacards.db-wal"] {
+        assert!(!cli.data().join(wal).exists(), "{wal} was left behind");
+    }
 
     let shown = cli.json(&["run", "show", run["id"].as_str().unwrap()]);
     assert_eq!(shown["counts"], run["counts"]);
@@ -495,7 +494,7 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
         "the run never reached its load stage"
     );
     // A growing WAL: the load's transaction is writing and has not committed.
-    let wal = cli.data().join("provisio.db-wal");
+    let wal = cli.data().join("datacards.db-wal");
     let started = std::time::Instant::now();
     while std::fs::metadata(&wal).map_or(true, |m| m.len() < (1 << 20)) {
         assert!(started.elapsed().as_secs() < 60, "the load never wrote its WAL");

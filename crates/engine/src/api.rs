@@ -112,9 +112,16 @@ impl Engine {
         // up to its size limit, sometimes stayed behind for the next command
         // to read). One more connection, alone now, empties and removes it;
         // if another process has the database open, it leaves it as it is.
-        let database = self.data_dir.join(crate::store::DATABASE_FILE);
-        let _ =
-            tokio::task::spawn_blocking(move || crate::target::local::checkpoint_and_close(&database)).await;
+        let files = [
+            self.data_dir.join(crate::store::DATABASE_FILE),
+            self.data_dir.join(crate::store::cards::CARDS_FILE),
+        ];
+        let _ = tokio::task::spawn_blocking(move || {
+            for database in &files {
+                crate::target::local::checkpoint_and_close(database);
+            }
+        })
+        .await;
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -178,7 +178,7 @@ impl Engine {
             script: PathBuf::from(script.path),
             parameters: connector.parameters.clone(),
             secrets: crate::secrets::Sensitive::new(secrets),
-            database: self.data_dir().join(crate::store::DATABASE_FILE),
+            database: self.data_dir().join(crate::store::cards::CARDS_FILE),
             dir,
             cache,
             data_source_type: connector.connector_type.as_str().into(),
@@ -247,7 +247,7 @@ impl Engine {
                 extra("run_id", json!(run.id));
                 extra("occurred_at", json!(finished));
                 extra("taskid", json!(task.id));
-                let database = self.data_dir().join(crate::store::DATABASE_FILE);
+                let database = self.data_dir().join(crate::store::cards::CARDS_FILE);
                 let folder = f.folder.clone();
                 let template_code = f.template.clone();
                 tokio::task::spawn_blocking(move || -> Result<()> {
@@ -277,6 +277,11 @@ impl Engine {
             }
             // Whatever its script started may still be running, unsupervised.
             script_host::process::end_abandoned(&self.run_dir(&id));
+            // Its load may have committed just before the process died (see store::cards).
+            if let Some(committed) = self.store().load_commit(&id).await? {
+                self.store().save_run(&committed).await?;
+                continue;
+            }
             let Some(mut run) = self.store().run(&id).await? else {
                 continue;
             };

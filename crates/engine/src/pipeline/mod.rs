@@ -76,6 +76,7 @@ pub struct RunInputs {
     pub host: ScriptHost,
     pub parameters: Value,
     pub secrets: crate::secrets::Sensitive<serde_json::Map<String, Value>>,
+    /// The card store's database file (`store::cards`).
     pub database: PathBuf,
     pub dir: PathBuf,
     pub cache: Option<crate::store::CacheRow>,
@@ -195,7 +196,7 @@ pub async fn execute(
         .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
         if let Some(done) = streamed {
             *run = done;
-            return Ok(());
+            return save_committed(store, run).await;
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
         slots = cache::slots_of(cache::current(store, task).await?.as_ref());
@@ -246,7 +247,7 @@ pub async fn execute(
     .await
     .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
-    Ok(())
+    save_committed(store, run).await
 }
 
 /// Records that the load stage has begun; returns the task's removal
@@ -1017,6 +1018,8 @@ fn finish_load(
         &cache::mappings_hash(task),
         size,
         run.extract.started.as_deref(),
+        // Clearing the cache after this run started voids what it writes (see store::cards).
+        ms_of(&run.started_at),
         &mut |w| {
             for (key, slot) in &plan.slots {
                 if let Some((hash, card)) = entry(slot) {
@@ -1055,9 +1058,31 @@ fn finish_load(
     ));
     let _ = std::fs::remove_file(inputs.dir.join(SPILL));
     run.files = run_files(&inputs.dir);
-    target.save_run(&run)?;
+    target.record_commit(&run)?;
     target.commit()?;
     Ok(run)
+}
+
+/// Milliseconds since 1970 of a time as `now()` writes it (0 when unreadable).
+fn ms_of(time: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .map(|t| t.timestamp_millis())
+        .unwrap_or(0)
+}
+
+/// Writes the final state of a run whose load committed into its run row.
+/// The load's commit record already holds it: should the process die first,
+/// the next engine to open takes it from there. The load is done whatever
+/// happens here, so a failure to write the row (tried for some 6 s) is not
+/// the run's failure; the row is then settled when this process has ended.
+async fn save_committed(store: &crate::store::Store, run: &Run) -> std::result::Result<(), Halt> {
+    for attempt in 0..5u32 {
+        if store.save_run(run).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
+    }
+    Ok(())
 }
 
 /// The files a run left in its directory, for `run show` and the history view.

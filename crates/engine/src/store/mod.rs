@@ -1,6 +1,9 @@
-//! The only code that speaks SQL. One SQLite file per data directory, WAL
-//! mode with a busy timeout so the desktop app, the CLI and `serve` can share it.
+//! The only code that speaks SQL. Two SQLite files per data directory:
+//! `provisio.db` (configuration, runs) and `datacards.db` (the local card
+//! store; see [`cards`] for why), in WAL mode with a busy timeout so the
+//! desktop app, the CLI and `serve` can share them.
 
+pub mod cards;
 mod connectors;
 mod runs;
 mod schedule;
@@ -41,6 +44,7 @@ impl Store {
     /// every pending migration.
     pub async fn open(data_dir: &Path) -> Result<Store> {
         let path = data_dir.join(DATABASE_FILE);
+        let cards_file = data_dir.join(cards::CARDS_FILE);
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(&path)
             .create_if_missing(true)
@@ -56,6 +60,10 @@ impl Store {
             .busy_timeout(Duration::from_secs(30));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            .after_connect(move |conn, _| {
+                let cards_file = cards_file.clone();
+                Box::pin(async move { cards::attach(conn, &cards_file).await })
+            })
             .connect_with(options)
             .await
             .map_err(|e| match e {
@@ -66,6 +74,7 @@ impl Store {
                 other => EngineError::Store(other),
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
+        cards::settle(&mut *pool.acquire().await?).await?;
         Ok(Store { pool })
     }
 

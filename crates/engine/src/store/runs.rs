@@ -135,8 +135,11 @@ impl Store {
 
     /// The cache row of a task, with `entries` as the blob's column or an empty literal.
     async fn cache_row(&self, entries: &str, task_id: &str) -> Result<Option<CacheRow>> {
+        // A row written by a run that started before the last clear does not count (see `cards`).
         let row = sqlx::query(&format!(
-            "SELECT mappings_hash, {entries} AS entries, last_successful_extract FROM task_cache WHERE task_id = ?"
+            "SELECT mappings_hash, {entries} AS entries, last_successful_extract FROM task_cache
+             WHERE task_id = ?1 AND valid_from > COALESCE(
+                (SELECT MAX(reset_at) FROM cache_resets WHERE task_id IN (?1, '*')), -1)"
         ))
         .bind(task_id)
         .fetch_optional(self.pool())
@@ -151,13 +154,29 @@ impl Store {
         .transpose()
     }
 
-    pub async fn clear_cache(&self, task_id: &str) -> Result<bool> {
-        Ok(sqlx::query("DELETE FROM task_cache WHERE task_id = ?")
-            .bind(task_id)
-            .execute(self.pool())
-            .await?
-            .rows_affected()
-            > 0)
+    /// Clears a task's cache (`*`: every task's) without touching the card
+    /// store, so it never waits for a load.
+    pub async fn clear_cache(&self, task_id: &str) -> Result<()> {
+        // Strictly later than any run start recorded so far, even within one millisecond.
+        let now = chrono::Utc::now().timestamp_millis() + 1;
+        sqlx::query(
+            "INSERT INTO cache_resets (task_id, reset_at) VALUES (?1, ?2)
+             ON CONFLICT (task_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
+        )
+        .bind(task_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The final state a load committed for a run, if it committed (see `cards`).
+    pub async fn load_commit(&self, run_id: &str) -> Result<Option<Run>> {
+        let summary: Option<String> = sqlx::query_scalar("SELECT summary FROM load_commits WHERE run_id = ?")
+            .bind(run_id)
+            .fetch_optional(self.pool())
+            .await?;
+        summary.as_deref().map(run_from_summary).transpose()
     }
 
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {

@@ -84,11 +84,8 @@ impl Store {
         Ok(())
     }
 
-    pub async fn clear_all_caches(&self) -> Result<u64> {
-        Ok(sqlx::query("DELETE FROM task_cache")
-            .execute(self.pool())
-            .await?
-            .rows_affected())
+    pub async fn clear_all_caches(&self) -> Result<()> {
+        self.clear_cache("*").await
     }
 
     pub async fn add_alert(

@@ -363,17 +363,19 @@ impl LocalTarget {
         mappings_hash: &str,
         size: usize,
         last_extract: Option<&str>,
+        valid_from_ms: i64,
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<()> {
         self.conn
             .execute(
-                "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at)
-                 VALUES (?1, ?2, zeroblob(?3), ?4, ?5)
+                "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)
+                 VALUES (?1, ?2, zeroblob(?3), ?4, ?5, ?6)
                  ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
                     entries = excluded.entries,
                     last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
-                    updated_at = excluded.updated_at",
-                params![task_id, mappings_hash, size as i64, last_extract, self.now],
+                    updated_at = excluded.updated_at,
+                    valid_from = excluded.valid_from",
+                params![task_id, mappings_hash, size as i64, last_extract, self.now, valid_from_ms],
             )
             .map_err(db)?;
         let rowid: i64 = self
@@ -406,15 +408,22 @@ impl LocalTarget {
         Ok(())
     }
 
-    /// Writes the run's final row inside the current transaction.
-    pub fn save_run(&mut self, run: &crate::model::Run) -> Result<()> {
+    /// Records the run's final state inside the current transaction (the
+    /// commit record of `store::cards`); earlier records of the task are
+    /// settled by now and go.
+    pub fn record_commit(&mut self, run: &crate::model::Run) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE runs SET status = ?2, stage = NULL, finished_at = ?3, summary = ?4 WHERE id = ?1",
+                "DELETE FROM load_commits WHERE task_id = ?1",
+                params![run.task_id],
+            )
+            .map_err(db)?;
+        self.conn
+            .execute(
+                "INSERT INTO load_commits (run_id, task_id, summary) VALUES (?1, ?2, ?3)",
                 params![
                     run.id,
-                    run.status.as_str(),
-                    run.finished_at,
+                    run.task_id,
                     serde_json::to_string(run).unwrap_or_default()
                 ],
             )

@@ -489,3 +489,78 @@ async fn a_connector_cannot_be_named_after_another_connectors_id() {
     let e = f.engine.copy_connector("HR", Some(&first.id)).await.unwrap_err();
     assert!(e.to_string().contains("is the id of connector 'HR'"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_and_other_runs_go_in_at_once_while_a_big_load_holds_its_transaction() {
+    let f = fresh().await;
+    let big = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Big",
+        &emitting(r#"[{"id": str(i), "name": "person %07d %s" % (i, "x" * 300), "groups": ["g"]} for i in range(400000)]"#),
+        "{}",
+        "{}",
+    )
+    .await;
+    let other = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Small",
+        &emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#),
+        "{}",
+        "{}",
+    )
+    .await;
+    let engine = f.engine.clone();
+    let task = big.clone();
+    let loading = tokio::spawn(async move { run(&engine, &task).await });
+    // The load's transaction is open once the card store's WAL grows.
+    let wal = f.dir.path().join("data/datacards.db-wal");
+    let started = std::time::Instant::now();
+    while std::fs::metadata(&wal).map_or(true, |m| m.len() < (4 << 20)) {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the load never started writing"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A UI edit, a new connector, a cache clear and another task's run, during the load.
+    f.engine
+        .set_settings(&[("workers".into(), "2".into())])
+        .await
+        .unwrap();
+    connector(&f.engine, "Added meanwhile").await;
+    f.engine.clear_cache(&big).await.unwrap();
+    let small = f
+        .engine
+        .create_run(&other, provisio_engine::model::RunTrigger::Manual)
+        .await
+        .unwrap();
+    let engine = f.engine.clone();
+    let small_id = small.id.clone();
+    let small_run = tokio::spawn(async move { engine.execute_run(&small_id, false).await.unwrap() });
+    // Its extract and validation write its run row as they go: they reach the load stage.
+    let started = std::time::Instant::now();
+    while f.engine.run(&small.id).await.unwrap().stage.as_deref() != Some("load") {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "the other run's row never moved on"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let still = f.engine.history(&big, 1).await.unwrap();
+    assert_eq!(
+        (still[0].status, still[0].stage.as_deref()),
+        (RunStatus::Running, Some("load")),
+        "all of that went in while the big load was still loading"
+    );
+    // The other run's load follows the big one (loads take turns) and succeeds.
+    let small = small_run.await.unwrap();
+    assert_eq!(small.status, RunStatus::Succeeded, "{:?}", small.load);
+    let done = loading.await.unwrap();
+    assert_eq!(done.status, RunStatus::Succeeded, "{:?}", done.load);
+    assert_eq!(done.counts.created, 400_000);
+    // The clear came after the big run started: its cache does not count, the next run writes every record.
+    let again = run(&f.engine, &big).await;
+    assert_eq!(again.counts.updated, 400_000, "{:?}", again.counts);
+}

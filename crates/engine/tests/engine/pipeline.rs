@@ -575,9 +575,9 @@ with open(a["expected_output_filename"], "w") as f:
     assert_eq!(card_of(&f, "2").await["last_name"], "Plain");
 }
 
-/// Pages of the database, read once the engine is closed.
+/// Pages of the card store, read once the engine is closed.
 async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
-    let database = engine.data_dir().join("provisio.db");
+    let database = engine.data_dir().join("datacards.db");
     engine.close().await;
     let conn = rusqlite::Connection::open(&database).unwrap();
     conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()

@@ -1,0 +1,186 @@
+//! The card store's own database file, `datacards.db`, beside `provisio.db`.
+//!
+//! # How a load shares the database
+//! A load writes many cards in one transaction, so that a failed, stopped
+//! or killed run commits nothing. SQLite lets one writer at a time into a
+//! database file, and a load of ten million records holds its transaction
+//! for minutes. Kept in the same file as connectors, tasks, settings and
+//! run rows, that transaction made every other writer (a UI edit, another
+//! task's run row, the scheduler) wait, and fail after the busy timeout.
+//!
+//! So the cards, their names, the tasks' data caches and the loads' commit
+//! records live in `datacards.db`; everything people edit, and the run rows,
+//! live in `provisio.db`. Every connection of the store attaches the card
+//! file as `cards`, so queries name tables as before. A load opens the card
+//! file alone (`target::local`) and locks nothing in `provisio.db`: UI edits
+//! and other runs' rows go in at once during any load. Loads still follow
+//! one another, as they did.
+//!
+//! The run's final state cannot commit in the load's transaction any more
+//! (SQLite commits attached WAL databases one file at a time, not as one).
+//! The load writes a commit record (`load_commits`: the run's final summary)
+//! in its transaction instead; the run row is written right after. An
+//! engine that finds a run left `running` by a dead process looks for that
+//! record first: present, the load did commit and the run is recorded as it
+//! ended; absent, nothing of it was committed.
+//!
+//! Clearing a task's data cache must not wait for a load either: it is a
+//! row in `provisio.db` (`cache_resets`), and a cache row counts only when
+//! the run that wrote it started after the task's (and the all-tasks `*`)
+//! last reset.
+
+use std::path::Path;
+
+use sqlx::{Connection, SqliteConnection};
+
+use crate::error::Result;
+
+/// File name of the card store inside the data directory.
+pub const CARDS_FILE: &str = "datacards.db";
+
+/// The card store's tables (see the migrations for their history; the
+/// columns are the same, with no foreign key into `provisio.db`, which
+/// SQLite cannot check across files).
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cards.card_names (
+    id   INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS cards.datacards (
+    id            INTEGER PRIMARY KEY,
+    template      INTEGER NOT NULL,
+    folder        INTEGER NOT NULL,
+    key_attribute INTEGER,
+    object_key    TEXT,
+    task          INTEGER,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    data          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS cards.datacards_by_key ON datacards (template, key_attribute, object_key, task);
+CREATE TABLE IF NOT EXISTS cards.task_cache (
+    task_id                 TEXT PRIMARY KEY,
+    mappings_hash           TEXT NOT NULL,
+    entries                 BLOB NOT NULL,
+    last_successful_extract TEXT,
+    updated_at              TEXT NOT NULL,
+    valid_from              INTEGER NOT NULL DEFAULT 0  -- ms: start of the run that wrote it
+);
+CREATE TABLE IF NOT EXISTS cards.load_commits (
+    run_id  TEXT PRIMARY KEY,
+    task_id TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+";
+
+/// Attaches the card file to a connection of the store (every pool connection).
+pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Result<(), sqlx::Error> {
+    sqlx::query("ATTACH DATABASE ? AS cards")
+        .bind(file.display().to_string())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(&format!(
+        "PRAGMA cards.journal_mode = WAL; PRAGMA cards.synchronous = NORMAL; PRAGMA cards.journal_size_limit = {}",
+        super::WAL_SIZE_LIMIT
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Creates the card store's tables, and moves them out of `provisio.db` where
+/// an older version kept them. The move copies, commits, and only then drops
+/// the originals, so an interruption at any point leaves the cards in
+/// `provisio.db`, where the next start copies them again.
+pub async fn settle(conn: &mut SqliteConnection) -> Result<()> {
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name IN ('datacards', 'card_names', 'task_cache')",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if old.is_empty() {
+        sqlx::raw_sql(SCHEMA).execute(&mut *conn).await?;
+        return Ok(());
+    }
+    let mut tx = conn.begin().await?;
+    sqlx::raw_sql(
+        "DROP TABLE IF EXISTS cards.datacards; DROP TABLE IF EXISTS cards.card_names;
+         DROP TABLE IF EXISTS cards.task_cache;",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::raw_sql(SCHEMA).execute(&mut *tx).await?;
+    for table in &old {
+        let columns = match table.as_str() {
+            "task_cache" => "task_id, mappings_hash, entries, last_successful_extract, updated_at",
+            "card_names" => "id, name",
+            _ => "id, template, folder, key_attribute, object_key, task, created_at, updated_at, data",
+        };
+        sqlx::query(&format!(
+            "INSERT INTO cards.{table} ({columns}) SELECT {columns} FROM main.{table}"
+        ))
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let mut tx = conn.begin().await?;
+    for table in &old {
+        sqlx::query(&format!("DROP TABLE main.{table}"))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::{Connection, SqliteConnection};
+
+    /// A database as version 0.1 left it: cards in `provisio.db`.
+    #[tokio::test]
+    async fn cards_move_out_of_the_main_file_whole_and_only_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = dir.path().join("provisio.db");
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&main)
+            .create_if_missing(true);
+        let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE card_names (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+             CREATE TABLE datacards (id INTEGER PRIMARY KEY, template INTEGER NOT NULL, folder INTEGER NOT NULL,
+                key_attribute INTEGER, object_key TEXT, task INTEGER, created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL, data TEXT NOT NULL);
+             CREATE TABLE task_cache (task_id TEXT PRIMARY KEY, mappings_hash TEXT NOT NULL, entries BLOB NOT NULL,
+                last_successful_extract TEXT, updated_at TEXT NOT NULL);
+             INSERT INTO card_names VALUES (1, 'person'), (2, 'persons');
+             INSERT INTO datacards VALUES (7, 1, 2, NULL, 'k', NULL, 1, 2, '{\"a\":1}');
+             INSERT INTO task_cache VALUES ('t', 'h', x'0102', '2026-01-01', '2026-01-02');",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        super::attach(&mut conn, &dir.path().join(super::CARDS_FILE))
+            .await
+            .unwrap();
+        super::settle(&mut conn).await.unwrap();
+        super::settle(&mut conn).await.unwrap();
+        let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM main.sqlite_master WHERE type = 'table'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "nothing of the card store is left in provisio.db");
+        let card: (i64, String, String) = sqlx::query_as(
+            "SELECT d.id, t.name, d.data FROM cards.datacards d JOIN cards.card_names t ON t.id = d.template",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        assert_eq!(card, (7, "person".to_string(), "{\"a\":1}".to_string()));
+        let cache: Vec<u8> = sqlx::query_scalar("SELECT entries FROM cards.task_cache WHERE task_id = 't'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(cache, [1, 2]);
+    }
+}
