@@ -102,6 +102,9 @@ before(async () => {
   });
   children.push(td);
   await waitForPort(port);
+  // tauri-driver listens at once but forwards the session to WebKitWebDriver,
+  // which it starts alongside; on a busy machine that one comes up later.
+  await waitForPort(nativePort);
   driver = await WebDriver.start(`http://127.0.0.1:${port}`, {
     browserName: "wry",
     "tauri:options": { application: app },

@@ -219,6 +219,7 @@ impl Engine {
         let target = self.check_target(input.target.as_deref()).await?;
         let params = parameters_object(input.parameters.clone())?;
         let (clean, secret_values) = secrets::split_secrets(&params, &input.secret_parameters);
+        rules::check_secret_values(&secret_values)?;
         let stamp = now();
         let connector = Connector {
             id: new_id(),
@@ -295,6 +296,7 @@ impl Engine {
                     }
                 }
             }
+            rules::check_secret_values(&values)?;
             c.parameters = clean;
             c.secret_parameters = values.keys().cloned().collect();
             secret_values = Some((old, values));

@@ -333,8 +333,9 @@ fn check_packaged(manifest: &Manifest, packaged: &[(PackagedConnector, Map<Strin
             }
         }
     }
-    for (c, _) in packaged {
+    for (c, secrets) in packaged {
         let who = || format!("connector '{}'", rules::quoted(&c.name, 80));
+        rules::check_secret_values(secrets).map_err(|e| refuse(who(), e))?;
         rules::check_name("connector", &c.name).map_err(|e| refuse(who(), e))?;
         if !names.insert(c.name.as_str()) {
             return Err(EngineError::invalid(

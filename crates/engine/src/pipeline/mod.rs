@@ -662,7 +662,13 @@ fn stream_load(
     // Opened before the transaction: nothing that could wait on a script happens inside it.
     let output = open_output(output)?;
     let mut target = LocalTarget::open(&inputs.database)?;
-    target.begin()?;
+    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
+        if stopped.load(Ordering::Relaxed) {
+            stopped_in_load()
+        } else {
+            e.into()
+        }
+    })?;
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
@@ -912,7 +918,13 @@ fn load(
     }
 
     // ---- load ----
-    target.begin()?;
+    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
+        if stopped.load(Ordering::Relaxed) {
+            stopped_in_load()
+        } else {
+            e.into()
+        }
+    })?;
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
@@ -1061,6 +1073,14 @@ fn finish_load(
     target.record_commit(&run)?;
     target.commit()?;
     Ok(run)
+}
+
+/// How long a load may wait for another task's load: the task's maximum
+/// runtime, else [`crate::target::local::TURN_WAIT`].
+fn turn_wait(task: &Task) -> Duration {
+    task.max_runtime
+        .map(Duration::from_secs)
+        .unwrap_or(crate::target::local::TURN_WAIT)
 }
 
 /// Milliseconds since 1970 of a time as `now()` writes it (0 when unreadable).

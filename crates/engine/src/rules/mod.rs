@@ -190,6 +190,35 @@ pub fn quoted(text: &str, max: usize) -> String {
     out
 }
 
+/// Shortest secret value accepted, in characters. Shorter ones cannot be
+/// kept out of logs: masked wherever they stand as a word, a one- or
+/// two-letter secret blanks common words and so shows which it is.
+pub const MIN_SECRET_LEN: usize = 3;
+
+/// Every secret value (JSON pointer → value; strings inside lists and
+/// objects too) is empty or at least [`MIN_SECRET_LEN`] characters.
+pub fn check_secret_values(values: &serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    fn short(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => (1..MIN_SECRET_LEN).contains(&s.chars().count()),
+            serde_json::Value::Array(a) => a.iter().any(short),
+            serde_json::Value::Object(m) => m.values().any(short),
+            _ => false,
+        }
+    }
+    for (pointer, value) in values {
+        if short(value) {
+            return Err(EngineError::invalid(
+                "parameters",
+                format!(
+                    "secret parameter '{pointer}' is shorter than {MIN_SECRET_LEN} characters; a secret that short cannot be kept out of logs. Use the real value"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `base`, then `base (copy)`, `base (copy 2)`, … — the first name not taken.
 pub fn copy_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
     let first = format!("{base} (copy)");
@@ -258,6 +287,15 @@ mod tests {
             check_name("connector", &"é".repeat(200)).is_ok(),
             "characters are counted, not bytes"
         );
+    }
+
+    #[test]
+    fn secrets_too_short_to_mask_are_refused() {
+        let map = |v: serde_json::Value| v.as_object().unwrap().clone();
+        let e = check_secret_values(&map(serde_json::json!({"/password": "a"}))).unwrap_err();
+        assert!(e.to_string().contains("'/password' is shorter than 3"), "{e}");
+        assert!(check_secret_values(&map(serde_json::json!({"/t": ["ok1", "x"]}))).is_err());
+        assert!(check_secret_values(&map(serde_json::json!({"/password": "p-1", "/empty": ""}))).is_ok());
     }
 
     #[test]

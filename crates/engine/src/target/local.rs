@@ -129,7 +129,53 @@ pub fn checkpoint_and_close(database: &Path) {
     }
 }
 
+/// How long a load waits for another task's load to finish before giving up,
+/// when its task has no maximum runtime.
+pub const TURN_WAIT: Duration = Duration::from_secs(3600);
+
 impl LocalTarget {
+    /// Starts the load's transaction once no other load holds the card
+    /// store (loads take turns), checking `stopped` every second and giving
+    /// up after `limit`.
+    pub fn begin_in_turn(&mut self, stopped: &std::sync::atomic::AtomicBool, limit: Duration) -> Result<()> {
+        let started = std::time::Instant::now();
+        self.conn.busy_timeout(Duration::from_secs(1)).map_err(db)?;
+        let begun = loop {
+            match self.conn.execute_batch("BEGIN IMMEDIATE") {
+                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                        break Err(EngineError::invalid(
+                            "local datacard store",
+                            "stopped while waiting for another task's load to finish",
+                        ));
+                    }
+                    if started.elapsed() > limit {
+                        break Err(EngineError::invalid(
+                            "local datacard store",
+                            format!(
+                                "another task's load held the card store for more than {} s; try again when it has finished",
+                                limit.as_secs()
+                            ),
+                        ));
+                    }
+                }
+                other => break other.map_err(db),
+            }
+        };
+        self.conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
+        begun?;
+        self.started_transaction();
+        Ok(())
+    }
+
+    /// Bookkeeping once `BEGIN IMMEDIATE` succeeded.
+    fn started_transaction(&mut self) {
+        self.next_id = None;
+        self.in_tx = true;
+        let wal = format!("{}-wal", self.database.display());
+        self.writeback = Some(super::writeback::Writeback::start(wal.into()));
+    }
+
     pub fn open(database: &Path) -> Result<Self> {
         let conn = Connection::open(database).map_err(db)?;
         conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
@@ -521,10 +567,7 @@ impl LoadTarget for LocalTarget {
 
     fn begin(&mut self) -> Result<()> {
         self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
-        self.next_id = None;
-        self.in_tx = true;
-        let wal = format!("{}-wal", self.database.display());
-        self.writeback = Some(super::writeback::Writeback::start(wal.into()));
+        self.started_transaction();
         Ok(())
     }
 
