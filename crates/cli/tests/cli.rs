@@ -1191,3 +1191,26 @@ fn kill_point_sweep_leaves_store_cache_and_history_consistent() {
          re-runs: {rerun_killed} killed before their commit, {rerun_done} finished; all consistent"
     );
 }
+
+#[test]
+fn datacards_list_pages_through_every_card_once_in_order() {
+    let cli = Cli::new();
+    scripted(&cli, 2_500);
+    assert_eq!(cli.json(&["task", "run", "HR/Load", "--wait"])["status"], "succeeded");
+    for (limit, expect) in [("2500", 2_500), ("100000", 2_500), ("1200", 1_200), ("1000", 1_000)] {
+        let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", limit]);
+        let ids: Vec<i64> = cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), expect, "--limit {limit}");
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order, none twice");
+    }
+    let text = cli.ok(&["datacards", "list", "--template", "person", "--limit", "3"]);
+    assert_eq!(text.lines().count(), 4, "a header and three cards: {text}");
+    let none = cli.ok(&["datacards", "list", "--template", "group"]);
+    assert!(none.contains("(none)"), "{none}");
+    assert_eq!(cli.json(&["datacards", "list", "--template", "group"]), serde_json::json!([]));
+}
