@@ -1196,8 +1196,16 @@ fn kill_point_sweep_leaves_store_cache_and_history_consistent() {
 fn datacards_list_pages_through_every_card_once_in_order() {
     let cli = Cli::new();
     scripted(&cli, 2_500);
-    assert_eq!(cli.json(&["task", "run", "HR/Load", "--wait"])["status"], "succeeded");
-    for (limit, expect) in [("2500", 2_500), ("100000", 2_500), ("1200", 1_200), ("1000", 1_000)] {
+    assert_eq!(
+        cli.json(&["task", "run", "HR/Load", "--wait"])["status"],
+        "succeeded"
+    );
+    for (limit, expect) in [
+        ("2500", 2_500),
+        ("100000", 2_500),
+        ("1200", 1_200),
+        ("1000", 1_000),
+    ] {
         let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", limit]);
         let ids: Vec<i64> = cards
             .as_array()
@@ -1212,5 +1220,8 @@ fn datacards_list_pages_through_every_card_once_in_order() {
     assert_eq!(text.lines().count(), 4, "a header and three cards: {text}");
     let none = cli.ok(&["datacards", "list", "--template", "group"]);
     assert!(none.contains("(none)"), "{none}");
-    assert_eq!(cli.json(&["datacards", "list", "--template", "group"]), serde_json::json!([]));
+    assert_eq!(
+        cli.json(&["datacards", "list", "--template", "group"]),
+        serde_json::json!([])
+    );
 }

@@ -6,9 +6,9 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`model`] | plain data: settings, connectors, tasks, templates, targets |
-//! | [`rules`] | the checks a connector or task must pass before it is saved |
+//! | [`rules`] | the checks a connector, task, script name or secret must pass, for every way in (CLI, UI, packages) |
 //! | [`jsonc`] | reading JSON with `//` comments and trailing commas |
-//! | [`store`] | the only code that speaks SQL; embedded migrations |
+//! | [`store`] | the only code that speaks SQL; embedded migrations; `provisio.db` and the card store's `datacards.db` ([`store::cards`]) |
 //! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
 //! | [`paths`] | where the data directory lives on each platform |
 //! | [`platform`] | file permissions and opening script-written files without blocking, per platform |

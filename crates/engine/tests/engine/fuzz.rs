@@ -1,8 +1,8 @@
 //! Property-based tests over every parser that takes outside input: JSONC
 //! parameters, script output records, cron strings, package manifests and
 //! entries. They run in CI with proptest's default 256 cases per property
-//! (a few seconds); `PROPTEST_CASES=20000 cargo test -p provisio-engine
-//! --test engine fuzz` runs a longer campaign. Each property states what a
+//! (64 for whole packages; a few seconds); `PROPTEST_CASES=20000 cargo test
+//! -p provisio-engine --test engine fuzz` runs a longer campaign. Each property states what a
 //! user relies on: no panic, a clear error, and for packages nothing
 //! written outside the data directory.
 
@@ -115,6 +115,13 @@ proptest! {
     }
 }
 
+fn package_cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .map_or(64, |n| (n / 4).max(1))
+}
+
 /// A manifest item or connector field: plain, or one of the hostile forms seen in the wild.
 fn hostile_name() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -152,7 +159,8 @@ fn manifest_and_entries() -> impl Strategy<Value = (serde_json::Value, Vec<(Stri
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    // Each case opens a data directory and imports twice: a quarter of the cases of the other properties.
+    #![proptest_config(ProptestConfig { cases: package_cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn hostile_packages_never_write_outside_the_data_directory((manifest, entries) in manifest_and_entries()) {
