@@ -8,8 +8,15 @@
 //! directory, which its children inherit; when a run ends (and when a new
 //! engine finds a run whose engine died), every process of this user still
 //! carrying the run's mark is killed ([`end_marked`], Linux: read from
-//! `/proc/PID/environ`). A process can only escape that by clearing its own
-//! environment and leaving the group, which no ordinary script or helper does.
+//! `/proc/PID/environ`). A process escapes that only by leaving the group
+//! with an environment that lacks the mark: one that clears its environment
+//! before `exec`, or, with warm starts, a child the script forks without
+//! `exec` and moves to a new session (Linux shows the environment a process
+//! was exec'd with, and a warm-started script was forked, not exec'd, so its
+//! pure forks show the warm interpreter's). Helpers started with
+//! `subprocess`, `os.system` or `nohup` carry the mark either way. Closing
+//! that last gap needs a cgroup per run (systemd's delegated user slice),
+//! which this module is the place for.
 //!
 //! Windows (not built yet): the script is started suspended in a job object
 //! with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`; every process it creates
@@ -226,8 +233,9 @@ pub fn is_alive(pid: u32) -> bool {
 pub const RUN_MARK_ENV: &str = "PROVISIO_RUN_MARK";
 
 /// Kills every process of this user whose environment carries `RUN_MARK_ENV=mark`
-/// (never this process). Repeats until none is left, so children forked
-/// while it kills are found too. Returns how many were killed.
+/// (never this process). Repeats until none is left (a killed process stops
+/// showing its environment once it is dead), so children forked while it
+/// kills are found too; gives up after about 2 s. Returns how many kills it sent.
 pub fn end_marked(mark: &Path) -> usize {
     #[cfg(target_os = "linux")]
     {
@@ -236,18 +244,21 @@ pub fn end_marked(mark: &Path) -> usize {
         needle.push(0);
         let me = std::process::id();
         let mut killed = 0;
-        for _round in 0..20 {
+        let started = std::time::Instant::now();
+        let mut pause = Duration::from_millis(2);
+        while started.elapsed() < Duration::from_secs(2) {
             let found = marked_processes(&needle, me);
             if found.is_empty() {
                 break;
             }
             for pid in found {
                 let pid = nix::unistd::Pid::from_raw(pid as i32);
-                // Stop it first so it cannot fork again between rounds.
                 let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                 killed += 1;
             }
-            std::thread::sleep(Duration::from_millis(5));
+            // On a busy machine a killed process takes a moment to die.
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
         }
         killed
     }
