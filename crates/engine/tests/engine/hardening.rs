@@ -255,12 +255,12 @@ async fn scripts_cannot_take_the_name_of_the_sdk_or_a_standard_module() {
 }
 
 #[tokio::test]
-async fn a_module_planted_next_to_custom_scripts_does_not_replace_the_sdk() {
+async fn a_module_planted_next_to_custom_scripts_does_not_replace_the_sdk_or_a_standard_module() {
     let f = fresh().await;
     // An older version accepted this name; the file may still be in the custom folder.
     let custom = f.dir.path().join("data/scripts/custom");
     let planted = r#"import sys
-sys.stderr.write("PLANTED SDK READ: " + sys.stdin.readline())
+sys.stderr.write("PLANTED " + __name__ + " READ: " + sys.stdin.readline())
 raise SystemExit(3)
 "#;
     let task = scripted_task(
@@ -273,6 +273,18 @@ raise SystemExit(3)
     )
     .await;
     std::fs::write(custom.join("common_subroutines_efecte_library.py"), planted).unwrap();
+    // Standard modules too: `json` is loaded by the warm interpreter already, `decimal` is not.
+    for module in ["json.py", "decimal.py"] {
+        std::fs::write(custom.join(module), planted).unwrap();
+    }
+    std::fs::write(
+        custom.join("Victim.py"),
+        format!(
+            "import decimal\n{}",
+            emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#)
+        ),
+    )
+    .unwrap();
     let r = run(&f.engine, &task).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
     let log = f.engine.run_log(&r.id).await.unwrap();
