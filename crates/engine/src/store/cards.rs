@@ -88,6 +88,25 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
     Ok(())
 }
 
+/// Removes the caches and commit records of tasks that no longer exist
+/// (SQLite cannot cascade a removal across files). Best effort and without
+/// waiting: while a load holds the card store, it is left for the next open.
+async fn prune(conn: &mut SqliteConnection) {
+    let _ = sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await;
+    let _ = sqlx::raw_sql(
+        "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
+         DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);",
+    )
+    .execute(&mut *conn)
+    .await;
+    let _ = sqlx::query(&format!(
+        "PRAGMA busy_timeout = {}",
+        super::BUSY_TIMEOUT.as_millis()
+    ))
+    .execute(&mut *conn)
+    .await;
+}
+
 /// Creates the card store's tables, and moves them out of `provisio.db` where
 /// an older version kept them. The move copies, commits, and only then drops
 /// the originals, so an interruption at any point leaves the cards in
@@ -100,6 +119,7 @@ pub async fn settle(conn: &mut SqliteConnection) -> Result<()> {
     .await?;
     if old.is_empty() {
         sqlx::raw_sql(SCHEMA).execute(&mut *conn).await?;
+        prune(conn).await;
         return Ok(());
     }
     let mut tx = conn.begin().await?;

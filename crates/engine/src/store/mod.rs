@@ -36,6 +36,9 @@ pub struct Store {
     pool: SqlitePool,
 }
 
+/// How long a statement of the store waits for another writer.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Bytes a checkpointed WAL file keeps (SQLite truncates it to this after a reset).
 pub const WAL_SIZE_LIMIT: u64 = 64 << 20;
 
@@ -57,7 +60,7 @@ impl Store {
             .foreign_keys(true)
             // A big load leaves a WAL as large as its data; once checkpointed it is cut back.
             .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
-            .busy_timeout(Duration::from_secs(30));
+            .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(move |conn, _| {

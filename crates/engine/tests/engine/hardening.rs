@@ -616,3 +616,40 @@ async fn a_run_whose_process_died_right_after_its_load_committed_is_recorded_as_
     assert_eq!(recovered.counts.created, 2);
     assert_eq!(engine.datacards("person", None, 10).await.unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn the_cache_of_a_removed_task_leaves_the_card_store_on_the_next_open() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Gone",
+        &emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#),
+        "{}",
+        "{}",
+    )
+    .await;
+    assert_eq!(run(&f.engine, &task).await.status, RunStatus::Succeeded);
+    let data = f.engine.data_dir().to_path_buf();
+    let caches = || {
+        let conn = rusqlite::Connection::open(data.join("datacards.db")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM task_cache", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    assert_eq!(caches(), 1);
+    f.engine.remove_task(&task, true).await.unwrap();
+    f.engine.close().await;
+    Engine::open(&data).await.unwrap().close().await;
+    assert_eq!(caches(), 0, "no cache is left for a task that is gone");
+    assert_eq!(
+        Engine::open(&data)
+            .await
+            .unwrap()
+            .datacards("person", None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "its cards stay"
+    );
+}
