@@ -191,31 +191,16 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
             .to_string();
         // Re-zipping tools (7-Zip) add entries for folders: harmless when
         // they stay inside the package, and they carry nothing to read.
-        if entry.is_dir() {
-            let inside = name
-                .strip_suffix('/')
-                .is_some_and(|n| !n.is_empty() && safe_entry_name(n))
-                && entry.enclosed_name().is_some()
-                && entry.size() == 0;
-            if !inside {
-                return Err(package_error(
-                    path,
-                    format!(
-                        "entry '{}' points outside the package; refused",
-                        crate::rules::quoted(&name, 120)
-                    ),
-                ));
-            }
-            if !seen.insert(name.clone()) {
-                return Err(package_error(
-                    path,
-                    format!("entry '{name}' appears twice; refused"),
-                ));
-            }
-            continue;
-        }
-        let unsafe_name = !safe_entry_name(&name) || entry.enclosed_name().is_none();
-        if unsafe_name {
+        let folder = entry.is_dir();
+        let plain = if folder {
+            name.strip_suffix('/')
+        } else {
+            Some(name.as_str())
+        };
+        let inside = plain.is_some_and(safe_entry_name)
+            && entry.enclosed_name().is_some()
+            && !(folder && entry.size() > 0);
+        if !inside {
             return Err(package_error(
                 path,
                 format!(
@@ -229,6 +214,9 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
                 path,
                 format!("entry '{name}' appears twice; refused"),
             ));
+        }
+        if folder {
+            continue;
         }
         if !entry.encrypted() {
             return Err(package_error(

@@ -662,13 +662,7 @@ fn stream_load(
     // Opened before the transaction: nothing that could wait on a script happens inside it.
     let output = open_output(output)?;
     let mut target = LocalTarget::open(&inputs.database)?;
-    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
-        if stopped.load(Ordering::Relaxed) {
-            stopped_in_load()
-        } else {
-            e.into()
-        }
-    })?;
+    begin_load(&mut target, task, stopped)?;
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
@@ -918,13 +912,7 @@ fn load(
     }
 
     // ---- load ----
-    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
-        if stopped.load(Ordering::Relaxed) {
-            stopped_in_load()
-        } else {
-            e.into()
-        }
-    })?;
+    begin_load(&mut target, task, stopped)?;
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
@@ -1073,6 +1061,17 @@ fn finish_load(
     target.record_commit(&run)?;
     target.commit()?;
     Ok(run)
+}
+
+/// Opens the load's transaction once the card store is free (loads take turns).
+fn begin_load(target: &mut LocalTarget, task: &Task, stopped: &AtomicBool) -> std::result::Result<(), Halt> {
+    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
+        if stopped.load(Ordering::Relaxed) {
+            stopped_in_load()
+        } else {
+            e.into()
+        }
+    })
 }
 
 /// How long a load may wait for another task's load: the task's maximum

@@ -53,6 +53,12 @@ fn connector_json(name: &str, script: &str, parameters: serde_json::Value) -> se
         "parameters": parameters, "secret_parameters": [], "tasks": []})
 }
 
+/// A scripted task `NAME/Load` whose script writes one person.
+async fn one_person_task(f: &Fixture, name: &str) -> String {
+    let one = emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#);
+    scripted_task(&f.engine, f.dir.path(), name, &one, "{}", "{}").await
+}
+
 async fn engine_in(dir: &Path) -> Engine {
     let e = Engine::open(&dir.join("data")).await.unwrap();
     e.set_settings(&[("environment_type".into(), "test".into())])
@@ -389,15 +395,7 @@ os.mkfifo(args["expected_output_filename"])
 async fn the_data_directory_and_its_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "Private",
-        &emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#),
-        "{}",
-        "{}",
-    )
-    .await;
+    let task = one_person_task(&f, "Private").await;
     let r = run(&f.engine, &task).await;
     assert_eq!(r.status, RunStatus::Succeeded);
     let data = f.dir.path().join("data");
@@ -520,15 +518,7 @@ async fn edits_and_other_runs_go_in_at_once_while_a_big_load_holds_its_transacti
         "{}",
     )
     .await;
-    let other = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "Small",
-        &emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#),
-        "{}",
-        "{}",
-    )
-    .await;
+    let other = one_person_task(&f, "Small").await;
     let engine = f.engine.clone();
     let task = big.clone();
     let loading = tokio::spawn(async move { run(&engine, &task).await });
@@ -620,15 +610,7 @@ async fn a_run_whose_process_died_right_after_its_load_committed_is_recorded_as_
 #[tokio::test]
 async fn the_cache_of_a_removed_task_leaves_the_card_store_on_the_next_open() {
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "Gone",
-        &emitting(r#"[{"id": "1", "name": "n", "groups": []}]"#),
-        "{}",
-        "{}",
-    )
-    .await;
+    let task = one_person_task(&f, "Gone").await;
     assert_eq!(run(&f.engine, &task).await.status, RunStatus::Succeeded);
     let data = f.engine.data_dir().to_path_buf();
     let caches = || {
