@@ -12,6 +12,13 @@
 //! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
 //! | [`paths`] | where the data directory lives on each platform |
 //! | [`platform`] | file permissions and opening script-written files without blocking, per platform |
+//! | [`scripts`] | the script library: bundled scripts, custom scripts, the SDK module's files |
+//! | [`script_host`] | running one Python process under the script contract; process groups per platform |
+//! | [`pipeline`] | extract → validate → compare → guard → load → commit, for every connector type |
+//! | [`target`] | where loaded data goes: the [`target::LoadTarget`] trait and the local card store |
+//! | [`runner`] | runs of tasks and event invocations, from recording a run to its end |
+//! | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock |
+//! | [`package`] | encrypted export and import packages |
 //! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call |
 //! | [`error`] | [`EngineError`], with a stable code per kind for the UI and scripts |
 //!
