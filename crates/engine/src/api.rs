@@ -901,7 +901,8 @@ fn parse_connector_type(text: &str) -> Result<ConnectorType> {
     })
 }
 
-fn parameters_object(params: Option<Value>) -> Result<Value> {
+/// Connector parameters as stored: an object (none given is an empty one).
+pub(crate) fn parameters_object(params: Option<Value>) -> Result<Value> {
     match params {
         None | Some(Value::Null) => Ok(Value::Object(Map::new())),
         Some(Value::Object(m)) => Ok(Value::Object(m)),

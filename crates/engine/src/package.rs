@@ -205,7 +205,7 @@ fn read_package(path: &Path, password: &Sensitive<String>) -> Result<Package> {
                 path,
                 format!(
                     "entry '{}' points outside the package; refused",
-                    crate::rules::quoted(&name, 120)
+                    rules::quoted(&name, 120)
                 ),
             ));
         }
@@ -296,8 +296,12 @@ fn safe_entry_name(name: &str) -> bool {
 
 /// The rules `connector create` and `script add` apply, applied to what a
 /// package names before anything is written: a package is outside input,
-/// and a name in it becomes a file name or a reference.
-fn check_packaged(manifest: &Manifest, packaged: &[(PackagedConnector, Map<String, Value>)]) -> Result<()> {
+/// and a name in it becomes a file name or a reference. Parameters come out
+/// as `connector create` stores them.
+fn check_packaged(
+    manifest: &Manifest,
+    packaged: &mut [(PackagedConnector, Map<String, Value>)],
+) -> Result<()> {
     let refuse = |what: String, e: EngineError| {
         EngineError::invalid(
             "package",
@@ -321,11 +325,11 @@ fn check_packaged(manifest: &Manifest, packaged: &[(PackagedConnector, Map<Strin
             }
         }
     }
-    for (c, secrets) in packaged {
+    for (c, secrets) in packaged.iter_mut() {
         let who = || format!("connector '{}'", rules::quoted(&c.name, 80));
         rules::check_secret_values(secrets).map_err(|e| refuse(who(), e))?;
         rules::check_name("connector", &c.name).map_err(|e| refuse(who(), e))?;
-        if !names.insert(c.name.as_str()) {
+        if !names.insert(c.name.clone()) {
             return Err(EngineError::invalid(
                 "package",
                 format!(
@@ -334,12 +338,8 @@ fn check_packaged(manifest: &Manifest, packaged: &[(PackagedConnector, Map<Strin
                 ),
             ));
         }
-        if !c.parameters.is_object() && !c.parameters.is_null() {
-            return Err(refuse(
-                who(),
-                EngineError::invalid("parameters", "must be a JSON object of name → value"),
-            ));
-        }
+        c.parameters = crate::api::parameters_object(Some(std::mem::take(&mut c.parameters)))
+            .map_err(|e| refuse(who(), e))?;
         if let Some(script) = &c.script {
             rules::check_script_name(script).map_err(|e| refuse(who(), e))?;
         }
@@ -596,7 +596,7 @@ impl Engine {
             };
             packaged.push((c, secrets));
         }
-        check_packaged(&pkg.manifest, &packaged)?;
+        check_packaged(&pkg.manifest, &mut packaged)?;
         let missing = self.missing_for_import(&packaged).await?;
         if !missing.is_empty() {
             return Err(EngineError::invalid(
@@ -612,8 +612,8 @@ impl Engine {
         let mut staged = Vec::new();
         let mut plan = Vec::new();
         for (p, secrets) in packaged {
-            let found = self.store().find_connector(&p.name).await?;
-            if let Some(other) = found.as_ref().filter(|c| c.name != p.name) {
+            let existing = self.store().find_connector(&p.name).await?;
+            if let Some(other) = existing.as_ref().filter(|c| c.name != p.name) {
                 return Err(EngineError::invalid(
                     "package",
                     format!(
@@ -622,7 +622,6 @@ impl Engine {
                     ),
                 ));
             }
-            let existing = found;
             let connector_type = ConnectorType::parse(&p.connector_type).ok_or_else(|| {
                 package_error(
                     path,
@@ -646,11 +645,7 @@ impl Engine {
                     Connector {
                         script: p.script.clone(),
                         target: p.target.clone(),
-                        parameters: if p.parameters.is_null() {
-                            Value::Object(Map::new())
-                        } else {
-                            p.parameters.clone()
-                        },
+                        parameters: p.parameters.clone(),
                         secret_parameters: p.secret_parameters.clone(),
                         updated_at: stamp.clone(),
                         ..e.clone()
@@ -661,11 +656,7 @@ impl Engine {
                     name: p.name.clone(),
                     connector_type,
                     script: p.script.clone(),
-                    parameters: if p.parameters.is_null() {
-                        Value::Object(Map::new())
-                    } else {
-                        p.parameters.clone()
-                    },
+                    parameters: p.parameters.clone(),
                     secret_parameters: p.secret_parameters.clone(),
                     target: p.target.clone(),
                     created_at: stamp.clone(),

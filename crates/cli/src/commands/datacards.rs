@@ -21,6 +21,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             // A closed pipe (`| head`) ends the listing quietly.
             let closed = |e: std::io::Error| EngineError::io("cannot write the listing", e);
             let mut first = true;
+            let header = || format!("{:<10}  {:<16}  VALUES", "ID", "FOLDER");
             let count = engine
                 .each_datacard(&template, folder.as_deref(), limit, |card| {
                     if json {
@@ -29,7 +30,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
                         write!(out, "{sep}{text}").map_err(closed)?;
                     } else {
                         if first {
-                            writeln!(out, "{:<10}  {:<16}  VALUES", "ID", "FOLDER").map_err(closed)?;
+                            writeln!(out, "{}", header()).map_err(closed)?;
                         }
                         let line = format!("{:<10}  {:<16}  {}", card.id, card.folder, card.data);
                         writeln!(out, "{}", for_terminal(&line)).map_err(closed)?;
@@ -46,10 +47,10 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
                 Err(e) => return Err(e),
             };
             let end = match (json, count) {
-                (true, 0) => "[]\n",
-                (true, _) => "\n]\n",
-                (false, 0) => "ID          FOLDER            VALUES\n(none)\n",
-                (false, _) => "",
+                (true, 0) => "[]\n".to_string(),
+                (true, _) => "\n]\n".to_string(),
+                (false, 0) => format!("{}\n(none)\n", header()),
+                (false, _) => String::new(),
             };
             let _ = out.write_all(end.as_bytes()).and_then(|_| out.flush());
         }

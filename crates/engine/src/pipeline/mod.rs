@@ -196,7 +196,8 @@ pub async fn execute(
         .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
         if let Some(done) = streamed {
             *run = done;
-            return save_committed(store, run).await;
+            save_committed(store, run).await;
+            return Ok(());
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
         slots = cache::slots_of(cache::current(store, task).await?.as_ref());
@@ -247,7 +248,8 @@ pub async fn execute(
     .await
     .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
-    save_committed(store, run).await
+    save_committed(store, run).await;
+    Ok(())
 }
 
 /// Records that the load stage has begun; returns the task's removal
@@ -1094,14 +1096,13 @@ fn ms_of(time: &str) -> i64 {
 /// the next engine to open takes it from there. The load is done whatever
 /// happens here, so a failure to write the row (tried for some 6 s) is not
 /// the run's failure; the row is then settled when this process has ended.
-async fn save_committed(store: &crate::store::Store, run: &Run) -> std::result::Result<(), Halt> {
+async fn save_committed(store: &crate::store::Store, run: &Run) {
     for attempt in 0..5u32 {
         if store.save_run(run).await.is_ok() {
-            break;
+            return;
         }
         tokio::time::sleep(Duration::from_millis(200 << attempt)).await;
     }
-    Ok(())
 }
 
 /// The files a run left in its directory, for `run show` and the history view.

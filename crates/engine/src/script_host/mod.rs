@@ -251,13 +251,11 @@ impl ScriptHost {
         };
         let status = match ended {
             Ok(status) => {
-                process::reap_group(pid);
-                process::end_marked(dir);
+                process::reap_group(pid, dir);
                 status
             }
             Err(reason) => {
-                process::terminate(&mut process, STOP_GRACE).await;
-                process::end_marked(dir);
+                process::terminate(&mut process, STOP_GRACE, dir).await;
                 capture.finish().await;
                 mask_script_files(dir, inv.masker);
                 return Err(ExtractFailure::Killed(reason));
@@ -322,13 +320,11 @@ impl ScriptHost {
         let capture = Capture::start(stdio, log_file, DEFAULT_LOG_CAP, masker, input);
         let status = match tokio::time::timeout(timeout, process.wait()).await {
             Ok(status) => {
-                process::reap_group(pid);
-                process::end_marked(work_dir);
+                process::reap_group(pid, work_dir);
                 status
             }
             Err(_) => {
-                process::terminate(&mut process, STOP_GRACE).await;
-                process::end_marked(work_dir);
+                process::terminate(&mut process, STOP_GRACE, work_dir).await;
                 capture.finish().await;
                 return Err(ExtractFailure::Killed(KillReason::MaxRuntime(timeout)));
             }

@@ -167,9 +167,15 @@ pub fn isolate(command: &mut Command) {
     }
 }
 
-/// Asks the whole group to stop, waits up to `grace`, then kills what is left.
+/// Ends a run early: asks the whole group to stop, waits up to `grace`,
+/// kills what is left, and then every process carrying the run's `mark`.
 /// Returns once the child has been reaped.
-pub async fn terminate(child: &mut ScriptProcess, grace: Duration) {
+pub async fn terminate(child: &mut ScriptProcess, grace: Duration, mark: &Path) {
+    terminate_group(child, grace).await;
+    end_marked(mark);
+}
+
+async fn terminate_group(child: &mut ScriptProcess, grace: Duration) {
     #[cfg(unix)]
     {
         if let Some(pid) = child.id() {
@@ -193,17 +199,19 @@ pub async fn terminate(child: &mut ScriptProcess, grace: Duration) {
 
 /// Kills a script's whole group at once (a run dropped or orphaned).
 pub fn kill_group(pid: u32) {
-    reap_group(Some(pid));
-}
-
-/// Kills whatever the script left running in its group after it exited.
-pub fn reap_group(pid: Option<u32>) {
     #[cfg(unix)]
-    if let Some(pid) = pid {
-        signal_group(pid, nix::sys::signal::Signal::SIGKILL);
-    }
+    signal_group(pid, nix::sys::signal::Signal::SIGKILL);
     #[cfg(not(unix))]
     let _ = pid;
+}
+
+/// Kills whatever the script left running after it exited: what is still in
+/// its group, and every process carrying the run's `mark`.
+pub fn reap_group(pid: Option<u32>, mark: &Path) {
+    if let Some(pid) = pid {
+        kill_group(pid);
+    }
+    end_marked(mark);
 }
 
 #[cfg(unix)]
@@ -299,15 +307,12 @@ fn marked_processes(needle: &[u8], me: u32) -> Vec<u32> {
 /// Ends what is left of a run whose engine died: the script's group (its id
 /// was kept in the run directory) and every process carrying the run's mark.
 pub fn end_abandoned(run_dir: &Path) {
-    if let Ok(text) = std::fs::read_to_string(run_dir.join(SCRIPT_PID_FILE)) {
-        if let Ok(pid) = text.trim().parse::<u32>() {
-            // The id may have been reused since: only a process still in the run's directory is its script.
-            if runs_in(pid, run_dir) {
-                kill_group(pid);
-            }
-        }
-    }
-    end_marked(run_dir);
+    // The id may have been reused since: only a process still in the run's directory is its script.
+    let script = std::fs::read_to_string(run_dir.join(SCRIPT_PID_FILE))
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok())
+        .filter(|pid| runs_in(*pid, run_dir));
+    reap_group(script, run_dir);
 }
 
 /// The file in a run's directory that holds its script's process (group) id.

@@ -10,21 +10,9 @@ use provisio_engine::scripts::ScriptKind;
 use provisio_engine::secrets::Sensitive;
 use provisio_engine::Engine;
 
+use crate::packages::{crafted, PASSWORD};
 use crate::scripted::*;
 use crate::support::*;
-
-const PASSWORD: &str = "correct horse battery staple";
-
-/// An encrypted package from (entry name, content) pairs, as a hostile tool would write it.
-fn package(path: &Path, entries: &[(&str, Vec<u8>)]) {
-    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-    for (name, content) in entries {
-        let o = zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, PASSWORD);
-        zip.start_file(*name, o).unwrap();
-        zip.write_all(content).unwrap();
-    }
-    zip.finish().unwrap();
-}
 
 /// A package with one connector (`connector` is its JSON) and one script named `script_name`.
 fn hostile(dir: &Path, file: &str, connector: serde_json::Value, script_name: &str) -> std::path::PathBuf {
@@ -37,13 +25,15 @@ fn hostile(dir: &Path, file: &str, connector: serde_json::Value, script_name: &s
         ]
     });
     let p = dir.join(file);
-    package(
+    let (manifest, connector) = (manifest.to_string(), connector.to_string());
+    crafted(
         &p,
         &[
-            ("manifest.json", manifest.to_string().into_bytes()),
-            ("connectors/0.json", connector.to_string().into_bytes()),
-            ("scripts/s.py", b"print('planted')\n".to_vec()),
+            ("manifest.json", manifest.as_bytes()),
+            ("connectors/0.json", connector.as_bytes()),
+            ("scripts/s.py", b"print('planted')\n"),
         ],
+        &[],
     );
     p
 }

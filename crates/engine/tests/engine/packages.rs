@@ -10,7 +10,7 @@ use provisio_engine::Engine;
 use crate::scripted::*;
 use crate::support::*;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 const TOKEN: &str = "tok-PKG-99e1f3";
 
 fn pw(p: &str) -> Sensitive<String> {
@@ -247,7 +247,7 @@ async fn bad_passwords_and_bad_packages_are_refused_and_change_nothing() {
 
 /// A package written entry by entry, then with names patched in place
 /// (same length), as an attacker would.
-fn crafted(path: &Path, entries: &[(&str, &[u8])], patch: &[(&str, &str)]) {
+pub(crate) fn crafted(path: &Path, entries: &[(&str, &[u8])], patch: &[(&str, &str)]) {
     let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
     for (name, content) in entries {
         let o = zip::write::SimpleFileOptions::default().with_aes_encryption(zip::AesMode::Aes256, PASSWORD);
