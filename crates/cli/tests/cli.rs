@@ -54,6 +54,18 @@ impl Cli {
         serde_json::from_str(&self.ok(&all)).expect("one JSON document")
     }
 
+    /// Starts `task run TASK --wait` in a process of its own, quiet, to be killed.
+    fn spawn_run(&self, task: &str) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_provisio"))
+            .arg("--data-dir")
+            .arg(self.data())
+            .args(["task", "run", task, "--wait"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
     /// Runs a command that must fail; returns its stderr.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -481,14 +493,7 @@ fn killing_the_engine_during_the_load_leaves_everything_consistent() {
         "0 0 * * * *",
         r#"{"count": 150000, "pad": 500}"#,
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .arg("--data-dir")
-        .arg(cli.data())
-        .args(["task", "run", "HR/Load", "--wait"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cli.spawn_run("HR/Load");
     assert!(
         wait_for_stage(&cli, "load"),
         "the run never reached its load stage"
@@ -972,14 +977,7 @@ time.sleep(600)
         "0 0 * * * *",
         "{}",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .arg("--data-dir")
-        .arg(cli.data())
-        .args(["task", "run", "Orphans/Load", "--wait"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cli.spawn_run("Orphans/Load");
     let started = std::time::Instant::now();
     while !marker.exists() {
         assert!(started.elapsed().as_secs() < 60, "the script never started");
@@ -1022,14 +1020,7 @@ with open(a["expected_output_filename"], "w") as f:
 /// relies on. Returns whether the run had committed before the kill.
 fn kill_at(cli: &Cli, delay: std::time::Duration, count: usize, generations: (u32, u32)) -> bool {
     let previous = cli.json(&["task", "history", "Sweep/Load", "--limit", "1"])[0]["id"].clone();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .arg("--data-dir")
-        .arg(cli.data())
-        .args(["task", "run", "Sweep/Load", "--wait"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = cli.spawn_run("Sweep/Load");
     std::thread::sleep(delay);
     let _ = child.kill();
     child.wait().unwrap();
