@@ -5,6 +5,7 @@
 //!
 //! | module | owns |
 //! | --- | --- |
+//! | [`clock`] | the time and new ids; the bottom layer |
 //! | [`model`] | plain data: settings, connectors, tasks, templates, targets |
 //! | [`rules`] | the checks a connector, task, script name or secret must pass, for every way in (CLI, UI, packages) |
 //! | [`jsonc`] | reading JSON with `//` comments and trailing commas |
@@ -16,16 +17,16 @@
 //! | [`script_host`] | running one Python process under the script contract; process groups per platform |
 //! | [`pipeline`] | extract → validate → compare → guard → load → commit, for every connector type |
 //! | [`target`] | where loaded data goes: the [`target::LoadTarget`] trait and the local card store |
-//! | [`runner`] | runs of tasks and event invocations, from recording a run to its end |
 //! | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock |
 //! | [`package`] | encrypted export and import packages |
-//! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call |
+//! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call, one file per area (runs and event invocations included) |
 //! | [`error`] | [`EngineError`], with a stable code per kind for the UI and scripts |
 //!
 //! Data flows one way: CLI / UI → [`Engine`] → rules → store (and keyring).
 //! The shell and the CLI hold no business rules.
 
 pub mod api;
+pub mod clock;
 pub mod error;
 pub mod jsonc;
 pub mod model;
@@ -34,7 +35,6 @@ pub mod paths;
 pub mod pipeline;
 pub mod platform;
 pub mod rules;
-pub mod runner;
 pub mod scheduler;
 pub mod script_host;
 pub mod scripts;

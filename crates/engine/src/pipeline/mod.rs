@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::api::now;
+use crate::clock::now;
 use crate::error::EngineError;
 use crate::model::{Run, RunCounts, RunFile, RunStatus, RunType, StageReport, StageStatus, Task, Template};
 use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};

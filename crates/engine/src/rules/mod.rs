@@ -231,6 +231,17 @@ pub fn copy_name(base: &str, taken: impl Fn(&str) -> bool) -> String {
         .unwrap_or(first)
 }
 
+/// Connector parameters as stored: an object (none given is an empty one).
+pub fn parameters_object(params: Option<serde_json::Value>) -> Result<serde_json::Value> {
+    match params {
+        None | Some(serde_json::Value::Null) => Ok(serde_json::Value::Object(serde_json::Map::new())),
+        Some(serde_json::Value::Object(m)) => Ok(serde_json::Value::Object(m)),
+        Some(_) => Err(EngineError::invalid(
+            "parameters",
+            "must be a JSON object of name → value",
+        )),
+    }
+}
 #[cfg(test)]
 mod tests {
     use super::*;

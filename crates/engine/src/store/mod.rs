@@ -157,8 +157,8 @@ mod migration_tests {
             .map(|(line, c, u)| {
                 (
                     &line[..],
-                    crate::api::time_of_millis(*c),
-                    crate::api::time_of_millis(*u),
+                    crate::clock::time_of_millis(*c),
+                    crate::clock::time_of_millis(*u),
                 )
             })
             .collect();

@@ -210,7 +210,7 @@ impl Store {
                     template: r.try_get("template")?,
                     folder: r.try_get("folder")?,
                     data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
-                    updated_at: crate::api::time_of_millis(r.try_get("updated_at")?),
+                    updated_at: crate::clock::time_of_millis(r.try_get("updated_at")?),
                 })
             })
             .collect()

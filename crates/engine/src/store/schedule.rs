@@ -97,7 +97,7 @@ impl Store {
         message: &str,
     ) -> Result<()> {
         sqlx::query("INSERT INTO alerts (created_at, task_id, run_id, task, status, message) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(crate::api::now())
+            .bind(crate::clock::now())
             .bind(task_id)
             .bind(run_id)
             .bind(task)

@@ -25,7 +25,7 @@ pub async fn insert_custom_script_on(
     sqlx::query("INSERT INTO scripts (name, kind, added_at) VALUES (?, ?, ?)")
         .bind(name)
         .bind(kind)
-        .bind(crate::api::now())
+        .bind(crate::clock::now())
         .execute(&mut *conn)
         .await
         .map_err(|e| {

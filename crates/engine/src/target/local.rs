@@ -191,7 +191,7 @@ impl LocalTarget {
             conn,
             database: database.to_path_buf(),
             writeback: None,
-            now: crate::api::now(),
+            now: crate::clock::now(),
             now_ms: chrono::Utc::now().timestamp_millis(),
             in_tx: false,
             empty: Default::default(),

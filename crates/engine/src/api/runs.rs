@@ -1,43 +1,45 @@
-//! Running tasks: scheduled runs through the pipeline, event invocations
-//! through the script host, and everything around them (stop, cache,
-//! history, datacards, the script library). All of it is [`Engine`] API.
+//! Runs of scheduled tasks: record, execute, stop, history, recovery after a crash, pruning.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::path::PathBuf;
 
 use serde_json::{json, Map, Value};
 
-use crate::api::{new_id, now, Engine};
+use super::Engine;
+use crate::clock::{new_id, now};
 use crate::error::{EngineError, Result};
 use crate::model::{
     ConnectorType, Run, RunCounts, RunStatus, RunTrigger, StageReport, StageStatus, Task, TaskUsage,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::pipeline::{self, Halt, RunInputs};
-use crate::script_host::{self, EventOutcome, Masker, ScriptHost};
-use crate::scripts::{Script, ScriptKind};
-use crate::store::Datacard;
+use crate::script_host::{self, ScriptHost};
+use crate::scripts::Script;
 use crate::target::local::LocalTarget;
 use crate::target::LoadTarget;
 
-/// Present in a run's directory when someone asked the run to stop.
 pub const STOP_FILE: &str = "stop-requested";
 
 /// How long an event script may take when its task sets no maximum runtime.
-const DEFAULT_EVENT_TIMEOUT: Duration = Duration::from_secs(300);
+pub(super) const DEFAULT_EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Engine {
-    fn run_dir(&self, run_id: &str) -> PathBuf {
+    pub(crate) fn run_dir(&self, run_id: &str) -> PathBuf {
         self.data_dir().join("runs").join(run_id)
     }
 
-    async fn script_host(&self) -> Result<ScriptHost> {
+    pub(crate) async fn script_host(&self) -> Result<ScriptHost> {
         let python = script_host::python::resolve(&self.settings().await?.python).await?;
         Ok(ScriptHost::new(python, self.script_library().sdk_dir()))
     }
 
-    async fn script_for(&self, task: &Task, usage: TaskUsage) -> Result<(crate::model::Connector, Script)> {
+    pub(crate) async fn script_for(
+        &self,
+        task: &Task,
+        usage: TaskUsage,
+    ) -> Result<(crate::model::Connector, Script)> {
         let connector = self.connector_row(&task.connector_id).await?;
         if connector.connector_type != ConnectorType::PythonScript {
             return Err(EngineError::invalid(
@@ -161,7 +163,7 @@ impl Engine {
         Ok(run)
     }
 
-    async fn prepare_inputs(&self, run: &Run, task: Task, approved: bool) -> Result<RunInputs> {
+    pub(crate) async fn prepare_inputs(&self, run: &Run, task: Task, approved: bool) -> Result<RunInputs> {
         let (connector, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
         let template = self
             .template_in(&connector.target, &task.target_template, "target_template")
@@ -189,7 +191,7 @@ impl Engine {
     }
 
     /// Records how a run ended early, and the failure card when the task has one.
-    async fn end_run(&self, run: &mut Run, task: &Task, halt: Halt) -> Result<()> {
+    pub(crate) async fn end_run(&self, run: &mut Run, task: &Task, halt: Halt) -> Result<()> {
         let finished = now();
         let stage_status = match halt.status {
             RunStatus::Interrupted => StageStatus::Interrupted,
@@ -369,135 +371,6 @@ impl Engine {
         Ok(std::fs::read_to_string(path).unwrap_or_default())
     }
 
-    pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
-        self.template(template, None).await?;
-        self.store().datacards(template, folder, limit).await
-    }
-
-    /// Hands up to `limit` cards of a template to `each`, a page at a time, so
-    /// a listing of a million cards holds one page in memory, not all of them.
-    pub async fn each_datacard(
-        &self,
-        template: &str,
-        folder: Option<&str>,
-        limit: u64,
-        mut each: impl FnMut(&crate::store::Datacard) -> Result<()>,
-    ) -> Result<u64> {
-        const PAGE: u32 = 1000;
-        self.template(template, None).await?;
-        let (mut after, mut seen) = (i64::MIN, 0u64);
-        while seen < limit {
-            let want = (limit - seen).min(PAGE as u64) as u32;
-            let page = self
-                .store()
-                .datacards_after(template, folder, after, want)
-                .await?;
-            for card in &page {
-                each(card)?;
-            }
-            seen += page.len() as u64;
-            match page.last() {
-                Some(last) if page.len() == want as usize => after = last.id,
-                _ => break,
-            }
-        }
-        Ok(seen)
-    }
-
-    /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
-    pub async fn invoke_event(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
-        self.require_environment().await?;
-        let task = self.task(task_ref).await?;
-        if task.usage != TaskUsage::Event {
-            return Err(EngineError::invalid(
-                "task",
-                format!(
-                    "'{}/{}' is a scheduled task; run it with `provisio task run`",
-                    task.connector_name, task.name
-                ),
-            ));
-        }
-        let Value::Object(values) = values else {
-            return Err(EngineError::invalid(
-                "input",
-                "must be a JSON object of template attribute → value",
-            ));
-        };
-        let (connector, script) = self.script_for(&task, TaskUsage::Event).await?;
-        let mut mapped = Map::new();
-        for m in &task.mappings {
-            if let Some(v) = values.get(&m.target) {
-                mapped.insert(m.source.clone(), v.clone());
-            }
-        }
-        if let Some(c) = caller.map(str::trim).filter(|c| !c.is_empty()) {
-            self.record_caller(&task.id, c).await?;
-        }
-        let secrets = self.stored_secrets(&connector).await?;
-        let masker = Masker::from_json_values(secrets.values());
-        let parameters =
-            crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
-        let trigger = if caller.is_some() {
-            RunTrigger::Api
-        } else {
-            RunTrigger::Manual
-        };
-        let mut run = new_run(&task, "event", trigger, RunStatus::Running);
-        run.stage = Some("extract".into());
-        run.run_type = "event".into();
-        run.extract = StageReport {
-            status: Some(StageStatus::Running),
-            started: Some(now()),
-            ..Default::default()
-        };
-        self.store().insert_run(&run).await?;
-        let dir = self.run_dir(&run.id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
-        let timeout = task
-            .max_runtime
-            .map(Duration::from_secs)
-            .unwrap_or(DEFAULT_EVENT_TIMEOUT);
-        let host = self.script_host().await?;
-        let outcome = host
-            .run_event(
-                Path::new(&script.path),
-                &dir,
-                &parameters,
-                &Value::Object(mapped),
-                &masker,
-                timeout,
-            )
-            .await;
-        let finished = now();
-        let (status, outcome_text, message) = match outcome {
-            Ok(EventOutcome::Completed) => (RunStatus::Succeeded, "completed", None),
-            Ok(EventOutcome::Exception(m)) => (RunStatus::Failed, "exception", Some(masker.mask(&m))),
-            Err(e) => (RunStatus::Failed, "exception", Some(e.to_string())),
-        };
-        run.status = status;
-        run.stage = None;
-        run.finished_at = Some(finished.clone());
-        run.outcome = Some(outcome_text.into());
-        run.message = message.clone();
-        run.extract.status = Some(if status == RunStatus::Succeeded {
-            StageStatus::Succeeded
-        } else {
-            StageStatus::Failed
-        });
-        run.extract.completed = Some(finished);
-        run.extract.info = Some(message.unwrap_or_else(|| "the event script completed".into()));
-        run.files = pipeline::run_files(&dir);
-        self.store().save_run(&run).await?;
-        if run.status == RunStatus::Failed {
-            let message = run.message.clone().unwrap_or_default();
-            self.store()
-                .add_alert(Some(&run.task_id), Some(&run.id), &run.task, "failed", &message)
-                .await?;
-        }
-        Ok(run)
-    }
-
     /// Records that a due run was not started because the task's previous run was still going.
     pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
         let task = self.task(task_id).await?;
@@ -551,28 +424,10 @@ impl Engine {
         }
         Ok(ids.len())
     }
-
-    pub async fn alerts(&self, limit: u32) -> Result<Vec<crate::store::Alert>> {
-        self.store().alerts(limit).await
-    }
-
-    // ----- script library ----------------------------------------------------
-
-    pub async fn scripts(&self) -> Result<Vec<Script>> {
-        self.script_library().list(self.store()).await
-    }
-
-    pub async fn add_script(&self, file: &Path, kind: ScriptKind, name: Option<&str>) -> Result<Script> {
-        self.script_library().add(self.store(), file, kind, name).await
-    }
-
-    pub async fn copy_script(&self, from: &str, to: &str) -> Result<Script> {
-        self.script_library().copy(self.store(), from, to).await
-    }
 }
 
 /// A run of `task` that has just begun (or, for `Skipped`, never will).
-fn new_run(task: &Task, kind: &str, trigger: RunTrigger, status: RunStatus) -> Run {
+pub(crate) fn new_run(task: &Task, kind: &str, trigger: RunTrigger, status: RunStatus) -> Run {
     Run {
         id: new_id(),
         task_id: task.id.clone(),

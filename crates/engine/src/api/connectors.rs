@@ -1,0 +1,326 @@
+//! Connectors: list, show (secrets masked), create, update, copy, remove.
+
+use serde_json::{Map, Value};
+
+use super::Engine;
+use super::LOCAL_TARGET;
+use crate::clock::{new_id, now};
+use crate::error::{EngineError, Result};
+use crate::model::{Connector, ConnectorInput, ConnectorSummary, ConnectorType, Task, WorkflowReference};
+use crate::secrets::MASK;
+use crate::{rules, secrets};
+
+impl Engine {
+    // ----- connectors -----------------------------------------------------
+
+    pub async fn list_connectors(&self) -> Result<Vec<ConnectorSummary>> {
+        self.store.list_connectors().await
+    }
+
+    pub(crate) async fn connector_row(&self, reference: &str) -> Result<Connector> {
+        self.store
+            .find_connector(reference)
+            .await?
+            .ok_or_else(|| EngineError::not_found("connector", reference))
+    }
+
+    /// A connector for display: secret parameters are shown as the mask.
+    pub async fn connector(&self, reference: &str) -> Result<Connector> {
+        let mut c = self.connector_row(reference).await?;
+        c.parameters = masked(&c);
+        Ok(c)
+    }
+
+    pub async fn create_connector(&self, input: ConnectorInput) -> Result<Connector> {
+        let mut missing = Vec::new();
+        if rules::blank(&input.name) {
+            missing.push("name".to_string());
+        }
+        if rules::blank(&input.connector_type) {
+            missing.push("type".to_string());
+        }
+        if input.connector_type.as_deref() == Some("python_script") && rules::blank(&input.script) {
+            missing.push("script".to_string());
+        }
+        if !missing.is_empty() {
+            return Err(EngineError::MissingFields { fields: missing });
+        }
+        let name = input.name.clone().unwrap_or_default().trim().to_string();
+        rules::check_name("connector", &name)?;
+        let connector_type = parse_connector_type(input.connector_type.as_deref().unwrap_or_default())?;
+        self.check_new_connector_name(&name).await?;
+        if let Some(script) = input.script.as_deref().filter(|s| !s.trim().is_empty()) {
+            rules::check_script_name(script.trim())?;
+        }
+        let target = self.check_target(input.target.as_deref()).await?;
+        let params = rules::parameters_object(input.parameters.clone())?;
+        let (clean, secret_values) = secrets::split_secrets(&params, &input.secret_parameters);
+        rules::check_secret_values(&secret_values)?;
+        let stamp = now();
+        let connector = Connector {
+            id: new_id(),
+            name,
+            connector_type,
+            script: input.script.filter(|s| !s.trim().is_empty()),
+            parameters: clean,
+            secret_parameters: secret_values.keys().cloned().collect(),
+            target,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+        };
+        // Keyring first: if it is locked nothing reaches the database; if the
+        // database then refuses, the keyring entry is taken back.
+        if !secret_values.is_empty() {
+            self.keyring
+                .save_connector_secrets(&connector.id, &secret_values)
+                .await?;
+        }
+        if let Err(e) = self.store.insert_connector(&connector).await {
+            if !secret_values.is_empty() {
+                let _ = self.keyring.delete_connector_secrets(&connector.id).await;
+            }
+            return Err(e);
+        }
+        self.connector(&connector.id).await
+    }
+
+    /// Replaces a connector's script, parameters and target. Name and type are
+    /// fixed. A secret given as the mask keeps its stored value.
+    pub async fn update_connector(&self, reference: &str, input: ConnectorInput) -> Result<Connector> {
+        let mut c = self.connector_row(reference).await?;
+        if let Some(name) = input.name.as_deref().map(str::trim) {
+            if name != c.name {
+                return Err(EngineError::Immutable {
+                    field: "name",
+                    current: c.name,
+                });
+            }
+        }
+        if let Some(t) = input.connector_type.as_deref() {
+            if t != c.connector_type.as_str() {
+                return Err(EngineError::Immutable {
+                    field: "type",
+                    current: c.connector_type.as_str().into(),
+                });
+            }
+        }
+        if c.connector_type == ConnectorType::PythonScript
+            && input.script.as_deref().is_some_and(|s| s.trim().is_empty())
+        {
+            return Err(EngineError::MissingFields {
+                fields: vec!["script".into()],
+            });
+        }
+        if let Some(script) = input.script {
+            rules::check_script_name(script.trim())?;
+            c.script = Some(script);
+        }
+        if input.target.is_some() {
+            c.target = self.check_target(input.target.as_deref()).await?;
+        }
+        let mut secret_values = None;
+        if let Some(params) = input.parameters {
+            let params = rules::parameters_object(Some(params))?;
+            let mut extra = input.secret_parameters.clone();
+            extra.extend(c.secret_parameters.iter().cloned());
+            let (clean, mut values) = secrets::split_secrets(&params, &extra);
+            let old = self.stored_secrets(&c).await?;
+            for (pointer, v) in values.iter_mut() {
+                if v.as_str() == Some(MASK) {
+                    if let Some(previous) = old.get(pointer) {
+                        *v = previous.clone();
+                    }
+                }
+            }
+            rules::check_secret_values(&values)?;
+            c.parameters = clean;
+            c.secret_parameters = values.keys().cloned().collect();
+            secret_values = Some((old, values));
+        }
+        c.updated_at = now();
+        if let Some((old, values)) = &secret_values {
+            if !(old.is_empty() && values.is_empty()) {
+                self.keyring.save_connector_secrets(&c.id, values).await?;
+            }
+        }
+        if let Err(e) = self.store.update_connector(&c).await {
+            if let Some((old, _)) = &secret_values {
+                let _ = self.keyring.save_connector_secrets(&c.id, old).await;
+            }
+            return Err(e);
+        }
+        self.connector(&c.id).await
+    }
+
+    /// A new connector's name is free: no connector has it as its name, nor
+    /// as its id (a connector is named by either, and the id would win).
+    pub(crate) async fn check_new_connector_name(&self, name: &str) -> Result<()> {
+        if self.store.connector_name_taken(name).await? {
+            return Err(EngineError::AlreadyExists {
+                kind: "connector",
+                name: name.into(),
+            });
+        }
+        if let Some(other) = self.store.find_connector(name).await? {
+            return Err(EngineError::invalid(
+                "name",
+                format!(
+                    "'{name}' is the id of connector '{}'; choose another name",
+                    other.name
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The keyring entry of a connector; no keyring call for one without secrets.
+    pub(crate) async fn stored_secrets(&self, c: &Connector) -> Result<Map<String, Value>> {
+        if c.secret_parameters.is_empty() {
+            return Ok(Map::new());
+        }
+        Ok(self.keyring.connector_secrets(&c.id).await?.into_inner())
+    }
+
+    /// Parameters with secrets resolved from the keyring, for a run. Never display this.
+    pub async fn resolved_parameters(&self, reference: &str) -> Result<secrets::Sensitive<Value>> {
+        let c = self.connector_row(reference).await?;
+        let values = self.stored_secrets(&c).await?;
+        Ok(secrets::Sensitive::new(secrets::merge_at_pointers(
+            &c.parameters,
+            values,
+        )))
+    }
+
+    /// Copies a connector with its tasks and its secrets under a new unique name.
+    pub async fn copy_connector(&self, reference: &str, new_name: Option<&str>) -> Result<Connector> {
+        let source = self.connector_row(reference).await?;
+        let name = match new_name.map(str::trim) {
+            Some(n) => {
+                rules::check_name("connector", n)?;
+                self.check_new_connector_name(n).await?;
+                n.to_string()
+            }
+            None => {
+                let existing: Vec<String> = self
+                    .store
+                    .list_connectors()
+                    .await?
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect();
+                rules::copy_name(&source.name, |n| existing.iter().any(|e| e == n))
+            }
+        };
+        let stamp = now();
+        let copy = Connector {
+            id: new_id(),
+            name,
+            created_at: stamp.clone(),
+            updated_at: stamp.clone(),
+            ..source.clone()
+        };
+        let values = self.stored_secrets(&source).await?;
+        if !values.is_empty() {
+            self.keyring.save_connector_secrets(&copy.id, &values).await?;
+        }
+        let result = async {
+            self.store.insert_connector(&copy).await?;
+            for task in self.store.connector_tasks(&source.id).await? {
+                let t = Task {
+                    id: new_id(),
+                    connector_id: copy.id.clone(),
+                    connector_name: copy.name.clone(),
+                    references: Vec::new(),
+                    created_at: stamp.clone(),
+                    updated_at: stamp.clone(),
+                    ..task
+                };
+                self.store.insert_task(&t).await?;
+            }
+            Ok::<_, EngineError>(())
+        }
+        .await;
+        if let Err(e) = result {
+            let _ = self.store.delete_connector(&copy.id).await;
+            let _ = self.keyring.delete_connector_secrets(&copy.id).await;
+            return Err(e);
+        }
+        self.connector(&copy.id).await
+    }
+
+    /// Removes a connector with its tasks and secrets. Refused when one of
+    /// its event tasks is referenced by a workflow, unless `force`.
+    pub async fn remove_connector(&self, reference: &str, force: bool) -> Result<Connector> {
+        let c = self.connector(reference).await?;
+        let in_use: Vec<String> = self
+            .store
+            .connector_tasks(&c.id)
+            .await?
+            .into_iter()
+            .filter(|t| !t.references.is_empty())
+            .map(|t| format!("{} (used by {})", t.name, callers(&t.references)))
+            .collect();
+        if !in_use.is_empty() && !force {
+            return Err(EngineError::InUse {
+                message: format!(
+                    "connector '{}' has event tasks in use by workflows: {}; remove with --force to break those callers",
+                    c.name,
+                    in_use.join("; ")
+                ),
+            });
+        }
+        if !c.secret_parameters.is_empty() {
+            self.keyring.delete_connector_secrets(&c.id).await?;
+        }
+        self.store.delete_connector(&c.id).await?;
+        Ok(c)
+    }
+
+    pub(crate) async fn check_target(&self, target: Option<&str>) -> Result<String> {
+        let name = target
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or(LOCAL_TARGET);
+        let targets = self.store.targets().await?;
+        if targets.iter().any(|t| t.name == name) {
+            Ok(name.to_string())
+        } else {
+            Err(EngineError::invalid(
+                "target",
+                format!(
+                    "target '{name}' does not exist (known: {})",
+                    targets
+                        .iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+pub(crate) fn callers(refs: &[WorkflowReference]) -> String {
+    refs.iter()
+        .map(|r| r.caller.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn masked(c: &Connector) -> Value {
+    secrets::merge_at_pointers(
+        &c.parameters,
+        c.secret_parameters
+            .iter()
+            .map(|p| (p.clone(), Value::String(MASK.into()))),
+    )
+}
+
+pub(crate) fn parse_connector_type(text: &str) -> Result<ConnectorType> {
+    ConnectorType::parse(text.trim()).ok_or_else(|| {
+        EngineError::invalid(
+            "type",
+            format!("'{text}' is not a connector type; use python_script or hr_file"),
+        )
+    })
+}

@@ -1,0 +1,111 @@
+//! Event tasks: invoking one with a datacard's values, recorded as a run.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::runs::{new_run, DEFAULT_EVENT_TIMEOUT};
+use super::Engine;
+use crate::clock::now;
+use crate::error::{EngineError, Result};
+use crate::model::{Run, RunStatus, RunTrigger, StageReport, StageStatus, TaskUsage};
+use std::time::Duration;
+
+use crate::pipeline::{self};
+use crate::script_host::{EventOutcome, Masker};
+
+impl Engine {
+    /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
+    pub async fn invoke_event(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
+        self.require_environment().await?;
+        let task = self.task(task_ref).await?;
+        if task.usage != TaskUsage::Event {
+            return Err(EngineError::invalid(
+                "task",
+                format!(
+                    "'{}/{}' is a scheduled task; run it with `provisio task run`",
+                    task.connector_name, task.name
+                ),
+            ));
+        }
+        let Value::Object(values) = values else {
+            return Err(EngineError::invalid(
+                "input",
+                "must be a JSON object of template attribute → value",
+            ));
+        };
+        let (connector, script) = self.script_for(&task, TaskUsage::Event).await?;
+        let mut mapped = Map::new();
+        for m in &task.mappings {
+            if let Some(v) = values.get(&m.target) {
+                mapped.insert(m.source.clone(), v.clone());
+            }
+        }
+        if let Some(c) = caller.map(str::trim).filter(|c| !c.is_empty()) {
+            self.record_caller(&task.id, c).await?;
+        }
+        let secrets = self.stored_secrets(&connector).await?;
+        let masker = Masker::from_json_values(secrets.values());
+        let parameters =
+            crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
+        let trigger = if caller.is_some() {
+            RunTrigger::Api
+        } else {
+            RunTrigger::Manual
+        };
+        let mut run = new_run(&task, "event", trigger, RunStatus::Running);
+        run.stage = Some("extract".into());
+        run.run_type = "event".into();
+        run.extract = StageReport {
+            status: Some(StageStatus::Running),
+            started: Some(now()),
+            ..Default::default()
+        };
+        self.store().insert_run(&run).await?;
+        let dir = self.run_dir(&run.id);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        let timeout = task
+            .max_runtime
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_EVENT_TIMEOUT);
+        let host = self.script_host().await?;
+        let outcome = host
+            .run_event(
+                Path::new(&script.path),
+                &dir,
+                &parameters,
+                &Value::Object(mapped),
+                &masker,
+                timeout,
+            )
+            .await;
+        let finished = now();
+        let (status, outcome_text, message) = match outcome {
+            Ok(EventOutcome::Completed) => (RunStatus::Succeeded, "completed", None),
+            Ok(EventOutcome::Exception(m)) => (RunStatus::Failed, "exception", Some(masker.mask(&m))),
+            Err(e) => (RunStatus::Failed, "exception", Some(e.to_string())),
+        };
+        run.status = status;
+        run.stage = None;
+        run.finished_at = Some(finished.clone());
+        run.outcome = Some(outcome_text.into());
+        run.message = message.clone();
+        run.extract.status = Some(if status == RunStatus::Succeeded {
+            StageStatus::Succeeded
+        } else {
+            StageStatus::Failed
+        });
+        run.extract.completed = Some(finished);
+        run.extract.info = Some(message.unwrap_or_else(|| "the event script completed".into()));
+        run.files = pipeline::run_files(&dir);
+        self.store().save_run(&run).await?;
+        if run.status == RunStatus::Failed {
+            let message = run.message.clone().unwrap_or_default();
+            self.store()
+                .add_alert(Some(&run.task_id), Some(&run.id), &run.task, "failed", &message)
+                .await?;
+        }
+        Ok(run)
+    }
+}

@@ -1,0 +1,150 @@
+//! [`Engine`]: the one facade the CLI and the desktop shell call. Every
+//! business rule is applied here (through [`crate::rules`]) so both front
+//! ends behave the same.
+//!
+//! One file per area, as the CLI has one command group per area:
+//! [`settings`], [`connectors`], [`tasks`], [`templates`] (and targets),
+//! [`runs`], [`events`], [`scripts`], [`packages`], [`datacards`],
+//! [`alerts`]. This file holds opening and closing the engine.
+
+mod alerts;
+mod connectors;
+mod datacards;
+mod events;
+mod packages;
+mod runs;
+mod scripts;
+mod settings;
+mod tasks;
+mod templates;
+
+pub use runs::STOP_FILE;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::clock::new_id;
+use crate::error::{EngineError, Result};
+use crate::model::Task;
+use crate::paths;
+use crate::scripts::ScriptLibrary;
+use crate::secrets::Keyring;
+use crate::store::Store;
+
+/// Default seconds without a heartbeat before a script is stopped.
+pub const DEFAULT_HEARTBEAT_TIMEOUT: u64 = 300;
+
+/// The local datacard store's target name.
+pub const LOCAL_TARGET: &str = "local";
+
+#[derive(Debug, Clone)]
+pub struct Engine {
+    data_dir: PathBuf,
+    store: Store,
+    keyring: Keyring,
+    scripts: ScriptLibrary,
+}
+
+/// The result of a task update: the saved task and what the user should know.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct TaskUpdate {
+    pub task: Task,
+    pub warnings: Vec<String>,
+}
+
+/// What the status bar shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[ts(export)]
+pub struct EngineStatus {
+    pub version: String,
+    pub data_dir: String,
+    pub environment_type: Option<crate::model::EnvironmentType>,
+    /// Who schedules this data directory: `running` here, or why not. Set by the shell.
+    pub scheduler: Option<String>,
+}
+
+impl Engine {
+    /// Opens the engine on a data directory, creating it and its database on first use.
+    pub async fn open(data_dir: &Path) -> Result<Engine> {
+        // Scripts run in their run directory: every path handed to them must be absolute.
+        let data_dir = &std::path::absolute(data_dir).map_err(|e| {
+            EngineError::io(
+                format!("cannot resolve the data directory {}", data_dir.display()),
+                e,
+            )
+        })?;
+        paths::ensure_dir(data_dir)?;
+        crate::platform::make_private(data_dir).map_err(|e| {
+            EngineError::io(
+                format!("cannot make the data directory {} private", data_dir.display()),
+                e,
+            )
+        })?;
+        let store = Store::open(data_dir).await?;
+        store.seed_local_templates().await?;
+        let installation_id = store.meta_or_init("installation_id", new_id).await?;
+        let scripts = ScriptLibrary::new(data_dir);
+        scripts.install_bundled()?;
+        let engine = Engine {
+            data_dir: data_dir.to_path_buf(),
+            store,
+            keyring: Keyring::new(installation_id),
+            scripts,
+        };
+        engine.recover_abandoned_runs().await?;
+        Ok(engine)
+    }
+
+    /// Opens the data directory chosen by `--data-dir`, `PROVISIO_DATA_DIR` or the platform default.
+    pub async fn open_default(explicit: Option<&Path>) -> Result<Engine> {
+        Engine::open(&paths::resolve_data_dir(explicit)?).await
+    }
+
+    /// Closes the database (checkpointing the WAL); the engine is unusable afterwards.
+    pub async fn close(&self) {
+        self.store.pool().close().await;
+        // The pool's connections close one after another, and the one that
+        // closes last does not always see itself as last (measured: a WAL,
+        // up to its size limit, sometimes stayed behind for the next command
+        // to read). One more connection, alone now, empties and removes it;
+        // if another process has the database open, it leaves it as it is.
+        let files = [
+            self.data_dir.join(crate::store::DATABASE_FILE),
+            self.data_dir.join(crate::store::cards::CARDS_FILE),
+        ];
+        let _ = tokio::task::spawn_blocking(move || {
+            for database in &files {
+                crate::target::local::checkpoint_and_close(database);
+            }
+        })
+        .await;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    pub fn script_library(&self) -> &ScriptLibrary {
+        &self.scripts
+    }
+
+    pub async fn status(&self) -> Result<EngineStatus> {
+        Ok(EngineStatus {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            data_dir: self.data_dir.display().to_string(),
+            environment_type: self.store.settings().await?.environment_type,
+            scheduler: None,
+        })
+    }
+}

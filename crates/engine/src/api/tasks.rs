@@ -1,0 +1,315 @@
+//! Tasks: list, show, create, update, copy, remove, and the checks a task must pass against its target.
+
+use super::connectors::callers;
+use super::Engine;
+use super::{TaskUpdate, DEFAULT_HEARTBEAT_TIMEOUT};
+use crate::clock::{new_id, now};
+use crate::error::{EngineError, Result};
+use crate::model::{
+    Connector, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template, WorkflowReference,
+};
+use crate::rules;
+
+impl Engine {
+    // ----- tasks ----------------------------------------------------------
+
+    pub async fn list_tasks(&self, connector: Option<&str>) -> Result<Vec<TaskSummary>> {
+        let id = match connector {
+            Some(c) => Some(self.connector_row(c).await?.id),
+            None => None,
+        };
+        let now = chrono::Utc::now();
+        let mut tasks = self.store.list_tasks(id.as_deref()).await?;
+        for t in &mut tasks {
+            if t.enabled {
+                t.next_run = next_run(t.schedule.as_deref(), &t.timezone, now);
+            }
+        }
+        Ok(tasks)
+    }
+
+    pub async fn task(&self, reference: &str) -> Result<Task> {
+        let mut task = self
+            .store
+            .find_task(reference)
+            .await?
+            .ok_or_else(|| EngineError::not_found("task", reference))?;
+        if task.enabled {
+            task.next_run = next_run(task.schedule.as_deref(), &task.timezone, chrono::Utc::now());
+        }
+        Ok(task)
+    }
+
+    pub async fn create_task(&self, connector: &str, input: TaskInput) -> Result<Task> {
+        let c = self.connector_row(connector).await?;
+        let task = self.build_task(&c, input, None).await?;
+        if self.store.task_name_taken(&c.id, &task.name).await? {
+            return Err(EngineError::AlreadyExists {
+                kind: "task",
+                name: format!("{}/{}", c.name, task.name),
+            });
+        }
+        self.store.insert_task(&task).await?;
+        self.task(&task.id).await
+    }
+
+    pub async fn update_task(&self, reference: &str, input: TaskInput) -> Result<TaskUpdate> {
+        let existing = self.task(reference).await?;
+        if let Some(name) = input.name.as_deref().map(str::trim) {
+            if name != existing.name {
+                return Err(EngineError::Immutable {
+                    field: "name",
+                    current: existing.name,
+                });
+            }
+        }
+        let c = self.connector_row(&existing.connector_id).await?;
+        let mut input = input;
+        input.name = Some(existing.name.clone());
+        let task = self.build_task(&c, input, Some(&existing)).await?;
+        let mut warnings = Vec::new();
+        if !existing.references.is_empty()
+            && (task.usage != existing.usage || task.mappings_type != existing.mappings_type)
+        {
+            warnings.push(format!(
+                "task '{}' is used by workflows ({}); changing its usage or mappings type breaks those callers",
+                existing.name,
+                callers(&existing.references)
+            ));
+        }
+        self.store.update_task(&task).await?;
+        Ok(TaskUpdate {
+            task: self.task(&task.id).await?,
+            warnings,
+        })
+    }
+
+    pub async fn copy_task(&self, reference: &str, new_name: Option<&str>) -> Result<Task> {
+        let source = self.task(reference).await?;
+        let existing: Vec<String> = self
+            .store
+            .connector_tasks(&source.connector_id)
+            .await?
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        let name = match new_name.map(str::trim) {
+            Some(n) => {
+                rules::check_name("task", n)?;
+                if existing.iter().any(|e| e == n) {
+                    return Err(EngineError::AlreadyExists {
+                        kind: "task",
+                        name: format!("{}/{n}", source.connector_name),
+                    });
+                }
+                n.to_string()
+            }
+            None => rules::copy_name(&source.name, |n| existing.iter().any(|e| e == n)),
+        };
+        let stamp = now();
+        let copy = Task {
+            id: new_id(),
+            name,
+            references: Vec::new(),
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            ..source
+        };
+        self.store.insert_task(&copy).await?;
+        self.task(&copy.id).await
+    }
+
+    /// Removes a task. A task referenced by workflows is refused unless `force`.
+    pub async fn remove_task(&self, reference: &str, force: bool) -> Result<Task> {
+        let task = self.task(reference).await?;
+        if !task.references.is_empty() && !force {
+            return Err(EngineError::InUse {
+                message: format!(
+                    "task '{}/{}' is in use by workflows: {}; remove it with --force to break those callers",
+                    task.connector_name,
+                    task.name,
+                    callers(&task.references)
+                ),
+            });
+        }
+        self.store.delete_task(&task.id).await?;
+        Ok(task)
+    }
+
+    /// Records that `caller` invoked an event task (a workflow reference).
+    pub async fn record_caller(&self, task_id: &str, caller: &str) -> Result<()> {
+        self.store.record_reference_use(task_id, caller, &now()).await
+    }
+
+    /// Validates a task input against its connector's target and builds the task.
+    pub(crate) async fn build_task(
+        &self,
+        c: &Connector,
+        input: TaskInput,
+        existing: Option<&Task>,
+    ) -> Result<Task> {
+        let missing = rules::missing_task_fields(&input);
+        if !missing.is_empty() {
+            return Err(EngineError::MissingFields { fields: missing });
+        }
+        let usage = input.usage.unwrap_or_default();
+        let name = input.name.clone().unwrap_or_default().trim().to_string();
+        rules::check_name("task", &name)?;
+        let scheduled = usage == TaskUsage::Scheduled;
+        let timezone = input
+            .timezone
+            .clone()
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| "UTC".into());
+        rules::check_timezone(&timezone)?;
+        if let Some(s) = input.schedule.as_deref().filter(|s| !s.trim().is_empty()) {
+            rules::check_schedule(s)?;
+        }
+        let template_code = input.target_template.clone().unwrap_or_default();
+        let template = self
+            .template_in(&c.target, &template_code, "target_template")
+            .await?;
+        let folder_code = input.target_folder.clone().unwrap_or_default();
+        let folder = self.folder_in(&c.target, &folder_code, "target_folder").await?;
+        rules::check_folder_accepts(&folder, &template)?;
+        let mappings = input.mappings.clone().unwrap_or_default();
+        rules::check_mappings(
+            &template,
+            &mappings,
+            if scheduled {
+                input.object_id_attribute.as_deref()
+            } else {
+                None
+            },
+        )?;
+        if let Some(a) = input.task_id_attribute.as_deref().filter(|a| !a.is_empty()) {
+            rules::check_attribute(&template, "task_id_attribute", a)?;
+        }
+        if let Some(a) = input
+            .data_source_type_attribute
+            .as_deref()
+            .filter(|a| !a.is_empty())
+        {
+            rules::check_attribute(&template, "data_source_type_attribute", a)?;
+        }
+        if let Some(r) = &input.removal {
+            rules::check_attribute(&template, "removal.status_attribute", &r.status_attribute)?;
+            let attr = template.attribute(&r.status_attribute).cloned();
+            if let Some(attr) = attr.filter(|a| !a.static_values.is_empty()) {
+                if !attr.static_values.contains(&r.removed_value) {
+                    return Err(EngineError::invalid(
+                        "removal.removed_value",
+                        format!(
+                            "'{}' is not an allowed value of '{}' (allowed: {})",
+                            r.removed_value,
+                            attr.code,
+                            attr.static_values.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(f) = &input.failure {
+            let ft = self
+                .template_in(&c.target, &f.template, "failure.template")
+                .await?;
+            let ff = self.folder_in(&c.target, &f.folder, "failure.folder").await?;
+            rules::check_folder_accepts(&ff, &ft).map_err(|e| match e {
+                EngineError::Invalid { message, .. } => EngineError::invalid("failure.folder", message),
+                other => other,
+            })?;
+            rules::check_attribute(&ft, "failure.attribute", &f.attribute)?;
+        }
+        let limits = input.limits.clone().unwrap_or_default();
+        if limits.update_limit == Some(0) {
+            return Err(EngineError::invalid(
+                "limits.update_limit",
+                "must be at least 1 (leave it out for no limit)",
+            ));
+        }
+        if input.max_runtime == Some(0) {
+            return Err(EngineError::invalid(
+                "max_runtime",
+                "must be at least 1 second (leave it out for no limit)",
+            ));
+        }
+        if input.heartbeat_timeout == Some(0) {
+            return Err(EngineError::invalid(
+                "heartbeat_timeout",
+                "must be at least 1 second",
+            ));
+        }
+        let stamp = now();
+        let references: Vec<WorkflowReference> = input
+            .declared_callers
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(|caller| WorkflowReference {
+                caller: caller.trim().to_string(),
+                first_used: None,
+                last_used: None,
+                count: 0,
+                declared: true,
+            })
+            .collect();
+        Ok(Task {
+            id: existing.map(|e| e.id.clone()).unwrap_or_else(new_id),
+            connector_id: c.id.clone(),
+            connector_name: c.name.clone(),
+            name,
+            usage,
+            enabled: input.enabled.unwrap_or(scheduled),
+            schedule: if scheduled { input.schedule.clone() } else { None },
+            timezone,
+            run_type: input.run_type.unwrap_or_default(),
+            mappings_type: input.mappings_type.unwrap_or_default(),
+            object_id_attribute: input.object_id_attribute.clone().filter(|_| scheduled),
+            target_template: template.code,
+            target_folder: folder.code,
+            task_id_attribute: input.task_id_attribute.clone().filter(|a| !a.is_empty()),
+            data_source_type_attribute: input.data_source_type_attribute.clone().filter(|a| !a.is_empty()),
+            mappings,
+            failure: input.failure.clone(),
+            removal: input.removal.clone().filter(|_| scheduled),
+            limits: Limits { ..limits },
+            heartbeat_timeout: input.heartbeat_timeout.unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT),
+            max_runtime: input.max_runtime,
+            references,
+            created_at: existing
+                .map(|e| e.created_at.clone())
+                .unwrap_or_else(|| stamp.clone()),
+            updated_at: stamp,
+            next_run: None,
+        })
+    }
+
+    pub(crate) async fn template_in(&self, target: &str, code: &str, field: &str) -> Result<Template> {
+        self.store.template(target, code).await?.ok_or_else(|| {
+            EngineError::invalid(
+                field,
+                format!("template '{code}' does not exist in target '{target}'"),
+            )
+        })
+    }
+
+    pub(crate) async fn folder_in(&self, target: &str, code: &str, field: &str) -> Result<Folder> {
+        self.store.folder(target, code).await?.ok_or_else(|| {
+            EngineError::invalid(
+                field,
+                format!("folder '{code}' does not exist in target '{target}'"),
+            )
+        })
+    }
+}
+
+/// When an enabled schedule fires next, in UTC (RFC 3339).
+pub(crate) fn next_run(
+    schedule: Option<&str>,
+    timezone: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let timing = crate::scheduler::timing::Timing::new(schedule?, timezone).ok()?;
+    timing
+        .next_after(now)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}

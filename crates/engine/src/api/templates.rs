@@ -1,0 +1,123 @@
+//! Targets, their templates and folders.
+
+use super::Engine;
+use super::LOCAL_TARGET;
+use crate::error::{EngineError, Result};
+use crate::model::{Attribute, Folder, TargetInfo, Template, TemplateInput};
+use crate::rules;
+
+impl Engine {
+    // ----- targets and templates -------------------------------------------
+
+    pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
+        self.store.targets().await
+    }
+
+    pub async fn templates(&self, target: Option<&str>) -> Result<Vec<Template>> {
+        let target = self.check_target(target).await?;
+        self.store.templates(&target).await
+    }
+
+    pub async fn folders(&self, target: Option<&str>) -> Result<Vec<Folder>> {
+        let target = self.check_target(target).await?;
+        self.store.folders(&target).await
+    }
+
+    pub async fn template(&self, code: &str, target: Option<&str>) -> Result<Template> {
+        let target = self.check_target(target).await?;
+        self.template_in(&target, code, "template")
+            .await
+            .map_err(|_| EngineError::not_found("template", code))
+    }
+
+    /// Adds (or redefines) a user template of the local store, with folders that accept it.
+    pub async fn add_template(&self, input: TemplateInput) -> Result<Template> {
+        let mut missing = Vec::new();
+        if rules::blank(&input.code) {
+            missing.push("code".to_string());
+        }
+        if rules::blank(&input.name) {
+            missing.push("name".to_string());
+        }
+        if input.attributes.is_empty() {
+            missing.push("attributes".to_string());
+        }
+        if !missing.is_empty() {
+            return Err(EngineError::MissingFields { fields: missing });
+        }
+        let code = input.code.clone().unwrap_or_default().trim().to_string();
+        if !code
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+        {
+            return Err(EngineError::invalid(
+                "code",
+                format!("'{code}' may only hold letters, digits, '_' and '-'"),
+            ));
+        }
+        if let Some(existing) = self.store.template(LOCAL_TARGET, &code).await? {
+            if existing.built_in {
+                return Err(EngineError::invalid(
+                    "code",
+                    format!("template '{code}' is built in; choose another code"),
+                ));
+            }
+        }
+        let mut attributes: Vec<Attribute> = Vec::new();
+        for a in input.attributes {
+            if a.code.trim().is_empty() {
+                return Err(EngineError::invalid(
+                    "attributes",
+                    "every attribute needs a 'code'",
+                ));
+            }
+            if attributes.iter().any(|x| x.code == a.code) {
+                return Err(EngineError::invalid(
+                    "attributes",
+                    format!("attribute '{}' is listed twice", a.code),
+                ));
+            }
+            attributes.push(a);
+        }
+        for fixed in ["taskid", "dataSourceType"] {
+            if !attributes.iter().any(|a| a.code == fixed) {
+                attributes.push(Attribute {
+                    code: fixed.into(),
+                    attribute_type: Default::default(),
+                    multi_value: false,
+                    static_values: Vec::new(),
+                });
+            }
+        }
+        let template = Template {
+            code: code.clone(),
+            name: input.name.unwrap_or_default().trim().to_string(),
+            attributes,
+            built_in: false,
+        };
+        let existing_folders = self.store.folders(LOCAL_TARGET).await?;
+        let mut folders = Vec::new();
+        for f in input.folders {
+            let mut folder = existing_folders
+                .iter()
+                .find(|e| e.code == f.code)
+                .cloned()
+                .unwrap_or(Folder {
+                    code: f.code.clone(),
+                    name: f.name.clone().unwrap_or_else(|| f.code.clone()),
+                    templates: Vec::new(),
+                });
+            if let Some(n) = f.name {
+                folder.name = n;
+            }
+            if !folder.templates.contains(&code) {
+                folder.templates.push(code.clone());
+            }
+            folders.push(folder);
+        }
+        self.store
+            .save_template(LOCAL_TARGET, &template, &folders)
+            .await?;
+        self.template(&code, None).await
+    }
+}
