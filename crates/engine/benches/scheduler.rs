@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use provisio_engine::model::{ConnectorInput, RunStatus, TaskInput};
 use provisio_engine::scheduler::{Agenda, ManualClock, Scheduler};
-use provisio_engine::scripts::ScriptKind;
+use provisio_engine::script_library::ScriptKind;
 use provisio_engine::store::ScheduleRow;
 use provisio_engine::{jsonc, Engine};
 

@@ -13,10 +13,10 @@
 //! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
 //! | [`paths`] | where the data directory lives on each platform |
 //! | [`platform`] | file permissions and opening script-written files without blocking, per platform |
-//! | [`scripts`] | the script library: bundled scripts, custom scripts, the SDK module's files |
+//! | [`script_library`] | the script library: bundled scripts, custom scripts, the SDK module's files |
 //! | [`script_host`] | running one Python process under the script contract; process groups per platform |
 //! | [`pipeline`] | extract → validate → compare → guard → load → commit, for every connector type |
-//! | [`target`] | where loaded data goes: the [`target::LoadTarget`] trait and the local card store |
+//! | [`targets`] | where loaded data goes: the [`targets::LoadTarget`] trait and the local card store |
 //! | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock |
 //! | [`package`] | encrypted export and import packages |
 //! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call, one file per area (runs and event invocations included) |
@@ -37,10 +37,10 @@ pub mod platform;
 pub mod rules;
 pub mod scheduler;
 pub mod script_host;
-pub mod scripts;
+pub mod script_library;
 pub mod secrets;
 pub mod store;
-pub mod target;
+pub mod targets;
 
 pub use api::Engine;
 pub use error::{EngineError, ErrorBody, Result};

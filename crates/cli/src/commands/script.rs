@@ -1,4 +1,4 @@
-use provisio_engine::scripts::ScriptKind;
+use provisio_engine::script_library::ScriptKind;
 use provisio_engine::{Engine, EngineError};
 
 use crate::args::ScriptCommand;

@@ -29,7 +29,7 @@ use crate::clock::new_id;
 use crate::error::{EngineError, Result};
 use crate::model::Task;
 use crate::paths;
-use crate::scripts::ScriptLibrary;
+use crate::script_library::ScriptLibrary;
 use crate::secrets::Keyring;
 use crate::store::Store;
 
@@ -117,7 +117,7 @@ impl Engine {
         ];
         let _ = tokio::task::spawn_blocking(move || {
             for database in &files {
-                crate::target::local::checkpoint_and_close(database);
+                crate::targets::local::checkpoint_and_close(database);
             }
         })
         .await;

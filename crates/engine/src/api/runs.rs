@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use crate::pipeline::{self, Halt, RunInputs};
 use crate::script_host::{self, ScriptHost};
-use crate::scripts::Script;
-use crate::target::local::LocalTarget;
-use crate::target::LoadTarget;
+use crate::script_library::Script;
+use crate::targets::local::LocalTarget;
+use crate::targets::LoadTarget;
 
 pub const STOP_FILE: &str = "stop-requested";
 

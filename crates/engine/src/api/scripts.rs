@@ -5,7 +5,7 @@ use std::path::Path;
 use super::Engine;
 use crate::error::Result;
 
-use crate::scripts::{Script, ScriptKind};
+use crate::script_library::{Script, ScriptKind};
 
 impl Engine {
     // ----- script library ----------------------------------------------------

@@ -27,8 +27,8 @@ use crate::clock::now;
 use crate::error::EngineError;
 use crate::model::{Run, RunCounts, RunFile, RunStatus, RunType, StageReport, StageStatus, Task, Template};
 use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};
-use crate::target::local::LocalTarget;
-use crate::target::{CardWrite, LoadTarget, RemovalQuery, Upsert};
+use crate::targets::local::LocalTarget;
+use crate::targets::{CardWrite, LoadTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
 use records::RecordShape;
 
@@ -846,7 +846,7 @@ fn removal_candidates(
     target: &mut LocalTarget,
     query: Option<&RemovalQuery>,
     slots: &Slots,
-) -> std::result::Result<Vec<(crate::target::CardRef, String)>, Halt> {
+) -> std::result::Result<Vec<(crate::targets::CardRef, String)>, Halt> {
     let Some(q) = query else {
         return Ok(Vec::new());
     };
@@ -984,7 +984,7 @@ fn finish_load(
     plan: &mut Plan,
     mut counts: RunCounts,
     query: Option<&RemovalQuery>,
-    candidates: &[(crate::target::CardRef, String)],
+    candidates: &[(crate::targets::CardRef, String)],
     mut run: Run,
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
@@ -1077,11 +1077,11 @@ fn begin_load(target: &mut LocalTarget, task: &Task, stopped: &AtomicBool) -> st
 }
 
 /// How long a load may wait for another task's load: the task's maximum
-/// runtime, else [`crate::target::local::TURN_WAIT`].
+/// runtime, else [`crate::targets::local::TURN_WAIT`].
 fn turn_wait(task: &Task) -> Duration {
     task.max_runtime
         .map(Duration::from_secs)
-        .unwrap_or(crate::target::local::TURN_WAIT)
+        .unwrap_or(crate::targets::local::TURN_WAIT)
 }
 
 /// Milliseconds since 1970 of a time as `now()` writes it (0 when unreadable).

@@ -5,7 +5,7 @@
 //! the script folder nor shadow a module other scripts import.
 
 use crate::error::{EngineError, Result};
-use crate::scripts::SDK_MODULE;
+use crate::script_library::SDK_MODULE;
 
 /// Longest script name, in bytes (file systems allow 255; room for `.tmp`).
 pub const MAX_SCRIPT_NAME_LEN: usize = 120;

@@ -12,7 +12,7 @@
 //! records live in `datacards.db`; everything people edit, and the run rows,
 //! live in `provisio.db`. Every connection of the store attaches the card
 //! file as `cards`, so queries name tables as before. A load opens the card
-//! file alone (`target::local`) and locks nothing in `provisio.db`: UI edits
+//! file alone (`targets::local`) and locks nothing in `provisio.db`: UI edits
 //! and other runs' rows go in at once during any load. Loads still follow
 //! one another, as they did.
 //!

@@ -1,5 +1,5 @@
 //! Runs, task caches and local datacards as the async side sees them. The
-//! load itself writes through `target::local` on its own connection.
+//! load itself writes through `targets::local` on its own connection.
 
 use sqlx::Row;
 

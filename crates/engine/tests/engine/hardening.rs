@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use provisio_engine::model::RunStatus;
-use provisio_engine::scripts::ScriptKind;
+use provisio_engine::script_library::ScriptKind;
 use provisio_engine::secrets::Sensitive;
 use provisio_engine::Engine;
 

@@ -271,7 +271,7 @@ print("disabled", values["sAMAccountName"], "using", params["password"])
     )
     .unwrap();
     f.engine
-        .add_script(&file, provisio_engine::scripts::ScriptKind::Event, None)
+        .add_script(&file, provisio_engine::script_library::ScriptKind::Event, None)
         .await
         .unwrap();
     f.engine

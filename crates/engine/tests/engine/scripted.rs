@@ -1,7 +1,7 @@
 //! Helpers for tests that run real Python scripts through the engine.
 
 use provisio_engine::model::{Run, RunTrigger};
-use provisio_engine::scripts::ScriptKind;
+use provisio_engine::script_library::ScriptKind;
 use provisio_engine::Engine;
 
 use crate::support::*;

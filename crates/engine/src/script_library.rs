@@ -15,21 +15,21 @@ use crate::store::Store;
 /// The module name existing customer scripts import.
 pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
 
-const SDK_SOURCE: &str = include_str!("../../../scripts/common_subroutines_efecte_library.py");
+const SDK_SOURCE: &str = include_str!("../../../python/common_subroutines_efecte_library.py");
 /// Loads the SDK before the script's folder goes on the path (see the file).
-const SITECUSTOMIZE: &str = include_str!("../../../scripts/sitecustomize.py");
+const SITECUSTOMIZE: &str = include_str!("../../../python/sitecustomize.py");
 
 /// (name, kind, source) of every bundled script.
 const BUNDLED: &[(&str, ScriptKind, &str)] = &[
     (
         "sample_users.py",
         ScriptKind::Scheduled,
-        include_str!("../../../scripts/sample_users.py"),
+        include_str!("../../../python/sample_users.py"),
     ),
     (
         "sample_event.py",
         ScriptKind::Event,
-        include_str!("../../../scripts/sample_event.py"),
+        include_str!("../../../python/sample_event.py"),
     ),
 ];
 
