@@ -45,6 +45,26 @@ pub enum EngineError {
     #[error("database error: {0}")]
     Store(#[from] sqlx::Error),
 
+    /// The load's connection to the card store failed.
+    #[error("card store error: {0}")]
+    CardStore(#[from] rusqlite::Error),
+
+    /// The disk is full: nothing was changed; free some space and try again.
+    #[error("{context}: the disk is full; nothing was changed. Free some space and try again")]
+    DiskFull { context: String },
+
+    /// Another writer holds what this one needs, longer than it may wait.
+    #[error("{message}")]
+    Busy { message: String },
+
+    /// Stopped on a user's request.
+    #[error("{message}")]
+    Stopped { message: String },
+
+    /// A fault inside the engine (a worker thread ended unexpectedly): not the input's fault.
+    #[error("internal error: {0}; please report it with the engine log (`logs export`)")]
+    Internal(String),
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
@@ -89,7 +109,14 @@ impl EngineError {
             EngineError::InUse { .. } => "in_use",
             EngineError::Input { .. } => "input",
             EngineError::Keyring(_) => "keyring",
-            EngineError::Store(_) | EngineError::Migrate(_) => "store",
+            EngineError::Store(e) if is_disk_full_sqlx(e) => "disk_full",
+            EngineError::CardStore(e) if is_disk_full(e) => "disk_full",
+            EngineError::Store(_) | EngineError::Migrate(_) | EngineError::CardStore(_) => "store",
+            EngineError::DiskFull { .. } => "disk_full",
+            EngineError::Io { source, .. } if source.raw_os_error() == Some(28) => "disk_full",
+            EngineError::Busy { .. } => "busy",
+            EngineError::Stopped { .. } => "stopped",
+            EngineError::Internal(_) => "internal",
             EngineError::Io { .. } => "io",
         }
     }
@@ -100,6 +127,16 @@ impl EngineError {
             message: self.to_string(),
         }
     }
+}
+
+/// SQLite's "database or disk is full" (SQLITE_FULL) from the load's connection.
+fn is_disk_full(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull)
+}
+
+/// SQLITE_FULL (13) from the store's pool.
+fn is_disk_full_sqlx(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("13"))
 }
 
 /// The one serializable error that crosses the IPC and `--json` boundaries.

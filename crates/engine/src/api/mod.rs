@@ -36,8 +36,7 @@ use crate::store::Store;
 /// Default seconds without a heartbeat before a script is stopped.
 pub const DEFAULT_HEARTBEAT_TIMEOUT: u64 = 300;
 
-/// The local datacard store's target name.
-pub const LOCAL_TARGET: &str = "local";
+pub use crate::model::LOCAL_TARGET;
 
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -105,22 +104,7 @@ impl Engine {
 
     /// Closes the database (checkpointing the WAL); the engine is unusable afterwards.
     pub async fn close(&self) {
-        self.store.pool().close().await;
-        // The pool's connections close one after another, and the one that
-        // closes last does not always see itself as last (measured: a WAL,
-        // up to its size limit, sometimes stayed behind for the next command
-        // to read). One more connection, alone now, empties and removes it;
-        // if another process has the database open, it leaves it as it is.
-        let files = [
-            self.data_dir.join(crate::store::DATABASE_FILE),
-            self.data_dir.join(crate::store::cards::CARDS_FILE),
-        ];
-        let _ = tokio::task::spawn_blocking(move || {
-            for database in &files {
-                crate::targets::local::checkpoint_and_close(database);
-            }
-        })
-        .await;
+        self.store.close().await;
     }
 
     pub fn data_dir(&self) -> &Path {

@@ -17,8 +17,6 @@ use std::time::Duration;
 use crate::pipeline::{self, Halt, RunInputs};
 use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
-use crate::targets::local::LocalTarget;
-use crate::targets::LoadTarget;
 
 pub const STOP_FILE: &str = "stop-requested";
 
@@ -180,7 +178,7 @@ impl Engine {
             script: PathBuf::from(script.path),
             parameters: connector.parameters.clone(),
             secrets: crate::secrets::Sensitive::new(secrets),
-            database: self.data_dir().join(crate::store::cards::CARDS_FILE),
+            target: self.target_for(&connector.target)?,
             dir,
             cache,
             data_source_type: connector.connector_type.as_str().into(),
@@ -249,19 +247,18 @@ impl Engine {
                 extra("run_id", json!(run.id));
                 extra("occurred_at", json!(finished));
                 extra("taskid", json!(task.id));
-                let database = self.data_dir().join(crate::store::cards::CARDS_FILE);
+                // The failure card goes to the task's own target.
+                let target = self.target_for(&self.connector_row(&task.connector_id).await?.target)?;
                 let folder = f.folder.clone();
                 let template_code = f.template.clone();
                 tokio::task::spawn_blocking(move || -> Result<()> {
-                    LocalTarget::open(&database)?.create_card(
-                        &template_code,
-                        &folder,
-                        &Value::Object(data),
-                    )?;
+                    target
+                        .open()?
+                        .create_card(&template_code, &folder, &Value::Object(data))?;
                     Ok(())
                 })
                 .await
-                .map_err(|e| EngineError::invalid("failure card", e.to_string()))??;
+                .map_err(|e| EngineError::Internal(format!("writing the failure card: {e}")))??;
             }
         }
         Ok(())

@@ -12,3 +12,6 @@ pub struct TargetInfo {
     pub base_url: Option<String>,
     pub user: Option<String>,
 }
+
+/// The local datacard store's target name.
+pub const LOCAL_TARGET: &str = "local";

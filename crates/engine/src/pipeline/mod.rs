@@ -27,8 +27,7 @@ use crate::clock::now;
 use crate::error::EngineError;
 use crate::model::{Run, RunCounts, RunFile, RunStatus, RunType, StageReport, StageStatus, Task, Template};
 use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};
-use crate::targets::local::LocalTarget;
-use crate::targets::{CardWrite, LoadTarget, RemovalQuery, Upsert};
+use crate::targets::{CardWrite, LoadTarget, OpenTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
 use records::RecordShape;
 
@@ -76,8 +75,8 @@ pub struct RunInputs {
     pub host: ScriptHost,
     pub parameters: Value,
     pub secrets: crate::secrets::Sensitive<serde_json::Map<String, Value>>,
-    /// The card store's database file (`store::cards`).
-    pub database: PathBuf,
+    /// Opens the task's target for the load (on the load's own thread).
+    pub target: OpenTarget,
     pub dir: PathBuf,
     pub cache: Option<crate::store::CacheRow>,
     pub data_source_type: String,
@@ -663,12 +662,13 @@ fn stream_load(
     let task = &inputs.task;
     // Opened before the transaction: nothing that could wait on a script happens inside it.
     let output = open_output(output)?;
-    let mut target = LocalTarget::open(&inputs.database)?;
-    begin_load(&mut target, task, stopped)?;
+    let mut opened = inputs.target.open()?;
+    let target: &mut (dyn LoadTarget + Send) = &mut *opened;
+    begin_load(target, task, stopped)?;
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
-        let target = &mut target;
+        let target = &mut *target;
         let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
             let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
@@ -720,7 +720,7 @@ fn stream_load(
         match (slot, outcome) {
             (Some(slot), outcome) => written(&mut counts, slot, outcome),
             // Its id turned up again later: all its records are blocked.
-            (None, Upsert::Created(c)) => target.delete_card(c.id)?,
+            (None, Upsert::Created(c)) => target.take_back(c)?,
             (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
                 target.rollback();
                 return Ok(None);
@@ -729,7 +729,7 @@ fn stream_load(
     }
     // Which of the task's cards were not fetched is known only now.
     let query = removal_query(task, removal);
-    let candidates = removal_candidates(&mut target, query.as_ref(), &plan.slots)?;
+    let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
     record_extract(
         &mut run,
         &plan.counts,
@@ -737,7 +737,7 @@ fn stream_load(
         script_started.elapsed() - script_time,
     );
     let done = finish_load(
-        &mut target,
+        target,
         inputs,
         &mut plan,
         counts,
@@ -776,7 +776,7 @@ struct Change<'a> {
 
 /// Writes a batch of changes in order; `outcomes` then says what happened to each.
 fn write_changes(
-    target: &mut LocalTarget,
+    target: &mut dyn LoadTarget,
     task: &Task,
     key_attribute: &str,
     changes: &[Change],
@@ -843,7 +843,7 @@ fn removal_query<'a>(
 
 /// The task's cards that this run did not fetch (nor block) and that are not removed yet.
 fn removal_candidates(
-    target: &mut LocalTarget,
+    target: &mut dyn LoadTarget,
     query: Option<&RemovalQuery>,
     slots: &Slots,
 ) -> std::result::Result<Vec<(crate::targets::CardRef, String)>, Halt> {
@@ -867,9 +867,10 @@ fn load(
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
-    let mut target = LocalTarget::open(&inputs.database)?;
+    let mut opened = inputs.target.open()?;
+    let target: &mut (dyn LoadTarget + Send) = &mut *opened;
     let query = removal_query(task, removal);
-    let candidates = removal_candidates(&mut target, query.as_ref(), &plan.slots)?;
+    let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
     let planned = plan.creates + plan.updates + candidates.len() as u64;
@@ -914,7 +915,7 @@ fn load(
     }
 
     // ---- load ----
-    begin_load(&mut target, task, stopped)?;
+    begin_load(target, task, stopped)?;
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
@@ -952,7 +953,7 @@ fn load(
                 data,
             });
         }
-        write_changes(&mut target, task, &key_attribute, &changes, &mut outcomes)?;
+        write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
         for (change, outcome) in changes.iter().zip(&outcomes) {
             if let Some(slot) = plan.slots.get_mut(&change.id) {
                 written(&mut counts, slot, *outcome);
@@ -964,7 +965,7 @@ fn load(
         }
     }
     finish_load(
-        &mut target,
+        target,
         inputs,
         &mut plan,
         counts,
@@ -979,7 +980,7 @@ fn load(
 /// cards go in together.
 #[allow(clippy::too_many_arguments)]
 fn finish_load(
-    target: &mut LocalTarget,
+    target: &mut dyn LoadTarget,
     inputs: &RunInputs,
     plan: &mut Plan,
     mut counts: RunCounts,
@@ -1066,7 +1067,11 @@ fn finish_load(
 }
 
 /// Opens the load's transaction once the card store is free (loads take turns).
-fn begin_load(target: &mut LocalTarget, task: &Task, stopped: &AtomicBool) -> std::result::Result<(), Halt> {
+fn begin_load(
+    target: &mut dyn LoadTarget,
+    task: &Task,
+    stopped: &AtomicBool,
+) -> std::result::Result<(), Halt> {
     target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
         if stopped.load(Ordering::Relaxed) {
             stopped_in_load()

@@ -79,12 +79,12 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
         .bind(file.display().to_string())
         .execute(&mut *conn)
         .await?;
-    sqlx::query(&format!(
-        "PRAGMA cards.journal_mode = WAL; PRAGMA cards.synchronous = NORMAL; PRAGMA cards.journal_size_limit = {}",
-        super::WAL_SIZE_LIMIT
-    ))
-    .execute(&mut *conn)
-    .await?;
+    // The file's own PRAGMAs (foreign_keys belongs to the connection, set already).
+    for (name, value) in super::PRAGMAS.iter().filter(|(n, _)| *n != "foreign_keys") {
+        sqlx::query(&format!("PRAGMA cards.{name} = {value}"))
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(())
 }
 

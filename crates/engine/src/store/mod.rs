@@ -3,6 +3,7 @@
 //! store; see [`cards`] for why), in WAL mode with a busy timeout so the
 //! desktop app, the CLI and `serve` can share them.
 
+pub mod bulk;
 pub mod cards;
 mod connectors;
 mod runs;
@@ -11,12 +12,13 @@ mod scripts;
 mod settings;
 mod tasks;
 mod templates;
+mod writeback;
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::SqlitePool;
 
 use crate::error::{EngineError, Result};
@@ -34,6 +36,7 @@ pub const DATABASE_FILE: &str = "provisio.db";
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    dir: std::path::PathBuf,
 }
 
 /// How long a statement of the store waits for another writer.
@@ -41,6 +44,17 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Bytes a checkpointed WAL file keeps (SQLite truncates it to this after a reset).
 pub const WAL_SIZE_LIMIT: u64 = 64 << 20;
+
+/// The PRAGMAs of every connection to the store's files, whichever driver
+/// opens it (sqlx here, rusqlite in [`bulk`]); with [`BUSY_TIMEOUT`], which
+/// both set through their own call. A big load leaves a WAL as large as its
+/// data; `journal_size_limit` cuts it back once checkpointed.
+pub const PRAGMAS: [(&str, &str); 4] = [
+    ("journal_mode", "WAL"),
+    ("synchronous", "NORMAL"),
+    ("foreign_keys", "ON"),
+    ("journal_size_limit", "67108864"),
+];
 
 impl Store {
     /// Opens (creating if needed) the database in `data_dir` and applies
@@ -55,12 +69,10 @@ impl Store {
             // loads and their checkpoints move half as many pages as with
             // 4 KiB, for a little more per scattered small update (measured).
             .page_size(8192)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // A big load leaves a WAL as large as its data; once checkpointed it is cut back.
-            .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             .busy_timeout(BUSY_TIMEOUT);
+        let options = PRAGMAS
+            .iter()
+            .fold(options, |o, (name, value)| o.pragma(*name, *value));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .after_connect(move |conn, _| {
@@ -78,7 +90,27 @@ impl Store {
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         cards::settle(&mut *pool.acquire().await?).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// Closes the pool and empties both files' WALs; the store is unusable afterwards.
+    pub async fn close(&self) {
+        self.pool.close().await;
+        // The pool's connections close one after another, and the one that
+        // closes last does not always see itself as last (measured: a WAL,
+        // up to its size limit, sometimes stayed behind for the next command
+        // to read). One more connection, alone now, empties and removes it;
+        // if another process has the database open, it leaves it as it is.
+        let files = [self.dir.join(DATABASE_FILE), self.dir.join(cards::CARDS_FILE)];
+        let _ = tokio::task::spawn_blocking(move || {
+            for database in &files {
+                bulk::checkpoint_and_close(database);
+            }
+        })
+        .await;
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -192,5 +224,19 @@ mod migration_tests {
             )
             .unwrap();
         assert!(plan.contains("COVERING INDEX datacards_by_key"), "{plan}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pragma_list_keeps_the_wal_size_limit() {
+        let limit = PRAGMAS
+            .iter()
+            .find(|(n, _)| *n == "journal_size_limit")
+            .map(|(_, v)| *v);
+        assert_eq!(limit, Some(WAL_SIZE_LIMIT.to_string().as_str()));
     }
 }

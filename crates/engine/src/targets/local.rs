@@ -1,409 +1,68 @@
-//! The local datacard store: cards in the same SQLite file as everything
-//! else. The load runs on its own rusqlite connection with prepared
-//! statements (several times faster than one async statement per row) inside
-//! one `BEGIN IMMEDIATE` transaction, which also carries the task's cache
-//! and the run's final state, so a crash at any point commits all or nothing.
+//! The local datacard store as a load target. The SQL is the store's
+//! ([`crate::store::bulk`]); this adapter only offers it through
+//! [`LoadTarget`].
 
 use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use super::{CardRef, CardWrite, LoadTarget, RemovalQuery, Upsert};
-use crate::error::{EngineError, Result};
-
-/// Page cache of the load connection. SQLite's default (2 MB) makes a big
-/// transaction evict and re-read the pages it keeps coming back to (the
-/// right edges of the B-trees, the cards a re-run updates).
-const LOAD_CACHE_KIB: u32 = 32 * 1024;
-
-/// A WAL this large makes the commit's checkpoint worth syncing in the background.
-const BIG_WAL: u64 = 32 << 20;
-
-/// New cards written by one INSERT: a statement per row costs more than
-/// the row itself (statement lookup, binding, cursors opened and closed).
-const ROWS_PER_INSERT: usize = 64;
-
-/// Room for growth kept at the end of every card's `data`, as trailing
-/// whitespace after the JSON object (every JSON reader skips it).
-///
-/// SQLite has no fill factor: a bulk load packs its pages full, and the
-/// first value that grows splits its page and rebalances it with both
-/// siblings. A re-run changing every 50th card this way rewrote almost every
-/// page of the table (a 630 MB WAL for 20,000 cards). A row whose new values
-/// fit in its room keeps its size, and SQLite overwrites a cell of the same
-/// size in place: one page per changed card.
-fn room_for(len: usize) -> usize {
-    (len / 4).max(32)
-}
-
-/// `json` followed by spaces up to `size`, or with fresh room when it has outgrown `size`.
-fn with_room(json: &str, size: usize, out: &mut String) {
-    let size = if json.len() <= size {
-        size
-    } else {
-        json.len() + room_for(json.len())
-    };
-    const SPACES: &str = "                                                                ";
-    out.clear();
-    out.reserve(size);
-    out.push_str(json);
-    while out.len() < size {
-        out.push_str(&SPACES[..SPACES.len().min(size - out.len())]);
-    }
-}
-
-/// SQL `card_data(json, previous_size)`: the new values of a card in the
-/// room of its previous ones (see [`room_for`]).
-fn register_card_data(conn: &Connection) -> rusqlite::Result<()> {
-    use rusqlite::functions::FunctionFlags;
-    conn.create_scalar_function(
-        "card_data",
-        2,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            let json = ctx
-                .get_raw(0)
-                .as_str()
-                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
-            let size: i64 = ctx.get(1)?;
-            let mut out = String::new();
-            with_room(json, usize::try_from(size).unwrap_or(0), &mut out);
-            Ok(out)
-        },
-    )
-}
-
-pub struct LocalTarget {
-    conn: Connection,
-    database: std::path::PathBuf,
-    /// Syncs the WAL while a load writes it (see `writeback`).
-    writeback: Option<super::writeback::Writeback>,
-    now: String,
-    /// `now` as cards keep it: ms since 1970.
-    now_ms: i64,
-    in_tx: bool,
-    /// (template, key attribute, has no cards yet) for the pairs checked so
-    /// far: a first load into an empty pair needs no lookups (ids within one
-    /// run are unique). A load writes one pair, so a list is searched without
-    /// allocating a key per card.
-    empty: Vec<(i64, i64, bool)>,
-    /// `card_names` ids looked up so far (a load uses four).
-    names: Vec<(String, i64)>,
-    /// New cards' values with their room, reused (one per row of an INSERT).
-    padded: Vec<String>,
-    /// The id the next new card gets; ids are given out here so that one
-    /// INSERT of many rows knows the id of each (read at the first insert).
-    next_id: Option<i64>,
-}
-
-/// The numbers of a card's names (`card_names`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Names {
-    template: i64,
-    folder: i64,
-    key_attribute: i64,
-    task: i64,
-}
-
-impl std::fmt::Debug for LocalTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalTarget").field("in_tx", &self.in_tx).finish()
-    }
-}
-
-fn db(e: rusqlite::Error) -> EngineError {
-    EngineError::invalid("local datacard store", e.to_string())
-}
-
-/// Copies what the WAL holds into the database and closes: the last
-/// connection to close removes the WAL (see `Engine::close`). Gives up at
-/// once when another connection is busy.
-pub fn checkpoint_and_close(database: &Path) {
-    // Never creates a database that is not there.
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if let Ok(conn) = Connection::open_with_flags(database, flags) {
-        // No waiting: another process's load must not hold this one's exit.
-        let _ = conn.busy_timeout(Duration::ZERO);
-        let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-    }
-}
+use crate::error::Result;
+use crate::model::Run;
+use crate::store::bulk::BulkCards;
 
 /// How long a load waits for another task's load to finish before giving up,
 /// when its task has no maximum runtime.
 pub const TURN_WAIT: Duration = Duration::from_secs(3600);
 
+#[derive(Debug)]
+pub struct LocalTarget {
+    cards: BulkCards,
+}
+
 impl LocalTarget {
-    /// Starts the load's transaction once no other load holds the card
-    /// store (loads take turns), checking `stopped` every second and giving
-    /// up after `limit`.
-    pub fn begin_in_turn(&mut self, stopped: &std::sync::atomic::AtomicBool, limit: Duration) -> Result<()> {
-        let started = std::time::Instant::now();
-        self.conn.busy_timeout(Duration::from_secs(1)).map_err(db)?;
-        let begun = loop {
-            match self.conn.execute_batch("BEGIN IMMEDIATE") {
-                Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
-                    if stopped.load(std::sync::atomic::Ordering::Relaxed) {
-                        break Err(EngineError::invalid(
-                            "local datacard store",
-                            "stopped while waiting for another task's load to finish",
-                        ));
-                    }
-                    if started.elapsed() > limit {
-                        break Err(EngineError::invalid(
-                            "local datacard store",
-                            format!(
-                                "another task's load held the card store for more than {} s; try again when it has finished",
-                                limit.as_secs()
-                            ),
-                        ));
-                    }
-                }
-                other => break other.map_err(db),
-            }
-        };
-        self.conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
-        begun?;
-        self.started_transaction();
-        Ok(())
-    }
-
-    /// Bookkeeping once `BEGIN IMMEDIATE` succeeded.
-    fn started_transaction(&mut self) {
-        self.next_id = None;
-        self.in_tx = true;
-        let wal = format!("{}-wal", self.database.display());
-        self.writeback = Some(super::writeback::Writeback::start(wal.into()));
-    }
-
+    /// Opens the card store's database file (`store::cards::CARDS_FILE`).
     pub fn open(database: &Path) -> Result<Self> {
-        let conn = Connection::open(database).map_err(db)?;
-        conn.busy_timeout(Duration::from_secs(60)).map_err(db)?;
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-             PRAGMA journal_size_limit = {}; PRAGMA cache_size = -{};",
-            crate::store::WAL_SIZE_LIMIT,
-            LOAD_CACHE_KIB
-        ))
-        .map_err(db)?;
-        register_card_data(&conn).map_err(db)?;
         Ok(LocalTarget {
-            conn,
-            database: database.to_path_buf(),
-            writeback: None,
-            now: crate::clock::now(),
-            now_ms: chrono::Utc::now().timestamp_millis(),
-            in_tx: false,
-            empty: Default::default(),
-            padded: Vec::new(),
-            names: Vec::new(),
-            next_id: None,
+            cards: BulkCards::open(database)?,
         })
     }
+}
 
-    /// One record: the cached card first, then the card whose key attribute holds the key.
-    fn upsert_one(&mut self, names: Names, c: &CardWrite) -> Result<Upsert> {
-        let Names {
-            template,
-            key_attribute,
-            task,
-            ..
-        } = names;
-        let mut found: Option<(i64, Option<i64>, Option<i64>)> = None;
-        if let Some(id) = c.known_card {
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards WHERE id = ?1 AND template = ?2 AND object_key = ?3",
-                )
-                .map_err(db)?;
-            found = s
-                .query_row(params![id, template, c.key], found_card)
-                .optional()
-                .map_err(db)?;
-        }
-        if found.is_none() && !self.no_cards_yet(template, key_attribute)? {
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards INDEXED BY datacards_by_key
-                     WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
-                )
-                .map_err(db)?;
-            found = s
-                .query_row(params![template, key_attribute, c.key], found_card)
-                .optional()
-                .map_err(db)?;
-        }
-        let Some((id, previous_task, previous_key_attribute)) = found else {
-            let mut out = Vec::with_capacity(1);
-            self.insert_cards(names, &[c], &mut out)?;
-            return Ok(out[0]);
-        };
-        let card = CardRef { id };
-        if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
-            // Indexed columns are left out when they stay the same: setting
-            // them would rewrite the card's index entry.
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                        updated_at = ?3 WHERE id = ?1",
-                )
-                .map_err(db)?;
-            s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
-            return Ok(Upsert::Updated(card));
-        }
-        let mut s = self
-            .conn
-            .prepare_cached(
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                    task = ?3, key_attribute = ?4, object_key = ?5, updated_at = ?6 WHERE id = ?1",
-            )
-            .map_err(db)?;
-        s.execute(params![id, c.data, task, key_attribute, c.key, self.now_ms])
-            .map_err(db)?;
-        Ok(match previous_task {
-            Some(p) if p != task => Upsert::TakenOver(card),
-            _ => Upsert::Updated(card),
-        })
-    }
-
-    /// The `card_names` id of `name`, if any card ever used it.
-    fn known_name(&mut self, name: &str) -> Result<Option<i64>> {
-        if let Some((_, id)) = self.names.iter().find(|(n, _)| n == name) {
-            return Ok(Some(*id));
-        }
-        let id: Option<i64> = self
-            .conn
-            .prepare_cached("SELECT id FROM card_names WHERE name = ?1")
-            .and_then(|mut s| s.query_row(params![name], |r| r.get(0)).optional())
-            .map_err(db)?;
-        if let Some(id) = id {
-            self.names.push((name.to_string(), id));
-        }
-        Ok(id)
-    }
-
-    fn names_of(&mut self, c: &CardWrite) -> Result<Names> {
-        Ok(Names {
-            template: self.name(c.template)?,
-            folder: self.name(c.folder)?,
-            key_attribute: self.name(c.key_attribute)?,
-            task: self.name(c.task_id)?,
-        })
-    }
-
-    /// Whether no card of `template` has yet been matched by `key_attribute`
-    /// (remembered: within one run ids are unique, so it stays true for the run).
-    fn no_cards_yet(&mut self, template: i64, key_attribute: i64) -> Result<bool> {
-        if let Some((_, _, e)) = self
-            .empty
-            .iter()
-            .find(|(t, k, _)| *t == template && *k == key_attribute)
-        {
-            return Ok(*e);
-        }
-        let e: bool = self
-            .conn
-            .query_row(
-                "SELECT NOT EXISTS (SELECT 1 FROM datacards INDEXED BY datacards_by_key
-                 WHERE template = ?1 AND key_attribute = ?2)",
-                params![template, key_attribute],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        self.empty.push((template, key_attribute, e));
-        Ok(e)
-    }
-
-    /// The first of `n` consecutive new card ids.
-    fn take_ids(&mut self, n: usize) -> Result<i64> {
-        // Outside a transaction another writer may insert between two statements.
-        let first = match self.next_id.filter(|_| self.in_tx) {
-            Some(id) => id,
-            None => {
-                let max: i64 = self
-                    .conn
-                    .query_row("SELECT IFNULL(MAX(id), 0) FROM datacards", [], |r| r.get(0))
-                    .map_err(db)?;
-                max + 1
-            }
-        };
-        self.next_id = Some(first + n as i64);
-        Ok(first)
-    }
-
-    /// Inserts new cards sharing `names`, `ROWS_PER_INSERT` per statement.
-    fn insert_cards(&mut self, names: Names, cards: &[&CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        static ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        for chunk in cards.chunks(ROWS_PER_INSERT) {
-            if chunk.len() == ROWS_PER_INSERT {
-                self.insert_rows(
-                    MANY.get_or_init(|| insert_sql(ROWS_PER_INSERT)),
-                    names,
-                    chunk,
-                    out,
-                )?;
-            } else {
-                for card in chunk {
-                    self.insert_rows(ONE.get_or_init(|| insert_sql(1)), names, &[card], out)?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// One INSERT of `insert_sql(rows.len())`.
-    fn insert_rows(
+impl LoadTarget for LocalTarget {
+    fn removal_candidates(
         &mut self,
-        sql: &str,
-        names: Names,
-        rows: &[&CardWrite],
-        out: &mut Vec<Upsert>,
-    ) -> Result<()> {
-        while self.padded.len() < rows.len() {
-            self.padded.push(String::new());
-        }
-        let first = self.take_ids(rows.len())?;
-        for (c, padded) in rows.iter().zip(self.padded.iter_mut()) {
-            with_room(c.data, 0, padded);
-        }
-        let mut s = self.conn.prepare_cached(sql).map_err(db)?;
-        for (i, (c, padded)) in rows.iter().zip(&self.padded).enumerate() {
-            let p = 6 + 3 * i;
-            s.raw_bind_parameter(p, first + i as i64).map_err(db)?;
-            s.raw_bind_parameter(p + 1, c.key).map_err(db)?;
-            s.raw_bind_parameter(p + 2, padded.as_str()).map_err(db)?;
-        }
-        bind_names(&mut s, names, self.now_ms)?;
-        s.raw_execute().map_err(db)?;
-        out.extend((0..rows.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
-        Ok(())
+        query: &RemovalQuery,
+        fetched: &dyn Fn(&str) -> bool,
+    ) -> Result<Vec<(CardRef, String)>> {
+        self.cards.removal_candidates(query, fetched)
     }
 
-    /// The `card_names` id of `name`, added when new.
-    fn name(&mut self, name: &str) -> Result<i64> {
-        if let Some(id) = self.known_name(name)? {
-            return Ok(id);
-        }
-        self.conn
-            .prepare_cached("INSERT INTO card_names (name) VALUES (?1)")
-            .and_then(|mut s| s.execute(params![name]))
-            .map_err(db)?;
-        let id = self.conn.last_insert_rowid();
-        self.names.push((name.to_string(), id));
-        Ok(id)
+    fn begin(&mut self) -> Result<()> {
+        self.cards.begin()
     }
 
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()> {
+        self.cards.begin_in_turn(stopped, limit)
     }
 
-    /// Stores a task's cache inside the current transaction, streamed into
-    /// the blob so the whole cache is never held twice in memory.
-    pub fn save_cache(
+    fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
+        self.cards.upsert_all(cards, out)
+    }
+
+    fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool> {
+        self.cards.mark_removed(card, query)
+    }
+
+    fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef> {
+        self.cards.create_card(template, folder, data)
+    }
+
+    fn take_back(&mut self, card: CardRef) -> Result<()> {
+        self.cards.delete_card(card.id)
+    }
+
+    fn save_cache(
         &mut self,
         task_id: &str,
         mappings_hash: &str,
@@ -412,271 +71,19 @@ impl LocalTarget {
         valid_from_ms: i64,
         write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)
-                 VALUES (?1, ?2, zeroblob(?3), ?4, ?5, ?6)
-                 ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
-                    entries = excluded.entries,
-                    last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
-                    updated_at = excluded.updated_at,
-                    valid_from = excluded.valid_from",
-                params![task_id, mappings_hash, size as i64, last_extract, self.now, valid_from_ms],
-            )
-            .map_err(db)?;
-        let rowid: i64 = self
-            .conn
-            .query_row(
-                "SELECT rowid FROM task_cache WHERE task_id = ?1",
-                params![task_id],
-                |r| r.get(0),
-            )
-            .map_err(db)?;
-        let mut blob = self
-            .conn
-            .blob_open(
-                rusqlite::DatabaseName::Main,
-                "task_cache",
-                "entries",
-                rowid,
-                false,
-            )
-            .map_err(db)?;
-        write(&mut blob).map_err(|e| EngineError::invalid("task cache", e.to_string()))?;
-        Ok(())
+        self.cards
+            .save_cache(task_id, mappings_hash, size, last_extract, valid_from_ms, write)
     }
 
-    /// Removes a card written earlier in the current transaction.
-    pub fn delete_card(&mut self, id: i64) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM datacards WHERE id = ?1", params![id])
-            .map_err(db)?;
-        Ok(())
-    }
-
-    /// Records the run's final state inside the current transaction (the
-    /// commit record of `store::cards`); earlier records of the task are
-    /// settled by now and go.
-    pub fn record_commit(&mut self, run: &crate::model::Run) -> Result<()> {
-        self.conn
-            .execute(
-                "DELETE FROM load_commits WHERE task_id = ?1",
-                params![run.task_id],
-            )
-            .map_err(db)?;
-        self.conn
-            .execute(
-                "INSERT INTO load_commits (run_id, task_id, summary) VALUES (?1, ?2, ?3)",
-                params![
-                    run.id,
-                    run.task_id,
-                    serde_json::to_string(run).unwrap_or_default()
-                ],
-            )
-            .map_err(db)?;
-        Ok(())
-    }
-}
-
-/// A card a record matched: (id, task, key attribute), as both lookups select them.
-fn found_card(r: &rusqlite::Row) -> rusqlite::Result<(i64, Option<i64>, Option<i64>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-}
-
-/// `INSERT` of `rows` new cards: ?1..?5 the shared names and time, then id, key and values per row.
-fn insert_sql(rows: usize) -> String {
-    let mut sql = String::from(
-        "INSERT INTO datacards (id, template, folder, key_attribute, object_key, task, created_at, updated_at, data) VALUES ",
-    );
-    for i in 0..rows {
-        let p = 6 + 3 * i;
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push_str(&format!("(?{p}, ?1, ?2, ?3, ?{}, ?4, ?5, ?5, ?{})", p + 1, p + 2));
-    }
-    sql
-}
-
-fn bind_names(s: &mut rusqlite::CachedStatement, names: Names, now_ms: i64) -> Result<()> {
-    for (i, v) in [
-        names.template,
-        names.folder,
-        names.key_attribute,
-        names.task,
-        now_ms,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        s.raw_bind_parameter(i + 1, v).map_err(db)?;
-    }
-    Ok(())
-}
-
-impl LoadTarget for LocalTarget {
-    fn removal_candidates(
-        &mut self,
-        q: &RemovalQuery,
-        fetched: &dyn Fn(&str) -> bool,
-    ) -> Result<Vec<(CardRef, String)>> {
-        let (Some(template), Some(task)) = (self.known_name(q.template)?, self.known_name(q.task_id)?) else {
-            return Ok(Vec::new());
-        };
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT id, object_key FROM datacards INDEXED BY datacards_by_key
-                 WHERE template = ?1 AND task = ?2",
-            )
-            .map_err(db)?;
-        let mut not_fetched = Vec::new();
-        let mut rows = stmt.query(params![template, task]).map_err(db)?;
-        while let Some(row) = rows.next().map_err(db)? {
-            let key: Option<String> = row.get(1).map_err(db)?;
-            let key = key.unwrap_or_default();
-            if !fetched(&key) {
-                not_fetched.push((
-                    CardRef {
-                        id: row.get(0).map_err(db)?,
-                    },
-                    key,
-                ));
-            }
-        }
-        drop(rows);
-        drop(stmt);
-        let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
-        let mut status = self
-            .conn
-            .prepare_cached("SELECT json_extract(data, ?2) FROM datacards WHERE id = ?1")
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for (card, key) in not_fetched {
-            let current: Option<String> = status
-                .query_row(params![card.id, path], |r| r.get(0))
-                .optional()
-                .map_err(db)?
-                .flatten();
-            if current.as_deref() != Some(q.removed_value) {
-                out.push((card, key));
-            }
-        }
-        Ok(out)
-    }
-
-    fn begin(&mut self) -> Result<()> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(db)?;
-        self.started_transaction();
-        Ok(())
-    }
-
-    fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        // New cards into a template and key attribute without cards need no
-        // lookup: they are gathered and inserted many per statement.
-        let mut fresh: Vec<&CardWrite> = Vec::new();
-        let mut fresh_names = None;
-        for c in cards {
-            let names = self.names_of(c)?;
-            if c.known_card.is_none() && self.no_cards_yet(names.template, names.key_attribute)? {
-                if let Some(previous) = fresh_names.filter(|n| *n != names) {
-                    self.insert_cards(previous, &std::mem::take(&mut fresh), out)?;
-                }
-                fresh_names = Some(names);
-                fresh.push(c);
-                continue;
-            }
-            if let Some(n) = fresh_names.take() {
-                self.insert_cards(n, &std::mem::take(&mut fresh), out)?;
-            }
-            out.push(self.upsert_one(names, c)?);
-        }
-        if let Some(n) = fresh_names {
-            self.insert_cards(n, &fresh, out)?;
-        }
-        Ok(())
-    }
-
-    fn mark_removed(&mut self, card: CardRef, q: &RemovalQuery) -> Result<bool> {
-        let Some(task) = self.known_name(q.task_id)? else {
-            return Ok(false);
-        };
-        let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
-        let changed = self
-            .conn
-            .execute(
-                "UPDATE datacards SET data = card_data(json_set(data, ?2, ?3), octet_length(data)), updated_at = ?4
-                 WHERE id = ?1 AND task = ?5",
-                params![card.id, path, q.removed_value, self.now_ms, task],
-            )
-            .map_err(db)?;
-        Ok(changed > 0)
-    }
-
-    fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef> {
-        let (template, folder) = (self.name(template)?, self.name(folder)?);
-        let id = self.take_ids(1)?;
-        self.conn
-            .execute(
-                "INSERT INTO datacards (id, template, folder, created_at, updated_at, data) VALUES (?5, ?1, ?2, ?3, ?3, ?4)",
-                params![template, folder, self.now_ms, data.to_string(), id],
-            )
-            .map_err(db)?;
-        Ok(CardRef { id })
+    fn record_commit(&mut self, run: &Run) -> Result<()> {
+        self.cards.record_commit(run)
     }
 
     fn commit(&mut self) -> Result<()> {
-        // The checkpoint that follows a big commit copies the WAL into the database file.
-        let wal = format!("{}-wal", self.database.display());
-        let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);
-        self.writeback = big.then(|| super::writeback::Writeback::start(self.database.clone()));
-        let committed = self.conn.execute_batch("COMMIT").map_err(db);
-        self.writeback = None;
-        committed?;
-        self.in_tx = false;
-        Ok(())
+        self.cards.commit()
     }
 
     fn rollback(&mut self) {
-        self.writeback = None;
-        // Names added and cards counted in the transaction are gone with it.
-        self.names.clear();
-        self.empty.clear();
-        self.next_id = None;
-        if self.in_tx {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.in_tx = false;
-        }
-    }
-}
-
-impl Drop for LocalTarget {
-    fn drop(&mut self) {
-        self.rollback();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_room;
-
-    #[test]
-    fn values_keep_their_row_size_while_they_fit_and_get_fresh_room_when_they_do_not() {
-        let mut out = String::new();
-        with_room(r#"{"a":"1"}"#, 0, &mut out);
-        assert_eq!(out.len(), 9 + 32, "a small card gets 32 bytes of room");
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&out).unwrap(),
-            serde_json::json!({"a": "1"})
-        );
-        let size = out.len();
-        with_room(r#"{"a":"longer value"}"#, size, &mut out);
-        assert_eq!(out.len(), size, "grown within its room: same size");
-        with_room(r#"{"a":""}"#, size, &mut out);
-        assert_eq!(out.len(), size, "shrunk: same size");
-        let big = format!(r#"{{"a":"{}"}}"#, "x".repeat(400));
-        with_room(&big, size, &mut out);
-        assert_eq!(out.len(), big.len() + big.len() / 4, "outgrown: a quarter more");
-        assert!(out.starts_with(&big) && out[big.len()..].bytes().all(|b| b == b' '));
+        self.cards.rollback()
     }
 }

@@ -1,48 +1,53 @@
 //! Where loaded data goes. The pipeline talks to a target only through
-//! [`LoadTarget`]; the local datacard store implements it today, the remote
-//! ESM solution will implement the same trait.
+//! [`LoadTarget`], commit included (cards, the task's cache and the run's
+//! final state go in one unit); the local datacard store implements it
+//! today ([`local`]), the remote ESM solution will implement the same trait.
 
 pub mod local;
-pub mod writeback;
+
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use crate::error::Result;
+pub use crate::model::card::{CardRef, CardWrite, RemovalQuery, Upsert};
+use crate::model::Run;
 
-/// A card found for an object id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CardRef {
-    pub id: i64,
+type Opener = dyn Fn() -> Result<Box<dyn LoadTarget + Send>> + Send + Sync;
+
+/// Opens a task's target for one load; called on the load's own thread.
+#[derive(Clone)]
+pub struct OpenTarget {
+    name: String,
+    open: std::sync::Arc<Opener>,
 }
 
-/// What happened when one record was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upsert {
-    Created(CardRef),
-    Updated(CardRef),
-    /// Updated a card that carried another task's id.
-    TakenOver(CardRef),
+impl OpenTarget {
+    pub fn new(
+        name: impl Into<String>,
+        open: impl Fn() -> Result<Box<dyn LoadTarget + Send>> + Send + Sync + 'static,
+    ) -> Self {
+        OpenTarget {
+            name: name.into(),
+            open: std::sync::Arc::new(open),
+        }
+    }
+
+    /// The local card store in `database` (`store::cards::CARDS_FILE`).
+    pub fn local(database: std::path::PathBuf) -> Self {
+        OpenTarget::new(crate::model::LOCAL_TARGET, move || {
+            Ok(Box::new(local::LocalTarget::open(&database)?) as Box<dyn LoadTarget + Send>)
+        })
+    }
+
+    pub fn open(&self) -> Result<Box<dyn LoadTarget + Send>> {
+        (self.open)()
+    }
 }
 
-/// One record to write.
-#[derive(Debug)]
-pub struct CardWrite<'a> {
-    pub template: &'a str,
-    pub folder: &'a str,
-    pub key_attribute: &'a str,
-    pub key: &'a str,
-    /// The card id the task's cache remembers, tried first.
-    pub known_card: Option<i64>,
-    pub task_id: &'a str,
-    /// Card values as a JSON object (compact).
-    pub data: &'a str,
-}
-
-/// Cards a full run may mark removed.
-#[derive(Debug)]
-pub struct RemovalQuery<'a> {
-    pub template: &'a str,
-    pub task_id: &'a str,
-    pub status_attribute: &'a str,
-    pub removed_value: &'a str,
+impl std::fmt::Debug for OpenTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpenTarget").field("name", &self.name).finish()
+    }
 }
 
 /// The operations a load needs. Calls between `begin` and `commit` are one
@@ -56,6 +61,9 @@ pub trait LoadTarget {
         fetched: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<(CardRef, String)>>;
     fn begin(&mut self) -> Result<()>;
+    /// [`LoadTarget::begin`] once no other load holds the target (loads
+    /// take turns), checking `stopped` every second and giving up after `limit`.
+    fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()>;
     /// Writes records in order, appending what happened to each to `out`
     /// (a batch, so that a target can write many with one request).
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()>;
@@ -63,6 +71,23 @@ pub trait LoadTarget {
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool>;
     /// Creates a card (failure records, reports).
     fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef>;
+    /// Undoes a card this unit created (its object id turned up again later).
+    fn take_back(&mut self, card: CardRef) -> Result<()>;
+    /// Saves the task's data cache with the unit, streamed by `write` so the
+    /// whole cache is never held twice in memory. Written only if the cache
+    /// was not cleared after `valid_from_ms` (see `store::cards`).
+    fn save_cache(
+        &mut self,
+        task_id: &str,
+        mappings_hash: &str,
+        size: usize,
+        last_extract: Option<&str>,
+        valid_from_ms: i64,
+        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<()>;
+    /// Records the run's final state with the unit, so a commit and the
+    /// run's outcome are never told apart after a crash.
+    fn record_commit(&mut self, run: &Run) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self);
 }
