@@ -29,6 +29,7 @@ pub mod api;
 pub mod clock;
 pub mod error;
 pub mod jsonc;
+pub mod logging;
 pub mod model;
 pub mod package;
 pub mod paths;

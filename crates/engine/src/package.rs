@@ -42,11 +42,80 @@ pub struct Manifest {
     pub items: Vec<ManifestItem>,
 }
 
+/// What a manifest entry is. A kind this version does not know is kept as
+/// written, so the import can refuse it by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ItemKind {
+    Connector,
+    Script,
+    Unknown(String),
+}
+
+impl From<String> for ItemKind {
+    fn from(word: String) -> Self {
+        match word.as_str() {
+            "connector" => ItemKind::Connector,
+            "script" => ItemKind::Script,
+            _ => ItemKind::Unknown(word),
+        }
+    }
+}
+
+impl From<ItemKind> for String {
+    fn from(kind: ItemKind) -> Self {
+        match kind {
+            ItemKind::Connector => "connector".into(),
+            ItemKind::Script => "script".into(),
+            ItemKind::Unknown(word) => word,
+        }
+    }
+}
+
+/// What an import does with a connector, task or script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum PlanAction {
+    /// New here.
+    Create,
+    /// A connector that exists: its fields are updated, its tasks merged.
+    Merge,
+    /// Exists and differs.
+    Change,
+    /// Exists and is the same.
+    Unchanged,
+}
+
+impl PlanAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanAction::Create => "create",
+            PlanAction::Merge => "merge",
+            PlanAction::Change => "change",
+            PlanAction::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// Compares with the word as it appears in JSON and in the CLI's output.
+impl PartialEq<&str> for PlanAction {
+    fn eq(&self, word: &&str) -> bool {
+        self.as_str() == *word
+    }
+}
+
+impl std::fmt::Display for PlanAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct ManifestItem {
-    /// `connector` or `script`.
-    pub kind: String,
+    #[ts(type = "\"connector\" | \"script\"")]
+    pub kind: ItemKind,
     pub name: String,
     pub file: String,
     #[serde(default)]
@@ -91,7 +160,7 @@ pub struct FieldChange {
 pub struct TaskPlan {
     pub name: String,
     /// `create`, `change` or `unchanged`.
-    pub action: String,
+    pub action: PlanAction,
     pub changes: Vec<FieldChange>,
     pub enabled: bool,
 }
@@ -101,7 +170,7 @@ pub struct TaskPlan {
 pub struct ConnectorPlan {
     pub name: String,
     /// `create` or `merge`.
-    pub action: String,
+    pub action: PlanAction,
     pub changes: Vec<FieldChange>,
     pub tasks: Vec<TaskPlan>,
 }
@@ -111,7 +180,7 @@ pub struct ConnectorPlan {
 pub struct ScriptPlan {
     pub name: String,
     /// `create`, `change` or `unchanged`.
-    pub action: String,
+    pub action: PlanAction,
 }
 
 #[derive(Debug, Clone, Serialize, TS)]
@@ -309,11 +378,11 @@ pub(crate) fn check_packaged(
     };
     let mut names = HashSet::new();
     for item in &manifest.items {
-        match item.kind.as_str() {
-            "connector" => {}
-            "script" => rules::check_script_name(&item.name)
+        match &item.kind {
+            ItemKind::Connector => {}
+            ItemKind::Script => rules::check_script_name(&item.name)
                 .map_err(|e| refuse(format!("script '{}'", rules::quoted(&item.name, 80)), e))?,
-            other => {
+            ItemKind::Unknown(other) => {
                 return Err(EngineError::invalid(
                     "package",
                     format!(

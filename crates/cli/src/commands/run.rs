@@ -49,9 +49,7 @@ pub fn summary_text(run: &Run) -> String {
     let stage = |name: &str, r: &provisio_engine::model::StageReport| {
         format!(
             "{name}: {}{}\n",
-            r.status
-                .map(|s| format!("{s:?}").to_lowercase())
-                .unwrap_or_else(|| "-".into()),
+            r.status.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
             r.info.as_deref().map(|i| format!(" — {i}")).unwrap_or_default()
         )
     };
@@ -71,7 +69,7 @@ pub fn summary_text(run: &Run) -> String {
             .unwrap_or_default(),
     );
     out.push_str(&stage("extract", &run.extract));
-    if run.kind == "scheduled" {
+    if run.kind == provisio_engine::model::RunKind::Scheduled {
         out.push_str(&stage("load", &run.load));
         out.push_str(&format!(
             "counts: fetched {}, valid {}, blocked {}, created {}, updated {}, unchanged {}, removed {}, failed {}\n",

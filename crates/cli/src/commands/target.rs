@@ -14,7 +14,7 @@ pub async fn run(engine: &Engine, command: TargetCommand, printer: &Printer) -> 
                         .map(|t| {
                             vec![
                                 t.name.clone(),
-                                t.kind.clone(),
+                                t.kind.to_string(),
                                 t.base_url.clone().unwrap_or_default(),
                                 t.user.clone().unwrap_or_default(),
                             ]

@@ -28,7 +28,7 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
                                 t.id.clone(),
                                 t.connector_name.clone(),
                                 t.name.clone(),
-                                format!("{:?}", t.usage).to_lowercase(),
+                                t.usage.to_string(),
                                 if t.enabled { "yes" } else { "no" }.into(),
                                 t.schedule.clone().unwrap_or_default(),
                                 t.target_template.clone(),
@@ -77,8 +77,7 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
                     runs.iter()
                         .map(|r| {
                             let st = |s: Option<provisio_engine::model::StageStatus>| {
-                                s.map(|s| format!("{s:?}").to_lowercase())
-                                    .unwrap_or_else(|| "-".into())
+                                s.map(|s| s.to_string()).unwrap_or_else(|| "-".into())
                             };
                             vec![
                                 r.id.clone(),

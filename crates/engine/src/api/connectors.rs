@@ -178,7 +178,10 @@ impl Engine {
         if c.secret_parameters.is_empty() {
             return Ok(Map::new());
         }
-        Ok(self.keyring.connector_secrets(&c.id).await?.into_inner())
+        let values = self.keyring.connector_secrets(&c.id).await?.into_inner();
+        // Whatever logs later in this process masks them.
+        crate::logging::remember_secrets(values.values());
+        Ok(values)
     }
 
     /// Parameters with secrets resolved from the keyring, for a run. Never display this.

@@ -5,10 +5,15 @@ use std::path::Path;
 use serde_json::{Map, Value};
 
 use super::runs::{new_run, DEFAULT_EVENT_TIMEOUT};
+use tracing::Instrument;
+
 use super::Engine;
 use crate::clock::now;
 use crate::error::{EngineError, Result};
-use crate::model::{Run, RunStatus, RunTrigger, StageReport, StageStatus, TaskUsage};
+use crate::model::{
+    EventOutcomeKind, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport, StageStatus,
+    TaskUsage,
+};
 use std::time::Duration;
 
 use crate::pipeline::{self};
@@ -17,6 +22,28 @@ use crate::script_host::{EventOutcome, Masker};
 impl Engine {
     /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
     pub async fn invoke_event(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
+        let span = tracing::info_span!(
+            "run",
+            kind = "event",
+            task_ref = %task_ref,
+            caller = caller.unwrap_or(""),
+            run_id = tracing::field::Empty,
+            task_id = tracing::field::Empty,
+            task = tracing::field::Empty,
+        );
+        let run = self
+            .invoke_in_span(task_ref, values, caller)
+            .instrument(span.clone())
+            .await;
+        let _in = span.enter();
+        match &run {
+            Ok(run) => tracing::info!(status = %run.status, outcome = ?run.outcome, "event invocation ended"),
+            Err(e) => tracing::warn!(error = %e, "event invocation refused"),
+        }
+        run
+    }
+
+    async fn invoke_in_span(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
         self.require_environment().await?;
         let task = self.task(task_ref).await?;
         if task.usage != TaskUsage::Event {
@@ -53,9 +80,14 @@ impl Engine {
         } else {
             RunTrigger::Manual
         };
-        let mut run = new_run(&task, "event", trigger, RunStatus::Running);
-        run.stage = Some("extract".into());
-        run.run_type = "event".into();
+        let mut run = new_run(&task, RunKind::Event, trigger, RunStatus::Running);
+        let span = tracing::Span::current();
+        span.record("run_id", run.id.as_str());
+        span.record("task_id", task.id.as_str());
+        span.record("task", run.task.as_str());
+        tracing::info!("event invocation started");
+        run.stage = Some(RunStage::Extract);
+        run.run_type = RunMode::Event;
         run.extract = StageReport {
             status: Some(StageStatus::Running),
             started: Some(now()),
@@ -82,14 +114,22 @@ impl Engine {
             .await;
         let finished = now();
         let (status, outcome_text, message) = match outcome {
-            Ok(EventOutcome::Completed) => (RunStatus::Succeeded, "completed", None),
-            Ok(EventOutcome::Exception(m)) => (RunStatus::Failed, "exception", Some(masker.mask(&m))),
-            Err(e) => (RunStatus::Failed, "exception", Some(e.to_string())),
+            Ok(EventOutcome::Completed) => (RunStatus::Succeeded, EventOutcomeKind::Completed, None),
+            Ok(EventOutcome::Exception(m)) => (
+                RunStatus::Failed,
+                EventOutcomeKind::Exception,
+                Some(masker.mask(&m)),
+            ),
+            Err(e) => (
+                RunStatus::Failed,
+                EventOutcomeKind::Exception,
+                Some(e.to_string()),
+            ),
         };
         run.status = status;
         run.stage = None;
         run.finished_at = Some(finished.clone());
-        run.outcome = Some(outcome_text.into());
+        run.outcome = Some(outcome_text);
         run.message = message.clone();
         run.extract.status = Some(if status == RunStatus::Succeeded {
             StageStatus::Succeeded

@@ -63,7 +63,7 @@ impl Engine {
             task_count += tasks.len();
             let file = format!("connectors/{i}.json");
             items.push(ManifestItem {
-                kind: "connector".into(),
+                kind: ItemKind::Connector,
                 name: c.name.clone(),
                 file: file.clone(),
                 tasks: tasks.iter().map(|t| t.name.clone()).collect(),
@@ -94,7 +94,7 @@ impl Engine {
                         .map_err(|e| EngineError::io(format!("cannot read script {}", script.path), e))?;
                     let file = format!("scripts/{}", script.name);
                     items.push(ManifestItem {
-                        kind: "script".into(),
+                        kind: ItemKind::Script,
                         name: script.name.clone(),
                         file: file.clone(),
                         tasks: vec![],
@@ -167,7 +167,12 @@ impl Engine {
 
         // ---- read and check everything the package needs ----
         let mut packaged = Vec::new();
-        for item in pkg.manifest.items.iter().filter(|i| i.kind == "connector") {
+        for item in pkg
+            .manifest
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Connector)
+        {
             let c: PackagedConnector = json_entry(path, &pkg, &item.file)?;
             let secrets_file = item.file.replace("connectors/", "secrets/");
             let secrets: Map<String, Value> = if pkg.files.contains_key(&secrets_file) {
@@ -305,13 +310,20 @@ impl Engine {
                     Some(o) => {
                         let mut ch = Vec::new();
                         diff("", &packaged_task(o), &packaged_task(&task), &mut ch);
-                        (if ch.is_empty() { "unchanged" } else { "change" }, ch)
+                        (
+                            if ch.is_empty() {
+                                PlanAction::Unchanged
+                            } else {
+                                PlanAction::Change
+                            },
+                            ch,
+                        )
                     }
-                    None => ("create", Vec::new()),
+                    None => (PlanAction::Create, Vec::new()),
                 };
                 task_plans.push(TaskPlan {
                     name: name.clone(),
-                    action: action.into(),
+                    action,
                     changes: task_changes,
                     enabled: task.enabled,
                 });
@@ -319,7 +331,11 @@ impl Engine {
             }
             plan.push(ConnectorPlan {
                 name: p.name.clone(),
-                action: if existing.is_some() { "merge" } else { "create" }.into(),
+                action: if existing.is_some() {
+                    PlanAction::Merge
+                } else {
+                    PlanAction::Create
+                },
                 changes,
                 tasks: task_plans,
             });
@@ -333,7 +349,7 @@ impl Engine {
         let mut scripts = Vec::new();
         let mut script_plans = Vec::new();
         let library = self.scripts().await?;
-        for item in pkg.manifest.items.iter().filter(|i| i.kind == "script") {
+        for item in pkg.manifest.items.iter().filter(|i| i.kind == ItemKind::Script) {
             let content = pkg
                 .files
                 .get(&item.file)
@@ -350,15 +366,17 @@ impl Engine {
                 ));
             }
             let action = match current {
-                None => "create",
-                Some(s) if std::fs::read(&s.path).ok().as_deref() == Some(&content[..]) => "unchanged",
-                Some(_) => "change",
+                None => PlanAction::Create,
+                Some(s) if std::fs::read(&s.path).ok().as_deref() == Some(&content[..]) => {
+                    PlanAction::Unchanged
+                }
+                Some(_) => PlanAction::Change,
             };
             script_plans.push(ScriptPlan {
                 name: item.name.clone(),
-                action: action.into(),
+                action,
             });
-            if action != "unchanged" {
+            if action != PlanAction::Unchanged {
                 scripts.push((item.name.clone(), content, current.is_some()));
             }
         }

@@ -8,11 +8,14 @@ use super::Engine;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Result};
 use crate::model::{
-    ConnectorType, Run, RunCounts, RunStatus, RunTrigger, StageReport, StageStatus, Task, TaskUsage,
+    ConnectorType, Run, RunCounts, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport,
+    StageStatus, Task, TaskUsage,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
 use std::time::Duration;
+use tracing::Instrument;
 
 use crate::pipeline::{self, Halt, RunInputs};
 use crate::script_host::{self, ScriptHost};
@@ -88,9 +91,9 @@ impl Engine {
         }
         self.script_for(&task, TaskUsage::Scheduled).await?;
         let cache = self.store().cache_summary(&task.id).await?;
-        let mut run = new_run(&task, "scheduled", trigger, RunStatus::Running);
-        run.stage = Some("queued".into());
-        run.run_type = pipeline::effective_run_type(&task, cache.as_ref()).into();
+        let mut run = new_run(&task, RunKind::Scheduled, trigger, RunStatus::Running);
+        run.stage = Some(RunStage::Queued);
+        run.run_type = pipeline::effective_run_type(&task, cache.as_ref());
         self.store().insert_run(&run).await.map_err(|e| match e {
             EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
                 message: format!(
@@ -122,12 +125,32 @@ impl Engine {
 
     /// Executes a run recorded by [`Engine::create_run`] to its end.
     pub async fn execute_run(&self, run_id: &str, approved: bool) -> Result<Run> {
+        let span = tracing::info_span!(
+            "run",
+            run_id = %run_id,
+            kind = "scheduled",
+            task_id = tracing::field::Empty,
+            task = tracing::field::Empty,
+        );
+        let run = self.execute_run_in_span(run_id, approved).instrument(span).await;
+        match &run {
+            Ok(run) => tracing::info!(run_id = %run.id, status = %run.status, "run ended"),
+            Err(e) => tracing::error!(run_id = %run_id, error = %e, "run could not be executed"),
+        }
+        run
+    }
+
+    async fn execute_run_in_span(&self, run_id: &str, approved: bool) -> Result<Run> {
         let mut run = self.run(run_id).await?;
         if run.status != RunStatus::Running {
             return Ok(run);
         }
         self.store().claim_run(run_id).await?;
         let task = self.task(&run.task_id).await?;
+        let span = tracing::Span::current();
+        span.record("task_id", task.id.as_str());
+        span.record("task", run.task.as_str());
+        tracing::info!(trigger = ?run.trigger, run_type = %run.run_type, "run started");
         let prepared = self.prepare_inputs(&run, task.clone(), approved).await;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = Arc::new(AtomicBool::new(false));
@@ -155,8 +178,23 @@ impl Engine {
             }),
         };
         poller.abort();
-        if let Err(halt) = result {
-            self.end_run(&mut run, &task, halt).await?;
+        match result {
+            Ok(()) => tracing::info!(
+                created = run.counts.created,
+                updated = run.counts.updated,
+                removed = run.counts.removed,
+                blocked = run.counts.blocked,
+                "run loaded"
+            ),
+            Err(halt) => {
+                tracing::warn!(
+                    stage = if halt.in_load { "load" } else { "extract" },
+                    status = %halt.status,
+                    "run ended early: {}",
+                    halt.info
+                );
+                self.end_run(&mut run, &task, halt).await?;
+            }
         }
         Ok(run)
     }
@@ -372,10 +410,15 @@ impl Engine {
     pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
         let task = self.task(task_id).await?;
         let at = planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut run = new_run(&task, "scheduled", RunTrigger::Schedule, RunStatus::Skipped);
+        let mut run = new_run(
+            &task,
+            RunKind::Scheduled,
+            RunTrigger::Schedule,
+            RunStatus::Skipped,
+        );
         run.planned_at = Some(at.clone());
         run.finished_at = Some(now());
-        run.run_type = "-".into();
+        run.run_type = RunMode::NotRun;
         run.extract = StageReport {
             status: Some(StageStatus::Skipped),
             info: Some("skipped: the previous run of this task was still going".into()),
@@ -424,19 +467,19 @@ impl Engine {
 }
 
 /// A run of `task` that has just begun (or, for `Skipped`, never will).
-pub(crate) fn new_run(task: &Task, kind: &str, trigger: RunTrigger, status: RunStatus) -> Run {
+pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: RunStatus) -> Run {
     Run {
         id: new_id(),
         task_id: task.id.clone(),
         task: format!("{}/{}", task.connector_name, task.name),
-        kind: kind.into(),
+        kind,
         trigger,
         status,
         stage: None,
         planned_at: None,
         started_at: now(),
         finished_at: None,
-        run_type: "full".into(),
+        run_type: RunMode::Full,
         extract: StageReport::default(),
         load: StageReport::default(),
         counts: RunCounts::default(),

@@ -1,6 +1,33 @@
 //! Plain data shared by every part of the engine and, through generated
 //! TypeScript types, by the UI. No I/O here.
 
+/// `as_str` and `Display` for an enum whose every variant has one word (the
+/// word serde writes), so nobody formats an enum with `{:?}` and lowercases it.
+macro_rules! words {
+    ($ty:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        /// Compares with the word as it appears in JSON and in the CLI's output.
+        impl PartialEq<&str> for $ty {
+            fn eq(&self, word: &&str) -> bool {
+                self.as_str() == *word
+            }
+        }
+    };
+}
+
 pub mod card;
 pub mod connector;
 pub mod run;
@@ -10,9 +37,12 @@ pub mod task;
 pub mod template;
 
 pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
-pub use run::{Run, RunCounts, RunFile, RunStatus, RunTrigger, StageReport, StageStatus};
+pub use run::{
+    EventOutcomeKind, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage, RunStatus,
+    RunTrigger, StageReport, StageStatus,
+};
 pub use settings::{EnvironmentType, Settings};
-pub use target::{TargetInfo, LOCAL_TARGET};
+pub use target::{TargetInfo, TargetKind, LOCAL_TARGET};
 pub use task::{
     FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput, TaskSummary,
     TaskUsage, WorkflowReference,

@@ -13,16 +13,12 @@ pub enum RunTrigger {
     CatchUp,
 }
 
-impl RunTrigger {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunTrigger::Schedule => "schedule",
-            RunTrigger::Manual => "manual",
-            RunTrigger::Api => "api",
-            RunTrigger::CatchUp => "catch-up",
-        }
-    }
-}
+words! { RunTrigger {
+    Schedule => "schedule",
+    Manual => "manual",
+    Api => "api",
+    CatchUp => "catch-up",
+} }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -39,18 +35,111 @@ pub enum RunStatus {
     Skipped,
 }
 
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Interrupted => "interrupted",
-            RunStatus::Stopped => "stopped",
-            RunStatus::Skipped => "skipped",
-        }
-    }
+words! { RunStatus {
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Interrupted => "interrupted",
+    Stopped => "stopped",
+    Skipped => "skipped",
+} }
+
+/// A run of a scheduled task, or an event task's invocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunKind {
+    Scheduled,
+    Event,
 }
+
+words! { RunKind {
+    Scheduled => "scheduled",
+    Event => "event",
+} }
+
+/// Where a running run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunStage {
+    /// Recorded, waiting for its process to take it.
+    Queued,
+    /// The source is producing records (the script runs).
+    Extract,
+    /// Records are validated and compared with the cache.
+    Validate,
+    /// Changes are written into the target (guard and commit included).
+    Load,
+}
+
+words! { RunStage {
+    Queued => "queued",
+    Extract => "extract",
+    Validate => "validate",
+    Load => "load",
+} }
+
+/// What a run read: everything, only what changed since the last
+/// successful extract, or (event tasks) one datacard's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum RunMode {
+    Full,
+    Incremental,
+    Event,
+    /// A skipped run read nothing.
+    #[serde(rename = "-")]
+    NotRun,
+}
+
+words! { RunMode {
+    Full => "full",
+    Incremental => "incremental",
+    Event => "event",
+    NotRun => "-",
+} }
+
+/// How an event script ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum EventOutcomeKind {
+    Completed,
+    Exception,
+}
+
+words! { EventOutcomeKind {
+    Completed => "completed",
+    Exception => "exception",
+} }
+
+/// What a file in a run's directory is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+#[ts(export)]
+pub enum RunFileKind {
+    Args,
+    Output,
+    Error,
+    ScriptLog,
+    Log,
+    Plan,
+    Changes,
+    Blocked,
+}
+
+words! { RunFileKind {
+    Args => "args",
+    Output => "output",
+    Error => "error",
+    ScriptLog => "script-log",
+    Log => "log",
+    Plan => "plan",
+    Changes => "changes",
+    Blocked => "blocked",
+} }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "lowercase")]
@@ -63,6 +152,15 @@ pub enum StageStatus {
     Stopped,
     Skipped,
 }
+
+words! { StageStatus {
+    Running => "running",
+    Succeeded => "succeeded",
+    Failed => "failed",
+    Interrupted => "interrupted",
+    Stopped => "stopped",
+    Skipped => "skipped",
+} }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
@@ -91,8 +189,7 @@ pub struct RunCounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct RunFile {
-    /// What the file is: `args`, `output`, `error`, `script-log`, `log`, `plan`, `blocked`.
-    pub kind: String,
+    pub kind: RunFileKind,
     pub path: String,
     pub size: u64,
 }
@@ -103,22 +200,21 @@ pub struct Run {
     pub id: String,
     pub task_id: String,
     pub task: String,
-    /// `scheduled` or `event`.
-    pub kind: String,
+    pub kind: RunKind,
     pub trigger: RunTrigger,
     pub status: RunStatus,
-    /// Where a running run is: extract, validate, compare, guard, load, commit.
-    pub stage: Option<String>,
+    /// Where a running run is.
+    pub stage: Option<RunStage>,
     pub planned_at: Option<String>,
     pub started_at: String,
     pub finished_at: Option<String>,
-    pub run_type: String,
+    pub run_type: RunMode,
     pub extract: StageReport,
     pub load: StageReport,
     pub counts: RunCounts,
     pub files: Vec<RunFile>,
-    /// Event runs: `completed` or `exception`.
-    pub outcome: Option<String>,
+    /// Event runs: how the script ended.
+    pub outcome: Option<EventOutcomeKind>,
     /// Event runs: the exception's message.
     pub message: Option<String>,
 }

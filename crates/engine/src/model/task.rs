@@ -13,6 +13,11 @@ pub enum TaskUsage {
     Event,
 }
 
+words! { TaskUsage {
+    Scheduled => "scheduled",
+    Event => "event",
+} }
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
@@ -21,6 +26,11 @@ pub enum RunType {
     Full,
     Incremental,
 }
+
+words! { RunType {
+    Full => "full",
+    Incremental => "incremental",
+} }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "lowercase")]

@@ -25,7 +25,10 @@ use serde_json::{json, Value};
 
 use crate::clock::now;
 use crate::error::EngineError;
-use crate::model::{Run, RunCounts, RunFile, RunStatus, RunType, StageReport, StageStatus, Task, Template};
+use crate::model::{
+    Run, RunCounts, RunFile, RunFileKind, RunMode, RunStage, RunStatus, RunType, StageReport, StageStatus,
+    Task, Template,
+};
 use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};
 use crate::targets::{CardWrite, LoadTarget, OpenTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
@@ -111,7 +114,7 @@ pub async fn execute(
     let shape = Arc::new(RecordShape::new(task, &inputs.template, &inputs.data_source_type));
 
     // ---- extract ----
-    run.stage = Some("extract".into());
+    run.stage = Some(RunStage::Extract);
     run.extract = StageReport {
         status: Some(StageStatus::Running),
         started: Some(now()),
@@ -131,7 +134,7 @@ pub async fn execute(
         "task": {"id": task.id, "name": task.name, "connector": task.connector_name},
         "run_id": run.id,
         "run_type": run.run_type,
-        "last_successful_extract": if run.run_type == "incremental" {
+        "last_successful_extract": if run.run_type == RunMode::Incremental {
             cache_row.as_ref().and_then(|c| c.last_successful_extract.clone())
         } else { None },
     });
@@ -203,7 +206,7 @@ pub async fn execute(
     }
 
     // ---- validate + compare (pass one) ----
-    run.stage = Some("validate".into());
+    run.stage = Some(RunStage::Validate);
     store.save_run(run).await?;
     let plan = {
         let shape = shape.clone();
@@ -258,14 +261,14 @@ async fn enter_load(
     run: &mut Run,
     task: &Task,
 ) -> std::result::Result<Option<crate::model::RemovalSettings>, Halt> {
-    run.stage = Some("load".into());
+    run.stage = Some(RunStage::Load);
     run.load = StageReport {
         status: Some(StageStatus::Running),
         started: Some(now()),
         ..Default::default()
     };
     store.save_run(run).await?;
-    Ok(task.removal.clone().filter(|_| run.run_type == "full"))
+    Ok(task.removal.clone().filter(|_| run.run_type == RunMode::Full))
 }
 
 /// The extract stage's report once pass one has seen every record.
@@ -1003,7 +1006,7 @@ fn finish_load(
     }
 
     // ---- commit ----
-    let incremental = run.run_type == "incremental";
+    let incremental = run.run_type == RunMode::Incremental;
     let entry = |slot: &Slot| -> Option<(u64, i64)> {
         if loadable(slot) {
             Some((slot.new_hash, slot.card))
@@ -1113,21 +1116,21 @@ async fn save_committed(store: &crate::store::Store, run: &Run) {
 /// The files a run left in its directory, for `run show` and the history view.
 pub fn run_files(dir: &Path) -> Vec<RunFile> {
     let kinds = [
-        (files::ARGS, "args"),
-        (files::OUTPUT, "output"),
-        (files::ERROR, "error"),
-        (files::SCRIPT_LOG, "script-log"),
-        (files::LOG, "log"),
-        (PLAN, "plan"),
-        (SPILL, "changes"),
-        (BLOCKED, "blocked"),
+        (files::ARGS, RunFileKind::Args),
+        (files::OUTPUT, RunFileKind::Output),
+        (files::ERROR, RunFileKind::Error),
+        (files::SCRIPT_LOG, RunFileKind::ScriptLog),
+        (files::LOG, RunFileKind::Log),
+        (PLAN, RunFileKind::Plan),
+        (SPILL, RunFileKind::Changes),
+        (BLOCKED, RunFileKind::Blocked),
     ];
     kinds
         .iter()
         .filter_map(|(name, kind)| {
             let p = dir.join(name);
             std::fs::metadata(&p).ok().map(|m| RunFile {
-                kind: kind.to_string(),
+                kind: *kind,
                 path: p.display().to_string(),
                 size: m.len(),
             })
@@ -1137,13 +1140,13 @@ pub fn run_files(dir: &Path) -> Vec<RunFile> {
 
 /// `full` or `incremental` for this run: incremental only when the task asks
 /// for it and a previous successful extract of the same mappings exists.
-pub fn effective_run_type(task: &Task, cache: Option<&crate::store::CacheRow>) -> &'static str {
+pub fn effective_run_type(task: &Task, cache: Option<&crate::store::CacheRow>) -> RunMode {
     match (task.run_type, cache) {
         (RunType::Incremental, Some(c))
             if c.last_successful_extract.is_some() && c.mappings_hash == cache::mappings_hash(task) =>
         {
-            "incremental"
+            RunMode::Incremental
         }
-        _ => "full",
+        _ => RunMode::Full,
     }
 }

@@ -46,8 +46,8 @@ impl Store {
         .bind(&run.started_at)
         .bind(&run.finished_at)
         .bind(serde_json::to_string(run).unwrap_or_default())
-        .bind(&run.kind)
-        .bind(&run.stage)
+        .bind(run.kind.as_str())
+        .bind(run.stage.map(|s| s.as_str()))
         .bind(std::process::id() as i64)
         .execute(self.pool())
         .await?;
@@ -57,7 +57,7 @@ impl Store {
     pub async fn save_run(&self, run: &Run) -> Result<()> {
         sqlx::query("UPDATE runs SET status = ?, stage = ?, finished_at = ?, summary = ? WHERE id = ?")
             .bind(run.status.as_str())
-            .bind(&run.stage)
+            .bind(run.stage.map(|s| s.as_str()))
             .bind(&run.finished_at)
             .bind(serde_json::to_string(run).unwrap_or_default())
             .bind(&run.id)

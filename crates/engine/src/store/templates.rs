@@ -133,14 +133,17 @@ impl Store {
             .await?;
         let mut out = vec![TargetInfo {
             name: "local".into(),
-            kind: "local".into(),
+            kind: crate::model::TargetKind::Local,
             base_url: None,
             user: None,
         }];
         for r in &rows {
             out.push(TargetInfo {
                 name: r.try_get("name")?,
-                kind: r.try_get("kind")?,
+                kind: match r.try_get::<String, _>("kind")?.as_str() {
+                    "esm" => crate::model::TargetKind::Esm,
+                    _ => crate::model::TargetKind::Local,
+                },
                 base_url: r.try_get("base_url")?,
                 user: r.try_get("user")?,
             });

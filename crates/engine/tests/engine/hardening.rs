@@ -539,7 +539,7 @@ async fn edits_and_other_runs_go_in_at_once_while_a_big_load_holds_its_transacti
     let small_run = tokio::spawn(async move { engine.execute_run(&small_id, false).await.unwrap() });
     // Its extract and validation write its run row as they go: they reach the load stage.
     let started = std::time::Instant::now();
-    while f.engine.run(&small.id).await.unwrap().stage.as_deref() != Some("load") {
+    while f.engine.run(&small.id).await.unwrap().stage.map(|s| s.as_str()) != Some("load") {
         assert!(
             started.elapsed().as_secs() < 60,
             "the other run's row never moved on"
@@ -548,7 +548,7 @@ async fn edits_and_other_runs_go_in_at_once_while_a_big_load_holds_its_transacti
     }
     let still = f.engine.history(&big, 1).await.unwrap();
     assert_eq!(
-        (still[0].status, still[0].stage.as_deref()),
+        (still[0].status, still[0].stage.map(|s| s.as_str())),
         (RunStatus::Running, Some("load")),
         "all of that went in while the big load was still loading"
     );

@@ -445,7 +445,7 @@ async fn a_first_load_stopped_while_it_streams_commits_nothing() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let runs = f.engine.history(&task, 1).await.unwrap();
-        if runs.first().and_then(|r| r.stage.as_deref()) == Some("load") {
+        if runs.first().and_then(|r| r.stage.map(|s| s.as_str())) == Some("load") {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the load never started");

@@ -301,7 +301,7 @@ print("disabled", values["sAMAccountName"], "using", params["password"])
         .await
         .unwrap();
     assert_eq!(r.status, RunStatus::Failed);
-    assert_eq!(r.outcome.as_deref(), Some("exception"));
+    assert_eq!(r.outcome.map(|o| o.as_str()), Some("exception"));
     assert_eq!(
         r.message.as_deref(),
         Some("account locked is protected on dc1.example")
@@ -316,7 +316,7 @@ print("disabled", values["sAMAccountName"], "using", params["password"])
         )
         .await
         .unwrap();
-    assert_eq!(ok.outcome.as_deref(), Some("completed"));
+    assert_eq!(ok.outcome.map(|o| o.as_str()), Some("completed"));
     assert!(f
         .engine
         .run_log(&ok.id)

@@ -6,6 +6,9 @@
 //! Entries are named after the installation id of the data directory, so two
 //! data directories on one machine never share secrets.
 
+mod masker;
+pub use masker::{Masker, TOKEN_ONLY_BELOW};
+
 use std::fmt;
 
 use serde_json::{Map, Value};
