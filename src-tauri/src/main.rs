@@ -12,16 +12,17 @@ mod state;
 use std::sync::Arc;
 use std::time::Duration;
 
-use provisio_engine::scheduler::lock::SchedulerLock;
+use provisio_engine::scheduler::lock::{SchedulerLock, SchedulerStatus};
 use provisio_engine::scheduler::{Scheduler, SystemClock};
 use provisio_engine::Engine;
 use tauri::Manager;
 
 /// Schedules the data directory unless another process (`provisio serve`,
 /// another window) already does; returns what the status bar shows.
-fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> String {
-    match SchedulerLock::acquire(engine.data_dir()) {
-        Ok(lock) => {
+fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> SchedulerStatus {
+    let (lock, status) = SchedulerLock::try_acquire(engine.data_dir());
+    match lock {
+        Some(lock) => {
             let scheduler = Scheduler::new(engine.clone(), Arc::new(SystemClock));
             runtime.spawn(async move {
                 let _lock = lock;
@@ -32,9 +33,9 @@ fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> String
                     eprintln!("provisio: the scheduler stopped: {e}");
                 }
             });
-            "running".to_string()
+            status
         }
-        Err(e) => e.to_string(),
+        None => status,
     }
 }
 
@@ -53,6 +54,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let level = runtime
+        .block_on(engine.settings())
+        .map(|s| s.log_level)
+        .unwrap_or_default();
+    let _log = provisio_engine::logging::install(engine.data_dir(), &level);
     tauri::async_runtime::set(runtime.handle().clone());
     let title = runtime.block_on(state::window_title(&engine));
     let scheduling = start_scheduler(&runtime, &engine);

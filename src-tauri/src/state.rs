@@ -5,11 +5,11 @@ use provisio_engine::Engine;
 pub struct AppState {
     pub engine: Engine,
     /// `running` when this app schedules the data directory, else the reason it does not.
-    pub scheduling: String,
+    pub scheduling: provisio_engine::scheduler::lock::SchedulerStatus,
 }
 
 impl AppState {
-    pub fn new(engine: Engine, scheduling: String) -> Self {
+    pub fn new(engine: Engine, scheduling: provisio_engine::scheduler::lock::SchedulerStatus) -> Self {
         AppState { engine, scheduling }
     }
 }

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "./api";
 import type { EngineStatus } from "./generated/EngineStatus";
+import type { SchedulerStatus } from "./generated/SchedulerStatus";
 import { Overview } from "./tabs/Overview";
 import { Placeholder } from "./tabs/Placeholder";
 import { SettingsTab } from "./tabs/SettingsTab";
@@ -8,12 +9,22 @@ import { SettingsTab } from "./tabs/SettingsTab";
 const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"] as const;
 type Tab = (typeof TABS)[number];
 
-/** Short status-bar text; the full reason is in the tooltip. */
-function schedulerLabel(scheduler: string | null): string {
+/** Short status-bar text. */
+function schedulerLabel(scheduler: SchedulerStatus | null): string {
   if (scheduler === null) return "Scheduler …";
-  if (scheduler === "running") return "Scheduler running";
-  const owner = /another process \(pid (\d+|unknown)\)/.exec(scheduler);
-  return owner ? `Scheduled by another process (pid ${owner[1] ?? "?"})` : "Not scheduling";
+  switch (scheduler.state) {
+    case "running":
+      return "Scheduler running";
+    case "elsewhere":
+      return `Scheduled by another process (pid ${scheduler.pid ?? "unknown"})`;
+    case "not_scheduling":
+      return "Not scheduling";
+  }
+}
+
+/** The tooltip: the reason when nobody here schedules. */
+function schedulerDetail(scheduler: SchedulerStatus | null): string {
+  return scheduler?.state === "not_scheduling" ? scheduler.reason : "";
 }
 
 export function App() {
@@ -46,8 +57,8 @@ export function App() {
           <span className={statusError ? "dot red" : status ? "dot green" : "dot grey"} />
           Engine {statusError ? "down" : status ? "up" : "starting"}
         </span>
-        <span className="status-item" data-testid="scheduler" title={status?.scheduler ?? ""}>
-          <span className={status?.scheduler === "running" ? "dot green" : status ? "dot orange" : "dot grey"} />
+        <span className="status-item" data-testid="scheduler" title={schedulerDetail(status?.scheduler ?? null)}>
+          <span className={status?.scheduler?.state === "running" ? "dot green" : status ? "dot orange" : "dot grey"} />
           {schedulerLabel(status?.scheduler ?? null)}
         </span>
         <span className="status-item" data-testid="secure-access">

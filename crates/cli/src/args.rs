@@ -76,6 +76,9 @@ pub enum Command {
     /// Alerts raised by failed runs
     #[command(subcommand)]
     Alerts(AlertsCommand),
+    /// The engine's log and the runs' logs
+    #[command(subcommand)]
+    Logs(LogsCommand),
     /// Run the scheduler headless until SIGTERM / SIGINT
     Serve {
         /// Seconds running runs get to finish on shutdown before they are stopped
@@ -84,6 +87,19 @@ pub enum Command {
     },
     /// Engine version, data directory and environment type
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogsCommand {
+    /// Pack the engine's log files and the runs' logs (secrets masked) into one zip
+    Export {
+        /// The zip file to write
+        #[arg(long)]
+        out: PathBuf,
+        /// Only files changed since this date (YYYY-MM-DD, UTC) or time (RFC 3339)
+        #[arg(long)]
+        since: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

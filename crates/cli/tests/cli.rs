@@ -1221,3 +1221,84 @@ fn datacards_list_pages_through_every_card_once_in_order() {
         serde_json::json!([])
     );
 }
+
+/// The entries of a zip file, by name, as text.
+fn zip_entries(path: &std::path::Path) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).unwrap();
+            let mut text = String::new();
+            entry.read_to_string(&mut text).unwrap();
+            (entry.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
+#[test]
+fn logs_export_packs_the_engine_log_with_the_run_span_and_no_secret() {
+    let cli = Cli::new();
+    let secret = "hunter2-api-key-0042";
+    let script = r#"import json, sys
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+# A careless script: prints its parameters, secret included.
+print("parameters:", json.dumps(a["connector_parameters"]))
+print("key", a["connector_parameters"]["api_key"], file=sys.stderr)
+with open(a["expected_output_filename"], "w") as f:
+    json.dump([{"id": "1", "name": "Ada"}], f)
+"#;
+    scripted_task(
+        &cli,
+        "HR",
+        "Load",
+        script,
+        "0 0 * * * *",
+        &format!(r#"{{"api_key": "{secret}"}}, "secret_parameters": ["api_key"]"#),
+    );
+    cli.ok(&["settings", "set", "log_level=debug"]);
+    let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let run_id = run["id"].as_str().unwrap();
+    let task_id = cli.json(&["task", "show", "HR/Load"])["id"].as_str().unwrap().to_string();
+
+    let out = cli.dir.path().join("logs.zip");
+    let export = cli.json(&["logs", "export", "--out", out.to_str().unwrap()]);
+    let entries = zip_entries(&out);
+    assert_eq!(export["entries"].as_array().unwrap().len(), entries.len());
+    for (name, text) in &entries {
+        assert!(!text.contains(secret), "{name} holds the secret value:\n{text}");
+    }
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&format!("runs/{run_id}/run.log").as_str()), "{names:?}");
+    let run_log = &entries.iter().find(|(n, _)| n.ends_with("/run.log")).unwrap().1;
+    assert!(run_log.contains("parameters:"), "the script's output is in the run log: {run_log}");
+
+    // The engine's own log: JSON lines; the run's events carry its span with task and run id.
+    let engine_log: Vec<Value> = entries
+        .iter()
+        .filter(|(n, _)| n.starts_with("engine/"))
+        .flat_map(|(_, text)| text.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line")))
+        .collect();
+    let in_run_span = |line: &Value| {
+        line["spans"].as_array().is_some_and(|spans| {
+            spans
+                .iter()
+                .any(|s| s["name"] == "run" && s["run_id"] == run_id && s["task_id"] == task_id.as_str())
+        })
+    };
+    let run_lines: Vec<&Value> = engine_log.iter().filter(|l| in_run_span(l)).collect();
+    assert!(
+        run_lines.iter().any(|l| l["fields"]["message"] == "run started"),
+        "no 'run started' event in the run's span: {engine_log:#?}"
+    );
+    assert!(run_lines.iter().any(|l| l["fields"]["message"] == "run loaded"));
+
+    // --since after everything: no run logs; a date that is not one is refused.
+    let later = cli.dir.path().join("later.zip");
+    let none = cli.json(&["logs", "export", "--out", later.to_str().unwrap(), "--since", "2999-01-01"]);
+    assert!(none["entries"].as_array().unwrap().is_empty(), "{none}");
+    let err = cli.fails(&["logs", "export", "--out", later.to_str().unwrap(), "--since", "yesterday"]);
+    assert!(err.contains("'yesterday' is not a date (YYYY-MM-DD)"), "{err}");
+}

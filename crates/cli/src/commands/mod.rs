@@ -5,6 +5,7 @@ mod alerts;
 mod connector;
 mod datacards;
 mod event;
+mod logs;
 mod package;
 mod run;
 mod script;
@@ -22,6 +23,10 @@ use crate::output::Printer;
 /// Runs one command; returns the process exit code.
 pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
     let engine = Engine::open_default(cli.data_dir.as_deref()).await?;
+    // The engine's log file; people read stderr, which keeps its own messages.
+    let level = engine.settings().await.map(|s| s.log_level).unwrap_or_default();
+    let _log = provisio_engine::logging::install(engine.data_dir(), &level);
+    tracing::debug!(command = ?std::env::args().nth(1), "provisio command");
     if let Command::Serve { grace } = cli.command {
         return serve::run(engine, grace).await;
     }
@@ -55,6 +60,7 @@ async fn command(engine: &Engine, command: Command, printer: &Printer) -> Result
             dry_run,
         } => package::import(engine, printer, &file, password_file.as_deref(), dry_run).await,
         Command::Alerts(c) => alerts::run(engine, c, printer).await,
+        Command::Logs(c) => logs::run(engine, c, printer).await,
         Command::Serve { .. } => unreachable!("serve owns the engine and is handled above"),
         Command::Status => {
             let status = engine.status().await?;

@@ -4,20 +4,24 @@
 //!
 //! One file per area, as the CLI has one command group per area:
 //! [`settings`], [`connectors`], [`tasks`], [`templates`] (and targets),
-//! [`runs`], [`events`], [`scripts`], [`packages`], [`datacards`],
+//! [`runs`], [`events`], [`scripts`], [`packages`], [`datacards`], [`logs`], the scheduler's
+//! [`crate::scheduler::RunHost`] ([`scheduling`]),
 //! [`alerts`]. This file holds opening and closing the engine.
 
 mod alerts;
 mod connectors;
 mod datacards;
 mod events;
+mod logs;
 mod packages;
 mod runs;
+mod scheduling;
 mod scripts;
 mod settings;
 mod tasks;
 mod templates;
 
+pub use logs::LogExport;
 pub use runs::STOP_FILE;
 
 use std::path::{Path, PathBuf};
@@ -61,8 +65,8 @@ pub struct EngineStatus {
     pub version: String,
     pub data_dir: String,
     pub environment_type: Option<crate::model::EnvironmentType>,
-    /// Who schedules this data directory: `running` here, or why not. Set by the shell.
-    pub scheduler: Option<String>,
+    /// Who schedules this data directory. Set by the shell.
+    pub scheduler: Option<crate::scheduler::lock::SchedulerStatus>,
 }
 
 impl Engine {

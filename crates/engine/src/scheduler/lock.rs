@@ -6,6 +6,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use serde::Serialize;
+use ts_rs::TS;
+
 use crate::error::{EngineError, Result};
 
 pub const LOCK_FILE: &str = "scheduler.lock";
@@ -15,7 +18,41 @@ pub struct SchedulerLock {
     _file: File,
 }
 
+/// Who schedules a data directory, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "state", rename_all = "snake_case")]
+#[ts(export)]
+pub enum SchedulerStatus {
+    /// This process schedules.
+    Running,
+    /// Another process (`provisio serve`, another window) schedules; its pid when known.
+    Elsewhere { pid: Option<u32> },
+    /// Nobody here schedules, and why.
+    NotScheduling { reason: String },
+}
+
 impl SchedulerLock {
+    /// Takes ownership of scheduling when free; the status says who has it otherwise.
+    pub fn try_acquire(data_dir: &Path) -> (Option<SchedulerLock>, SchedulerStatus) {
+        match SchedulerLock::acquire(data_dir) {
+            Ok(lock) => (Some(lock), SchedulerStatus::Running),
+            Err(EngineError::InUse { .. }) => (
+                None,
+                SchedulerStatus::Elsewhere {
+                    pid: std::fs::read_to_string(data_dir.join(LOCK_FILE))
+                        .ok()
+                        .and_then(|t| t.trim().parse().ok()),
+                },
+            ),
+            Err(e) => (
+                None,
+                SchedulerStatus::NotScheduling {
+                    reason: e.to_string(),
+                },
+            ),
+        }
+    }
+
     /// Takes ownership of scheduling for `data_dir`, or says who has it.
     pub fn acquire(data_dir: &Path) -> Result<SchedulerLock> {
         let path = data_dir.join(LOCK_FILE);

@@ -18,11 +18,34 @@ use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
 
-use crate::api::Engine;
+use std::future::Future;
+
 use crate::error::Result;
-use crate::model::{RunStatus, RunTrigger};
-use crate::store::ScheduleRow;
+use crate::model::{Run, RunStatus, RunTrigger};
+use crate::store::{ScheduleRow, Store};
 use timing::Timing;
+
+/// What the scheduler needs from the engine, and nothing more: the store
+/// (schedules, settings, last fire times) and the run lifecycle. The engine
+/// implements it (`api::scheduling`); the scheduler never sees the facade.
+pub trait RunHost: Clone + Send + Sync + std::fmt::Debug + 'static {
+    fn store(&self) -> &Store;
+    /// Deletes runs beyond the retention settings; returns how many.
+    fn prune_history(&self, now: DateTime<Utc>) -> impl Future<Output = Result<usize>> + Send;
+    /// Records that a due run was not started (its task was still running).
+    fn record_skipped(
+        &self,
+        task_id: &str,
+        planned: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Run>> + Send;
+    /// Records a new run of the task; refused when it runs elsewhere.
+    fn create_run(&self, task_id: &str, trigger: RunTrigger) -> impl Future<Output = Result<Run>> + Send;
+    fn set_planned(&self, run_id: &str, planned: &str) -> impl Future<Output = Result<()>> + Send;
+    /// Executes a recorded run to its end.
+    fn execute_run(&self, run_id: &str) -> impl Future<Output = Result<Run>> + Send;
+    /// Asks the task's running run to stop.
+    fn request_stop(&self, task_id: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+}
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
     fn now(&self) -> DateTime<Utc>;
@@ -190,8 +213,8 @@ pub struct TickReport {
 }
 
 #[derive(Debug)]
-pub struct Scheduler {
-    engine: Engine,
+pub struct Scheduler<H: RunHost> {
+    engine: H,
     clock: Arc<dyn Clock>,
     agenda: Agenda,
     tasks_version: Option<i64>,
@@ -201,8 +224,8 @@ pub struct Scheduler {
     next_prune: Option<DateTime<Utc>>,
 }
 
-impl Scheduler {
-    pub fn new(engine: Engine, clock: Arc<dyn Clock>) -> Self {
+impl<H: RunHost> Scheduler<H> {
+    pub fn new(engine: H, clock: Arc<dyn Clock>) -> Self {
         Scheduler {
             engine,
             clock,
@@ -240,7 +263,7 @@ impl Scheduler {
     /// When the application was not running at a task's time: one catch-up
     /// run per task that missed one (only when the setting is on).
     pub async fn catch_up(&mut self) -> Result<Vec<String>> {
-        if !self.engine.settings().await?.catch_up {
+        if !self.engine.store().settings().await?.catch_up {
             return Ok(Vec::new());
         }
         let now = self.clock.now();
@@ -279,7 +302,7 @@ impl Scheduler {
     pub async fn tick(&mut self) -> Result<TickReport> {
         let now = self.clock.now();
         let mut report = TickReport::default();
-        let settings = self.engine.settings().await?;
+        let settings = self.engine.store().settings().await?;
         self.running.retain(|_, h| !h.is_finished());
 
         let version = self.engine.store().tasks_version().await?;
@@ -352,7 +375,7 @@ impl Scheduler {
                 if let Some(p) = job.planned_at {
                     let _ = engine.set_planned(&run.id, &stamp(p)).await;
                 }
-                let _ = engine.execute_run(&run.id, false).await;
+                let _ = engine.execute_run(&run.id).await;
             });
             self.running.insert(task_id.clone(), handle);
             report.started.push(task_id);
@@ -374,10 +397,18 @@ impl Scheduler {
         self.catch_up().await?;
         loop {
             match self.tick().await {
-                Err(e) => eprintln!("scheduler: {e}"),
-                Ok(r) if std::env::var_os("PROVISIO_DEBUG_SCHEDULER").is_some() => {
-                    eprintln!("scheduler: {r:?}")
+                Err(e) => {
+                    tracing::error!(error = %e, "scheduler tick failed");
+                    eprintln!("scheduler: {e}")
                 }
+                Ok(r) if r != TickReport::default() => tracing::info!(
+                    queued = ?r.queued,
+                    started = ?r.started,
+                    skipped = ?r.skipped,
+                    caches_cleared = r.caches_cleared,
+                    pruned = r.pruned,
+                    "scheduler tick"
+                ),
                 Ok(_) => {}
             }
             // Wake at the next full second: schedules have one-second resolution.

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use provisio_engine::model::RunStatus;
 use provisio_engine::scheduler::{ManualClock, Scheduler};
+use provisio_engine::Engine;
 
 use crate::scripted::*;
 use crate::support::*;
@@ -53,7 +54,7 @@ async fn statuses(f: &Fixture, task: &str) -> Vec<RunStatus> {
         .collect()
 }
 
-async fn settle(s: &mut Scheduler, until: impl Fn(&Scheduler) -> bool) {
+async fn settle(s: &mut Scheduler<Engine>, until: impl Fn(&Scheduler<Engine>) -> bool) {
     for _ in 0..600 {
         s.tick().await.unwrap();
         if until(s) {
