@@ -24,6 +24,16 @@ fi
 step "UI: TypeScript (strict), ESLint, build"
 (cd ui && npm run --silent typecheck && npm run --silent lint && npx vite build --logLevel warn)
 
+step "rusqlite and sqlx link one libsqlite3-sys"
+# The load (rusqlite) and the rest of the store (sqlx) open the same files;
+# SQLite's locks only hold within one copy of the library (store/bulk.rs).
+sqlite_users=$(cargo tree --locked -p provisio-engine -i libsqlite3-sys -e normal --depth 1 --prefix none | sort -u)
+if [ "$(grep -c '^libsqlite3-sys ' <<<"$sqlite_users")" != 1 ] \
+  || ! grep -q '^rusqlite ' <<<"$sqlite_users" || ! grep -q '^sqlx-sqlite ' <<<"$sqlite_users"; then
+  printf 'rusqlite and sqlx must share one libsqlite3-sys; upgrade them together:\n%s\n' "$sqlite_users" >&2
+  exit 1
+fi
+
 step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked --features provisio-desktop/custom-protocol -- -D warnings
 

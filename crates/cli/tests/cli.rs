@@ -1261,7 +1261,10 @@ with open(a["expected_output_filename"], "w") as f:
     let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
     assert_eq!(run["status"], "succeeded", "{run}");
     let run_id = run["id"].as_str().unwrap();
-    let task_id = cli.json(&["task", "show", "HR/Load"])["id"].as_str().unwrap().to_string();
+    let task_id = cli.json(&["task", "show", "HR/Load"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
 
     let out = cli.dir.path().join("logs.zip");
     let export = cli.json(&["logs", "export", "--out", out.to_str().unwrap()]);
@@ -1271,15 +1274,24 @@ with open(a["expected_output_filename"], "w") as f:
         assert!(!text.contains(secret), "{name} holds the secret value:\n{text}");
     }
     let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(names.contains(&format!("runs/{run_id}/run.log").as_str()), "{names:?}");
+    assert!(
+        names.contains(&format!("runs/{run_id}/run.log").as_str()),
+        "{names:?}"
+    );
     let run_log = &entries.iter().find(|(n, _)| n.ends_with("/run.log")).unwrap().1;
-    assert!(run_log.contains("parameters:"), "the script's output is in the run log: {run_log}");
+    assert!(
+        run_log.contains("parameters:"),
+        "the script's output is in the run log: {run_log}"
+    );
 
     // The engine's own log: JSON lines; the run's events carry its span with task and run id.
     let engine_log: Vec<Value> = entries
         .iter()
         .filter(|(n, _)| n.starts_with("engine/"))
-        .flat_map(|(_, text)| text.lines().map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line")))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
+        })
         .collect();
     let in_run_span = |line: &Value| {
         line["spans"].as_array().is_some_and(|spans| {
@@ -1297,8 +1309,22 @@ with open(a["expected_output_filename"], "w") as f:
 
     // --since after everything: no run logs; a date that is not one is refused.
     let later = cli.dir.path().join("later.zip");
-    let none = cli.json(&["logs", "export", "--out", later.to_str().unwrap(), "--since", "2999-01-01"]);
+    let none = cli.json(&[
+        "logs",
+        "export",
+        "--out",
+        later.to_str().unwrap(),
+        "--since",
+        "2999-01-01",
+    ]);
     assert!(none["entries"].as_array().unwrap().is_empty(), "{none}");
-    let err = cli.fails(&["logs", "export", "--out", later.to_str().unwrap(), "--since", "yesterday"]);
+    let err = cli.fails(&[
+        "logs",
+        "export",
+        "--out",
+        later.to_str().unwrap(),
+        "--since",
+        "yesterday",
+    ]);
     assert!(err.contains("'yesterday' is not a date (YYYY-MM-DD)"), "{err}");
 }

@@ -12,8 +12,7 @@ use crate::error::{EngineError, Result};
 use crate::rules::check_script_name;
 use crate::store::Store;
 
-/// The module name existing customer scripts import.
-pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
+pub use crate::rules::SDK_MODULE;
 
 const SDK_SOURCE: &str = include_str!("../../../python/common_subroutines_efecte_library.py");
 /// Loads the SDK before the script's folder goes on the path (see the file).

@@ -434,15 +434,7 @@ impl Engine {
 
     /// Sets the planned (scheduled) time of a run.
     pub async fn set_planned(&self, run_id: &str, planned: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE runs SET planned_at = ?, summary = json_set(summary, '$.planned_at', ?) WHERE id = ?",
-        )
-        .bind(planned)
-        .bind(planned)
-        .bind(run_id)
-        .execute(self.store().pool())
-        .await?;
-        Ok(())
+        self.store().set_planned(run_id, planned).await
     }
 
     /// Deletes runs beyond the retention settings, with their files. Returns how many.

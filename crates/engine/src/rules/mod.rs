@@ -9,6 +9,9 @@ pub use script_name::{check_script_name, MAX_SCRIPT_NAME_LEN};
 
 use std::str::FromStr;
 
+/// The module name existing customer scripts import.
+pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
+
 use crate::error::{EngineError, Result};
 use crate::model::{Folder, Mapping, TaskInput, TaskUsage, Template};
 

@@ -4,8 +4,8 @@
 //! connector or a package: a plain `.py` file name that can neither leave
 //! the script folder nor shadow a module other scripts import.
 
+use super::SDK_MODULE;
 use crate::error::{EngineError, Result};
-use crate::script_library::SDK_MODULE;
 
 /// Longest script name, in bytes (file systems allow 255; room for `.tmp`).
 pub const MAX_SCRIPT_NAME_LEN: usize = 120;

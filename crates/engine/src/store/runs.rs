@@ -54,6 +54,19 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the planned (scheduled) time of a run.
+    pub async fn set_planned(&self, run_id: &str, planned: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE runs SET planned_at = ?, summary = json_set(summary, '$.planned_at', ?) WHERE id = ?",
+        )
+        .bind(planned)
+        .bind(planned)
+        .bind(run_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     pub async fn save_run(&self, run: &Run) -> Result<()> {
         sqlx::query("UPDATE runs SET status = ?, stage = ?, finished_at = ?, summary = ? WHERE id = ?")
             .bind(run.status.as_str())

@@ -2,6 +2,7 @@
 //! opens a real SQLite file in a fresh temporary data directory; secret tests
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
+mod architecture;
 mod connectors;
 mod fuzz;
 mod hardening;

@@ -1,0 +1,198 @@
+//! The engine's shape, checked on its source: SQL is spoken only in
+//! `store/`, and no module imports one above it. The layers are the ones
+//! `lib.rs` documents; a new module must be placed in [`LAYERS`] to build.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Each top-level module and its layer: a module may use its own layer's
+/// neighbours only when listed in [`SIDEWAYS`], and anything below.
+const LAYERS: &[(&str, u8)] = &[
+    ("clock", 0),
+    ("error", 0),
+    ("model", 0),
+    ("paths", 0),
+    ("platform", 0),
+    ("jsonc", 0),
+    ("secrets", 1),
+    ("rules", 1),
+    ("store", 2),
+    ("logging", 2),
+    ("script_library", 3),
+    ("script_host", 3),
+    ("targets", 3),
+    ("source", 4),
+    ("pipeline", 5),
+    ("package", 5),
+    ("scheduler", 5),
+    ("api", 6),
+];
+
+/// Uses within one layer that are allowed (the user first).
+const SIDEWAYS: &[(&str, &str)] = &[
+    ("error", "model"),
+    ("paths", "error"),
+    ("platform", "error"),
+    ("model", "error"),
+    ("jsonc", "error"),
+    ("secrets", "error"),
+    ("rules", "secrets"),
+    ("logging", "store"),
+    ("store", "logging"),
+    ("script_library", "script_host"),
+    ("targets", "script_host"),
+    ("package", "pipeline"),
+    ("scheduler", "pipeline"),
+];
+
+fn src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every source file as (top-level module, path, code without comments and unit tests).
+fn sources() -> Vec<(String, PathBuf, String)> {
+    let root = src();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .filter(|p| !p.ends_with("lib.rs"))
+        .map(|path| {
+            let relative = path.strip_prefix(&root).unwrap();
+            let first = relative
+                .components()
+                .next()
+                .unwrap()
+                .as_os_str()
+                .to_string_lossy();
+            let module = first.trim_end_matches(".rs").to_string();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+            let code: String = text
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (module, path, code)
+        })
+        .collect()
+}
+
+/// The crate's top-level modules a piece of code names (`crate::x`, `use crate::{x, y}`).
+fn uses(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = code;
+    while let Some(i) = rest.find("crate::") {
+        rest = &rest[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let end = group.find('}').unwrap_or(group.len());
+            for item in group[..end].split(',') {
+                let name: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.push(name);
+            }
+        } else {
+            out.push(
+                rest.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn no_module_uses_one_above_it() {
+    let layer: BTreeMap<&str, u8> = LAYERS.iter().copied().collect();
+    let mut wrong = Vec::new();
+    for (module, path, code) in sources() {
+        let Some(&own) = layer.get(module.as_str()) else {
+            wrong.push(format!(
+                "{module} ({}) has no layer in architecture.rs",
+                path.display()
+            ));
+            continue;
+        };
+        for used in uses(&code) {
+            // Names re-exported at the root (`crate::Engine`, `crate::Result`) belong to their module.
+            let used = match used.as_str() {
+                "Engine" => "api".to_string(),
+                "EngineError" | "Result" | "ErrorBody" => "error".to_string(),
+                other => other.to_string(),
+            };
+            if used == module {
+                continue;
+            }
+            let Some(&theirs) = layer.get(used.as_str()) else {
+                continue;
+            };
+            let sideways_ok = SIDEWAYS.contains(&(module.as_str(), used.as_str()));
+            if theirs > own || (theirs == own && !sideways_ok) {
+                wrong.push(format!(
+                    "{} uses {used} (layer {theirs} ≥ its {own})",
+                    path.display()
+                ));
+            }
+        }
+    }
+    wrong.sort();
+    wrong.dedup();
+    assert!(
+        wrong.is_empty(),
+        "imports against the layering:\n{}",
+        wrong.join("\n")
+    );
+}
+
+#[test]
+fn sql_is_spoken_only_in_the_store() {
+    let words = [
+        "sqlx::query",
+        "sqlx::raw_sql",
+        "rusqlite::Connection",
+        "execute_batch",
+        "\"SELECT ",
+        "\"INSERT ",
+        "\"UPDATE ",
+        "\"DELETE ",
+        "\"PRAGMA ",
+        "\"CREATE ",
+        "BEGIN IMMEDIATE",
+    ];
+    let mut found = Vec::new();
+    for (module, path, code) in sources() {
+        if module == "store" {
+            continue;
+        }
+        for word in words {
+            if code.contains(word) {
+                found.push(format!("{}: {word}", path.display()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "SQL outside store/:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_checker_sees_imports_in_every_form_it_reads() {
+    assert_eq!(
+        uses("use crate::store::Store;\nlet x = crate::clock::now();\nuse crate::{rules, secrets::MASK};"),
+        ["store", "clock", "rules", "secrets"]
+    );
+}
