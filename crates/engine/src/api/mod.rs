@@ -48,6 +48,7 @@ pub struct Engine {
     store: Store,
     keyring: Keyring,
     scripts: ScriptLibrary,
+    load_strategy: crate::pipeline::LoadStrategy,
 }
 
 /// The result of a task update: the saved task and what the user should know.
@@ -96,6 +97,7 @@ impl Engine {
             store,
             keyring: Keyring::new(installation_id),
             scripts,
+            load_strategy: Default::default(),
         };
         engine.recover_abandoned_runs().await?;
         Ok(engine)
@@ -109,6 +111,17 @@ impl Engine {
     /// Closes the database (checkpointing the WAL); the engine is unusable afterwards.
     pub async fn close(&self) {
         self.store.close().await;
+    }
+
+    /// This engine with loads driven the given way (tests run the pipeline
+    /// under both drivers; users have no reason to choose).
+    pub fn with_load_strategy(mut self, strategy: crate::pipeline::LoadStrategy) -> Engine {
+        self.load_strategy = strategy;
+        self
+    }
+
+    pub(crate) fn load_strategy(&self) -> crate::pipeline::LoadStrategy {
+        self.load_strategy
     }
 
     pub fn data_dir(&self) -> &Path {

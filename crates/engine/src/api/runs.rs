@@ -221,6 +221,7 @@ impl Engine {
             cache,
             data_source_type: connector.connector_type.as_str().into(),
             approved,
+            strategy: self.load_strategy(),
             template,
             task,
         })

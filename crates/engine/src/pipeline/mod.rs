@@ -69,6 +69,18 @@ impl From<EngineError> for Halt {
     }
 }
 
+/// How a load meets the pass that validates and compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadStrategy {
+    /// A task without limits loads while pass one reads (`stream_load`);
+    /// one with limits has a guard to wait for and loads in a second pass.
+    #[default]
+    Streamed,
+    /// Always the second pass, as a task with limits does. For tests and
+    /// diagnosis: both drivers must give the same result.
+    TwoPass,
+}
+
 /// Everything a run needs, gathered by the engine before it starts.
 #[derive(Debug)]
 pub struct RunInputs {
@@ -85,6 +97,7 @@ pub struct RunInputs {
     pub data_source_type: String,
     /// Bypass the update-limit guard once (a user approved the plan).
     pub approved: bool,
+    pub strategy: LoadStrategy,
 }
 
 /// Result of pass one.
@@ -175,7 +188,10 @@ pub async fn execute(
 
     // ---- without limits: validate, compare and load in one pass ----
     let limits = &task.limits;
-    if limits.minimum_row_count.is_none() && limits.update_limit.is_none() {
+    if limits.minimum_row_count.is_none()
+        && limits.update_limit.is_none()
+        && inputs.strategy == LoadStrategy::Streamed
+    {
         // The load transaction is open from the first record on, so the stage
         // is recorded now: no other write can get in until it commits.
         let removal = enter_load(store, run, task).await?;

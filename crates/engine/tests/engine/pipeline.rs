@@ -4,6 +4,7 @@ use provisio_engine::model::{RunStatus, StageStatus};
 
 use crate::scripted::*;
 use crate::support::*;
+use crate::under_both_load_strategies;
 
 async fn card_of(f: &Fixture, employee: &str) -> serde_json::Value {
     f.engine
@@ -16,9 +17,7 @@ async fn card_of(f: &Fixture, employee: &str) -> serde_json::Value {
         .data
 }
 
-#[tokio::test]
-async fn an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card() {
-    let f = fresh().await;
+async fn an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card(f: Fixture) {
     let task = scripted_task(
         &f.engine,
         f.dir.path(),
@@ -66,9 +65,7 @@ async fn an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card() {
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
 }
 
-#[tokio::test]
-async fn records_not_fetched_by_a_full_run_are_marked_removed_once() {
-    let f = fresh().await;
+async fn records_not_fetched_by_a_full_run_are_marked_removed_once(f: Fixture) {
     let removal = r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#;
     let task = scripted_task(
         &f.engine,
@@ -126,9 +123,7 @@ async fn records_not_fetched_by_a_full_run_are_marked_removed_once() {
     assert_eq!(card_of(&f, "3").await["accountStatus"], "5 - Removed");
 }
 
-#[tokio::test]
-async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once() {
-    let f = fresh().await;
+async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once(f: Fixture) {
     let limits = r#"{"limits": {"update_limit": 3}}"#;
     let task = scripted_task(
         &f.engine,
@@ -172,9 +167,7 @@ async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once() {
     assert_eq!(run(&f.engine, &task).await.status, RunStatus::Interrupted);
 }
 
-#[tokio::test]
-async fn fewer_rows_than_the_minimum_interrupt_the_run() {
-    let f = fresh().await;
+async fn fewer_rows_than_the_minimum_interrupt_the_run(f: Fixture) {
     let task = scripted_task(
         &f.engine,
         f.dir.path(),
@@ -192,9 +185,7 @@ async fn fewer_rows_than_the_minimum_interrupt_the_run() {
     );
 }
 
-#[tokio::test]
-async fn invalid_and_repeated_records_are_blocked_with_reasons() {
-    let f = fresh().await;
+async fn invalid_and_repeated_records_are_blocked_with_reasons(f: Fixture) {
     let records = r#"[{"id": "1", "name": "a", "groups": []}, {"id": "2", "name": "b", "groups": []},
         {"id": "2", "name": "c", "groups": []}, {"name": "no id", "groups": []}, {"id": "3", "groups": []}, "text"]"#;
     let task = scripted_task(&f.engine, f.dir.path(), "HR", &emitting(records), "{}", "{}").await;
@@ -221,9 +212,7 @@ async fn invalid_and_repeated_records_are_blocked_with_reasons() {
     }
 }
 
-#[tokio::test]
-async fn a_record_that_is_not_utf8_is_blocked_and_the_rest_load() {
-    let f = fresh().await;
+async fn a_record_that_is_not_utf8_is_blocked_and_the_rest_load(f: Fixture) {
     let source = r#"import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
 with open(a["expected_output_filename"], "wb") as f:
@@ -241,9 +230,7 @@ with open(a["expected_output_filename"], "wb") as f:
     );
 }
 
-#[tokio::test]
-async fn two_tasks_loading_the_same_person_update_one_card() {
-    let f = fresh().await;
+async fn two_tasks_loading_the_same_person_update_one_card(f: Fixture) {
     let a = scripted_task(
         &f.engine,
         f.dir.path(),
@@ -284,9 +271,7 @@ async fn two_tasks_loading_the_same_person_update_one_card() {
     );
 }
 
-#[tokio::test]
-async fn a_failed_run_creates_the_failure_card() {
-    let f = fresh().await;
+async fn a_failed_run_creates_the_failure_card(f: Fixture) {
     let failure =
         r#"{"failure": {"template": "provisioning_failure", "folder": "failures", "attribute": "message"}}"#;
     let task = scripted_task(
@@ -311,9 +296,7 @@ async fn a_failed_run_creates_the_failure_card() {
     assert_eq!(cards[0].data["task"], "HR/Load");
 }
 
-#[tokio::test]
-async fn incremental_runs_receive_the_last_successful_extract() {
-    let f = fresh().await;
+async fn incremental_runs_receive_the_last_successful_extract(f: Fixture) {
     let source = r#"import json
 import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
@@ -345,9 +328,7 @@ with open(a["expected_output_filename"], "w") as f:
     assert_eq!(run(&f.engine, &task).await.run_type, "full");
 }
 
-#[tokio::test]
-async fn runs_are_kept_in_history_with_their_summary() {
-    let f = fresh().await;
+async fn runs_are_kept_in_history_with_their_summary(f: Fixture) {
     let task = scripted_task(
         &f.engine,
         f.dir.path(),
@@ -370,9 +351,7 @@ async fn runs_are_kept_in_history_with_their_summary() {
     assert!(shown.files.iter().any(|f| f.kind == "output"));
 }
 
-#[tokio::test]
-async fn attributes_are_found_whatever_their_order_and_whatever_else_a_record_holds() {
-    let f = fresh().await;
+async fn attributes_are_found_whatever_their_order_and_whatever_else_a_record_holds(f: Fixture) {
     let records = r#"[
         {"id": "1", "name": "A", "groups": [], "x": 1},
         {"x": 2, "groups": ["g"], "name": "B", "id": "2"},
@@ -404,9 +383,7 @@ async fn attributes_are_found_whatever_their_order_and_whatever_else_a_record_ho
     );
 }
 
-#[tokio::test]
-async fn a_first_load_whose_output_breaks_late_loads_nothing() {
-    let f = fresh().await;
+async fn a_first_load_whose_output_breaks_late_loads_nothing(f: Fixture) {
     // Tens of thousands of good records stream into the load before the break shows.
     let source = r#"import json
 import common_subroutines_efecte_library as sdk
@@ -431,9 +408,7 @@ with open(a["expected_output_filename"], "w") as f:
     assert!(cards.is_empty(), "a failed first load left {} cards", cards.len());
 }
 
-#[tokio::test]
-async fn a_first_load_stopped_while_it_streams_commits_nothing() {
-    let f = fresh().await;
+async fn a_first_load_stopped_while_it_streams_commits_nothing(f: Fixture) {
     let records = r#"[{"id": str(i), "name": "n%d" % i, "groups": []} for i in range(400000)]"#;
     let task = scripted_task(&f.engine, f.dir.path(), "Big", &emitting(records), "{}", "{}").await;
     let (engine, t) = (f.engine.clone(), task.clone());
@@ -462,9 +437,7 @@ async fn a_first_load_stopped_while_it_streams_commits_nothing() {
     assert!(f.engine.datacards("person", None, 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card() {
-    let f = fresh().await;
+async fn an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card(f: Fixture) {
     let task = scripted_task(
         &f.engine,
         f.dir.path(),
@@ -550,9 +523,7 @@ async fn a_first_load_written_many_cards_per_statement_takes_back_exactly_the_ca
     }
 }
 
-#[tokio::test]
-async fn attribute_names_written_with_json_escapes_are_found() {
-    let f = fresh().await;
+async fn attribute_names_written_with_json_escapes_are_found(f: Fixture) {
     // The output text itself holds the escapes (\u006d is "m", \u006f is "o").
     let source = r#"import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
@@ -583,9 +554,9 @@ async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
     conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap()
 }
 
-#[tokio::test]
-async fn a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load() {
-    let f = fresh().await;
+async fn a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load(
+    f: Fixture,
+) {
     let source = r#"import json
 import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
@@ -633,3 +604,24 @@ with open(a["expected_output_filename"], "w") as f:
     assert_eq!(card.data["last_name"], "name-000000");
     assert_eq!(card.data["groups"], serde_json::json!(["g1"]));
 }
+
+// Every pipeline test above runs twice: with the load streamed beside pass
+// one where the task allows it, and always in a second pass.
+under_both_load_strategies!(
+    an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card,
+    records_not_fetched_by_a_full_run_are_marked_removed_once,
+    the_update_limit_interrupts_the_run_and_an_approval_applies_it_once,
+    fewer_rows_than_the_minimum_interrupt_the_run,
+    invalid_and_repeated_records_are_blocked_with_reasons,
+    a_record_that_is_not_utf8_is_blocked_and_the_rest_load,
+    two_tasks_loading_the_same_person_update_one_card,
+    a_failed_run_creates_the_failure_card,
+    incremental_runs_receive_the_last_successful_extract,
+    runs_are_kept_in_history_with_their_summary,
+    attributes_are_found_whatever_their_order_and_whatever_else_a_record_holds,
+    a_first_load_whose_output_breaks_late_loads_nothing,
+    a_first_load_stopped_while_it_streams_commits_nothing,
+    an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card,
+    attribute_names_written_with_json_escapes_are_found,
+    a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load,
+);

@@ -1,4 +1,5 @@
 use provisio_engine::model::{ConnectorInput, TaskInput};
+use provisio_engine::pipeline::LoadStrategy;
 use provisio_engine::{jsonc, Engine, EngineError};
 use tempfile::TempDir;
 
@@ -8,11 +9,41 @@ pub struct Fixture {
 }
 
 pub async fn fresh() -> Fixture {
+    fresh_with(LoadStrategy::default()).await
+}
+
+/// A fresh engine whose loads are driven the given way.
+pub async fn fresh_with(strategy: LoadStrategy) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let engine = Engine::open(&dir.path().join("data"))
         .await
-        .expect("engine opens");
+        .expect("engine opens")
+        .with_load_strategy(strategy);
     Fixture { engine, dir }
+}
+
+/// Runs each named test (an `async fn(Fixture)`) once per load driver, as
+/// `streamed::NAME` and `two_pass::NAME`.
+#[macro_export]
+macro_rules! under_both_load_strategies {
+    ($($name:ident),* $(,)?) => {
+        mod streamed {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::support::fresh_with(provisio_engine::pipeline::LoadStrategy::Streamed).await).await
+                }
+            )*
+        }
+        mod two_pass {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::support::fresh_with(provisio_engine::pipeline::LoadStrategy::TwoPass).await).await
+                }
+            )*
+        }
+    };
 }
 
 pub fn connector_input(text: &str) -> ConnectorInput {
