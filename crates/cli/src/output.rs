@@ -1,6 +1,7 @@
 //! Printing: one JSON document with `--json`, readable text otherwise.
 //! Errors go to stderr in both modes.
 
+use provisio_engine::error::Remedy;
 use provisio_engine::EngineError;
 use serde::Serialize;
 
@@ -48,7 +49,24 @@ impl Printer {
             eprintln!("{body}");
         } else {
             eprintln!("error: {}", for_terminal(&e.to_string()));
+            if let Some(remedy) = e.remedy() {
+                eprintln!("hint: {}", for_terminal(&hint(remedy)));
+            }
         }
+    }
+}
+
+/// A remedy in this front end's words: the command that applies it.
+pub fn hint(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::SetSetting { key, example } => format!("set it with `provisio settings set {key}={example}`"),
+        Remedy::Force => "repeat the command with --force".into(),
+        Remedy::Approve { task } => {
+            format!("approve the plan once with `provisio task run {task} --approve`")
+        }
+        Remedy::AddScript { name } => format!("add it with `provisio script add {name} --kind scheduled`"),
+        Remedy::RunTask { task } => format!("run it with `provisio task run {task}`"),
+        Remedy::InvokeEvent { task } => format!("invoke it with `provisio event invoke {task} --input FILE`"),
     }
 }
 

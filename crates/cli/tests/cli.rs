@@ -1328,3 +1328,24 @@ with open(a["expected_output_filename"], "w") as f:
     ]);
     assert!(err.contains("'yesterday' is not a date (YYYY-MM-DD)"), "{err}");
 }
+
+#[test]
+fn engine_errors_carry_their_remedy_and_the_cli_words_it_as_a_command() {
+    let cli = Cli::new();
+    scripted(&cli, 1);
+    let values = cli.file("values.json", r#"{"employee_id": "1"}"#);
+    let values = values.to_str().unwrap();
+    // Under --json the remedy is data; in text it is a hint naming the command.
+    let out = cli.run(&["--json", "event", "invoke", "HR/Load", "--input", values]);
+    let body: Value = serde_json::from_slice(&out.stderr).unwrap();
+    assert_eq!(body["error"]["remedy"]["kind"], "run_task", "{body}");
+    assert!(
+        !body["error"]["message"].as_str().unwrap().contains("provisio"),
+        "{body}"
+    );
+    let text = cli.fails(&["event", "invoke", "HR/Load", "--input", values]);
+    assert!(
+        text.contains("hint: run it with `provisio task run HR/Load`"),
+        "{text}"
+    );
+}

@@ -65,6 +65,14 @@ pub enum EngineError {
     #[error("internal error: {0}; please report it with the engine log (`logs export`)")]
     Internal(String),
 
+    /// Any error, with what the person can do about it: each front end
+    /// words the remedy its own way (a CLI flag, a button).
+    #[error("{source}")]
+    WithRemedy {
+        source: Box<EngineError>,
+        remedy: Remedy,
+    },
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
@@ -76,7 +84,42 @@ pub enum EngineError {
     },
 }
 
+/// What a person can do about an error, named without any front end's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Remedy {
+    /// Set this setting (an example value given).
+    SetSetting { key: String, example: String },
+    /// Repeat the removal, forcing it past its references.
+    Force,
+    /// Approve the interrupted run's plan once.
+    Approve { task: String },
+    /// Add the script to the library.
+    AddScript { name: String },
+    /// The task is scheduled: run it instead of invoking it.
+    RunTask { task: String },
+    /// The task is an event task: invoke it instead of running it.
+    InvokeEvent { task: String },
+}
+
 impl EngineError {
+    /// This error with a remedy attached.
+    pub fn with_remedy(self, remedy: Remedy) -> Self {
+        EngineError::WithRemedy {
+            source: Box::new(self),
+            remedy,
+        }
+    }
+
+    /// The remedy attached to this error, if any.
+    pub fn remedy(&self) -> Option<&Remedy> {
+        match self {
+            EngineError::WithRemedy { remedy, .. } => Some(remedy),
+            _ => None,
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         EngineError::Invalid {
             field: field.into(),
@@ -101,6 +144,7 @@ impl EngineError {
     /// Stable kind, for the UI and for scripts reading `--json` errors.
     pub fn code(&self) -> &'static str {
         match self {
+            EngineError::WithRemedy { source, .. } => source.code(),
             EngineError::NotFound { .. } => "not_found",
             EngineError::AlreadyExists { .. } => "already_exists",
             EngineError::MissingFields { .. } => "missing_fields",
@@ -125,6 +169,7 @@ impl EngineError {
         ErrorBody {
             code: self.code().to_string(),
             message: self.to_string(),
+            remedy: self.remedy().cloned(),
         }
     }
 }
@@ -145,6 +190,7 @@ fn is_disk_full_sqlx(e: &sqlx::Error) -> bool {
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
+    pub remedy: Option<Remedy>,
 }
 
 impl From<EngineError> for ErrorBody {

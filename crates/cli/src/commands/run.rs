@@ -85,6 +85,12 @@ pub fn summary_text(run: &Run) -> String {
                 .unwrap_or_default()
         ));
     }
+    if run.status == RunStatus::Interrupted && run.kind == provisio_engine::model::RunKind::Scheduled {
+        let remedy = provisio_engine::error::Remedy::Approve {
+            task: run.task.clone(),
+        };
+        out.push_str(&format!("hint: {}\n", crate::output::hint(&remedy)));
+    }
     for f in &run.files {
         out.push_str(&format!("file {}: {} ({} bytes)\n", f.kind, f.path, f.size));
     }

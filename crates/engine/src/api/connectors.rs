@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 use super::Engine;
 use super::LOCAL_TARGET;
 use crate::clock::{new_id, now};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 use crate::model::{Connector, ConnectorInput, ConnectorSummary, ConnectorType, Task, WorkflowReference};
 use crate::secrets::MASK;
 use crate::{rules, secrets};
@@ -266,11 +266,12 @@ impl Engine {
         if !in_use.is_empty() && !force {
             return Err(EngineError::InUse {
                 message: format!(
-                    "connector '{}' has event tasks in use by workflows: {}; remove with --force to break those callers",
+                    "connector '{}' has event tasks in use by workflows: {}; removing it anyway breaks those callers",
                     c.name,
                     in_use.join("; ")
                 ),
-            });
+            }
+            .with_remedy(Remedy::Force));
         }
         if !c.secret_parameters.is_empty() {
             self.keyring.delete_connector_secrets(&c.id).await?;

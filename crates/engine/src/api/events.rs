@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use super::Engine;
 use crate::clock::now;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
     EventOutcomeKind, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport, StageStatus,
     TaskUsage,
@@ -47,13 +47,12 @@ impl Engine {
         self.require_environment().await?;
         let task = self.task(task_ref).await?;
         if task.usage != TaskUsage::Event {
+            let name = format!("{}/{}", task.connector_name, task.name);
             return Err(EngineError::invalid(
                 "task",
-                format!(
-                    "'{}/{}' is a scheduled task; run it with `provisio task run`",
-                    task.connector_name, task.name
-                ),
-            ));
+                format!("'{name}' is a scheduled task: it runs, it is not invoked"),
+            )
+            .with_remedy(Remedy::RunTask { task: name }));
         }
         let Value::Object(values) = values else {
             return Err(EngineError::invalid(

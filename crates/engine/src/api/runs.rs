@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::Engine;
 use crate::clock::{new_id, now};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
     ConnectorType, Run, RunCounts, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport,
     StageStatus, Task, TaskUsage,
@@ -53,12 +53,20 @@ impl Engine {
             ));
         }
         let name = connector.script.clone().unwrap_or_default();
-        let script = self.script_library().find(self.store(), &name).await.map_err(|_| {
-            EngineError::invalid(
-                "script",
-                format!("connector '{}' uses script '{name}', which is not in the script library; add it with `provisio script add FILE --kind scheduled`", connector.name),
-            )
-        })?;
+        let script = self
+            .script_library()
+            .find(self.store(), &name)
+            .await
+            .map_err(|_| {
+                EngineError::invalid(
+                    "script",
+                    format!(
+                        "connector '{}' uses script '{name}', which is not in the script library",
+                        connector.name
+                    ),
+                )
+                .with_remedy(Remedy::AddScript { name: name.clone() })
+            })?;
         let fits = match usage {
             TaskUsage::Scheduled => script.kind.allows_scheduled(),
             TaskUsage::Event => script.kind.allows_event(),
@@ -81,13 +89,12 @@ impl Engine {
         self.require_environment().await?;
         let task = self.task(task_ref).await?;
         if task.usage != TaskUsage::Scheduled {
+            let name = format!("{}/{}", task.connector_name, task.name);
             return Err(EngineError::invalid(
                 "task",
-                format!(
-                    "'{}/{}' is an event task; invoke it with `provisio event invoke`",
-                    task.connector_name, task.name
-                ),
-            ));
+                format!("'{name}' is an event task: a workflow invokes it, it does not run on its own"),
+            )
+            .with_remedy(Remedy::InvokeEvent { task: name }));
         }
         self.script_for(&task, TaskUsage::Scheduled).await?;
         let cache = self.store().cache_summary(&task.id).await?;

@@ -1,7 +1,7 @@
 //! Settings: read, change (every key checked before any is saved), and the environment gate.
 
 use super::Engine;
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 use crate::model::{EnvironmentType, Settings};
 
 impl Engine {
@@ -26,8 +26,12 @@ impl Engine {
         self.settings().await?.environment_type.ok_or_else(|| {
             EngineError::invalid(
                 "environment_type",
-                "is not set; no task runs until it is. Set it with `provisio settings set environment_type=test` (or prod, demo, dev)",
+                "is not set; no task runs until it is (prod, test, demo or dev)",
             )
+            .with_remedy(Remedy::SetSetting {
+                key: "environment_type".into(),
+                example: "test".into(),
+            })
         })
     }
 }

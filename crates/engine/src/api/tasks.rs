@@ -4,7 +4,7 @@ use super::connectors::callers;
 use super::Engine;
 use super::{TaskUpdate, DEFAULT_HEARTBEAT_TIMEOUT};
 use crate::clock::{new_id, now};
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
     Connector, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template, WorkflowReference,
 };
@@ -125,12 +125,13 @@ impl Engine {
         if !task.references.is_empty() && !force {
             return Err(EngineError::InUse {
                 message: format!(
-                    "task '{}/{}' is in use by workflows: {}; remove it with --force to break those callers",
+                    "task '{}/{}' is in use by workflows: {}; removing it anyway breaks those callers",
                     task.connector_name,
                     task.name,
                     callers(&task.references)
                 ),
-            });
+            }
+            .with_remedy(Remedy::Force));
         }
         self.store.delete_task(&task.id).await?;
         Ok(task)

@@ -908,12 +908,10 @@ fn load(
             if planned > limit && !limits.override_update_limit && !inputs.approved {
                 refusal = Some(format!(
                     "{planned} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \
-                     nothing was loaded. Inspect {PLAN} in the run's files and approve it once with `provisio task run {}/{} --approve`",
+                     nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
                     plan.creates,
                     plan.updates,
                     candidates.len(),
-                    task.connector_name,
-                    task.name
                 ));
             }
         }

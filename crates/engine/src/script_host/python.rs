@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::error::{EngineError, Result};
+use crate::error::{EngineError, Remedy, Result};
 
 static RESOLVED: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
 
@@ -20,7 +20,10 @@ pub async fn resolve(python: &str) -> Result<PathBuf> {
     {
         return Ok(p);
     }
-    let hint = "set the interpreter with `provisio settings set python=/usr/bin/python3`";
+    let remedy = || Remedy::SetSetting {
+        key: "python".into(),
+        example: "/usr/bin/python3".into(),
+    };
     let mut command = tokio::process::Command::new(python);
     command
         .args(["-c", "import sys; sys.stdout.write(sys.executable)"])
@@ -29,15 +32,19 @@ pub async fn resolve(python: &str) -> Result<PathBuf> {
     let output = tokio::time::timeout(Duration::from_secs(30), command.output())
         .await
         .map_err(|_| {
-            EngineError::invalid("python", format!("'{python}' did not answer within 30 s; {hint}"))
+            EngineError::invalid("python", format!("'{python}' did not answer within 30 s"))
+                .with_remedy(remedy())
         })?
-        .map_err(|e| EngineError::invalid("python", format!("cannot start '{python}': {e}; {hint}")))?;
+        .map_err(|e| {
+            EngineError::invalid("python", format!("cannot start '{python}': {e}")).with_remedy(remedy())
+        })?;
     let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if !output.status.success() || path.as_os_str().is_empty() || !path.exists() {
         return Err(EngineError::invalid(
             "python",
-            format!("'{python}' is not a working Python interpreter; {hint}"),
-        ));
+            format!("'{python}' is not a working Python interpreter"),
+        )
+        .with_remedy(remedy()));
     }
     if let Ok(mut guard) = RESOLVED.lock() {
         guard

@@ -5,11 +5,13 @@ use provisio_engine::model::EnvironmentType;
 async fn environment_type_is_unset_on_a_new_installation_and_blocks_runs() {
     let f = fresh().await;
     assert_eq!(f.engine.settings().await.unwrap().environment_type, None);
-    let e = message(f.engine.require_environment().await.unwrap_err());
-    assert!(
-        e.contains("environment_type") && e.contains("settings set environment_type="),
-        "{e}"
-    );
+    let e = f.engine.require_environment().await.unwrap_err();
+    assert!(matches!(
+        e.remedy(),
+        Some(provisio_engine::error::Remedy::SetSetting { key, .. }) if key == "environment_type"
+    ));
+    let e = message(e);
+    assert!(e.contains("environment_type") && e.contains("is not set"), "{e}");
 }
 
 #[tokio::test]

@@ -172,8 +172,9 @@ async fn an_event_task_in_use_refuses_removal_without_force() {
     let e = f.engine.remove_task("AD/Disable user", false).await.unwrap_err();
     assert_eq!(
         e.to_string(),
-        "task 'AD/Disable user' is in use by workflows: Offboarding workflow; remove it with --force to break those callers"
+        "task 'AD/Disable user' is in use by workflows: Offboarding workflow; removing it anyway breaks those callers"
     );
+    assert_eq!(e.remedy(), Some(&provisio_engine::error::Remedy::Force));
     let e = f.engine.remove_connector("AD", false).await.unwrap_err();
     assert!(
         e.to_string()
