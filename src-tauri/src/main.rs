@@ -69,6 +69,7 @@ fn main() {
             commands::connectors::list_connectors,
             commands::connectors::list_tasks,
             commands::settings::get_settings,
+            commands::settings::settings_view,
         ])
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {

@@ -4,6 +4,7 @@ import { invoke } from "@tauri-apps/api/core";
 import type { ConnectorSummary } from "./generated/ConnectorSummary";
 import type { EngineStatus } from "./generated/EngineStatus";
 import type { ErrorBody } from "./generated/ErrorBody";
+import type { SettingRow } from "./generated/SettingRow";
 import type { Settings } from "./generated/Settings";
 import type { TaskSummary } from "./generated/TaskSummary";
 
@@ -23,4 +24,5 @@ export const api = {
   listConnectors: () => invoke<ConnectorSummary[]>("list_connectors"),
   listTasks: (connector: string) => invoke<TaskSummary[]>("list_tasks", { connector }),
   getSettings: () => invoke<Settings>("get_settings"),
+  settingsView: () => invoke<SettingRow[]>("settings_view"),
 };

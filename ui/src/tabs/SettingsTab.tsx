@@ -1,36 +1,35 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
-import type { Settings } from "../generated/Settings";
+import type { SettingRow } from "../generated/SettingRow";
 
-/** Read-only for now: settings are changed with `provisio settings set`. */
+/**
+ * Every setting the engine defines, rendered from its table (label, value,
+ * help text); this tab holds no list of its own. Read-only for now:
+ * settings are changed with `provisio settings set`.
+ */
 export function SettingsTab() {
-  const [settings, setSettings] = useState<Settings | null>(null);
+  const [rows, setRows] = useState<SettingRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
-    api.getSettings().then(setSettings, (e: unknown) => setError(errorMessage(e)));
+    api.settingsView().then(setRows, (e: unknown) => setError(errorMessage(e)));
   }, []);
 
   if (error) return <div className="banner error">{error}</div>;
-  if (!settings) return <p>Loading…</p>;
-  const rows: [string, string][] = [
-    ["Environment type", settings.environment_type ?? "not set (no task runs until it is)"],
-    ["Cache clear hours (UTC)", settings.cache_clear_hours.join(", ")],
-    ["Workers", String(settings.workers)],
-    ["Python interpreter", settings.python],
-    ["Retention (days)", settings.retention_days === null ? "none" : String(settings.retention_days)],
-    ["Retention (runs per task)", settings.retention_runs === null ? "none" : String(settings.retention_runs)],
-    ["Log level", settings.log_level],
-  ];
+  if (!rows) return <p>Loading…</p>;
   return (
     <section>
       <h2>Settings</h2>
       <table className="grid narrow">
         <tbody>
-          {rows.map(([k, v]) => (
-            <tr key={k}>
-              <th>{k}</th>
-              <td>{v}</td>
+          {rows.map(({ key, value }) => (
+            <tr key={key.name} title={key.description}>
+              <th>{key.label}</th>
+              <td>
+                {key.name === "environment_type" && value === "not set"
+                  ? "not set (no task runs until it is)"
+                  : value}
+              </td>
             </tr>
           ))}
         </tbody>

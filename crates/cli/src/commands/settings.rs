@@ -20,20 +20,17 @@ pub async fn run(engine: &Engine, command: SettingsCommand, printer: &Printer) -
             engine.set_settings(&changes).await?
         }
     };
+    let rows = provisio_engine::rules::settings::rows(&settings);
     printer.emit(&settings, || {
-        let opt = |v: Option<u32>| v.map(|n| n.to_string()).unwrap_or_else(|| "none".into());
-        format!(
-            "environment_type: {}\ncache_clear_hours: {}\nworkers: {}\npython: {}\nretention_days: {}\nretention_runs: {}\nlog_level: {}\ncatch_up: {}\nenable_imported_tasks_in_prod: {}",
-            settings.environment_type.map(|e| e.as_str()).unwrap_or("not set (no task runs until it is)"),
-            settings.cache_clear_hours.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(","),
-            settings.workers,
-            settings.python,
-            opt(settings.retention_days),
-            opt(settings.retention_runs),
-            settings.log_level,
-            settings.catch_up,
-            settings.enable_imported_tasks_in_prod,
-        )
+        rows.iter()
+            .map(|r| match (r.key.name, r.value.as_str()) {
+                ("environment_type", "not set") => {
+                    format!("{}: not set (no task runs until it is)", r.key.name)
+                }
+                (name, value) => format!("{name}: {value}"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
     });
     Ok(0)
 }

@@ -4,6 +4,7 @@
 //! does package import: one set of rules for every way in.
 
 mod script_name;
+pub mod settings;
 
 pub use script_name::{check_script_name, MAX_SCRIPT_NAME_LEN};
 
