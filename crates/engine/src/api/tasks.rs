@@ -149,97 +149,33 @@ impl Engine {
         input: TaskInput,
         existing: Option<&Task>,
     ) -> Result<Task> {
-        let missing = rules::missing_task_fields(&input);
-        if !missing.is_empty() {
-            return Err(EngineError::MissingFields { fields: missing });
-        }
+        rules::task::check_input(&input)?;
         let usage = input.usage.unwrap_or_default();
         let name = input.name.clone().unwrap_or_default().trim().to_string();
-        rules::check_name("task", &name)?;
         let scheduled = usage == TaskUsage::Scheduled;
         let timezone = input
             .timezone
             .clone()
             .filter(|t| !t.trim().is_empty())
             .unwrap_or_else(|| "UTC".into());
-        rules::check_timezone(&timezone)?;
-        if let Some(s) = input.schedule.as_deref().filter(|s| !s.trim().is_empty()) {
-            rules::check_schedule(s)?;
-        }
         let template_code = input.target_template.clone().unwrap_or_default();
         let template = self
             .template_in(&c.target, &template_code, "target_template")
             .await?;
         let folder_code = input.target_folder.clone().unwrap_or_default();
         let folder = self.folder_in(&c.target, &folder_code, "target_folder").await?;
-        rules::check_folder_accepts(&folder, &template)?;
+        let failure = match &input.failure {
+            Some(f) => Some((
+                self.template_in(&c.target, &f.template, "failure.template")
+                    .await?,
+                self.folder_in(&c.target, &f.folder, "failure.folder").await?,
+            )),
+            None => None,
+        };
+        rules::task::check_against_target(&input, &template, &folder, failure.as_ref().map(|(t, f)| (t, f)))?;
+        rules::task::check_limits(&input)?;
         let mappings = input.mappings.clone().unwrap_or_default();
-        rules::check_mappings(
-            &template,
-            &mappings,
-            if scheduled {
-                input.object_id_attribute.as_deref()
-            } else {
-                None
-            },
-        )?;
-        if let Some(a) = input.task_id_attribute.as_deref().filter(|a| !a.is_empty()) {
-            rules::check_attribute(&template, "task_id_attribute", a)?;
-        }
-        if let Some(a) = input
-            .data_source_type_attribute
-            .as_deref()
-            .filter(|a| !a.is_empty())
-        {
-            rules::check_attribute(&template, "data_source_type_attribute", a)?;
-        }
-        if let Some(r) = &input.removal {
-            rules::check_attribute(&template, "removal.status_attribute", &r.status_attribute)?;
-            let attr = template.attribute(&r.status_attribute).cloned();
-            if let Some(attr) = attr.filter(|a| !a.static_values.is_empty()) {
-                if !attr.static_values.contains(&r.removed_value) {
-                    return Err(EngineError::invalid(
-                        "removal.removed_value",
-                        format!(
-                            "'{}' is not an allowed value of '{}' (allowed: {})",
-                            r.removed_value,
-                            attr.code,
-                            attr.static_values.join(", ")
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(f) = &input.failure {
-            let ft = self
-                .template_in(&c.target, &f.template, "failure.template")
-                .await?;
-            let ff = self.folder_in(&c.target, &f.folder, "failure.folder").await?;
-            rules::check_folder_accepts(&ff, &ft).map_err(|e| match e {
-                EngineError::Invalid { message, .. } => EngineError::invalid("failure.folder", message),
-                other => other,
-            })?;
-            rules::check_attribute(&ft, "failure.attribute", &f.attribute)?;
-        }
         let limits = input.limits.clone().unwrap_or_default();
-        if limits.update_limit == Some(0) {
-            return Err(EngineError::invalid(
-                "limits.update_limit",
-                "must be at least 1 (leave it out for no limit)",
-            ));
-        }
-        if input.max_runtime == Some(0) {
-            return Err(EngineError::invalid(
-                "max_runtime",
-                "must be at least 1 second (leave it out for no limit)",
-            ));
-        }
-        if input.heartbeat_timeout == Some(0) {
-            return Err(EngineError::invalid(
-                "heartbeat_timeout",
-                "must be at least 1 second",
-            ));
-        }
         let stamp = now();
         let references: Vec<WorkflowReference> = input
             .declared_callers

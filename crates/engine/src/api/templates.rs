@@ -3,7 +3,7 @@
 use super::Engine;
 use super::LOCAL_TARGET;
 use crate::error::{EngineError, Result};
-use crate::model::{Attribute, Folder, TargetInfo, Template, TemplateInput};
+use crate::model::{Folder, TargetInfo, Template, TemplateInput};
 use crate::rules;
 
 impl Engine {
@@ -45,61 +45,13 @@ impl Engine {
 
     /// Adds (or redefines) a user template of the local store, with folders that accept it.
     pub async fn add_template(&self, input: TemplateInput) -> Result<Template> {
-        let mut missing = Vec::new();
-        if rules::blank(&input.code) {
-            missing.push("code".to_string());
-        }
-        if rules::blank(&input.name) {
-            missing.push("name".to_string());
-        }
-        if input.attributes.is_empty() {
-            missing.push("attributes".to_string());
-        }
-        if !missing.is_empty() {
-            return Err(EngineError::MissingFields { fields: missing });
-        }
-        let code = input.code.clone().unwrap_or_default().trim().to_string();
-        if !code
-            .chars()
-            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
-        {
-            return Err(EngineError::invalid(
-                "code",
-                format!("'{code}' may only hold letters, digits, '_' and '-'"),
-            ));
-        }
+        let (code, attributes) = rules::template::check_input(&input)?;
         if let Some(existing) = self.store.template(LOCAL_TARGET, &code).await? {
             if existing.built_in {
                 return Err(EngineError::invalid(
                     "code",
                     format!("template '{code}' is built in; choose another code"),
                 ));
-            }
-        }
-        let mut attributes: Vec<Attribute> = Vec::new();
-        for a in input.attributes {
-            if a.code.trim().is_empty() {
-                return Err(EngineError::invalid(
-                    "attributes",
-                    "every attribute needs a 'code'",
-                ));
-            }
-            if attributes.iter().any(|x| x.code == a.code) {
-                return Err(EngineError::invalid(
-                    "attributes",
-                    format!("attribute '{}' is listed twice", a.code),
-                ));
-            }
-            attributes.push(a);
-        }
-        for fixed in ["taskid", "dataSourceType"] {
-            if !attributes.iter().any(|a| a.code == fixed) {
-                attributes.push(Attribute {
-                    code: fixed.into(),
-                    attribute_type: Default::default(),
-                    multi_value: false,
-                    static_values: Vec::new(),
-                });
             }
         }
         let template = Template {

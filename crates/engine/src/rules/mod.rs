@@ -5,6 +5,8 @@
 
 mod script_name;
 pub mod settings;
+pub mod task;
+pub mod template;
 
 pub use script_name::{check_script_name, MAX_SCRIPT_NAME_LEN};
 
