@@ -15,6 +15,7 @@
 //! | [`platform`] | file permissions and opening script-written files without blocking, per platform |
 //! | [`script_library`] | the script library: bundled scripts, custom scripts, the SDK module's files |
 //! | [`script_host`] | running one Python process under the script contract; process groups per platform |
+//! | [`source`] | turning a connector into a file of records: the `python_script` source runs the script host |
 //! | [`pipeline`] | extract → validate → compare → guard → load → commit, for every connector type |
 //! | [`targets`] | where loaded data goes: the [`targets::LoadTarget`] trait and the local card store |
 //! | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock |
@@ -40,6 +41,7 @@ pub mod scheduler;
 pub mod script_host;
 pub mod script_library;
 pub mod secrets;
+pub mod source;
 pub mod store;
 pub mod targets;
 

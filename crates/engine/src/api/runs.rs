@@ -20,6 +20,8 @@ use tracing::Instrument;
 use crate::pipeline::{self, Halt, RunInputs};
 use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
+use crate::source::python_script::PythonScript;
+use crate::source::Source;
 
 pub const STOP_FILE: &str = "stop-requested";
 
@@ -219,10 +221,12 @@ impl Engine {
         std::fs::create_dir_all(&dir)
             .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
         Ok(RunInputs {
-            host: host?,
-            script: PathBuf::from(script.path),
-            parameters: connector.parameters.clone(),
-            secrets: crate::secrets::Sensitive::new(secrets),
+            source: Source::PythonScript(PythonScript {
+                script: PathBuf::from(script.path),
+                host: host?,
+                parameters: connector.parameters.clone(),
+                secrets: crate::secrets::Sensitive::new(secrets),
+            }),
             target: self.target_for(&connector.target)?,
             dir,
             cache,

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::clock::now;
 use crate::error::EngineError;
@@ -29,7 +29,8 @@ use crate::model::{
     Run, RunCounts, RunFile, RunFileKind, RunMode, RunStage, RunStatus, RunType, StageReport, StageStatus,
     Task, Template,
 };
-use crate::script_host::{files, ExtractFailure, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP};
+use crate::script_host::files;
+use crate::source::{Extract, ExtractError, Source};
 use crate::targets::{CardWrite, LoadTarget, OpenTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
 use records::RecordShape;
@@ -86,10 +87,8 @@ pub enum LoadStrategy {
 pub struct RunInputs {
     pub task: Task,
     pub template: Template,
-    pub script: PathBuf,
-    pub host: ScriptHost,
-    pub parameters: Value,
-    pub secrets: crate::secrets::Sensitive<serde_json::Map<String, Value>>,
+    /// Where the records come from.
+    pub source: Source,
     /// Opens the task's target for the load (on the load's own thread).
     pub target: OpenTarget,
     pub dir: PathBuf,
@@ -134,52 +133,32 @@ pub async fn execute(
         ..Default::default()
     };
     store.save_run(run).await?;
-    let masker = Masker::from_json_values(inputs.secrets.expose().values());
-    let args = json!({
-        "data_extraction_attributes": shape.extraction_attributes().iter()
-            .map(|(name, multi)| json!({"attributeName": name, "multivalue": multi})).collect::<Vec<_>>(),
-        "script_current_working_directory": inputs.dir,
-        "error_filename": inputs.dir.join(files::ERROR),
-        "expected_output_filename": inputs.dir.join(files::OUTPUT),
-        "heartbeat_filename": inputs.dir.join(files::HEARTBEAT),
-        "log_filename": inputs.dir.join(files::SCRIPT_LOG),
-        "connector_parameters": inputs.parameters,
-        "task": {"id": task.id, "name": task.name, "connector": task.connector_name},
-        "run_id": run.id,
-        "run_type": run.run_type,
-        "last_successful_extract": if run.run_type == RunMode::Incremental {
-            cache_row.as_ref().and_then(|c| c.last_successful_extract.clone())
-        } else { None },
-    });
-    let secrets_line =
-        crate::secrets::Sensitive::new(Value::Object(inputs.secrets.expose().clone()).to_string());
-    // The cache (a million entries is 24 MB) is decoded while the script runs.
+    let last_successful_extract = cache_row.as_ref().and_then(|c| c.last_successful_extract.clone());
+    // The cache (a million entries is 24 MB) is decoded while the source runs.
     let decoding = tokio::task::spawn_blocking(move || cache::slots_of(cache_row.as_ref()));
     let script_started = std::time::Instant::now();
     let outcome = inputs
-        .host
-        .run_scheduled(ScheduledInvocation {
-            script: &inputs.script,
-            work_dir: &inputs.dir,
-            args,
-            secrets_line,
-            masker: &masker,
-            heartbeat_timeout: Duration::from_secs(task.heartbeat_timeout.max(1)),
-            max_runtime: task.max_runtime.map(Duration::from_secs),
+        .source
+        .extract(Extract {
+            task,
+            run_id: &run.id,
+            run_type: run.run_type,
+            last_successful_extract,
+            attributes: shape.extraction_attributes(),
+            dir: &inputs.dir,
             stop,
-            log_cap: DEFAULT_LOG_CAP,
         })
         .await;
     let script_time = script_started.elapsed();
     let output = match outcome {
-        Ok(o) => o.output,
-        Err(ExtractFailure::Killed(crate::script_host::KillReason::Stopped)) => {
+        Ok(output) => output,
+        Err(ExtractError::Stopped) => {
             return Err(Halt::extract(
                 RunStatus::Stopped,
                 "stopped by a user during the extract; nothing was loaded",
             ))
         }
-        Err(e) => return Err(Halt::extract(RunStatus::Failed, e.to_string())),
+        Err(ExtractError::Failed(why)) => return Err(Halt::extract(RunStatus::Failed, why)),
     };
 
     let mut slots = decoding

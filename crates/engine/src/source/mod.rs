@@ -1,0 +1,59 @@
+//! Sources: what turns a connector into a file of records for the pipeline
+//! (a JSON array, one object per record). The pipeline does not know which
+//! source it reads; a new connector type is a new source here.
+//!
+//! | source | connector type | how |
+//! | --- | --- | --- |
+//! | [`python_script`] | `python_script` | runs the connector's script under the SPEC §4 contract |
+
+pub mod python_script;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::model::{RunMode, Task};
+
+/// What a source needs to know about the run it extracts for.
+#[derive(Debug)]
+pub struct Extract<'a> {
+    pub task: &'a Task,
+    pub run_id: &'a str,
+    pub run_type: RunMode,
+    /// The previous successful extract's start, for incremental runs.
+    pub last_successful_extract: Option<String>,
+    /// Source attribute names the task maps, with whether each is multi-valued.
+    pub attributes: Vec<(String, bool)>,
+    /// The run's directory: the source's working folder and where its files go.
+    pub dir: &'a Path,
+    /// Becomes `true` when a user asks the run to stop.
+    pub stop: tokio::sync::watch::Receiver<bool>,
+}
+
+/// Why an extract did not produce records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    /// A user stopped the run.
+    Stopped,
+    /// The source failed; the words say why (secrets masked).
+    Failed(String),
+}
+
+/// A connector's source, ready to extract.
+#[derive(Debug)]
+pub enum Source {
+    PythonScript(python_script::PythonScript),
+}
+
+impl Source {
+    /// Produces the records file, or says why not.
+    pub async fn extract(&self, run: Extract<'_>) -> Result<PathBuf, ExtractError> {
+        match self {
+            Source::PythonScript(s) => s.extract(run).await,
+        }
+    }
+
+    /// How long a source may stay silent before it is taken for hung (the task's heartbeat).
+    pub fn heartbeat(task: &Task) -> Duration {
+        Duration::from_secs(task.heartbeat_timeout.max(1))
+    }
+}
