@@ -1,0 +1,75 @@
+//! The guard between planning and loading: a pure decision over the plan's
+//! numbers and the task's limits.
+
+use super::PLAN;
+use crate::model::Limits;
+
+/// What a run plans to change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Planned {
+    pub valid: u64,
+    pub creates: u64,
+    pub updates: u64,
+    pub removals: u64,
+}
+
+/// Why the run must not load, or `None` when it may. A user's approval
+/// (`approved`) or the task's override lifts the update limit, never the
+/// minimum row count.
+pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<String> {
+    if let Some(min) = limits.minimum_row_count {
+        if planned.valid < min {
+            return Some(format!(
+                "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
+                planned.valid
+            ));
+        }
+    }
+    let changes = planned.creates + planned.updates + planned.removals;
+    match limits.update_limit {
+        Some(limit) if changes > limit && !limits.override_update_limit && !approved => Some(format!(
+            "{changes} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \
+             nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
+            planned.creates, planned.updates, planned.removals,
+        )),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(min: Option<u64>, update: Option<u64>, override_limit: bool) -> Limits {
+        Limits {
+            minimum_row_count: min,
+            update_limit: update,
+            override_update_limit: override_limit,
+        }
+    }
+
+    const PLANNED: Planned = Planned {
+        valid: 100,
+        creates: 3,
+        updates: 2,
+        removals: 1,
+    };
+
+    #[test]
+    fn the_update_limit_counts_creates_updates_and_removals() {
+        assert_eq!(refusal(&limits(None, Some(6), false), &PLANNED, false), None);
+        let why = refusal(&limits(None, Some(5), false), &PLANNED, false).unwrap();
+        assert!(
+            why.starts_with("6 planned changes (3 new, 2 changed, 1 removals) exceed the update limit of 5"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn approval_and_override_lift_the_update_limit_but_not_the_minimum_row_count() {
+        assert_eq!(refusal(&limits(None, Some(1), false), &PLANNED, true), None);
+        assert_eq!(refusal(&limits(None, Some(1), true), &PLANNED, false), None);
+        let why = refusal(&limits(Some(101), None, false), &PLANNED, true).unwrap();
+        assert!(why.contains("fewer than the minimum row count of 101"), "{why}");
+    }
+}

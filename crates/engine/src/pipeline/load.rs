@@ -1,0 +1,453 @@
+//! The load core and its two drivers: `stream_load` writes while pass one
+//! reads (a task without limits), `load` reads the spill after the guard
+//! (a task with limits). Both end in `finish_load`: removal marking and the
+//! commit, all through [`LoadTarget`].
+
+use std::io::BufRead;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::plan::{io_halt, loadable, open_output, plan_changes, Plan};
+use super::report::{record_extract, run_files};
+use super::sink::Sink;
+use super::{cache, guard, records, Halt, RunInputs, PLAN, SPILL};
+use crate::clock::now;
+use crate::model::{Run, RunCounts, RunMode, RunStatus, StageStatus, Task};
+use crate::targets::{CardWrite, LoadTarget, RemovalQuery, Upsert};
+use cache::{Slot, Slots};
+use records::RecordShape;
+
+/// A run without limits has no guard to wait for, so its changes go into
+/// the load transaction while pass one is still reading, and the two use
+/// both cores. An id found repeated later takes back the card its first
+/// record created, before the commit. A card its first record *updated*
+/// cannot be taken back that way: then everything is rolled back and `None`
+/// returned, and the caller runs the two-pass way (rare: repeated ids whose
+/// first record changed a card).
+#[allow(clippy::too_many_arguments)]
+pub(super) fn stream_load(
+    inputs: &RunInputs,
+    shape: &RecordShape,
+    output: &Path,
+    slots: Slots,
+    removal: Option<&crate::model::RemovalSettings>,
+    mut run: Run,
+    stopped: &AtomicBool,
+    (script_time, script_started): (Duration, std::time::Instant),
+) -> std::result::Result<Option<Run>, Halt> {
+    let task = &inputs.task;
+    // Opened before the transaction: nothing that could wait on a script happens inside it.
+    let output = open_output(output)?;
+    let mut opened = inputs.target.open()?;
+    let target: &mut (dyn LoadTarget + Send) = &mut *opened;
+    begin_load(target, task, stopped)?;
+    let key_attribute = shape.key_attribute().to_string();
+    let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (plan, loaded) = std::thread::scope(|scope| {
+        let target = &mut *target;
+        let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
+            let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
+            let mut made = Vec::new();
+            let mut outcomes = Vec::new();
+            for lines in from_pass_one {
+                // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
+                let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
+                let mut changes = Vec::new();
+                for line in lines.split('\n').filter(|l| !l.is_empty()) {
+                    let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
+                    let (key, data) = parse_change(change).ok_or_else(damaged)?;
+                    changes.push(Change {
+                        id: cache::key_hash(&key),
+                        known: known.parse().ok(),
+                        key,
+                        data,
+                    });
+                }
+                write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
+                made.extend(changes.iter().map(|c| c.id).zip(outcomes.iter().copied()));
+                if stopped.load(Ordering::Relaxed) {
+                    return Err(stopped_in_load());
+                }
+            }
+            Ok(made)
+        });
+        let sink = Sink::Stream {
+            to_loader,
+            pending: Vec::new(),
+        };
+        let plan = plan_changes(output, &inputs.dir, shape, slots, sink);
+        let loaded = loader
+            .join()
+            .unwrap_or_else(|_| Err(Halt::load(RunStatus::Failed, "the load stopped unexpectedly")));
+        (plan, loaded)
+    });
+    // A stopped or failed loader explains a pass one that ended early; an
+    // invalid output explains a loader that was cut off.
+    let (mut plan, loaded) = match (plan, loaded) {
+        (Ok(plan), Ok(loaded)) => (plan, loaded),
+        (Err(halt), Ok(_)) | (_, Err(halt)) => {
+            target.rollback();
+            return Err(halt);
+        }
+    };
+    let mut counts = plan.counts.clone();
+    for (id, outcome) in loaded {
+        let slot = plan.slots.get_mut(&id).filter(|s| loadable(s));
+        match (slot, outcome) {
+            (Some(slot), outcome) => written(&mut counts, slot, outcome),
+            // Its id turned up again later: all its records are blocked.
+            (None, Upsert::Created(c)) => target.take_back(c)?,
+            (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
+                target.rollback();
+                return Ok(None);
+            }
+        }
+    }
+    // Which of the task's cards were not fetched is known only now.
+    let query = removal_query(task, removal);
+    let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
+    record_extract(
+        &mut run,
+        &plan.counts,
+        script_time,
+        script_started.elapsed() - script_time,
+    );
+    let done = finish_load(
+        target,
+        inputs,
+        &mut plan,
+        counts,
+        query.as_ref(),
+        &candidates,
+        run,
+        stopped,
+    )?;
+    Ok(Some(done))
+}
+
+pub(super) fn stopped_in_load() -> Halt {
+    Halt::load(
+        RunStatus::Stopped,
+        "stopped by a user during the load; nothing was committed",
+    )
+}
+
+/// A change line as pass one writes it: the object key as JSON, a tab, the card JSON.
+pub(super) fn parse_change(line: &str) -> Option<(std::borrow::Cow<'_, str>, &str)> {
+    let (key_json, data) = line.split_once('\t')?;
+    let key: records::JsonStr = serde_json::from_str(key_json).ok()?;
+    Some((key.0, data))
+}
+
+/// One new or changed card of a load batch.
+pub(super) struct Change<'a> {
+    /// Hash of the object key (the cache's and the plan's key).
+    pub(super) id: u64,
+    /// The card the task's cache remembers for it.
+    pub(super) known: Option<i64>,
+    pub(super) key: std::borrow::Cow<'a, str>,
+    /// The card values as JSON.
+    pub(super) data: &'a str,
+}
+
+/// Writes a batch of changes in order; `outcomes` then says what happened to each.
+pub(super) fn write_changes(
+    target: &mut dyn LoadTarget,
+    task: &Task,
+    key_attribute: &str,
+    changes: &[Change],
+    outcomes: &mut Vec<Upsert>,
+) -> std::result::Result<(), Halt> {
+    let writes: Vec<CardWrite> = changes
+        .iter()
+        .map(|c| card_write(task, key_attribute, &c.key, c.known, c.data))
+        .collect();
+    outcomes.clear();
+    target.upsert_all(&writes, outcomes)?;
+    Ok(())
+}
+
+pub(super) fn card_write<'a>(
+    task: &'a Task,
+    key_attribute: &'a str,
+    key: &'a str,
+    known_card: Option<i64>,
+    data: &'a str,
+) -> CardWrite<'a> {
+    CardWrite {
+        template: &task.target_template,
+        folder: &task.target_folder,
+        key_attribute,
+        key,
+        known_card,
+        task_id: &task.id,
+        data,
+    }
+}
+
+/// Counts what the target did with one record and remembers its card.
+pub(super) fn written(counts: &mut RunCounts, slot: &mut Slot, outcome: Upsert) {
+    let card = match outcome {
+        Upsert::Created(c) => {
+            counts.created += 1;
+            c
+        }
+        Upsert::Updated(c) => {
+            counts.updated += 1;
+            c
+        }
+        Upsert::TakenOver(c) => {
+            counts.updated += 1;
+            counts.takeovers += 1;
+            c
+        }
+    };
+    slot.card = card.id;
+}
+
+pub(super) fn removal_query<'a>(
+    task: &'a Task,
+    removal: Option<&'a crate::model::RemovalSettings>,
+) -> Option<RemovalQuery<'a>> {
+    removal.map(|r| RemovalQuery {
+        template: &task.target_template,
+        task_id: &task.id,
+        status_attribute: &r.status_attribute,
+        removed_value: &r.removed_value,
+    })
+}
+
+/// The task's cards that this run did not fetch (nor block) and that are not removed yet.
+pub(super) fn removal_candidates(
+    target: &mut dyn LoadTarget,
+    query: Option<&RemovalQuery>,
+    slots: &Slots,
+) -> std::result::Result<Vec<(crate::targets::CardRef, String)>, Halt> {
+    let Some(q) = query else {
+        return Ok(Vec::new());
+    };
+    Ok(target.removal_candidates(q, &|k: &str| {
+        slots
+            .get(&cache::key_hash(k))
+            .is_some_and(|s| s.occurrences > 0 || s.blocked)
+    })?)
+}
+
+/// Guard, load and commit, on the target's own connection (blocking).
+pub(super) fn load(
+    inputs: &RunInputs,
+    shape: &RecordShape,
+    mut plan: Plan,
+    removal: Option<&crate::model::RemovalSettings>,
+    run: Run,
+    stopped: &AtomicBool,
+) -> std::result::Result<Run, Halt> {
+    let task = &inputs.task;
+    let mut opened = inputs.target.open()?;
+    let target: &mut (dyn LoadTarget + Send) = &mut *opened;
+    let query = removal_query(task, removal);
+    let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
+
+    // ---- guard ----
+    let refusal = guard::refusal(
+        &task.limits,
+        &guard::Planned {
+            valid: plan.counts.valid,
+            creates: plan.creates,
+            updates: plan.updates,
+            removals: candidates.len() as u64,
+        },
+        inputs.approved,
+    );
+    if let Some(reason) = refusal {
+        let removals: Vec<&str> = candidates.iter().take(10_000).map(|(_, k)| k.as_str()).collect();
+        let plan_doc = json!({
+            "reason": reason,
+            "new": plan.creates, "changed": plan.updates, "removals": candidates.len(),
+            "removed_object_ids": removals,
+            "changes_file": SPILL,
+        });
+        let _ = std::fs::write(
+            inputs.dir.join(PLAN),
+            serde_json::to_vec_pretty(&plan_doc).unwrap_or_default(),
+        );
+        return Err(Halt::load(RunStatus::Interrupted, reason));
+    }
+
+    // ---- load ----
+    begin_load(target, task, stopped)?;
+    let spill_path = inputs.dir.join(SPILL);
+    let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
+    let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
+    let key_attribute = shape.key_attribute().to_string();
+    let mut counts = plan.counts.clone();
+    let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
+    // Whole lines, about 1 MB at a time, so the target can write many cards per statement.
+    let mut batch = Vec::with_capacity(1 << 20);
+    let mut outcomes = Vec::new();
+    loop {
+        batch.clear();
+        while batch.len() < 1 << 20 {
+            let n = spill
+                .read_until(b'\n', &mut batch)
+                .map_err(|e| io_halt("cannot read", &spill_path, e))?;
+            if n == 0 {
+                break;
+            }
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let lines = simdutf8::basic::from_utf8(&batch).map_err(|_| damaged())?;
+        let mut changes = Vec::new();
+        for line in lines.split('\n').filter(|l| !l.is_empty()) {
+            let (key, data) = parse_change(line).ok_or_else(damaged)?;
+            let id = cache::key_hash(&key);
+            let Some(slot) = plan.slots.get(&id).filter(|s| loadable(s)) else {
+                continue;
+            };
+            changes.push(Change {
+                id,
+                known: slot.cached.then_some(slot.card),
+                key,
+                data,
+            });
+        }
+        write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
+        for (change, outcome) in changes.iter().zip(&outcomes) {
+            if let Some(slot) = plan.slots.get_mut(&change.id) {
+                written(&mut counts, slot, *outcome);
+            }
+        }
+        if stopped.load(Ordering::Relaxed) {
+            target.rollback();
+            return Err(stopped_in_load());
+        }
+    }
+    finish_load(
+        target,
+        inputs,
+        &mut plan,
+        counts,
+        query.as_ref(),
+        &candidates,
+        run,
+        stopped,
+    )
+}
+
+/// Removal marking and the commit: the cache, the run's final state and the
+/// cards go in together.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn finish_load(
+    target: &mut dyn LoadTarget,
+    inputs: &RunInputs,
+    plan: &mut Plan,
+    mut counts: RunCounts,
+    query: Option<&RemovalQuery>,
+    candidates: &[(crate::targets::CardRef, String)],
+    mut run: Run,
+    stopped: &AtomicBool,
+) -> std::result::Result<Run, Halt> {
+    let task = &inputs.task;
+    if let Some(q) = query {
+        for (card, _) in candidates {
+            if target.mark_removed(*card, q)? {
+                counts.removed += 1;
+            }
+        }
+    }
+    if stopped.load(Ordering::Relaxed) {
+        target.rollback();
+        return Err(stopped_in_load());
+    }
+
+    // ---- commit ----
+    let incremental = run.run_type == RunMode::Incremental;
+    let entry = |slot: &Slot| -> Option<(u64, i64)> {
+        if loadable(slot) {
+            Some((slot.new_hash, slot.card))
+        } else if slot.cached && (incremental || slot.occurrences > 0 || slot.blocked) {
+            // Not loaded this time but still known: keep what was written before.
+            Some((slot.cached_hash, slot.card))
+        } else {
+            None
+        }
+    };
+    let size: usize = plan.slots.iter().filter(|(_, s)| entry(s).is_some()).count() * cache::ENTRY_SIZE;
+    let mut chunk = Vec::with_capacity(1 << 16);
+    target.save_cache(
+        &task.id,
+        &cache::mappings_hash(task),
+        size,
+        run.extract.started.as_deref(),
+        // Clearing the cache after this run started voids what it writes (see store::cards).
+        crate::clock::millis_of(&run.started_at),
+        &mut |w| {
+            for (key, slot) in &plan.slots {
+                if let Some((hash, card)) = entry(slot) {
+                    cache::encode_entry(&mut chunk, *key, hash, card);
+                    if chunk.len() >= 1 << 16 {
+                        w.write_all(&chunk)?;
+                        chunk.clear();
+                    }
+                }
+            }
+            w.write_all(&chunk)
+        },
+    )?;
+    let finished = now();
+    run.counts = counts;
+    run.status = RunStatus::Succeeded;
+    run.stage = None;
+    run.finished_at = Some(finished.clone());
+    run.load.status = Some(StageStatus::Succeeded);
+    run.load.completed = Some(finished);
+    run.load.info = Some(format!(
+        "{} created, {} updated, {} unchanged, {} removed, {} failed{}",
+        run.counts.created,
+        run.counts.updated,
+        run.counts.unchanged,
+        run.counts.removed,
+        run.counts.failed,
+        if run.counts.takeovers > 0 {
+            format!(
+                "; {} cards taken over from other tasks (the last writer's task id stands)",
+                run.counts.takeovers
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let _ = std::fs::remove_file(inputs.dir.join(SPILL));
+    run.files = run_files(&inputs.dir);
+    target.record_commit(&run)?;
+    target.commit()?;
+    Ok(run)
+}
+
+/// Opens the load's transaction once the card store is free (loads take turns).
+pub(super) fn begin_load(
+    target: &mut dyn LoadTarget,
+    task: &Task,
+    stopped: &AtomicBool,
+) -> std::result::Result<(), Halt> {
+    target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
+        if stopped.load(Ordering::Relaxed) {
+            stopped_in_load()
+        } else {
+            e.into()
+        }
+    })
+}
+
+/// How long a load may wait for another task's load: the task's maximum
+/// runtime, else [`crate::targets::local::TURN_WAIT`].
+pub(super) fn turn_wait(task: &Task) -> Duration {
+    task.max_runtime
+        .map(Duration::from_secs)
+        .unwrap_or(crate::targets::local::TURN_WAIT)
+}

@@ -1,0 +1,322 @@
+//! Pass one (validate and compare): the output is read in batches, each
+//! record checked and hashed on every core, compared with the cache, and
+//! the new or changed cards handed to a [`super::sink::Sink`].
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::sink::Sink;
+use super::{cache, json_array, records, Halt, BLOCKED};
+use crate::model::{RunCounts, RunStatus};
+use cache::{Slot, Slots};
+use records::RecordShape;
+
+/// Result of pass one.
+#[derive(Debug)]
+pub(super) struct Plan {
+    pub(super) slots: Slots,
+    pub(super) counts: RunCounts,
+    pub(super) creates: u64,
+    pub(super) updates: u64,
+}
+
+pub(super) fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
+    Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
+}
+
+/// Opens the script's output for pass one; never waits (see [`crate::platform::open_regular`]).
+pub(super) fn open_output(output: &Path) -> std::result::Result<std::fs::File, Halt> {
+    crate::platform::open_regular(output).map_err(|e| io_halt("cannot open the output file", output, e))
+}
+
+/// Pass one: stream the output, validate each record, compare it with the
+/// cache, and spill the new or changed card values. Returns the plan.
+///
+/// Parsing is most of the work, so it runs on every core: one thread splits
+/// the array into batches of elements, workers turn them into spill lines
+/// (validated, hashed), and this thread applies the results in file order,
+/// so record numbers, card order and the first-seen rules stay as if it were
+/// one loop. Memory stays bounded by the few batches in flight.
+pub(super) fn plan_changes(
+    file: std::fs::File,
+    dir: &Path,
+    shape: &RecordShape,
+    mut slots: Slots,
+    sink: Sink,
+) -> std::result::Result<Plan, Halt> {
+    // Sized for the records the file can hold (~300 bytes or more each), so the
+    // table is not regrown (and briefly held twice) while streaming.
+    let estimate = file
+        .metadata()
+        .map(|m| m.len() / 300)
+        .unwrap_or(0)
+        .min(50_000_000) as usize;
+    slots.reserve(estimate.saturating_sub(slots.len()));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<(u64, Batch)>(workers * 2);
+    let (parsed_tx, parsed_rx) = std::sync::mpsc::sync_channel::<(u64, Parsed)>(workers * 2);
+    // Owned by the workers alone: when the last one leaves, the splitter's send fails and it stops too.
+    let batch_rx = Arc::new(std::sync::Mutex::new(batch_rx));
+    std::thread::scope(|scope| {
+        scope.spawn(move || split_batches(file, &batch_tx));
+        for _ in 0..workers {
+            let parsed_tx = parsed_tx.clone();
+            let batch_rx = batch_rx.clone();
+            scope.spawn(move || {
+                let mut scratch = records::CardScratch::default();
+                loop {
+                    let next = match batch_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, batch)) = next else { return };
+                    if parsed_tx
+                        .send((seq, parse_batch(shape, batch, &mut scratch)))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(parsed_tx);
+        drop(batch_rx);
+        let mut apply = Apply {
+            slots,
+            counts: RunCounts::default(),
+            duplicate_names: Default::default(),
+            sink,
+            blocked_path: dir.join(BLOCKED),
+            blocked: None,
+        };
+        // Results arrive in any order; apply them in file order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut outcome = Ok(());
+        for (seq, parsed) in parsed_rx.iter() {
+            waiting.insert(seq, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                next += 1;
+                if outcome.is_ok() {
+                    outcome = apply.batch(parsed);
+                }
+            }
+            if outcome.is_err() {
+                // Dropping the receiver stops the workers and the splitter.
+                break;
+            }
+        }
+        drop(parsed_rx);
+        outcome?;
+        apply.finish()
+    })
+}
+
+/// Elements of the output file, copied out of the reader's buffer.
+#[derive(Debug, Default)]
+pub(super) struct Batch {
+    pub(super) bytes: Vec<u8>,
+    pub(super) ends: Vec<usize>,
+    /// The file is not a valid array from here on.
+    pub(super) error: Option<json_array::ArrayError>,
+}
+
+/// A batch after validation: spill lines and what each element turned out to be.
+#[derive(Debug, Default)]
+pub(super) struct Parsed {
+    pub(super) lines: Vec<u8>,
+    pub(super) items: Vec<Item>,
+    pub(super) error: Option<json_array::ArrayError>,
+}
+
+#[derive(Debug)]
+pub(super) enum Item {
+    /// `lines[start..end]` is the element's spill line; the key is its first field.
+    Valid {
+        id: u64,
+        hash: u64,
+        start: usize,
+        end: usize,
+    },
+    Blocked(records::Blocked),
+}
+
+pub(super) const BATCH_BYTES: usize = 1 << 20;
+
+pub(super) fn split_batches(file: std::fs::File, tx: &std::sync::mpsc::SyncSender<(u64, Batch)>) {
+    let mut reader = json_array::ArrayReader::new(file);
+    let mut seq = 0u64;
+    let mut batch = Batch::default();
+    loop {
+        match reader.next_element() {
+            Ok(Some(e)) => {
+                batch.bytes.extend_from_slice(e);
+                batch.ends.push(batch.bytes.len());
+                if batch.bytes.len() < BATCH_BYTES {
+                    continue;
+                }
+            }
+            Ok(None) => {
+                let _ = tx.send((seq, batch));
+                return;
+            }
+            Err(e) => {
+                batch.error = Some(e);
+                let _ = tx.send((seq, batch));
+                return;
+            }
+        }
+        if tx.send((seq, std::mem::take(&mut batch))).is_err() {
+            return;
+        }
+        seq += 1;
+    }
+}
+
+pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScratch) -> Parsed {
+    let mut parsed = Parsed {
+        lines: Vec::with_capacity(batch.bytes.len() + batch.bytes.len() / 4),
+        items: Vec::with_capacity(batch.ends.len()),
+        error: batch.error,
+    };
+    let mut card = Vec::with_capacity(1024);
+    let mut key = String::with_capacity(64);
+    let mut begin = 0;
+    for &end in &batch.ends {
+        let element = &batch.bytes[begin..end];
+        begin = end;
+        match shape.card(element, &mut card, &mut key, scratch) {
+            Ok(()) => {
+                let start = parsed.lines.len();
+                let _ = serde_json::to_writer(&mut parsed.lines, &key);
+                parsed.lines.push(b'\t');
+                parsed.lines.extend_from_slice(&card);
+                parsed.lines.push(b'\n');
+                parsed.items.push(Item::Valid {
+                    id: cache::key_hash(&key),
+                    hash: cache::hash(&card),
+                    start,
+                    end: parsed.lines.len(),
+                });
+            }
+            Err(b) => parsed.items.push(Item::Blocked(b)),
+        }
+    }
+    parsed
+}
+
+/// Pass one's state, applied batch by batch in file order.
+pub(super) struct Apply {
+    pub(super) slots: Slots,
+    pub(super) counts: RunCounts,
+    /// Ids seen more than once, by hash, with their text for the blocked list.
+    pub(super) duplicate_names: std::collections::HashMap<u64, String>,
+    pub(super) sink: Sink,
+    pub(super) blocked_path: PathBuf,
+    pub(super) blocked: Option<BufWriter<std::fs::File>>,
+}
+
+impl Apply {
+    fn write_blocked(&mut self, line: String) {
+        if self.blocked.is_none() {
+            self.blocked = std::fs::File::create(&self.blocked_path).ok().map(BufWriter::new);
+        }
+        if let Some(w) = self.blocked.as_mut() {
+            let _ = writeln!(w, "{line}");
+        }
+    }
+
+    fn batch(&mut self, parsed: Parsed) -> std::result::Result<(), Halt> {
+        for item in parsed.items {
+            self.counts.fetched += 1;
+            match item {
+                Item::Valid { id, hash, start, end } => {
+                    let slot = self.slots.entry(id).or_default();
+                    slot.occurrences += 1;
+                    if slot.occurrences > 1 || slot.blocked {
+                        let line = &parsed.lines[start..end];
+                        let key_json = line.split(|b| *b == b'\t').next().unwrap_or_default();
+                        let key = serde_json::from_slice::<String>(key_json).unwrap_or_default();
+                        self.duplicate_names.entry(id).or_insert(key);
+                    }
+                    if slot.occurrences > 1 {
+                        continue;
+                    }
+                    slot.new_hash = hash;
+                    // An id already seen in a blocked record is blocked too: nothing to write.
+                    if !slot.blocked && (!slot.cached || slot.cached_hash != hash) {
+                        let known = slot.cached.then_some(slot.card);
+                        self.sink.write(&parsed.lines[start..end], known)?;
+                    }
+                }
+                Item::Blocked(b) => {
+                    self.counts.blocked += 1;
+                    let line = format!("record {}: {b}", self.counts.fetched);
+                    self.write_blocked(line);
+                    if let Some(key) = b.key {
+                        let id = cache::key_hash(&key);
+                        let slot = self.slots.entry(id).or_default();
+                        slot.blocked = true;
+                        if slot.occurrences > 0 {
+                            self.duplicate_names.entry(id).or_insert(key);
+                        }
+                    }
+                }
+            }
+        }
+        self.sink.batch_done()?;
+        match parsed.error {
+            Some(e) => Err(Halt::extract(
+                RunStatus::Failed,
+                format!("the script's output is not a valid JSON array of records: {e}"),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn finish(mut self) -> std::result::Result<Plan, Halt> {
+        self.sink.flush()?;
+        let (mut creates, mut updates) = (0, 0);
+        let mut duplicated_lines = Vec::new();
+        for (id, slot) in &self.slots {
+            let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
+            if duplicated {
+                self.counts.blocked += slot.occurrences as u64;
+                duplicated_lines.push(format!(
+                    "{}: the object id occurs in {} records; all of them are blocked",
+                    self.duplicate_names.get(id).map(String::as_str).unwrap_or("?"),
+                    slot.occurrences + u32::from(slot.blocked)
+                ));
+            } else if slot.occurrences == 1 {
+                if !slot.cached {
+                    creates += 1;
+                } else if slot.cached_hash != slot.new_hash {
+                    updates += 1;
+                } else {
+                    self.counts.unchanged += 1;
+                }
+            }
+        }
+        for line in duplicated_lines {
+            self.write_blocked(line);
+        }
+        if let Some(w) = self.blocked.as_mut() {
+            let _ = w.flush();
+        }
+        self.counts.valid = self.counts.fetched - self.counts.blocked;
+        Ok(Plan {
+            slots: self.slots,
+            counts: self.counts,
+            creates,
+            updates,
+        })
+    }
+}
+
+pub(super) fn loadable(slot: &Slot) -> bool {
+    slot.occurrences == 1 && !slot.blocked
+}
