@@ -3,28 +3,34 @@
 //!
 //! # Layout
 //!
-//! | module | owns |
-//! | --- | --- |
-//! | [`clock`] | the time and new ids; the bottom layer |
-//! | [`model`] | plain data: settings, connectors, tasks, templates, targets |
-//! | [`rules`] | the checks a connector, task, script name or secret must pass, for every way in (CLI, UI, packages) |
-//! | [`jsonc`] | reading JSON with `//` comments and trailing commas |
-//! | [`store`] | the only code that speaks SQL; embedded migrations; `provisio.db` and the card store's `datacards.db` ([`store::cards`]) |
-//! | [`secrets`] | the OS keyring and the [`secrets::Sensitive`] type that cannot be printed |
-//! | [`paths`] | where the data directory lives on each platform |
-//! | [`platform`] | file permissions and opening script-written files without blocking, per platform |
-//! | [`script_library`] | the script library: bundled scripts, custom scripts, the SDK module's files |
-//! | [`script_host`] | running one Python process under the script contract; process groups per platform |
-//! | [`source`] | turning a connector into a file of records: the `python_script` source runs the script host |
-//! | [`pipeline`] | extract → validate → compare → guard → load → commit, for every connector type |
-//! | [`targets`] | where loaded data goes: the [`targets::LoadTarget`] trait and the local card store |
-//! | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock |
-//! | [`package`] | encrypted export and import packages |
-//! | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call, one file per area (runs and event invocations included) |
-//! | [`error`] | [`EngineError`], with a stable code per kind for the UI and scripts |
+//! Modules by layer, lowest first. A module uses only modules of lower
+//! layers (and a few named neighbours of its own); `tests/engine/architecture.rs`
+//! holds the same table and fails the build when an import goes upward or
+//! SQL appears outside [`store`].
 //!
-//! Data flows one way: CLI / UI → [`Engine`] → rules → store (and keyring).
-//! The shell and the CLI hold no business rules.
+//! | layer | module | owns |
+//! | --- | --- | --- |
+//! | 0 | [`clock`] | the time and new ids |
+//! | 0 | [`model`] | plain data: settings, connectors, tasks, runs, templates, targets, cards to write |
+//! | 0 | [`error`] | [`EngineError`], a stable code per kind and a typed remedy |
+//! | 0 | [`jsonc`] | reading JSON with `//` comments and trailing commas |
+//! | 0 | [`paths`] | where the data directory lives on each platform |
+//! | 0 | [`platform`] | file permissions and opening script-written files without blocking, per platform |
+//! | 1 | [`secrets`] | the OS keyring, the [`secrets::Sensitive`] type that cannot be printed, masking |
+//! | 1 | [`rules`] | the checks a connector, task, template, setting, script name or secret must pass, for every way in; the settings table |
+//! | 2 | [`store`] | the only code that speaks SQL: `provisio.db`, the card store's `datacards.db` ([`store::cards`]) and the load's bulk connection ([`store::bulk`]) |
+//! | 2 | [`logging`] | the engine log: `tracing` into daily files, secrets masked |
+//! | 3 | [`script_library`] | the script library: bundled scripts, custom scripts, the SDK module's files |
+//! | 3 | [`script_host`] | running one Python process under the script contract; process groups per platform |
+//! | 3 | [`targets`] | where loaded data goes: the [`targets::LoadTarget`] trait (commit included) and the local card store |
+//! | 4 | [`source`] | turning a connector into a file of records: the `python_script` source |
+//! | 5 | [`pipeline`] | validate → compare → guard → load → commit, the same for every source and target |
+//! | 5 | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock; calls the engine through [`scheduler::RunHost`] |
+//! | 5 | [`package`] | the encrypted export and import package format |
+//! | 6 | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call, one file per area |
+//!
+//! Data flows one way: CLI / UI → [`Engine`] → rules → source → pipeline →
+//! target → store (and keyring). The shell and the CLI hold no business rules.
 
 pub mod api;
 pub mod clock;

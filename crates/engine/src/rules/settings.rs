@@ -51,14 +51,14 @@ pub const KEYS: &[SettingKey] = &[
         label: "Environment type",
         setting_type: SettingType::EnvironmentType,
         default: "not set",
-        description: "What this installation is: prod, test, demo or dev. No task runs until it is set; prod failures raise critical alerts.",
+        description: "What this installation is: prod, test, demo or dev. No task runs until it is set.",
     },
     SettingKey {
         name: "cache_clear_hours",
         label: "Cache clear hours",
         setting_type: SettingType::Hours,
         default: "0",
-        description: "Hours of the day (UTC) at which every task's data cache is cleared, so the next run compares against nothing and rewrites every card.",
+        description: "Hours of the day (UTC) at which every task's data cache is cleared, so the next run of each task writes every record again.",
     },
     SettingKey {
         name: "workers",
@@ -139,6 +139,34 @@ pub fn value_of(s: &Settings, name: &str) -> String {
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod.to_string(),
         _ => String::new(),
     }
+}
+
+/// `docs/settings.md`: the table as people read it.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# Settings\n\n<!-- Generated from crates/engine/src/rules/settings.rs; \
+         `UPDATE_DOCS=1 cargo test -p provisio-engine --lib settings_doc` rewrites it. -->\n\n\
+         One set of settings per data directory. Change them with \
+         `provisio settings set KEY=VALUE...` (every change is checked before any \
+         is saved) or in the window's Settings tab.\n\n\
+         | key | label | values | default | meaning |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for k in KEYS {
+        let values = match k.setting_type {
+            SettingType::EnvironmentType => "`prod`, `test`, `demo`, `dev`",
+            SettingType::Hours => "hours 0–23, comma-separated",
+            SettingType::Workers => "1–64",
+            SettingType::OptionalCount => "a whole number or `none`",
+            SettingType::Text => "a command or path",
+            SettingType::LogLevel => "`error`, `warn`, `info`, `debug`, `trace`",
+            SettingType::Boolean => "`true`, `false`",
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {values} | `{}` | {} |\n",
+            k.name, k.label, k.default, k.description
+        ));
+    }
+    out
 }
 
 /// Every setting with its value, in the table's order.
@@ -247,6 +275,19 @@ mod tests {
                 assert_eq!(s, defaults, "{}: its default applies unchanged", key.name);
             }
         }
+    }
+
+    #[test]
+    fn settings_doc_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/settings.md");
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, markdown()).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == markdown(),
+            "docs/settings.md is stale: run `UPDATE_DOCS=1 cargo test -p provisio-engine --lib settings_doc`"
+        );
     }
 
     #[test]
