@@ -1,4 +1,4 @@
-//! The command line of SPEC §7. The forms are fixed: automation depends on them.
+//! The command line of docs/cli.md. The forms are fixed: automation depends on them.
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Export and import packages (SPEC §5): one `.zip` whose every entry is
+//! Export and import packages (docs/package-format.md): one `.zip` whose every entry is
 //! AES-256 encrypted with the user's password, so it opens with standard zip
 //! tools that know the password (7-Zip) and with nothing else.
 //!

@@ -1,4 +1,4 @@
-//! The scheduled-run pipeline (SPEC §3): extract → validate → compare →
+//! The scheduled-run pipeline (docs/architecture.md): extract → validate → compare →
 //! guard → load → commit, the same for every connector type. One file per
 //! stage: [`plan`] (validate and compare, pass one), [`sink`] (where its
 //! changes go), [`guard`] (a pure decision), [`load`] (the load core and its

@@ -1,5 +1,5 @@
 //! Turning one output element into the values a task maps, and validating it
-//! (SPEC §3 stage 2). Only mapped attributes are materialized; everything
+//! (the validate stage, docs/architecture.md). Only mapped attributes are materialized; everything
 //! else in a record is skipped without allocating.
 
 use std::fmt;

@@ -1,4 +1,4 @@
-//! Running one Python process under the script contract (SPEC §4).
+//! Running one Python process under the script contract (docs/script-contract.md).
 //!
 //! A scheduled script runs as `<python> <script> <args.json>` in the run's
 //! working directory with a cleaned environment, its stdout/stderr captured

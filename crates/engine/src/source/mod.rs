@@ -4,7 +4,7 @@
 //!
 //! | source | connector type | how |
 //! | --- | --- | --- |
-//! | [`python_script`] | `python_script` | runs the connector's script under the SPEC §4 contract |
+//! | [`python_script`] | `python_script` | runs the connector's script under the contract of docs/script-contract.md |
 
 pub mod python_script;
 

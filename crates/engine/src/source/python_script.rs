@@ -1,4 +1,4 @@
-//! The `python_script` source: builds the script's arguments (SPEC §4),
+//! The `python_script` source: builds the script's arguments (docs/script-contract.md),
 //! runs it in the script host with its secrets on stdin, and hands the
 //! output file it wrote to the pipeline.
 

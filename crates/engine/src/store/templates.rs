@@ -6,7 +6,7 @@ use super::Store;
 use crate::error::{EngineError, Result};
 use crate::model::{Folder, TargetInfo, Template};
 
-/// The seeded template set (SPEC §1). Codes are fixed.
+/// The seeded template set (docs/cli.md, TEMPLATE.json). Codes are fixed.
 const LOCAL_SEED: &str = include_str!("../../../../assets/templates/local-seed.json");
 
 #[derive(serde::Deserialize)]

@@ -1,4 +1,4 @@
-//! Export and import packages with the real keyring (SPEC §5).
+//! Export and import packages with the real keyring (docs/package-format.md).
 
 use std::io::Write;
 use std::path::Path;

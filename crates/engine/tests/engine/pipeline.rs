@@ -1,4 +1,4 @@
-//! The scheduled-run pipeline with real python3 and the local store (SPEC §3).
+//! The scheduled-run pipeline with real python3 and the local store (docs/architecture.md).
 
 use provisio_engine::model::{RunStatus, StageStatus};
 

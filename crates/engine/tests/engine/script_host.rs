@@ -1,4 +1,4 @@
-//! The script contract with real python3 processes (SPEC §4).
+//! The script contract with real python3 processes (docs/script-contract.md).
 
 use provisio_engine::model::{RunStatus, StageStatus};
 

@@ -54,7 +54,7 @@ pub fn task_input(text: &str) -> TaskInput {
     jsonc::from_str(text).expect("task json")
 }
 
-/// The task of SPEC §7, loading persons.
+/// The task of docs/cli.md (TASK.json), loading persons.
 pub fn daily_task() -> TaskInput {
     task_input(
         r#"{ "name": "Daily", "usage": "scheduled", "enabled": true,
