@@ -1,5 +1,22 @@
 //! What a load writes into a target, as plain data: a card to write, what
-//! became of it, and which cards a full run may mark removed.
+//! became of it, which cards a full run may mark removed, and the task's cache.
+
+/// The task's data cache as a commit saves it (the entries are streamed separately).
+#[derive(Debug, Clone, Copy)]
+pub struct CacheWrite<'a> {
+    pub task_id: &'a str,
+    /// The mappings the cache was computed for; other mappings void it.
+    pub mappings_hash: &'a str,
+    /// Bytes of entries that will be streamed.
+    pub size: usize,
+    /// When this run's extract started, for the next incremental run.
+    pub last_extract: Option<&'a str>,
+    /// Written only if the cache was not cleared after this (ms since 1970; see `store::cards`).
+    pub valid_from_ms: i64,
+}
+
+/// Streams a cache's entries into the target's storage.
+pub type CacheEntries<'w> = dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()> + 'w;
 
 /// A card found for an object id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -16,7 +16,7 @@ use super::sink::Sink;
 use super::{cache, guard, records, Halt, RunInputs, PLAN, SPILL};
 use crate::clock::now;
 use crate::model::{Run, RunCounts, RunMode, RunStatus, StageStatus, Task};
-use crate::targets::{CardWrite, LoadTarget, RemovalQuery, Upsert};
+use crate::targets::{CacheWrite, CardWrite, LoadTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
 use records::RecordShape;
 
@@ -379,26 +379,27 @@ pub(super) fn finish_load(
     };
     let size: usize = plan.slots.iter().filter(|(_, s)| entry(s).is_some()).count() * cache::ENTRY_SIZE;
     let mut chunk = Vec::with_capacity(1 << 16);
-    target.save_cache(
-        &task.id,
-        &cache::mappings_hash(task),
+    let mappings_hash = cache::mappings_hash(task);
+    let saved = CacheWrite {
+        task_id: &task.id,
+        mappings_hash: &mappings_hash,
         size,
-        run.extract.started.as_deref(),
+        last_extract: run.extract.started.as_deref(),
         // Clearing the cache after this run started voids what it writes (see store::cards).
-        crate::clock::millis_of(&run.started_at),
-        &mut |w| {
-            for (key, slot) in &plan.slots {
-                if let Some((hash, card)) = entry(slot) {
-                    cache::encode_entry(&mut chunk, *key, hash, card);
-                    if chunk.len() >= 1 << 16 {
-                        w.write_all(&chunk)?;
-                        chunk.clear();
-                    }
+        valid_from_ms: crate::clock::millis_of(&run.started_at),
+    };
+    target.save_cache(&saved, &mut |w| {
+        for (key, slot) in &plan.slots {
+            if let Some((hash, card)) = entry(slot) {
+                cache::encode_entry(&mut chunk, *key, hash, card);
+                if chunk.len() >= 1 << 16 {
+                    w.write_all(&chunk)?;
+                    chunk.clear();
                 }
             }
-            w.write_all(&chunk)
-        },
-    )?;
+        }
+        w.write_all(&chunk)
+    })?;
     let finished = now();
     run.counts = counts;
     run.status = RunStatus::Succeeded;

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, Result};
-use crate::model::card::{CardRef, CardWrite, RemovalQuery, Upsert};
+use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, RemovalQuery, Upsert};
 
 /// Page cache of the load connection. SQLite's default (2 MB) makes a big
 /// transaction evict and re-read the pages it keeps coming back to (the
@@ -397,15 +397,14 @@ impl BulkCards {
 
     /// Stores a task's cache inside the current transaction, streamed into
     /// the blob so the whole cache is never held twice in memory.
-    pub fn save_cache(
-        &mut self,
-        task_id: &str,
-        mappings_hash: &str,
-        size: usize,
-        last_extract: Option<&str>,
-        valid_from_ms: i64,
-        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<()> {
+    pub fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()> {
+        let CacheWrite {
+            task_id,
+            mappings_hash,
+            size,
+            last_extract,
+            valid_from_ms,
+        } = *cache;
         self.conn
             .execute(
                 "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use super::{CardRef, CardWrite, LoadTarget, RemovalQuery, Upsert};
+use super::{CacheEntries, CacheWrite, CardRef, CardWrite, LoadTarget, RemovalQuery, Upsert};
 use crate::error::Result;
 use crate::model::Run;
 use crate::store::bulk::BulkCards;
@@ -62,17 +62,8 @@ impl LoadTarget for LocalTarget {
         self.cards.delete_card(card.id)
     }
 
-    fn save_cache(
-        &mut self,
-        task_id: &str,
-        mappings_hash: &str,
-        size: usize,
-        last_extract: Option<&str>,
-        valid_from_ms: i64,
-        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<()> {
-        self.cards
-            .save_cache(task_id, mappings_hash, size, last_extract, valid_from_ms, write)
+    fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()> {
+        self.cards.save_cache(cache, write)
     }
 
     fn record_commit(&mut self, run: &Run) -> Result<()> {

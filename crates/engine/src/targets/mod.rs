@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::error::Result;
-pub use crate::model::card::{CardRef, CardWrite, RemovalQuery, Upsert};
+pub use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, RemovalQuery, Upsert};
 use crate::model::Run;
 
 type Opener = dyn Fn() -> Result<Box<dyn LoadTarget + Send>> + Send + Sync;
@@ -74,17 +74,8 @@ pub trait LoadTarget {
     /// Undoes a card this unit created (its object id turned up again later).
     fn take_back(&mut self, card: CardRef) -> Result<()>;
     /// Saves the task's data cache with the unit, streamed by `write` so the
-    /// whole cache is never held twice in memory. Written only if the cache
-    /// was not cleared after `valid_from_ms` (see `store::cards`).
-    fn save_cache(
-        &mut self,
-        task_id: &str,
-        mappings_hash: &str,
-        size: usize,
-        last_extract: Option<&str>,
-        valid_from_ms: i64,
-        write: &mut dyn FnMut(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<()>;
+    /// whole cache is never held twice in memory.
+    fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()>;
     /// Records the run's final state with the unit, so a commit and the
     /// run's outcome are never told apart after a crash.
     fn record_commit(&mut self, run: &Run) -> Result<()>;
