@@ -13,7 +13,11 @@ export type Run = { id: string, task_id: string, task: string, kind: RunKind, tr
 /**
  * Where a running run is.
  */
-stage: RunStage | null, planned_at: string | null, started_at: string, finished_at: string | null, run_type: RunMode, extract: StageReport, load: StageReport, counts: RunCounts, files: Array<RunFile>, 
+stage: RunStage | null, 
+/**
+ * The stage a run that failed, was interrupted or was stopped ended in.
+ */
+ended_in: RunStage | null, planned_at: string | null, started_at: string, finished_at: string | null, run_type: RunMode, extract: StageReport, load: StageReport, counts: RunCounts, files: Array<RunFile>, 
 /**
  * Event runs: how the script ended.
  */

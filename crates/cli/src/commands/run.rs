@@ -68,6 +68,9 @@ pub fn summary_text(run: &Run) -> String {
             .map(|f| format!(", finished {f}"))
             .unwrap_or_default(),
     );
+    if let Some(ended) = run.ended_in {
+        out.push_str(&format!("ended in the {ended} stage\n"));
+    }
     out.push_str(&stage("extract", &run.extract));
     if run.kind == provisio_engine::model::RunKind::Scheduled {
         out.push_str(&stage("load", &run.load));

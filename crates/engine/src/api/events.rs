@@ -129,6 +129,7 @@ impl Engine {
         run.stage = None;
         run.finished_at = Some(finished.clone());
         run.outcome = Some(outcome_text);
+        run.ended_in = (status != RunStatus::Succeeded).then_some(RunStage::Extract);
         run.message = message.clone();
         run.extract.status = Some(if status == RunStatus::Succeeded {
             StageStatus::Succeeded

@@ -182,7 +182,7 @@ impl Engine {
             Ok(inputs) => pipeline::execute(self.store(), &mut run, inputs, stop_rx, stopped.clone()).await,
             Err(e) => Err(Halt {
                 status: RunStatus::Failed,
-                in_load: false,
+                stage: RunStage::Extract,
                 info: e.to_string(),
             }),
         };
@@ -197,7 +197,7 @@ impl Engine {
             ),
             Err(halt) => {
                 tracing::warn!(
-                    stage = if halt.in_load { "load" } else { "extract" },
+                    stage = %halt.stage,
                     status = %halt.status,
                     "run ended early: {}",
                     halt.info
@@ -246,15 +246,12 @@ impl Engine {
             RunStatus::Stopped => StageStatus::Stopped,
             _ => StageStatus::Failed,
         };
-        let report = if halt.in_load {
-            &mut run.load
-        } else {
-            &mut run.extract
-        };
+        let in_load = halt.stage == RunStage::Load;
+        let report = if in_load { &mut run.load } else { &mut run.extract };
         report.status = Some(stage_status);
         report.completed = Some(finished.clone());
         report.info = Some(halt.info.clone());
-        if !halt.in_load {
+        if !in_load {
             run.load = StageReport {
                 status: Some(StageStatus::Skipped),
                 info: Some("nothing was loaded".into()),
@@ -263,6 +260,7 @@ impl Engine {
         }
         run.status = halt.status;
         run.stage = None;
+        run.ended_in = Some(halt.stage);
         run.finished_at = Some(finished.clone());
         if halt.status != RunStatus::Interrupted {
             let _ = std::fs::remove_file(self.run_dir(&run.id).join(pipeline::SPILL));
@@ -282,8 +280,9 @@ impl Engine {
         }
         if matches!(halt.status, RunStatus::Failed | RunStatus::Interrupted) {
             if let Some(f) = &task.failure {
+                let target_name = self.connector_row(&task.connector_id).await?.target;
                 let template = self
-                    .template_in("local", &f.template, "failure.template")
+                    .template_in(&target_name, &f.template, "failure.template")
                     .await
                     .ok();
                 let mut data = Map::new();
@@ -298,7 +297,7 @@ impl Engine {
                 extra("occurred_at", json!(finished));
                 extra("taskid", json!(task.id));
                 // The failure card goes to the task's own target.
-                let target = self.target_for(&self.connector_row(&task.connector_id).await?.target)?;
+                let target = self.target_for(&target_name)?;
                 let folder = f.folder.clone();
                 let template_code = f.template.clone();
                 tokio::task::spawn_blocking(move || -> Result<()> {
@@ -480,6 +479,7 @@ pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: R
         trigger,
         status,
         stage: None,
+        ended_in: None,
         planned_at: None,
         started_at: now(),
         finished_at: None,

@@ -205,6 +205,9 @@ pub struct Run {
     pub status: RunStatus,
     /// Where a running run is.
     pub stage: Option<RunStage>,
+    /// The stage a run that failed, was interrupted or was stopped ended in.
+    #[serde(default)]
+    pub ended_in: Option<RunStage>,
     pub planned_at: Option<String>,
     pub started_at: String,
     pub finished_at: Option<String>,

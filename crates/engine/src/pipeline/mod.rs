@@ -50,7 +50,8 @@ pub const PLAN: &str = "plan.json";
 #[derive(Debug)]
 pub struct Halt {
     pub status: RunStatus,
-    pub in_load: bool,
+    /// The stage that stopped: extract (the source, validation) or load.
+    pub stage: RunStage,
     pub info: String,
 }
 
@@ -58,14 +59,14 @@ impl Halt {
     fn extract(status: RunStatus, info: impl Into<String>) -> Self {
         Halt {
             status,
-            in_load: false,
+            stage: RunStage::Extract,
             info: info.into(),
         }
     }
     fn load(status: RunStatus, info: impl Into<String>) -> Self {
         Halt {
             status,
-            in_load: true,
+            stage: RunStage::Load,
             info: info.into(),
         }
     }
