@@ -1306,6 +1306,40 @@ with open(a["expected_output_filename"], "w") as f:
         "no 'run started' event in the run's span: {engine_log:#?}"
     );
     assert!(run_lines.iter().any(|l| l["fields"]["message"] == "run loaded"));
+    // The script host logs inside the run's span too; its debug lines are there because log_level is debug.
+    assert!(
+        run_lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "script started" && l["level"] == "DEBUG"),
+        "no debug 'script started' line in the run's span"
+    );
+
+    // At the info level, the next run's debug lines are not written.
+    cli.ok(&["settings", "set", "log_level=info"]);
+    let quiet = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    let again = cli.dir.path().join("again.zip");
+    cli.json(&["logs", "export", "--out", again.to_str().unwrap()]);
+    let quiet_lines: Vec<Value> = zip_entries(&again)
+        .iter()
+        .filter(|(n, _)| n.starts_with("engine/"))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .filter(|l| {
+            l["spans"]
+                .as_array()
+                .is_some_and(|s| s.iter().any(|s| s["run_id"] == quiet["id"]))
+        })
+        .collect();
+    assert!(quiet_lines
+        .iter()
+        .any(|l| l["fields"]["message"] == "run started"));
+    assert!(
+        quiet_lines.iter().all(|l| l["level"] != "DEBUG"),
+        "{quiet_lines:#?}"
+    );
 
     // --since after everything: no run logs; a date that is not one is refused.
     let later = cli.dir.path().join("later.zip");

@@ -211,6 +211,7 @@ impl ScriptHost {
         let process::Started { mut process, stdio } =
             self.start(inv.script, &[&args_path], dir, run_env).await?;
         let pid = process.id();
+        tracing::debug!(pid, script = %inv.script.display(), "script started");
         // Kept for a later engine, should this one die while the script runs.
         if let Some(pid) = pid {
             let _ = std::fs::write(dir.join(process::SCRIPT_PID_FILE), pid.to_string());
@@ -255,6 +256,7 @@ impl ScriptHost {
                 status
             }
             Err(reason) => {
+                tracing::warn!(pid, ?reason, "ending the script");
                 process::terminate(&mut process, STOP_GRACE, dir).await;
                 capture.finish().await;
                 mask_script_files(dir, inv.masker);
@@ -265,6 +267,13 @@ impl ScriptHost {
         mask_script_files(dir, inv.masker);
         let status =
             status.map_err(|e| ExtractFailure::Spawn(format!("waiting for the script failed: {e}")))?;
+        tracing::debug!(
+            pid,
+            exit = ?status.code(),
+            seconds = started.elapsed().as_secs_f64(),
+            log_bytes_dropped = dropped,
+            "script ended"
+        );
         if !status.success() {
             return Err(match status.code() {
                 Some(code) => ExtractFailure::ExitCode {

@@ -137,7 +137,11 @@ async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once(f: 
     let r = run(&f.engine, &task).await;
     assert_eq!(r.status, RunStatus::Interrupted);
     assert_eq!(r.load.status, Some(StageStatus::Interrupted));
-    assert_eq!(r.ended_in, Some(RunStage::Load), "the run names the stage it ended in");
+    assert_eq!(
+        r.ended_in,
+        Some(RunStage::Load),
+        "the run names the stage it ended in"
+    );
     let info = r.load.info.clone().unwrap();
     assert!(info.starts_with("5 planned changes (5 new, 0 changed, 0 removals) exceed the update limit of 3; nothing was loaded"), "{info}");
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 0);
@@ -286,7 +290,11 @@ async fn a_failed_run_creates_the_failure_card(f: Fixture) {
     .await;
     let r = run(&f.engine, &task).await;
     assert_eq!(r.status, RunStatus::Failed);
-    assert_eq!(r.ended_in, Some(RunStage::Extract), "the run names the stage it failed in");
+    assert_eq!(
+        r.ended_in,
+        Some(RunStage::Extract),
+        "the run names the stage it failed in"
+    );
     let cards = f
         .engine
         .datacards("provisioning_failure", Some("failures"), 10)
