@@ -20,7 +20,7 @@ pub fn resolve_data_dir(explicit: Option<&Path>) -> Result<PathBuf> {
     dirs::data_dir().map(|d| d.join("provisio")).ok_or_else(|| {
         EngineError::invalid(
             "data directory",
-            format!("no user data directory is known on this system; pass --data-dir or set {DATA_DIR_ENV}"),
+            format!("no user data directory is known on this system; choose one (or set {DATA_DIR_ENV})"),
         )
     })
 }

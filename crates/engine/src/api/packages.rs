@@ -35,7 +35,7 @@ impl Engine {
             }
             Some(_) => {
                 return Err(EngineError::MissingFields {
-                    fields: vec!["--connector or --all".into()],
+                    fields: vec!["connectors (choose at least one, or all)".into()],
                 })
             }
             None => {
