@@ -134,6 +134,23 @@ pub(crate) struct PackagedConnector {
     pub(crate) tasks: Vec<Value>,
 }
 
+impl PackagedConnector {
+    /// The connector as `connector create` would take it.
+    pub(crate) fn as_input(&self) -> crate::model::ConnectorInput {
+        crate::model::ConnectorInput {
+            name: Some(self.name.clone()),
+            connector_type: Some(self.connector_type.clone()),
+            script: self.script.clone(),
+            parameters: Some(self.parameters.clone()),
+            secret_parameters: self.secret_parameters.clone(),
+            target: Some(self.target.clone()),
+            id: None,
+            created_at: None,
+            updated_at: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, TS)]
 #[ts(export)]
 pub struct ExportSummary {
@@ -396,7 +413,8 @@ pub(crate) fn check_packaged(
     for (c, secrets) in packaged.iter_mut() {
         let who = || format!("connector '{}'", rules::quoted(&c.name, 80));
         rules::check_secret_values(secrets).map_err(|e| refuse(who(), e))?;
-        rules::check_name("connector", &c.name).map_err(|e| refuse(who(), e))?;
+        // The rules `connector create` applies, on the same input type.
+        let checked = rules::connector::check_input(&c.as_input()).map_err(|e| refuse(who(), e))?;
         if !names.insert(c.name.clone()) {
             return Err(EngineError::invalid(
                 "package",
@@ -406,11 +424,8 @@ pub(crate) fn check_packaged(
                 ),
             ));
         }
-        c.parameters = rules::parameters_object(Some(std::mem::take(&mut c.parameters)))
-            .map_err(|e| refuse(who(), e))?;
-        if let Some(script) = &c.script {
-            rules::check_script_name(script).map_err(|e| refuse(who(), e))?;
-        }
+        c.parameters = checked.parameters;
+        c.script = checked.script;
     }
     Ok(())
 }

@@ -32,28 +32,14 @@ impl Engine {
     }
 
     pub async fn create_connector(&self, input: ConnectorInput) -> Result<Connector> {
-        let mut missing = Vec::new();
-        if rules::blank(&input.name) {
-            missing.push("name".to_string());
-        }
-        if rules::blank(&input.connector_type) {
-            missing.push("type".to_string());
-        }
-        if input.connector_type.as_deref() == Some("python_script") && rules::blank(&input.script) {
-            missing.push("script".to_string());
-        }
-        if !missing.is_empty() {
-            return Err(EngineError::MissingFields { fields: missing });
-        }
-        let name = input.name.clone().unwrap_or_default().trim().to_string();
-        rules::check_name("connector", &name)?;
-        let connector_type = parse_connector_type(input.connector_type.as_deref().unwrap_or_default())?;
+        let rules::connector::CheckedConnector {
+            name,
+            connector_type,
+            script: _,
+            parameters: params,
+        } = rules::connector::check_input(&input)?;
         self.check_new_connector_name(&name).await?;
-        if let Some(script) = input.script.as_deref().filter(|s| !s.trim().is_empty()) {
-            rules::check_script_name(script.trim())?;
-        }
         let target = self.check_target(input.target.as_deref()).await?;
-        let params = rules::parameters_object(input.parameters.clone())?;
         let (clean, secret_values) = secrets::split_secrets(&params, &input.secret_parameters);
         rules::check_secret_values(&secret_values)?;
         let stamp = now();
@@ -318,13 +304,4 @@ pub(crate) fn masked(c: &Connector) -> Value {
             .iter()
             .map(|p| (p.clone(), Value::String(MASK.into()))),
     )
-}
-
-pub(crate) fn parse_connector_type(text: &str) -> Result<ConnectorType> {
-    ConnectorType::parse(text.trim()).ok_or_else(|| {
-        EngineError::invalid(
-            "type",
-            format!("'{text}' is not a connector type; use python_script or hr_file"),
-        )
-    })
 }

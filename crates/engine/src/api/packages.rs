@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use super::Engine;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Result};
-use crate::model::{Connector, ConnectorType, EnvironmentType, TaskInput, TaskUsage};
+use crate::model::{Connector, EnvironmentType, TaskInput, TaskUsage};
 use crate::package::*;
+use crate::rules;
 use crate::secrets::{Sensitive, MASK};
 use std::io::Write;
 
@@ -208,12 +209,8 @@ impl Engine {
                     ),
                 ));
             }
-            let connector_type = ConnectorType::parse(&p.connector_type).ok_or_else(|| {
-                package_error(
-                    path,
-                    format!("connector '{}' has unknown type '{}'", p.name, p.connector_type),
-                )
-            })?;
+            // Checked by `check_packaged` with the rules `connector create` applies.
+            let connector_type = rules::connector::connector_type(&p.connector_type)?;
             let stamp = now();
             let connector = match &existing {
                 Some(e) => {

@@ -3,6 +3,7 @@
 //! testable without a database; the [`crate::Engine`] calls them, and so
 //! does package import: one set of rules for every way in.
 
+pub mod connector;
 mod script_name;
 pub mod settings;
 pub mod task;

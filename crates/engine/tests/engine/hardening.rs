@@ -625,3 +625,41 @@ async fn the_cache_of_a_removed_task_leaves_the_card_store_on_the_next_open() {
         "its cards stay"
     );
 }
+
+#[tokio::test]
+async fn a_package_connector_meets_the_rules_connector_create_applies() {
+    // Issue 11: import checks the same input type with the same rules, so what
+    // `connector create` refuses a package cannot bring in either.
+    let tmp = tempfile::tempdir().unwrap();
+    let e = engine_in(tmp.path()).await;
+    let mut no_script = connector_json("HR", "x.py", serde_json::json!({}));
+    no_script["script"] = serde_json::Value::Null;
+    let mut bad_type = connector_json("HR", "x.py", serde_json::json!({}));
+    bad_type["type"] = serde_json::json!("ldap");
+    for (file, connector, expected) in [
+        ("no-script.zip", no_script, "missing mandatory fields: script"),
+        ("bad-type.zip", bad_type, "type: 'ldap' is not a connector type"),
+    ] {
+        let mut input = connector.clone();
+        input.as_object_mut().unwrap().remove("tasks");
+        let created = e
+            .create_connector(serde_json::from_value(input).unwrap())
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(created.contains(expected), "create: {created}");
+        let p = hostile(tmp.path(), file, connector, "s.py");
+        for dry_run in [true, false] {
+            let imported = e
+                .import_package(&p, &Sensitive::new(PASSWORD.to_string()), dry_run)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                imported.contains(expected),
+                "import (dry run {dry_run}): {imported}"
+            );
+        }
+        assert!(e.list_connectors().await.unwrap().is_empty());
+    }
+}
