@@ -45,6 +45,19 @@ pub enum EngineError {
     #[error("database error: {0}")]
     Store(#[from] sqlx::Error),
 
+    /// A database file could not be opened.
+    #[error("cannot open the database {path}: {source}")]
+    StoreOpen {
+        path: String,
+        #[source]
+        source: sqlx::Error,
+    },
+
+    /// Something the engine stored earlier cannot be read back (a damaged
+    /// or hand-edited database): not the current input's fault.
+    #[error("{what} stored in the database cannot be read: {message}")]
+    Stored { what: &'static str, message: String },
+
     /// The load's connection to the card store failed.
     #[error("card store error: {0}")]
     CardStore(#[from] rusqlite::Error),
@@ -155,7 +168,12 @@ impl EngineError {
             EngineError::Keyring(_) => "keyring",
             EngineError::Store(e) if is_disk_full_sqlx(e) => "disk_full",
             EngineError::CardStore(e) if is_disk_full(e) => "disk_full",
-            EngineError::Store(_) | EngineError::Migrate(_) | EngineError::CardStore(_) => "store",
+            EngineError::StoreOpen { source, .. } if is_disk_full_sqlx(source) => "disk_full",
+            EngineError::Store(_)
+            | EngineError::Migrate(_)
+            | EngineError::CardStore(_)
+            | EngineError::StoreOpen { .. }
+            | EngineError::Stored { .. } => "store",
             EngineError::DiskFull { .. } => "disk_full",
             EngineError::Io { source, .. } if source.raw_os_error() == Some(28) => "disk_full",
             EngineError::Busy { .. } => "busy",
@@ -196,5 +214,26 @@ pub struct ErrorBody {
 impl From<EngineError> for ErrorBody {
     fn from(e: EngineError) -> Self {
         e.body()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn faults_that_are_not_the_input_keep_their_own_code() {
+        let full = EngineError::io("cannot write the spill", std::io::Error::from_raw_os_error(28));
+        assert_eq!(full.code(), "disk_full");
+        assert_eq!(EngineError::Internal("a worker ended".into()).code(), "internal");
+        let stored = EngineError::Stored {
+            what: "a run",
+            message: "EOF".into(),
+        };
+        assert_eq!(stored.code(), "store");
+        assert_eq!(EngineError::Busy { message: "x".into() }.code(), "busy");
+        let with = EngineError::invalid("python", "not found").with_remedy(Remedy::Force);
+        assert_eq!((with.code(), with.to_string().as_str()), ("invalid", "python: not found"));
+        assert_eq!(with.body().remedy, Some(Remedy::Force));
     }
 }

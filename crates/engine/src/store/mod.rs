@@ -81,12 +81,9 @@ impl Store {
             })
             .connect_with(options)
             .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(_) | sqlx::Error::Io(_) => EngineError::invalid(
-                    "data directory",
-                    format!("cannot open the database {}: {e}", path.display()),
-                ),
-                other => EngineError::Store(other),
+            .map_err(|e| EngineError::StoreOpen {
+                path: path.display().to_string(),
+                source: e,
             })?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         cards::settle(&mut *pool.acquire().await?).await?;

@@ -28,8 +28,10 @@ pub struct Datacard {
 }
 
 fn run_from_summary(summary: &str) -> Result<Run> {
-    serde_json::from_str(summary)
-        .map_err(|e| EngineError::invalid("run", format!("stored run cannot be read: {e}")))
+    serde_json::from_str(summary).map_err(|e| EngineError::Stored {
+        what: "a run",
+        message: e.to_string(),
+    })
 }
 
 impl Store {

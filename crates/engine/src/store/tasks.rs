@@ -22,8 +22,10 @@ fn usage_text(u: TaskUsage) -> &'static str {
 
 fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Task> {
     let definition: String = row.try_get("definition")?;
-    let mut task: Task = serde_json::from_str(&definition)
-        .map_err(|e| EngineError::invalid("task", format!("stored definition cannot be read: {e}")))?;
+    let mut task: Task = serde_json::from_str(&definition).map_err(|e| EngineError::Stored {
+        what: "a task's definition",
+        message: e.to_string(),
+    })?;
     task.id = row.try_get("id")?;
     task.connector_id = row.try_get("connector_id")?;
     task.connector_name = row.try_get("connector_name")?;

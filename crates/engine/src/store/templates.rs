@@ -20,7 +20,7 @@ impl Store {
     /// open, so a newer version can add seeds without a migration.
     pub async fn seed_local_templates(&self) -> Result<()> {
         let seed: Seed = serde_json::from_str(LOCAL_SEED)
-            .map_err(|e| EngineError::invalid("assets/templates/local-seed.json", e.to_string()))?;
+            .map_err(|e| EngineError::Internal(format!("the built-in template set cannot be read: {e}")))?;
         // Only write when something is missing: opening the engine must not
         // wait for the write lock a running load holds.
         let present: Vec<String> =
