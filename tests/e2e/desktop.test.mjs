@@ -152,3 +152,25 @@ test("the top bar says that another process owns scheduling", async () => {
   const text = await driver.text(sched);
   assert.equal(text, `Scheduled by another process (pid ${serve.pid})`);
 });
+
+test("the Settings tab renders every setting the engine defines, by its label", async () => {
+  const tabs = await driver.waitFor("[role=tab]", { min: 4 });
+  const labels = await Promise.all(tabs.map((t) => driver.text(t)));
+  await driver.click(tabs[labels.indexOf("Settings")]);
+  const heads = await driver.waitFor("section table th", { min: 9 });
+  const names = await Promise.all(heads.map((h) => driver.text(h)));
+  for (const label of ["Environment type", "Cache clear hours", "Workers", "Python interpreter", "Log level"]) {
+    assert.ok(names.includes(label), `setting ${label} missing from ${names.join(", ")}`);
+  }
+  const cells = await driver.waitFor("section table td", { min: 9 });
+  const values = await Promise.all(cells.map((c) => driver.text(c)));
+  assert.equal(values[names.indexOf("Environment type")], "test");
+  assert.equal(values[names.indexOf("Workers")], "4");
+  try {
+    mkdirSync(join(here, "out"), { recursive: true });
+    writeFileSync(join(here, "out", "settings.png"), Buffer.from(await driver.screenshot(), "base64"));
+  } catch {
+    // A screenshot is a debugging aid only.
+  }
+  await driver.click(tabs[labels.indexOf("Overview")]);
+});
