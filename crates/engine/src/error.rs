@@ -233,7 +233,10 @@ mod tests {
         assert_eq!(stored.code(), "store");
         assert_eq!(EngineError::Busy { message: "x".into() }.code(), "busy");
         let with = EngineError::invalid("python", "not found").with_remedy(Remedy::Force);
-        assert_eq!((with.code(), with.to_string().as_str()), ("invalid", "python: not found"));
+        assert_eq!(
+            (with.code(), with.to_string().as_str()),
+            ("invalid", "python: not found")
+        );
         assert_eq!(with.body().remedy, Some(Remedy::Force));
     }
 }
