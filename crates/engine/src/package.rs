@@ -413,8 +413,11 @@ pub(crate) fn check_packaged(
     for (c, secrets) in packaged.iter_mut() {
         let who = || format!("connector '{}'", rules::quoted(&c.name, 80));
         rules::check_secret_values(secrets).map_err(|e| refuse(who(), e))?;
-        // The rules `connector create` applies, on the same input type.
-        let checked = rules::connector::check_input(&c.as_input()).map_err(|e| refuse(who(), e))?;
+        // The rules `connector create` applies, on the same input type, with
+        // the secrets in place as `connector create` receives them.
+        let mut input = c.as_input();
+        input.parameters = Some(crate::secrets::merge_at_pointers(&c.parameters, secrets.clone()));
+        let checked = rules::connector::check_input(&input).map_err(|e| refuse(who(), e))?;
         if !names.insert(c.name.clone()) {
             return Err(EngineError::invalid(
                 "package",
@@ -424,7 +427,8 @@ pub(crate) fn check_packaged(
                 ),
             ));
         }
-        c.parameters = checked.parameters;
+        c.parameters = rules::parameters_object(Some(std::mem::take(&mut c.parameters)))
+            .map_err(|e| refuse(who(), e))?;
         c.script = checked.script;
     }
     Ok(())

@@ -4,4 +4,4 @@
  * What a run read: everything, only what changed since the last
  * successful extract, or (event tasks) one datacard's values.
  */
-export type RunMode = "full" | "incremental" | "event" | "-";
+export type RunMode = "full" | "incremental" | "partial" | "event" | "-";

@@ -24,6 +24,11 @@ impl Engine {
             .ok_or_else(|| EngineError::not_found("connector", reference))
     }
 
+    /// The connector's own folder in the data directory (HR files, archives).
+    pub fn connector_folder(&self, connector_id: &str) -> std::path::PathBuf {
+        self.data_dir().join("connectors").join(connector_id)
+    }
+
     /// A connector for display: secret parameters are shown as the mask.
     pub async fn connector(&self, reference: &str) -> Result<Connector> {
         let mut c = self.connector_row(reference).await?;
@@ -119,6 +124,9 @@ impl Engine {
                 }
             }
             rules::check_secret_values(&values)?;
+            if c.connector_type == ConnectorType::HrFile {
+                rules::hr::check_parameters(&secrets::merge_at_pointers(&clean, values.clone()), false)?;
+            }
             c.parameters = clean;
             c.secret_parameters = values.keys().cloned().collect();
             secret_values = Some((old, values));

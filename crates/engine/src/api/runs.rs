@@ -17,9 +17,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
 
+use crate::model::hr::HrRunType;
 use crate::pipeline::{self, Halt, RunInputs};
+use crate::rules;
 use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
+use crate::source::hr_file::HrFile;
 use crate::source::python_script::PythonScript;
 use crate::source::Source;
 
@@ -98,11 +101,21 @@ impl Engine {
             )
             .with_remedy(Remedy::InvokeEvent { task: name }));
         }
-        self.script_for(&task, TaskUsage::Scheduled).await?;
+        let connector = self.connector_row(&task.connector_id).await?;
+        if connector.connector_type == ConnectorType::PythonScript {
+            self.script_for(&task, TaskUsage::Scheduled).await?;
+        }
         let cache = self.store().cache_summary(&task.id).await?;
         let mut run = new_run(&task, RunKind::Scheduled, trigger, RunStatus::Running);
         run.stage = Some(RunStage::Queued);
-        run.run_type = pipeline::effective_run_type(&task, cache.as_ref());
+        run.run_type = match connector.connector_type {
+            ConnectorType::PythonScript => pipeline::effective_run_type(&task, cache.as_ref()),
+            // A connector whose parameters became invalid fails its run before any fetch, with the list.
+            ConnectorType::HrFile => match rules::hr::check_parameters(&connector.parameters, false) {
+                Ok(p) if p.run_type == HrRunType::Full => RunMode::Full,
+                _ => RunMode::Partial,
+            },
+        };
         self.store().insert_run(&run).await.map_err(|e| match e {
             EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
                 message: format!(
@@ -181,20 +194,30 @@ impl Engine {
         let result = match prepared {
             Ok(inputs) => pipeline::execute(self.store(), &mut run, inputs, stop_rx, stopped.clone()).await,
             Err(e) => Err(Halt {
+                // Checked before anything is fetched: the connector's or task's settings are wrong.
+                case: matches!(e, EngineError::MissingFields { .. } | EngineError::Invalid { .. })
+                    .then_some(crate::model::hr::ReportCase::InvalidParameters),
                 status: RunStatus::Failed,
                 stage: RunStage::Extract,
                 info: e.to_string(),
             }),
         };
         poller.abort();
-        match result {
-            Ok(()) => tracing::info!(
-                created = run.counts.created,
-                updated = run.counts.updated,
-                removed = run.counts.removed,
-                blocked = run.counts.blocked,
-                "run loaded"
-            ),
+        let case = match &result {
+            Ok(()) => Some(crate::model::hr::ReportCase::Succeeded),
+            Err(halt) => halt.case,
+        };
+        let result = match result {
+            Ok(()) => {
+                tracing::info!(
+                    created = run.counts.created,
+                    updated = run.counts.updated,
+                    removed = run.counts.removed,
+                    blocked = run.counts.blocked,
+                    "run loaded"
+                );
+                Ok(RunStatus::Succeeded)
+            }
             Err(halt) => {
                 tracing::warn!(
                     stage = %halt.stage,
@@ -202,31 +225,67 @@ impl Engine {
                     "run ended early: {}",
                     halt.info
                 );
-                self.end_run(&mut run, &task, halt).await?;
+                let status = halt.status;
+                self.end_run(&mut run, &task, halt).await.map(|_| status)
             }
-        }
+        };
+        let status = result?;
+        self.report_hr_run(&run, case, status).await;
         Ok(run)
     }
 
     pub(crate) async fn prepare_inputs(&self, run: &Run, task: Task, approved: bool) -> Result<RunInputs> {
-        let (connector, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
+        let connector = self.connector_row(&task.connector_id).await?;
         let template = self
             .template_in(&connector.target, &task.target_template, "target_template")
             .await?;
         let secrets = self.stored_secrets(&connector).await?;
-        // Finding the interpreter may start it once (a shim); read the cache meanwhile.
-        let (host, cache) = tokio::join!(self.script_host(), pipeline::cache::current(self.store(), &task));
-        let cache = cache?;
         let dir = self.run_dir(&run.id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        let mut task = task;
+        let mut required = Vec::new();
+        let (source, cache) = match connector.connector_type {
+            ConnectorType::PythonScript => {
+                let (_, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
+                // Finding the interpreter may start it once (a shim); read the cache meanwhile.
+                let (host, cache) =
+                    tokio::join!(self.script_host(), pipeline::cache::current(self.store(), &task));
+                let source = Source::PythonScript(PythonScript {
+                    script: PathBuf::from(script.path),
+                    host: host?,
+                    parameters: connector.parameters.clone(),
+                    secrets: crate::secrets::Sensitive::new(secrets),
+                });
+                (source, cache?)
+            }
+            ConnectorType::HrFile => {
+                let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+                let params = rules::hr::check_parameters(&merged, false)?;
+                // A translation file lacking a case is refused now, before anything is fetched.
+                crate::hr_report::Translations::load(self.data_dir(), &params.language)?;
+                let mapped: Vec<&str> = task.mappings.iter().map(|m| m.target.as_str()).collect();
+                let unmapped = rules::hr::unmapped_mandatory(params.data_type, &mapped);
+                if !unmapped.is_empty() {
+                    return Err(rules::hr::unmapped_error(params.data_type, &unmapped));
+                }
+                required = rules::hr::mandatory_attributes(params.data_type)
+                    .iter()
+                    .map(|group| group.iter().map(|a| a.to_string()).collect())
+                    .collect();
+                task.limits = rules::hr::limits(&params);
+                let source = Source::HrFile(HrFile {
+                    folder: self.connector_folder(&connector.id),
+                    id_column: task.object_id_attribute.clone().unwrap_or_default(),
+                    mapped_columns: task.mappings.iter().map(|m| m.source.clone()).collect(),
+                    params,
+                });
+                (source, pipeline::cache::current(self.store(), &task).await?)
+            }
+        };
         Ok(RunInputs {
-            source: Source::PythonScript(PythonScript {
-                script: PathBuf::from(script.path),
-                host: host?,
-                parameters: connector.parameters.clone(),
-                secrets: crate::secrets::Sensitive::new(secrets),
-            }),
+            source,
+            required,
             target: self.target_for(&connector.target)?,
             dir,
             cache,
@@ -236,6 +295,94 @@ impl Engine {
             template,
             task,
         })
+    }
+
+    /// Writes the HR connector's report card for a finished run of an
+    /// `hr_file` connector (nothing for other connectors). A report that
+    /// cannot be written does not change the run; the engine log says why.
+    async fn report_hr_run(&self, run: &Run, case: Option<crate::model::hr::ReportCase>, status: RunStatus) {
+        use crate::model::hr::ReportCase;
+        let Ok(task) = self.task(&run.task_id).await else {
+            return;
+        };
+        let Ok(connector) = self.connector_row(&task.connector_id).await else {
+            return;
+        };
+        if connector.connector_type != ConnectorType::HrFile {
+            return;
+        }
+        let case = case.unwrap_or(match status {
+            RunStatus::Stopped => ReportCase::Stopped,
+            _ => ReportCase::Failed,
+        });
+        let written = async {
+            let secrets = self.stored_secrets(&connector).await?;
+            let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+            // Even with invalid parameters, report where the connector says, if it says.
+            let (language, template, folder) = match rules::hr::check_parameters(&merged, false) {
+                Ok(p) => (p.language, p.report_template_code, p.report_folder_code),
+                Err(_) => {
+                    let text = |k: &str| {
+                        merged
+                            .get(k)
+                            .and_then(|v| v.as_str())
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    (
+                        text("language"),
+                        text("report_template_code"),
+                        text("report_folder_code"),
+                    )
+                }
+            };
+            if template.is_empty() || folder.is_empty() {
+                return Err(EngineError::invalid(
+                    "report_template_code",
+                    "no report template and folder to write to",
+                ));
+            }
+            self.template_in(&connector.target, &template, "report_template_code")
+                .await?;
+            self.folder_in(&connector.target, &folder, "report_folder_code")
+                .await?;
+            let texts = crate::hr_report::Translations::load(self.data_dir(), &language)
+                .or_else(|_| crate::hr_report::Translations::load(self.data_dir(), "en"))?;
+            let dir = self.run_dir(&run.id);
+            let file = std::fs::read_to_string(dir.join(crate::source::hr_file::SOURCE_FILE)).ok();
+            let data_type = merged
+                .get("data_type")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string();
+            let archive_dir = self.connector_folder(&connector.id).join("archive");
+            let archives = [
+                archive_dir.join(format!("{data_type}_archive.json")),
+                archive_dir.join(format!("error_{data_type}_archive.json")),
+            ];
+            let mut card = crate::hr_report::card(
+                run,
+                case,
+                &texts,
+                file.as_deref().map(std::path::Path::new),
+                &dir,
+                &[&archives[0], &archives[1]],
+            );
+            if let Some(a) = task.task_id_attribute.as_deref() {
+                card[a] = json!(task.id);
+            }
+            let target = self.target_for(&connector.target)?;
+            tokio::task::spawn_blocking(move || -> Result<()> {
+                target.open()?.create_card(&template, &folder, &card)?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| EngineError::Internal(format!("writing the HR report: {e}")))?
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "the HR report card was not written");
+        }
     }
 
     /// Records how a run ended early, and the failure card when the task has one.

@@ -174,6 +174,22 @@ impl Engine {
         };
         rules::task::check_against_target(&input, &template, &folder, failure.as_ref().map(|(t, f)| (t, f)))?;
         rules::task::check_limits(&input)?;
+        if c.connector_type == crate::model::ConnectorType::HrFile && scheduled {
+            // The connector's data type decides what the task must map.
+            let data_type = c.parameters.get("data_type").and_then(|v| v.as_str());
+            if let Some(data_type) = data_type.and_then(crate::model::hr::HrDataType::parse) {
+                let mapped: Vec<&str> = input
+                    .mappings
+                    .iter()
+                    .flatten()
+                    .map(|m| m.target.as_str())
+                    .collect();
+                let unmapped = rules::hr::unmapped_mandatory(data_type, &mapped);
+                if !unmapped.is_empty() {
+                    return Err(rules::hr::unmapped_error(data_type, &unmapped));
+                }
+            }
+        }
         let mappings = input.mappings.clone().unwrap_or_default();
         let limits = input.limits.clone().unwrap_or_default();
         let stamp = now();

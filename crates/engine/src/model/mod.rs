@@ -30,6 +30,7 @@ macro_rules! words {
 
 pub mod card;
 pub mod connector;
+pub mod hr;
 pub mod run;
 pub mod settings;
 pub mod target;

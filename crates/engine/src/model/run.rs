@@ -88,6 +88,8 @@ words! { RunStage {
 pub enum RunMode {
     Full,
     Incremental,
+    /// An HR run that loads only rows changed since the archived previous file.
+    Partial,
     Event,
     /// A skipped run read nothing.
     #[serde(rename = "-")]
@@ -97,6 +99,7 @@ pub enum RunMode {
 words! { RunMode {
     Full => "full",
     Incremental => "incremental",
+    Partial => "partial",
     Event => "event",
     NotRun => "-",
 } }

@@ -2,6 +2,7 @@
 //! numbers and the task's limits.
 
 use super::PLAN;
+use crate::model::hr::ReportCase;
 use crate::model::Limits;
 
 /// What a run plans to change.
@@ -17,20 +18,31 @@ pub struct Planned {
 /// (`approved`) or the task's override lifts the update limit, never the
 /// minimum row count.
 pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<String> {
+    refusal_case(limits, planned, approved).map(|(_, why)| why)
+}
+
+/// [`refusal`] with the limit that refused.
+pub fn refusal_case(limits: &Limits, planned: &Planned, approved: bool) -> Option<(ReportCase, String)> {
     if let Some(min) = limits.minimum_row_count {
         if planned.valid < min {
-            return Some(format!(
-                "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
-                planned.valid
+            return Some((
+                ReportCase::MinimumRows,
+                format!(
+                    "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
+                    planned.valid
+                ),
             ));
         }
     }
     let changes = planned.creates + planned.updates + planned.removals;
     match limits.update_limit {
-        Some(limit) if changes > limit && !limits.override_update_limit && !approved => Some(format!(
+        Some(limit) if changes > limit && !limits.override_update_limit && !approved => Some((
+            ReportCase::UpdateLimit,
+            format!(
             "{changes} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \
              nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
             planned.creates, planned.updates, planned.removals,
+        ),
         )),
         _ => None,
     }

@@ -252,7 +252,7 @@ pub(super) fn load(
     let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
-    let refusal = guard::refusal(
+    let refusal = guard::refusal_case(
         &task.limits,
         &guard::Planned {
             valid: plan.counts.valid,
@@ -262,7 +262,7 @@ pub(super) fn load(
         },
         inputs.approved,
     );
-    if let Some(reason) = refusal {
+    if let Some((case, reason)) = refusal {
         let removals: Vec<&str> = candidates.iter().take(10_000).map(|(_, k)| k.as_str()).collect();
         let plan_doc = json!({
             "reason": reason,
@@ -274,7 +274,10 @@ pub(super) fn load(
             inputs.dir.join(PLAN),
             serde_json::to_vec_pretty(&plan_doc).unwrap_or_default(),
         );
-        return Err(Halt::load(RunStatus::Interrupted, reason));
+        return Err(Halt {
+            case: Some(case),
+            ..Halt::load(RunStatus::Interrupted, reason)
+        });
     }
 
     // ---- load ----
@@ -366,7 +369,8 @@ pub(super) fn finish_load(
     }
 
     // ---- commit ----
-    let incremental = run.run_type == RunMode::Incremental;
+    // Rows not read this time are still known: keep their entries.
+    let incremental = matches!(run.run_type, RunMode::Incremental | RunMode::Partial);
     let entry = |slot: &Slot| -> Option<(u64, i64)> {
         if loadable(slot) {
             Some((slot.new_hash, slot.card))

@@ -37,19 +37,20 @@ use std::time::Duration;
 
 use crate::clock::now;
 use crate::error::EngineError;
+use crate::model::hr::ReportCase;
 use crate::model::{Run, RunMode, RunStage, RunStatus, StageReport, StageStatus, Task, Template};
 use crate::source::{Extract, ExtractError, Source};
 use crate::targets::OpenTarget;
 use records::RecordShape;
 
-pub const SPILL: &str = "changes.spill";
-pub const BLOCKED: &str = "blocked.txt";
-pub const PLAN: &str = "plan.json";
+pub use crate::script_host::files::{BLOCKED, PLAN, SPILL};
 
 /// How a run ended early: which status, and the words for the stage that stopped it.
 #[derive(Debug)]
 pub struct Halt {
     pub status: RunStatus,
+    /// The documented outcome, when the source or the guard named one (HR reports).
+    pub case: Option<ReportCase>,
     /// The stage that stopped: extract (the source, validation) or load.
     pub stage: RunStage,
     pub info: String,
@@ -59,6 +60,7 @@ impl Halt {
     fn extract(status: RunStatus, info: impl Into<String>) -> Self {
         Halt {
             status,
+            case: None,
             stage: RunStage::Extract,
             info: info.into(),
         }
@@ -66,6 +68,7 @@ impl Halt {
     fn load(status: RunStatus, info: impl Into<String>) -> Self {
         Halt {
             status,
+            case: None,
             stage: RunStage::Load,
             info: info.into(),
         }
@@ -97,6 +100,9 @@ pub struct RunInputs {
     pub template: Template,
     /// Where the records come from.
     pub source: Source,
+    /// Target attributes each record must have a value for; each inner list
+    /// is satisfied by any one of its attributes (the HR data types' mandatory attributes).
+    pub required: Vec<Vec<String>>,
     /// Opens the task's target for the load (on the load's own thread).
     pub target: OpenTarget,
     pub dir: PathBuf,
@@ -122,7 +128,9 @@ pub async fn execute(
     let cache_row = inputs.cache.take();
     let inputs = Arc::new(inputs);
     let task = &inputs.task;
-    let shape = Arc::new(RecordShape::new(task, &inputs.template, &inputs.data_source_type));
+    let shape = Arc::new(
+        RecordShape::new(task, &inputs.template, &inputs.data_source_type).requiring(&inputs.required),
+    );
 
     // ---- extract ----
     run.stage = Some(RunStage::Extract);
@@ -158,6 +166,18 @@ pub async fn execute(
             ))
         }
         Err(ExtractError::Failed(why)) => return Err(Halt::extract(RunStatus::Failed, why)),
+        Err(ExtractError::Interrupted(why)) => return Err(Halt::extract(RunStatus::Interrupted, why)),
+        Err(ExtractError::Case(case, why)) => {
+            // The manual's outcomes: several files or no archive interrupt; the rest fail.
+            let status = match case {
+                ReportCase::MultipleFiles | ReportCase::ArchiveMissing => RunStatus::Interrupted,
+                _ => RunStatus::Failed,
+            };
+            return Err(Halt {
+                case: Some(case),
+                ..Halt::extract(status, why)
+            });
+        }
     };
 
     let mut slots = decoding
@@ -192,7 +212,7 @@ pub async fn execute(
         .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
         if let Some(done) = streamed {
             *run = done;
-            save_committed(store, run).await;
+            after_commit(store, run, &inputs).await;
             return Ok(());
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
@@ -244,7 +264,7 @@ pub async fn execute(
     .await
     .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
-    save_committed(store, run).await;
+    after_commit(store, run, &inputs).await;
     Ok(())
 }
 
@@ -263,6 +283,18 @@ async fn enter_load(
     };
     store.save_run(run).await?;
     Ok(task.removal.clone().filter(|_| run.run_type == RunMode::Full))
+}
+
+/// What follows a committed load: the source keeps what the next run needs
+/// (the HR archives), then the run row gets its final state. A source that
+/// cannot keep it does not undo the load; the run's load report says so.
+async fn after_commit(store: &crate::store::Store, run: &mut Run, inputs: &RunInputs) {
+    if let Err(why) = inputs.source.commit(&inputs.dir) {
+        tracing::warn!(%why, "the source could not keep its state after the commit");
+        let info = run.load.info.take().unwrap_or_default();
+        run.load.info = Some(format!("{info}; {why}"));
+    }
+    save_committed(store, run).await;
 }
 
 /// Writes the final state of a run whose load committed into its run row.

@@ -20,6 +20,8 @@ pub struct RecordShape {
     data_source_type_attribute: Option<String>,
     task_id: String,
     data_source_type: String,
+    /// Slot groups of which at least one must hold a value.
+    required: Vec<Vec<usize>>,
 }
 
 #[derive(Debug)]
@@ -85,7 +87,26 @@ impl RecordShape {
             data_source_type_attribute: task.data_source_type_attribute.clone(),
             task_id: task.id.clone(),
             data_source_type: data_source_type.to_string(),
+            required: Vec::new(),
         }
+    }
+
+    /// This shape, also blocking records without a value for one of each
+    /// group of target attributes (groups the task does not map are skipped).
+    pub fn requiring(mut self, groups: &[Vec<String>]) -> Self {
+        self.required = groups
+            .iter()
+            .map(|g| {
+                self.columns
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| g.contains(&c.target))
+                    .map(|(i, _)| i)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|slots| !slots.is_empty())
+            .collect();
+        self
     }
 
     /// The target attribute that the object id maps to: cards are found by it.
@@ -193,6 +214,28 @@ impl RecordShape {
             key: Some(key.to_string()),
             reason,
         };
+        for group in &self.required {
+            let has_value = |slot: &usize| {
+                values[*slot].is_some_and(|r| {
+                    !matches!(r.get(), "null" | "\"\"" | "[]") && !r.get().trim_matches('"').trim().is_empty()
+                })
+            };
+            if !group.iter().any(has_value) {
+                let names: Vec<String> = group
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "'{}' (column '{}')",
+                            self.columns[*s].target, self.columns[*s].source
+                        )
+                    })
+                    .collect();
+                return Err(block(format!(
+                    "mandatory attribute {} has no value",
+                    names.join(" or ")
+                )));
+            }
+        }
         out.clear();
         out.push(b'{');
         for (i, (column, value)) in self.columns.iter().zip(values.iter()).enumerate() {

@@ -45,6 +45,10 @@ pub fn check_input(input: &ConnectorInput) -> Result<CheckedConnector> {
         super::check_script_name(script)?;
     }
     let parameters = super::parameters_object(input.parameters.clone())?;
+    if connector_type == ConnectorType::HrFile {
+        // No remote target exists yet, so the webapi_* parameters are never required.
+        super::hr::check_parameters(&parameters, false)?;
+    }
     Ok(CheckedConnector {
         name,
         connector_type,

@@ -33,6 +33,10 @@ pub mod files {
     pub const HEARTBEAT: &str = "heartbeat";
     pub const SCRIPT_LOG: &str = "script.log";
     pub const LOG: &str = "run.log";
+    /// The pipeline's files: new or changed cards between its passes, blocked records, an interrupted run's plan.
+    pub const SPILL: &str = "changes.spill";
+    pub const BLOCKED: &str = "blocked.txt";
+    pub const PLAN: &str = "plan.json";
 }
 
 /// Time between SIGTERM and SIGKILL.

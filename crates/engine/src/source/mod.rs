@@ -5,7 +5,9 @@
 //! | source | connector type | how |
 //! | --- | --- | --- |
 //! | [`python_script`] | `python_script` | runs the connector's script under the contract of docs/script-contract.md |
+//! | [`hr_file`] | `hr_file` | reads one CSV, JSON or XML file from the connector's folder |
 
+pub mod hr_file;
 pub mod python_script;
 
 use std::path::{Path, PathBuf};
@@ -36,12 +38,17 @@ pub enum ExtractError {
     Stopped,
     /// The source failed; the words say why (secrets masked).
     Failed(String),
+    /// The source refused to go on and loaded nothing (e.g. several files match); a person must act.
+    Interrupted(String),
+    /// One of the documented outcomes of an HR file (file not received, archive missing, …).
+    Case(crate::model::hr::ReportCase, String),
 }
 
 /// A connector's source, ready to extract.
 #[derive(Debug)]
 pub enum Source {
     PythonScript(python_script::PythonScript),
+    HrFile(hr_file::HrFile),
 }
 
 impl Source {
@@ -49,6 +56,17 @@ impl Source {
     pub async fn extract(&self, run: Extract<'_>) -> Result<PathBuf, ExtractError> {
         match self {
             Source::PythonScript(s) => s.extract(run).await,
+            Source::HrFile(s) => s.extract(run).await,
+        }
+    }
+
+    /// After the load committed: what the source keeps for the next run (the HR archives).
+    pub fn commit(&self, run_dir: &Path) -> Result<(), String> {
+        match self {
+            Source::PythonScript(_) => Ok(()),
+            Source::HrFile(s) => s
+                .commit(run_dir)
+                .map_err(|e| format!("the HR archive could not be replaced: {e}")),
         }
     }
 

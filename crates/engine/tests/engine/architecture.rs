@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("rules", 1),
     ("store", 2),
     ("logging", 2),
+    ("hr_report", 5),
     ("script_library", 3),
     ("script_host", 3),
     ("targets", 3),

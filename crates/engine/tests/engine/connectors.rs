@@ -10,7 +10,9 @@ async fn connector_ids_are_generated_and_names_unique() {
     assert_eq!(a.id.len(), 36);
     let e = f
         .engine
-        .create_connector(connector_input(r#"{"name": "HR", "type": "hr_file"}"#))
+        .create_connector(connector_input(
+            r#"{"name": "HR", "type": "python_script", "script": "users.py"}"#,
+        ))
         .await
         .unwrap_err();
     assert!(matches!(e, EngineError::AlreadyExists { .. }));
@@ -58,6 +60,8 @@ async fn jsonc_parameters_are_stored_as_clean_json() {
                     // where the export lands
                     "file_path": "/data/hr/*.csv",
                     "delimiter": ";", /* default */
+                    "data_type": "title", "report_template_code": "admin_task",
+                    "report_folder_code": "admin_tasks",
                  },
                }"#,
         ))
@@ -65,14 +69,18 @@ async fn jsonc_parameters_are_stored_as_clean_json() {
         .unwrap();
     assert_eq!(
         c.parameters,
-        serde_json::json!({"file_path": "/data/hr/*.csv", "delimiter": ";"})
+        serde_json::json!({"file_path": "/data/hr/*.csv", "delimiter": ";", "data_type": "title",
+            "report_template_code": "admin_task", "report_folder_code": "admin_tasks"})
     );
     let stored: String = sqlx::query_scalar("SELECT parameters FROM connectors WHERE id = ?")
         .bind(&c.id)
         .fetch_one(f.engine.store().pool())
         .await
         .unwrap();
-    assert_eq!(stored, r#"{"file_path":"/data/hr/*.csv","delimiter":";"}"#);
+    assert_eq!(
+        stored,
+        r#"{"file_path":"/data/hr/*.csv","delimiter":";","data_type":"title","report_template_code":"admin_task","report_folder_code":"admin_tasks"}"#
+    );
 }
 
 #[tokio::test]

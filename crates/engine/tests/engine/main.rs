@@ -6,6 +6,7 @@ mod architecture;
 mod connectors;
 mod fuzz;
 mod hardening;
+mod hr;
 mod packages;
 mod pipeline;
 mod scheduler;

@@ -1,0 +1,199 @@
+//! The HR connector's run report: an administrative-task datacard written
+//! after every run of an `hr_file` connector, in the language the connector
+//! names. Texts come from translation files: `en`, `fi`, `sv` and `de` are
+//! bundled (`assets/hr/translations/`); a file `DATA_DIR/translations/LANG.json`
+//! adds a language or replaces a bundled one. A file lacking any report case
+//! is refused when a run loads it, before anything is fetched.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::{EngineError, Result};
+use crate::model::hr::ReportCase;
+use crate::model::{Run, RunFile};
+
+const BUNDLED: [(&str, &str); 4] = [
+    ("en", include_str!("../../../assets/hr/translations/en.json")),
+    ("fi", include_str!("../../../assets/hr/translations/fi.json")),
+    ("sv", include_str!("../../../assets/hr/translations/sv.json")),
+    ("de", include_str!("../../../assets/hr/translations/de.json")),
+];
+
+/// Blocked rows listed in a report; the rest are in the run's files.
+const MAX_BLOCKED_LISTED: usize = 1000;
+
+#[derive(Debug, Clone, Deserialize)]
+struct CaseText {
+    title: String,
+    text: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct File {
+    cases: HashMap<String, CaseText>,
+}
+
+/// The report texts of one language, every case present.
+#[derive(Debug, Clone)]
+pub struct Translations {
+    pub language: String,
+    cases: HashMap<ReportCase, CaseText>,
+}
+
+impl Translations {
+    /// The texts of `language`: the data directory's file first, else the bundled one.
+    pub fn load(data_dir: &Path, language: &str) -> Result<Translations> {
+        let own = data_dir.join("translations").join(format!("{language}.json"));
+        let (text, from) = match std::fs::read_to_string(&own) {
+            Ok(text) => (text, own.display().to_string()),
+            Err(_) => match BUNDLED.iter().find(|(l, _)| *l == language) {
+                Some((_, text)) => (text.to_string(), format!("the bundled {language} texts")),
+                None => {
+                    return Err(EngineError::invalid(
+                        "language",
+                        format!(
+                        "no report texts for '{language}': bundled are en, fi, sv and de; add {} for another",
+                        own.display()
+                    ),
+                    ))
+                }
+            },
+        };
+        Translations::parse(language, &text, &from)
+    }
+
+    fn parse(language: &str, text: &str, from: &str) -> Result<Translations> {
+        let file: File = crate::jsonc::from_str(text).map_err(|e| EngineError::Input {
+            path: from.to_string(),
+            message: format!("is not a translation file: {e}"),
+        })?;
+        let mut cases = HashMap::new();
+        let mut missing = Vec::new();
+        for case in ReportCase::ALL {
+            match file.cases.get(case.as_str()) {
+                Some(t) if !t.title.trim().is_empty() && !t.text.trim().is_empty() => {
+                    cases.insert(case, t.clone());
+                }
+                _ => missing.push(case.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(EngineError::Input {
+                path: from.to_string(),
+                message: format!(
+                    "lacks the report cases {} (each needs a title and a text)",
+                    missing.join(", ")
+                ),
+            });
+        }
+        Ok(Translations {
+            language: language.to_string(),
+            cases,
+        })
+    }
+
+    /// The title and text of `case`, placeholders filled.
+    pub fn render(&self, case: ReportCase, values: &[(&str, String)]) -> (String, String) {
+        let fill = |s: &str| {
+            values
+                .iter()
+                .fold(s.to_string(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v))
+        };
+        let t = &self.cases[&case];
+        (fill(&t.title), fill(&t.text))
+    }
+}
+
+/// The report card's values for a finished run.
+pub fn card(
+    run: &Run,
+    case: ReportCase,
+    texts: &Translations,
+    file: Option<&Path>,
+    run_dir: &Path,
+    archives: &[&Path],
+) -> Value {
+    let c = &run.counts;
+    let info = run
+        .load
+        .info
+        .clone()
+        .filter(|_| run.ended_in == Some(crate::model::RunStage::Load))
+        .or_else(|| run.extract.info.clone())
+        .unwrap_or_default();
+    let values = [
+        ("task", run.task.clone()),
+        ("file", file.map(|f| f.display().to_string()).unwrap_or_default()),
+        ("info", info),
+        ("fetched", c.fetched.to_string()),
+        ("valid", c.valid.to_string()),
+        ("blocked", c.blocked.to_string()),
+        ("created", c.created.to_string()),
+        ("updated", c.updated.to_string()),
+        ("unchanged", c.unchanged.to_string()),
+        ("removed", c.removed.to_string()),
+    ];
+    let (title, description) = texts.render(case, &values);
+    let blocked: Vec<String> = std::fs::read_to_string(run_dir.join(crate::script_host::files::BLOCKED))
+        .unwrap_or_default()
+        .lines()
+        .take(MAX_BLOCKED_LISTED)
+        .map(str::to_string)
+        .collect();
+    let planned: Option<Value> = std::fs::read(run_dir.join(crate::script_host::files::PLAN))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let report = json!({
+        "case": case,
+        "run_id": run.id,
+        "status": run.status,
+        "counts": run.counts,
+        "blocked_rows": blocked,
+        "planned_changes": planned,
+    });
+    let mut attachments: Vec<String> = run.files.iter().map(|f: &RunFile| f.path.clone()).collect();
+    attachments.extend(
+        archives
+            .iter()
+            .filter(|p| p.exists())
+            .map(|p| p.display().to_string()),
+    );
+    json!({
+        "title": title,
+        "description": description,
+        "status": if case == ReportCase::Succeeded && c.blocked == 0 { "done" } else { "open" },
+        "report": report.to_string(),
+        "attachments": attachments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_language_has_every_case() {
+        for (language, text) in BUNDLED {
+            Translations::parse(language, text, language).unwrap_or_else(|e| panic!("{language}: {e}"));
+        }
+    }
+
+    #[test]
+    fn a_translation_file_lacking_cases_is_refused_naming_them() {
+        let e = Translations::parse(
+            "xx",
+            r#"{"cases": {"succeeded": {"title": "t", "text": "x"}}}"#,
+            "xx.json",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("xx.json") && e.contains("file_not_received") && e.contains("archive_missing"),
+            "{e}"
+        );
+        assert!(!e.contains("succeeded"), "{e}");
+    }
+}

@@ -1,0 +1,426 @@
+//! The `hr_file` source: one HR file (CSV, a JSON array of flat objects, or
+//! flat XML) fetched from a local folder, turned into the pipeline's records
+//! file. A partial run keeps only the rows that differ from the archived
+//! previous file; the archives are replaced only after the load committed.
+//!
+//! Files in the connector's folder (`DATA_DIR/connectors/CONNECTOR_ID/`):
+//! `archive/<data_type>_archive.json` (every row of the last committed file)
+//! and `archive/error_<data_type>_archive.json` (its blocked rows and why).
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{Extract, ExtractError};
+use crate::model::hr::{HrParameters, HrRunType, ReportCase};
+use crate::script_host::files;
+
+/// Staged archives wait here in the run directory until the commit.
+const STAGED_ARCHIVE: &str = "archive.staged.json";
+
+/// The path of the file a run read, in its run directory.
+pub const SOURCE_FILE: &str = "source-file.txt";
+
+/// An `hr_file` connector ready to fetch.
+#[derive(Debug)]
+pub struct HrFile {
+    pub params: HrParameters,
+    /// The connector's folder: relative `file_path`s start here; archives live below it.
+    pub folder: PathBuf,
+    /// The source column the task's object id is read from.
+    pub id_column: String,
+    /// Source columns the task maps (a CSV header must have each).
+    pub mapped_columns: Vec<String>,
+}
+
+impl HrFile {
+    pub fn archive_path(&self) -> PathBuf {
+        self.folder
+            .join("archive")
+            .join(format!("{}_archive.json", self.params.data_type))
+    }
+
+    pub fn error_archive_path(&self) -> PathBuf {
+        self.folder
+            .join("archive")
+            .join(format!("error_{}_archive.json", self.params.data_type))
+    }
+
+    pub(super) async fn extract(&self, run: Extract<'_>) -> Result<PathBuf, ExtractError> {
+        if self.params.sftp.is_some() {
+            return Err(ExtractError::Failed(
+                "fetching from SFTP is not available in this version; copy the file into the connector's folder and remove the sftp_* parameters".into(),
+            ));
+        }
+        let file = self.find_file()?;
+        let dir = run.dir.to_path_buf();
+        let this = HrFileJob {
+            file,
+            dir,
+            delimiter: self.params.delimiter,
+            partial: self.params.run_type == HrRunType::Partial,
+            archive: self.archive_path(),
+            id_column: self.id_column.clone(),
+            mapped: self.mapped_columns.clone(),
+        };
+        tokio::task::spawn_blocking(move || this.convert())
+            .await
+            .map_err(|e| ExtractError::Failed(format!("reading the HR file stopped unexpectedly: {e}")))?
+    }
+
+    /// Exactly one file matching `file_path`.
+    fn find_file(&self) -> Result<PathBuf, ExtractError> {
+        let pattern = if Path::new(&self.params.file_path).is_absolute() {
+            PathBuf::from(&self.params.file_path)
+        } else {
+            self.folder.join(&self.params.file_path)
+        };
+        let text = pattern.to_string_lossy().into_owned();
+        let matches: Vec<PathBuf> = glob::glob(&text)
+            .map_err(|e| {
+                ExtractError::Failed(format!(
+                    "file_path '{}' is not a valid pattern: {e}",
+                    self.params.file_path
+                ))
+            })?
+            .filter_map(|p| p.ok())
+            .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_file()))
+            .collect();
+        match matches.as_slice() {
+            [] => Err(ExtractError::Case(
+                ReportCase::FileNotReceived,
+                format!(
+                    "file not received: nothing matches '{}' in {}",
+                    self.params.file_path,
+                    self.folder.display()
+                ),
+            )),
+            [one] => Ok(one.clone()),
+            many => Err(ExtractError::Case(
+                ReportCase::MultipleFiles,
+                format!(
+                "multiple files match '{}' ({}); nothing was loaded. Leave one file and run the task again",
+                self.params.file_path,
+                many.iter()
+                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            )),
+        }
+    }
+
+    /// After the load committed: the staged archive replaces the previous one,
+    /// and the run's blocked rows become the error archive.
+    pub fn commit(&self, run_dir: &Path) -> std::io::Result<()> {
+        let archive = self.archive_path();
+        if let Some(parent) = archive.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let staged = run_dir.join(STAGED_ARCHIVE);
+        if staged.exists() {
+            std::fs::rename(&staged, &archive)?;
+        }
+        let blocked = std::fs::read_to_string(run_dir.join(files::BLOCKED)).unwrap_or_default();
+        let errors: Vec<Value> = blocked
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (record, reason) = l.split_once(": ").unwrap_or(("", l));
+                serde_json::json!({"record": record.trim_start_matches("record ").parse::<u64>().ok(), "reason": reason})
+            })
+            .collect();
+        let tmp = self.error_archive_path().with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(&errors).unwrap_or_default())?;
+        std::fs::rename(&tmp, self.error_archive_path())
+    }
+}
+
+/// The blocking part of an extract.
+struct HrFileJob {
+    file: PathBuf,
+    dir: PathBuf,
+    delimiter: char,
+    partial: bool,
+    archive: PathBuf,
+    id_column: String,
+    mapped: Vec<String>,
+}
+
+type Row = Map<String, Value>;
+
+impl HrFileJob {
+    fn convert(self) -> Result<PathBuf, ExtractError> {
+        let failed = |m: String| ExtractError::Failed(m);
+        let name = self.file.display().to_string();
+        let mut bytes = Vec::new();
+        crate::platform::open_regular(&self.file)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Err(ExtractError::Case(
+                ReportCase::FileEmpty,
+                format!("the file {name} is empty"),
+            ));
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let kind = self
+            .file
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase())
+            .unwrap_or_default();
+        let rows = match kind.as_str() {
+            "csv" | "txt" => self.csv_rows(bytes)?,
+            "json" => json_rows(bytes).map_err(|e| failed(format!("{name}: {e}")))?,
+            "xml" => xml_rows(bytes).map_err(|e| failed(format!("{name}: {e}")))?,
+            other => {
+                return Err(failed(format!(
+                    "{name}: '.{other}' is not a format the HR connector reads; use .csv, .json or .xml"
+                )))
+            }
+        };
+        // Which file this run read, for its report.
+        let _ = std::fs::write(self.dir.join(SOURCE_FILE), self.file.display().to_string());
+        // Every row of the file, for the next partial run (kept only if this run commits).
+        write_rows(&self.dir.join(STAGED_ARCHIVE), rows.iter())
+            .map_err(|e| failed(format!("cannot stage the archive: {e}")))?;
+        let output = self.dir.join(files::OUTPUT);
+        if self.partial {
+            let previous = self.previous_rows()?;
+            let changed = rows.iter().filter(|row| {
+                let id = row.get(&self.id_column).map(value_text);
+                match id.and_then(|id| previous.get(&id)) {
+                    Some(before) => before != *row,
+                    None => true,
+                }
+            });
+            write_rows(&output, changed)
+        } else {
+            write_rows(&output, rows.iter())
+        }
+        .map_err(|e| failed(format!("cannot write {}: {e}", output.display())))?;
+        Ok(output)
+    }
+
+    /// The archived previous file by object id; a partial run needs it.
+    fn previous_rows(&self) -> Result<HashMap<String, Row>, ExtractError> {
+        let text = std::fs::read(&self.archive).map_err(|_| {
+            ExtractError::Case(ReportCase::ArchiveMissing, format!(
+                "archive missing: a partial run compares with the previous file's archive {}, which does not exist; run the task once with run_type full",
+                self.archive.display()
+            ))
+        })?;
+        let rows: Vec<Row> = serde_json::from_slice(&text).map_err(|e| {
+            ExtractError::Failed(format!(
+                "the archive {} cannot be read: {e}",
+                self.archive.display()
+            ))
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.get(&self.id_column).map(value_text).map(|id| (id, r.clone())))
+            .collect())
+    }
+
+    fn csv_rows(&self, bytes: &[u8]) -> Result<Vec<Row>, ExtractError> {
+        let failed = |m: String| ExtractError::Failed(format!("{}: {m}", self.file.display()));
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter as u8)
+            .flexible(true)
+            .from_reader(bytes);
+        let header: Vec<String> = {
+            let h = reader
+                .byte_headers()
+                .map_err(|e| failed(format!("the header row cannot be read: {e}")))?;
+            let mut names = Vec::new();
+            for field in h.iter() {
+                let text = std::str::from_utf8(field).map_err(|_| {
+                    failed("line 1 (the header) is not valid UTF-8 text; save the file as UTF-8".into())
+                })?;
+                names.push(text.trim().to_string());
+            }
+            names
+        };
+        let lacking: Vec<&str> = self
+            .mapped
+            .iter()
+            .filter(|c| !header.contains(c))
+            .map(String::as_str)
+            .collect();
+        if !lacking.is_empty() {
+            return Err(failed(format!(
+                "the header row lacks the mapped columns {}; nothing was loaded",
+                lacking.join(", ")
+            )));
+        }
+        let mut rows = Vec::new();
+        let mut record = csv::ByteRecord::new();
+        loop {
+            match reader.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(failed(format!("cannot be read: {e}"))),
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let mut row = Row::new();
+            for (i, field) in record.iter().enumerate() {
+                let text = std::str::from_utf8(field).map_err(|_| {
+                    failed(format!(
+                        "line {line} is not valid UTF-8 text; save the file as UTF-8"
+                    ))
+                })?;
+                if let Some(name) = header.get(i) {
+                    row.insert(name.clone(), Value::String(text.to_string()));
+                }
+            }
+            // A short row lacks its last columns: they read as empty.
+            for name in header.iter().skip(record.len()) {
+                row.insert(name.clone(), Value::String(String::new()));
+            }
+            if row.values().all(|v| v.as_str().is_some_and(str::is_empty)) {
+                continue;
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn write_rows<'a>(path: &Path, rows: impl Iterator<Item = &'a Row>) -> std::io::Result<()> {
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    w.write_all(b"[")?;
+    for (i, row) in rows.enumerate() {
+        if i > 0 {
+            w.write_all(b",\n")?;
+        }
+        serde_json::to_writer(&mut w, row)?;
+    }
+    w.write_all(b"]\n")?;
+    w.flush()
+}
+
+/// A JSON array of flat objects.
+fn json_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        format!("line {line} is not valid UTF-8 text; save the file as UTF-8")
+    })?;
+    let rows: Vec<Value> =
+        serde_json::from_str(text).map_err(|e| format!("is not a JSON array of objects: {e}"))?;
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Value::Object(m) => Ok(m),
+            _ => Err(format!("element {} is not an object", i + 1)),
+        })
+        .collect()
+}
+
+/// Flat XML: a root element holding one element per record, each holding one element per field.
+fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
+    use quick_xml::events::Event;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+        format!("line {line} is not valid UTF-8 text; save the file as UTF-8")
+    })?;
+    let mut reader = quick_xml::Reader::from_str(text);
+    reader.config_mut().trim_text(false);
+    let mut depth = 0usize;
+    let mut rows = Vec::new();
+    let mut row = Row::new();
+    let mut field: Option<String> = None;
+    let mut value = String::new();
+    loop {
+        let at = reader.buffer_position();
+        match reader.read_event() {
+            Err(e) => return Err(format!("is not well-formed XML near byte {at}: {e}")),
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e)) => {
+                depth += 1;
+                if depth == 3 {
+                    field = Some(e.local_name().as_ref().to_string());
+                    value.clear();
+                } else if depth > 3 {
+                    return Err("records must be flat: an element inside a field".into());
+                }
+            }
+            Ok(Event::Empty(e)) => {
+                if depth == 2 {
+                    row.insert(e.local_name().as_ref().to_string(), Value::String(String::new()));
+                } else if depth == 1 {
+                    rows.push(Row::new());
+                }
+            }
+            Ok(Event::Text(t)) => {
+                if field.is_some() {
+                    value.push_str(&t);
+                }
+            }
+            // Entities arrive as events of their own: `&amp;`, `&#233;`.
+            Ok(Event::GeneralRef(r)) => {
+                if field.is_some() {
+                    match r.resolve_char_ref() {
+                        Ok(Some(c)) => value.push(c),
+                        _ => match quick_xml::escape::resolve_predefined_entity(&r) {
+                            Some(text) => value.push_str(text),
+                            None => return Err(format!("the entity '&{};' is not defined", &*r)),
+                        },
+                    }
+                }
+            }
+            Ok(Event::CData(t)) => {
+                if field.is_some() {
+                    value.push_str(&t.into_inner());
+                }
+            }
+            Ok(Event::End(_)) => {
+                if depth == 3 {
+                    if let Some(name) = field.take() {
+                        row.insert(name, Value::String(std::mem::take(&mut value)));
+                    }
+                } else if depth == 2 {
+                    rows.push(std::mem::take(&mut row));
+                }
+                depth = depth.saturating_sub(1);
+            }
+            Ok(_) => {}
+        }
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flat_xml_turns_into_one_object_per_record() {
+        let rows = xml_rows(
+            br#"<?xml version="1.0"?><rows><row><id>1</id><name>A &amp; B</name><empty/></row><row><id>2</id><name><![CDATA[<C>]]></name></row></rows>"#,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0]["name"], "A & B");
+        assert_eq!(rows[0]["empty"], "");
+        assert_eq!(rows[1]["name"], "<C>");
+        assert!(
+            xml_rows(b"<rows><row><id><x/></id></row></rows>").is_err()
+                || xml_rows(b"<rows><row><id><x>1</x></id></row></rows>").is_err()
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_in_json_names_its_line() {
+        let e = json_rows(b"[\n{\"a\": \"ok\"},\n{\"a\": \"\xff\"}]").unwrap_err();
+        assert!(e.contains("line 3"), "{e}");
+    }
+}

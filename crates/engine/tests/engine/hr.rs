@@ -1,0 +1,408 @@
+//! The HR connector (issue 12) with real files in the connector's folder:
+//! its parameters, formats, validation, full and partial runs, limits,
+//! archives and the report card, in every outcome the HR manual documents.
+
+use std::path::PathBuf;
+
+use provisio_engine::model::{RunStatus, RunTrigger};
+use provisio_engine::EngineError;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const HEADER: &str = "RowId;EmployeeId;LastName;FirstName;StartDate;TitleId;ManagerId;OrgId;Note";
+
+fn row(id: u32, last: &str) -> String {
+    format!("{id};E{id};{last};Ann;2026-01-0{};T1;M1;O1;plain", (id % 9) + 1)
+}
+
+fn params(extra: Value) -> Value {
+    let mut p = json!({"file_path": "in/*.csv", "data_type": "workperiod", "run_type": "full",
+        "report_template_code": "admin_task", "report_folder_code": "admin_tasks"});
+    for (k, v) in extra.as_object().unwrap() {
+        p[k] = v.clone();
+    }
+    p
+}
+
+/// An `hr_file` connector `HR` with a work-period task `HR/Load`; returns the connector's folder.
+async fn hr(f: &Fixture, extra: Value) -> PathBuf {
+    f.engine
+        .set_settings(&[("environment_type".into(), "test".into())])
+        .await
+        .unwrap();
+    let c = f
+        .engine
+        .create_connector(connector_input(
+            &json!({"name": "HR", "type": "hr_file", "parameters": params(extra)}).to_string(),
+        ))
+        .await
+        .unwrap();
+    f.engine.create_task("HR", work_period_task()).await.unwrap();
+    let folder = f.engine.connector_folder(&c.id);
+    std::fs::create_dir_all(folder.join("in")).unwrap();
+    folder
+}
+
+fn work_period_task() -> provisio_engine::model::TaskInput {
+    task_input(
+        r#"{"name": "Load", "schedule": "0 0 6 * * *", "object_id_attribute": "RowId",
+            "target_template": "workperiod", "target_folder": "workperiods", "task_id_attribute": "taskid",
+            "mappings": [{"source": "RowId", "target": "row_id"}, {"source": "EmployeeId", "target": "employee_id"},
+              {"source": "LastName", "target": "last_name"}, {"source": "FirstName", "target": "first_name"},
+              {"source": "StartDate", "target": "employment_start"}, {"source": "TitleId", "target": "title_id"},
+              {"source": "ManagerId", "target": "manager_id"}, {"source": "OrgId", "target": "org_unit_id"}]}"#,
+    )
+}
+
+fn write(folder: &std::path::Path, name: &str, text: &[u8]) {
+    std::fs::write(folder.join("in").join(name), text).unwrap();
+}
+
+async fn run(f: &Fixture) -> provisio_engine::model::Run {
+    f.engine
+        .run_task("HR/Load", RunTrigger::Manual, false)
+        .await
+        .unwrap()
+}
+
+/// The report cards written so far, newest last.
+async fn reports(f: &Fixture) -> Vec<Value> {
+    f.engine
+        .datacards("admin_task", Some("admin_tasks"), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.data)
+        .collect()
+}
+
+async fn last_report(f: &Fixture) -> Value {
+    reports(f).await.pop().expect("a report card")
+}
+
+fn case_of(report: &Value) -> String {
+    let r: Value = serde_json::from_str(report["report"].as_str().unwrap()).unwrap();
+    r["case"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn missing_and_malformed_parameters_are_refused_on_save_each_named() {
+    let f = fresh().await;
+    let e = f
+        .engine
+        .create_connector(connector_input(
+            r#"{"name": "HR", "type": "hr_file", "parameters": {
+                // pasted from the manual, half filled in
+                "data_type": "payroll", "update_limit": "lots", }}"#,
+        ))
+        .await
+        .unwrap_err()
+        .to_string();
+    for named in [
+        "file_path",
+        "report_template_code",
+        "report_folder_code",
+        "data_type: 'payroll'",
+        "update_limit",
+    ] {
+        assert!(e.contains(named), "{named} not named: {e}");
+    }
+    assert!(f.engine.list_connectors().await.unwrap().is_empty());
+
+    let folder = hr(&f, json!({})).await;
+    assert!(folder.ends_with(f.engine.connector("HR").await.unwrap().id));
+    let e = f
+        .engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"file_path": "in/*.csv"}}"#),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, EngineError::MissingFields { .. }), "{e}");
+
+    // A task must map what its data type requires.
+    let mut task = work_period_task();
+    task.name = Some("Partial".into());
+    task.mappings
+        .as_mut()
+        .unwrap()
+        .retain(|m| m.target != "employee_id");
+    let e = f.engine.create_task("HR", task).await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "mappings: a workperiod task must map the mandatory attributes employee_id or national_id"
+    );
+}
+
+#[tokio::test]
+async fn a_full_run_loads_a_csv_blocks_rows_without_mandatory_values_and_reports() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({})).await;
+    // A BOM, CRLF line ends, a quoted field holding the delimiter and a quote,
+    // and a row whose last name is empty.
+    let mut csv = String::from("\u{feff}");
+    csv.push_str(HEADER);
+    csv.push_str("\r\n");
+    csv.push_str(&row(1, "Smith"));
+    csv.push_str("\r\n");
+    csv.push_str("2;E2;\"O'Neil; \"\"Jr\"\"\";Bo;2026-02-01;T1;M1;O1;x\r\n");
+    csv.push_str(&row(3, ""));
+    csv.push_str("\r\n");
+    write(&folder, "workperiod_2026.csv", csv.as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    assert_eq!((r.counts.fetched, r.counts.created, r.counts.blocked), (3, 2, 1));
+    let cards = f
+        .engine
+        .datacards("workperiod", Some("workperiods"), 10)
+        .await
+        .unwrap();
+    let names: Vec<&str> = cards
+        .iter()
+        .map(|c| c.data["last_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Smith", "O'Neil; \"Jr\""]);
+    let blocked =
+        std::fs::read_to_string(r.files.iter().find(|f| f.kind == "blocked").unwrap().path.clone()).unwrap();
+    assert!(
+        blocked.contains("mandatory attribute 'last_name' (column 'LastName') has no value"),
+        "{blocked}"
+    );
+    let report = last_report(&f).await;
+    assert_eq!(report["title"], "HR import HR/Load: done");
+    assert!(
+        report["description"].as_str().unwrap().contains("Read 3 rows"),
+        "{report}"
+    );
+    assert_eq!(report["status"], "open", "a run with blocked rows needs a look");
+    assert!(report["report"].as_str().unwrap().contains("has no value"));
+    let archive = folder.join("archive/workperiod_archive.json");
+    let archived: Vec<Value> = serde_json::from_slice(&std::fs::read(&archive).unwrap()).unwrap();
+    assert_eq!(archived.len(), 3, "the archive keeps every row, blocked ones too");
+    let errors: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(folder.join("archive/error_workperiod_archive.json")).unwrap())
+            .unwrap();
+    assert_eq!(errors.len(), 1);
+    assert!(report["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a.as_str() == archive.to_str()));
+}
+
+#[tokio::test]
+async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_update_limit() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"run_type": "partial", "update_limit": 2})).await;
+    let file = |rows: &[String]| format!("{HEADER}\n{}\n", rows.join("\n"));
+    let rows: Vec<String> = (1..=5).map(|i| row(i, &format!("L{i}"))).collect();
+    write(&folder, "w.csv", file(&rows).as_bytes());
+
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(
+        r.extract.info.as_deref().unwrap().starts_with("archive missing"),
+        "{:?}",
+        r.extract
+    );
+    assert_eq!(case_of(&last_report(&f).await), "archive_missing");
+    assert!(f
+        .engine
+        .datacards("workperiod", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // One full run makes the archive (the update limit applies to partial runs only).
+    let full = params(json!({"run_type": "full", "update_limit": 2}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": full}).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(run(&f).await.counts.created, 5);
+    let partial = params(json!({"run_type": "partial", "update_limit": 2}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+
+    // One row changed, one new: only those two are read.
+    let mut next = rows.clone();
+    next[1] = row(2, "Changed");
+    next.push(row(6, "New"));
+    write(&folder, "w.csv", file(&next).as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.load);
+    assert_eq!((r.counts.fetched, r.counts.updated, r.counts.created), (2, 1, 1));
+    assert_eq!(f.engine.datacards("workperiod", None, 10).await.unwrap().len(), 6);
+
+    // Three changes exceed the limit of two: nothing loads, and the archive stays as it was.
+    let mut third = next.clone();
+    for (i, r) in third.iter_mut().enumerate().take(3) {
+        *r = row(i as u32 + 1, "Again");
+    }
+    write(&folder, "w.csv", file(&third).as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    let report = last_report(&f).await;
+    assert_eq!(case_of(&report), "update_limit");
+    assert!(report["report"].as_str().unwrap().contains("planned_changes"));
+    let archived: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(folder.join("archive/workperiod_archive.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        archived[0]["LastName"], "L1",
+        "an interrupted run keeps the previous archive"
+    );
+}
+
+#[tokio::test]
+async fn no_file_several_files_an_empty_file_and_bad_text_each_get_their_outcome() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"language": "fi"})).await;
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.extract
+            .info
+            .as_deref()
+            .unwrap()
+            .starts_with("file not received"),
+        "{:?}",
+        r.extract
+    );
+    let report = last_report(&f).await;
+    assert_eq!(case_of(&report), "file_not_received");
+    assert_eq!(
+        report["title"], "HR-tuonti HR/Load: tiedostoa ei saatu",
+        "the report speaks the connector's language"
+    );
+
+    write(
+        &folder,
+        "a.csv",
+        format!("{HEADER}\n{}\n", row(1, "A")).as_bytes(),
+    );
+    write(
+        &folder,
+        "b.csv",
+        format!("{HEADER}\n{}\n", row(2, "B")).as_bytes(),
+    );
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(
+        r.extract.info.as_deref().unwrap().contains("a.csv, b.csv"),
+        "{:?}",
+        r.extract
+    );
+    assert_eq!(case_of(&last_report(&f).await), "multiple_files");
+
+    std::fs::remove_file(folder.join("in/b.csv")).unwrap();
+    write(&folder, "a.csv", b"  \n");
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert_eq!(case_of(&last_report(&f).await), "file_empty");
+
+    let mut latin1 = format!("{HEADER}\n{}\n3;E3;M", row(1, "A")).into_bytes();
+    latin1.extend_from_slice(b"\xfcller;A;2026-01-01;T;M;O;x\n");
+    write(&folder, "a.csv", &latin1);
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    assert!(
+        r.extract
+            .info
+            .as_deref()
+            .unwrap()
+            .contains("line 3 is not valid UTF-8"),
+        "{:?}",
+        r.extract
+    );
+
+    write(&folder, "a.csv", b"RowId;LastName\n1;A\n");
+    let r = run(&f).await;
+    assert!(
+        r.extract
+            .info
+            .as_deref()
+            .unwrap()
+            .contains("the header row lacks the mapped columns EmployeeId, FirstName"),
+        "{:?}",
+        r.extract
+    );
+    assert!(f
+        .engine
+        .datacards("workperiod", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn json_and_xml_files_load_like_csv_and_need_every_mapped_attribute() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"file_path": "in/*"})).await;
+    let person = |id: u32| {
+        json!({"RowId": id.to_string(), "EmployeeId": format!("E{id}"), "LastName": "L", "FirstName": "F",
+               "StartDate": "2026-01-01", "TitleId": "T", "ManagerId": "M", "OrgId": "O"})
+    };
+    let mut lacking = person(2);
+    lacking.as_object_mut().unwrap().remove("OrgId");
+    write(
+        &folder,
+        "w.json",
+        json!([person(1), lacking]).to_string().as_bytes(),
+    );
+    let r = run(&f).await;
+    assert_eq!((r.counts.created, r.counts.blocked), (1, 1), "{:?}", r.extract);
+
+    std::fs::remove_file(folder.join("in/w.json")).unwrap();
+    write(
+        &folder,
+        "w.xml",
+        br#"<?xml version="1.0" encoding="UTF-8"?>
+<workperiods>
+  <workperiod><RowId>3</RowId><EmployeeId>E3</EmployeeId><LastName>M&#252;ller &amp; Co</LastName><FirstName>F</FirstName>
+    <StartDate>2026-01-01</StartDate><TitleId>T</TitleId><ManagerId>M</ManagerId><OrgId>O</OrgId></workperiod>
+</workperiods>"#,
+    );
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    let cards = f.engine.datacards("workperiod", None, 10).await.unwrap();
+    assert!(
+        cards.iter().any(|c| c.data["last_name"] == "Müller & Co"),
+        "{cards:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_translation_file_lacking_cases_stops_the_run_before_anything_is_fetched() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"language": "xx"})).await;
+    write(
+        &folder,
+        "w.csv",
+        format!("{HEADER}\n{}\n", row(1, "A")).as_bytes(),
+    );
+    let translations = f.engine.data_dir().join("translations");
+    std::fs::create_dir_all(&translations).unwrap();
+    std::fs::write(
+        translations.join("xx.json"),
+        r#"{"cases": {"succeeded": {"title": "ok", "text": "ok"}}}"#,
+    )
+    .unwrap();
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let info = r.extract.info.clone().unwrap();
+    assert!(
+        info.contains("xx.json") && info.contains("lacks the report cases file_not_received"),
+        "{info}"
+    );
+    assert!(!folder.join("archive").exists(), "nothing was read");
+    assert_eq!(
+        case_of(&last_report(&f).await),
+        "failed",
+        "reported in English instead"
+    );
+}
