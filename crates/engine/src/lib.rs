@@ -13,6 +13,7 @@
 //! | 0 | [`clock`] | the time and new ids |
 //! | 0 | [`model`] | plain data: settings, connectors, tasks, runs, templates, targets, cards to write |
 //! | 0 | [`error`] | [`EngineError`], a stable code per kind and a typed remedy |
+//! | 0 | [`json_array`] | streaming a JSON array element by element in bounded memory |
 //! | 0 | [`jsonc`] | reading JSON with `//` comments and trailing commas |
 //! | 0 | [`paths`] | where the data directory lives on each platform |
 //! | 0 | [`platform`] | file permissions and opening script-written files without blocking, per platform |
@@ -37,6 +38,7 @@ pub mod api;
 pub mod clock;
 pub mod error;
 pub mod hr_report;
+pub mod json_array;
 pub mod jsonc;
 pub mod logging;
 pub mod model;

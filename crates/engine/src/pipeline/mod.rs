@@ -16,7 +16,7 @@
 
 pub mod cache;
 pub mod guard;
-pub mod json_array;
+pub use crate::json_array;
 mod load;
 mod plan;
 pub mod records;

@@ -155,87 +155,114 @@ impl HrFileJob {
     fn convert(self) -> Result<PathBuf, ExtractError> {
         let failed = |m: String| ExtractError::Failed(m);
         let name = self.file.display().to_string();
-        let mut bytes = Vec::new();
-        crate::platform::open_regular(&self.file)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
+        let mut file = crate::platform::open_regular(&self.file)
             .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
-        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        // Empty, or only blank lines: nothing was delivered.
+        let mut head = [0u8; 4096];
+        let n = file
+            .read(&mut head)
+            .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
+        let blank = |b: &[u8]| {
+            b.iter()
+                .all(|c| c.is_ascii_whitespace() || *c == 0xEF || *c == 0xBB || *c == 0xBF)
+        };
+        if blank(&head[..n]) && (n < head.len() || file_is_blank(&self.file)) {
             return Err(ExtractError::Case(
                 ReportCase::FileEmpty,
                 format!("the file {name} is empty"),
             ));
         }
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let reader = std::io::Cursor::new(head[..n].to_vec()).chain(file);
         let kind = self
             .file
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
-        let rows = match kind.as_str() {
-            "csv" | "txt" => self.csv_rows(bytes)?,
-            "json" => json_rows(bytes).map_err(|e| failed(format!("{name}: {e}")))?,
-            "xml" => xml_rows(bytes).map_err(|e| failed(format!("{name}: {e}")))?,
+        // Which file this run read, for its report.
+        let _ = std::fs::write(self.dir.join(SOURCE_FILE), self.file.display().to_string());
+        let previous = if self.partial {
+            Some(self.previous_rows()?)
+        } else {
+            None
+        };
+        let mut out = RowsOut::create(&self.dir, previous, &self.id_column)
+            .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
+        match kind.as_str() {
+            "csv" | "txt" => self.csv_rows(reader, &mut out)?,
+            "json" | "xml" => {
+                let mut bytes = Vec::new();
+                std::io::BufReader::new(reader)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
+                let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+                let rows = if kind == "json" {
+                    json_rows(bytes)
+                } else {
+                    xml_rows(bytes)
+                }
+                .map_err(|e| failed(format!("{name}: {e}")))?;
+                for row in &rows {
+                    out.row(
+                        &serde_json::to_vec(row).unwrap_or_default(),
+                        row.get(&self.id_column).map(value_text).as_deref(),
+                    )
+                    .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
+                }
+            }
             other => {
                 return Err(failed(format!(
                     "{name}: '.{other}' is not a format the HR connector reads; use .csv, .json or .xml"
                 )))
             }
-        };
-        // Which file this run read, for its report.
-        let _ = std::fs::write(self.dir.join(SOURCE_FILE), self.file.display().to_string());
-        // Every row of the file, for the next partial run (kept only if this run commits).
-        write_rows(&self.dir.join(STAGED_ARCHIVE), rows.iter())
-            .map_err(|e| failed(format!("cannot stage the archive: {e}")))?;
-        let output = self.dir.join(files::OUTPUT);
-        if self.partial {
-            let previous = self.previous_rows()?;
-            let changed = rows.iter().filter(|row| {
-                let id = row.get(&self.id_column).map(value_text);
-                match id.and_then(|id| previous.get(&id)) {
-                    Some(before) => before != *row,
-                    None => true,
-                }
-            });
-            write_rows(&output, changed)
-        } else {
-            write_rows(&output, rows.iter())
         }
-        .map_err(|e| failed(format!("cannot write {}: {e}", output.display())))?;
-        Ok(output)
+        out.finish()
+            .map_err(|e| failed(format!("cannot write the run's files: {e}")))
     }
 
-    /// The archived previous file by object id; a partial run needs it.
-    fn previous_rows(&self) -> Result<HashMap<String, Row>, ExtractError> {
-        let text = std::fs::read(&self.archive).map_err(|_| {
+    /// The archived previous file as object id → row, both hashed (bounded memory); a partial run needs it.
+    fn previous_rows(&self) -> Result<HashMap<u64, u64>, ExtractError> {
+        let file = std::fs::File::open(&self.archive).map_err(|_| {
             ExtractError::Case(ReportCase::ArchiveMissing, format!(
                 "archive missing: a partial run compares with the previous file's archive {}, which does not exist; run the task once with run_type full",
                 self.archive.display()
             ))
         })?;
-        let rows: Vec<Row> = serde_json::from_slice(&text).map_err(|e| {
+        let unreadable = |e: String| {
             ExtractError::Failed(format!(
                 "the archive {} cannot be read: {e}",
                 self.archive.display()
             ))
-        })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| r.get(&self.id_column).map(value_text).map(|id| (id, r.clone())))
-            .collect())
+        };
+        let mut rows = crate::json_array::ArrayReader::new(file);
+        let mut map = HashMap::new();
+        while let Some(element) = rows.next_element().map_err(|e| unreadable(e.to_string()))? {
+            let id = id_of(element, &self.id_column).map_err(unreadable)?;
+            if let Some(id) = id {
+                map.insert(hash(id.as_bytes()), hash(element));
+            }
+        }
+        Ok(map)
     }
 
-    fn csv_rows(&self, bytes: &[u8]) -> Result<Vec<Row>, ExtractError> {
+    fn csv_rows(&self, reader: impl Read, out: &mut RowsOut) -> Result<(), ExtractError> {
         let failed = |m: String| ExtractError::Failed(format!("{}: {m}", self.file.display()));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter as u8)
             .flexible(true)
-            .from_reader(bytes);
+            .buffer_capacity(1 << 20)
+            .from_reader(reader);
         let header: Vec<String> = {
             let h = reader
                 .byte_headers()
                 .map_err(|e| failed(format!("the header row cannot be read: {e}")))?;
             let mut names = Vec::new();
-            for field in h.iter() {
+            for (i, field) in h.iter().enumerate() {
+                // A byte-order mark before the first name is not part of it.
+                let field = if i == 0 {
+                    field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
+                } else {
+                    field
+                };
                 let text = std::str::from_utf8(field).map_err(|_| {
                     failed("line 1 (the header) is not valid UTF-8 text; save the file as UTF-8".into())
                 })?;
@@ -255,36 +282,153 @@ impl HrFileJob {
                 lacking.join(", ")
             )));
         }
-        let mut rows = Vec::new();
+        // `"name":` per column, written before each value.
+        let keys: Vec<Vec<u8>> = header
+            .iter()
+            .map(|h| {
+                let mut k = serde_json::to_vec(h).unwrap_or_default();
+                k.push(b':');
+                k
+            })
+            .collect();
+        let id_slot = header.iter().position(|h| *h == self.id_column);
         let mut record = csv::ByteRecord::new();
+        let mut json = Vec::with_capacity(1024);
+        let mut value = String::new();
         loop {
             match reader.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => return Err(failed(format!("cannot be read: {e}"))),
             }
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
-            let mut row = Row::new();
-            for (i, field) in record.iter().enumerate() {
-                let text = std::str::from_utf8(field).map_err(|_| {
-                    failed(format!(
-                        "line {line} is not valid UTF-8 text; save the file as UTF-8"
-                    ))
-                })?;
-                if let Some(name) = header.get(i) {
-                    row.insert(name.clone(), Value::String(text.to_string()));
-                }
-            }
-            // A short row lacks its last columns: they read as empty.
-            for name in header.iter().skip(record.len()) {
-                row.insert(name.clone(), Value::String(String::new()));
-            }
-            if row.values().all(|v| v.as_str().is_some_and(str::is_empty)) {
+            if record.iter().all(|f| f.iter().all(|b| b.is_ascii_whitespace())) {
                 continue;
             }
-            rows.push(row);
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            // Whole-record check (SIMD); a short row lacks its last columns: they read as empty.
+            if simdutf8::basic::from_utf8(record.as_slice()).is_err() {
+                return Err(failed(format!(
+                    "line {line} is not valid UTF-8 text; save the file as UTF-8"
+                )));
+            }
+            json.clear();
+            json.push(b'{');
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    json.push(b',');
+                }
+                json.extend_from_slice(key);
+                let field = record.get(i).unwrap_or_default();
+                value.clear();
+                value.push_str(std::str::from_utf8(field).unwrap_or_default());
+                write_json_string(&mut json, &value);
+            }
+            json.push(b'}');
+            let id = id_slot
+                .and_then(|s| record.get(s))
+                .and_then(|f| std::str::from_utf8(f).ok());
+            out.row(&json, id)
+                .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
         }
-        Ok(rows)
+        Ok(())
+    }
+}
+
+/// Whether a file holds nothing but whitespace (read in chunks).
+fn file_is_blank(path: &Path) -> bool {
+    let Ok(mut f) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(n) if buf[..n].iter().all(|b| b.is_ascii_whitespace()) => continue,
+            _ => return false,
+        }
+    }
+}
+
+fn hash(bytes: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(bytes)
+}
+
+/// A JSON string, escaped as serde_json escapes it (plain text copied as is).
+fn write_json_string(out: &mut Vec<u8>, text: &str) {
+    if text.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(text.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, text);
+    }
+}
+
+/// The value of `column` in one archived row, as text.
+fn id_of(element: &[u8], column: &str) -> Result<Option<String>, String> {
+    let row: HashMap<&str, &serde_json::value::RawValue> =
+        serde_json::from_slice(element).map_err(|e| e.to_string())?;
+    Ok(row
+        .get(column)
+        .map(|raw| serde_json::from_str::<String>(raw.get()).unwrap_or_else(|_| raw.get().to_string())))
+}
+
+/// The run's two outputs, written as rows arrive: the staged archive (every
+/// row) and the records file (every row, or on a partial run the rows that
+/// differ from the archive).
+struct RowsOut {
+    archive: BufWriter<std::fs::File>,
+    output: BufWriter<std::fs::File>,
+    output_path: PathBuf,
+    previous: Option<HashMap<u64, u64>>,
+    archived: u64,
+    written: u64,
+}
+
+impl RowsOut {
+    fn create(dir: &Path, previous: Option<HashMap<u64, u64>>, _id_column: &str) -> std::io::Result<RowsOut> {
+        let output_path = dir.join(files::OUTPUT);
+        let mut archive = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(STAGED_ARCHIVE))?);
+        let mut output = BufWriter::with_capacity(1 << 20, std::fs::File::create(&output_path)?);
+        archive.write_all(b"[")?;
+        output.write_all(b"[")?;
+        Ok(RowsOut {
+            archive,
+            output,
+            output_path,
+            previous,
+            archived: 0,
+            written: 0,
+        })
+    }
+
+    /// One row as compact JSON, and its object id when it has one.
+    fn row(&mut self, json: &[u8], id: Option<&str>) -> std::io::Result<()> {
+        if self.archived > 0 {
+            self.archive.write_all(b",\n")?;
+        }
+        self.archive.write_all(json)?;
+        self.archived += 1;
+        let unchanged = match (&self.previous, id) {
+            (Some(previous), Some(id)) => previous.get(&hash(id.as_bytes())) == Some(&hash(json)),
+            _ => false,
+        };
+        if !unchanged {
+            if self.written > 0 {
+                self.output.write_all(b",\n")?;
+            }
+            self.output.write_all(json)?;
+            self.written += 1;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> std::io::Result<PathBuf> {
+        self.archive.write_all(b"]\n")?;
+        self.output.write_all(b"]\n")?;
+        self.archive.flush()?;
+        self.output.flush()?;
+        Ok(self.output_path)
     }
 }
 
@@ -293,19 +437,6 @@ fn value_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
-}
-
-fn write_rows<'a>(path: &Path, rows: impl Iterator<Item = &'a Row>) -> std::io::Result<()> {
-    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    w.write_all(b"[")?;
-    for (i, row) in rows.enumerate() {
-        if i > 0 {
-            w.write_all(b",\n")?;
-        }
-        serde_json::to_writer(&mut w, row)?;
-    }
-    w.write_all(b"]\n")?;
-    w.flush()
 }
 
 /// A JSON array of flat objects.
