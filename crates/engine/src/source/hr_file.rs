@@ -20,6 +20,14 @@ use crate::script_host::files;
 /// Staged archives wait here in the run directory until the commit.
 const STAGED_ARCHIVE: &str = "archive.staged.json";
 
+/// The staged archive's index: (object id hash, row hash) pairs sorted by
+/// id hash, 16 bytes each, so that the next partial run compares without
+/// parsing the JSON archive (measured: parsing it was most of a run's time).
+const STAGED_INDEX: &str = "archive.staged.index";
+
+/// Archived rows by object id hash, sorted: (id hash, row hash).
+type ArchiveIndex = Vec<(u64, u64)>;
+
 /// The path of the file a run read, in its run directory.
 pub const SOURCE_FILE: &str = "source-file.txt";
 
@@ -42,6 +50,10 @@ impl HrFile {
             .join(format!("{}_archive.json", self.params.data_type))
     }
 
+    pub fn archive_index_path(&self) -> PathBuf {
+        self.archive_path().with_extension("index")
+    }
+
     pub fn error_archive_path(&self) -> PathBuf {
         self.folder
             .join("archive")
@@ -62,6 +74,7 @@ impl HrFile {
             delimiter: self.params.delimiter,
             partial: self.params.run_type == HrRunType::Partial,
             archive: self.archive_path(),
+            archive_index: self.archive_index_path(),
             id_column: self.id_column.clone(),
             mapped: self.mapped_columns.clone(),
         };
@@ -122,6 +135,11 @@ impl HrFile {
         let staged = run_dir.join(STAGED_ARCHIVE);
         if staged.exists() {
             std::fs::rename(&staged, &archive)?;
+            // Written after its archive: an index older than the archive is not trusted (see `previous_rows`).
+            let index = run_dir.join(STAGED_INDEX);
+            if index.exists() {
+                std::fs::rename(&index, self.archive_index_path())?;
+            }
         }
         let blocked = std::fs::read_to_string(run_dir.join(files::BLOCKED)).unwrap_or_default();
         let errors: Vec<Value> = blocked
@@ -145,6 +163,7 @@ struct HrFileJob {
     delimiter: char,
     partial: bool,
     archive: PathBuf,
+    archive_index: PathBuf,
     id_column: String,
     mapped: Vec<String>,
 }
@@ -185,7 +204,7 @@ impl HrFileJob {
         } else {
             None
         };
-        let mut out = RowsOut::create(&self.dir, previous, &self.id_column)
+        let mut out = RowsOut::create(&self.dir, previous)
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
         match kind.as_str() {
             "csv" | "txt" => self.csv_rows(reader, &mut out)?,
@@ -219,29 +238,49 @@ impl HrFileJob {
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))
     }
 
-    /// The archived previous file as object id → row, both hashed (bounded memory); a partial run needs it.
-    fn previous_rows(&self) -> Result<HashMap<u64, u64>, ExtractError> {
-        let file = std::fs::File::open(&self.archive).map_err(|_| {
+    /// The archived previous file as (object id, row) hashes, sorted; a partial run needs it.
+    /// Read from the archive's index when it is as new as the archive, else from the archive itself.
+    fn previous_rows(&self) -> Result<ArchiveIndex, ExtractError> {
+        let archived = std::fs::metadata(&self.archive).map_err(|_| {
             ExtractError::Case(ReportCase::ArchiveMissing, format!(
                 "archive missing: a partial run compares with the previous file's archive {}, which does not exist; run the task once with run_type full",
                 self.archive.display()
             ))
         })?;
-        let unreadable = |e: String| {
-            ExtractError::Failed(format!(
-                "the archive {} cannot be read: {e}",
-                self.archive.display()
-            ))
-        };
-        let mut rows = crate::json_array::ArrayReader::new(file);
-        let mut map = HashMap::new();
-        while let Some(element) = rows.next_element().map_err(|e| unreadable(e.to_string()))? {
-            let id = id_of(element, &self.id_column).map_err(unreadable)?;
-            if let Some(id) = id {
-                map.insert(hash(id.as_bytes()), hash(element));
+        let index_current = std::fs::metadata(&self.archive_index)
+            .ok()
+            .zip(archived.modified().ok())
+            .and_then(|(m, archive_time)| m.modified().ok().map(|t| t >= archive_time && m.len() % 16 == 0))
+            .unwrap_or(false);
+        if index_current {
+            if let Ok(bytes) = std::fs::read(&self.archive_index) {
+                let index: ArchiveIndex = bytes
+                    .chunks_exact(16)
+                    .map(|c| {
+                        let (a, b) = c.split_at(8);
+                        (
+                            u64::from_le_bytes(a.try_into().unwrap_or_default()),
+                            u64::from_le_bytes(b.try_into().unwrap_or_default()),
+                        )
+                    })
+                    .collect();
+                if index.windows(2).all(|w| w[0].0 <= w[1].0) {
+                    return Ok(index);
+                }
             }
         }
-        Ok(map)
+        let unreadable =
+            |e: String| ExtractError::Failed(format!("the archive {} cannot be read: {e}", self.archive.display()));
+        let file = std::fs::File::open(&self.archive).map_err(|e| unreadable(e.to_string()))?;
+        let mut rows = crate::json_array::ArrayReader::new(file);
+        let mut index = Vec::new();
+        while let Some(element) = rows.next_element().map_err(|e| unreadable(e.to_string()))? {
+            if let Some(id) = id_of(element, &self.id_column).map_err(unreadable)? {
+                index.push((hash(id.as_bytes()), hash(element)));
+            }
+        }
+        index.sort_unstable();
+        Ok(index)
     }
 
     fn csv_rows(&self, reader: impl Read, out: &mut RowsOut) -> Result<(), ExtractError> {
@@ -380,13 +419,16 @@ struct RowsOut {
     archive: BufWriter<std::fs::File>,
     output: BufWriter<std::fs::File>,
     output_path: PathBuf,
-    previous: Option<HashMap<u64, u64>>,
+    previous: Option<ArchiveIndex>,
+    /// This file's rows for the next run's comparison.
+    index: ArchiveIndex,
     archived: u64,
     written: u64,
+    dir: PathBuf,
 }
 
 impl RowsOut {
-    fn create(dir: &Path, previous: Option<HashMap<u64, u64>>, _id_column: &str) -> std::io::Result<RowsOut> {
+    fn create(dir: &Path, previous: Option<ArchiveIndex>) -> std::io::Result<RowsOut> {
         let output_path = dir.join(files::OUTPUT);
         let mut archive = BufWriter::with_capacity(1 << 20, std::fs::File::create(dir.join(STAGED_ARCHIVE))?);
         let mut output = BufWriter::with_capacity(1 << 20, std::fs::File::create(&output_path)?);
@@ -397,8 +439,10 @@ impl RowsOut {
             output,
             output_path,
             previous,
+            index: Vec::new(),
             archived: 0,
             written: 0,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -409,8 +453,15 @@ impl RowsOut {
         }
         self.archive.write_all(json)?;
         self.archived += 1;
-        let unchanged = match (&self.previous, id) {
-            (Some(previous), Some(id)) => previous.get(&hash(id.as_bytes())) == Some(&hash(json)),
+        let row_hash = hash(json);
+        let id_hash = id.map(|id| hash(id.as_bytes()));
+        if let Some(id_hash) = id_hash {
+            self.index.push((id_hash, row_hash));
+        }
+        let unchanged = match (&self.previous, id_hash) {
+            (Some(previous), Some(id_hash)) => previous
+                .binary_search_by_key(&id_hash, |(id, _)| *id)
+                .is_ok_and(|at| previous[at].1 == row_hash),
             _ => false,
         };
         if !unchanged {
@@ -425,8 +476,16 @@ impl RowsOut {
 
     fn finish(mut self) -> std::io::Result<PathBuf> {
         self.archive.write_all(b"]\n")?;
-        self.output.write_all(b"]\n")?;
         self.archive.flush()?;
+        self.previous = None;
+        self.index.sort_unstable();
+        let mut index = BufWriter::with_capacity(1 << 20, std::fs::File::create(self.dir.join(STAGED_INDEX))?);
+        for (id, row) in &self.index {
+            index.write_all(&id.to_le_bytes())?;
+            index.write_all(&row.to_le_bytes())?;
+        }
+        index.flush()?;
+        self.output.write_all(b"]\n")?;
         self.output.flush()?;
         Ok(self.output_path)
     }
