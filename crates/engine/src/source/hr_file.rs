@@ -357,10 +357,17 @@ impl HrFileJob {
                     json.push(b',');
                 }
                 json.extend_from_slice(key);
+                // The record was checked as UTF-8 above: plain fields are copied as bytes.
                 let field = record.get(i).unwrap_or_default();
-                value.clear();
-                value.push_str(std::str::from_utf8(field).unwrap_or_default());
-                write_json_string(&mut json, &value);
+                if field.iter().all(|b| *b >= 0x20 && *b != b'"' && *b != b'\\') {
+                    json.push(b'"');
+                    json.extend_from_slice(field);
+                    json.push(b'"');
+                } else {
+                    value.clear();
+                    value.push_str(std::str::from_utf8(field).unwrap_or_default());
+                    write_json_string(&mut json, &value);
+                }
             }
             json.push(b'}');
             let id = id_slot
