@@ -18,7 +18,10 @@ use std::time::{Duration, Instant};
 const HEADER: &str = "RowId;EmployeeId;NationalId;LastName;FirstName;SpokenName;StartDate;EndDate;Type;TitleId;Title;ManagerId;OrgId;OrgName;CostCenter";
 
 fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
@@ -99,7 +102,11 @@ fn provisio_measured(data: &Path, args: &[&str]) -> (String, Duration, f64) {
     let elapsed = t.elapsed();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    (String::from_utf8(out.stdout).unwrap(), elapsed, peak_kb as f64 / 1024.0)
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        elapsed,
+        peak_kb as f64 / 1024.0,
+    )
 }
 
 fn connector(folder_pattern: &str, run_type: &str) -> String {
@@ -140,14 +147,27 @@ fn round(dir: &Path, first: &Path, second: &Path, n: usize) -> Round {
               {"source": "OrgName", "target": "org_unit_name"}, {"source": "CostCenter", "target": "cost_center"}]}"#,
     )
     .unwrap();
-    provisio(&data, &["task", "create", "--connector", "HR", "--file", t.to_str().unwrap()]);
+    provisio(
+        &data,
+        &[
+            "task",
+            "create",
+            "--connector",
+            "HR",
+            "--file",
+            t.to_str().unwrap(),
+        ],
+    );
     // Setup: a full run of the first file makes the archive and the cards.
     std::fs::copy(first, inbox.join("w.csv")).unwrap();
     let full: serde_json::Value =
         serde_json::from_str(&provisio(&data, &["--json", "task", "run", "HR/Load", "--wait"])).unwrap();
     assert_eq!(full["counts"]["created"], n as u64, "{full}");
     std::fs::write(&c, connector(&pattern, "partial")).unwrap();
-    provisio(&data, &["connector", "update", "HR", "--file", c.to_str().unwrap()]);
+    provisio(
+        &data,
+        &["connector", "update", "HR", "--file", c.to_str().unwrap()],
+    );
     std::fs::copy(second, inbox.join("w.csv")).unwrap();
 
     let (out, wall, peak_mb) = provisio_measured(&data, &["--json", "task", "run", "HR/Load", "--wait"]);
@@ -227,9 +247,20 @@ fn main() {
     let reference = median(rounds.iter().map(|r| r.reference).collect());
     let ratio = reference.as_secs_f64() / wall.as_secs_f64();
     let met = |ok: bool| if ok { "met" } else { "NOT met" };
-    println!("hr: partial run {:.2} s (median) — target <= 3 s: {}", wall.as_secs_f64(), met(wall.as_secs_f64() <= 3.0));
-    println!("hr: peak memory {peak:.0} MB (median) — target <= 200 MB: {}", met(peak <= 200.0));
-    println!("hr: source reads {:.1} M rows/s (median) — target >= 2 M rows/s: {}", rate / 1e6, met(rate >= 2e6));
+    println!(
+        "hr: partial run {:.2} s (median) — target <= 3 s: {}",
+        wall.as_secs_f64(),
+        met(wall.as_secs_f64() <= 3.0)
+    );
+    println!(
+        "hr: peak memory {peak:.0} MB (median) — target <= 200 MB: {}",
+        met(peak <= 200.0)
+    );
+    println!(
+        "hr: source reads {:.1} M rows/s (median) — target >= 2 M rows/s: {}",
+        rate / 1e6,
+        met(rate >= 2e6)
+    );
     println!(
         "hr: reference {:.2} s; ratio {ratio:.1}x — target >= 10x: {}",
         reference.as_secs_f64(),

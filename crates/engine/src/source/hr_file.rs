@@ -269,8 +269,12 @@ impl HrFileJob {
                 }
             }
         }
-        let unreadable =
-            |e: String| ExtractError::Failed(format!("the archive {} cannot be read: {e}", self.archive.display()));
+        let unreadable = |e: String| {
+            ExtractError::Failed(format!(
+                "the archive {} cannot be read: {e}",
+                self.archive.display()
+            ))
+        };
         let file = std::fs::File::open(&self.archive).map_err(|e| unreadable(e.to_string()))?;
         let mut rows = crate::json_array::ArrayReader::new(file);
         let mut index = Vec::new();
@@ -486,7 +490,8 @@ impl RowsOut {
         self.archive.flush()?;
         self.previous = None;
         self.index.sort_unstable();
-        let mut index = BufWriter::with_capacity(1 << 20, std::fs::File::create(self.dir.join(STAGED_INDEX))?);
+        let mut index =
+            BufWriter::with_capacity(1 << 20, std::fs::File::create(self.dir.join(STAGED_INDEX))?);
         for (id, row) in &self.index {
             index.write_all(&id.to_le_bytes())?;
             index.write_all(&row.to_le_bytes())?;
