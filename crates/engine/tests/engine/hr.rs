@@ -408,3 +408,36 @@ async fn a_translation_file_lacking_cases_stops_the_run_before_anything_is_fetch
         "reported in English instead"
     );
 }
+
+#[tokio::test]
+async fn a_very_long_line_and_repeated_ids_are_handled() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({})).await;
+    // A 4 MB note on one line, and an id that appears twice (both blocked, as in every connector).
+    let long = "x".repeat(4 << 20);
+    let csv = format!(
+        "{HEADER}\n1;E1;Long;A;2026-01-01;T;M;O;{long}\n{}\n{}\n{}\n",
+        row(2, "B"),
+        row(3, "C"),
+        row(3, "C again")
+    );
+    write(&folder, "w.csv", csv.as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    assert_eq!(
+        (r.counts.fetched, r.counts.created, r.counts.blocked),
+        (4, 2, 2),
+        "{:?}",
+        r.counts
+    );
+    let cards = f.engine.datacards("workperiod", None, 10).await.unwrap();
+    assert!(cards.iter().any(|c| c.data["last_name"] == "Long"));
+    let archived: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(folder.join("archive/workperiod_archive.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        archived[0]["Note"].as_str().unwrap().len(),
+        4 << 20,
+        "the archive keeps the long field whole"
+    );
+}
