@@ -1383,3 +1383,71 @@ fn engine_errors_carry_their_remedy_and_the_cli_words_it_as_a_command() {
         "{text}"
     );
 }
+
+#[test]
+fn an_hr_connector_with_debug_logs_its_runs_at_debug_level_and_others_do_not() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let inbox = cli.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join("t.csv"), "TitleId;Name\nT1;Engineer\nT2;Manager\n").unwrap();
+    let task = cli.file(
+        "t.json",
+        r#"{"name": "Load", "schedule": "0 0 6 * * *", "object_id_attribute": "TitleId",
+            "target_template": "title", "target_folder": "titles", "task_id_attribute": "taskid",
+            "mappings": [{"source": "TitleId", "target": "title_id"}, {"source": "Name", "target": "name"}]}"#,
+    );
+    let mut ids = Vec::new();
+    for (name, debug) in [("Loud", true), ("Quiet", false)] {
+        let c = cli.file(
+            "c.json",
+            &serde_json::json!({"name": name, "type": "hr_file", "parameters": {
+                "file_path": format!("{}/*.csv", inbox.display()), "data_type": "title", "run_type": "full",
+                "report_template_code": "admin_task", "report_folder_code": "admin_tasks", "debug": debug}})
+            .to_string(),
+        );
+        cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+        cli.ok(&[
+            "task",
+            "create",
+            "--connector",
+            name,
+            "--file",
+            task.to_str().unwrap(),
+        ]);
+        let run = cli.json(&["task", "run", &format!("{name}/Load"), "--wait"]);
+        assert_eq!(run["status"], "succeeded", "{run}");
+        ids.push(run["id"].as_str().unwrap().to_string());
+    }
+    let out = cli.dir.path().join("logs.zip");
+    cli.json(&["logs", "export", "--out", out.to_str().unwrap()]);
+    let lines: Vec<Value> = zip_entries(&out)
+        .iter()
+        .filter(|(n, _)| n.starts_with("engine/"))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).unwrap())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let debug_lines_of = |run_id: &str| {
+        lines
+            .iter()
+            .filter(|l| l["level"] == "DEBUG")
+            .filter(|l| {
+                l["spans"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|s| s["run_id"] == run_id))
+            })
+            .count()
+    };
+    assert!(
+        debug_lines_of(&ids[0]) >= 2,
+        "the debug connector's run logs its debug lines"
+    );
+    assert_eq!(
+        debug_lines_of(&ids[1]),
+        0,
+        "log_level info holds for the other connector"
+    );
+}

@@ -25,6 +25,10 @@ pub const LOG_DIR: &str = "logs";
 /// Log file names start with this, then the date (one file per day).
 pub const LOG_FILE_PREFIX: &str = "engine.log";
 
+/// A span declaring this field raises everything inside it to debug level,
+/// whatever `log_level` says (an HR connector's `debug: true`).
+pub const DEBUG_FIELD: &str = "debug_run";
+
 /// Daily files kept; older ones are removed as new ones start.
 const KEEP_FILES: usize = 14;
 
@@ -145,13 +149,23 @@ pub fn install(data_dir: &Path, level: &str) -> Result<LogGuard> {
             EngineError::Internal(format!("cannot start the engine log in {}: {e}", dir.display()))
         })?;
     let (writer, flush) = tracing_appender::non_blocking(files);
+    let level = level_of(level);
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(true)
         .with_target(true)
         .with_writer(MaskedFiles { inner: writer })
-        .with_filter(level_of(level));
+        .with_filter(tracing_subscriber::filter::dynamic_filter_fn(
+            move |meta: &tracing::Metadata<'_>, cx: &tracing_subscriber::layer::Context<'_, _>| {
+                *meta.level() <= level
+                    || (*meta.level() <= tracing::Level::DEBUG
+                        && cx.lookup_current().is_some_and(|span| {
+                            span.scope()
+                                .any(|s| s.metadata().fields().field(DEBUG_FIELD).is_some())
+                        }))
+            },
+        ));
     if tracing_subscriber::registry().with(layer).try_init().is_ok() {
         *installed = true;
     }

@@ -128,6 +128,22 @@ impl Engine {
         Ok(run)
     }
 
+    /// Whether the run's connector asks for debug-level logging of its runs
+    /// (an HR connector's `debug: true`).
+    async fn run_wants_debug(&self, run_id: &str) -> bool {
+        let Ok(run) = self.run(run_id).await else {
+            return false;
+        };
+        let Ok(task) = self.task(&run.task_id).await else {
+            return false;
+        };
+        let Ok(connector) = self.connector_row(&task.connector_id).await else {
+            return false;
+        };
+        connector.connector_type == ConnectorType::HrFile
+            && matches!(connector.parameters.get("debug"), Some(v) if v == &json!(true) || v == &json!("true"))
+    }
+
     /// Whether the process `pid` has taken over a run this process recorded
     /// (`task run` without `--wait`), or the run is over. Until then the
     /// recorder must stay alive: a run whose owner is gone is taken for
@@ -147,13 +163,25 @@ impl Engine {
 
     /// Executes a run recorded by [`Engine::create_run`] to its end.
     pub async fn execute_run(&self, run_id: &str, approved: bool) -> Result<Run> {
-        let span = tracing::info_span!(
-            "run",
-            run_id = %run_id,
-            kind = "scheduled",
-            task_id = tracing::field::Empty,
-            task = tracing::field::Empty,
-        );
+        // Two call sites: a span declaring `debug_run` raises its events to debug (see `logging`).
+        let span = if self.run_wants_debug(run_id).await {
+            tracing::info_span!(
+                "run",
+                run_id = %run_id,
+                kind = "scheduled",
+                debug_run = true,
+                task_id = tracing::field::Empty,
+                task = tracing::field::Empty,
+            )
+        } else {
+            tracing::info_span!(
+                "run",
+                run_id = %run_id,
+                kind = "scheduled",
+                task_id = tracing::field::Empty,
+                task = tracing::field::Empty,
+            )
+        };
         let run = self.execute_run_in_span(run_id, approved).instrument(span).await;
         match &run {
             Ok(run) => tracing::info!(run_id = %run.id, status = %run.status, "run ended"),

@@ -67,6 +67,7 @@ impl HrFile {
             ));
         }
         let file = self.find_file()?;
+        tracing::debug!(file = %file.display(), run_type = %self.params.run_type, "HR file found");
         let dir = run.dir.to_path_buf();
         let this = HrFileJob {
             file,
@@ -78,7 +79,9 @@ impl HrFile {
             id_column: self.id_column.clone(),
             mapped: self.mapped_columns.clone(),
         };
-        tokio::task::spawn_blocking(move || this.convert())
+        // The run's span goes along, so the reading thread's events belong to the run.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| this.convert()))
             .await
             .map_err(|e| ExtractError::Failed(format!("reading the HR file stopped unexpectedly: {e}")))?
     }
@@ -234,6 +237,7 @@ impl HrFileJob {
                 )))
             }
         }
+        tracing::debug!(rows = out.archived, changed = out.written, "HR file read");
         out.finish()
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))
     }
