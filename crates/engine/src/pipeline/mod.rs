@@ -141,8 +141,14 @@ pub async fn execute(
     };
     store.save_run(run).await?;
     let last_successful_extract = cache_row.as_ref().and_then(|c| c.last_successful_extract.clone());
-    // The cache (a million entries is 24 MB) is decoded while the source runs.
-    let decoding = tokio::task::spawn_blocking(move || cache::slots_of(cache_row.as_ref()));
+    // The cache (a million entries is 24 MB) is decoded while a script runs in
+    // its own process; after a source that reads in this process, so that the
+    // two do not hold their memory at the same time.
+    let mut cache_row = Some(cache_row);
+    let decode = |row: Option<Option<crate::store::CacheRow>>| {
+        tokio::task::spawn_blocking(move || cache::slots_of(row.flatten().as_ref()))
+    };
+    let decoding = inputs.source.runs_apart().then(|| decode(cache_row.take()));
     let script_started = std::time::Instant::now();
     let outcome = inputs
         .source
@@ -180,6 +186,10 @@ pub async fn execute(
         }
     };
 
+    let decoding = match decoding {
+        Some(d) => d,
+        None => decode(cache_row.take()),
+    };
     let mut slots = decoding
         .await
         .map_err(|e| Halt::extract(RunStatus::Failed, format!("reading the data cache failed: {e}")))?;

@@ -60,6 +60,12 @@ impl Source {
         }
     }
 
+    /// Whether the source does its work in another process (a script), so
+    /// that the engine's own work can overlap it without adding to its memory.
+    pub fn runs_apart(&self) -> bool {
+        matches!(self, Source::PythonScript(_))
+    }
+
     /// After the load committed: what the source keeps for the next run (the HR archives).
     pub fn commit(&self, run_dir: &Path) -> Result<(), String> {
         match self {
