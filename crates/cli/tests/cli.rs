@@ -1451,3 +1451,40 @@ fn an_hr_connector_with_debug_logs_its_runs_at_debug_level_and_others_do_not() {
         "log_level info holds for the other connector"
     );
 }
+
+#[test]
+fn an_hr_connector_says_where_its_files_go() {
+    let cli = Cli::new();
+    let c = cli.file(
+        "c.json",
+        r#"{"name": "HR", "type": "hr_file", "parameters": {"file_path": "in/*.csv", "data_type": "title",
+            "report_template_code": "admin_task", "report_folder_code": "admin_tasks"}}"#,
+    );
+    let created = cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let id = cli.json(&["connector", "show", "HR"])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let folder = cli.data().join("connectors").join(&id);
+    assert!(folder.is_dir(), "the folder exists from the start");
+    assert!(
+        created.contains(&format!(
+            "folder (relative file_path starts here): {}",
+            folder.display()
+        )),
+        "{created}"
+    );
+    let err = cli.fails(&[
+        "connector",
+        "update",
+        "HR",
+        "--file",
+        cli.file("u.json", r#"{"parameters": {"data_type": "title"}}"#)
+            .to_str()
+            .unwrap(),
+    ]);
+    assert!(
+        err.contains("missing mandatory fields: file_path, report_template_code, report_folder_code"),
+        "{err}"
+    );
+}

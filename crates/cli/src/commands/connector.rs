@@ -47,9 +47,17 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
             (engine.remove_connector(&connector, force).await?, "removed")
         }
     };
+    let folder = (connector.connector_type == provisio_engine::model::ConnectorType::HrFile)
+        .then(|| engine.connector_folder(&connector.id));
     printer.emit(&connector, || {
+        let folder = folder
+            .as_ref()
+            .map(|f| format!("\nfolder (relative file_path starts here): {}", f.display()))
+            .unwrap_or_default();
         if verb.is_empty() {
-            pretty(&connector)
+            format!("{}{folder}", pretty(&connector))
+        } else if verb == "created" {
+            format!("connector {verb} '{}' ({}){folder}", connector.name, connector.id)
         } else {
             format!("connector {verb} '{}' ({})", connector.name, connector.id)
         }

@@ -72,6 +72,10 @@ impl Engine {
             }
             return Err(e);
         }
+        if connector.connector_type == ConnectorType::HrFile {
+            // Where its files go when `file_path` is relative: there from the start.
+            let _ = std::fs::create_dir_all(self.connector_folder(&connector.id));
+        }
         self.connector(&connector.id).await
     }
 
