@@ -1236,6 +1236,19 @@ fn zip_entries(path: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The engine log's lines in a log export, each one JSON document.
+fn engine_log_lines(entries: &[(String, String)]) -> Vec<Value> {
+    entries
+        .iter()
+        .filter(|(n, _)| n.starts_with("engine/"))
+        .flat_map(|(_, text)| {
+            text.lines()
+                .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[test]
 fn logs_export_packs_the_engine_log_with_the_run_span_and_no_secret() {
     let cli = Cli::new();
@@ -1285,14 +1298,7 @@ with open(a["expected_output_filename"], "w") as f:
     );
 
     // The engine's own log: JSON lines; the run's events carry its span with task and run id.
-    let engine_log: Vec<Value> = entries
-        .iter()
-        .filter(|(n, _)| n.starts_with("engine/"))
-        .flat_map(|(_, text)| {
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).expect("a JSON log line"))
-        })
-        .collect();
+    let engine_log = engine_log_lines(&entries);
     let in_run_span = |line: &Value| {
         line["spans"].as_array().is_some_and(|spans| {
             spans
@@ -1319,14 +1325,8 @@ with open(a["expected_output_filename"], "w") as f:
     let quiet = cli.json(&["task", "run", "HR/Load", "--wait"]);
     let again = cli.dir.path().join("again.zip");
     cli.json(&["logs", "export", "--out", again.to_str().unwrap()]);
-    let quiet_lines: Vec<Value> = zip_entries(&again)
-        .iter()
-        .filter(|(n, _)| n.starts_with("engine/"))
-        .flat_map(|(_, text)| {
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
+    let quiet_lines: Vec<Value> = engine_log_lines(&zip_entries(&again))
+        .into_iter()
         .filter(|l| {
             l["spans"]
                 .as_array()
@@ -1421,15 +1421,7 @@ fn an_hr_connector_with_debug_logs_its_runs_at_debug_level_and_others_do_not() {
     }
     let out = cli.dir.path().join("logs.zip");
     cli.json(&["logs", "export", "--out", out.to_str().unwrap()]);
-    let lines: Vec<Value> = zip_entries(&out)
-        .iter()
-        .filter(|(n, _)| n.starts_with("engine/"))
-        .flat_map(|(_, text)| {
-            text.lines()
-                .map(|l| serde_json::from_str::<Value>(l).unwrap())
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    let lines = engine_log_lines(&zip_entries(&out));
     let debug_lines_of = |run_id: &str| {
         lines
             .iter()
