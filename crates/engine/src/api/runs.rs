@@ -110,10 +110,10 @@ impl Engine {
         run.stage = Some(RunStage::Queued);
         run.run_type = match connector.connector_type {
             ConnectorType::PythonScript => pipeline::effective_run_type(&task, cache.as_ref()),
-            // A connector whose parameters became invalid fails its run before any fetch, with the list.
-            ConnectorType::HrFile => match rules::hr::check_parameters(&connector.parameters, false) {
-                Ok(p) if p.run_type == HrRunType::Full => RunMode::Full,
-                _ => RunMode::Partial,
+            // As declared; a block that became invalid fails the run before any fetch (`prepare_inputs`).
+            ConnectorType::HrFile => match rules::hr::declared_run_type(&connector.parameters) {
+                HrRunType::Full => RunMode::Full,
+                HrRunType::Partial => RunMode::Partial,
             },
         };
         self.store().insert_run(&run).await.map_err(|e| match e {
@@ -344,26 +344,12 @@ impl Engine {
             _ => ReportCase::Failed,
         });
         let written = async {
-            let secrets = self.stored_secrets(&connector).await?;
-            let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
-            // Even with invalid parameters, report where the connector says, if it says.
-            let (language, template, folder) = match rules::hr::check_parameters(&merged, false) {
-                Ok(p) => (p.language, p.report_template_code, p.report_folder_code),
-                Err(_) => {
-                    let text = |k: &str| {
-                        merged
-                            .get(k)
-                            .and_then(|v| v.as_str())
-                            .unwrap_or_default()
-                            .to_string()
-                    };
-                    (
-                        text("language"),
-                        text("report_template_code"),
-                        text("report_folder_code"),
-                    )
-                }
-            };
+            // Read one by one, so that a block failing its checks is still reported where it says.
+            // None of these is a secret: no keyring read.
+            let params = &connector.parameters;
+            let text = |k: &str| rules::hr::param_text(params, k).unwrap_or_default();
+            let language = rules::hr::param_text(params, "language").unwrap_or_else(|| "en".into());
+            let (template, folder) = (text("report_template_code"), text("report_folder_code"));
             if template.is_empty() || folder.is_empty() {
                 return Err(EngineError::invalid(
                     "report_template_code",
@@ -378,23 +364,23 @@ impl Engine {
                 .or_else(|_| crate::hr_report::Translations::load(self.data_dir(), "en"))?;
             let dir = self.run_dir(&run.id);
             let file = std::fs::read_to_string(dir.join(crate::source::hr_file::SOURCE_FILE)).ok();
-            let data_type = merged
-                .get("data_type")
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let archive_dir = self.connector_folder(&connector.id).join("archive");
-            let archives = [
-                archive_dir.join(format!("{data_type}_archive.json")),
-                archive_dir.join(format!("error_{data_type}_archive.json")),
-            ];
+            let connector_folder = self.connector_folder(&connector.id);
+            let archives: Vec<PathBuf> = rules::hr::declared_data_type(params)
+                .map(|t| {
+                    vec![
+                        crate::source::hr_file::archive_path(&connector_folder, t),
+                        crate::source::hr_file::error_archive_path(&connector_folder, t),
+                    ]
+                })
+                .unwrap_or_default();
+            let archives: Vec<&std::path::Path> = archives.iter().map(PathBuf::as_path).collect();
             let mut card = crate::hr_report::card(
                 run,
                 case,
                 &texts,
                 file.as_deref().map(std::path::Path::new),
                 &dir,
-                &[&archives[0], &archives[1]],
+                &archives,
             );
             if let Some(a) = task.task_id_attribute.as_deref() {
                 card[a] = json!(task.id);

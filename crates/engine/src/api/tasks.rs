@@ -176,8 +176,7 @@ impl Engine {
         rules::task::check_limits(&input)?;
         if c.connector_type == crate::model::ConnectorType::HrFile && scheduled {
             // The connector's data type decides what the task must map.
-            let data_type = c.parameters.get("data_type").and_then(|v| v.as_str());
-            if let Some(data_type) = data_type.and_then(crate::model::hr::HrDataType::parse) {
+            if let Some(data_type) = rules::hr::declared_data_type(&c.parameters) {
                 let mapped: Vec<&str> = input
                     .mappings
                     .iter()

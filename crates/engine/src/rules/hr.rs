@@ -36,13 +36,7 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
     let p = params.as_object().unwrap_or(&empty);
     let mut missing: Vec<String> = Vec::new();
     let mut wrong: Vec<String> = Vec::new();
-    let text = |key: &str| -> Option<String> {
-        match p.get(key) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => None,
-        }
-    };
+    let text = |key: &str| param_text(params, key);
     let mut required = |key: &str| -> Option<String> {
         let v = text(key);
         if v.is_none() {
@@ -68,17 +62,10 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
         }
         parsed
     });
-    let run_type = match text("run_type").as_deref() {
-        None | Some("partial") => HrRunType::Partial,
-        // The manual's own wording for a full run.
-        Some("full") | Some("full load") => HrRunType::Full,
-        Some(other) => {
-            wrong.push(format!(
-                "run_type: '{other}' is not a run type; use full or partial"
-            ));
-            HrRunType::Partial
-        }
-    };
+    let run_type = parse_run_type(text("run_type").as_deref()).unwrap_or_else(|why| {
+        wrong.push(why);
+        HrRunType::Partial
+    });
     let mut count = |key: &str| -> Option<u64> {
         match p.get(key) {
             None | Some(Value::Null) => None,
@@ -190,6 +177,36 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
         delimiter,
         sftp,
     })
+}
+
+/// A parameter as text (trimmed; a number as written), `None` when missing or blank.
+pub fn param_text(params: &Value, key: &str) -> Option<String> {
+    match params.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_run_type(text: Option<&str>) -> std::result::Result<HrRunType, String> {
+    match text {
+        None | Some("partial") => Ok(HrRunType::Partial),
+        // The manual's own wording for a full run.
+        Some("full") | Some("full load") => Ok(HrRunType::Full),
+        Some(other) => Err(format!(
+            "run_type: '{other}' is not a run type; use full or partial"
+        )),
+    }
+}
+
+/// The run type a block declares, read alone (partial when missing or unreadable).
+pub fn declared_run_type(params: &Value) -> HrRunType {
+    parse_run_type(param_text(params, "run_type").as_deref()).unwrap_or_default()
+}
+
+/// The data type a block declares, read alone.
+pub fn declared_data_type(params: &Value) -> Option<HrDataType> {
+    param_text(params, "data_type").and_then(|t| HrDataType::parse(&t))
 }
 
 /// The error for a task that does not map its data type's mandatory attributes.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::{Extract, ExtractError};
-use crate::model::hr::{HrParameters, HrRunType, ReportCase};
+use crate::model::hr::{HrDataType, HrParameters, HrRunType, ReportCase};
 use crate::script_host::files;
 
 /// Staged archives wait here in the run directory until the commit.
@@ -31,6 +31,18 @@ type ArchiveIndex = Vec<(u64, u64)>;
 /// The path of the file a run read, in its run directory.
 pub const SOURCE_FILE: &str = "source-file.txt";
 
+/// Every row of the last committed file of `data_type`, in a connector's folder.
+pub fn archive_path(folder: &Path, data_type: HrDataType) -> PathBuf {
+    folder.join("archive").join(format!("{data_type}_archive.json"))
+}
+
+/// The blocked rows of the last committed file of `data_type`, and why.
+pub fn error_archive_path(folder: &Path, data_type: HrDataType) -> PathBuf {
+    folder
+        .join("archive")
+        .join(format!("error_{data_type}_archive.json"))
+}
+
 /// An `hr_file` connector ready to fetch.
 #[derive(Debug)]
 pub struct HrFile {
@@ -45,9 +57,7 @@ pub struct HrFile {
 
 impl HrFile {
     pub fn archive_path(&self) -> PathBuf {
-        self.folder
-            .join("archive")
-            .join(format!("{}_archive.json", self.params.data_type))
+        archive_path(&self.folder, self.params.data_type)
     }
 
     pub fn archive_index_path(&self) -> PathBuf {
@@ -55,9 +65,7 @@ impl HrFile {
     }
 
     pub fn error_archive_path(&self) -> PathBuf {
-        self.folder
-            .join("archive")
-            .join(format!("error_{}_archive.json", self.params.data_type))
+        error_archive_path(&self.folder, self.params.data_type)
     }
 
     pub(super) async fn extract(&self, run: Extract<'_>) -> Result<PathBuf, ExtractError> {
