@@ -40,10 +40,8 @@ fn known_secrets() -> &'static RwLock<(Vec<String>, Masker)> {
 
 /// Makes the log mask these secret values from now on.
 pub fn remember_secrets<'a>(values: impl IntoIterator<Item = &'a serde_json::Value>) {
-    let mut found = Vec::new();
-    for v in values {
-        collect_strings(v, &mut found);
-    }
+    // The same texts a run's masker masks.
+    let found = crate::secrets::secret_texts(values);
     if found.is_empty() {
         return;
     }
@@ -58,15 +56,6 @@ pub fn remember_secrets<'a>(values: impl IntoIterator<Item = &'a serde_json::Val
     }
     if known.0.len() != before {
         known.1 = Masker::new(known.0.clone());
-    }
-}
-
-fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::String(s) => out.push(s.clone()),
-        serde_json::Value::Array(a) => a.iter().for_each(|v| collect_strings(v, out)),
-        serde_json::Value::Object(m) => m.values().for_each(|v| collect_strings(v, out)),
-        _ => {}
     }
 }
 

@@ -49,11 +49,7 @@ impl Masker {
 
     /// Secrets among the string values of a JSON value (e.g. a connector's secret parameters).
     pub fn from_json_values<'a>(values: impl IntoIterator<Item = &'a serde_json::Value>) -> Self {
-        let mut out = Vec::new();
-        for v in values {
-            collect_strings(v, &mut out);
-        }
-        Masker::new(out)
+        Masker::new(secret_texts(values))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -101,6 +97,15 @@ impl Masker {
         }
         Ok(false)
     }
+}
+
+/// The texts a masker masks for these secret values: every string and scalar inside them.
+pub fn secret_texts<'a>(values: impl IntoIterator<Item = &'a serde_json::Value>) -> Vec<String> {
+    let mut out = Vec::new();
+    for v in values {
+        collect_strings(v, &mut out);
+    }
+    out
 }
 
 fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {

@@ -7,7 +7,7 @@
 //! data directories on one machine never share secrets.
 
 mod masker;
-pub use masker::{Masker, TOKEN_ONLY_BELOW};
+pub use masker::{secret_texts, Masker, TOKEN_ONLY_BELOW};
 
 use std::fmt;
 
