@@ -59,6 +59,11 @@ fn write(folder: &std::path::Path, name: &str, text: &[u8]) {
     std::fs::write(folder.join("in").join(name), text).unwrap();
 }
 
+/// A JSON file the connector keeps (its archives), as rows.
+fn read_json(path: &std::path::Path) -> Vec<Value> {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
 async fn run(f: &Fixture) -> provisio_engine::model::Run {
     f.engine
         .run_task("HR/Load", RunTrigger::Manual, false)
@@ -179,11 +184,9 @@ async fn a_full_run_loads_a_csv_blocks_rows_without_mandatory_values_and_reports
     assert_eq!(report["status"], "open", "a run with blocked rows needs a look");
     assert!(report["report"].as_str().unwrap().contains("has no value"));
     let archive = folder.join("archive/workperiod_archive.json");
-    let archived: Vec<Value> = serde_json::from_slice(&std::fs::read(&archive).unwrap()).unwrap();
+    let archived: Vec<Value> = read_json(&archive);
     assert_eq!(archived.len(), 3, "the archive keeps every row, blocked ones too");
-    let errors: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(folder.join("archive/error_workperiod_archive.json")).unwrap())
-            .unwrap();
+    let errors: Vec<Value> = read_json(&folder.join("archive/error_workperiod_archive.json"));
     assert_eq!(errors.len(), 1);
     assert!(report["attachments"]
         .as_array()
@@ -251,9 +254,7 @@ async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_
     let report = last_report(&f).await;
     assert_eq!(case_of(&report), "update_limit");
     assert!(report["report"].as_str().unwrap().contains("planned_changes"));
-    let archived: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(folder.join("archive/workperiod_archive.json")).unwrap())
-            .unwrap();
+    let archived: Vec<Value> = read_json(&folder.join("archive/workperiod_archive.json"));
     assert_eq!(
         archived[0]["LastName"], "L1",
         "an interrupted run keeps the previous archive"
@@ -432,9 +433,7 @@ async fn a_very_long_line_and_repeated_ids_are_handled() {
     );
     let cards = f.engine.datacards("workperiod", None, 10).await.unwrap();
     assert!(cards.iter().any(|c| c.data["last_name"] == "Long"));
-    let archived: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(folder.join("archive/workperiod_archive.json")).unwrap())
-            .unwrap();
+    let archived: Vec<Value> = read_json(&folder.join("archive/workperiod_archive.json"));
     assert_eq!(
         archived[0]["Note"].as_str().unwrap().len(),
         4 << 20,
