@@ -10,19 +10,16 @@
 //! and the ratio against `bench/reference_hr.py` (csv + dict diff + sqlite3)
 //! on the same files in the same round (target ≥ 10×).
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const HEADER: &str = "RowId;EmployeeId;NationalId;LastName;FirstName;SpokenName;StartDate;EndDate;Type;TitleId;Title;ManagerId;OrgId;OrgName;CostCenter";
+use common::{env_num, provisio};
 
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+const HEADER: &str = "RowId;EmployeeId;NationalId;LastName;FirstName;SpokenName;StartDate;EndDate;Type;TitleId;Title;ManagerId;OrgId;OrgName;CostCenter";
 
 fn median<T: PartialOrd + Copy>(mut v: Vec<T>) -> T {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -53,22 +50,6 @@ fn write_csv(path: &Path, n: usize, changed_every: Option<usize>) {
         )
         .unwrap();
     }
-}
-
-fn provisio(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "provisio {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs `provisio ARGS`, polling its peak resident memory (VmHWM) until it exits.
@@ -161,7 +142,7 @@ fn round(dir: &Path, first: &Path, second: &Path, n: usize) -> Round {
     // Setup: a full run of the first file makes the archive and the cards.
     std::fs::copy(first, inbox.join("w.csv")).unwrap();
     let full: serde_json::Value =
-        serde_json::from_str(&provisio(&data, &["--json", "task", "run", "HR/Load", "--wait"])).unwrap();
+        serde_json::from_str(&provisio(&data, &["--json", "task", "run", "HR/Load", "--wait"]).0).unwrap();
     assert_eq!(full["counts"]["created"], n as u64, "{full}");
     std::fs::write(&c, connector(&pattern, "partial")).unwrap();
     provisio(

@@ -26,6 +26,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{env_num, provisio};
 use provisio_engine::script_host::{Masker, ScheduledInvocation, ScriptHost};
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -35,13 +38,6 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
-}
-
-fn env_num(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn python() -> PathBuf {
@@ -155,24 +151,6 @@ fn write_data(path: &Path, n: usize, changed_every: usize) {
     w.write_all(b"]\n").unwrap();
     // On disk before anything is measured: its writeback must not compete with the runs.
     w.into_inner().unwrap().sync_all().unwrap();
-}
-
-fn provisio(data: &Path, args: &[&str]) -> (String, Duration) {
-    let t = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_provisio"))
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap();
-    let elapsed = t.elapsed();
-    assert!(
-        out.status.success(),
-        "provisio {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    (String::from_utf8(out.stdout).unwrap(), elapsed)
 }
 
 fn children_max_rss_mb() -> f64 {
