@@ -39,3 +39,10 @@ fi
 if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
   (cd ui && npm install --no-audit --no-fund --loglevel=error)
 fi
+
+# The SFTP tests' server lets in one user, with no usable password until a
+# test process sets a random one (crates/engine/tests/engine/sshd.rs).
+if ! id provisio-sftp >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO useradd --create-home --shell /bin/sh provisio-sftp
+fi

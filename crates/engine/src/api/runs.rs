@@ -24,6 +24,7 @@ use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
 use crate::source::hr_file::HrFile;
 use crate::source::python_script::PythonScript;
+use crate::source::sftp::{SftpFetch, SftpLogin};
 use crate::source::Source;
 
 pub const STOP_FILE: &str = "stop-requested";
@@ -302,8 +303,28 @@ impl Engine {
                     .map(|group| group.iter().map(|a| a.to_string()).collect())
                     .collect();
                 task.limits = rules::hr::limits(&params);
+                let folder = self.connector_folder(&connector.id);
+                let sftp = params.sftp.clone().map(|server| {
+                    let secret = |key: &str| {
+                        merged
+                            .get(key)
+                            .and_then(|v| v.as_str())
+                            .filter(|v| !v.is_empty())
+                            .map(|v| crate::secrets::Sensitive::new(v.to_string()))
+                    };
+                    Arc::new(SftpFetch {
+                        server,
+                        login: SftpLogin {
+                            password: secret("sftp_password"),
+                            private_key: secret("sftp_private_key"),
+                            passphrase: secret("sftp_private_key_passphrase"),
+                        },
+                        folder: folder.clone(),
+                    })
+                });
                 let source = Source::HrFile(HrFile {
-                    folder: self.connector_folder(&connector.id),
+                    folder,
+                    sftp,
                     id_column: task.object_id_attribute.clone().unwrap_or_default(),
                     mapped_columns: task.mappings.iter().map(|m| m.source.clone()).collect(),
                     params,

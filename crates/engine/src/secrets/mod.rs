@@ -47,7 +47,11 @@ impl<T> fmt::Debug for Sensitive<T> {
 /// Does a parameter of this name hold a secret by convention?
 pub fn is_secret_key(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
-    k.contains("password") || k.contains("secret") || k.contains("token")
+    k.contains("password")
+        || k.contains("secret")
+        || k.contains("token")
+        || k.contains("private_key")
+        || k.contains("passphrase")
 }
 
 fn escape_pointer(key: &str) -> String {

@@ -10,9 +10,11 @@
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use super::sftp::SftpFetch;
 use super::{Extract, ExtractError};
 use crate::model::hr::{HrDataType, HrParameters, HrRunType, ReportCase};
 use crate::script_host::files;
@@ -53,6 +55,8 @@ pub struct HrFile {
     pub id_column: String,
     /// Source columns the task maps (a CSV header must have each).
     pub mapped_columns: Vec<String>,
+    /// The SFTP server the file comes from, when `sftp_server_fqdn` is set.
+    pub sftp: Option<Arc<SftpFetch>>,
 }
 
 impl HrFile {
@@ -69,16 +73,38 @@ impl HrFile {
     }
 
     pub(super) async fn extract(&self, run: Extract<'_>) -> Result<PathBuf, ExtractError> {
-        if self.params.sftp.is_some() {
-            return Err(ExtractError::Failed(
-                "fetching from SFTP is not available in this version; copy the file into the connector's folder and remove the sftp_* parameters".into(),
-            ));
-        }
-        let file = self.find_file()?;
-        tracing::debug!(file = %file.display(), run_type = %self.params.run_type, "HR file found");
         let dir = run.dir.to_path_buf();
+        // The run's span goes along, so the blocking threads' events belong to the run.
+        let span = tracing::Span::current();
+        let (file, shown) = match &self.sftp {
+            None => {
+                let file = self.find_file()?;
+                let shown = file.display().to_string();
+                (file, shown)
+            }
+            Some(sftp) => {
+                let (sftp, into, stop) = (sftp.clone(), dir.clone(), run.stop.clone());
+                let pattern = self.remote_pattern();
+                let span = span.clone();
+                let fetched =
+                    tokio::task::spawn_blocking(move || span.in_scope(|| sftp.fetch(&pattern, &into, &stop)))
+                        .await
+                        .map_err(|e| {
+                            ExtractError::Failed(format!("fetching the HR file stopped unexpectedly: {e}"))
+                        })??;
+                let shown = format!(
+                    "sftp://{}:{}{}",
+                    self.params.sftp.as_ref().map(|s| s.server.as_str()).unwrap_or(""),
+                    self.params.sftp.as_ref().map(|s| s.port).unwrap_or(22),
+                    fetched.remote
+                );
+                (fetched.local, shown)
+            }
+        };
+        tracing::debug!(file = %shown, run_type = %self.params.run_type, "HR file found");
         let this = HrFileJob {
             file,
+            shown,
             dir,
             delimiter: self.params.delimiter,
             partial: self.params.run_type == HrRunType::Partial,
@@ -87,11 +113,16 @@ impl HrFile {
             id_column: self.id_column.clone(),
             mapped: self.mapped_columns.clone(),
         };
-        // The run's span goes along, so the reading thread's events belong to the run.
-        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(|| this.convert()))
             .await
             .map_err(|e| ExtractError::Failed(format!("reading the HR file stopped unexpectedly: {e}")))?
+    }
+
+    /// Over SFTP, `file_path`'s last part (`*.csv` in `./organization/*.csv`)
+    /// is matched against the names in `sftp_remote_path_data`.
+    fn remote_pattern(&self) -> String {
+        let path = self.params.file_path.replace('\\', "/");
+        path.rsplit('/').next().unwrap_or(&path).to_string()
     }
 
     /// Exactly one file matching `file_path`.
@@ -138,7 +169,25 @@ impl HrFile {
 
     /// After the load committed: the staged archive replaces the previous one,
     /// and the run's blocked rows become the error archive.
-    pub fn commit(&self, run_dir: &Path) -> std::io::Result<()> {
+    /// Over SFTP, the fetched file then moves to the remote archive folder.
+    pub async fn commit(&self, run_dir: &Path) -> Result<(), String> {
+        self.commit_archives(run_dir)
+            .map_err(|e| format!("the HR archive could not be replaced: {e}"))?;
+        let Some(sftp) = self.sftp.clone() else {
+            return Ok(());
+        };
+        let dir = run_dir.to_path_buf();
+        let stamp = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| sftp.archive(&dir, &stamp)))
+            .await
+            .map_err(|e| format!("moving the HR file to the SFTP archive stopped unexpectedly: {e}"))?
+    }
+
+    fn commit_archives(&self, run_dir: &Path) -> std::io::Result<()> {
         let archive = self.archive_path();
         if let Some(parent) = archive.parent() {
             std::fs::create_dir_all(parent)?;
@@ -170,6 +219,8 @@ impl HrFile {
 /// The blocking part of an extract.
 struct HrFileJob {
     file: PathBuf,
+    /// Where the file came from, as the report shows it.
+    shown: String,
     dir: PathBuf,
     delimiter: char,
     partial: bool,
@@ -184,7 +235,7 @@ type Row = Map<String, Value>;
 impl HrFileJob {
     fn convert(self) -> Result<PathBuf, ExtractError> {
         let failed = |m: String| ExtractError::Failed(m);
-        let name = self.file.display().to_string();
+        let name = self.shown.clone();
         let mut file = crate::platform::open_regular(&self.file)
             .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
         // Empty, or only blank lines: nothing was delivered.
@@ -209,7 +260,7 @@ impl HrFileJob {
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         // Which file this run read, for its report.
-        let _ = std::fs::write(self.dir.join(SOURCE_FILE), self.file.display().to_string());
+        let _ = std::fs::write(self.dir.join(SOURCE_FILE), &self.shown);
         let previous = if self.partial {
             Some(self.previous_rows()?)
         } else {
@@ -300,7 +351,7 @@ impl HrFileJob {
     }
 
     fn csv_rows(&self, reader: impl Read, out: &mut RowsOut) -> Result<(), ExtractError> {
-        let failed = |m: String| ExtractError::Failed(format!("{}: {m}", self.file.display()));
+        let failed = |m: String| ExtractError::Failed(format!("{}: {m}", self.shown));
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(self.delimiter as u8)
             .flexible(true)

@@ -5,10 +5,11 @@
 //! | source | connector type | how |
 //! | --- | --- | --- |
 //! | [`python_script`] | `python_script` | runs the connector's script under the contract of docs/script-contract.md |
-//! | [`hr_file`] | `hr_file` | reads one CSV, JSON or XML file from the connector's folder |
+//! | [`hr_file`] | `hr_file` | reads one CSV, JSON or XML file from the connector's folder or over [`sftp`] |
 
 pub mod hr_file;
 pub mod python_script;
+pub mod sftp;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,12 +68,10 @@ impl Source {
     }
 
     /// After the load committed: what the source keeps for the next run (the HR archives).
-    pub fn commit(&self, run_dir: &Path) -> Result<(), String> {
+    pub async fn commit(&self, run_dir: &Path) -> Result<(), String> {
         match self {
             Source::PythonScript(_) => Ok(()),
-            Source::HrFile(s) => s
-                .commit(run_dir)
-                .map_err(|e| format!("the HR archive could not be replaced: {e}")),
+            Source::HrFile(s) => s.commit(run_dir).await,
         }
     }
 

@@ -10,13 +10,13 @@ use serde_json::{json, Value};
 
 use crate::support::*;
 
-const HEADER: &str = "RowId;EmployeeId;LastName;FirstName;StartDate;TitleId;ManagerId;OrgId;Note";
+pub(crate) const HEADER: &str = "RowId;EmployeeId;LastName;FirstName;StartDate;TitleId;ManagerId;OrgId;Note";
 
-fn row(id: u32, last: &str) -> String {
+pub(crate) fn row(id: u32, last: &str) -> String {
     format!("{id};E{id};{last};Ann;2026-01-0{};T1;M1;O1;plain", (id % 9) + 1)
 }
 
-fn params(extra: Value) -> Value {
+pub(crate) fn params(extra: Value) -> Value {
     let mut p = json!({"file_path": "in/*.csv", "data_type": "workperiod", "run_type": "full",
         "report_template_code": "admin_task", "report_folder_code": "admin_tasks"});
     for (k, v) in extra.as_object().unwrap() {
@@ -26,7 +26,7 @@ fn params(extra: Value) -> Value {
 }
 
 /// An `hr_file` connector `HR` with a work-period task `HR/Load`; returns the connector's folder.
-async fn hr(f: &Fixture, extra: Value) -> PathBuf {
+pub(crate) async fn hr(f: &Fixture, extra: Value) -> PathBuf {
     f.engine
         .set_settings(&[("environment_type".into(), "test".into())])
         .await
@@ -82,11 +82,11 @@ async fn reports(f: &Fixture) -> Vec<Value> {
         .collect()
 }
 
-async fn last_report(f: &Fixture) -> Value {
+pub(crate) async fn last_report(f: &Fixture) -> Value {
     reports(f).await.pop().expect("a report card")
 }
 
-fn case_of(report: &Value) -> String {
+pub(crate) fn case_of(report: &Value) -> String {
     let r: Value = serde_json::from_str(report["report"].as_str().unwrap()).unwrap();
     r["case"].as_str().unwrap().to_string()
 }

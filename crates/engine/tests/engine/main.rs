@@ -13,6 +13,10 @@ mod scheduler;
 mod script_host;
 mod scripted;
 mod settings;
+#[cfg(unix)]
+mod sftp;
+#[cfg(unix)]
+mod sshd;
 mod support;
 mod tasks;
 mod templates;
