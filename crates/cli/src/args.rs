@@ -286,5 +286,11 @@ pub enum TemplateCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TargetCommand {
+    /// Add an ESM target from a TARGET.json file (logs in and reads its templates first)
+    Add(FileArg),
     List,
+    /// Log in to a target and read its template list again
+    Test { name: String },
+    /// Remove a target that no connector uses
+    Remove { name: String },
 }

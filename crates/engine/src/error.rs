@@ -86,6 +86,15 @@ pub enum EngineError {
         remedy: Remedy,
     },
 
+    /// A remote target refused or could not be reached; the message names the target and what to check.
+    #[error("target '{target}': {message}")]
+    Remote {
+        target: String,
+        message: String,
+        /// The server refused the credentials.
+        refused: bool,
+    },
+
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 
@@ -179,6 +188,8 @@ impl EngineError {
             EngineError::Busy { .. } => "busy",
             EngineError::Stopped { .. } => "stopped",
             EngineError::Internal(_) => "internal",
+            EngineError::Remote { refused: true, .. } => "credentials_refused",
+            EngineError::Remote { .. } => "remote",
             EngineError::Io { .. } => "io",
         }
     }

@@ -3,7 +3,7 @@
 //! ends behave the same.
 //!
 //! One file per area, as the CLI has one command group per area:
-//! [`settings`], [`connectors`], [`tasks`], [`templates`] (and targets),
+//! [`settings`], [`connectors`], [`tasks`], [`targets`], [`templates`],
 //! [`runs`], [`events`], [`scripts`], [`packages`], [`datacards`], [`logs`], the scheduler's
 //! [`crate::scheduler::RunHost`] ([`scheduling`]),
 //! [`alerts`]. This file holds opening and closing the engine.
@@ -18,6 +18,7 @@ mod runs;
 mod scheduling;
 mod scripts;
 mod settings;
+mod targets;
 mod tasks;
 mod templates;
 

@@ -335,12 +335,18 @@ impl Engine {
         Ok(RunInputs {
             source,
             required,
-            target: self.target_for(&connector.target)?,
+            target: self.target_for(&connector.target).await?,
             dir,
             cache,
             data_source_type: connector.connector_type.as_str().into(),
             approved,
-            strategy: self.load_strategy(),
+            // A remote target cannot take back what it confirmed: its loads
+            // always plan first (guard, then writes), never stream.
+            strategy: if Engine::target_rolls_back(&connector.target) {
+                self.load_strategy()
+            } else {
+                pipeline::LoadStrategy::TwoPass
+            },
             template,
             task,
         })
@@ -406,7 +412,7 @@ impl Engine {
             if let Some(a) = task.task_id_attribute.as_deref() {
                 card[a] = json!(task.id);
             }
-            let target = self.target_for(&connector.target)?;
+            let target = self.target_for(&connector.target).await?;
             tokio::task::spawn_blocking(move || -> Result<()> {
                 target.open()?.create_card(&template, &folder, &card)?;
                 Ok(())
@@ -479,7 +485,7 @@ impl Engine {
                 extra("occurred_at", json!(finished));
                 extra("taskid", json!(task.id));
                 // The failure card goes to the task's own target.
-                let target = self.target_for(&target_name)?;
+                let target = self.target_for(&target_name).await?;
                 let folder = f.folder.clone();
                 let template_code = f.template.clone();
                 tokio::task::spawn_blocking(move || -> Result<()> {

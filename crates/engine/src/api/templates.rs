@@ -7,19 +7,6 @@ use crate::model::{Folder, TargetInfo, Template, TemplateInput};
 use crate::rules;
 
 impl Engine {
-    /// How a load opens the target named `name`.
-    pub(crate) fn target_for(&self, name: &str) -> Result<crate::targets::OpenTarget> {
-        if name == LOCAL_TARGET {
-            return Ok(crate::targets::OpenTarget::local(
-                self.data_dir().join(crate::store::cards::CARDS_FILE),
-            ));
-        }
-        Err(EngineError::invalid(
-            "target",
-            format!("target '{name}' is not a target this version can load into (only '{LOCAL_TARGET}')"),
-        ))
-    }
-
     // ----- targets and templates -------------------------------------------
 
     pub async fn targets(&self) -> Result<Vec<TargetInfo>> {

@@ -31,6 +31,9 @@ pub enum Upsert {
     Updated(CardRef),
     /// Updated a card that carried another task's id.
     TakenOver(CardRef),
+    /// The target refused this card (a remote target's per-card error); the
+    /// run counts it as failed and the target keeps the reason ([`crate::targets::LoadTarget::take_failures`]).
+    Failed,
 }
 
 /// One record to write.
@@ -43,6 +46,8 @@ pub struct CardWrite<'a> {
     /// The card id the task's cache remembers, tried first.
     pub known_card: Option<i64>,
     pub task_id: &'a str,
+    /// The attribute that carries the task id on the card, when the task names one.
+    pub task_id_attribute: Option<&'a str>,
     /// Card values as a JSON object (compact).
     pub data: &'a str,
 }
@@ -54,4 +59,8 @@ pub struct RemovalQuery<'a> {
     pub task_id: &'a str,
     pub status_attribute: &'a str,
     pub removed_value: &'a str,
+    /// The attribute that carries the task id (a remote target filters on it).
+    pub task_id_attribute: Option<&'a str>,
+    /// The attribute the object id maps to (a remote target reads the key from it).
+    pub key_attribute: &'a str,
 }

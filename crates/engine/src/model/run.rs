@@ -131,6 +131,8 @@ pub enum RunFileKind {
     Plan,
     Changes,
     Blocked,
+    /// Cards the target refused, with reasons.
+    Failed,
 }
 
 words! { RunFileKind {
@@ -142,6 +144,7 @@ words! { RunFileKind {
     Plan => "plan",
     Changes => "changes",
     Blocked => "blocked",
+    Failed => "failed",
 } }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]

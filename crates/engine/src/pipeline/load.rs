@@ -100,6 +100,7 @@ pub(super) fn stream_load(
             (Some(slot), outcome) => written(&mut counts, slot, outcome),
             // Its id turned up again later: all its records are blocked.
             (None, Upsert::Created(c)) => target.take_back(c)?,
+            (None, Upsert::Failed) => {}
             (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
                 target.rollback();
                 return Ok(None);
@@ -107,7 +108,7 @@ pub(super) fn stream_load(
         }
     }
     // Which of the task's cards were not fetched is known only now.
-    let query = removal_query(task, removal);
+    let query = removal_query(task, shape.key_attribute(), removal);
     let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
     record_extract(
         &mut run,
@@ -184,6 +185,7 @@ pub(super) fn card_write<'a>(
         key,
         known_card,
         task_id: &task.id,
+        task_id_attribute: task.task_id_attribute.as_deref(),
         data,
     }
 }
@@ -204,12 +206,19 @@ pub(super) fn written(counts: &mut RunCounts, slot: &mut Slot, outcome: Upsert) 
             counts.takeovers += 1;
             c
         }
+        Upsert::Failed => {
+            // Not written: the cache keeps what it knew (see `finish_load`), and no removal touches it.
+            counts.failed += 1;
+            slot.blocked = true;
+            return;
+        }
     };
     slot.card = card.id;
 }
 
 pub(super) fn removal_query<'a>(
     task: &'a Task,
+    key_attribute: &'a str,
     removal: Option<&'a crate::model::RemovalSettings>,
 ) -> Option<RemovalQuery<'a>> {
     removal.map(|r| RemovalQuery {
@@ -217,6 +226,8 @@ pub(super) fn removal_query<'a>(
         task_id: &task.id,
         status_attribute: &r.status_attribute,
         removed_value: &r.removed_value,
+        task_id_attribute: task.task_id_attribute.as_deref(),
+        key_attribute,
     })
 }
 
@@ -248,7 +259,7 @@ pub(super) fn load(
     let task = &inputs.task;
     let mut opened = inputs.target.open()?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
-    let query = removal_query(task, removal);
+    let query = removal_query(task, shape.key_attribute(), removal);
     let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
@@ -427,6 +438,13 @@ pub(super) fn finish_load(
             String::new()
         }
     ));
+    let failures = target.take_failures();
+    if let Some((key, reason)) = failures.first() {
+        let lines: String = failures.iter().map(|(k, r)| format!("{k}: {r}\n")).collect();
+        let _ = std::fs::write(inputs.dir.join(super::FAILED), lines);
+        let info = run.load.info.take().unwrap_or_default();
+        run.load.info = Some(format!("{info}; the target refused {} cards (first: {key}: {reason}); see the failed file", failures.len()));
+    }
     let _ = std::fs::remove_file(inputs.dir.join(SPILL));
     run.files = run_files(&inputs.dir);
     target.record_commit(&run)?;

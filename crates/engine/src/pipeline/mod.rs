@@ -43,7 +43,7 @@ use crate::source::{Extract, ExtractError, Source};
 use crate::targets::OpenTarget;
 use records::RecordShape;
 
-pub use crate::script_host::files::{BLOCKED, PLAN, SPILL};
+pub use crate::script_host::files::{BLOCKED, FAILED, PLAN, SPILL};
 
 /// How a run ended early: which status, and the words for the stage that stopped it.
 #[derive(Debug)]

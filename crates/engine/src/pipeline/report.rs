@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::{cache, BLOCKED, PLAN, SPILL};
+use super::{cache, BLOCKED, FAILED, PLAN, SPILL};
 use crate::clock::now;
 use crate::model::{Run, RunCounts, RunFile, RunFileKind, RunMode, RunType, StageStatus, Task};
 use crate::script_host::files;
@@ -40,6 +40,7 @@ pub fn run_files(dir: &Path) -> Vec<RunFile> {
         (PLAN, RunFileKind::Plan),
         (SPILL, RunFileKind::Changes),
         (BLOCKED, RunFileKind::Blocked),
+        (FAILED, RunFileKind::Failed),
     ];
     kinds
         .iter()

@@ -37,6 +37,8 @@ pub mod files {
     pub const SPILL: &str = "changes.spill";
     pub const BLOCKED: &str = "blocked.txt";
     pub const PLAN: &str = "plan.json";
+    /// Cards a remote target refused, each with its reason.
+    pub const FAILED: &str = "failed.txt";
 }
 
 /// Time between SIGTERM and SIGKILL.

@@ -128,6 +128,10 @@ impl Keyring {
         format!("{}/connector/{connector_id}", self.installation_id)
     }
 
+    fn target_account(&self, target: &str) -> String {
+        format!("{}/target/{target}", self.installation_id)
+    }
+
     /// Saves (replacing) a connector's secrets. An empty set deletes the entry.
     pub async fn save_connector_secrets(
         &self,
@@ -137,28 +141,14 @@ impl Keyring {
         if secrets.is_empty() {
             return self.delete_connector_secrets(connector_id).await;
         }
-        let account = self.account(connector_id);
         let payload = Sensitive::new(Value::Object(secrets.clone()).to_string());
-        blocking(move || {
-            let entry = keyring::Entry::new(SERVICE, &account)?;
-            entry.set_password(payload.expose())
-        })
-        .await
+        set_entry(self.account(connector_id), payload).await
     }
 
     pub async fn connector_secrets(&self, connector_id: &str) -> Result<Sensitive<Map<String, Value>>> {
-        let account = self.account(connector_id);
-        let text = blocking(move || {
-            let entry = keyring::Entry::new(SERVICE, &account)?;
-            match entry.get_password() {
-                Ok(p) => Ok(Some(p)),
-                Err(keyring::Error::NoEntry) => Ok(None),
-                Err(e) => Err(e),
-            }
-        })
-        .await?;
+        let text = get_entry(self.account(connector_id)).await?;
         let map = match text {
-            Some(t) => match serde_json::from_str::<Value>(&t) {
+            Some(t) => match serde_json::from_str::<Value>(t.expose()) {
                 Ok(Value::Object(m)) => m,
                 _ => {
                     return Err(EngineError::Keyring(
@@ -172,16 +162,53 @@ impl Keyring {
     }
 
     pub async fn delete_connector_secrets(&self, connector_id: &str) -> Result<()> {
-        let account = self.account(connector_id);
-        blocking(move || {
-            let entry = keyring::Entry::new(SERVICE, &account)?;
-            match entry.delete_credential() {
-                Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-                Err(e) => Err(e),
-            }
-        })
-        .await
+        delete_entry(self.account(connector_id)).await
     }
+
+    /// Saves (replacing) a target's password.
+    pub async fn save_target_password(&self, target: &str, password: Sensitive<String>) -> Result<()> {
+        set_entry(self.target_account(target), password).await
+    }
+
+    /// A target's password, if one is stored.
+    pub async fn target_password(&self, target: &str) -> Result<Option<Sensitive<String>>> {
+        get_entry(self.target_account(target)).await
+    }
+
+    pub async fn delete_target_password(&self, target: &str) -> Result<()> {
+        delete_entry(self.target_account(target)).await
+    }
+}
+
+async fn set_entry(account: String, text: Sensitive<String>) -> Result<()> {
+    blocking(move || {
+        let entry = keyring::Entry::new(SERVICE, &account)?;
+        entry.set_password(text.expose())
+    })
+    .await
+}
+
+async fn get_entry(account: String) -> Result<Option<Sensitive<String>>> {
+    blocking(move || {
+        let entry = keyring::Entry::new(SERVICE, &account)?;
+        match entry.get_password() {
+            Ok(p) => Ok(Some(Sensitive::new(p))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+async fn delete_entry(account: String) -> Result<()> {
+    blocking(move || {
+        let entry = keyring::Entry::new(SERVICE, &account)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        }
+    })
+    .await
 }
 
 /// Keyring backends block (D-Bus round trips); keep them off the async workers.

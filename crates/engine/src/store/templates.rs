@@ -128,14 +128,21 @@ impl Store {
     }
 
     pub async fn targets(&self) -> Result<Vec<TargetInfo>> {
-        let rows = sqlx::query("SELECT name, kind, base_url, user FROM targets ORDER BY name")
-            .fetch_all(self.pool())
-            .await?;
+        let rows = sqlx::query(
+            "SELECT name, kind, base_url, user, api_path, ca_file, batch_size, requests_per_second
+             FROM targets ORDER BY name",
+        )
+        .fetch_all(self.pool())
+        .await?;
         let mut out = vec![TargetInfo {
-            name: "local".into(),
+            name: crate::model::LOCAL_TARGET.into(),
             kind: crate::model::TargetKind::Local,
             base_url: None,
             user: None,
+            api_path: None,
+            ca_file: None,
+            batch_size: None,
+            requests_per_second: None,
         }];
         for r in &rows {
             out.push(TargetInfo {
@@ -146,8 +153,77 @@ impl Store {
                 },
                 base_url: r.try_get("base_url")?,
                 user: r.try_get("user")?,
+                api_path: r.try_get("api_path")?,
+                ca_file: r.try_get("ca_file")?,
+                batch_size: r.try_get::<Option<i64>, _>("batch_size")?.map(|b| b as u32),
+                requests_per_second: r.try_get("requests_per_second")?,
             });
         }
         Ok(out)
+    }
+
+    /// Saves a target (replacing one of its name) with the templates and
+    /// folders its API listed, in one transaction.
+    pub async fn save_target(&self, target: &TargetInfo, templates: &[Template], folders: &[Folder]) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO targets (name, kind, base_url, user, api_path, ca_file, batch_size, requests_per_second, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (name) DO UPDATE SET kind = excluded.kind, base_url = excluded.base_url,
+               user = excluded.user, api_path = excluded.api_path, ca_file = excluded.ca_file,
+               batch_size = excluded.batch_size, requests_per_second = excluded.requests_per_second",
+        )
+        .bind(&target.name)
+        .bind(target.kind.as_str())
+        .bind(&target.base_url)
+        .bind(&target.user)
+        .bind(&target.api_path)
+        .bind(&target.ca_file)
+        .bind(target.batch_size.map(i64::from))
+        .bind(target.requests_per_second)
+        .bind(crate::clock::now())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM templates WHERE target = ?")
+            .bind(&target.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM folders WHERE target = ?")
+            .bind(&target.name)
+            .execute(&mut *tx)
+            .await?;
+        for t in templates {
+            sqlx::query("INSERT INTO templates (target, code, definition, built_in) VALUES (?, ?, ?, 1)")
+                .bind(&target.name)
+                .bind(&t.code)
+                .bind(serde_json::to_string(t).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for f in folders {
+            sqlx::query("INSERT INTO folders (target, code, name, templates) VALUES (?, ?, ?, ?)")
+                .bind(&target.name)
+                .bind(&f.code)
+                .bind(&f.name)
+                .bind(serde_json::to_string(&f.templates).unwrap_or_default())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a target with its template list.
+    pub async fn delete_target(&self, name: &str) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for sql in [
+            "DELETE FROM targets WHERE name = ?",
+            "DELETE FROM templates WHERE target = ?",
+            "DELETE FROM folders WHERE target = ?",
+        ] {
+            sqlx::query(sql).bind(name).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! final state go in one unit); the local datacard store implements it
 //! today ([`local`]), the remote ESM solution will implement the same trait.
 
+pub mod esm;
 pub mod local;
 
 use std::sync::atomic::AtomicBool;
@@ -81,4 +82,8 @@ pub trait LoadTarget {
     fn record_commit(&mut self, run: &Run) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self);
+    /// The cards refused so far ([`Upsert::Failed`]): (object key, reason). Drains them.
+    fn take_failures(&mut self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }

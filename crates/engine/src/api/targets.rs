@@ -1,0 +1,143 @@
+//! Targets: the built-in local store and remote ESM solutions (`target add |
+//! list | test | remove`). A remote target's password lives in the OS
+//! keyring; its template list is read from its API when it is added or
+//! tested, and kept for the task editor and import validation.
+
+use super::Engine;
+use crate::error::{EngineError, Result};
+use crate::model::{TargetCheck, TargetInfo, TargetInput, TargetKind, LOCAL_TARGET};
+use crate::rules;
+use crate::secrets::Sensitive;
+use crate::targets::esm::client::EsmClient;
+use crate::targets::esm::EsmTarget;
+use crate::targets::{LoadTarget, OpenTarget};
+
+impl Engine {
+    /// Opens the named target for a load (or a report card).
+    pub(crate) async fn target_for(&self, name: &str) -> Result<OpenTarget> {
+        let cards_file = self.data_dir().join(crate::store::cards::CARDS_FILE);
+        if name == LOCAL_TARGET {
+            return Ok(OpenTarget::local(cards_file));
+        }
+        let (target, password) = self.remote_target(name).await?;
+        let password = std::sync::Arc::new(password);
+        Ok(OpenTarget::new(name, move || {
+            let password = Sensitive::new(password.expose().clone());
+            Ok(Box::new(EsmTarget::open(&target, password, &cards_file)?) as Box<dyn LoadTarget + Send>)
+        }))
+    }
+
+    /// Whether loads into the named target can be undone (only the local store's).
+    pub(crate) fn target_rolls_back(name: &str) -> bool {
+        name == LOCAL_TARGET
+    }
+
+    /// A remote target and its password from the keyring.
+    async fn remote_target(&self, name: &str) -> Result<(TargetInfo, Sensitive<String>)> {
+        let target = self
+            .store
+            .targets()
+            .await?
+            .into_iter()
+            .find(|t| t.name == name && t.kind == TargetKind::Esm)
+            .ok_or_else(|| EngineError::not_found("target", name))?;
+        let password = self.keyring.target_password(name).await?.ok_or_else(|| {
+            EngineError::Keyring(format!(
+                "target '{name}' has no password in the keyring; add the target again with its password"
+            ))
+        })?;
+        Ok((target, password))
+    }
+
+    /// Logs in, reads the template list and keeps it; returns what was found.
+    async fn read_templates(&self, target: TargetInfo, password: Sensitive<String>) -> Result<TargetCheck> {
+        let name = target.name.clone();
+        let (target, templates, folders) = tokio::task::spawn_blocking(move || {
+            let mut client = EsmClient::new(&target, password)?;
+            client.login()?;
+            let (templates, folders) = client.templates()?;
+            Ok::<_, EngineError>((target, templates, folders))
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("talking to target '{name}': {e}")))??;
+        self.store.save_target(&target, &templates, &folders).await?;
+        Ok(TargetCheck {
+            name: target.name,
+            templates: templates.len(),
+            folders: folders.len(),
+        })
+    }
+
+    /// `target add --file TARGET.json`: checks the fields, logs in and reads
+    /// the template list; only then is anything saved (the password into the keyring).
+    pub async fn add_target(&self, input: TargetInput) -> Result<TargetCheck> {
+        let (target, password) = rules::target::check_input(input)?;
+        if self.store.targets().await?.iter().any(|t| t.name == target.name) {
+            return Err(EngineError::AlreadyExists {
+                kind: "target",
+                name: target.name,
+            });
+        }
+        crate::logging::remember_secrets([&serde_json::Value::String(password.expose().clone())]);
+        let keep = Sensitive::new(password.expose().clone());
+        let name = target.name.clone();
+        let check = self.read_templates(target, password).await?;
+        if let Err(e) = self.keyring.save_target_password(&name, keep).await {
+            // Without its password the target is of no use: take it back.
+            let _ = self.store.delete_target(&name).await;
+            return Err(e);
+        }
+        Ok(check)
+    }
+
+    /// `target test NAME`: logs in and reads the template list again (kept as the target's list).
+    pub async fn test_target(&self, name: &str) -> Result<TargetCheck> {
+        if name == LOCAL_TARGET {
+            let templates = self.store.templates(LOCAL_TARGET).await?.len();
+            let folders = self.store.folders(LOCAL_TARGET).await?.len();
+            return Ok(TargetCheck {
+                name: name.into(),
+                templates,
+                folders,
+            });
+        }
+        let (target, password) = self.remote_target(name).await?;
+        self.read_templates(target, password).await
+    }
+
+    /// `target remove NAME`: refused while a connector writes to it (naming them).
+    pub async fn remove_target(&self, name: &str) -> Result<TargetInfo> {
+        if name == LOCAL_TARGET {
+            return Err(EngineError::invalid(
+                "target",
+                "the local datacard store is built in and cannot be removed",
+            ));
+        }
+        let target = self
+            .store
+            .targets()
+            .await?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| EngineError::not_found("target", name))?;
+        let users: Vec<String> = self
+            .store
+            .list_connectors()
+            .await?
+            .into_iter()
+            .filter(|c| c.target == name)
+            .map(|c| c.name)
+            .collect();
+        if !users.is_empty() {
+            return Err(EngineError::InUse {
+                message: format!(
+                    "target '{name}' is used by the connectors {}; point them at another target first",
+                    users.join(", ")
+                ),
+            });
+        }
+        self.store.delete_target(name).await?;
+        self.keyring.delete_target_password(name).await?;
+        Ok(target)
+    }
+}
