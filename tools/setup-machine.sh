@@ -46,3 +46,8 @@ if ! id provisio-sftp >/dev/null 2>&1; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO useradd --create-home --shell /bin/sh provisio-sftp
 fi
+
+# Prism checks the ESM client's requests against the published OpenAPI description (tests only).
+if [ ! -d tests/esm/node_modules ] || [ tests/esm/package-lock.json -nt tests/esm/node_modules/.package-lock.json ]; then
+  (cd tests/esm && npm install --no-audit --no-fund --loglevel=error)
+fi

@@ -290,7 +290,11 @@ pub enum TargetCommand {
     Add(FileArg),
     List,
     /// Log in to a target and read its template list again
-    Test { name: String },
+    Test {
+        name: String,
+    },
     /// Remove a target that no connector uses
-    Remove { name: String },
+    Remove {
+        name: String,
+    },
 }

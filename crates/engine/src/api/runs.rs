@@ -485,17 +485,34 @@ impl Engine {
                 extra("occurred_at", json!(finished));
                 extra("taskid", json!(task.id));
                 // The failure card goes to the task's own target.
-                let target = self.target_for(&target_name).await?;
                 let folder = f.folder.clone();
                 let template_code = f.template.clone();
-                tokio::task::spawn_blocking(move || -> Result<()> {
-                    target
-                        .open()?
-                        .create_card(&template_code, &folder, &Value::Object(data))?;
-                    Ok(())
-                })
-                .await
-                .map_err(|e| EngineError::Internal(format!("writing the failure card: {e}")))??;
+                let written = async {
+                    let target = self.target_for(&target_name).await?;
+                    tokio::task::spawn_blocking(move || -> Result<()> {
+                        target
+                            .open()?
+                            .create_card(&template_code, &folder, &Value::Object(data))?;
+                        Ok(())
+                    })
+                    .await
+                    .map_err(|e| EngineError::Internal(format!("writing the failure card: {e}")))?
+                };
+                // The run has failed and says so; a card that cannot be written (the
+                // target is what failed, often) does not change that: the log and the alert tell.
+                if let Err(e) = written.await {
+                    tracing::warn!(error = %e, run_id = %run.id, "the failure card could not be written");
+                    let _ = self
+                        .store()
+                        .add_alert(
+                            Some(&run.task_id),
+                            Some(&run.id),
+                            &run.task,
+                            run.status.as_str(),
+                            &format!("the failure card could not be written: {e}"),
+                        )
+                        .await;
+                }
             }
         }
         Ok(())

@@ -43,7 +43,9 @@ pub use run::{
     RunTrigger, StageReport, StageStatus,
 };
 pub use settings::{EnvironmentType, Settings};
-pub use target::{TargetCheck, TargetInfo, TargetInput, TargetKind, ESM_API_PATH, ESM_BATCH_SIZE, LOCAL_TARGET};
+pub use target::{
+    TargetCheck, TargetInfo, TargetInput, TargetKind, ESM_API_PATH, ESM_BATCH_SIZE, LOCAL_TARGET,
+};
 pub use task::{
     FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput, TaskSummary,
     TaskUsage, WorkflowReference,

@@ -443,7 +443,10 @@ pub(super) fn finish_load(
         let lines: String = failures.iter().map(|(k, r)| format!("{k}: {r}\n")).collect();
         let _ = std::fs::write(inputs.dir.join(super::FAILED), lines);
         let info = run.load.info.take().unwrap_or_default();
-        run.load.info = Some(format!("{info}; the target refused {} cards (first: {key}: {reason}); see the failed file", failures.len()));
+        run.load.info = Some(format!(
+            "{info}; the target refused {} cards (first: {key}: {reason}); see the failed file",
+            failures.len()
+        ));
     }
     let _ = std::fs::remove_file(inputs.dir.join(SPILL));
     run.files = run_files(&inputs.dir);

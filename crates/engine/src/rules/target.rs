@@ -68,10 +68,16 @@ pub fn check_input(input: TargetInput) -> Result<(TargetInfo, Sensitive<String>)
             ));
         }
     }
-    let ca_file = input.ca_file.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    let ca_file = input
+        .ca_file
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty());
     if let Some(f) = &ca_file {
         if !std::path::Path::new(f).is_absolute() {
-            return Err(EngineError::invalid("ca_file", format!("'{f}' must be an absolute path")));
+            return Err(EngineError::invalid(
+                "ca_file",
+                format!("'{f}' must be an absolute path"),
+            ));
         }
     }
     Ok((
@@ -145,7 +151,10 @@ mod tests {
         let mut i = input();
         i.base_url = Some("https://user:secret@acme.example".into());
         let e = check_input(i).unwrap_err().to_string();
-        assert!(e.contains("may not hold a user or password") && !e.contains("secret"), "{e}");
+        assert!(
+            e.contains("may not hold a user or password") && !e.contains("secret"),
+            "{e}"
+        );
         let mut i = input();
         i.batch_size = Some(0);
         assert!(check_input(i).unwrap_err().to_string().contains("batch_size"));

@@ -164,7 +164,12 @@ impl Store {
 
     /// Saves a target (replacing one of its name) with the templates and
     /// folders its API listed, in one transaction.
-    pub async fn save_target(&self, target: &TargetInfo, templates: &[Template], folders: &[Folder]) -> Result<()> {
+    pub async fn save_target(
+        &self,
+        target: &TargetInfo,
+        templates: &[Template],
+        folders: &[Folder],
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO targets (name, kind, base_url, user, api_path, ca_file, batch_size, requests_per_second, created_at)

@@ -4,6 +4,7 @@
 
 mod architecture;
 mod connectors;
+mod esm;
 mod fuzz;
 mod hardening;
 mod hr;

@@ -81,8 +81,16 @@ impl EsmClient {
             message,
             refused: false,
         };
-        let base = target.base_url.as_deref().unwrap_or_default().trim_end_matches('/');
-        let path = target.api_path.as_deref().unwrap_or(ESM_API_PATH).trim_end_matches('/');
+        let base = target
+            .base_url
+            .as_deref()
+            .unwrap_or_default()
+            .trim_end_matches('/');
+        let path = target
+            .api_path
+            .as_deref()
+            .unwrap_or(ESM_API_PATH)
+            .trim_end_matches('/');
         let root = Url::parse(&format!("{base}{path}/"))
             .map_err(|e| wrong(format!("base_url '{base}' is not an address: {e}")))?;
         let mut builder = Client::builder()
@@ -157,7 +165,10 @@ impl EsmClient {
             let sent = self
                 .http
                 .post(url.clone())
-                .form(&[("login", self.user.as_str()), ("password", self.password.expose().as_str())])
+                .form(&[
+                    ("login", self.user.as_str()),
+                    ("password", self.password.expose().as_str()),
+                ])
                 .send();
             match sent {
                 Ok(r) if !r.status().is_server_error() || attempt + 1 >= ATTEMPTS => break r,
@@ -221,7 +232,11 @@ impl EsmClient {
         loop {
             self.pace();
             self.requests += 1;
-            let token = self.token.as_ref().map(|t| t.expose().clone()).unwrap_or_default();
+            let token = self
+                .token
+                .as_ref()
+                .map(|t| t.expose().clone())
+                .unwrap_or_default();
             let sent = build(
                 self.http
                     .request(method.clone(), url.clone())
@@ -308,7 +323,9 @@ impl EsmClient {
                     m.iter()
                         .map(|(attr, a)| Attribute {
                             code: attr.clone(),
-                            attribute_type: attribute_type(a.get("type").and_then(Value::as_str).unwrap_or("string")),
+                            attribute_type: attribute_type(
+                                a.get("type").and_then(Value::as_str).unwrap_or("string"),
+                            ),
                             multi_value: a.get("multiValue").and_then(Value::as_bool).unwrap_or(false),
                             static_values: a
                                 .get("values")
@@ -328,7 +345,12 @@ impl EsmClient {
                         .collect()
                 })
                 .unwrap_or_default();
-            for f in info.get("allowedFolders").and_then(Value::as_array).into_iter().flatten() {
+            for f in info
+                .get("allowedFolders")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 let Some(folder) = f.get("folderCode").and_then(Value::as_str) else {
                     continue;
                 };
@@ -336,13 +358,21 @@ impl EsmClient {
                     Some(existing) => existing.templates.push(code.clone()),
                     None => folders.push(Folder {
                         code: folder.to_string(),
-                        name: f.get("folderName").and_then(Value::as_str).unwrap_or(folder).to_string(),
+                        name: f
+                            .get("folderName")
+                            .and_then(Value::as_str)
+                            .unwrap_or(folder)
+                            .to_string(),
                         templates: vec![code.clone()],
                     }),
                 }
             }
             templates.push(Template {
-                name: info.get("name").and_then(Value::as_str).unwrap_or(&code).to_string(),
+                name: info
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or(&code)
+                    .to_string(),
                 code,
                 attributes,
                 built_in: false,
@@ -365,8 +395,16 @@ impl EsmClient {
             if let Some(id) = below {
                 query.push(("filterId", id.to_string()));
             }
-            let page = self.get(&["dc", template, "data"], &query, &format!("finding {template} cards"))?;
-            let items = page.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+            let page = self.get(
+                &["dc", template, "data"],
+                &query,
+                &format!("finding {template} cards"),
+            )?;
+            let items = page
+                .get("data")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             let n = items.len();
             for item in items {
                 let Some(id) = card_id(&item) else { continue };
@@ -394,7 +432,11 @@ impl EsmClient {
         let body = Value::Array(items.to_vec());
         let r = self.call(Method::PUT, url, &move |b| b.json(&body), repeat)?;
         let answer = self.answer(r, &format!("writing {} {template} cards", items.len()))?;
-        let results = answer.get("data").and_then(Value::as_array).cloned().unwrap_or_default();
+        let results = answer
+            .get("data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if results.len() != items.len() {
             return Err(self.error(format!(
                 "writing {} {template} cards: the answer holds {} results; the run stops so that nothing is counted wrongly",
@@ -451,7 +493,8 @@ impl EsmClient {
         let url = self.url(&["dc", template, "data", &id]);
         let body = json!({"dataCardId": id, "data": card_data(data)});
         let r = self.call(Method::PATCH, url, &move |b| b.json(&body), Repeat::Safe)?;
-        self.answer(r, &format!("changing {template} card {id}")).map(|_| ())
+        self.answer(r, &format!("changing {template} card {id}"))
+            .map(|_| ())
     }
 
     /// Moves one card to the trash.
@@ -459,7 +502,8 @@ impl EsmClient {
         let id = id.to_string();
         let url = self.url(&["dc", template, "data", &id]);
         let r = self.call(Method::DELETE, url, &|b| b, Repeat::Safe)?;
-        self.answer(r, &format!("deleting {template} card {id}")).map(|_| ())
+        self.answer(r, &format!("deleting {template} card {id}"))
+            .map(|_| ())
     }
 }
 

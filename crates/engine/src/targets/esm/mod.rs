@@ -130,7 +130,11 @@ impl LoadTarget for EsmTarget {
         // Per card: the card to update and whether it carried another task's id, or none (create).
         let plan: Vec<Option<(i64, bool)>> = cards
             .iter()
-            .map(|c| c.known_card.map(|id| (id, false)).or_else(|| found.get(c.key).copied()))
+            .map(|c| {
+                c.known_card
+                    .map(|id| (id, false))
+                    .or_else(|| found.get(c.key).copied())
+            })
             .collect();
         let batch = self.client.batch_size;
         for (chunk, ids) in cards.chunks(batch).zip(plan.chunks(batch)) {

@@ -1,0 +1,414 @@
+//! The ESM target (issue 13) end to end: `target add | test | remove`, and
+//! tasks loading into a remote solution through its REST API. The solution
+//! is the one thing we cannot run, so it is played by the stateful stand-in
+//! of `crates/esm-standin` on 127.0.0.1; one test puts Prism in front of it,
+//! which checks every request (and answer) against the published OpenAPI
+//! description (`tests/esm/esm-rest-api-v1.openapi.json`).
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use esm_standin::{Config, StandIn, TemplateDef};
+use provisio_engine::model::{RunStatus, RunTrigger, TargetInput};
+use provisio_engine::script_library::ScriptKind;
+use provisio_engine::Engine;
+use serde_json::json;
+
+use crate::support::*;
+
+const PASSWORD: &str = "webapi-pass-4711";
+
+fn config() -> Config {
+    let attr = |code: &str, ty: &str, multi: bool| (code.to_string(), ty.to_string(), multi);
+    Config {
+        user: "webapi".into(),
+        password: PASSWORD.into(),
+        templates: vec![
+            TemplateDef {
+                code: "person".into(),
+                attributes: vec![
+                    attr("employee_id", "string", false),
+                    attr("last_name", "string", false),
+                    attr("groups", "string", true),
+                    attr("taskid", "string", false),
+                    attr("dataSourceType", "string", false),
+                    attr("accountStatus", "static-value", false),
+                ],
+                folders: vec!["persons".into()],
+            },
+            TemplateDef {
+                code: "provisioning_failure".into(),
+                attributes: vec![
+                    attr("message", "text", false),
+                    attr("run_id", "string", false),
+                    attr("task", "string", false),
+                    attr("taskid", "string", false),
+                ],
+                folders: vec!["failures".into()],
+            },
+        ],
+        token_requests: None,
+    }
+}
+
+fn target(name: &str, base_url: &str, password: &str) -> TargetInput {
+    TargetInput {
+        name: Some(name.into()),
+        kind: Some("esm".into()),
+        base_url: Some(base_url.into()),
+        user: Some("webapi".into()),
+        password: Some(password.into()),
+        ..Default::default()
+    }
+}
+
+/// People from the connector parameters: `ids`, a name `prefix`, ids with a
+/// name too `long` for the solution (refused card by card), and `fail` to make the script fail.
+const PEOPLE: &str = r#"import json, sys
+import common_subroutines_efecte_library as sdk
+args = sdk.initialize_script()
+p = args["connector_parameters"]
+if p.get("fail"):
+    sys.exit(3)
+records = [{"id": i, "name": p.get("prefix", "N") + i + ("x" * 60 if i in p.get("long", []) else ""),
+            "groups": ["g1", "g2"]} for i in p["ids"]]
+with open(args["expected_output_filename"], "w") as f:
+    json.dump(records, f)
+"#;
+
+/// A python_script connector `HR` writing to target `acme`, with task `HR/Load`.
+async fn remote_task(engine: &Engine, dir: &std::path::Path, params: serde_json::Value) -> &'static str {
+    engine
+        .set_settings(&[("environment_type".into(), "test".into())])
+        .await
+        .unwrap();
+    let file = dir.join("people.py");
+    std::fs::write(&file, PEOPLE).unwrap();
+    engine.add_script(&file, ScriptKind::Both, None).await.unwrap();
+    engine
+        .create_connector(connector_input(
+            &json!({"name": "HR", "type": "python_script", "script": "people.py", "target": "acme", "parameters": params})
+                .to_string(),
+        ))
+        .await
+        .unwrap();
+    engine
+        .create_task(
+            "HR",
+            task_input(
+                r#"{"name": "Load", "schedule": "0 0 * * * *", "object_id_attribute": "id",
+                "target_template": "person", "target_folder": "persons", "task_id_attribute": "taskid",
+                "data_source_type_attribute": "dataSourceType",
+                "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"},
+                             {"source": "groups", "target": "groups"}],
+                "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"},
+                "failure": {"template": "provisioning_failure", "folder": "failures", "attribute": "message"}}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    "HR/Load"
+}
+
+async fn set_params(engine: &Engine, params: serde_json::Value) {
+    engine
+        .update_connector("HR", connector_input(&json!({"parameters": params}).to_string()))
+        .await
+        .unwrap();
+}
+
+async fn run(engine: &Engine, task: &str) -> provisio_engine::model::Run {
+    engine.run_task(task, RunTrigger::Manual, false).await.unwrap()
+}
+
+/// (employee_id, last_name, accountStatus) of the stand-in's live person cards, sorted.
+fn people(standin: &StandIn) -> Vec<(String, String, String)> {
+    let data = standin.data();
+    let mut out: Vec<_> = data
+        .live("person")
+        .into_iter()
+        .map(|(_, c)| {
+            (
+                c.text("employee_id").unwrap_or_default(),
+                c.text("last_name").unwrap_or_default(),
+                c.text("accountStatus").unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn a_target_is_added_only_with_working_credentials_and_removed_only_when_unused() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    let e = f
+        .engine
+        .add_target(target("acme", &standin.base_url(), "wrong-password"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "credentials_refused", "{e}");
+    assert!(e.to_string().contains("the credentials were refused"), "{e}");
+    assert!(!e.to_string().contains("wrong-password"));
+    assert_eq!(f.engine.targets().await.unwrap().len(), 1, "nothing was saved");
+
+    let check = f
+        .engine
+        .add_target(target("acme", &standin.base_url(), PASSWORD))
+        .await
+        .unwrap();
+    assert_eq!((check.templates, check.folders), (2, 2));
+    let listed = f.engine.targets().await.unwrap();
+    assert!(listed
+        .iter()
+        .any(|t| t.name == "acme" && t.base_url.as_deref() == Some(standin.base_url().as_str())));
+    // The task pickers read the target's templates, as its API listed them.
+    let templates = f.engine.templates(Some("acme")).await.unwrap();
+    let person = templates.iter().find(|t| t.code == "person").unwrap();
+    assert!(person.attribute("accountStatus").is_some());
+    // The password is in the keyring only.
+    for file in crate::scripted::all_files(f.engine.data_dir()) {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(
+            !bytes.windows(PASSWORD.len()).any(|w| w == PASSWORD.as_bytes()),
+            "{} holds the password",
+            file.display()
+        );
+    }
+    assert_eq!(f.engine.test_target("acme").await.unwrap().templates, 2);
+
+    remote_task(&f.engine, f.dir.path(), json!({"ids": []})).await;
+    let e = f.engine.remove_target("acme").await.unwrap_err().to_string();
+    assert!(e.contains("used by the connectors HR"), "{e}");
+    f.engine.remove_connector("HR", true).await.unwrap();
+    f.engine.remove_target("acme").await.unwrap();
+    assert_eq!(f.engine.targets().await.unwrap().len(), 1);
+}
+
+/// Create, update, removal marking, a card the solution refuses, and a
+/// failure card: the whole pipeline against the stand-in at `base_url`.
+async fn full_pipeline(f: &Fixture, standin: &StandIn, base_url: &str, api_path: Option<&str>) {
+    let mut t = target("acme", base_url, PASSWORD);
+    t.api_path = api_path.map(str::to_string);
+    t.batch_size = Some(2);
+    f.engine.add_target(t).await.unwrap();
+    let task = remote_task(&f.engine, f.dir.path(), json!({"ids": ["1", "2", "3"]})).await;
+
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?} {:?}", r.extract, r.load);
+    assert_eq!(
+        (r.counts.created, r.counts.updated),
+        (3, 0),
+        "{:?} {:?}",
+        r.counts,
+        r.extract
+    );
+    assert_eq!(
+        people(standin),
+        [("1", "N1", ""), ("2", "N2", ""), ("3", "N3", "")].map(|(a, b, c)| (a.into(), b.into(), c.into()))
+    );
+    let task_id = f.engine.task(task).await.unwrap().id;
+    assert!(standin
+        .data()
+        .live("person")
+        .iter()
+        .all(|(_, c)| c.text("taskid").as_deref() == Some(task_id.as_str())));
+
+    // Nothing changed: nothing is written.
+    let writes = standin.data().bulk_writes;
+    let r = run(&f.engine, task).await;
+    assert_eq!((r.status, r.counts.unchanged), (RunStatus::Succeeded, 3));
+    assert_eq!(standin.data().bulk_writes, writes);
+
+    // 1 and 2 renamed, 3 gone, 4 new, 5 refused by the solution (its name is too long).
+    set_params(
+        &f.engine,
+        json!({"ids": ["1", "2", "4", "5"], "prefix": "M", "long": ["5"]}),
+    )
+    .await;
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.load);
+    assert_eq!(
+        (
+            r.counts.created,
+            r.counts.updated,
+            r.counts.removed,
+            r.counts.failed
+        ),
+        (1, 2, 1, 1)
+    );
+    let info = r.load.info.clone().unwrap_or_default();
+    assert!(
+        info.contains("refused 1 cards (first: 5: last_name: Value is longer than 50 characters)"),
+        "{info}"
+    );
+    assert!(r.files.iter().any(|f| f.kind == "failed"));
+    assert_eq!(
+        people(standin),
+        [
+            ("1", "M1", ""),
+            ("2", "M2", ""),
+            ("3", "N3", "5 - Removed"),
+            ("4", "M4", "")
+        ]
+        .map(|(a, b, c)| (a.into(), b.into(), c.into()))
+    );
+
+    // The refused card is tried again next time (the cache did not record it).
+    set_params(&f.engine, json!({"ids": ["1", "2", "4", "5"], "prefix": "M"})).await;
+    let r = run(&f.engine, task).await;
+    assert_eq!((r.counts.created, r.counts.failed), (1, 0), "{:?}", r.load);
+
+    // A failed run leaves a failure card on the target.
+    set_params(&f.engine, json!({"ids": [], "fail": true})).await;
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let data = standin.data();
+    let failures = data.live("provisioning_failure");
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].1.text("run_id").as_deref(), Some(r.id.as_str()));
+    assert_eq!(
+        failures[0].1.text("message").as_deref(),
+        Some("the script exited with code 3")
+    );
+}
+
+#[tokio::test]
+async fn a_task_loads_into_an_esm_target_end_to_end_renewing_an_expired_token() {
+    let mut config = config();
+    config.token_requests = Some(5);
+    let standin = StandIn::start(config);
+    let f = fresh().await;
+    full_pipeline(&f, &standin, &standin.base_url(), None).await;
+    let data = standin.data();
+    assert!(
+        data.logins > 2,
+        "expired tokens were renewed ({} logins)",
+        data.logins
+    );
+    assert!(
+        data.requests.iter().all(|r| !r.contains("/rest-api/")),
+        "the base path is stripped in the record"
+    );
+}
+
+#[tokio::test]
+async fn a_load_cut_off_midway_leaves_no_duplicates_and_the_next_run_converges() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    let mut t = target("acme", &standin.base_url(), PASSWORD);
+    t.batch_size = Some(10);
+    f.engine.add_target(t).await.unwrap();
+    let ids: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
+    let task = remote_task(&f.engine, f.dir.path(), json!({"ids": ids})).await;
+    standin.data().cut_after_bulk_writes = Some(50);
+
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.status, RunStatus::Failed, "{:?}", r.load);
+    let info = r.load.info.clone().unwrap_or_default();
+    assert!(info.contains("was not repeated"), "{info}");
+    assert_eq!(
+        standin.data().live("person").len(),
+        50,
+        "the solution kept what it confirmed"
+    );
+
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.load);
+    assert_eq!((r.counts.created, r.counts.updated), (70, 50));
+    let mut keys: Vec<String> = people(&standin).into_iter().map(|p| p.0).collect();
+    keys.dedup();
+    assert_eq!(keys.len(), 120, "one card per person, no duplicates");
+    let r = run(&f.engine, task).await;
+    assert_eq!(r.counts.unchanged, 120, "and the cache now knows them all");
+}
+
+/// Prism (from npm, installed by tools/setup-machine.sh) as a validating
+/// proxy: it answers 422 to any request the description does not allow, and
+/// reports answers that break it.
+struct Prism {
+    child: Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Prism {
+    fn start(upstream: &str, dir: &std::path::Path) -> Prism {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/esm");
+        let bin = root.join("node_modules/.bin/prism");
+        assert!(
+            bin.exists(),
+            "{} is missing: run tools/setup-machine.sh",
+            bin.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("prism.log");
+        let child = Command::new(bin)
+            .args(["proxy", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(root.join("esm-rest-api-v1.openapi.json"))
+            .arg(upstream)
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("prism starts");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "prism did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Prism { child, port, log }
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn no_request_the_client_sends_violates_the_published_description() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    let prism = Prism::start(&standin.base_url(), f.dir.path());
+    // Prism matches the description's paths without its base path.
+    full_pipeline(
+        &f,
+        &standin,
+        &format!("http://127.0.0.1:{}", prism.port),
+        Some("/"),
+    )
+    .await;
+    let log = std::fs::read_to_string(&prism.log).unwrap();
+    let checked = log.matches("Request received").count();
+    assert!(checked >= 20, "Prism saw the calls ({checked}):\n{log}");
+    for bad in ["did not pass the validation", "violation", "✖"] {
+        assert!(!log.contains(bad), "Prism found a violation:\n{log}");
+    }
+    // Every kind of call went through it.
+    let seen = standin.data().requests.clone();
+    for call in [
+        "POST /users/login",
+        "GET /dc",
+        "GET /dc/person",
+        "PUT /dc/person/data",
+        "GET /dc/person/data",
+        "PATCH /dc/person/data/",
+        "POST /dc/provisioning_failure/data",
+    ] {
+        assert!(
+            seen.iter().any(|r| r.starts_with(call)),
+            "{call} was not checked: {seen:?}"
+        );
+    }
+}
