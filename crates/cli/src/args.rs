@@ -284,10 +284,29 @@ pub enum TemplateCommand {
     Add(FileArg),
 }
 
+#[derive(Debug, clap::Args)]
+pub struct TargetAdd {
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "from_connector",
+        required_unless_present = "from_connector"
+    )]
+    pub file: Option<PathBuf>,
+    /// An hr_file connector whose webapi_url / webapi_user / webapi_password
+    /// become the target; the connector then writes to it (needs --name)
+    #[arg(long, value_name = "CONNECTOR", requires = "name")]
+    pub from_connector: Option<String>,
+    /// The new target's name (with --from-connector)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TargetCommand {
-    /// Add an ESM target from a TARGET.json file (logs in and reads its templates first)
-    Add(FileArg),
+    /// Add an ESM target from a TARGET.json file, or from an HR connector's
+    /// webapi_* parameters (logs in and reads its templates first)
+    Add(TargetAdd),
     List,
     /// Log in to a target and read its template list again
     Test {

@@ -1480,3 +1480,78 @@ fn an_hr_connector_says_where_its_files_go() {
         "{err}"
     );
 }
+
+/// The ESM stand-in (crates/esm-standin) with a `person` template.
+fn standin() -> esm_standin::StandIn {
+    esm_standin::StandIn::start(esm_standin::Config {
+        user: "IGA.WebAPI".into(),
+        password: "aeiou-4711".into(),
+        templates: vec![esm_standin::TemplateDef {
+            code: "person".into(),
+            attributes: vec![("employee_id".into(), "string".into(), false)],
+            folders: vec!["persons".into()],
+        }],
+        token_requests: None,
+    })
+}
+
+#[test]
+fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
+    let cli = Cli::new();
+    let solution = standin();
+    // The block as pasted from the HR manual, the API's path included in webapi_url.
+    let c = cli.file(
+        "c.json",
+        &format!(
+            r#"{{"name": "HR", "type": "hr_file", "parameters": {{"file_path": "in/*.csv", "data_type": "title",
+            "report_template_code": "admin_task", "report_folder_code": "admin_tasks",
+            "webapi_user": "IGA.WebAPI", "webapi_password": "aeiou-4711",
+            "webapi_url": "{}/rest-api/itsm/v1", }}}}"#,
+            solution.base_url()
+        ),
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let added = cli.ok(&["target", "add", "--from-connector", "HR", "--name", "acme"]);
+    assert_eq!(
+        added.trim(),
+        "target 'acme' added: logged in; 1 templates, 1 folders"
+    );
+    assert_eq!(cli.json(&["connector", "show", "HR"])["target"], "acme");
+    let listed = cli.ok(&["target", "list"]);
+    let acme: Vec<&str> = listed
+        .lines()
+        .find(|l| l.starts_with("acme "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        acme,
+        ["acme", "esm", &solution.base_url(), "IGA.WebAPI"],
+        "{listed}"
+    );
+    assert!(!listed.contains("aeiou"), "{listed}");
+    assert!(cli
+        .ok(&["template", "list", "--target", "acme"])
+        .contains("person"));
+    assert_eq!(cli.json(&["target", "test", "acme"])["templates"], 1);
+    let err = cli.fails(&["target", "remove", "acme"]);
+    assert!(
+        err.contains("target 'acme' is used by the connectors HR"),
+        "{err}"
+    );
+
+    let t = cli.file(
+        "t.json",
+        &format!(
+            r#"{{"name": "acme-prod", "kind": "esm", "base_url": "{}", "user": "IGA.WebAPI", "password": "not-it"}}"#,
+            solution.base_url()
+        ),
+    );
+    let err = cli.fails(&["target", "add", "--file", t.to_str().unwrap()]);
+    assert!(
+        err.contains("target 'acme-prod': the credentials were refused"),
+        "{err}"
+    );
+    assert!(!err.contains("not-it"), "{err}");
+    assert!(!cli.ok(&["target", "list"]).contains("acme-prod"));
+}

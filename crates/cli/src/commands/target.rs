@@ -16,9 +16,19 @@ fn checked(printer: &Printer, check: &TargetCheck, verb: &str) {
 
 pub async fn run(engine: &Engine, command: TargetCommand, printer: &Printer) -> Result<i32, EngineError> {
     match command {
-        TargetCommand::Add(f) => {
-            let input: TargetInput = read_json_file(&f.file)?;
-            let check = engine.add_target(input).await?;
+        TargetCommand::Add(add) => {
+            let check = match (&add.file, &add.from_connector, &add.name) {
+                (Some(file), _, _) => engine.add_target(read_json_file::<TargetInput>(file)?).await?,
+                (None, Some(connector), Some(name)) => {
+                    engine.add_target_from_connector(connector, name).await?
+                }
+                _ => {
+                    return Err(EngineError::invalid(
+                        "target add",
+                        "give --file TARGET.json, or --from-connector CONNECTOR with --name NAME",
+                    ))
+                }
+            };
             checked(printer, &check, "added");
         }
         TargetCommand::Test { name } => {

@@ -129,7 +129,10 @@ impl Engine {
             }
             rules::check_secret_values(&values)?;
             if c.connector_type == ConnectorType::HrFile {
-                rules::hr::check_parameters(&secrets::merge_at_pointers(&clean, values.clone()), false)?;
+                rules::hr::check_parameters(
+                    &secrets::merge_at_pointers(&clean, values.clone()),
+                    rules::connector::writes_remotely(Some(&c.target)),
+                )?;
             }
             c.parameters = clean;
             c.secret_parameters = values.keys().cloned().collect();

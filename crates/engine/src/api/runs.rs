@@ -290,7 +290,10 @@ impl Engine {
             }
             ConnectorType::HrFile => {
                 let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
-                let params = rules::hr::check_parameters(&merged, false)?;
+                let params = rules::hr::check_parameters(
+                    &merged,
+                    rules::connector::writes_remotely(Some(&connector.target)),
+                )?;
                 // A translation file lacking a case is refused now, before anything is fetched.
                 crate::hr_report::Translations::load(self.data_dir(), &params.language)?;
                 let mapped: Vec<&str> = task.mappings.iter().map(|m| m.target.as_str()).collect();

@@ -90,6 +90,41 @@ impl Engine {
         Ok(check)
     }
 
+    /// Turns an `hr_file` connector's `webapi_url` / `webapi_user` /
+    /// `webapi_password` into the target `name`, and points the connector at it.
+    pub async fn add_target_from_connector(&self, connector: &str, name: &str) -> Result<TargetCheck> {
+        let c = self.connector_row(connector).await?;
+        let params = self.resolved_parameters(&c.id).await?;
+        let text = |key: &str| rules::hr::param_text(params.expose(), key);
+        let missing: Vec<String> = ["webapi_url", "webapi_user", "webapi_password"]
+            .into_iter()
+            .filter(|k| text(k).is_none())
+            .map(|k| format!("{k} (in connector '{}')", c.name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(EngineError::MissingFields { fields: missing });
+        }
+        let check = self
+            .add_target(TargetInput {
+                name: Some(name.to_string()),
+                kind: Some(TargetKind::Esm.as_str().to_string()),
+                base_url: text("webapi_url"),
+                user: text("webapi_user"),
+                password: text("webapi_password"),
+                ..Default::default()
+            })
+            .await?;
+        self.update_connector(
+            &c.id,
+            crate::model::ConnectorInput {
+                target: Some(name.to_string()),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(check)
+    }
+
     /// `target test NAME`: logs in and reads the template list again (kept as the target's list).
     pub async fn test_target(&self, name: &str) -> Result<TargetCheck> {
         if name == LOCAL_TARGET {

@@ -46,8 +46,8 @@ pub fn check_input(input: &ConnectorInput) -> Result<CheckedConnector> {
     }
     let parameters = super::parameters_object(input.parameters.clone())?;
     if connector_type == ConnectorType::HrFile {
-        // No remote target exists yet, so the webapi_* parameters are never required.
-        super::hr::check_parameters(&parameters, false)?;
+        // Writing to a remote solution needs the webapi_* parameters (every target but the local store is remote).
+        super::hr::check_parameters(&parameters, writes_remotely(input.target.as_deref()))?;
     }
     Ok(CheckedConnector {
         name,
@@ -55,6 +55,13 @@ pub fn check_input(input: &ConnectorInput) -> Result<CheckedConnector> {
         script,
         parameters,
     })
+}
+
+/// Whether a connector with this target writes to a remote solution.
+pub fn writes_remotely(target: Option<&str>) -> bool {
+    target
+        .map(str::trim)
+        .is_some_and(|t| !t.is_empty() && t != crate::model::LOCAL_TARGET)
 }
 
 /// A connector type by its name.

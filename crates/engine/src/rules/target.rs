@@ -41,7 +41,13 @@ pub fn check_input(input: TargetInput) -> Result<(TargetInfo, Sensitive<String>)
             format!("'{kind}' is not a kind of target that can be added; use esm"),
         ));
     }
-    let base_url = check_base_url(input.base_url.as_deref().unwrap_or_default())?;
+    let mut base_url = check_base_url(input.base_url.as_deref().unwrap_or_default())?;
+    // An address given with the API's path (as the HR manual's webapi_url often is) is the same solution.
+    if input.api_path.is_none() {
+        if let Some(stripped) = base_url.strip_suffix(ESM_API_PATH) {
+            base_url = stripped.to_string();
+        }
+    }
     let api_path = match input.api_path.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(p) if p.starts_with('/') && !p.contains(['?', '#']) && !p.contains("..") => Some(p.to_string()),
