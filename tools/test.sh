@@ -45,11 +45,12 @@ PROVISIO_COLD_START=1 tools/with-keyring.sh cargo test --locked -q -p provisio-e
   script_host hardening --skip warm
 
 step "desktop app build"
-cargo build --locked -p provisio-desktop -p provisio-cli --features provisio-desktop/custom-protocol
+cargo build --locked -p provisio-desktop -p provisio-cli -p esm-standin --features provisio-desktop/custom-protocol
 
 step "end-to-end: CLI + desktop app in a real WebKit window"
 PROVISIO_BIN="$CARGO_TARGET_DIR/debug/provisio" \
 PROVISIO_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/provisio-desktop" \
+ESM_STANDIN_BIN="$CARGO_TARGET_DIR/debug/esm-standin" \
   tools/with-keyring.sh node --test --test-concurrency=1 tests/e2e/desktop.test.mjs
 
 step "all checks passed"

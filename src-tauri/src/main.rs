@@ -70,6 +70,10 @@ fn main() {
             commands::connectors::list_tasks,
             commands::settings::get_settings,
             commands::settings::settings_view,
+            commands::targets::list_targets,
+            commands::targets::add_target,
+            commands::targets::test_target,
+            commands::targets::remove_target,
         ])
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {

@@ -17,6 +17,9 @@ import { WebDriver } from "./webdriver.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.PROVISIO_BIN;
+// The ESM stand-in (crates/esm-standin) as a process: the remote solution the Targets section adds.
+const standinBin = process.env.ESM_STANDIN_BIN;
+let standinUrl;
 const app = process.env.PROVISIO_DESKTOP_BIN;
 const children = [];
 let serve;
@@ -70,7 +73,17 @@ function provisio(...args) {
 }
 
 before(async () => {
-  assert.ok(cli && app, "PROVISIO_BIN and PROVISIO_DESKTOP_BIN must name the built binaries");
+  assert.ok(cli && app && standinBin, "PROVISIO_BIN, PROVISIO_DESKTOP_BIN and ESM_STANDIN_BIN must name the built binaries");
+  const standin = spawn(standinBin, ["--user", "webapi", "--password", "e2e-pass"], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(standin);
+  standinUrl = await new Promise((resolve, reject) => {
+    let out = "";
+    standin.stdout.on("data", (d) => {
+      out += d.toString();
+      if (out.includes("\n")) resolve(out.trim());
+    });
+    standin.on("exit", (code) => reject(new Error(`esm-standin exited (${code})`)));
+  });
   provisio("settings", "set", "environment_type=test");
   const file = join(dataDir, "connector.json");
   writeFileSync(
@@ -169,6 +182,62 @@ test("the Settings tab renders every setting the engine defines, by its label", 
   try {
     mkdirSync(join(here, "out"), { recursive: true });
     writeFileSync(join(here, "out", "settings.png"), Buffer.from(await driver.screenshot(), "base64"));
+  } catch {
+    // A screenshot is a debugging aid only.
+  }
+  await driver.click(tabs[labels.indexOf("Overview")]);
+});
+
+test("Settings: an ESM target is added (credentials checked first) and its connection tested", async () => {
+  const tabs = await driver.waitFor("[role=tab]", { min: 4 });
+  const labels = await Promise.all(tabs.map((t) => driver.text(t)));
+  await driver.click(tabs[labels.indexOf("Settings")]);
+  const cells = async (min) => {
+    const tds = await driver.waitFor("[data-testid=target-row] td", { min });
+    return Promise.all(tds.map((c) => driver.text(c)));
+  };
+  assert.deepEqual((await cells(5)).slice(0, 4), ["local", "local datacard store", "", ""]);
+  const form = "form[aria-label='Add ESM target']";
+  const [submit] = await driver.waitFor(`${form} button[type=submit]`);
+  assert.equal(await driver.property(submit, "disabled"), true, "Add is disabled while mandatory fields are empty");
+  const field = async (name) => (await driver.waitFor(`${form} input[name=${name}]`))[0];
+  await driver.type(await field("name"), "acme");
+  await driver.type(await field("base_url"), standinUrl);
+  await driver.type(await field("user"), "webapi");
+  await driver.type(await field("password"), "not-the-password");
+  assert.equal(await driver.property(submit, "disabled"), false);
+  await driver.click(submit);
+  const refused = async () => {
+    for (;;) {
+      const [status] = await driver.waitFor(`${form} [role=status]`);
+      const text = await driver.text(status);
+      if (!text.includes("Logging in")) return text;
+    }
+  };
+  assert.match(await refused(), /target 'acme': the credentials were refused/);
+  assert.doesNotMatch(provisio("target", "list"), /acme/, "nothing was saved");
+
+  await driver.type(await field("password"), "e2e-pass");
+  await driver.click(submit);
+  const deadline = Date.now() + 30000;
+  let added = "";
+  while (!added.startsWith("Target acme added") && Date.now() < deadline) {
+    const [status] = await driver.waitFor(`${form} [role=status]`);
+    added = await driver.text(status);
+  }
+  assert.equal(added, "Target acme added: 1 template, 1 folder");
+  assert.deepEqual((await cells(10)).slice(5, 9), ["acme", "esm", standinUrl, "webapi"]);
+  assert.match(provisio("target", "list"), /acme\s+esm/);
+
+  const [testButton] = await driver.waitFor("button[aria-label='Test connection to acme']");
+  await driver.click(testButton);
+  const [said] = await driver.waitFor("[data-testid=targets] [role=status]");
+  let text = await driver.text(said);
+  while (text === "Testing…") text = await driver.text(said);
+  assert.equal(text, "Logged in; 1 template, 1 folder");
+  try {
+    mkdirSync(join(here, "out"), { recursive: true });
+    writeFileSync(join(here, "out", "targets.png"), Buffer.from(await driver.screenshot(), "base64"));
   } catch {
     // A screenshot is a debugging aid only.
   }

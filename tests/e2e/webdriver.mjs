@@ -35,6 +35,16 @@ export class WebDriver {
     return this.cmd("POST", `/element/${elementId}/click`, {});
   }
 
+  /** Types into an input (after clearing it). */
+  async type(elementId, text) {
+    await this.cmd("POST", `/element/${elementId}/clear`, {});
+    return this.cmd("POST", `/element/${elementId}/value`, { text });
+  }
+
+  property(elementId, name) {
+    return this.cmd("GET", `/element/${elementId}/property/${name}`);
+  }
+
   title() {
     return this.cmd("GET", "/title");
   }

@@ -6,6 +6,9 @@ import type { EngineStatus } from "./generated/EngineStatus";
 import type { ErrorBody } from "./generated/ErrorBody";
 import type { SettingRow } from "./generated/SettingRow";
 import type { Settings } from "./generated/Settings";
+import type { TargetCheck } from "./generated/TargetCheck";
+import type { TargetInfo } from "./generated/TargetInfo";
+import type { TargetInput } from "./generated/TargetInput";
 import type { TaskSummary } from "./generated/TaskSummary";
 
 function isErrorBody(e: unknown): e is ErrorBody {
@@ -25,4 +28,8 @@ export const api = {
   listTasks: (connector: string) => invoke<TaskSummary[]>("list_tasks", { connector }),
   getSettings: () => invoke<Settings>("get_settings"),
   settingsView: () => invoke<SettingRow[]>("settings_view"),
+  listTargets: () => invoke<TargetInfo[]>("list_targets"),
+  addTarget: (input: TargetInput) => invoke<TargetCheck>("add_target", { input }),
+  testTarget: (name: string) => invoke<TargetCheck>("test_target", { name }),
+  removeTarget: (name: string) => invoke<TargetInfo>("remove_target", { name }),
 };

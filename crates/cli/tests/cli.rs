@@ -1514,7 +1514,7 @@ fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
     let added = cli.ok(&["target", "add", "--from-connector", "HR", "--name", "acme"]);
     assert_eq!(
         added.trim(),
-        "target 'acme' added: logged in; 1 templates, 1 folders"
+        "target 'acme' added: logged in; 1 template, 1 folder"
     );
     assert_eq!(cli.json(&["connector", "show", "HR"])["target"], "acme");
     let listed = cli.ok(&["target", "list"]);

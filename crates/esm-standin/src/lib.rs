@@ -66,6 +66,8 @@ impl Card {
 #[derive(Debug, Default)]
 pub struct Data {
     pub cards: BTreeMap<i64, Card>,
+    /// (template, attribute, first value) → cards, so that key lookups stay fast at 100,000 cards.
+    index: std::collections::HashMap<(String, String, String), std::collections::BTreeSet<i64>>,
     next_id: i64,
     tokens: BTreeMap<String, u64>,
     /// Requests by `METHOD /path` (base path removed), in order.
@@ -78,6 +80,60 @@ pub struct Data {
 }
 
 impl Data {
+    fn unindex(&mut self, id: i64) {
+        if let Some(card) = self.cards.get(&id) {
+            let keys: Vec<_> = card
+                .data
+                .keys()
+                .filter_map(|a| card.text(a).map(|v| (card.template.clone(), a.clone(), v)))
+                .collect();
+            for k in keys {
+                if let Some(set) = self.index.get_mut(&k) {
+                    set.remove(&id);
+                }
+            }
+        }
+    }
+
+    fn reindex(&mut self, id: i64) {
+        if let Some(card) = self.cards.get(&id).filter(|c| !c.deleted) {
+            let keys: Vec<_> = card
+                .data
+                .keys()
+                .filter_map(|a| card.text(a).map(|v| (card.template.clone(), a.clone(), v)))
+                .collect();
+            for k in keys {
+                self.index.entry(k).or_default().insert(id);
+            }
+        }
+    }
+
+    /// Stores a new card.
+    fn insert(&mut self, card: Card) -> i64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.cards.insert(id, card);
+        self.reindex(id);
+        id
+    }
+
+    /// Changes attributes of a live card of `template`; false when there is none.
+    fn change(&mut self, id: i64, template: &str, values: Map<String, Value>) -> bool {
+        if !self
+            .cards
+            .get(&id)
+            .is_some_and(|c| c.template == template && !c.deleted)
+        {
+            return false;
+        }
+        self.unindex(id);
+        if let Some(card) = self.cards.get_mut(&id) {
+            card.data.extend(values);
+        }
+        self.reindex(id);
+        true
+    }
+
     /// Cards of a template that are not deleted.
     pub fn live(&self, template: &str) -> Vec<(&i64, &Card)> {
         self.cards
@@ -328,10 +384,25 @@ async fn list_cards(
         .map(|s| s.split(',').map(|a| a.trim().to_string()).collect());
     let data = lock(&app);
     let below = q.filter_id.filter(|id| *id > 0).unwrap_or(i64::MAX);
-    let page: Vec<Value> = data
-        .cards
-        .range(..below)
-        .rev()
+    // A filter of `=` terms joined by `or` reads the index; anything else scans.
+    let indexed: Option<std::collections::BTreeSet<i64>> =
+        filter.as_ref().and_then(|f| f.equalities()).map(|terms| {
+            terms
+                .iter()
+                .filter_map(|(a, v)| data.index.get(&(code.clone(), a.clone(), v.clone())))
+                .flatten()
+                .copied()
+                .collect()
+        });
+    let candidates: Box<dyn Iterator<Item = (&i64, &Card)>> = match &indexed {
+        Some(ids) => Box::new(
+            ids.range(..below)
+                .rev()
+                .filter_map(|id| data.cards.get_key_value(id)),
+        ),
+        None => Box::new(data.cards.range(..below).rev()),
+    };
+    let page: Vec<Value> = candidates
         .filter(|(_, c)| c.template == code && !c.deleted)
         .filter(|(_, c)| filter.as_ref().is_none_or(|f| f.matches(&|a| c.text(a))))
         .take(limit)
@@ -422,20 +493,12 @@ async fn bulk(State(app): State<App>, Path(code): Path<String>, Json(items): Jso
                     json!({"message": "Invalid dataCardId", "error": "Bad Request"}),
                 ]),
                 None => match item.get("folderCode").and_then(Value::as_str) {
-                    Some(folder) if t.folders.iter().any(|f| f == folder) => {
-                        data.next_id += 1;
-                        let id = data.next_id;
-                        data.cards.insert(
-                            id,
-                            Card {
-                                template: code.clone(),
-                                folder: folder.to_string(),
-                                data: vals,
-                                deleted: false,
-                            },
-                        );
-                        Ok(id)
-                    }
+                    Some(folder) if t.folders.iter().any(|f| f == folder) => Ok(data.insert(Card {
+                        template: code.clone(),
+                        folder: folder.to_string(),
+                        data: vals,
+                        deleted: false,
+                    })),
                     other => Err(vec![
                         json!({"message": format!("Folder {} does not accept {code}", other.unwrap_or("(none)")), "error": "Bad Request"}),
                     ]),
@@ -483,18 +546,12 @@ async fn create(State(app): State<App>, Path(code): Path<String>, Json(body): Js
         Ok(v) => v,
         Err(errors) => return problem(StatusCode::BAD_REQUEST, &Value::Array(errors).to_string()),
     };
-    let mut data = lock(&app);
-    data.next_id += 1;
-    let id = data.next_id;
-    data.cards.insert(
-        id,
-        Card {
-            template: code.clone(),
-            folder: folder.to_string(),
-            data: vals,
-            deleted: false,
-        },
-    );
+    let id = lock(&app).insert(Card {
+        template: code.clone(),
+        folder: folder.to_string(),
+        data: vals,
+        deleted: false,
+    });
     (
         StatusCode::CREATED,
         Json(json!({"meta": {"timestamp": now(), "url": format!("/dc/{code}/data")}, "dataCard": {"dataCardId": id.to_string()}})),
@@ -531,12 +588,9 @@ async fn change(
         Err(errors) => return problem(StatusCode::BAD_REQUEST, &Value::Array(errors).to_string()),
     };
     let mut data = lock(&app);
-    let Some(id) = live_card(&data, &code, &id) else {
+    let Some(id) = live_card(&data, &code, &id).filter(|id| data.change(*id, &code, vals)) else {
         return problem(StatusCode::NOT_FOUND, "Resource not found");
     };
-    if let Some(card) = data.cards.get_mut(&id) {
-        card.data.extend(vals);
-    }
     Json(json!({"meta": {"timestamp": now(), "url": format!("/dc/{code}/data/{id}")}, "dataCard": {"dataCardId": id.to_string()}}))
         .into_response()
 }
@@ -546,6 +600,7 @@ async fn delete(State(app): State<App>, Path((code, id)): Path<(String, String)>
     let Some(id) = live_card(&data, &code, &id) else {
         return problem(StatusCode::NOT_FOUND, "Resource not found");
     };
+    data.unindex(id);
     if let Some(card) = data.cards.get_mut(&id) {
         card.deleted = true;
     }
@@ -559,6 +614,17 @@ pub mod filter {
     pub struct Filter(Vec<Vec<(String, bool, String)>>);
 
     impl Filter {
+        /// The (attribute, value) pairs when the filter is only `=` terms joined by `or`.
+        pub fn equalities(&self) -> Option<Vec<(String, String)>> {
+            self.0
+                .iter()
+                .map(|all| match all.as_slice() {
+                    [(a, true, v)] => Some((a.clone(), v.clone())),
+                    _ => None,
+                })
+                .collect()
+        }
+
         pub fn matches(&self, value: &dyn Fn(&str) -> Option<String>) -> bool {
             self.0.iter().any(|all| {
                 all.iter().all(|(attr, equal, v)| {

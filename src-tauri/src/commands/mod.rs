@@ -4,6 +4,7 @@
 pub mod connectors;
 pub mod settings;
 pub mod status;
+pub mod targets;
 
 use provisio_engine::ErrorBody;
 

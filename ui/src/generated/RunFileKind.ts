@@ -3,4 +3,4 @@
 /**
  * What a file in a run's directory is.
  */
-export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "plan" | "changes" | "blocked";
+export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "plan" | "changes" | "blocked" | "failed";

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
 import type { SettingRow } from "../generated/SettingRow";
+import { TargetsSection } from "./TargetsSection";
 
 /**
  * Every setting the engine defines, rendered from its table (label, value,
@@ -18,6 +19,7 @@ export function SettingsTab() {
   if (error) return <div className="banner error">{error}</div>;
   if (!rows) return <p>Loading…</p>;
   return (
+    <>
     <section>
       <h2>Settings</h2>
       <table className="grid narrow">
@@ -35,5 +37,7 @@ export function SettingsTab() {
         </tbody>
       </table>
     </section>
+    <TargetsSection />
+    </>
   );
 }

@@ -7,9 +7,12 @@ use crate::output::{table, Printer};
 
 fn checked(printer: &Printer, check: &TargetCheck, verb: &str) {
     printer.emit(check, || {
+        let n = |k: usize, word: &str| format!("{k} {word}{}", if k == 1 { "" } else { "s" });
         format!(
-            "target '{}' {verb}: logged in; {} templates, {} folders\n",
-            check.name, check.templates, check.folders
+            "target '{}' {verb}: logged in; {}, {}\n",
+            check.name,
+            n(check.templates, "template"),
+            n(check.folders, "folder")
         )
     });
 }

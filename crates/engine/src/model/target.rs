@@ -49,8 +49,9 @@ pub const ESM_API_PATH: &str = "/rest-api/itsm/v1";
 pub const ESM_BATCH_SIZE: u32 = 50;
 
 /// `TARGET.json`: a target to add. The password goes to the keyring.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, TS)]
 #[serde(deny_unknown_fields)]
+#[ts(export, optional_fields)]
 pub struct TargetInput {
     pub name: Option<String>,
     pub kind: Option<String>,
