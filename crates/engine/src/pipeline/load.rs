@@ -392,7 +392,14 @@ pub(super) fn finish_load(
             None
         }
     };
-    let size: usize = plan.slots.iter().filter(|(_, s)| entry(s).is_some()).count() * cache::ENTRY_SIZE;
+    // Stored entries this run did not read are kept only by a run that read part of the data.
+    let untouched = if incremental {
+        plan.slots.untouched().count()
+    } else {
+        0
+    };
+    let size: usize =
+        (plan.slots.touched().filter(|(_, s)| entry(s).is_some()).count() + untouched) * cache::ENTRY_SIZE;
     let mut chunk = Vec::with_capacity(1 << 16);
     let mappings_hash = cache::mappings_hash(task);
     let saved = CacheWrite {
@@ -404,13 +411,16 @@ pub(super) fn finish_load(
         valid_from_ms: crate::clock::millis_of(&run.started_at),
     };
     target.save_cache(&saved, &mut |w| {
-        for (key, slot) in &plan.slots {
-            if let Some((hash, card)) = entry(slot) {
-                cache::encode_entry(&mut chunk, *key, hash, card);
-                if chunk.len() >= 1 << 16 {
-                    w.write_all(&chunk)?;
-                    chunk.clear();
-                }
+        let touched = plan
+            .slots
+            .touched()
+            .filter_map(|(key, slot)| entry(slot).map(|(hash, card)| (*key, hash, card)));
+        let kept = plan.slots.untouched().filter(|_| incremental);
+        for (key, hash, card) in touched.chain(kept) {
+            cache::encode_entry(&mut chunk, key, hash, card);
+            if chunk.len() >= 1 << 16 {
+                w.write_all(&chunk)?;
+                chunk.clear();
             }
         }
         w.write_all(&chunk)

@@ -145,8 +145,9 @@ pub async fn execute(
     // its own process; after a source that reads in this process, so that the
     // two do not hold their memory at the same time.
     let mut cache_row = Some(cache_row);
+    let whole = run.run_type == RunMode::Full;
     let decode = |row: Option<Option<crate::store::CacheRow>>| {
-        tokio::task::spawn_blocking(move || cache::slots_of(row.flatten().as_ref()))
+        tokio::task::spawn_blocking(move || cache::slots_of(row.flatten().as_ref(), whole))
     };
     let decoding = inputs.source.runs_apart().then(|| decode(cache_row.take()));
     let script_started = std::time::Instant::now();
@@ -226,7 +227,7 @@ pub async fn execute(
             return Ok(());
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
-        slots = cache::slots_of(cache::current(store, task).await?.as_ref());
+        slots = cache::slots_of(cache::current(store, task).await?.as_ref(), whole);
     }
 
     // ---- validate + compare (pass one) ----

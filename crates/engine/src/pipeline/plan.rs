@@ -235,7 +235,7 @@ impl Apply {
             self.counts.fetched += 1;
             match item {
                 Item::Valid { id, hash, start, end } => {
-                    let slot = self.slots.entry(id).or_default();
+                    let slot = self.slots.entry(id);
                     slot.occurrences += 1;
                     if slot.occurrences > 1 || slot.blocked {
                         let line = &parsed.lines[start..end];
@@ -259,7 +259,7 @@ impl Apply {
                     self.write_blocked(line);
                     if let Some(key) = b.key {
                         let id = cache::key_hash(&key);
-                        let slot = self.slots.entry(id).or_default();
+                        let slot = self.slots.entry(id);
                         slot.blocked = true;
                         if slot.occurrences > 0 {
                             self.duplicate_names.entry(id).or_insert(key);
@@ -282,7 +282,7 @@ impl Apply {
         self.sink.flush()?;
         let (mut creates, mut updates) = (0, 0);
         let mut duplicated_lines = Vec::new();
-        for (id, slot) in &self.slots {
+        for (id, slot) in self.slots.touched() {
             let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
             if duplicated {
                 self.counts.blocked += slot.occurrences as u64;

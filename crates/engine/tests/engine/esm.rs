@@ -412,3 +412,20 @@ async fn no_request_the_client_sends_violates_the_published_description() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_target_with_a_request_rate_limit_paces_its_calls() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    let mut t = target("acme", &standin.base_url(), PASSWORD);
+    t.requests_per_second = Some(10.0);
+    let started = Instant::now();
+    f.engine.add_target(t).await.unwrap();
+    // Login, the template list and the two templates: four calls, at most ten a second.
+    assert_eq!(standin.data().requests.len(), 4);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "4 calls at 10/s took {:?}",
+        started.elapsed()
+    );
+}
