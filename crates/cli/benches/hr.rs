@@ -157,6 +157,17 @@ fn round(dir: &Path, first: &Path, second: &Path, n: usize) -> Round {
     assert_eq!(run["counts"]["updated"], (n / 50) as u64, "{run}");
     // The source's time is the extract's "script" time: reading, checking and comparing every row.
     let info = run["extract"]["info"].as_str().unwrap_or_default();
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        println!(
+            "hr: extract {} .. {}: {info}",
+            run["extract"]["started"], run["extract"]["completed"]
+        );
+        println!(
+            "hr: load {} .. {}: {}",
+            run["load"]["started"], run["load"]["completed"], run["load"]["info"]
+        );
+        println!("hr: run {} .. {}", run["started_at"], run["finished_at"]);
+    }
     let source_s: f64 = info
         .split("(script ")
         .nth(1)

@@ -138,7 +138,10 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
                     (word(0), word(8), word(16) as i64)
                 })
                 .collect();
-            slots.kept.sort_unstable_by_key(|e| e.0);
+            // Partial runs write it sorted; a full run's cache is sorted once here.
+            if !slots.kept.is_sorted_by_key(|e| e.0) {
+                slots.kept.sort_unstable_by_key(|e| e.0);
+            }
         }
     }
     slots

@@ -411,18 +411,39 @@ pub(super) fn finish_load(
         valid_from_ms: crate::clock::millis_of(&run.started_at),
     };
     target.save_cache(&saved, &mut |w| {
-        let touched = plan
-            .slots
-            .touched()
-            .filter_map(|(key, slot)| entry(slot).map(|(hash, card)| (*key, hash, card)));
-        let kept = plan.slots.untouched().filter(|_| incremental);
-        for (key, hash, card) in touched.chain(kept) {
+        let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
             cache::encode_entry(&mut chunk, key, hash, card);
             if chunk.len() >= 1 << 16 {
                 w.write_all(&chunk)?;
                 chunk.clear();
             }
+            Ok(())
+        };
+        let touched = plan
+            .slots
+            .touched()
+            .filter_map(|(key, slot)| entry(slot).map(|(hash, card)| (*key, hash, card)));
+        if incremental {
+            // Merged in id order with the (sorted) entries this run did not
+            // touch, so that the next partial run reads the cache without sorting it.
+            let mut touched: Vec<(u64, u64, i64)> = touched.collect();
+            touched.sort_unstable_by_key(|e| e.0);
+            let mut touched = touched.into_iter().peekable();
+            for kept in plan.slots.untouched() {
+                while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                    write(t)?;
+                }
+                write(kept)?;
+            }
+            for t in touched {
+                write(t)?;
+            }
+        } else {
+            for e in touched {
+                write(e)?;
+            }
         }
+        drop(write);
         w.write_all(&chunk)
     })?;
     let finished = now();
