@@ -443,7 +443,6 @@ pub(super) fn finish_load(
                 write(e)?;
             }
         }
-        drop(write);
         w.write_all(&chunk)
     })?;
     let finished = now();
