@@ -85,6 +85,10 @@ before(async () => {
     standin.on("exit", (code) => reject(new Error(`esm-standin exited (${code})`)));
   });
   provisio("settings", "set", "environment_type=test");
+  // A connector can only name a script the library has.
+  const script = join(dataDir, "payroll.py");
+  writeFileSync(script, "import common_subroutines_efecte_library as sdk\nsdk.initialize_script()\n");
+  provisio("script", "add", script, "--kind", "scheduled");
   const file = join(dataDir, "connector.json");
   writeFileSync(
     file,

@@ -259,8 +259,10 @@ pub enum TaskCommand {
     },
     /// Stop the task's running run
     Stop { task: String },
-    /// Clear the task's data cache: its next run behaves as a first run
+    /// Clear the task's data cache: its next run writes every record again (an incremental task stays incremental)
     ClearCache { task: String },
+    /// Reset an incremental task's state: its next run is full
+    ResetIncremental { task: String },
     /// The task's runs, newest first
     History {
         task: String,

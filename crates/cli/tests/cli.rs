@@ -66,6 +66,16 @@ impl Cli {
             .unwrap()
     }
 
+    /// Adds a do-nothing script of this name (kind both) to the library: a
+    /// connector can only name a script the library has.
+    fn script(&self, name: &str) {
+        let f = self.file(
+            name,
+            "import common_subroutines_efecte_library as sdk\nsdk.initialize_script()\n",
+        );
+        self.ok(&["script", "add", f.to_str().unwrap(), "--kind", "both"]);
+    }
+
     /// Runs a command that must fail; returns its stderr.
     fn fails(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -89,6 +99,7 @@ const TASK: &str = r#"{ "name": "Daily", "usage": "scheduled", "enabled": true,
                 { "source": "lastName", "target": "last_name" } ] }"#;
 
 fn create_connector(cli: &Cli) -> Value {
+    cli.script("users_from_api.py");
     let f = cli.file("connector.json", CONNECTOR);
     cli.json(&["connector", "create", "--file", f.to_str().unwrap()])
 }
@@ -828,6 +839,7 @@ fn serve_stops_a_run_that_outlives_the_grace_period_and_records_it_stopped() {
 #[test]
 fn a_locked_or_missing_keyring_refuses_secrets_with_advice_and_saves_nothing() {
     let cli = Cli::new();
+    cli.script("a.py");
     let c = cli.file(
         "c.json",
         r#"{"name": "API", "type": "python_script", "script": "a.py", "parameters": {"api_token": "t-1"}}"#,
@@ -949,6 +961,7 @@ raise SystemExit(1)
 #[test]
 fn a_json_file_with_a_byte_order_mark_is_read() {
     let cli = Cli::new();
+    cli.script("users_from_api.py");
     let f = cli.file("bom.json", &format!("\u{feff}{CONNECTOR}"));
     let c = cli.json(&["connector", "create", "--file", f.to_str().unwrap()]);
     assert_eq!(c["name"], "HR users");

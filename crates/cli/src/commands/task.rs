@@ -66,6 +66,10 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
             return Ok(0);
         }
         TaskCommand::ClearCache { task } => (engine.clear_cache(&task).await?, "data cache cleared for"),
+        TaskCommand::ResetIncremental { task } => (
+            engine.reset_incremental(&task).await?,
+            "incremental state reset (the next run is full) for",
+        ),
         TaskCommand::History { task, limit } => {
             let runs = engine.history(&task, limit).await?;
             printer.emit(&runs, || {

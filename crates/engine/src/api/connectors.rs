@@ -6,7 +6,9 @@ use super::Engine;
 use super::LOCAL_TARGET;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
-use crate::model::{Connector, ConnectorInput, ConnectorSummary, ConnectorType, Task, WorkflowReference};
+use crate::model::{
+    Connector, ConnectorInput, ConnectorSummary, ConnectorType, Task, TaskUsage, WorkflowReference,
+};
 use crate::secrets::MASK;
 use crate::{rules, secrets};
 
@@ -40,10 +42,13 @@ impl Engine {
         let rules::connector::CheckedConnector {
             name,
             connector_type,
-            script: _,
+            script,
             parameters: params,
         } = rules::connector::check_input(&input)?;
         self.check_new_connector_name(&name).await?;
+        if let Some(script) = &script {
+            self.check_connector_script(&name, script, &[]).await?;
+        }
         let target = self.check_target(input.target.as_deref()).await?;
         let (clean, secret_values) = secrets::split_secrets(&params, &input.secret_parameters);
         rules::check_secret_values(&secret_values)?;
@@ -108,6 +113,17 @@ impl Engine {
         }
         if let Some(script) = input.script {
             rules::check_script_name(script.trim())?;
+            if c.connector_type == ConnectorType::PythonScript && c.script.as_deref() != Some(script.as_str())
+            {
+                let usages: Vec<TaskUsage> = self
+                    .store
+                    .list_tasks(Some(&c.id))
+                    .await?
+                    .iter()
+                    .map(|t| t.usage)
+                    .collect();
+                self.check_connector_script(&c.name, &script, &usages).await?;
+            }
             c.script = Some(script);
         }
         if input.target.is_some() {
@@ -279,6 +295,40 @@ impl Engine {
         }
         self.store.delete_connector(&c.id).await?;
         Ok(c)
+    }
+
+    /// A `python_script` connector's script must be in the library, of a kind
+    /// that serves every one of its tasks (`usages`).
+    pub(crate) async fn check_connector_script(
+        &self,
+        connector: &str,
+        script: &str,
+        usages: &[TaskUsage],
+    ) -> Result<()> {
+        let found = self.script_library().find(self.store(), script).await.map_err(|_| {
+            EngineError::invalid(
+                "script",
+                format!("connector '{connector}' names script '{script}', which is not in the script library; add the script first"),
+            )
+            .with_remedy(Remedy::AddScript { name: script.to_string() })
+        })?;
+        for usage in usages {
+            let fits = match usage {
+                TaskUsage::Scheduled => found.kind.allows_scheduled(),
+                TaskUsage::Event => found.kind.allows_event(),
+            };
+            if !fits {
+                return Err(EngineError::invalid(
+                    "script",
+                    format!(
+                        "script '{script}' is for {} tasks only, and connector '{connector}' has {} tasks",
+                        found.kind.as_str(),
+                        usage.as_str()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     pub(crate) async fn check_target(&self, target: Option<&str>) -> Result<String> {

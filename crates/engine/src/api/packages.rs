@@ -184,7 +184,14 @@ impl Engine {
             packaged.push((c, secrets));
         }
         check_packaged(&pkg.manifest, &mut packaged)?;
-        let missing = self.missing_for_import(&packaged).await?;
+        let packaged_scripts: Vec<&str> = pkg
+            .manifest
+            .items
+            .iter()
+            .filter(|i| i.kind == ItemKind::Script)
+            .map(|i| i.name.as_str())
+            .collect();
+        let missing = self.missing_for_import(&packaged, &packaged_scripts).await?;
         if !missing.is_empty() {
             return Err(EngineError::invalid(
                 "package",
@@ -400,7 +407,9 @@ impl Engine {
     async fn missing_for_import(
         &self,
         packaged: &[(PackagedConnector, Map<String, Value>)],
+        packaged_scripts: &[&str],
     ) -> Result<Vec<String>> {
+        let library = self.scripts().await?;
         let mut missing: Vec<String> = Vec::new();
         let mut add = |m: String| {
             if !missing.contains(&m) {
@@ -409,6 +418,13 @@ impl Engine {
         };
         let targets = self.targets().await?;
         for (c, _) in packaged {
+            // The package's scripts are imported first; any other script must be in the library already.
+            if let Some(script) = &c.script {
+                if !packaged_scripts.contains(&script.as_str()) && !library.iter().any(|s| &s.name == script)
+                {
+                    add(format!("script '{script}' (connector {})", c.name));
+                }
+            }
             if !targets.iter().any(|t| t.name == c.target) {
                 add(format!("target '{}' (connector {})", c.target, c.name));
                 continue;

@@ -599,10 +599,20 @@ impl Engine {
         Ok(ids)
     }
 
-    /// Clears the task's data cache: its next run behaves as a first run.
+    /// Clears the task's data cache: its next run writes every record again
+    /// (cards are found by their object id, so none is duplicated). An
+    /// incremental task stays incremental, as the seed says it does after its
+    /// first run; [`Engine::reset_incremental`] is what makes its next run full.
     pub async fn clear_cache(&self, task_ref: &str) -> Result<Task> {
         let task = self.task(task_ref).await?;
         self.store().clear_cache(&task.id).await?;
+        Ok(task)
+    }
+
+    /// Forgets the task's last successful extract: its next run is full.
+    pub async fn reset_incremental(&self, task_ref: &str) -> Result<Task> {
+        let task = self.task(task_ref).await?;
+        self.store().reset_incremental(&task.id).await?;
         Ok(task)
     }
 

@@ -43,6 +43,7 @@ impl Engine {
     pub async fn create_task(&self, connector: &str, input: TaskInput) -> Result<Task> {
         let c = self.connector_row(connector).await?;
         let task = self.build_task(&c, input, None).await?;
+        self.check_task_script(&c, &task).await?;
         if self.store.task_name_taken(&c.id, &task.name).await? {
             return Err(EngineError::AlreadyExists {
                 kind: "task",
@@ -51,6 +52,17 @@ impl Engine {
         }
         self.store.insert_task(&task).await?;
         self.task(&task.id).await
+    }
+
+    /// A task of a `python_script` connector needs the connector's script in
+    /// the library, of a kind that serves the task's usage.
+    async fn check_task_script(&self, c: &crate::model::Connector, task: &Task) -> Result<()> {
+        match (&c.connector_type, &c.script) {
+            (crate::model::ConnectorType::PythonScript, Some(script)) => {
+                self.check_connector_script(&c.name, script, &[task.usage]).await
+            }
+            _ => Ok(()),
+        }
     }
 
     pub async fn update_task(&self, reference: &str, input: TaskInput) -> Result<TaskUpdate> {
@@ -67,6 +79,7 @@ impl Engine {
         let mut input = input;
         input.name = Some(existing.name.clone());
         let task = self.build_task(&c, input, Some(&existing)).await?;
+        self.check_task_script(&c, &task).await?;
         let mut warnings = Vec::new();
         if !existing.references.is_empty()
             && (task.usage != existing.usage || task.mappings_type != existing.mappings_type)

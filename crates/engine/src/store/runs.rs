@@ -150,11 +150,20 @@ impl Store {
 
     /// The cache row of a task, with `entries` as the blob's column or an empty literal.
     async fn cache_row(&self, entries: &str, task_id: &str) -> Result<Option<CacheRow>> {
-        // A row written by a run that started before the last clear does not count (see `cards`).
+        // A reset is stamped one millisecond after it happened (see `clear_cache`), so
+        // `valid_from >= reset_at` holds exactly for runs that started after it.
+        // Entries written by a run that started before the last clear do not
+        // count (see `cards`); its last successful extract counts until the
+        // task's incremental state is reset.
         let row = sqlx::query(&format!(
-            "SELECT mappings_hash, {entries} AS entries, last_successful_extract FROM task_cache
-             WHERE task_id = ?1 AND valid_from > COALESCE(
-                (SELECT MAX(reset_at) FROM cache_resets WHERE task_id IN (?1, '*')), -1)"
+            "SELECT mappings_hash,
+                CASE WHEN valid_from >= COALESCE(
+                    (SELECT MAX(reset_at) FROM cache_resets WHERE task_id IN (?1, '*')), -1)
+                  THEN {entries} ELSE X'' END AS entries,
+                CASE WHEN valid_from >= COALESCE(
+                    (SELECT MAX(reset_at) FROM incremental_resets WHERE task_id = ?1), -1)
+                  THEN last_successful_extract END AS last_successful_extract
+             FROM task_cache WHERE task_id = ?1"
         ))
         .bind(task_id)
         .fetch_optional(self.pool())
@@ -170,7 +179,8 @@ impl Store {
     }
 
     /// Clears a task's cache (`*`: every task's) without touching the card
-    /// store, so it never waits for a load.
+    /// store, so it never waits for a load. An incremental task stays
+    /// incremental ([`Store::reset_incremental`] is the other reset).
     pub async fn clear_cache(&self, task_id: &str) -> Result<()> {
         // Strictly later than any run start recorded so far, even within one millisecond.
         let now = chrono::Utc::now().timestamp_millis() + 1;
@@ -182,6 +192,24 @@ impl Store {
         .bind(now)
         .execute(self.pool())
         .await?;
+        // Past the stamp before returning: a run started from here on counts as after the reset.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        Ok(())
+    }
+
+    /// Resets a task's incremental state: its next run is full. The data cache stays.
+    pub async fn reset_incremental(&self, task_id: &str) -> Result<()> {
+        let now = chrono::Utc::now().timestamp_millis() + 1;
+        sqlx::query(
+            "INSERT INTO incremental_resets (task_id, reset_at) VALUES (?1, ?2)
+             ON CONFLICT (task_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
+        )
+        .bind(task_id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        // Past the stamp before returning: a run started from here on counts as after the reset.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         Ok(())
     }
 

@@ -159,6 +159,7 @@ async fn removing_a_connector_removes_its_tasks() {
 #[tokio::test]
 async fn secret_parameters_live_in_the_keyring_only() {
     let f = fresh().await;
+    library_script(&f.engine, "a.py").await;
     let c = f
         .engine
         .create_connector(connector_input(
@@ -211,6 +212,7 @@ async fn secret_parameters_live_in_the_keyring_only() {
 #[tokio::test]
 async fn removing_a_connector_removes_its_secrets() {
     let f = fresh().await;
+    library_script(&f.engine, "a.py").await;
     f.engine
         .create_connector(connector_input(
             r#"{"name": "API", "type": "python_script", "script": "a.py", "parameters": {"password": "p-1"}}"#,
@@ -228,4 +230,76 @@ async fn removing_a_connector_removes_its_secrets() {
             .unwrap(),
     );
     assert!(k.connector_secrets(&id).await.unwrap().expose().is_empty());
+}
+
+#[tokio::test]
+async fn a_connector_can_only_name_a_library_script_of_a_kind_its_tasks_can_use() {
+    let f = fresh().await;
+    let e = f
+        .engine
+        .create_connector(connector_input(
+            r#"{"name": "API", "type": "python_script", "script": "missing.py", "parameters": {}}"#,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "script: connector 'API' names script 'missing.py', which is not in the script library; add the script first"
+    );
+    assert_eq!(
+        e.remedy(),
+        Some(&provisio_engine::error::Remedy::AddScript {
+            name: "missing.py".into()
+        })
+    );
+    assert!(
+        f.engine.list_connectors().await.unwrap().is_empty(),
+        "nothing was saved"
+    );
+
+    // A scheduled-only script serves scheduled tasks, not event tasks.
+    let file = f.dir.path().join("nightly.py");
+    std::fs::write(&file, "pass\n").unwrap();
+    f.engine
+        .add_script(
+            &file,
+            provisio_engine::script_library::ScriptKind::Scheduled,
+            None,
+        )
+        .await
+        .unwrap();
+    f.engine
+        .create_connector(connector_input(
+            r#"{"name": "API", "type": "python_script", "script": "nightly.py", "parameters": {}}"#,
+        ))
+        .await
+        .unwrap();
+    f.engine.create_task("API", daily_task()).await.unwrap();
+    let mut event = daily_task();
+    event.name = Some("Disable".into());
+    event.usage = Some(provisio_engine::model::TaskUsage::Event);
+    let e = f.engine.create_task("API", event).await.unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "script: script 'nightly.py' is for scheduled tasks only, and connector 'API' has event tasks"
+    );
+
+    // An event-only script cannot replace it while the connector has a scheduled task.
+    let file = f.dir.path().join("on_demand.py");
+    std::fs::write(&file, "pass\n").unwrap();
+    f.engine
+        .add_script(&file, provisio_engine::script_library::ScriptKind::Event, None)
+        .await
+        .unwrap();
+    let e = f
+        .engine
+        .update_connector("API", connector_input(r#"{"script": "on_demand.py"}"#))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'on_demand.py' is for event tasks only"), "{e}");
+    assert_eq!(
+        f.engine.connector("API").await.unwrap().script.as_deref(),
+        Some("nightly.py")
+    );
 }

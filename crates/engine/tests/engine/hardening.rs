@@ -662,4 +662,18 @@ async fn a_package_connector_meets_the_rules_connector_create_applies() {
         }
         assert!(e.list_connectors().await.unwrap().is_empty());
     }
+    // Issue 16: a connector's script must be in the package or already in the library.
+    let p = hostile(
+        tmp.path(),
+        "no-such-script.zip",
+        connector_json("HR", "x.py", serde_json::json!({})),
+        "s.py",
+    );
+    let imported = e
+        .import_package(&p, &Sensitive::new(PASSWORD.to_string()), true)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(imported.contains("script 'x.py' (connector HR)"), "{imported}");
+    assert!(e.list_connectors().await.unwrap().is_empty());
 }

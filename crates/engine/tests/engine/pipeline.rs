@@ -334,8 +334,20 @@ with open(a["expected_output_filename"], "w") as f:
         card_of(&f, "1").await["last_name"],
         format!("incremental|{}", first.extract.started.unwrap())
     );
+    // Clearing the data cache does not end incremental runs (the seed: a task stays incremental)...
     f.engine.clear_cache(&task).await.unwrap();
+    let third = run(&f.engine, &task).await;
+    assert_eq!(third.run_type, "incremental");
+    assert_eq!(
+        (third.counts.created, third.counts.updated),
+        (0, 1),
+        "the card is found by its id, not duplicated: {:?}",
+        third.counts
+    );
+    // ...resetting the incremental state does.
+    f.engine.reset_incremental(&task).await.unwrap();
     assert_eq!(run(&f.engine, &task).await.run_type, "full");
+    assert_eq!(run(&f.engine, &task).await.run_type, "incremental");
 }
 
 async fn runs_are_kept_in_history_with_their_summary(f: Fixture) {

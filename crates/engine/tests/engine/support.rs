@@ -69,7 +69,27 @@ pub fn daily_task() -> TaskInput {
     )
 }
 
+/// Puts a script of this name (kind both, doing nothing) into the library
+/// unless it is there: a connector can only name a script the library has.
+pub async fn library_script(engine: &Engine, name: &str) {
+    if engine.scripts().await.unwrap().iter().any(|s| s.name == name) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(name);
+    std::fs::write(
+        &file,
+        "import common_subroutines_efecte_library as sdk\nsdk.initialize_script()\n",
+    )
+    .unwrap();
+    engine
+        .add_script(&file, provisio_engine::script_library::ScriptKind::Both, None)
+        .await
+        .unwrap();
+}
+
 pub async fn connector(engine: &Engine, name: &str) -> provisio_engine::model::Connector {
+    library_script(engine, "users.py").await;
     engine
         .create_connector(connector_input(&format!(
             r#"{{"name": "{name}", "type": "python_script", "script": "users.py", "parameters": {{"base_url": "https://x.example"}}}}"#
