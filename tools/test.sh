@@ -38,7 +38,7 @@ step "clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked --features provisio-desktop/custom-protocol -- -D warnings
 
 step "engine and CLI tests (real SQLite, real keyring)"
-tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli --lib --bins --tests
+tools/with-keyring.sh cargo test --locked -p provisio-engine -p provisio-cli -p provisio-workflow-api --lib --bins --tests
 
 step "script host again on the cold path (new interpreters only, as on Windows)"
 PROVISIO_COLD_START=1 tools/with-keyring.sh cargo test --locked -q -p provisio-engine --test engine -- \

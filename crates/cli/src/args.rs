@@ -79,11 +79,17 @@ pub enum Command {
     /// The engine's log and the runs' logs
     #[command(subcommand)]
     Logs(LogsCommand),
+    /// Tokens of the workflow API (shown once, stored as a hash)
+    #[command(subcommand, name = "api-token")]
+    ApiToken(ApiTokenCommand),
     /// Run the scheduler headless until SIGTERM / SIGINT
     Serve {
         /// Seconds running runs get to finish on shutdown before they are stopped
         #[arg(long, default_value_t = 30)]
         grace: u64,
+        /// Also serve the workflow API on ADDR (a port alone means 127.0.0.1:PORT)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Engine version, data directory and environment type
     Status,
@@ -302,6 +308,23 @@ pub struct TargetAdd {
     /// The new target's name (with --from-connector)
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiTokenCommand {
+    /// Create a token; it is printed once and never again
+    Create {
+        #[arg(long)]
+        name: String,
+        /// A task it may call (repeatable; none: every task)
+        #[arg(long = "task", value_name = "T")]
+        tasks: Vec<String>,
+    },
+    List,
+    /// Revoke a token: requests with it get 401 from now on
+    Revoke {
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1568,3 +1568,73 @@ fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
     assert!(!err.contains("not-it"), "{err}");
     assert!(!cli.ok(&["target", "list"]).contains("acme-prod"));
 }
+
+#[test]
+fn serve_listen_answers_workflows_with_a_token_and_refuses_them_without() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let created = cli.ok(&["api-token", "create", "--name", "flows"]);
+    assert!(
+        created.starts_with("token 'flows' created for every task; it is shown this once"),
+        "{created}"
+    );
+    let token = created.lines().last().unwrap().trim().to_string();
+    assert!(token.starts_with("pvo_"), "{created}");
+    let listed = cli.ok(&["api-token", "list"]);
+    assert!(listed.contains("flows") && !listed.contains(&token), "{listed}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["serve", "--grace", "2", "--listen", &port.to_string()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::blocking::Client::new();
+    let get = |path: &str, token: Option<&str>| {
+        let mut r = http.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().map(|r| r.status().as_u16())
+    };
+    let started = std::time::Instant::now();
+    while get("/health", None).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the API did not come up"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(get("/health", None).unwrap(), 200);
+    assert_eq!(get("/tasks", None).unwrap(), 401);
+    assert_eq!(get("/tasks", Some(&token)).unwrap(), 200);
+    cli.ok(&["api-token", "revoke", "flows"]);
+    assert_eq!(
+        get("/tasks", Some(&token)).unwrap(),
+        401,
+        "a revoked token is refused at once"
+    );
+
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(
+        serve.wait().unwrap().code(),
+        Some(0),
+        "serve and its API stop cleanly on SIGTERM"
+    );
+    let err = cli.fails(&["serve", "--listen", "not-an-address"]);
+    assert!(
+        err.contains("'not-an-address' is not ADDRESS:PORT or a port"),
+        "{err}"
+    );
+}

@@ -2,6 +2,7 @@
 //! arguments, calls the engine and prints: no rules here.
 
 mod alerts;
+mod api_token;
 mod connector;
 mod datacards;
 mod event;
@@ -27,8 +28,8 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
     let level = engine.settings().await.map(|s| s.log_level).unwrap_or_default();
     let _log = provisio_engine::logging::install(engine.data_dir(), &level);
     tracing::debug!(command = ?std::env::args().nth(1), "provisio command");
-    if let Command::Serve { grace } = cli.command {
-        return serve::run(engine, grace).await;
+    if let Command::Serve { grace, listen } = cli.command {
+        return serve::run(engine, grace, listen.as_deref()).await;
     }
     let result = command(&engine, cli.command, printer).await;
     // The last connection out checkpoints the WAL and removes it, so the next
@@ -61,6 +62,7 @@ async fn command(engine: &Engine, command: Command, printer: &Printer) -> Result
         } => package::import(engine, printer, &file, password_file.as_deref(), dry_run).await,
         Command::Alerts(c) => alerts::run(engine, c, printer).await,
         Command::Logs(c) => logs::run(engine, c, printer).await,
+        Command::ApiToken(c) => api_token::run(engine, c, printer).await,
         Command::Serve { .. } => unreachable!("serve owns the engine and is handled above"),
         Command::Status => {
             let status = engine.status().await?;

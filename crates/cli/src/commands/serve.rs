@@ -7,8 +7,27 @@ use provisio_engine::scheduler::lock::SchedulerLock;
 use provisio_engine::scheduler::{Scheduler, SystemClock};
 use provisio_engine::{Engine, EngineError};
 
-pub async fn run(engine: Engine, grace: u64) -> Result<i32, EngineError> {
+pub async fn run(engine: Engine, grace: u64, listen: Option<&str>) -> Result<i32, EngineError> {
     let _lock = SchedulerLock::acquire(engine.data_dir())?;
+    // The workflow API, when asked for, runs beside the scheduler until the same signal.
+    let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api = match listen {
+        None => None,
+        Some(text) => {
+            let addr = listen_addr(text)?;
+            let api_engine = engine.clone();
+            let server = tokio::spawn(provisio_workflow_api::serve(
+                api_engine,
+                addr,
+                provisio_workflow_api::Limits::default(),
+                async {
+                    let _ = api_stopped.await;
+                },
+            ));
+            eprintln!("provisio: workflow API on http://{addr}/api/v1 (tokens: provisio api-token create)");
+            Some(server)
+        }
+    };
     if engine.settings().await?.environment_type.is_none() {
         eprintln!("warning: environment_type is not set; no task runs until it is (provisio settings set environment_type=test)");
     }
@@ -18,11 +37,34 @@ pub async fn run(engine: Engine, grace: u64) -> Result<i32, EngineError> {
         std::process::id()
     );
     let scheduler = Scheduler::new(engine, Arc::new(SystemClock));
-    scheduler
+    let scheduled = scheduler
         .run_until(shutdown_signal(), Duration::from_secs(grace))
-        .await?;
+        .await;
+    let _ = api_stop.send(());
+    if let Some(server) = api {
+        match server.await {
+            Ok(Err(e)) => eprintln!("provisio: the workflow API stopped: {e}"),
+            Err(e) => eprintln!("provisio: the workflow API stopped: {e}"),
+            Ok(Ok(())) => {}
+        }
+    }
+    scheduled?;
     eprintln!("provisio: scheduler stopped");
     Ok(0)
+}
+
+/// `127.0.0.1:8080`, `[::1]:8080`, or a port alone (loopback).
+fn listen_addr(text: &str) -> Result<std::net::SocketAddr, EngineError> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        EngineError::invalid(
+            "--listen",
+            format!("'{text}' is not ADDRESS:PORT or a port (for example 127.0.0.1:8080 or 8080)"),
+        )
+    })
 }
 
 async fn shutdown_signal() {

@@ -21,6 +21,7 @@ mod settings;
 mod targets;
 mod tasks;
 mod templates;
+mod tokens;
 
 pub use logs::LogExport;
 pub use runs::STOP_FILE;

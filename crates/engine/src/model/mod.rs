@@ -36,6 +36,7 @@ pub mod settings;
 pub mod target;
 pub mod task;
 pub mod template;
+pub mod token;
 
 pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
 pub use run::{
@@ -51,3 +52,4 @@ pub use task::{
     TaskUsage, WorkflowReference,
 };
 pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};
+pub use token::{ApiToken, NewApiToken};

@@ -12,6 +12,7 @@ mod scripts;
 mod settings;
 mod tasks;
 mod templates;
+mod tokens;
 mod writeback;
 
 use std::path::Path;

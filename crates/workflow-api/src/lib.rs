@@ -1,0 +1,456 @@
+//! The workflow API: how workflow engines ("Execute custom backend task",
+//! "Run provisioning task") reach Provisio's tasks over local HTTP.
+//!
+//! Under `/api/v1`: invoke an event task, run a scheduled task now, read a
+//! run, list the tasks a token may call, and health (no token). Every other
+//! request needs `Authorization: Bearer TOKEN` (`provisio api-token create`):
+//! without a valid token it gets 401 and nothing runs; a token used for a task
+//! it may not call gets 403. Bodies are limited in size, each token in
+//! request rate, and invocations in number at once (`workers`; a caller that
+//! would wait longer than the queue timeout gets 503 with a clear message).
+//! The OpenAPI description is generated from this code and served at
+//! `/api/v1/openapi.json`; `docs/workflow-api.openapi.json` is its committed copy.
+
+mod limits;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use provisio_engine::model::{ApiToken, Run, RunTrigger, TaskUsage};
+use provisio_engine::{Engine, EngineError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{OpenApi, ToSchema};
+
+pub use limits::Limits;
+use limits::{RateLimiter, Workers};
+
+/// The API's own version (its paths start `/api/v1`).
+pub const API_VERSION: &str = "1.0.0";
+
+#[derive(Clone)]
+struct App {
+    engine: Engine,
+    limits: Limits,
+    rate: Arc<RateLimiter>,
+    workers: Arc<Workers>,
+}
+
+/// The router of the whole API, ready to serve.
+pub fn router(engine: Engine, limits: Limits, workers: usize) -> Router {
+    let app = App {
+        engine,
+        rate: Arc::new(RateLimiter::new(limits.requests_per_minute)),
+        workers: Arc::new(Workers::new(workers)),
+        limits,
+    };
+    let authed = Router::new()
+        .route("/tasks", get(list_tasks))
+        .route("/connectors/{connector}/tasks/{task}/invoke", post(invoke))
+        .route("/connectors/{connector}/tasks/{task}/run", post(run_now))
+        .route("/runs/{id}", get(read_run))
+        .layer(axum::middleware::from_fn_with_state(app.clone(), authorize));
+    let api = Router::new()
+        .route("/health", get(health))
+        .route("/openapi.json", get(openapi))
+        .merge(authed)
+        .layer(DefaultBodyLimit::max(app.limits.body_bytes));
+    Router::new().nest("/api/v1", api).with_state(app)
+}
+
+/// Serves the API on `addr` until `shutdown` completes.
+pub async fn serve(
+    engine: Engine,
+    addr: std::net::SocketAddr,
+    limits: Limits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), EngineError> {
+    let workers = engine.settings().await?.workers.max(1) as usize;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
+    axum::serve(listener, router(engine, limits, workers))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| EngineError::io("the workflow API stopped", e))
+}
+
+/// The OpenAPI description of this API, as served.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi().to_pretty_json().unwrap_or_default()
+}
+
+// ----- errors ----------------------------------------------------------------
+
+/// Every error: a stable code and a message a person can act on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    (
+        status,
+        Json(ApiError {
+            code: code.into(),
+            message: message.into(),
+        }),
+    )
+        .into_response()
+}
+
+fn engine_error(e: EngineError) -> Response {
+    let status = match e.code() {
+        "not_found" => StatusCode::NOT_FOUND,
+        "invalid" | "missing_fields" | "input" => StatusCode::BAD_REQUEST,
+        "busy" => StatusCode::SERVICE_UNAVAILABLE,
+        "in_use" | "already_exists" => StatusCode::CONFLICT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, e.code(), e.to_string())
+}
+
+// ----- authentication ----------------------------------------------------------
+
+async fn authorize(State(app): State<App>, mut request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_string();
+    let token =
+        match app.engine.check_api_token(&presented).await {
+            Ok(Some(token)) => token,
+            Ok(None) => return error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "a valid API token is needed: send 'Authorization: Bearer TOKEN' (provisio api-token create)",
+            ),
+            Err(e) => return engine_error(e),
+        };
+    if let Err(wait) = app.rate.check(&token.name) {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!(
+                "token '{}' sent more than {} requests a minute; try again in {} s",
+                token.name,
+                app.limits.requests_per_minute,
+                wait.as_secs().max(1)
+            ),
+        );
+        if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    request.extensions_mut().insert(token);
+    next.run(request).await
+}
+
+/// The task a request names, when this token may call it.
+async fn task_for(
+    app: &App,
+    token: &ApiToken,
+    connector: &str,
+    task: &str,
+) -> Result<provisio_engine::model::Task, Response> {
+    let found = app
+        .engine
+        .task(&format!("{connector}/{task}"))
+        .await
+        .map_err(engine_error)?;
+    if !token.may_call(&found.id) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("token '{}' may not call {connector}/{task}", token.name),
+        ));
+    }
+    Ok(found)
+}
+
+// ----- endpoints ---------------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// Whether the API is up (no token needed).
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// This API's OpenAPI description.
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+/// A task a token may call, with its last run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaskView {
+    pub id: String,
+    pub connector: String,
+    pub name: String,
+    /// `scheduled` or `event`.
+    pub usage: String,
+    pub enabled: bool,
+    /// The status of its last run, if it has run.
+    pub last_status: Option<String>,
+    pub last_run_id: Option<String>,
+}
+
+/// The tasks this token may call, with their last run's status.
+#[utoipa::path(get, path = "/api/v1/tasks", security(("token" = [])),
+    responses((status = 200, body = [TaskView]), (status = 401, body = ApiError)))]
+async fn list_tasks(State(app): State<App>, Extension(token): Extension<ApiToken>) -> Response {
+    let tasks = match app.engine.list_tasks(None).await {
+        Ok(t) => t,
+        Err(e) => return engine_error(e),
+    };
+    let mut out = Vec::new();
+    for t in tasks.into_iter().filter(|t| token.may_call(&t.id)) {
+        let last = app
+            .engine
+            .history(&t.id, 1)
+            .await
+            .ok()
+            .and_then(|h| h.into_iter().next());
+        out.push(TaskView {
+            id: t.id,
+            connector: t.connector_name,
+            name: t.name,
+            usage: t.usage.as_str().into(),
+            enabled: t.enabled,
+            last_status: last.as_ref().map(|r| r.status.as_str().to_string()),
+            last_run_id: last.map(|r| r.id),
+        });
+    }
+    Json(out).into_response()
+}
+
+/// What a workflow sends to an event task.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvokeRequest {
+    /// The mapped values, by the task's source attribute names.
+    #[schema(value_type = Object)]
+    pub values: Value,
+    /// The calling workflow's name, recorded as a workflow reference of the task.
+    pub caller: Option<String>,
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunView {
+    pub id: String,
+    /// `CONNECTOR/TASK`.
+    pub task: String,
+    /// `scheduled` or `event`.
+    pub kind: String,
+    /// `running`, `succeeded`, `failed`, `interrupted`, `stopped`, …
+    pub status: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    /// Event runs: `completed` or `raised`.
+    pub outcome: Option<String>,
+    /// What the run said: the event script's message, or the stage that ended it.
+    pub message: Option<String>,
+    #[schema(value_type = Object)]
+    pub counts: Value,
+}
+
+fn run_view(run: &Run) -> RunView {
+    let message = run
+        .message
+        .clone()
+        .or_else(|| run.load.info.clone().filter(|_| run.load.status.is_some()))
+        .or_else(|| run.extract.info.clone());
+    RunView {
+        id: run.id.clone(),
+        task: run.task.clone(),
+        kind: run.kind.as_str().into(),
+        status: run.status.as_str().into(),
+        started_at: run.started_at.clone(),
+        finished_at: run.finished_at.clone(),
+        outcome: run.outcome.map(|o| o.as_str().to_string()),
+        message,
+        counts: serde_json::to_value(&run.counts).unwrap_or_default(),
+    }
+}
+
+/// Invokes an event task with the workflow's values and waits for its end.
+#[utoipa::path(post, path = "/api/v1/connectors/{connector}/tasks/{task}/invoke", security(("token" = [])),
+    params(("connector" = String, Path, description = "connector name or id"), ("task" = String, Path, description = "task name")),
+    request_body = InvokeRequest,
+    responses((status = 200, body = RunView), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, description = "body too large"),
+              (status = 429, body = ApiError), (status = 503, body = ApiError)))]
+async fn invoke(
+    State(app): State<App>,
+    Extension(token): Extension<ApiToken>,
+    Path((connector, task)): Path<(String, String)>,
+    body: Result<Json<InvokeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let found = match task_for(&app, &token, &connector, &task).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Json(request) = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                e.status(),
+                "too_large",
+                format!("the body is larger than {} bytes", app.limits.body_bytes),
+            )
+        }
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid",
+                format!("the body is not an invocation: {}", e.body_text()),
+            )
+        }
+    };
+    if found.usage != TaskUsage::Event {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            format!("{connector}/{task} is a scheduled task: run it with POST …/run instead"),
+        );
+    }
+    let _permit = match app.workers.acquire(app.limits.queue_timeout).await {
+        Some(p) => p,
+        None => return busy(&app),
+    };
+    let caller = request.caller.as_deref().filter(|c| !c.trim().is_empty());
+    match app.engine.invoke_event(&found.id, &request.values, caller).await {
+        Ok(run) => Json(run_view(&run)).into_response(),
+        Err(e) => engine_error(e),
+    }
+}
+
+fn busy(app: &App) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        format!(
+            "all {} workers stayed busy for {} s; nothing was run, try again later",
+            app.workers.size(),
+            app.limits.queue_timeout.as_secs()
+        ),
+    )
+}
+
+/// The run a scheduled task started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunStarted {
+    pub id: String,
+    /// Where to read it.
+    pub url: String,
+}
+
+/// Runs a scheduled task now; answers at once with the run to read.
+#[utoipa::path(post, path = "/api/v1/connectors/{connector}/tasks/{task}/run", security(("token" = [])),
+    params(("connector" = String, Path, description = "connector name or id"), ("task" = String, Path, description = "task name")),
+    responses((status = 202, body = RunStarted), (status = 400, body = ApiError), (status = 401, body = ApiError),
+              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
+              (status = 503, body = ApiError)))]
+async fn run_now(
+    State(app): State<App>,
+    Extension(token): Extension<ApiToken>,
+    Path((connector, task)): Path<(String, String)>,
+) -> Response {
+    let found = match task_for(&app, &token, &connector, &task).await {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let Some(permit) = app.workers.acquire(app.limits.queue_timeout).await else {
+        return busy(&app);
+    };
+    let run = match app.engine.create_run(&found.id, RunTrigger::Api).await {
+        Ok(run) => run,
+        Err(e) => return engine_error(e),
+    };
+    let (engine, id) = (app.engine.clone(), run.id.clone());
+    tokio::spawn(async move {
+        let _permit = permit;
+        if let Err(e) = engine.execute_run(&id, false).await {
+            tracing::warn!(run_id = %id, error = %e, "a run the workflow API started failed to execute");
+        }
+    });
+    (
+        StatusCode::ACCEPTED,
+        Json(RunStarted {
+            url: format!("/api/v1/runs/{}", run.id),
+            id: run.id,
+        }),
+    )
+        .into_response()
+}
+
+/// Reads a run of a task this token may call.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", security(("token" = [])),
+    params(("id" = String, Path, description = "run id")),
+    responses((status = 200, body = RunView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+async fn read_run(
+    State(app): State<App>,
+    Extension(token): Extension<ApiToken>,
+    Path(id): Path<String>,
+) -> Response {
+    match app.engine.run(&id).await {
+        Ok(run) if token.may_call(&run.task_id) => Json(run_view(&run)).into_response(),
+        Ok(run) => error(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("token '{}' may not read runs of {}", token.name, run.task),
+        ),
+        Err(e) => engine_error(e),
+    }
+}
+
+// ----- the description ---------------------------------------------------------
+
+struct TokenScheme;
+
+impl utoipa::Modify for TokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("a token from `provisio api-token create`"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Provisio workflow API", version = "1.0.0",
+         description = "Local HTTP API for workflow engines: invoke event tasks, run scheduled tasks, read runs."),
+    paths(health, list_tasks, invoke, run_now, read_run),
+    components(schemas(ApiError, Health, TaskView, InvokeRequest, RunView, RunStarted)),
+    modifiers(&TokenScheme)
+)]
+struct ApiDoc;

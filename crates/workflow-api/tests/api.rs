@@ -1,0 +1,344 @@
+//! The workflow API over real HTTP on 127.0.0.1, with a real engine (SQLite,
+//! keyring-free connectors, real Python event and scheduled scripts).
+
+use std::time::{Duration, Instant};
+
+use provisio_engine::model::TaskInput;
+use provisio_engine::{jsonc, Engine};
+use provisio_workflow_api::{router, Limits};
+use serde_json::{json, Value};
+
+struct Api {
+    engine: Engine,
+    base: String,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Api {
+    async fn start(limits: Limits) -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = Engine::open(&dir.path().join("data")).await.unwrap();
+        engine
+            .set_settings(&[("environment_type".into(), "test".into())])
+            .await
+            .unwrap();
+        let connector = |name: &str, script: &str| {
+            jsonc::from_str(
+                &json!({"name": name, "type": "python_script", "script": script, "parameters": {}})
+                    .to_string(),
+            )
+            .unwrap()
+        };
+        let task = |text: Value| -> TaskInput { serde_json::from_value(text).unwrap() };
+        engine
+            .create_connector(connector("AD", "sample_event.py"))
+            .await
+            .unwrap();
+        for name in ["Disable", "Enable"] {
+            engine
+                .create_task(
+                    "AD",
+                    task(json!({"name": name, "usage": "event", "target_template": "person", "target_folder": "persons",
+                        "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]})),
+                )
+                .await
+                .unwrap();
+        }
+        engine
+            .create_connector(connector("HR", "sample_users.py"))
+            .await
+            .unwrap();
+        engine
+            .create_task(
+                "HR",
+                task(json!({"name": "Load", "schedule": "0 0 0 1 1 *", "object_id_attribute": "id",
+                    "target_template": "person", "target_folder": "persons", "task_id_attribute": "taskid",
+                    "mappings": [{"source": "id", "target": "employee_id"}, {"source": "last", "target": "last_name"}]})),
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
+        let app = router(engine.clone(), limits, 2);
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Api {
+            engine,
+            base,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn token(&self, name: &str, tasks: &[&str]) -> String {
+        let tasks: Vec<String> = tasks.iter().map(|t| t.to_string()).collect();
+        self.engine.create_api_token(name, &tasks).await.unwrap().token
+    }
+}
+
+const INVOKE: &str = "/connectors/AD/tasks/Disable/invoke";
+
+#[tokio::test]
+async fn without_a_valid_token_every_call_but_health_gets_401_and_nothing_runs() {
+    let api = Api::start(Limits::default()).await;
+    let (status, body) = api.call(reqwest::Method::GET, "/health", None, None).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let invoke = json!({"values": {"employee_id": "jdoe"}, "caller": "Leaver flow"});
+    for token in [None, Some("pvo_not-a-token"), Some("Basic x")] {
+        let (status, body) = api
+            .call(reqwest::Method::POST, INVOKE, token, Some(invoke.clone()))
+            .await;
+        assert_eq!(status, 401, "{body}");
+        assert_eq!(body["code"], "unauthorized");
+        let (status, _) = api.call(reqwest::Method::GET, "/tasks", token, None).await;
+        assert_eq!(status, 401);
+    }
+    assert!(
+        api.engine.history("AD/Disable", 10).await.unwrap().is_empty(),
+        "nothing ran"
+    );
+
+    // A revoked token is no token.
+    let token = api.token("flows", &[]).await;
+    assert_eq!(
+        api.call(reqwest::Method::GET, "/tasks", Some(&token), None)
+            .await
+            .0,
+        200
+    );
+    api.engine.revoke_api_token("flows").await.unwrap();
+    assert_eq!(
+        api.call(reqwest::Method::GET, "/tasks", Some(&token), None)
+            .await
+            .0,
+        401
+    );
+}
+
+#[tokio::test]
+async fn a_workflow_invokes_an_event_task_and_is_recorded_as_its_caller() {
+    let api = Api::start(Limits::default()).await;
+    let token = api.token("flows", &[]).await;
+    // Only a hash is stored.
+    let db = std::fs::read(api.engine.data_dir().join("provisio.db")).unwrap();
+    assert!(!db.windows(token.len()).any(|w| w == token.as_bytes()));
+
+    let (status, run) = api
+        .call(
+            reqwest::Method::POST,
+            INVOKE,
+            Some(&token),
+            Some(json!({"values": {"employee_id": "jdoe"}, "caller": "Leaver flow"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{run}");
+    assert_eq!(
+        (run["status"].as_str(), run["outcome"].as_str()),
+        (Some("succeeded"), Some("completed"))
+    );
+    assert_eq!(run["task"], "AD/Disable");
+    let task = api.engine.task("AD/Disable").await.unwrap();
+    assert_eq!(task.references[0].caller, "Leaver flow");
+
+    let (status, read) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/runs/{}", run["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!((status, &read["id"]), (200, &run["id"]));
+    let (_, tasks) = api.call(reqwest::Method::GET, "/tasks", Some(&token), None).await;
+    let disable = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "Disable")
+        .unwrap();
+    assert_eq!(disable["last_status"], "succeeded");
+
+    // Bad input is a 400 that says what is wrong; unknown tasks a 404.
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            INVOKE,
+            Some(&token),
+            Some(json!({"vals": {}})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("values"), "{body}");
+    let (status, _) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/AD/tasks/Nope/invoke",
+            Some(&token),
+            Some(json!({"values": {}})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/HR/tasks/Load/invoke",
+            Some(&token),
+            Some(json!({"values": {}})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("scheduled task"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_token_for_some_tasks_gets_403_for_the_others() {
+    let api = Api::start(Limits::default()).await;
+    let token = api.token("leavers", &["AD/Disable"]).await;
+    let values = json!({"values": {"employee_id": "jdoe"}});
+    let (status, _) = api
+        .call(reqwest::Method::POST, INVOKE, Some(&token), Some(values.clone()))
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/AD/tasks/Enable/invoke",
+            Some(&token),
+            Some(values),
+        )
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["message"], "token 'leavers' may not call AD/Enable");
+    assert!(api.engine.history("AD/Enable", 10).await.unwrap().is_empty());
+    let (_, tasks) = api.call(reqwest::Method::GET, "/tasks", Some(&token), None).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+}
+
+#[tokio::test]
+async fn a_scheduled_task_runs_now_and_its_run_is_read_back() {
+    let api = Api::start(Limits::default()).await;
+    let token = api.token("ops", &[]).await;
+    let (status, started) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/HR/tasks/Load/run",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{started}");
+    let url = started["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("/api/v1")
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        let (_, run) = api.call(reqwest::Method::GET, &url, Some(&token), None).await;
+        if run["status"] != "running" || Instant::now() > deadline {
+            break run;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["created"], 10);
+    let stored = api.engine.run(started["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(stored.trigger.as_str(), "api");
+}
+
+#[tokio::test]
+async fn bodies_and_request_rates_are_limited() {
+    let api = Api::start(Limits {
+        body_bytes: 1024,
+        requests_per_minute: 3,
+        ..Limits::default()
+    })
+    .await;
+    let token = api.token("flows", &[]).await;
+    let big = json!({"values": {"employee_id": "x".repeat(4096)}});
+    let (status, _) = api
+        .call(reqwest::Method::POST, INVOKE, Some(&token), Some(big))
+        .await;
+    assert_eq!(status, 413);
+    assert!(api.engine.history("AD/Disable", 10).await.unwrap().is_empty());
+    for _ in 0..2 {
+        assert_eq!(
+            api.call(reqwest::Method::GET, "/tasks", Some(&token), None)
+                .await
+                .0,
+            200
+        );
+    }
+    let (status, body) = api.call(reqwest::Method::GET, "/tasks", Some(&token), None).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("more than 3 requests a minute"));
+    // Another token has its own allowance.
+    let other = api.token("other", &[]).await;
+    assert_eq!(
+        api.call(reqwest::Method::GET, "/tasks", Some(&other), None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_served_description_is_the_committed_one() {
+    let api = Api::start(Limits::default()).await;
+    let served = api
+        .http
+        .get(format!("{}/openapi.json", api.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let committed =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/workflow-api.openapi.json");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&committed, &served).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&committed).unwrap_or_default();
+    assert!(
+        on_disk == served,
+        "docs/workflow-api.openapi.json differs from what the API serves; regenerate it: \
+         UPDATE_DOCS=1 cargo test -p provisio-workflow-api --test api the_served_description"
+    );
+    let doc: Value = serde_json::from_str(&served).unwrap();
+    for path in [
+        "/api/v1/health",
+        "/api/v1/tasks",
+        "/api/v1/connectors/{connector}/tasks/{task}/invoke",
+        "/api/v1/runs/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+}
