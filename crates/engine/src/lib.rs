@@ -17,6 +17,7 @@
 //! | 0 | [`jsonc`] | reading JSON with `//` comments and trailing commas |
 //! | 0 | [`paths`] | where the data directory lives on each platform |
 //! | 0 | [`platform`] | file permissions and opening script-written files without blocking, per platform |
+//! | 0 | [`workers`] | the worker slots every run takes one of, scheduler and workflow API alike |
 //! | 1 | [`secrets`] | the OS keyring, the [`secrets::Sensitive`] type that cannot be printed, masking |
 //! | 1 | [`rules`] | the checks a connector, task, template, setting, script name or secret must pass, for every way in; the settings table |
 //! | 2 | [`store`] | the only code that speaks SQL: `provisio.db`, the card store's `datacards.db` ([`store::cards`]) and the load's bulk connection ([`store::bulk`]) |
@@ -54,6 +55,7 @@ pub mod secrets;
 pub mod source;
 pub mod store;
 pub mod targets;
+pub mod workers;
 
 pub use api::Engine;
 pub use error::{EngineError, ErrorBody, Result};

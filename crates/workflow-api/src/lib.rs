@@ -6,8 +6,9 @@
 //! request needs `Authorization: Bearer TOKEN` (`provisio api-token create`):
 //! without a valid token it gets 401 and nothing runs; a token used for a task
 //! it may not call gets 403. Bodies are limited in size, each token in
-//! request rate, and invocations in number at once (`workers`; a caller that
-//! would wait longer than the queue timeout gets 503 with a clear message).
+//! request rate, and runs in number at once: they take the engine's worker
+//! slots, shared with the scheduler (`workers`; a caller that would wait
+//! longer than the queue timeout gets 503 with a clear message).
 //! The OpenAPI description is generated from this code and served at
 //! `/api/v1/openapi.json`; `docs/workflow-api.openapi.json` is its committed copy.
 
@@ -28,7 +29,7 @@ use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
 pub use limits::Limits;
-use limits::{RateLimiter, Workers};
+use limits::RateLimiter;
 
 /// The API's own version (its paths start `/api/v1`).
 pub const API_VERSION: &str = "1.0.0";
@@ -38,15 +39,14 @@ struct App {
     engine: Engine,
     limits: Limits,
     rate: Arc<RateLimiter>,
-    workers: Arc<Workers>,
 }
 
-/// The router of the whole API, ready to serve.
-pub fn router(engine: Engine, limits: Limits, workers: usize) -> Router {
+/// The router of the whole API, ready to serve. Runs it starts take the
+/// engine's worker slots, which the scheduler of the same process shares.
+pub fn router(engine: Engine, limits: Limits) -> Router {
     let app = App {
         engine,
         rate: Arc::new(RateLimiter::new(limits.requests_per_minute)),
-        workers: Arc::new(Workers::new(workers)),
         limits,
     };
     let authed = Router::new()
@@ -70,11 +70,10 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), EngineError> {
-    let workers = engine.settings().await?.workers.max(1) as usize;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
-    axum::serve(listener, router(engine, limits, workers))
+    axum::serve(listener, router(engine, limits))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| EngineError::io("the workflow API stopped", e))
@@ -335,7 +334,7 @@ async fn invoke(
             format!("{connector}/{task} is a scheduled task: run it with POST …/run instead"),
         );
     }
-    let _permit = match app.workers.acquire(app.limits.queue_timeout).await {
+    let _permit = match app.engine.worker_slots().take(app.limits.queue_timeout).await {
         Some(p) => p,
         None => return busy(&app),
     };
@@ -351,9 +350,9 @@ fn busy(app: &App) -> Response {
         StatusCode::SERVICE_UNAVAILABLE,
         "busy",
         format!(
-            "all {} workers stayed busy for {} s; nothing was run, try again later",
-            app.workers.size(),
-            app.limits.queue_timeout.as_secs()
+            "all {} workers stayed busy for {:.1} s; nothing was run, try again later",
+            app.engine.worker_slots().size(),
+            app.limits.queue_timeout.as_secs_f64()
         ),
     )
 }
@@ -381,7 +380,7 @@ async fn run_now(
         Ok(t) => t,
         Err(r) => return r,
     };
-    let Some(permit) = app.workers.acquire(app.limits.queue_timeout).await else {
+    let Some(permit) = app.engine.worker_slots().take(app.limits.queue_timeout).await else {
         return busy(&app);
     };
     let run = match app.engine.create_run(&found.id, RunTrigger::Api).await {

@@ -1,11 +1,9 @@
-//! The API's limits: body size, each token's request rate, and how many
-//! invocations run at once (waiting at most the queue timeout).
+//! The API's limits: body size, each token's request rate, and how long a
+//! run waits for a worker slot.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Limits of one API server.
 #[derive(Debug, Clone)]
@@ -57,34 +55,6 @@ impl RateLimiter {
         }
         *count += 1;
         Ok(())
-    }
-}
-
-/// At most `workers` runs the API started at once.
-#[derive(Debug)]
-pub(crate) struct Workers {
-    size: usize,
-    slots: std::sync::Arc<Semaphore>,
-}
-
-impl Workers {
-    pub(crate) fn new(size: usize) -> Self {
-        Workers {
-            size,
-            slots: std::sync::Arc::new(Semaphore::new(size.max(1))),
-        }
-    }
-
-    pub(crate) fn size(&self) -> usize {
-        self.size
-    }
-
-    /// A worker slot, or `None` after `timeout`.
-    pub(crate) async fn acquire(&self, timeout: Duration) -> Option<OwnedSemaphorePermit> {
-        tokio::time::timeout(timeout, self.slots.clone().acquire_owned())
-            .await
-            .ok()
-            .and_then(Result::ok)
     }
 }
 

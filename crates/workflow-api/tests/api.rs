@@ -60,7 +60,7 @@ impl Api {
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}/api/v1", listener.local_addr().unwrap());
-        let app = router(engine.clone(), limits, 2);
+        let app = router(engine.clone(), limits);
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -341,4 +341,34 @@ async fn the_served_description_is_the_committed_one() {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+}
+
+#[tokio::test]
+async fn with_every_worker_busy_an_invocation_gets_503_and_nothing_runs() {
+    let api = Api::start(Limits {
+        queue_timeout: Duration::from_millis(300),
+        ..Limits::default()
+    })
+    .await;
+    let token = api.token("flows", &[]).await;
+    // The slots are the engine's: a scheduled run holding the only one blocks the API too.
+    api.engine.worker_slots().resize(1);
+    let held = api.engine.worker_slots().try_take().unwrap();
+    let values = json!({"values": {"employee_id": "jdoe"}});
+    let (status, body) = api
+        .call(reqwest::Method::POST, INVOKE, Some(&token), Some(values.clone()))
+        .await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        body["message"],
+        "all 1 workers stayed busy for 0.3 s; nothing was run, try again later"
+    );
+    assert!(api.engine.history("AD/Disable", 10).await.unwrap().is_empty());
+    drop(held);
+    assert_eq!(
+        api.call(reqwest::Method::POST, INVOKE, Some(&token), Some(values))
+            .await
+            .0,
+        200
+    );
 }

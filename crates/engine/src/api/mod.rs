@@ -51,6 +51,8 @@ pub struct Engine {
     keyring: Keyring,
     scripts: ScriptLibrary,
     load_strategy: crate::pipeline::LoadStrategy,
+    /// Shared by every clone: the scheduler and the workflow API take runs' slots here.
+    worker_slots: std::sync::Arc<crate::workers::WorkerSlots>,
 }
 
 /// The result of a task update: the saved task and what the user should know.
@@ -94,12 +96,14 @@ impl Engine {
         let installation_id = store.meta_or_init("installation_id", new_id).await?;
         let scripts = ScriptLibrary::new(data_dir);
         scripts.install_bundled()?;
+        let workers = store.settings().await.map(|s| s.workers).unwrap_or(4);
         let engine = Engine {
             data_dir: data_dir.to_path_buf(),
             store,
             keyring: Keyring::new(installation_id),
             scripts,
             load_strategy: Default::default(),
+            worker_slots: std::sync::Arc::new(crate::workers::WorkerSlots::new(workers as usize)),
         };
         engine.recover_abandoned_runs().await?;
         Ok(engine)
@@ -120,6 +124,11 @@ impl Engine {
     pub fn with_load_strategy(mut self, strategy: crate::pipeline::LoadStrategy) -> Engine {
         self.load_strategy = strategy;
         self
+    }
+
+    /// The worker slots runs take (see [`crate::workers`]).
+    pub fn worker_slots(&self) -> &crate::workers::WorkerSlots {
+        &self.worker_slots
     }
 
     pub(crate) fn load_strategy(&self) -> crate::pipeline::LoadStrategy {

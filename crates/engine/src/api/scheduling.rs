@@ -9,6 +9,14 @@ use crate::scheduler::RunHost;
 use crate::store::Store;
 
 impl RunHost for Engine {
+    fn worker_slot(&self, workers: usize) -> Option<crate::workers::WorkerSlot> {
+        let slots = self.worker_slots();
+        if slots.size() != workers {
+            slots.resize(workers);
+        }
+        slots.try_take()
+    }
+
     fn store(&self) -> &Store {
         Engine::store(self)
     }

@@ -45,6 +45,9 @@ pub trait RunHost: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn execute_run(&self, run_id: &str) -> impl Future<Output = Result<Run>> + Send;
     /// Asks the task's running run to stop.
     fn request_stop(&self, task_id: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// A free worker slot (shared with the workflow API), the slots first
+    /// sized to `workers`; `None` when all are in use.
+    fn worker_slot(&self, workers: usize) -> Option<crate::workers::WorkerSlot>;
 }
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -359,9 +362,15 @@ impl<H: RunHost> Scheduler<H> {
                 waiting.push_back(job); // its previous run is still going: keep order, try later
                 continue;
             }
+            // Runs the workflow API started hold slots too.
+            let Some(slot) = self.engine.worker_slot(workers) else {
+                self.queue.push_front(job);
+                break;
+            };
             let engine = self.engine.clone();
             let task_id = job.task_id.clone();
             let handle = tokio::spawn(async move {
+                let _slot = slot;
                 let run = match engine.create_run(&job.task_id, job.trigger).await {
                     Ok(run) => run,
                     Err(_) => {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// neighbours only when listed in [`SIDEWAYS`], and anything below.
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
+    ("workers", 0),
     ("error", 0),
     ("model", 0),
     ("paths", 0),
