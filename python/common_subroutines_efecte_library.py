@@ -24,6 +24,8 @@ __all__ = [
     "log_line",
     "get_timestamp",
     "update_heartbeat",
+    "task_reads",
+    "return_values",
 ]
 
 _ARGUMENTS = None
@@ -88,3 +90,23 @@ def update_heartbeat(heartbeat_filename=None):
         heartbeat_filename = initialize_script()["heartbeat_filename"]
     with open(heartbeat_filename, "w", encoding="utf-8") as handle:
         handle.write("heartbeat updated: " + get_timestamp())
+
+
+def task_reads():
+    """True when this event script runs for a read task: it should hand the
+    attributes it read back with return_values()."""
+    return bool(os.environ.get("PROVISIO_RETURN_FILE"))
+
+
+def return_values(values):
+    """A read event task's result: a dict of the task's source attribute
+    names to what was read from the backend (a list for a multi-value
+    attribute). The engine checks it against the task's mappings and returns
+    it to the workflow."""
+    path = os.environ.get("PROVISIO_RETURN_FILE")
+    if not path:
+        raise Exception("return_values: this event task writes; only a read task hands values back")
+    if not isinstance(values, dict):
+        raise Exception("return_values: give a dict of attribute name to value")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(values, handle)

@@ -145,6 +145,9 @@ pub enum EventCommand {
         /// The workflow calling (recorded as a workflow reference)
         #[arg(long)]
         caller: Option<String>,
+        /// Read tasks: write the values read to the card whose ATTRIBUTE is KEY
+        #[arg(long, value_name = "ATTRIBUTE=KEY")]
+        card: Option<String>,
     },
 }
 

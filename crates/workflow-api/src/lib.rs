@@ -247,11 +247,21 @@ async fn list_tasks(State(app): State<App>, Extension(token): Extension<ApiToken
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvokeRequest {
-    /// The mapped values, by the task's source attribute names.
+    /// The datacard's values by template attribute (the task's mappings turn them into the script's names).
     #[schema(value_type = Object)]
     pub values: Value,
     /// The calling workflow's name, recorded as a workflow reference of the task.
     pub caller: Option<String>,
+    /// Read tasks: the card of the task's template to write the read values to.
+    pub card: Option<CardRequest>,
+}
+
+/// A card of the task's template: the one whose `attribute` holds `key`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CardRequest {
+    pub attribute: String,
+    pub key: String,
 }
 
 /// A run as the API shows it.
@@ -270,6 +280,9 @@ pub struct RunView {
     pub outcome: Option<String>,
     /// What the run said: the event script's message, or the stage that ended it.
     pub message: Option<String>,
+    /// Read tasks: the values the script read, by template attribute.
+    #[schema(value_type = Option<Object>)]
+    pub values: Option<Value>,
     #[schema(value_type = Object)]
     pub counts: Value,
 }
@@ -289,11 +302,14 @@ fn run_view(run: &Run) -> RunView {
         finished_at: run.finished_at.clone(),
         outcome: run.outcome.map(|o| o.as_str().to_string()),
         message,
+        values: run.returned.clone(),
         counts: serde_json::to_value(&run.counts).unwrap_or_default(),
     }
 }
 
-/// Invokes an event task with the workflow's values and waits for its end.
+/// Invokes an event task with the workflow's values and waits for its end. A
+/// read task answers with the values its script read (and writes them to
+/// `card` when one is named).
 #[utoipa::path(post, path = "/api/v1/connectors/{connector}/tasks/{task}/invoke", security(("token" = [])),
     params(("connector" = String, Path, description = "connector name or id"), ("task" = String, Path, description = "task name")),
     request_body = InvokeRequest,
@@ -339,7 +355,15 @@ async fn invoke(
         None => return busy(&app),
     };
     let caller = request.caller.as_deref().filter(|c| !c.trim().is_empty());
-    match app.engine.invoke_event(&found.id, &request.values, caller).await {
+    let card = request.card.map(|c| provisio_engine::api::CardKey {
+        attribute: c.attribute,
+        key: c.key,
+    });
+    match app
+        .engine
+        .invoke_event_for(&found.id, &request.values, caller, card.as_ref())
+        .await
+    {
         Ok(run) => Json(run_view(&run)).into_response(),
         Err(e) => engine_error(e),
     }
@@ -449,7 +473,7 @@ impl utoipa::Modify for TokenScheme {
     info(title = "Provisio workflow API", version = "1.0.0",
          description = "Local HTTP API for workflow engines: invoke event tasks, run scheduled tasks, read runs."),
     paths(health, list_tasks, invoke, run_now, read_run),
-    components(schemas(ApiError, Health, TaskView, InvokeRequest, RunView, RunStarted)),
+    components(schemas(ApiError, Health, TaskView, InvokeRequest, CardRequest, RunView, RunStarted)),
     modifiers(&TokenScheme)
 )]
 struct ApiDoc;

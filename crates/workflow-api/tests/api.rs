@@ -35,11 +35,12 @@ impl Api {
             .create_connector(connector("AD", "sample_event.py"))
             .await
             .unwrap();
-        for name in ["Disable", "Enable"] {
+        for (name, usage) in [("Disable", "write"), ("Enable", "write"), ("Lookup", "read")] {
             engine
                 .create_task(
                     "AD",
-                    task(json!({"name": name, "usage": "event", "target_template": "person", "target_folder": "persons",
+                    task(json!({"name": name, "usage": "event", "event_usage": usage,
+                        "target_template": "person", "target_folder": "persons",
                         "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]})),
                 )
                 .await
@@ -178,6 +179,19 @@ async fn a_workflow_invokes_an_event_task_and_is_recorded_as_its_caller() {
         .find(|t| t["name"] == "Disable")
         .unwrap();
     assert_eq!(disable["last_status"], "succeeded");
+
+    // A read task answers with what its script read.
+    let (status, read) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/AD/tasks/Lookup/invoke",
+            Some(&token),
+            Some(json!({"values": {"employee_id": "jdoe"}, "caller": "Lookup flow"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["values"], json!({"employee_id": "jdoe"}));
+    assert_eq!(run["values"], Value::Null, "a write task returns no values");
 
     // Bad input is a 400 that says what is wrong; unknown tasks a 404.
     let (status, body) = api

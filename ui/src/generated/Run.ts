@@ -25,4 +25,8 @@ outcome: EventOutcomeKind | null,
 /**
  * Event runs: the exception's message.
  */
-message: string | null, };
+message: string | null, 
+/**
+ * Read event runs: the values the script read, by template attribute.
+ */
+returned?: Record<string, unknown> | null, };

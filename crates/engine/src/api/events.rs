@@ -11,17 +11,40 @@ use super::Engine;
 use crate::clock::now;
 use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
-    EventOutcomeKind, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport, StageStatus,
-    TaskUsage,
+    EventOutcomeKind, EventUsage, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport,
+    StageStatus, TaskUsage,
 };
 use std::time::Duration;
 
 use crate::pipeline::{self};
-use crate::script_host::{EventOutcome, Masker};
+use crate::script_host::{EventInput, EventOutcome, Masker};
+
+/// The card a read invocation writes its values to: the one of the task's
+/// template whose `attribute` holds `key`.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardKey {
+    pub attribute: String,
+    pub key: String,
+}
+
+/// Where a read script's values are handed back, in the run's directory.
+const RETURNED: &str = "returned.json";
 
 impl Engine {
     /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
     pub async fn invoke_event(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
+        self.invoke_event_for(task_ref, values, caller, None).await
+    }
+
+    /// [`Engine::invoke_event`]; a `read` task's values are also written to `card`, when named.
+    pub async fn invoke_event_for(
+        &self,
+        task_ref: &str,
+        values: &Value,
+        caller: Option<&str>,
+        card: Option<&CardKey>,
+    ) -> Result<Run> {
         let span = tracing::info_span!(
             "run",
             kind = "event",
@@ -32,7 +55,7 @@ impl Engine {
             task = tracing::field::Empty,
         );
         let run = self
-            .invoke_in_span(task_ref, values, caller)
+            .invoke_in_span(task_ref, values, caller, card)
             .instrument(span.clone())
             .await;
         let _in = span.enter();
@@ -43,9 +66,25 @@ impl Engine {
         run
     }
 
-    async fn invoke_in_span(&self, task_ref: &str, values: &Value, caller: Option<&str>) -> Result<Run> {
+    async fn invoke_in_span(
+        &self,
+        task_ref: &str,
+        values: &Value,
+        caller: Option<&str>,
+        card: Option<&CardKey>,
+    ) -> Result<Run> {
         self.require_environment().await?;
         let task = self.task(task_ref).await?;
+        let reads = task.event_usage == EventUsage::Read;
+        if card.is_some() && !reads {
+            return Err(EngineError::invalid(
+                "card",
+                format!(
+                    "'{}/{}' is a write task: only a read task writes what it read to a card",
+                    task.connector_name, task.name
+                ),
+            ));
+        }
         if task.usage != TaskUsage::Event {
             let name = format!("{}/{}", task.connector_name, task.name);
             return Err(EngineError::invalid(
@@ -101,16 +140,31 @@ impl Engine {
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_EVENT_TIMEOUT);
         let host = self.script_host().await?;
+        let returns = reads.then(|| dir.join(RETURNED));
         let outcome = host
             .run_event(
                 Path::new(&script.path),
                 &dir,
-                &parameters,
-                &Value::Object(mapped),
+                EventInput {
+                    parameters: &parameters,
+                    values: &Value::Object(mapped),
+                    returns: returns.as_deref(),
+                },
                 &masker,
                 timeout,
             )
             .await;
+        // A read task's values: checked against its mappings, then written to the card if one is named.
+        let outcome = match (outcome, &returns) {
+            (Ok(EventOutcome::Completed), Some(path)) => match self.read_back(&task, path, card).await {
+                Ok(values) => {
+                    run.returned = Some(values);
+                    Ok(EventOutcome::Completed)
+                }
+                Err(why) => Ok(EventOutcome::Exception(why)),
+            },
+            (other, _) => other,
+        };
         let finished = now();
         let (status, outcome_text, message) = match outcome {
             Ok(EventOutcome::Completed) => (RunStatus::Succeeded, EventOutcomeKind::Completed, None),
@@ -147,5 +201,139 @@ impl Engine {
                 .await?;
         }
         Ok(run)
+    }
+
+    /// The values a read script returned, by template attribute; written to
+    /// `card` in the task's target in one transaction when named.
+    async fn read_back(
+        &self,
+        task: &crate::model::Task,
+        path: &Path,
+        card: Option<&CardKey>,
+    ) -> std::result::Result<Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|_| {
+            "the read script returned no values (it must call return_values from the SDK)".to_string()
+        })?;
+        let returned: Map<String, Value> = serde_json::from_str(&text)
+            .map_err(|e| format!("the values the script returned are not a JSON object: {e}"))?;
+        let template = self
+            .template_in(
+                &self
+                    .connector_row(&task.connector_id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .target,
+                &task.target_template,
+                "target_template",
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut values = Map::new();
+        for (source, value) in returned {
+            let Some(m) = task.mappings.iter().find(|m| m.source == source) else {
+                return Err(format!(
+                    "the script returned '{source}', which the task does not map"
+                ));
+            };
+            let multi = template.attribute(&m.target).is_some_and(|a| a.multi_value);
+            let plain = |v: &Value| {
+                matches!(
+                    v,
+                    Value::String(_) | Value::Number(_) | Value::Bool(_) | Value::Null
+                )
+            };
+            let fits = match &value {
+                Value::Array(items) => multi && items.iter().all(plain),
+                other => plain(other),
+            };
+            if !fits {
+                return Err(format!(
+                    "the script returned for '{source}' (template attribute {}) a value it cannot take: {}",
+                    m.target,
+                    if multi {
+                        "a list of plain values or one value"
+                    } else {
+                        "one plain value"
+                    }
+                ));
+            }
+            values.insert(m.target.clone(), value);
+        }
+        if let Some(card) = card {
+            self.write_read_values(task, card, &values).await?;
+        }
+        Ok(Value::Object(values))
+    }
+
+    /// Writes read values to the existing card of the task's template whose
+    /// `card.attribute` is `card.key`, in one transaction of the task's target.
+    async fn write_read_values(
+        &self,
+        task: &crate::model::Task,
+        card: &CardKey,
+        values: &Map<String, Value>,
+    ) -> std::result::Result<(), String> {
+        let connector = self
+            .connector_row(&task.connector_id)
+            .await
+            .map_err(|e| e.to_string())?;
+        let target = self
+            .target_for(&connector.target)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (template, folder, task_id) = (
+            task.target_template.clone(),
+            task.target_folder.clone(),
+            task.id.clone(),
+        );
+        let (card, data) = (card.clone(), Value::Object(values.clone()).to_string());
+        tokio::task::spawn_blocking(move || -> std::result::Result<(), String> {
+            use crate::targets::{CardWrite, Upsert};
+            let mut t = target.open().map_err(|e| e.to_string())?;
+            t.begin_in_turn(
+                &std::sync::atomic::AtomicBool::new(false),
+                Duration::from_secs(60),
+            )
+            .map_err(|e| e.to_string())?;
+            let mut out = Vec::new();
+            let write = CardWrite {
+                template: &template,
+                folder: &folder,
+                key_attribute: &card.attribute,
+                key: &card.key,
+                known_card: None,
+                task_id: &task_id,
+                task_id_attribute: None,
+                data: &data,
+            };
+            t.upsert_all(std::slice::from_ref(&write), &mut out)
+                .map_err(|e| e.to_string())?;
+            match out.first() {
+                Some(Upsert::Updated(_) | Upsert::TakenOver(_)) => t.commit().map_err(|e| e.to_string()),
+                Some(Upsert::Created(c)) => {
+                    let _ = t.take_back(*c);
+                    t.rollback();
+                    Err(format!(
+                        "no {template} card has {} = '{}'; nothing was written",
+                        card.attribute, card.key
+                    ))
+                }
+                Some(Upsert::Failed) => {
+                    t.rollback();
+                    Err(t
+                        .take_failures()
+                        .into_iter()
+                        .next()
+                        .map(|f| f.1)
+                        .unwrap_or_else(|| "the target refused the card".into()))
+                }
+                None => {
+                    t.rollback();
+                    Err("the target wrote nothing".into())
+                }
+            }
+        })
+        .await
+        .map_err(|e| format!("writing the card stopped unexpectedly: {e}"))?
     }
 }

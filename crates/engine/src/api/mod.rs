@@ -23,6 +23,7 @@ mod tasks;
 mod templates;
 mod tokens;
 
+pub use events::CardKey;
 pub use logs::LogExport;
 pub use runs::STOP_FILE;
 

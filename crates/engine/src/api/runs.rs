@@ -708,5 +708,6 @@ pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: R
         files: Vec::new(),
         outcome: None,
         message: None,
+        returned: None,
     }
 }

@@ -6,7 +6,8 @@ use super::{TaskUpdate, DEFAULT_HEARTBEAT_TIMEOUT};
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
-    Connector, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template, WorkflowReference,
+    Connector, EventUsage, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template,
+    WorkflowReference,
 };
 use crate::rules;
 
@@ -223,6 +224,11 @@ impl Engine {
             connector_name: c.name.clone(),
             name,
             usage,
+            event_usage: if scheduled {
+                EventUsage::default()
+            } else {
+                input.event_usage.unwrap_or_default()
+            },
             enabled: input.enabled.unwrap_or(scheduled),
             schedule: if scheduled { input.schedule.clone() } else { None },
             timezone,

@@ -226,4 +226,8 @@ pub struct Run {
     pub outcome: Option<EventOutcomeKind>,
     /// Event runs: the exception's message.
     pub message: Option<String>,
+    /// Read event runs: the values the script read, by template attribute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(type = "Record<string, unknown> | null", optional)]
+    pub returned: Option<serde_json::Value>,
 }

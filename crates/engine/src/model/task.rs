@@ -18,6 +18,23 @@ words! { TaskUsage {
     Event => "event",
 } }
 
+/// What an event task does with the backend (the seed's task usage): `write`
+/// completes or raises; `read` hands the attributes it read back to the
+/// workflow (and, when the invocation names a card, writes them to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[serde(rename_all = "lowercase")]
+#[ts(export)]
+pub enum EventUsage {
+    #[default]
+    Write,
+    Read,
+}
+
+words! { EventUsage {
+    Write => "write",
+    Read => "read",
+} }
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
@@ -92,6 +109,9 @@ pub struct Task {
     pub connector_name: String,
     pub name: String,
     pub usage: TaskUsage,
+    /// Event tasks: `write` (default) or `read`.
+    #[serde(default)]
+    pub event_usage: EventUsage,
     pub enabled: bool,
     pub schedule: Option<String>,
     pub timezone: String,
@@ -125,6 +145,7 @@ pub struct Task {
 pub struct TaskInput {
     pub name: Option<String>,
     pub usage: Option<TaskUsage>,
+    pub event_usage: Option<EventUsage>,
     pub enabled: Option<bool>,
     pub schedule: Option<String>,
     pub timezone: Option<String>,

@@ -41,6 +41,20 @@ pub mod files {
     pub const FAILED: &str = "failed.txt";
 }
 
+/// What an event script is given.
+#[derive(Debug)]
+pub struct EventInput<'a> {
+    /// The connector's parameters, secrets resolved (stdin's first line).
+    pub parameters: &'a crate::secrets::Sensitive<serde_json::Value>,
+    /// The mapped values (stdin's second line).
+    pub values: &'a serde_json::Value,
+    /// Read tasks: where the script hands its values back.
+    pub returns: Option<&'a Path>,
+}
+
+/// The environment variable naming the file a read event script writes its values to.
+pub const RETURN_FILE_ENV: &str = "PROVISIO_RETURN_FILE";
+
 /// Time between SIGTERM and SIGKILL.
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 /// Default cap on captured stdout + stderr per run.
@@ -318,14 +332,22 @@ impl ScriptHost {
         &self,
         script: &Path,
         work_dir: &Path,
-        parameters: &crate::secrets::Sensitive<serde_json::Value>,
-        values: &serde_json::Value,
+        input: EventInput<'_>,
         masker: &Masker,
         timeout: Duration,
     ) -> Result<EventOutcome, ExtractFailure> {
+        let EventInput {
+            parameters,
+            values,
+            returns,
+        } = input;
         let log_file = std::fs::File::create(work_dir.join(files::LOG))
             .map_err(|e| ExtractFailure::Spawn(format!("cannot create the run log: {e}")))?;
-        let run_env = vec![(process::RUN_MARK_ENV.into(), work_dir.as_os_str().to_os_string())];
+        let mut run_env = vec![(process::RUN_MARK_ENV.into(), work_dir.as_os_str().to_os_string())];
+        // A read task's script hands its values back in this file (the SDK's `return_values`).
+        if let Some(path) = returns {
+            run_env.push((RETURN_FILE_ENV.into(), path.as_os_str().to_os_string()));
+        }
         let process::Started { mut process, stdio } = self.start(script, &[], work_dir, run_env).await?;
         let pid = process.id();
         let mut input = parameters.expose().to_string().into_bytes();

@@ -5,6 +5,7 @@
 mod architecture;
 mod connectors;
 mod esm;
+mod events;
 mod fuzz;
 mod hardening;
 mod hr;
