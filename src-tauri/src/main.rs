@@ -23,6 +23,26 @@ fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> Schedu
     let (lock, status) = SchedulerLock::try_acquire(engine.data_dir());
     match lock {
         Some(lock) => {
+            // The workflow API, when the setting turns it on, goes with the scheduler.
+            let listen = runtime
+                .block_on(engine.settings())
+                .ok()
+                .and_then(|s| s.workflow_api)
+                .and_then(|a| provisio_engine::rules::settings::listen_address(&a).ok());
+            if let Some(addr) = listen {
+                let api_engine = engine.clone();
+                runtime.spawn(async move {
+                    let stopped = std::future::pending::<()>();
+                    match provisio_workflow_api::serve(api_engine, addr, Default::default(), stopped).await {
+                        Ok(()) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "the workflow API could not start");
+                            eprintln!("provisio: the workflow API could not start: {e}");
+                        }
+                    }
+                });
+                tracing::info!(%addr, "workflow API serving");
+            }
             let scheduler = Scheduler::new(engine.clone(), Arc::new(SystemClock));
             runtime.spawn(async move {
                 let _lock = lock;

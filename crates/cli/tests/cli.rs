@@ -1637,4 +1637,35 @@ fn serve_listen_answers_workflows_with_a_token_and_refuses_them_without() {
         err.contains("'not-an-address' is not ADDRESS:PORT or a port"),
         "{err}"
     );
+
+    // The workflow_api setting turns it on for whoever schedules (here `serve` without --listen).
+    let err = cli.fails(&["settings", "set", "workflow_api=nowhere"]);
+    assert!(err.contains("is not ADDRESS:PORT, a port or off"), "{err}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    cli.ok(&["settings", "set", &format!("workflow_api={port}")]);
+    assert!(cli
+        .ok(&["settings", "show"])
+        .contains(&format!("127.0.0.1:{port}")));
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["serve", "--grace", "2"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let health = format!("http://127.0.0.1:{port}/api/v1/health");
+    let started = std::time::Instant::now();
+    while http.get(&health).send().is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the API did not come up from the setting"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    serve.kill().unwrap();
+    serve.wait().unwrap();
 }

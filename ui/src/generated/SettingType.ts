@@ -3,4 +3,4 @@
 /**
  * What values a setting takes.
  */
-export type SettingType = "environment_type" | "hours" | "workers" | "optional_count" | "text" | "log_level" | "boolean";
+export type SettingType = "environment_type" | "hours" | "workers" | "optional_count" | "text" | "log_level" | "boolean" | "address";

@@ -33,4 +33,9 @@ catch_up: boolean,
 /**
  * Scheduled tasks imported into a `prod` environment stay disabled unless this is on.
  */
-enable_imported_tasks_in_prod: boolean, };
+enable_imported_tasks_in_prod: boolean, 
+/**
+ * Where the process that schedules (the desktop app, `serve`) serves the
+ * workflow API; `None`: off.
+ */
+workflow_api: string | null, };

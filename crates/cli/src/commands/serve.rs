@@ -11,10 +11,17 @@ pub async fn run(engine: Engine, grace: u64, listen: Option<&str>) -> Result<i32
     let _lock = SchedulerLock::acquire(engine.data_dir())?;
     // The workflow API, when asked for, runs beside the scheduler until the same signal.
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let api = match listen {
+    // --listen, else the workflow_api setting.
+    let setting = engine.settings().await?.workflow_api;
+    let api = match listen.map(str::to_string).or(setting) {
         None => None,
         Some(text) => {
-            let addr = listen_addr(text)?;
+            let addr = provisio_engine::rules::settings::listen_address(&text).map_err(|_| {
+                EngineError::invalid(
+                    "--listen",
+                    format!("'{text}' is not ADDRESS:PORT or a port (for example 127.0.0.1:8080 or 8080)"),
+                )
+            })?;
             let api_engine = engine.clone();
             let server = tokio::spawn(provisio_workflow_api::serve(
                 api_engine,
@@ -51,20 +58,6 @@ pub async fn run(engine: Engine, grace: u64, listen: Option<&str>) -> Result<i32
     scheduled?;
     eprintln!("provisio: scheduler stopped");
     Ok(0)
-}
-
-/// `127.0.0.1:8080`, `[::1]:8080`, or a port alone (loopback).
-fn listen_addr(text: &str) -> Result<std::net::SocketAddr, EngineError> {
-    let text = text.trim();
-    if let Ok(port) = text.parse::<u16>() {
-        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
-    }
-    text.parse().map_err(|_| {
-        EngineError::invalid(
-            "--listen",
-            format!("'{text}' is not ADDRESS:PORT or a port (for example 127.0.0.1:8080 or 8080)"),
-        )
-    })
 }
 
 async fn shutdown_signal() {

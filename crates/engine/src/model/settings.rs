@@ -57,6 +57,10 @@ pub struct Settings {
     pub catch_up: bool,
     /// Scheduled tasks imported into a `prod` environment stay disabled unless this is on.
     pub enable_imported_tasks_in_prod: bool,
+    /// Where the process that schedules (the desktop app, `serve`) serves the
+    /// workflow API; `None`: off.
+    #[serde(default)]
+    pub workflow_api: Option<String>,
 }
 
 impl Default for Settings {
@@ -70,6 +74,7 @@ impl Default for Settings {
             retention_runs: Some(1000),
             log_level: "info".to_string(),
             catch_up: false,
+            workflow_api: None,
             enable_imported_tasks_in_prod: false,
         }
     }

@@ -27,6 +27,8 @@ pub enum SettingType {
     LogLevel,
     /// true or false.
     Boolean,
+    /// ADDRESS:PORT, a port alone, or off.
+    Address,
 }
 
 /// One setting's definition.
@@ -109,6 +111,13 @@ pub const KEYS: &[SettingKey] = &[
         default: "false",
         description: "Scheduled tasks imported into a prod installation stay disabled unless this is on.",
     },
+    SettingKey {
+        name: "workflow_api",
+        label: "Workflow API address",
+        setting_type: SettingType::Address,
+        default: "off",
+        description: "Where the process that schedules (the desktop app, provisio serve) serves the workflow API: ADDRESS:PORT, a port alone (127.0.0.1:PORT), or off. Callers need a token (provisio api-token create).",
+    },
 ];
 
 /// A setting's definition with its current value as text.
@@ -137,6 +146,7 @@ pub fn value_of(s: &Settings, name: &str) -> String {
         "log_level" => s.log_level.clone(),
         "catch_up" => s.catch_up.to_string(),
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod.to_string(),
+        "workflow_api" => s.workflow_api.clone().unwrap_or_else(|| "off".into()),
         _ => String::new(),
     }
 }
@@ -160,6 +170,7 @@ pub fn markdown() -> String {
             SettingType::Text => "a command or path",
             SettingType::LogLevel => "`error`, `warn`, `info`, `debug`, `trace`",
             SettingType::Boolean => "`true`, `false`",
+            SettingType::Address => "`ADDRESS:PORT`, a port, or `off`",
         };
         out.push_str(&format!(
             "| `{}` | {} | {values} | `{}` | {} |\n",
@@ -177,6 +188,20 @@ pub fn rows(s: &Settings) -> Vec<SettingRow> {
             value: value_of(s, k.name),
         })
         .collect()
+}
+
+/// Where to listen: `ADDRESS:PORT`, or a port alone on the loopback address.
+pub fn listen_address(text: &str) -> Result<std::net::SocketAddr> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Ok(std::net::SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    text.parse().map_err(|_| {
+        EngineError::invalid(
+            "address",
+            format!("'{text}' is not ADDRESS:PORT or a port (for example 127.0.0.1:8080 or 8080)"),
+        )
+    })
 }
 
 /// Applies one `KEY=VALUE` change to `s`, checked against the key's definition.
@@ -247,6 +272,14 @@ pub fn apply(s: &mut Settings, key: &str, value: &str) -> Result<()> {
         },
         "catch_up" => s.catch_up = boolean(value)?,
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod = boolean(value)?,
+        "workflow_api" => {
+            s.workflow_api = match value.trim() {
+                "" | "off" | "none" => None,
+                text => Some(listen_address(text).map(|a| a.to_string()).map_err(|_| {
+                    bad("is not ADDRESS:PORT, a port or off (for example 127.0.0.1:8080, 8080 or off)")
+                })?),
+            }
+        }
         _ => {
             return Err(EngineError::invalid(
                 key,
