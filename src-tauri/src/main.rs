@@ -33,7 +33,9 @@ fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> Schedu
                 let api_engine = engine.clone();
                 runtime.spawn(async move {
                     let stopped = std::future::pending::<()>();
-                    match provisio_workflow_api::serve(api_engine, addr, Default::default(), stopped).await {
+                    match provisio_workflow_api::serve(api_engine, addr, Default::default(), None, stopped)
+                        .await
+                    {
                         Ok(()) => {}
                         Err(e) => {
                             tracing::error!(error = %e, "the workflow API could not start");

@@ -90,6 +90,12 @@ pub enum Command {
         /// Also serve the workflow API on ADDR (a port alone means 127.0.0.1:PORT)
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Serve the workflow API over HTTPS with this certificate chain (PEM; needs --tls-key)
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM)
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Engine version, data directory and environment type
     Status,

@@ -9,7 +9,8 @@
 //! request rate, and runs in number at once: they take the engine's worker
 //! slots, shared with the scheduler (`workers`; a caller that would wait
 //! longer than the queue timeout gets 503 with a clear message).
-//! The OpenAPI description is generated from this code and served at
+//! HTTPS when given a certificate and key (rustls). The OpenAPI description
+//! is generated from this code and served at
 //! `/api/v1/openapi.json`; `docs/workflow-api.openapi.json` is its committed copy.
 
 mod limits;
@@ -63,20 +64,56 @@ pub fn router(engine: Engine, limits: Limits) -> Router {
     Router::new().nest("/api/v1", api).with_state(app)
 }
 
-/// Serves the API on `addr` until `shutdown` completes.
+/// A certificate chain and its private key (PEM files), for HTTPS.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+/// Serves the API on `addr` (over HTTPS with `tls`) until `shutdown` completes.
 pub async fn serve(
     engine: Engine,
     addr: std::net::SocketAddr,
     limits: Limits,
+    tls: Option<Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), EngineError> {
-    let listener = tokio::net::TcpListener::bind(addr)
+    let app = router(engine, limits);
+    let Some(tls) = tls else {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
+        return axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| EngineError::io("the workflow API stopped", e));
+    };
+    // One process-wide provider (ring); a second install is refused harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
         .await
-        .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
-    axum::serve(listener, router(engine, limits))
-        .with_graceful_shutdown(shutdown)
+        .map_err(|e| {
+            EngineError::invalid(
+                "tls",
+                format!(
+                    "cannot use the certificate {} with the key {}: {e}; give PEM files",
+                    tls.cert.display(),
+                    tls.key.display()
+                ),
+            )
+        })?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::bind_rustls(addr, config)
+        .handle(handle)
+        .serve(app.into_make_service())
         .await
-        .map_err(|e| EngineError::io("the workflow API stopped", e))
+        .map_err(|e| EngineError::io(format!("the workflow API on {addr} stopped"), e))
 }
 
 /// The OpenAPI description of this API, as served.

@@ -386,3 +386,82 @@ async fn with_every_worker_busy_an_invocation_gets_503_and_nothing_runs() {
         200
     );
 }
+
+#[tokio::test]
+async fn with_a_certificate_and_key_the_api_speaks_https_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let engine = Engine::open(&dir.path().join("data")).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let tls = provisio_workflow_api::Tls {
+        cert: cert.clone(),
+        key: key.clone(),
+    };
+    tokio::spawn(provisio_workflow_api::serve(
+        engine.clone(),
+        addr,
+        Limits::default(),
+        Some(tls),
+        std::future::pending(),
+    ));
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap())
+        .build()
+        .unwrap();
+    let health = format!("https://127.0.0.1:{port}/api/v1/health");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        match trusting.get(&health).send().await {
+            Ok(r) => break r.status().as_u16(),
+            Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("no HTTPS answer: {e}"),
+        }
+    };
+    assert_eq!(status, 200);
+    // Plain HTTP, and a client that does not trust the certificate, get nowhere.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/health"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    assert!(reqwest::Client::new().get(&health).send().await.is_err());
+
+    // A key that does not fit is refused with what to fix.
+    std::fs::write(&key, "not a key").unwrap();
+    let e = provisio_workflow_api::serve(
+        engine,
+        ([127, 0, 0, 1], 0).into(),
+        Limits::default(),
+        Some(provisio_workflow_api::Tls { cert, key }),
+        std::future::pending(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("cannot use the certificate"), "{e}");
+}

@@ -28,8 +28,17 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
     let level = engine.settings().await.map(|s| s.log_level).unwrap_or_default();
     let _log = provisio_engine::logging::install(engine.data_dir(), &level);
     tracing::debug!(command = ?std::env::args().nth(1), "provisio command");
-    if let Command::Serve { grace, listen } = cli.command {
-        return serve::run(engine, grace, listen.as_deref()).await;
+    if let Command::Serve {
+        grace,
+        listen,
+        tls_cert,
+        tls_key,
+    } = cli.command
+    {
+        let tls = tls_cert
+            .zip(tls_key)
+            .map(|(cert, key)| provisio_workflow_api::Tls { cert, key });
+        return serve::run(engine, grace, listen.as_deref(), tls).await;
     }
     let result = command(&engine, cli.command, printer).await;
     // The last connection out checkpoints the WAL and removes it, so the next

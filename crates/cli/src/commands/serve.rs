@@ -7,7 +7,12 @@ use provisio_engine::scheduler::lock::SchedulerLock;
 use provisio_engine::scheduler::{Scheduler, SystemClock};
 use provisio_engine::{Engine, EngineError};
 
-pub async fn run(engine: Engine, grace: u64, listen: Option<&str>) -> Result<i32, EngineError> {
+pub async fn run(
+    engine: Engine,
+    grace: u64,
+    listen: Option<&str>,
+    tls: Option<provisio_workflow_api::Tls>,
+) -> Result<i32, EngineError> {
     let _lock = SchedulerLock::acquire(engine.data_dir())?;
     // The workflow API, when asked for, runs beside the scheduler until the same signal.
     let (api_stop, api_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -23,15 +28,19 @@ pub async fn run(engine: Engine, grace: u64, listen: Option<&str>) -> Result<i32
                 )
             })?;
             let api_engine = engine.clone();
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let server = tokio::spawn(provisio_workflow_api::serve(
                 api_engine,
                 addr,
                 provisio_workflow_api::Limits::default(),
+                tls,
                 async {
                     let _ = api_stopped.await;
                 },
             ));
-            eprintln!("provisio: workflow API on http://{addr}/api/v1 (tokens: provisio api-token create)");
+            eprintln!(
+                "provisio: workflow API on {scheme}://{addr}/api/v1 (tokens: provisio api-token create)"
+            );
             Some(server)
         }
     };
