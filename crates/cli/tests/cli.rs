@@ -1669,3 +1669,29 @@ fn serve_listen_answers_workflows_with_a_token_and_refuses_them_without() {
     serve.kill().unwrap();
     serve.wait().unwrap();
 }
+
+#[test]
+fn alert_severity_follows_the_environment_type() {
+    let cli = Cli::new();
+    scripted_task(
+        &cli,
+        "S",
+        "Load",
+        "import sys\nsys.exit(5)\n",
+        "0 0 0 1 1 *",
+        "{}",
+    );
+    cli.run(&["task", "run", "S/Load", "--wait"]);
+    cli.ok(&["settings", "set", "environment_type=prod"]);
+    cli.run(&["task", "run", "S/Load", "--wait"]);
+    let alerts = cli.json(&["alerts", "list"]);
+    let severities: Vec<&str> = alerts
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["critical", "warning"], "newest first: {alerts}");
+    let table = cli.ok(&["alerts", "list"]);
+    assert!(table.lines().next().unwrap().contains("SEVERITY"), "{table}");
+}

@@ -41,7 +41,8 @@ impl Api {
                     "AD",
                     task(json!({"name": name, "usage": "event", "event_usage": usage,
                         "target_template": "person", "target_folder": "persons",
-                        "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]})),
+                        "mappings": [{"source": "sAMAccountName", "target": "employee_id"},
+                                     {"source": "displayName", "target": "last_name"}]})),
                 )
                 .await
                 .unwrap();
@@ -282,6 +283,26 @@ async fn a_scheduled_task_runs_now_and_its_run_is_read_back() {
     assert_eq!(run["counts"]["created"], 10);
     let stored = api.engine.run(started["id"].as_str().unwrap()).await.unwrap();
     assert_eq!(stored.trigger.as_str(), "api");
+
+    // A read invocation naming one of those cards writes what it read to it.
+    let (status, read) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/AD/tasks/Lookup/invoke",
+            Some(&token),
+            Some(json!({"values": {"employee_id": "id-3", "last_name": "Read-3"},
+                        "card": {"attribute": "employee_id", "key": "id-3"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(
+        read["values"],
+        json!({"employee_id": "id-3", "last_name": "Read-3"})
+    );
+    let cards = api.engine.datacards("person", None, 100).await.unwrap();
+    let card = cards.iter().find(|c| c.data["employee_id"] == "id-3").unwrap();
+    assert_eq!(card.data["last_name"], "Read-3");
+    assert_eq!(cards.len(), 10);
 }
 
 #[tokio::test]
@@ -464,4 +485,93 @@ async fn with_a_certificate_and_key_the_api_speaks_https_only() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("cannot use the certificate"), "{e}");
+}
+
+#[tokio::test]
+async fn invocations_beyond_the_workers_wait_their_turn() {
+    let api = Api::start(Limits::default()).await;
+    let token = api.token("flows", &[]).await;
+    api.engine.worker_slots().resize(1);
+    let calls = (0..3).map(|i| {
+        let (http, base, token) = (api.http.clone(), api.base.clone(), token.clone());
+        async move {
+            http.post(format!("{base}{INVOKE}"))
+                .bearer_auth(token)
+                .json(&json!({"values": {"employee_id": format!("u{i}")}}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures_join(calls.collect()).await;
+    assert_eq!(statuses, [200, 200, 200], "queued, then served one at a time");
+    assert_eq!(api.engine.history("AD/Disable", 10).await.unwrap().len(), 3);
+}
+
+async fn futures_join(calls: Vec<impl std::future::Future<Output = u16> + Send + 'static>) -> Vec<u16> {
+    let handles: Vec<_> = calls.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_secret_parameter_never_reaches_a_response_or_a_log() {
+    let api = Api::start(Limits::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("leaky.py");
+    std::fs::write(
+        &script,
+        "import json, sys\np = json.loads(sys.stdin.readline())\nprint('using', p['api_password'])\nraise Exception('login failed with ' + p['api_password'])\n",
+    )
+    .unwrap();
+    api.engine
+        .add_script(&script, provisio_engine::script_library::ScriptKind::Event, None)
+        .await
+        .unwrap();
+    api.engine
+        .create_connector(
+            jsonc::from_str(r#"{"name": "Vault", "type": "python_script", "script": "leaky.py", "parameters": {"api_password": "s3cr3t-4711"}}"#)
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    api.engine
+        .create_task(
+            "Vault",
+            serde_json::from_value(json!({"name": "Open", "usage": "event", "target_template": "person",
+                "target_folder": "persons", "mappings": [{"source": "sAMAccountName", "target": "employee_id"}]}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let token = api.token("flows", &[]).await;
+    let response = api
+        .http
+        .post(format!("{}/connectors/Vault/tasks/Open/invoke", api.base))
+        .bearer_auth(&token)
+        .json(&json!({"values": {"employee_id": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("login failed with"), "{text}");
+    assert!(!text.contains("s3cr3t-4711"), "{text}");
+    let run: Value = serde_json::from_str(&text).unwrap();
+    let log = api.engine.run_log(run["id"].as_str().unwrap()).await.unwrap();
+    assert!(log.contains("using") && !log.contains("s3cr3t-4711"), "{log}");
+    let (_, read) = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/runs/{}", run["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(!read.to_string().contains("s3cr3t-4711"));
 }

@@ -9,12 +9,13 @@ pub async fn run(engine: &Engine, command: AlertsCommand, printer: &Printer) -> 
             let alerts = engine.alerts(limit).await?;
             printer.emit(&alerts, || {
                 table(
-                    &["TIME", "TASK", "STATUS", "RUN", "MESSAGE"],
+                    &["TIME", "SEVERITY", "TASK", "STATUS", "RUN", "MESSAGE"],
                     alerts
                         .iter()
                         .map(|a| {
                             vec![
                                 a.created_at.clone(),
+                                a.severity.clone(),
                                 a.task.clone(),
                                 a.status.clone(),
                                 a.run_id.clone().unwrap_or_default(),

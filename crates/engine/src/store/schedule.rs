@@ -26,6 +26,8 @@ pub struct Alert {
     pub status: String,
     pub message: String,
     pub acknowledged: bool,
+    /// `critical` when raised in a `prod` installation, else `warning`.
+    pub severity: String,
 }
 
 impl Store {
@@ -96,15 +98,22 @@ impl Store {
         status: &str,
         message: &str,
     ) -> Result<()> {
-        sqlx::query("INSERT INTO alerts (created_at, task_id, run_id, task, status, message) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(crate::clock::now())
-            .bind(task_id)
-            .bind(run_id)
-            .bind(task)
-            .bind(status)
-            .bind(message)
-            .execute(self.pool())
-            .await?;
+        // Production failures are critical; others are warnings (the seed's rule).
+        let prod = self.settings().await?.environment_type == Some(crate::model::EnvironmentType::Prod);
+        let severity = if prod { "critical" } else { "warning" };
+        sqlx::query(
+            "INSERT INTO alerts (created_at, task_id, run_id, task, status, message, severity)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(crate::clock::now())
+        .bind(task_id)
+        .bind(run_id)
+        .bind(task)
+        .bind(status)
+        .bind(message)
+        .bind(severity)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -124,6 +133,7 @@ impl Store {
                     status: r.try_get("status")?,
                     message: r.try_get("message")?,
                     acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
+                    severity: r.try_get("severity")?,
                 })
             })
             .collect()
