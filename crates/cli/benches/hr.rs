@@ -150,6 +150,9 @@ fn round(dir: &Path, first: &Path, second: &Path, n: usize) -> Round {
         &["connector", "update", "HR", "--file", c.to_str().unwrap()],
     );
     std::fs::copy(second, inbox.join("w.csv")).unwrap();
+    // The setup's full run leaves hundreds of MB to write back; flushed first
+    // so that the measured run does not compete with it for the disk.
+    let _ = Command::new("sync").status();
 
     let (out, wall, peak_mb) = provisio_measured(&data, &["--json", "task", "run", "HR/Load", "--wait"]);
     let run: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -296,7 +296,6 @@ impl HrFileJob {
                 )))
             }
         }
-        tracing::debug!(rows = out.archived, changed = out.written, "HR file read");
         out.finish()
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))
     }
@@ -474,51 +473,27 @@ impl HrFileJob {
     }
 }
 
-/// The previous file's rows by id hash, for a partial run's comparison: the
-/// sorted index and a directory from the top bits of a hash to the first
-/// entry with them. The ids are hashes, spread evenly, so each directory slot
-/// holds a few entries: a lookup is a short scan where a binary search over a
-/// million entries took twenty cache misses (measured: the search was a third
-/// of a partial run's reading).
-struct Previous {
-    index: ArchiveIndex,
-    directory: Vec<u32>,
-    shift: u32,
-}
-
-impl Previous {
-    fn new(index: ArchiveIndex) -> Previous {
-        // About eight entries (two cache lines) per slot: the directory (half a
-        // megabyte at a million rows) then stays in the CPU's cache, and a
-        // lookup costs one miss instead of two.
-        let bits = (usize::BITS - index.len().leading_zeros())
-            .saturating_sub(3)
-            .clamp(1, 30);
-        let shift = 64 - bits;
-        let mut directory = Vec::with_capacity((1usize << bits) + 1);
-        let mut at = 0usize;
-        for slot in 0..=(1u64 << bits) {
-            while at < index.len() && (index[at].0 >> shift) < slot {
-                at += 1;
-            }
-            directory.push(at as u32);
+/// Offsets (in the staged archive) of the rows that differ from the previous
+/// file: both indexes are sorted by id hash, so one merge walks them in
+/// memory order (measured: a lookup per row cost a cache miss per row, a
+/// third of a partial run's reading). An id the previous file had several
+/// times counts as unchanged when any of its rows matches.
+fn changed_rows(current: &[(u64, u64, u64)], previous: &[(u64, u64)]) -> Vec<u64> {
+    let mut changed = Vec::new();
+    let mut j = 0;
+    for &(id, row, at) in current {
+        while j < previous.len() && previous[j].0 < id {
+            j += 1;
         }
-        Previous {
-            index,
-            directory,
-            shift,
-        }
-    }
-
-    /// The row hash stored for `id`.
-    fn row_hash(&self, id: u64) -> Option<u64> {
-        let slot = (id >> self.shift) as usize;
-        let (from, to) = (self.directory[slot] as usize, self.directory[slot + 1] as usize);
-        self.index[from..to]
+        let same = previous[j..]
             .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, h)| *h)
+            .take_while(|(p, _)| *p == id)
+            .any(|(_, r)| *r == row);
+        if !same {
+            changed.push(at);
+        }
     }
+    changed
 }
 
 /// Whether a file holds nothing but whitespace (read in chunks).
@@ -565,11 +540,16 @@ fn id_of(element: &[u8], column: &str) -> Result<Option<String>, String> {
 /// differ from the archive).
 struct RowsOut {
     archive: BufWriter<std::fs::File>,
+    /// Bytes written to the staged archive so far: where the next row starts.
+    at: u64,
     output: BufWriter<std::fs::File>,
     output_path: PathBuf,
-    previous: Option<Previous>,
-    /// This file's rows for the next run's comparison.
-    index: ArchiveIndex,
+    /// A partial run's previous rows; its changed rows are written at the end.
+    previous: Option<ArchiveIndex>,
+    /// This file's rows: (id hash, row hash, offset in the staged archive).
+    rows: Vec<(u64, u64, u64)>,
+    /// A partial run's rows without an id: always loaded.
+    unkeyed: Vec<u64>,
     archived: u64,
     written: u64,
     dir: PathBuf,
@@ -584,10 +564,12 @@ impl RowsOut {
         output.write_all(b"[")?;
         Ok(RowsOut {
             archive,
+            at: 1,
             output,
             output_path,
-            index: Vec::with_capacity(previous.as_ref().map_or(0, |p| p.len() + p.len() / 16)),
-            previous: previous.map(Previous::new),
+            rows: Vec::with_capacity(previous.as_ref().map_or(0, |p| p.len() + p.len() / 16)),
+            previous,
+            unkeyed: Vec::new(),
             archived: 0,
             written: 0,
             dir: dir.to_path_buf(),
@@ -598,40 +580,71 @@ impl RowsOut {
     fn row(&mut self, json: &[u8], id: Option<&str>) -> std::io::Result<()> {
         if self.archived > 0 {
             self.archive.write_all(b",\n")?;
+            self.at += 2;
         }
+        let at = self.at;
         self.archive.write_all(json)?;
+        self.at += json.len() as u64;
         self.archived += 1;
-        let row_hash = hash(json);
         let id_hash = id.map(|id| hash(id.as_bytes()));
-        if let Some(id_hash) = id_hash {
-            self.index.push((id_hash, row_hash));
+        match (id_hash, self.previous.is_some()) {
+            (Some(id), _) => self.rows.push((id, hash(json), at)),
+            (None, true) => self.unkeyed.push(at),
+            (None, false) => {}
         }
-        let unchanged = match (&self.previous, id_hash) {
-            (Some(previous), Some(id_hash)) => previous.row_hash(id_hash).is_some_and(|h| h == row_hash),
-            _ => false,
-        };
-        if !unchanged {
-            if self.written > 0 {
-                self.output.write_all(b",\n")?;
-            }
-            self.output.write_all(json)?;
-            self.written += 1;
+        // A full run loads every row: written now. A partial run's changed rows are known at the end.
+        if self.previous.is_none() {
+            self.write_output(json)?;
         }
+        Ok(())
+    }
+
+    fn write_output(&mut self, json: &[u8]) -> std::io::Result<()> {
+        if self.written > 0 {
+            self.output.write_all(b",\n")?;
+        }
+        self.output.write_all(json)?;
+        self.written += 1;
         Ok(())
     }
 
     fn finish(mut self) -> std::io::Result<PathBuf> {
         self.archive.write_all(b"]\n")?;
         self.archive.flush()?;
-        self.previous = None;
-        self.index.sort_unstable();
+        self.rows.sort_unstable();
         let mut index =
             BufWriter::with_capacity(1 << 20, std::fs::File::create(self.dir.join(STAGED_INDEX))?);
-        for (id, row) in &self.index {
+        for (id, row, _) in &self.rows {
             index.write_all(&id.to_le_bytes())?;
             index.write_all(&row.to_le_bytes())?;
         }
         index.flush()?;
+        if let Some(previous) = self.previous.take() {
+            let mut changed = changed_rows(&self.rows, &previous);
+            drop(previous);
+            changed.append(&mut self.unkeyed);
+            // In file order, read back from the staged archive (still in the page cache).
+            changed.sort_unstable();
+            let mut archive = std::io::BufReader::with_capacity(
+                1 << 16,
+                std::fs::File::open(self.dir.join(STAGED_ARCHIVE))?,
+            );
+            let mut line = Vec::with_capacity(1024);
+            for at in changed {
+                use std::io::{BufRead, Seek};
+                archive.seek(std::io::SeekFrom::Start(at))?;
+                line.clear();
+                archive.read_until(b'\n', &mut line)?;
+                // Rows end in ",\n", the last in "]\n"; compact JSON has no raw line break.
+                let row = line
+                    .strip_suffix(b",\n")
+                    .or_else(|| line.strip_suffix(b"]\n"))
+                    .unwrap_or(&line);
+                let row = row.to_vec();
+                self.write_output(&row)?;
+            }
+        }
+        tracing::debug!(rows = self.archived, changed = self.written, "HR file read");
         self.output.write_all(b"]\n")?;
         self.output.flush()?;
         Ok(self.output_path)
@@ -740,20 +753,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_archived_id_is_found_by_its_hash_wherever_it_sits() {
-        let mut index: Vec<(u64, u64)> = (0..10_000u64).map(|i| (hash(&i.to_le_bytes()), i)).collect();
-        index.sort_unstable();
-        let previous = Previous::new(index);
-        for i in (0..10_000u64).step_by(7) {
-            assert_eq!(previous.row_hash(hash(&i.to_le_bytes())), Some(i));
-        }
-        assert_eq!(previous.row_hash(hash(b"absent")), None);
-        assert_eq!(previous.row_hash(u64::MAX), None);
-        // Uneven ids (all small) still answer, if slowly.
-        let uneven = Previous::new((0..1000u64).map(|i| (i, i * 2)).collect());
-        assert_eq!(uneven.row_hash(999), Some(1998));
-        assert_eq!(uneven.row_hash(5000), None);
-        assert_eq!(Previous::new(Vec::new()).row_hash(1), None);
+    fn the_merge_finds_new_and_changed_rows_and_keeps_file_order_to_the_caller() {
+        // (id, row hash, offset), sorted by id; the previous file by id.
+        let current = [(1, 10, 500), (2, 20, 100), (2, 21, 300), (4, 40, 200), (5, 50, 0)];
+        let previous = [(1, 10), (2, 21), (3, 30), (5, 99), (5, 50)];
+        // 2/20 differs from the previous row of id 2, 4 is new; 5 matches one of its two previous rows.
+        assert_eq!(changed_rows(&current, &previous), [100, 200]);
+        assert_eq!(changed_rows(&current, &[]), [500, 100, 300, 200, 0]);
     }
 
     #[test]
