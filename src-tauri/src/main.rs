@@ -96,6 +96,9 @@ fn main() {
             commands::targets::add_target,
             commands::targets::test_target,
             commands::targets::remove_target,
+            commands::tokens::list_api_tokens,
+            commands::tokens::create_api_token,
+            commands::tokens::revoke_api_token,
         ])
         .setup(move |app| {
             if let Some(window) = app.get_webview_window("main") {

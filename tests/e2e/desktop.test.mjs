@@ -247,3 +247,31 @@ test("Settings: an ESM target is added (credentials checked first) and its conne
   }
   await driver.click(tabs[labels.indexOf("Overview")]);
 });
+
+test("Settings: a workflow API token is created in the window and shown once", async () => {
+  const tabs = await driver.waitFor("[role=tab]", { min: 4 });
+  const labels = await Promise.all(tabs.map((t) => driver.text(t)));
+  await driver.click(tabs[labels.indexOf("Settings")]);
+  const form = "form[aria-label='Create API token']";
+  const [submit] = await driver.waitFor(`${form} button[type=submit]`);
+  assert.equal(await driver.property(submit, "disabled"), true, "Create is disabled without a name");
+  const [name] = await driver.waitFor(`${form} input[name=token_name]`);
+  await driver.type(name, "leavers");
+  await driver.click(submit);
+  const [shown] = await driver.waitFor("[data-testid=new-token] code");
+  const token = await driver.text(shown);
+  assert.match(token, /^pvo_[0-9a-f]{64}$/);
+  const rows = await driver.waitFor("[data-testid=token-row] td", { min: 5 });
+  assert.equal(await driver.text(rows[0]), "leavers");
+  assert.equal(await driver.text(rows[1]), "every task");
+  const listed = provisio("api-token", "list");
+  assert.match(listed, /leavers/);
+  assert.doesNotMatch(listed, new RegExp(token), "only the hash is stored");
+  try {
+    mkdirSync(join(here, "out"), { recursive: true });
+    writeFileSync(join(here, "out", "tokens.png"), Buffer.from(await driver.screenshot(), "base64"));
+  } catch {
+    // A screenshot is a debugging aid only.
+  }
+  await driver.click(tabs[labels.indexOf("Overview")]);
+});

@@ -1,8 +1,10 @@
 // Typed calls into the desktop shell. Every command returns the engine's data
 // or rejects with an ErrorBody {code, message}; the UI branches on `code`.
 import { invoke } from "@tauri-apps/api/core";
+import type { ApiToken } from "./generated/ApiToken";
 import type { ConnectorSummary } from "./generated/ConnectorSummary";
 import type { EngineStatus } from "./generated/EngineStatus";
+import type { NewApiToken } from "./generated/NewApiToken";
 import type { ErrorBody } from "./generated/ErrorBody";
 import type { SettingRow } from "./generated/SettingRow";
 import type { Settings } from "./generated/Settings";
@@ -32,4 +34,7 @@ export const api = {
   addTarget: (input: TargetInput) => invoke<TargetCheck>("add_target", { input }),
   testTarget: (name: string) => invoke<TargetCheck>("test_target", { name }),
   removeTarget: (name: string) => invoke<TargetInfo>("remove_target", { name }),
+  listApiTokens: () => invoke<ApiToken[]>("list_api_tokens"),
+  createApiToken: (name: string, tasks: string[]) => invoke<NewApiToken>("create_api_token", { name, tasks }),
+  revokeApiToken: (name: string) => invoke<null>("revoke_api_token", { name }),
 };

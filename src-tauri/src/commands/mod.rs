@@ -5,6 +5,7 @@ pub mod connectors;
 pub mod settings;
 pub mod status;
 pub mod targets;
+pub mod tokens;
 
 use provisio_engine::ErrorBody;
 

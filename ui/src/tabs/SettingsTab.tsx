@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
 import type { SettingRow } from "../generated/SettingRow";
 import { TargetsSection } from "./TargetsSection";
+import { TokensSection } from "./TokensSection";
 
 /**
  * Every setting the engine defines, rendered from its table (label, value,
@@ -38,6 +39,7 @@ export function SettingsTab() {
       </table>
     </section>
     <TargetsSection />
+    <TokensSection />
     </>
   );
 }
