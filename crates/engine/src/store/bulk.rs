@@ -129,8 +129,10 @@ pub fn checkpoint_and_close(database: &Path) {
     // Never creates a database that is not there.
     let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if let Ok(conn) = Connection::open_with_flags(database, flags) {
-        // No waiting: another process's load must not hold this one's exit.
-        let _ = conn.busy_timeout(Duration::ZERO);
+        // A moment's wait (a connection of this process may still be letting
+        // go of its lock), never more: another process's load must not hold
+        // this one's exit.
+        let _ = conn.busy_timeout(Duration::from_millis(250));
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
 }
