@@ -80,31 +80,32 @@ pub struct Data {
 }
 
 impl Data {
+    /// The index entries of a card: (template, attribute, first value).
+    fn index_keys(card: &Card) -> Vec<(String, String, String)> {
+        card.data
+            .keys()
+            .filter_map(|a| card.text(a).map(|v| (card.template.clone(), a.clone(), v)))
+            .collect()
+    }
+
     fn unindex(&mut self, id: i64) {
-        if let Some(card) = self.cards.get(&id) {
-            let keys: Vec<_> = card
-                .data
-                .keys()
-                .filter_map(|a| card.text(a).map(|v| (card.template.clone(), a.clone(), v)))
-                .collect();
-            for k in keys {
-                if let Some(set) = self.index.get_mut(&k) {
-                    set.remove(&id);
-                }
+        let keys = self.cards.get(&id).map(Data::index_keys).unwrap_or_default();
+        for k in keys {
+            if let Some(set) = self.index.get_mut(&k) {
+                set.remove(&id);
             }
         }
     }
 
     fn reindex(&mut self, id: i64) {
-        if let Some(card) = self.cards.get(&id).filter(|c| !c.deleted) {
-            let keys: Vec<_> = card
-                .data
-                .keys()
-                .filter_map(|a| card.text(a).map(|v| (card.template.clone(), a.clone(), v)))
-                .collect();
-            for k in keys {
-                self.index.entry(k).or_default().insert(id);
-            }
+        let keys = self
+            .cards
+            .get(&id)
+            .filter(|c| !c.deleted)
+            .map(Data::index_keys)
+            .unwrap_or_default();
+        for k in keys {
+            self.index.entry(k).or_default().insert(id);
         }
     }
 

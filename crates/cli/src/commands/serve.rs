@@ -21,12 +21,7 @@ pub async fn run(
     let api = match listen.map(str::to_string).or(setting) {
         None => None,
         Some(text) => {
-            let addr = provisio_engine::rules::settings::listen_address(&text).map_err(|_| {
-                EngineError::invalid(
-                    "--listen",
-                    format!("'{text}' is not ADDRESS:PORT or a port (for example 127.0.0.1:8080 or 8080)"),
-                )
-            })?;
+            let addr = provisio_engine::rules::settings::listen_address(&text)?;
             let api_engine = engine.clone();
             let scheme = if tls.is_some() { "https" } else { "http" };
             let server = tokio::spawn(provisio_workflow_api::serve(

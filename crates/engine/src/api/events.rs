@@ -216,16 +216,14 @@ impl Engine {
         })?;
         let returned: Map<String, Value> = serde_json::from_str(&text)
             .map_err(|e| format!("the values the script returned are not a JSON object: {e}"))?;
+        // The connector is read once: its target gives the template here and takes the card below.
+        let target = self
+            .connector_row(&task.connector_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .target;
         let template = self
-            .template_in(
-                &self
-                    .connector_row(&task.connector_id)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .target,
-                &task.target_template,
-                "target_template",
-            )
+            .template_in(&target, &task.target_template, "target_template")
             .await
             .map_err(|e| e.to_string())?;
         let mut values = Map::new();
@@ -260,27 +258,21 @@ impl Engine {
             values.insert(m.target.clone(), value);
         }
         if let Some(card) = card {
-            self.write_read_values(task, card, &values).await?;
+            self.write_read_values(task, &target, card, &values).await?;
         }
         Ok(Value::Object(values))
     }
 
     /// Writes read values to the existing card of the task's template whose
-    /// `card.attribute` is `card.key`, in one transaction of the task's target.
+    /// `card.attribute` is `card.key`, in one transaction of `target` (the connector's).
     async fn write_read_values(
         &self,
         task: &crate::model::Task,
+        target: &str,
         card: &CardKey,
         values: &Map<String, Value>,
     ) -> std::result::Result<(), String> {
-        let connector = self
-            .connector_row(&task.connector_id)
-            .await
-            .map_err(|e| e.to_string())?;
-        let target = self
-            .target_for(&connector.target)
-            .await
-            .map_err(|e| e.to_string())?;
+        let target = self.target_for(target).await.map_err(|e| e.to_string())?;
         let (template, folder, task_id) = (
             task.target_template.clone(),
             task.target_folder.clone(),

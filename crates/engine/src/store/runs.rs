@@ -182,28 +182,22 @@ impl Store {
     /// store, so it never waits for a load. An incremental task stays
     /// incremental ([`Store::reset_incremental`] is the other reset).
     pub async fn clear_cache(&self, task_id: &str) -> Result<()> {
-        // Strictly later than any run start recorded so far, even within one millisecond.
-        let now = chrono::Utc::now().timestamp_millis() + 1;
-        sqlx::query(
-            "INSERT INTO cache_resets (task_id, reset_at) VALUES (?1, ?2)
-             ON CONFLICT (task_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
-        )
-        .bind(task_id)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        // Past the stamp before returning: a run started from here on counts as after the reset.
-        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-        Ok(())
+        self.stamp_reset("cache_resets", task_id).await
     }
 
     /// Resets a task's incremental state: its next run is full. The data cache stays.
     pub async fn reset_incremental(&self, task_id: &str) -> Result<()> {
+        self.stamp_reset("incremental_resets", task_id).await
+    }
+
+    /// Records a reset of `task_id` in `table` (`cache_resets` or `incremental_resets`).
+    async fn stamp_reset(&self, table: &'static str, task_id: &str) -> Result<()> {
+        // Strictly later than any run start recorded so far, even within one millisecond.
         let now = chrono::Utc::now().timestamp_millis() + 1;
-        sqlx::query(
-            "INSERT INTO incremental_resets (task_id, reset_at) VALUES (?1, ?2)
-             ON CONFLICT (task_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO {table} (task_id, reset_at) VALUES (?1, ?2)
+             ON CONFLICT (task_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)"
+        ))
         .bind(task_id)
         .bind(now)
         .execute(self.pool())

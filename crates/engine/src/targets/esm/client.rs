@@ -158,26 +158,14 @@ impl EsmClient {
     /// Logs in with the API's form fields; keeps the bearer token.
     pub fn login(&mut self) -> Result<()> {
         let url = self.url(&["users", "login"]);
-        let mut attempt = 0;
-        let response = loop {
-            self.pace();
-            self.requests += 1;
-            let sent = self
-                .http
-                .post(url.clone())
-                .form(&[
-                    ("login", self.user.as_str()),
-                    ("password", self.password.expose().as_str()),
-                ])
-                .send();
-            match sent {
-                Ok(r) if !r.status().is_server_error() || attempt + 1 >= ATTEMPTS => break r,
-                Err(e) if attempt + 1 >= ATTEMPTS => {
-                    return Err(self.error(format!("cannot reach {}: {}", self.root, transport(&e))))
-                }
-                _ => backoff(&mut attempt),
-            }
+        let (user, password) = (self.user.clone(), Sensitive::new(self.password.expose().clone()));
+        let login = |http: &Client| {
+            http.post(url.clone())
+                .form(&[("login", user.as_str()), ("password", password.expose().as_str())])
         };
+        let response = self
+            .send(&login, Repeat::Safe, "logging in")
+            .map_err(|e| self.error(format!("cannot reach {}: {}", self.root, transport(&e))))?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
             return Err(EngineError::Remote {
@@ -228,35 +216,25 @@ impl EsmClient {
         }
         let what = format!("{method} {}", url.path());
         let mut renewed = false;
-        let mut attempt = 0;
         loop {
-            self.pace();
-            self.requests += 1;
             let token = self
                 .token
                 .as_ref()
                 .map(|t| t.expose().clone())
                 .unwrap_or_default();
-            let sent = build(
-                self.http
-                    .request(method.clone(), url.clone())
-                    .header(reqwest::header::AUTHORIZATION, token),
-            )
-            .send();
-            match sent {
+            let request = |http: &Client| {
+                build(
+                    http.request(method.clone(), url.clone())
+                        .header(reqwest::header::AUTHORIZATION, token.as_str()),
+                )
+            };
+            match self.send(&request, repeat, &what) {
                 Ok(r) if r.status() == StatusCode::UNAUTHORIZED && !renewed => {
                     // The token expired: one new login, then the same call again (it was not carried out).
                     renewed = true;
                     self.login()?;
                 }
-                Ok(r) if r.status().is_server_error() && repeat == Repeat::Safe && attempt + 1 < ATTEMPTS => {
-                    backoff(&mut attempt)
-                }
                 Ok(r) => return Ok(r),
-                Err(e) if repeat == Repeat::Safe && attempt + 1 < ATTEMPTS => {
-                    tracing::debug!(target = %self.target, call = %what, error = %transport(&e), "retrying");
-                    backoff(&mut attempt)
-                }
                 Err(e) => {
                     return Err(self.error(format!(
                         "{what} failed: {}{}",
@@ -268,6 +246,31 @@ impl EsmClient {
                         }
                     )))
                 }
+            }
+        }
+    }
+
+    /// Sends one request, paced; a [`Repeat::Safe`] one is sent again with
+    /// backoff after a connection error or a 5xx, up to [`ATTEMPTS`] times.
+    /// The last answer or error stands.
+    fn send(
+        &mut self,
+        build: &dyn Fn(&Client) -> RequestBuilder,
+        repeat: Repeat,
+        what: &str,
+    ) -> std::result::Result<Response, reqwest::Error> {
+        let mut attempt = 0;
+        loop {
+            self.pace();
+            self.requests += 1;
+            let last = repeat == Repeat::Never || attempt + 1 >= ATTEMPTS;
+            match build(&self.http).send() {
+                Ok(r) if r.status().is_server_error() && !last => backoff(&mut attempt),
+                Err(e) if !last => {
+                    tracing::debug!(target = %self.target, call = %what, error = %transport(&e), "retrying");
+                    backoff(&mut attempt)
+                }
+                other => return other,
             }
         }
     }
