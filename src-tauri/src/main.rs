@@ -19,16 +19,16 @@ use tauri::Manager;
 
 /// Schedules the data directory unless another process (`provisio serve`,
 /// another window) already does; returns what the status bar shows.
-fn start_scheduler(runtime: &tokio::runtime::Runtime, engine: &Engine) -> SchedulerStatus {
+fn start_scheduler(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine,
+    workflow_api: Option<&str>,
+) -> SchedulerStatus {
     let (lock, status) = SchedulerLock::try_acquire(engine.data_dir());
     match lock {
         Some(lock) => {
             // The workflow API, when the setting turns it on, goes with the scheduler.
-            let listen = runtime
-                .block_on(engine.settings())
-                .ok()
-                .and_then(|s| s.workflow_api)
-                .and_then(|a| provisio_engine::rules::settings::listen_address(&a).ok());
+            let listen = workflow_api.and_then(|a| provisio_engine::rules::settings::listen_address(a).ok());
             if let Some(addr) = listen {
                 let api_engine = engine.clone();
                 runtime.spawn(async move {
@@ -76,14 +76,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let level = runtime
-        .block_on(engine.settings())
-        .map(|s| s.log_level)
-        .unwrap_or_default();
-    let _log = provisio_engine::logging::install(engine.data_dir(), &level);
+    // Read once at start: the log level, the window's title and the workflow API's address.
+    let settings = runtime.block_on(engine.settings()).unwrap_or_default();
+    let _log = provisio_engine::logging::install(engine.data_dir(), &settings.log_level);
     tauri::async_runtime::set(runtime.handle().clone());
-    let title = runtime.block_on(state::window_title(&engine));
-    let scheduling = start_scheduler(&runtime, &engine);
+    let title = state::window_title(&settings);
+    let scheduling = start_scheduler(&runtime, &engine, settings.workflow_api.as_deref());
     let result = tauri::Builder::default()
         .manage(state::AppState::new(engine, scheduling))
         .invoke_handler(tauri::generate_handler![

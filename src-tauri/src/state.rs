@@ -15,8 +15,8 @@ impl AppState {
 }
 
 /// "Provisio — TEST": the environment type is always visible, even before the UI loads.
-pub async fn window_title(engine: &Engine) -> String {
-    match engine.settings().await.ok().and_then(|s| s.environment_type) {
+pub fn window_title(settings: &provisio_engine::model::Settings) -> String {
+    match settings.environment_type {
         Some(env) => format!("Provisio — {}", env.as_str().to_uppercase()),
         None => "Provisio — environment not set".to_string(),
     }
