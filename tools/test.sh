@@ -13,16 +13,8 @@ source tools/env.sh
 step "rustfmt"
 cargo fmt --all --check
 
-step "generated TypeScript types are current"
-cargo test -q -p provisio-engine --lib export_bindings >/dev/null
-if [ -n "$(git status --porcelain -- ui/src/generated)" ]; then
-  git status --short -- ui/src/generated
-  echo "ui/src/generated is stale: run 'cargo test -p provisio-engine --lib export_bindings' and commit the result" >&2
-  exit 1
-fi
-
-step "UI: TypeScript (strict), ESLint, build"
-(cd ui && npm run --silent typecheck && npm run --silent lint && npx vite build --logLevel warn)
+step "UI: TypeScript (strict), ESLint, component tests, build"
+(cd ui && npm run --silent typecheck && npm run --silent lint && npx vitest run && npx vite build --logLevel warn)
 
 step "rusqlite and sqlx link one libsqlite3-sys"
 # The load (rusqlite) and the rest of the store (sqlx) open the same files;
@@ -46,6 +38,14 @@ PROVISIO_COLD_START=1 tools/with-keyring.sh cargo test --locked -q -p provisio-e
 
 step "desktop app build"
 cargo build --locked -p provisio-desktop -p provisio-cli -p esm-standin --features provisio-desktop/custom-protocol
+
+step "the IPC bindings (ui/src/bindings.ts) are current"
+"$CARGO_TARGET_DIR/debug/provisio-desktop" --export-bindings ui/src/bindings.ts
+if [ -n "$(git status --porcelain -- ui/src/bindings.ts)" ]; then
+  git --no-pager diff --stat -- ui/src/bindings.ts
+  echo "ui/src/bindings.ts is stale: run '$CARGO_TARGET_DIR/debug/provisio-desktop --export-bindings ui/src/bindings.ts' and commit it" >&2
+  exit 1
+fi
 
 step "end-to-end: CLI + desktop app in a real WebKit window"
 PROVISIO_BIN="$CARGO_TARGET_DIR/debug/provisio" \

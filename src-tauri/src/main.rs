@@ -7,6 +7,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod ipc;
 mod state;
 
 use std::sync::Arc;
@@ -61,7 +62,37 @@ fn start_scheduler(
     }
 }
 
+/// Pushes the engine's run progress to the window as typed events.
+fn forward_progress(
+    app: tauri::AppHandle,
+    mut progress: tokio::sync::broadcast::Receiver<provisio_engine::progress::RunProgress>,
+) {
+    use tauri_specta::Event;
+    tauri::async_runtime::spawn(async move {
+        loop {
+            match progress.recv().await {
+                Ok(p) => {
+                    let _ = ipc::RunProgressEvent(p).emit(&app);
+                }
+                // Missed messages are superseded by the next one.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, flag, path] = args.as_slice() {
+        if flag == "--export-bindings" {
+            if let Err(e) = ipc::export(path) {
+                eprintln!("provisio-desktop: cannot write the bindings to {path}: {e}");
+                std::process::exit(1);
+            }
+            return;
+        }
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -82,23 +113,15 @@ fn main() {
     tauri::async_runtime::set(runtime.handle().clone());
     let title = state::window_title(&settings);
     let scheduling = start_scheduler(&runtime, &engine, settings.workflow_api.as_deref());
+    let ipc = ipc::builder();
+    let progress = engine.subscribe_progress();
     let result = tauri::Builder::default()
         .manage(state::AppState::new(engine, scheduling))
-        .invoke_handler(tauri::generate_handler![
-            commands::status::engine_status,
-            commands::connectors::list_connectors,
-            commands::connectors::list_tasks,
-            commands::settings::get_settings,
-            commands::settings::settings_view,
-            commands::targets::list_targets,
-            commands::targets::add_target,
-            commands::targets::test_target,
-            commands::targets::remove_target,
-            commands::tokens::list_api_tokens,
-            commands::tokens::create_api_token,
-            commands::tokens::revoke_api_token,
-        ])
+        .plugin(tauri_plugin_dialog::init())
+        .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
+            ipc.mount_events(app);
+            forward_progress(app.handle().clone(), progress);
             if let Some(window) = app.get_webview_window("main") {
                 window.set_title(&title)?;
             }

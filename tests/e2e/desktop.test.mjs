@@ -275,3 +275,189 @@ test("Settings: a workflow API token is created in the window and shown once", a
   }
   await driver.click(tabs[labels.indexOf("Overview")]);
 });
+
+// ---- Desktop app part 1: the daily job without the CLI ----------------------
+// Every screen visited is saved under tests/e2e/out/ (see README, "Screenshots").
+
+async function shot(name) {
+  try {
+    mkdirSync(join(here, "out"), { recursive: true });
+    writeFileSync(join(here, "out", `${name}.png`), Buffer.from(await driver.screenshot(), "base64"));
+  } catch {
+    // A screenshot is a debugging aid only.
+  }
+}
+
+async function openTab(name) {
+  await driver.click(await driver.byName(name));
+}
+
+const texts = (ids) => Promise.all(ids.map((id) => driver.text(id)));
+
+test("the connector editor refuses parameters with errors at their line and creates a connector", async () => {
+  await openTab("Overview");
+  await driver.click(await driver.byName("New connector"));
+  await driver.type(await driver.byName("Name"), "HR users");
+  await driver.choose(await driver.byName("Type"), "python_script");
+  await driver.choose(await driver.byName("Script"), "sample_users.py");
+  const params = await driver.byName("Parameters");
+  await driver.type(params, '{\n  // how many people\n  "count": 150000,\n  "base_url" "x"\n}');
+  // The error sits at the line of the entry that lacks its colon, as the text stands in the editor.
+  const typed = await driver.property(params, "value");
+  const line = typed.split("\n").findIndex((l) => l.includes('"base_url"')) + 1;
+  assert.ok(line > 1, `the text was typed: ${JSON.stringify(typed)}`);
+  const [errors] = await driver.waitFor("[data-testid=parameter-errors]");
+  const expected = new RegExp(`^Line ${line}, column \\d+: a colon \\(:\\) is expected`);
+  await driver.until(() => driver.text(errors), (t) => expected.test(t), { timeoutMs: 5000, what: `an error at line ${line} of ${JSON.stringify(typed)}` });
+  const save = await driver.byName("Save");
+  assert.equal(await driver.property(save, "disabled"), true, "Save waits for valid parameters");
+  await shot("connector-editor-error");
+  // Comments and a trailing comma are fine.
+  await driver.type(params, '{\n  // how many people\n  "count": 150000,\n}');
+  await driver.until(() => driver.property(save, "disabled"), (d) => d === false, { what: "Save enabled" });
+  await shot("connector-editor");
+  await driver.click(save);
+  const names = await driver.until(
+    async () => texts(await driver.waitFor("[data-testid=connector-row] .connector-name")),
+    (n) => n.includes("HR users"),
+    { what: "the new connector listed" },
+  );
+  assert.deepEqual([...names].sort(), ["HR users", "Payroll export"]);
+  assert.match(provisio("connector", "show", "HR users"), /sample_users\.py/);
+});
+
+test("a new scheduled task: Save is refused with the missing fields listed, then the task is saved", async () => {
+  await driver.click(await driver.byName("Tasks of HR users"));
+  await shot("overview-expanded");
+  await driver.click(await driver.byName("New scheduled task"));
+  const save = await driver.byName("Save");
+  const [missing] = await driver.waitFor("[data-testid=missing-fields]");
+  const listed = await driver.until(() => driver.text(missing), (t) => /Name/.test(t), { what: "missing fields listed" });
+  for (const field of ["Name", "Template", "Folder", "Object id attribute"]) {
+    assert.match(listed, new RegExp(field), `${field} listed in: ${listed}`);
+  }
+  assert.equal(await driver.property(save, "disabled"), true);
+  assert.match(await driver.property(save, "title"), /^Missing: .*Name/);
+  await shot("task-editor-missing");
+
+  // Scheduling: a preset, and the next five fire times from the engine.
+  await driver.choose(await driver.byName("Repeat"), "daily");
+  const cron = await driver.byName("Cron expression");
+  assert.equal(await driver.property(cron, "value"), "0 0 2 * * *");
+  await driver.type(await driver.byName("Time zone"), "Europe/Helsinki");
+  const next = await driver.waitFor("[data-testid=schedule-preview] li", { min: 5 });
+  assert.match(await driver.text(next[0]), /T(00|23):00:00Z\)$/, "02:00 Helsinki in UTC");
+  await shot("task-editor-scheduling");
+
+  await driver.click(await driver.byName("Task details"));
+  await driver.type(await driver.byName("Name"), "Nightly");
+  await driver.type(await driver.byName("Object id attribute"), "employee_id");
+  await driver.click(await driver.byName("Mappings"));
+  await driver.choose(await driver.byName("Template"), "person");
+  await driver.choose(await driver.byName("Folder"), "persons");
+  await driver.type(await driver.byName("Source attribute 1"), "employee_id");
+  await driver.choose(await driver.byName("Template attribute 1"), "employee_id");
+  await driver.click(await driver.byName("Add mapping"));
+  await driver.type(await driver.byName("Source attribute 2"), "last_name");
+  await driver.choose(await driver.byName("Template attribute 2"), "last_name");
+  await shot("task-editor-mappings");
+  await driver.until(() => driver.property(save, "disabled"), (d) => d === false, { what: "Save enabled" });
+  await driver.click(save);
+  await driver.until(
+    async () => (await driver.cmd("POST", "/elements", { using: "css selector", value: ".banner.notice" })).length,
+    (n) => n > 0,
+    { what: "Saved." },
+  );
+  assert.match(provisio("task", "list", "--connector", "HR users"), /Nightly/);
+});
+
+test("Run now shows live progress, then the history row with its counts and the log", async () => {
+  await driver.click(await driver.byName("Run now"));
+  // Pushed by the engine while the run goes: a stage and record counts.
+  const [progress] = await driver.waitFor("[data-testid=run-progress]");
+  const live = await driver.until(() => driver.text(progress), (t) => /^(Extract|Validate|Load): /.test(t), {
+    what: "live progress",
+  });
+  assert.match(live, /records read, [\d,]+ loaded$/);
+  await shot("task-editor-running");
+  const ended = await driver.until(() => driver.text(progress), (t) => t.startsWith("Ended"), {
+    timeoutMs: 120000,
+    what: "the run's end",
+  });
+  assert.equal(ended, "Ended: succeeded: 150,000 records read, 150,000 loaded");
+
+  await driver.click(await driver.byName("History"));
+  const [row] = await driver.waitFor("[data-testid=history-row]");
+  await shot("history");
+  const cells = await driver.until(
+    async () =>
+      Promise.all(
+        (await driver.waitFor("[data-testid=history-row] [role=cell]", { min: 14 })).map((c) => driver.property(c, "textContent")),
+      ),
+    (c) => c[0] === "succeeded",
+    { what: "a succeeded run" },
+  );
+  assert.equal(cells[0], "succeeded");
+  assert.equal(cells[8], "150000", "fetched");
+  assert.equal(cells[9], "150000", "created");
+  assert.match(await driver.property(row, "className"), /\bok\b/, "a green row");
+  await driver.click(await driver.byName("Open"));
+  const [counts] = await driver.waitFor("[data-testid=run-counts]");
+  assert.match(await driver.text(counts), /fetched 150000, valid 150000, blocked 0, created 150000/);
+  const [log] = await driver.waitFor("[data-testid=run-log]");
+  await driver.until(() => driver.text(log), (t) => /generating 150000 sample records/.test(t), { what: "the log" });
+  await driver.type(await driver.byName("Search the log"), "generating");
+  assert.equal((await driver.text(log)).split("\n").length, 1, "the search keeps matching lines only");
+  await shot("run-detail");
+});
+
+test("the Overview shows the connector green and the task's statuses", async () => {
+  await openTab("Overview");
+  await driver.click(await driver.byName("Refresh"));
+  const light = await driver.until(
+    async () => {
+      const rows = await driver.waitFor("[data-testid=connector-row]", { min: 2 });
+      for (const r of rows) {
+        if ((await driver.text(r)).includes("HR users")) {
+          const dots = await driver.cmd("POST", `/element/${r}/elements`, { using: "css selector", value: "[data-status]" });
+          return dots.length ? driver.cmd("GET", `/element/${Object.values(dots[0])[0]}/attribute/data-status`) : "none";
+        }
+      }
+      return "missing";
+    },
+    (s) => s === "ok",
+    { what: "a green light" },
+  );
+  assert.equal(light, "ok");
+  await driver.click(await driver.byName("Tasks of HR users"));
+  const [extract] = await driver.waitFor("[data-testid=task-row] [data-testid=extract-status]");
+  assert.equal(await driver.text(extract), "succeeded");
+  const [load] = await driver.waitFor("[data-testid=task-row] [data-testid=load-status]");
+  assert.equal(await driver.text(load), "succeeded");
+  await shot("overview-green");
+});
+
+test("the Data tab browses the loaded cards and names the task that wrote them", async () => {
+  await openTab("Data");
+  await driver.choose(await driver.byName("Template"), "person");
+  const rows = await driver.waitFor("[data-testid=datacard-row]", { min: 5 });
+  await shot("data");
+  assert.ok(rows.length < 200, `virtualized: ${rows.length} rows rendered of 100,000`);
+  await driver.type(await driver.byName("Search datacards"), "employee_id-99999");
+  const found = await driver.until(
+    // Long values are clipped on screen (their tooltip has them): read the cells' whole text.
+    async () => Promise.all((await driver.waitFor("[data-testid=datacard-row]")).map((r) => driver.property(r, "textContent"))),
+    (t) => t.length === 1,
+    { what: "one card found" },
+  );
+  assert.match(found[0], /employee_id-99999/);
+  assert.match(found[0], /HR users \/ Nightly/);
+  const [show] = await driver.waitForX("//button[starts-with(@aria-label, 'Show card')]");
+  await driver.click(show);
+  const [detail] = await driver.waitFor("[data-testid=card-detail]");
+  const text = await driver.text(detail);
+  assert.match(text, /Written by HR users \/ Nightly/);
+  assert.match(text, /last_name\s*last_name-99999/);
+  await shot("data");
+  await openTab("Overview");
+});

@@ -27,6 +27,59 @@ export class WebDriver {
     }
   }
 
+  /** Waits until the XPath matches at least `min` elements; returns their ids. */
+  async waitForX(xpath, { timeoutMs = 30000, min = 1 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = await this.cmd("POST", "/elements", { using: "xpath", value: xpath });
+      if (found.length >= min) return found.map((e) => Object.values(e)[0]);
+      if (Date.now() > deadline) throw new Error(`no element matches ${xpath} after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** The element with this accessible name given by aria-label, or a button with this text. */
+  async byName(name, opts) {
+    const q = JSON.stringify(name).replace(/^"|"$/g, "");
+    const [id] = await this.waitForX(`//*[@aria-label="${q}"] | //button[normalize-space()="${q}"]`, opts);
+    return id;
+  }
+
+  execute(script, args = []) {
+    return this.cmd("POST", "/execute/sync", { script, args });
+  }
+
+  /** Chooses a <select>'s option by value, by clicking it as a user does. */
+  async choose(elementId, value, { timeoutMs = 30000 } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      // Options may arrive with the data they list.
+      const found = await this.cmd("POST", `/element/${elementId}/elements`, {
+        using: "xpath",
+        value: `.//option[@value=${JSON.stringify(value)}]`,
+      });
+      if (found.length) return this.click(Object.values(found[0])[0]);
+      if (Date.now() > deadline) throw new Error(`no option '${value}' after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Polls `read` until `ok(value)` holds; returns the value. */
+  async until(read, ok, { timeoutMs = 60000, what = "the condition" } = {}) {
+    const deadline = Date.now() + timeoutMs;
+    let last;
+    for (;;) {
+      try {
+        last = await read();
+        if (ok(last)) return last;
+      } catch (e) {
+        last = e.message;
+      }
+      if (Date.now() > deadline) throw new Error(`${what} did not hold after ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+
   text(elementId) {
     return this.cmd("GET", `/element/${elementId}/text`);
   }
@@ -38,7 +91,8 @@ export class WebDriver {
   /** Types into an input (after clearing it). */
   async type(elementId, text) {
     await this.cmd("POST", `/element/${elementId}/clear`, {});
-    return this.cmd("POST", `/element/${elementId}/value`, { text });
+    // A line break is the Enter key (WebKitWebDriver drops a bare "\n").
+    return this.cmd("POST", `/element/${elementId}/value`, { text: text.replaceAll("\n", "\uE007") });
   }
 
   property(elementId, name) {

@@ -1,7 +1,12 @@
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "./api";
-import type { EngineStatus } from "./generated/EngineStatus";
-import type { SchedulerStatus } from "./generated/SchedulerStatus";
+import type { SchedulerStatus } from "./bindings";
+import { ConnectorEditor } from "./screens/ConnectorEditor";
+import { History, RunDetail } from "./screens/History";
+import type { Screen } from "./screens/nav";
+import { TaskEditor } from "./screens/TaskEditor";
+import { DataTab } from "./tabs/DataTab";
 import { Overview } from "./tabs/Overview";
 import { Placeholder } from "./tabs/Placeholder";
 import { SettingsTab } from "./tabs/SettingsTab";
@@ -29,20 +34,10 @@ function schedulerDetail(scheduler: SchedulerStatus | null): string {
 
 export function App() {
   const [tab, setTab] = useState<Tab>("Overview");
-  const [status, setStatus] = useState<EngineStatus | null>(null);
-  const [statusError, setStatusError] = useState<string | null>(null);
-
-  const refreshStatus = useCallback(() => {
-    api.engineStatus().then(
-      (s) => {
-        setStatus(s);
-        setStatusError(null);
-      },
-      (e: unknown) => setStatusError(errorMessage(e)),
-    );
-  }, []);
-
-  useEffect(refreshStatus, [refreshStatus]);
+  const [screen, setScreen] = useState<Screen>({ kind: "overview" });
+  const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus(), refetchInterval: 15_000 });
+  const status = engine.data ?? null;
+  const statusError = engine.error ? errorMessage(engine.error) : null;
 
   const env = status?.environment_type ?? null;
   useEffect(() => {
@@ -79,17 +74,36 @@ export function App() {
             role="tab"
             aria-selected={tab === t}
             className={tab === t ? "tab active" : "tab"}
-            onClick={() => setTab(t)}
+            onClick={() => {
+              setTab(t);
+              if (t === "Overview") setScreen({ kind: "overview" });
+            }}
           >
             {t}
           </button>
         ))}
       </nav>
       <main className="content">
-        {tab === "Overview" && <Overview />}
+        {tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} />}
         {tab === "Settings" && <SettingsTab />}
-        {tab !== "Overview" && tab !== "Settings" && <Placeholder name={tab} />}
+        {tab === "Data" && <DataTab />}
+        {tab !== "Overview" && tab !== "Settings" && tab !== "Data" && <Placeholder name={tab} />}
       </main>
     </div>
   );
+}
+
+function OverviewScreens({ screen, open }: { screen: Screen; open: (s: Screen) => void }) {
+  switch (screen.kind) {
+    case "overview":
+      return <Overview open={open} />;
+    case "connector":
+      return <ConnectorEditor key={screen.id ?? "new"} id={screen.id} open={open} />;
+    case "task":
+      return <TaskEditor key={screen.taskId ?? `new-${screen.usage}`} connectorId={screen.connectorId} taskId={screen.taskId} usage={screen.usage} open={open} />;
+    case "history":
+      return <History taskId={screen.taskId} taskName={screen.taskName} open={open} />;
+    case "run":
+      return <RunDetail runId={screen.runId} taskId={screen.taskId} taskName={screen.taskName} open={open} />;
+  }
 }

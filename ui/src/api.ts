@@ -1,19 +1,37 @@
-// Typed calls into the desktop shell. Every command returns the engine's data
-// or rejects with an ErrorBody {code, message}; the UI branches on `code`.
-import { invoke } from "@tauri-apps/api/core";
-import type { ApiToken } from "./generated/ApiToken";
-import type { ConnectorSummary } from "./generated/ConnectorSummary";
-import type { EngineStatus } from "./generated/EngineStatus";
-import type { NewApiToken } from "./generated/NewApiToken";
-import type { ErrorBody } from "./generated/ErrorBody";
-import type { SettingRow } from "./generated/SettingRow";
-import type { Settings } from "./generated/Settings";
-import type { TargetCheck } from "./generated/TargetCheck";
-import type { TargetInfo } from "./generated/TargetInfo";
-import type { TargetInput } from "./generated/TargetInput";
-import type { TaskSummary } from "./generated/TaskSummary";
+// The window's one way into the engine: the commands generated from the Rust
+// side (bindings.ts, by tauri-specta), each unwrapped so that it resolves with
+// the engine's data or rejects with the one error shape, ErrorBody {code,
+// message, remedy}. No command name is written here: a renamed command fails
+// the TypeScript build wherever it is used.
+import { QueryClient } from "@tanstack/react-query";
+import { commands, type ErrorBody } from "./bindings";
 
-function isErrorBody(e: unknown): e is ErrorBody {
+type Outcome<T> = { status: "ok"; data: T } | { status: "error"; error: ErrorBody };
+
+/** The data of a command's outcome; commands that cannot fail return theirs as is. */
+type Data<R> = [R] extends [{ status: "ok" | "error" }] ? (Extract<R, { status: "ok" }> extends { data: infer D } ? D : never) : R;
+
+type Unwrapped<F> = F extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<Data<R>> : never;
+
+export type Api = { [K in keyof typeof commands]: Unwrapped<(typeof commands)[K]> };
+
+function isOutcome(v: unknown): v is Outcome<unknown> {
+  return typeof v === "object" && v !== null && "status" in v && (v.status === "ok" || v.status === "error");
+}
+
+export const api = Object.fromEntries(
+  Object.entries(commands).map(([name, command]) => [
+    name,
+    async (...args: unknown[]) => {
+      const result: unknown = await (command as (...a: unknown[]) => Promise<unknown>)(...args);
+      if (!isOutcome(result)) return result;
+      if (result.status === "ok") return result.data;
+      throw result.error;
+    },
+  ]),
+) as Api;
+
+export function isErrorBody(e: unknown): e is ErrorBody {
   return typeof e === "object" && e !== null && "code" in e && "message" in e;
 }
 
@@ -24,17 +42,11 @@ export function errorMessage(e: unknown): string {
   return String(e);
 }
 
-export const api = {
-  engineStatus: () => invoke<EngineStatus>("engine_status"),
-  listConnectors: () => invoke<ConnectorSummary[]>("list_connectors"),
-  listTasks: (connector: string) => invoke<TaskSummary[]>("list_tasks", { connector }),
-  getSettings: () => invoke<Settings>("get_settings"),
-  settingsView: () => invoke<SettingRow[]>("settings_view"),
-  listTargets: () => invoke<TargetInfo[]>("list_targets"),
-  addTarget: (input: TargetInput) => invoke<TargetCheck>("add_target", { input }),
-  testTarget: (name: string) => invoke<TargetCheck>("test_target", { name }),
-  removeTarget: (name: string) => invoke<TargetInfo>("remove_target", { name }),
-  listApiTokens: () => invoke<ApiToken[]>("list_api_tokens"),
-  createApiToken: (name: string, tasks: string[]) => invoke<NewApiToken>("create_api_token", { name, tasks }),
-  revokeApiToken: (name: string) => invoke<null>("revoke_api_token", { name }),
-};
+/** One cache for every tab: data is fetched once and shared, and refreshed on demand. */
+export function newQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: { staleTime: 5_000, retry: false, refetchOnWindowFocus: false },
+    },
+  });
+}

@@ -1,13 +1,22 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
+import { newQueryClient } from "./api";
+import { listenToProgress } from "./progress";
 import "./styles.css";
+
+const client = newQueryClient();
+// Progress events arrive from the engine for the whole session.
+void listenToProgress(client);
 
 const root = document.getElementById("root");
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <App />
+      <QueryClientProvider client={client}>
+        <App />
+      </QueryClientProvider>
     </StrictMode>,
   );
 }

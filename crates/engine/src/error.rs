@@ -3,7 +3,6 @@
 //! machine-readable kind the UI and `--json` output carry.
 
 use serde::Serialize;
-use ts_rs::TS;
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -107,9 +106,8 @@ pub enum EngineError {
 }
 
 /// What a person can do about an error, named without any front end's words.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[ts(export)]
 pub enum Remedy {
     /// Set this setting (an example value given).
     SetSetting { key: String, example: String },
@@ -214,8 +212,7 @@ fn is_disk_full_sqlx(e: &sqlx::Error) -> bool {
 }
 
 /// The one serializable error that crosses the IPC and `--json` boundaries.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,

@@ -17,7 +17,6 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
 use crate::model::{Connector, Task};
@@ -32,8 +31,7 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 pub const MAX_UNPACKED_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 pub struct Manifest {
     pub format_version: u32,
     pub application_version: String,
@@ -73,9 +71,8 @@ impl From<ItemKind> for String {
 }
 
 /// What an import does with a connector, task or script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum PlanAction {
     /// New here.
     Create,
@@ -111,10 +108,9 @@ impl std::fmt::Display for PlanAction {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 pub struct ManifestItem {
-    #[ts(type = "\"connector\" | \"script\"")]
+    #[specta(type = String)]
     pub kind: ItemKind,
     pub name: String,
     pub file: String,
@@ -151,8 +147,7 @@ impl PackagedConnector {
     }
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ExportSummary {
     pub path: String,
     pub connectors: Vec<String>,
@@ -162,18 +157,14 @@ pub struct ExportSummary {
 }
 
 /// One field that an import changes; secret values are never shown.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct FieldChange {
     pub field: String,
-    #[ts(type = "unknown")]
     pub from: Value,
-    #[ts(type = "unknown")]
     pub to: Value,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct TaskPlan {
     pub name: String,
     /// `create`, `change` or `unchanged`.
@@ -182,8 +173,7 @@ pub struct TaskPlan {
     pub enabled: bool,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ConnectorPlan {
     pub name: String,
     /// `create` or `merge`.
@@ -192,16 +182,14 @@ pub struct ConnectorPlan {
     pub tasks: Vec<TaskPlan>,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ScriptPlan {
     pub name: String,
     /// `create`, `change` or `unchanged`.
     pub action: PlanAction,
 }
 
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ImportPlan {
     pub dry_run: bool,
     pub manifest: Manifest,

@@ -7,11 +7,13 @@ use super::CommandResult;
 use crate::state::AppState;
 
 #[tauri::command]
+#[specta::specta]
 pub async fn list_api_tokens(state: State<'_, AppState>) -> CommandResult<Vec<ApiToken>> {
     Ok(state.engine.api_tokens().await?)
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn create_api_token(
     state: State<'_, AppState>,
     name: String,
@@ -21,6 +23,7 @@ pub async fn create_api_token(
 }
 
 #[tauri::command]
+#[specta::specta]
 pub async fn revoke_api_token(state: State<'_, AppState>, name: String) -> CommandResult<()> {
     Ok(state.engine.revoke_api_token(&name).await?)
 }

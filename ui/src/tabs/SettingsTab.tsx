@@ -1,6 +1,6 @@
 import { useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
-import type { SettingRow } from "../generated/SettingRow";
+import type { SettingRow } from "../bindings";
 import { TargetsSection } from "./TargetsSection";
 import { TokensSection } from "./TokensSection";
 

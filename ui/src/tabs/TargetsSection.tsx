@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
-import type { TargetCheck } from "../generated/TargetCheck";
-import type { TargetInfo } from "../generated/TargetInfo";
-import type { TargetInput } from "../generated/TargetInput";
+import type { TargetCheck } from "../bindings";
+import type { TargetInfo } from "../bindings";
+import type { TargetInput } from "../bindings";
 
 /** Where loads go: the local store and ESM solutions; add, test connection, remove. */
 export function TargetsSection() {

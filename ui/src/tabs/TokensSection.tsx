@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { api, errorMessage } from "../api";
-import type { ApiToken } from "../generated/ApiToken";
-import type { NewApiToken } from "../generated/NewApiToken";
+import type { ApiToken } from "../bindings";
+import type { NewApiToken } from "../bindings";
 
 /**
  * Tokens of the workflow API: what workflow engines present. A new token is

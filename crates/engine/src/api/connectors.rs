@@ -16,7 +16,18 @@ impl Engine {
     // ----- connectors -----------------------------------------------------
 
     pub async fn list_connectors(&self) -> Result<Vec<ConnectorSummary>> {
-        self.store.list_connectors().await
+        let (mut connectors, tasks) =
+            tokio::try_join!(self.store.list_connectors(), self.store.list_tasks(None))?;
+        let mut by_connector: std::collections::HashMap<&str, Vec<&crate::model::TaskSummary>> =
+            std::collections::HashMap::new();
+        for t in &tasks {
+            by_connector.entry(t.connector_id.as_str()).or_default().push(t);
+        }
+        for c in &mut connectors {
+            c.status =
+                rules::status::connector_status(by_connector.get(c.id.as_str()).map_or(&[][..], |v| v));
+        }
+        Ok(connectors)
     }
 
     pub(crate) async fn connector_row(&self, reference: &str) -> Result<Connector> {

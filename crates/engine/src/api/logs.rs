@@ -6,7 +6,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use ts_rs::TS;
 
 use super::Engine;
 use crate::error::{EngineError, Result};
@@ -15,8 +14,7 @@ use crate::script_host::files;
 use crate::secrets::Masker;
 
 /// What `logs export` wrote.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct LogExport {
     pub path: String,
     /// Entry names in the zip: `engine/…` and `runs/RUN_ID/…`.

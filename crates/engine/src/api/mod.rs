@@ -30,7 +30,6 @@ pub use runs::STOP_FILE;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use ts_rs::TS;
 
 use crate::clock::new_id;
 use crate::error::{EngineError, Result};
@@ -54,19 +53,19 @@ pub struct Engine {
     load_strategy: crate::pipeline::LoadStrategy,
     /// Shared by every clone: the scheduler and the workflow API take runs' slots here.
     worker_slots: std::sync::Arc<crate::workers::WorkerSlots>,
+    /// Shared by every clone: running runs report their progress here.
+    progress: crate::progress::ProgressHub,
 }
 
 /// The result of a task update: the saved task and what the user should know.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct TaskUpdate {
     pub task: Task,
     pub warnings: Vec<String>,
 }
 
 /// What the status bar shows.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct EngineStatus {
     pub version: String,
     pub data_dir: String,
@@ -105,6 +104,7 @@ impl Engine {
             scripts,
             load_strategy: Default::default(),
             worker_slots: std::sync::Arc::new(crate::workers::WorkerSlots::new(workers as usize)),
+            progress: Default::default(),
         };
         engine.recover_abandoned_runs().await?;
         Ok(engine)
@@ -128,6 +128,11 @@ impl Engine {
     }
 
     /// The worker slots runs take (see [`crate::workers`]).
+    /// Progress messages of the runs this process executes, as they go.
+    pub fn subscribe_progress(&self) -> tokio::sync::broadcast::Receiver<crate::progress::RunProgress> {
+        self.progress.subscribe()
+    }
+
     pub fn worker_slots(&self) -> &crate::workers::WorkerSlots {
         &self.worker_slots
     }

@@ -33,7 +33,7 @@ pub const STOP_FILE: &str = "stop-requested";
 pub(super) const DEFAULT_EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl Engine {
-    pub(crate) fn run_dir(&self, run_id: &str) -> PathBuf {
+    pub fn run_dir(&self, run_id: &str) -> PathBuf {
         self.data_dir().join("runs").join(run_id)
     }
 
@@ -202,7 +202,14 @@ impl Engine {
         span.record("task_id", task.id.as_str());
         span.record("task", run.task.as_str());
         tracing::info!(trigger = ?run.trigger, run_type = %run.run_type, "run started");
-        let prepared = self.prepare_inputs(&run, task.clone(), approved).await;
+        let (counters, tracking) = self.progress.track(&run.id, &task.id, &run.task);
+        let prepared = self
+            .prepare_inputs(&run, task.clone(), approved)
+            .await
+            .map(|mut inputs| {
+                inputs.progress = counters;
+                inputs
+            });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let stopped = Arc::new(AtomicBool::new(false));
         // A stop may come from another process (the CLI, the app): it is a file (see `request_stop`).
@@ -259,6 +266,8 @@ impl Engine {
             }
         };
         let status = result?;
+        let loaded = run.counts.created + run.counts.updated + run.counts.removed;
+        tracking.finish(status, run.counts.fetched, loaded);
         self.report_hr_run(&run, case, status).await;
         Ok(run)
     }
@@ -352,6 +361,7 @@ impl Engine {
             },
             template,
             task,
+            progress: Default::default(),
         })
     }
 
@@ -633,6 +643,25 @@ impl Engine {
         let run = self.run(run_id).await?;
         let path = self.run_dir(&run.id).join(script_host::files::LOG);
         Ok(std::fs::read_to_string(path).unwrap_or_default())
+    }
+
+    /// What the run detail shows as its log: the script's own log lines,
+    /// then what the run wrote besides (the script's error output).
+    pub async fn run_detail_log(&self, run_id: &str) -> Result<String> {
+        let run = self.run(run_id).await?;
+        let dir = self.run_dir(&run.id);
+        let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let (script, other) = (
+            read(script_host::files::SCRIPT_LOG),
+            read(script_host::files::LOG),
+        );
+        Ok(
+            match (script.trim_end().is_empty(), other.trim_end().is_empty()) {
+                (_, true) => script,
+                (true, false) => other,
+                (false, false) => format!("{}\n{other}", script.trim_end()),
+            },
+        )
     }
 
     /// Records that a due run was not started because the task's previous run was still going.

@@ -284,3 +284,29 @@ pub(crate) fn next_run(
         .next_after(now)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
+
+impl Engine {
+    /// The editor's schedule preview. With a task, its recent runs' record
+    /// counts (the largest of the last ten) weigh the frequency advice.
+    pub async fn schedule_preview(
+        &self,
+        schedule: &str,
+        timezone: &str,
+        run_type: crate::model::RunType,
+        task_ref: Option<&str>,
+    ) -> Result<crate::scheduler::preview::SchedulePreview> {
+        let recent = match task_ref {
+            Some(t) => {
+                let runs = self.history(t, 10).await?;
+                runs.iter().map(|r| r.counts.fetched).max()
+            }
+            None => None,
+        };
+        crate::scheduler::preview::preview(schedule, timezone, run_type, recent, chrono::Utc::now())
+    }
+
+    /// The mandatory fields an editor's task still lacks, in the editor's order.
+    pub fn missing_task_fields(&self, input: &TaskInput) -> Vec<String> {
+        rules::missing_task_fields(input)
+    }
+}

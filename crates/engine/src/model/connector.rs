@@ -1,11 +1,9 @@
 //! A connector holds the configuration of one data source.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ConnectorType {
     /// Generic Python Script connector.
     PythonScript,
@@ -32,15 +30,13 @@ impl ConnectorType {
 
 /// A stored connector. `parameters` never holds a secret value: secret
 /// parameters are listed in `secret_parameters` (JSON pointers) and shown masked.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Connector {
     pub id: String,
     pub name: String,
     #[serde(rename = "type")]
     pub connector_type: ConnectorType,
     pub script: Option<String>,
-    #[ts(type = "Record<string, unknown>")]
     pub parameters: serde_json::Value,
     /// JSON pointers (e.g. `/api_token`) of parameters kept in the OS keyring.
     pub secret_parameters: Vec<String>,
@@ -51,30 +47,38 @@ pub struct Connector {
 
 /// What a user writes in `CONNECTOR.json` (JSONC accepted). Every field is
 /// optional here so that a missing one is reported by name, together with the others.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
+    #[specta(optional)]
     pub name: Option<String>,
     #[serde(rename = "type")]
+    #[specta(optional)]
     pub connector_type: Option<String>,
+    #[specta(optional)]
     pub script: Option<String>,
+    #[specta(optional)]
     pub parameters: Option<serde_json::Value>,
     /// Extra parameter keys (or JSON pointers) to keep in the keyring besides
     /// those whose names contain `password`, `secret` or `token`.
     #[serde(default)]
+    #[specta(optional)]
     pub secret_parameters: Vec<String>,
+    #[specta(optional)]
     pub target: Option<String>,
     /// Accepted so that `connector show --json` output can be fed back to `update`.
+    #[specta(optional)]
     pub id: Option<String>,
     #[serde(default)]
+    #[specta(optional)]
     pub created_at: Option<String>,
     #[serde(default)]
+    #[specta(optional)]
     pub updated_at: Option<String>,
 }
 
 /// One row of the Overview table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct ConnectorSummary {
     pub id: String,
     pub name: String,
@@ -84,4 +88,23 @@ pub struct ConnectorSummary {
     pub target: String,
     pub scheduled_count: u32,
     pub event_count: u32,
+    /// Computed from its scheduled tasks' latest runs (see `rules::status`).
+    pub status: ConnectorStatus,
+}
+
+/// The Overview's status light of a connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorStatus {
+    /// No enabled scheduled task: nothing to show.
+    #[default]
+    None,
+    /// Scheduled tasks exist but none has run yet (grey clock).
+    Waiting,
+    /// Every scheduled task that has run succeeded last time (green).
+    Ok,
+    /// Some of several scheduled tasks have a problem (orange).
+    Warning,
+    /// Every scheduled task that has run failed last time (red).
+    Failed,
 }

@@ -2,12 +2,10 @@
 //! HR connector's manual (JSONC), after [`crate::rules::hr`] checked them.
 
 use serde::Serialize;
-use ts_rs::TS;
 
 /// What an HR file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum HrDataType {
     Costcenter,
     Organization,
@@ -36,9 +34,8 @@ impl HrDataType {
 }
 
 /// Whether a run compares with the archived previous file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum HrRunType {
     /// Every row of the file is loaded, and rows the file no longer has may be marked removed.
     Full,
@@ -53,8 +50,7 @@ words! { HrRunType {
 } }
 
 /// Where the file is fetched from, when not the local file system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct HrSftp {
     pub server: String,
     pub port: u16,
@@ -66,8 +62,7 @@ pub struct HrSftp {
 }
 
 /// A checked `hr_file` parameter block.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct HrParameters {
     /// A glob, absolute or relative to the connector's folder in the data directory.
     pub file_path: String,
@@ -88,9 +83,8 @@ pub struct HrParameters {
 
 /// Which of the HR connector's documented outcomes a run had: it picks the
 /// report's text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum ReportCase {
     Succeeded,
     FileNotReceived,

@@ -38,7 +38,7 @@ pub mod task;
 pub mod template;
 pub mod token;
 
-pub use connector::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
+pub use connector::{Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType};
 pub use run::{
     EventOutcomeKind, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage, RunStatus,
     RunTrigger, StageReport, StageStatus,
@@ -48,8 +48,8 @@ pub use target::{
     TargetCheck, TargetInfo, TargetInput, TargetKind, ESM_API_PATH, ESM_BATCH_SIZE, LOCAL_TARGET,
 };
 pub use task::{
-    EventUsage, FailureSettings, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput,
-    TaskSummary, TaskUsage, WorkflowReference,
+    EventUsage, FailureSettings, LastRun, Limits, Mapping, MappingsType, RemovalSettings, RunType, Task,
+    TaskInput, TaskSummary, TaskUsage, WorkflowReference,
 };
 pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};
 pub use token::{ApiToken, NewApiToken};

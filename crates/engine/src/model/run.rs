@@ -1,11 +1,9 @@
 //! One execution of a task, with what each stage did.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
-#[ts(export)]
 pub enum RunTrigger {
     Schedule,
     Manual,
@@ -20,9 +18,8 @@ words! { RunTrigger {
     CatchUp => "catch-up",
 } }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum RunStatus {
     Running,
     Succeeded,
@@ -45,9 +42,8 @@ words! { RunStatus {
 } }
 
 /// A run of a scheduled task, or an event task's invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum RunKind {
     Scheduled,
     Event,
@@ -59,9 +55,8 @@ words! { RunKind {
 } }
 
 /// Where a running run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum RunStage {
     /// Recorded, waiting for its process to take it.
     Queued,
@@ -82,9 +77,8 @@ words! { RunStage {
 
 /// What a run read: everything, only what changed since the last
 /// successful extract, or (event tasks) one datacard's values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum RunMode {
     Full,
     Incremental,
@@ -105,9 +99,8 @@ words! { RunMode {
 } }
 
 /// How an event script ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum EventOutcomeKind {
     Completed,
     Exception,
@@ -119,9 +112,8 @@ words! { EventOutcomeKind {
 } }
 
 /// What a file in a run's directory is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
-#[ts(export)]
 pub enum RunFileKind {
     Args,
     Output,
@@ -147,9 +139,8 @@ words! { RunFileKind {
     Failed => "failed",
 } }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum StageStatus {
     Running,
     Succeeded,
@@ -168,8 +159,7 @@ words! { StageStatus {
     Skipped => "skipped",
 } }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct StageReport {
     pub status: Option<StageStatus>,
     pub started: Option<String>,
@@ -177,8 +167,7 @@ pub struct StageReport {
     pub info: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RunCounts {
     pub fetched: u64,
     pub valid: u64,
@@ -192,16 +181,14 @@ pub struct RunCounts {
     pub takeovers: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RunFile {
     pub kind: RunFileKind,
     pub path: String,
     pub size: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Run {
     pub id: String,
     pub task_id: String,
@@ -228,6 +215,6 @@ pub struct Run {
     pub message: Option<String>,
     /// Read event runs: the values the script read, by template attribute.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[ts(type = "Record<string, unknown> | null", optional)]
+    #[specta(optional)]
     pub returned: Option<serde_json::Value>,
 }

@@ -1,11 +1,9 @@
 //! One settings record per data directory.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum EnvironmentType {
     Test,
     Prod,
@@ -36,9 +34,8 @@ impl EnvironmentType {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 #[serde(default)]
-#[ts(export)]
 pub struct Settings {
     /// Mandatory before any task runs; `None` until an administrator sets it.
     pub environment_type: Option<EnvironmentType>,

@@ -1,12 +1,10 @@
 //! Where loaded data goes.
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
 /// What a target is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum TargetKind {
     /// The built-in datacard store.
     Local,
@@ -20,8 +18,7 @@ words! { TargetKind {
 } }
 
 /// A target as stored (its password is in the OS keyring, never here).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct TargetInfo {
     pub name: String,
     pub kind: TargetKind,
@@ -49,24 +46,31 @@ pub const ESM_API_PATH: &str = "/rest-api/itsm/v1";
 pub const ESM_BATCH_SIZE: u32 = 50;
 
 /// `TARGET.json`: a target to add. The password goes to the keyring.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, TS)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, specta::Type)]
 #[serde(deny_unknown_fields)]
-#[ts(export, optional_fields)]
 pub struct TargetInput {
+    #[specta(optional)]
     pub name: Option<String>,
+    #[specta(optional)]
     pub kind: Option<String>,
+    #[specta(optional)]
     pub base_url: Option<String>,
+    #[specta(optional)]
     pub user: Option<String>,
+    #[specta(optional)]
     pub password: Option<String>,
+    #[specta(optional)]
     pub api_path: Option<String>,
+    #[specta(optional)]
     pub ca_file: Option<String>,
+    #[specta(optional)]
     pub batch_size: Option<u32>,
+    #[specta(optional)]
     pub requests_per_second: Option<f64>,
 }
 
 /// What `target test` found.
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, specta::Type)]
 pub struct TargetCheck {
     pub name: String,
     /// Templates the API listed (now the target's template list).

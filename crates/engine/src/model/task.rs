@@ -2,11 +2,9 @@
 //! (write to the source when a workflow asks).
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum TaskUsage {
     #[default]
     Scheduled,
@@ -21,9 +19,8 @@ words! { TaskUsage {
 /// What an event task does with the backend (the seed's task usage): `write`
 /// completes or raises; `read` hands the attributes it read back to the
 /// workflow (and, when the invocation names a card, writes them to it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum EventUsage {
     #[default]
     Write,
@@ -35,9 +32,8 @@ words! { EventUsage {
     Read => "read",
 } }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum RunType {
     #[default]
     Full,
@@ -49,40 +45,35 @@ words! { RunType {
     Incremental => "incremental",
 } }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum MappingsType {
     /// One template.
     #[default]
     Generic,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct Mapping {
     pub source: String,
     pub target: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct FailureSettings {
     pub template: String,
     pub folder: String,
     pub attribute: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RemovalSettings {
     pub status_attribute: String,
     pub removed_value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(default)]
-#[ts(export)]
 pub struct Limits {
     pub update_limit: Option<u64>,
     pub override_update_limit: bool,
@@ -90,8 +81,7 @@ pub struct Limits {
 }
 
 /// A caller that invoked (or was declared to invoke) an event task.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct WorkflowReference {
     pub caller: String,
     pub first_used: Option<String>,
@@ -101,8 +91,7 @@ pub struct WorkflowReference {
 }
 
 /// A stored, validated task. Scheduled-only fields are `None` on event tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Task {
     pub id: String,
     pub connector_id: String,
@@ -140,44 +129,70 @@ pub struct Task {
 
 /// `TASK.json` as a user writes it (JSONC accepted). All optional, so that
 /// every missing mandatory field is reported at once.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
 #[serde(deny_unknown_fields)]
 pub struct TaskInput {
+    #[specta(optional)]
     pub name: Option<String>,
+    #[specta(optional)]
     pub usage: Option<TaskUsage>,
+    #[specta(optional)]
     pub event_usage: Option<EventUsage>,
+    #[specta(optional)]
     pub enabled: Option<bool>,
+    #[specta(optional)]
     pub schedule: Option<String>,
+    #[specta(optional)]
     pub timezone: Option<String>,
+    #[specta(optional)]
     pub run_type: Option<RunType>,
+    #[specta(optional)]
     pub mappings_type: Option<MappingsType>,
+    #[specta(optional)]
     pub object_id_attribute: Option<String>,
+    #[specta(optional)]
     pub target_template: Option<String>,
+    #[specta(optional)]
     pub target_folder: Option<String>,
+    #[specta(optional)]
     pub task_id_attribute: Option<String>,
+    #[specta(optional)]
     pub data_source_type_attribute: Option<String>,
+    #[specta(optional)]
     pub mappings: Option<Vec<Mapping>>,
+    #[specta(optional)]
     pub failure: Option<FailureSettings>,
+    #[specta(optional)]
     pub removal: Option<RemovalSettings>,
+    #[specta(optional)]
     pub limits: Option<Limits>,
+    #[specta(optional)]
     pub heartbeat_timeout: Option<u64>,
+    #[specta(optional)]
     pub max_runtime: Option<u64>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
+    #[specta(optional)]
     pub declared_callers: Vec<String>,
     // Read-only fields of `task show --json`, accepted so its output can be edited and fed back.
+    #[specta(optional)]
     pub id: Option<String>,
+    #[specta(optional)]
     pub connector_id: Option<String>,
+    #[specta(optional)]
     pub connector_name: Option<String>,
+    #[specta(optional)]
     pub references: Option<serde_json::Value>,
+    #[specta(optional)]
     pub created_at: Option<String>,
+    #[specta(optional)]
     pub updated_at: Option<String>,
+    #[specta(optional)]
     pub next_run: Option<serde_json::Value>,
 }
 
 /// One row of a task table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct TaskSummary {
     pub id: String,
     pub connector_id: String,
@@ -190,4 +205,18 @@ pub struct TaskSummary {
     pub target_template: String,
     pub reference_count: u32,
     pub next_run: Option<String>,
+    /// The latest run that ended (skipped ones aside); `None` before the first.
+    pub last_run: Option<LastRun>,
+}
+
+/// How a task's latest ended run went: what the Overview's status columns show.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct LastRun {
+    pub run_id: String,
+    pub status: crate::model::RunStatus,
+    pub extract: Option<crate::model::StageStatus>,
+    pub load: Option<crate::model::StageStatus>,
+    pub started_at: String,
+    /// Records the run fetched: what the schedule advice weighs.
+    pub fetched: u64,
 }

@@ -1,11 +1,9 @@
 //! Templates (what a datacard looks like) and folders (where cards live).
 
 use serde::{Deserialize, Serialize};
-use ts_rs::TS;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
 #[serde(rename_all = "lowercase")]
-#[ts(export)]
 pub enum AttributeType {
     #[default]
     String,
@@ -14,8 +12,7 @@ pub enum AttributeType {
     Boolean,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Attribute {
     pub code: String,
     #[serde(rename = "type", default)]
@@ -27,8 +24,7 @@ pub struct Attribute {
     pub static_values: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Template {
     pub code: String,
     pub name: String,
@@ -44,8 +40,7 @@ impl Template {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Folder {
     pub code: String,
     pub name: String,

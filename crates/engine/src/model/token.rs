@@ -1,18 +1,16 @@
 //! Tokens of the workflow API: what a caller presents, stored only as a hash.
 
 use serde::Serialize;
-use ts_rs::TS;
 
 /// A token as listed (never the token itself).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct ApiToken {
     pub name: String,
     /// Tasks (`CONNECTOR/TASK`) it may call; `None`: every task.
     pub tasks: Option<Vec<String>>,
     /// The ids of those tasks.
     #[serde(skip)]
-    #[ts(skip)]
+    #[specta(skip)]
     pub task_ids: Option<Vec<String>>,
     pub created_at: String,
     pub last_used: Option<String>,
@@ -28,8 +26,7 @@ impl ApiToken {
 }
 
 /// A token just created: the only time its secret is shown.
-#[derive(Debug, Clone, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct NewApiToken {
     pub token: String,
     #[serde(flatten)]

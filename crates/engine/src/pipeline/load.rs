@@ -48,6 +48,7 @@ pub(super) fn stream_load(
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
         let target = &mut *target;
+        let progress = &inputs.progress;
         let loader = scope.spawn(move || -> std::result::Result<Vec<(u64, Upsert)>, Halt> {
             let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
             let mut made = Vec::new();
@@ -67,6 +68,7 @@ pub(super) fn stream_load(
                     });
                 }
                 write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
+                progress.add_loaded(changes.len() as u64);
                 made.extend(changes.iter().map(|c| c.id).zip(outcomes.iter().copied()));
                 if stopped.load(Ordering::Relaxed) {
                     return Err(stopped_in_load());
@@ -78,7 +80,7 @@ pub(super) fn stream_load(
             to_loader,
             pending: Vec::new(),
         };
-        let plan = plan_changes(output, &inputs.dir, shape, slots, sink);
+        let plan = plan_changes(output, &inputs.dir, shape, slots, sink, &inputs.progress);
         let loaded = loader
             .join()
             .unwrap_or_else(|_| Err(Halt::load(RunStatus::Failed, "the load stopped unexpectedly")));
@@ -331,6 +333,7 @@ pub(super) fn load(
             });
         }
         write_changes(target, task, &key_attribute, &changes, &mut outcomes)?;
+        inputs.progress.add_loaded(changes.len() as u64);
         for (change, outcome) in changes.iter().zip(&outcomes) {
             if let Some(slot) = plan.slots.get_mut(&change.id) {
                 written(&mut counts, slot, *outcome);

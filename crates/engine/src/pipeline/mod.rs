@@ -111,6 +111,8 @@ pub struct RunInputs {
     /// Bypass the update-limit guard once (a user approved the plan).
     pub approved: bool,
     pub strategy: LoadStrategy,
+    /// Bumped as records are read and loaded (the window's live progress).
+    pub progress: Arc<crate::progress::ProgressCounters>,
 }
 
 /// Runs the pipeline for a run already recorded as running. Each stage is
@@ -134,6 +136,7 @@ pub async fn execute(
 
     // ---- extract ----
     run.stage = Some(RunStage::Extract);
+    inputs.progress.enter(RunStage::Extract);
     run.extract = StageReport {
         status: Some(StageStatus::Running),
         started: Some(now()),
@@ -203,6 +206,7 @@ pub async fn execute(
     {
         // The load transaction is open from the first record on, so the stage
         // is recorded now: no other write can get in until it commits.
+        inputs.progress.enter(RunStage::Load);
         let removal = enter_load(store, run, task).await?;
         let snapshot = run.clone();
         let (blocking_inputs, shape, output, stopped) =
@@ -232,10 +236,12 @@ pub async fn execute(
 
     // ---- validate + compare (pass one) ----
     run.stage = Some(RunStage::Validate);
+    inputs.progress.enter(RunStage::Validate);
     store.save_run(run).await?;
     let plan = {
         let shape = shape.clone();
         let dir = inputs.dir.clone();
+        let progress = inputs.progress.clone();
         tokio::task::spawn_blocking(move || {
             let spill_path = dir.join(SPILL);
             let spill =
@@ -244,7 +250,7 @@ pub async fn execute(
                 writer: BufWriter::with_capacity(1 << 20, spill),
                 path: spill_path,
             };
-            plan_changes(open_output(&output)?, &dir, &shape, slots, sink)
+            plan_changes(open_output(&output)?, &dir, &shape, slots, sink, &progress)
         })
         .await
         .map_err(|e| Halt::extract(RunStatus::Failed, format!("validation stopped unexpectedly: {e}")))??
@@ -259,6 +265,7 @@ pub async fn execute(
     // ---- guard, load, commit ----
     // The stage is recorded before the transaction starts, so after a crash
     // the run shows where it was.
+    inputs.progress.enter(RunStage::Load);
     let removal = enter_load(store, run, task).await?;
     let snapshot = run.clone();
     let blocking_inputs = inputs.clone();

@@ -44,6 +44,7 @@ pub(super) fn plan_changes(
     shape: &RecordShape,
     mut slots: Slots,
     sink: Sink,
+    progress: &crate::progress::ProgressCounters,
 ) -> std::result::Result<Plan, Halt> {
     // Sized for the records the file can hold (~300 bytes or more each), so the
     // table is not regrown (and briefly held twice) while streaming.
@@ -103,6 +104,7 @@ pub(super) fn plan_changes(
                 next += 1;
                 if outcome.is_ok() {
                     outcome = apply.batch(parsed);
+                    progress.set_read(apply.counts.fetched);
                 }
             }
             if outcome.is_err() {

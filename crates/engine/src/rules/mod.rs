@@ -7,6 +7,7 @@ pub mod connector;
 pub mod hr;
 mod script_name;
 pub mod settings;
+pub mod status;
 pub mod target;
 pub mod task;
 pub mod template;

@@ -3,15 +3,13 @@
 //! Settings tab all read, and the check of each change.
 
 use serde::Serialize;
-use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
 use crate::model::{EnvironmentType, Settings};
 
 /// What values a setting takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(rename_all = "snake_case")]
-#[ts(export)]
 pub enum SettingType {
     /// One of prod, test, demo, dev.
     EnvironmentType,
@@ -32,8 +30,7 @@ pub enum SettingType {
 }
 
 /// One setting's definition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
 pub struct SettingKey {
     /// The key `settings set` takes.
     pub name: &'static str,
@@ -121,8 +118,7 @@ pub const KEYS: &[SettingKey] = &[
 ];
 
 /// A setting's definition with its current value as text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
-#[ts(export)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 pub struct SettingRow {
     pub key: SettingKey,
     pub value: String,

@@ -7,7 +7,6 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use serde::Serialize;
-use ts_rs::TS;
 
 use crate::error::{EngineError, Result};
 
@@ -19,9 +18,8 @@ pub struct SchedulerLock {
 }
 
 /// Who schedules a data directory, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
 #[serde(tag = "state", rename_all = "snake_case")]
-#[ts(export)]
 pub enum SchedulerStatus {
     /// This process schedules.
     Running,

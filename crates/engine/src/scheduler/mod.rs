@@ -9,6 +9,7 @@
 //! and the desktop app call [`Scheduler::run_until`].
 
 pub mod lock;
+pub mod preview;
 pub mod timing;
 
 use std::cmp::Reverse;

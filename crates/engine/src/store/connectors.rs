@@ -82,6 +82,8 @@ impl Store {
                     target: row.try_get("target")?,
                     scheduled_count: row.try_get::<i64, _>("scheduled_count")? as u32,
                     event_count: row.try_get::<i64, _>("event_count")? as u32,
+                    // Computed by the engine from the tasks' runs.
+                    status: Default::default(),
                 })
             })
             .collect()

@@ -16,15 +16,15 @@ pub struct CacheRow {
 }
 
 /// A card of the local store, for listing.
-#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
 pub struct Datacard {
     pub id: i64,
     pub template: String,
     pub folder: String,
-    #[ts(type = "Record<string, unknown>")]
     pub data: serde_json::Value,
     pub updated_at: String,
+    /// The id of the task that last wrote the card, when a task did.
+    pub task: Option<String>,
 }
 
 fn run_from_summary(summary: &str) -> Result<Run> {
@@ -230,8 +230,9 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Datacard>> {
         let rows = sqlx::query(
-            "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at
+            "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at, k.name AS task
              FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+             LEFT JOIN card_names k ON k.id = d.task
              WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?4 ORDER BY d.id LIMIT ?3",
         )
         .bind(template)
@@ -248,6 +249,7 @@ impl Store {
                     folder: r.try_get("folder")?,
                     data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
                     updated_at: crate::clock::time_of_millis(r.try_get("updated_at")?),
+                    task: r.try_get("task")?,
                 })
             })
             .collect()

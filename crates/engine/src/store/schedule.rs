@@ -15,8 +15,7 @@ pub struct ScheduleRow {
     pub timezone: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
-#[ts(export)]
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
 pub struct Alert {
     pub id: i64,
     pub created_at: String,

@@ -182,12 +182,12 @@ impl Store {
                 .fetch_all(self.pool())
                 .await?;
         let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+        let mut last_runs = self.last_runs(connector_id).await?;
         rows.iter()
             .map(|row| {
                 let t = from_row(row)?;
                 Ok(TaskSummary {
                     reference_count: counts.get(&t.id).copied().unwrap_or(0) as u32,
-                    id: t.id,
                     connector_id: t.connector_id,
                     connector_name: t.connector_name,
                     name: t.name,
@@ -197,9 +197,57 @@ impl Store {
                     timezone: t.timezone,
                     target_template: t.target_template,
                     next_run: None,
+                    last_run: last_runs.remove(&t.id),
+                    id: t.id,
                 })
             })
             .collect()
+    }
+
+    /// Each task's latest ended run (running and skipped ones aside), by task id.
+    async fn last_runs(
+        &self,
+        connector_id: Option<&str>,
+    ) -> Result<std::collections::HashMap<String, crate::model::LastRun>> {
+        // One pass over runs_by_task: the newest ended run of each task.
+        let rows = sqlx::query(
+            "SELECT r.task_id, r.id, r.status, r.started_at,
+                    json_extract(r.summary, '$.extract.status') AS extract,
+                    json_extract(r.summary, '$.load.status') AS load,
+                    COALESCE(json_extract(r.summary, '$.counts.fetched'), 0) AS fetched
+             FROM runs r JOIN tasks t ON t.id = r.task_id
+             WHERE (?1 IS NULL OR t.connector_id = ?1)
+               AND r.id = (SELECT r2.id FROM runs r2 WHERE r2.task_id = r.task_id
+                           AND r2.status NOT IN ('running', 'skipped')
+                           ORDER BY r2.started_at DESC LIMIT 1)",
+        )
+        .bind(connector_id)
+        .fetch_all(self.pool())
+        .await?;
+        let stage = |text: Option<String>| {
+            text.and_then(|t| serde_json::from_value(serde_json::Value::String(t)).ok())
+        };
+        let mut out = std::collections::HashMap::new();
+        for row in &rows {
+            let status: String = row.try_get("status")?;
+            let Ok(status) = serde_json::from_value(serde_json::Value::String(status)) else {
+                continue;
+            };
+            out.insert(
+                row.try_get("task_id")?,
+                crate::model::LastRun {
+                    run_id: row.try_get("id")?,
+                    status,
+                    extract: stage(row.try_get("extract")?),
+                    load: stage(row.try_get("load")?),
+                    started_at: row
+                        .try_get::<Option<String>, _>("started_at")?
+                        .unwrap_or_default(),
+                    fetched: row.try_get::<i64, _>("fetched")?.max(0) as u64,
+                },
+            );
+        }
+        Ok(out)
     }
 
     pub async fn delete_task(&self, id: &str) -> Result<()> {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("workers", 0),
+    ("progress", 0),
     ("error", 0),
     ("model", 0),
     ("paths", 0),

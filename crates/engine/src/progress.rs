@@ -1,0 +1,181 @@
+//! Live progress of running runs, pushed to whoever listens (the desktop
+//! window) instead of being polled from the run rows. The pipeline bumps
+//! lock-free counters on its hot paths; a ticker per run turns them into
+//! [`RunProgress`] messages a few times a second, and once more at the end.
+
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::model::{RunStage, RunStatus};
+
+/// One progress message of one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
+pub struct RunProgress {
+    pub run_id: String,
+    pub task_id: String,
+    pub task: String,
+    pub status: RunStatus,
+    pub stage: Option<RunStage>,
+    /// Records read from the source's output so far.
+    pub records_read: u64,
+    /// Records the target has written so far.
+    pub records_loaded: u64,
+}
+
+const STAGES: [RunStage; 4] = [
+    RunStage::Queued,
+    RunStage::Extract,
+    RunStage::Validate,
+    RunStage::Load,
+];
+
+/// What the pipeline updates as it goes.
+#[derive(Debug, Default)]
+pub struct ProgressCounters {
+    read: AtomicU64,
+    loaded: AtomicU64,
+    /// 0 for none, else 1 + the index in `STAGES`.
+    stage: AtomicU8,
+}
+
+impl ProgressCounters {
+    pub fn set_read(&self, n: u64) {
+        self.read.store(n, Ordering::Relaxed);
+    }
+
+    pub fn add_loaded(&self, n: u64) {
+        self.loaded.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn enter(&self, stage: RunStage) {
+        let i = STAGES.iter().position(|s| *s == stage).map_or(0, |i| i as u8 + 1);
+        self.stage.store(i, Ordering::Relaxed);
+    }
+
+    fn stage(&self) -> Option<RunStage> {
+        let i = self.stage.load(Ordering::Relaxed) as usize;
+        i.checked_sub(1).and_then(|i| STAGES.get(i).copied())
+    }
+}
+
+/// The engine's progress channel; every clone of the engine shares it.
+#[derive(Debug, Clone)]
+pub struct ProgressHub {
+    tx: broadcast::Sender<RunProgress>,
+}
+
+impl Default for ProgressHub {
+    fn default() -> Self {
+        // A slow listener loses old messages, never blocks a run.
+        ProgressHub {
+            tx: broadcast::channel(256).0,
+        }
+    }
+}
+
+impl ProgressHub {
+    pub fn subscribe(&self) -> broadcast::Receiver<RunProgress> {
+        self.tx.subscribe()
+    }
+
+    /// Starts reporting one run: a message now, then whenever the counters
+    /// moved (at most every 200 ms), until the returned guard ends it.
+    pub fn track(&self, run_id: &str, task_id: &str, task: &str) -> (Arc<ProgressCounters>, Tracking) {
+        let counters = Arc::new(ProgressCounters::default());
+        let base = RunProgress {
+            run_id: run_id.to_string(),
+            task_id: task_id.to_string(),
+            task: task.to_string(),
+            status: RunStatus::Running,
+            stage: None,
+            records_read: 0,
+            records_loaded: 0,
+        };
+        let ticker = (self.tx.receiver_count() > 0).then(|| {
+            let (tx, counters, mut base) = (self.tx.clone(), counters.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut last = None;
+                loop {
+                    base.stage = counters.stage();
+                    base.records_read = counters.read.load(Ordering::Relaxed);
+                    base.records_loaded = counters.loaded.load(Ordering::Relaxed);
+                    if last.as_ref() != Some(&base) {
+                        let _ = tx.send(base.clone());
+                        last = Some(base.clone());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+            })
+        });
+        let tracking = Tracking {
+            tx: self.tx.clone(),
+            counters: counters.clone(),
+            base,
+            ticker,
+        };
+        (counters, tracking)
+    }
+}
+
+/// Ends a run's reporting with its final state.
+#[derive(Debug)]
+pub struct Tracking {
+    tx: broadcast::Sender<RunProgress>,
+    counters: Arc<ProgressCounters>,
+    base: RunProgress,
+    ticker: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Tracking {
+    pub fn finish(mut self, status: RunStatus, read: u64, loaded: u64) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+        let _ = self.tx.send(RunProgress {
+            status,
+            stage: None,
+            records_read: read.max(self.counters.read.load(Ordering::Relaxed)),
+            records_loaded: loaded,
+            ..self.base.clone()
+        });
+    }
+}
+
+impl Drop for Tracking {
+    fn drop(&mut self) {
+        if let Some(t) = self.ticker.take() {
+            t.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_listener_sees_the_stages_and_counts_then_the_end() {
+        let hub = ProgressHub::default();
+        let mut rx = hub.subscribe();
+        let (counters, tracking) = hub.track("r1", "t1", "C/T");
+        let first = rx.recv().await.unwrap();
+        assert_eq!((first.stage, first.records_read), (None, 0));
+        counters.enter(RunStage::Validate);
+        counters.set_read(1_000);
+        let next = rx.recv().await.unwrap();
+        assert_eq!((next.stage, next.records_read), (Some(RunStage::Validate), 1_000));
+        counters.enter(RunStage::Load);
+        counters.add_loaded(600);
+        let next = rx.recv().await.unwrap();
+        assert_eq!((next.stage, next.records_loaded), (Some(RunStage::Load), 600));
+        tracking.finish(RunStatus::Succeeded, 1_000, 1_000);
+        let last = rx.recv().await.unwrap();
+        assert_eq!(
+            (last.status, last.stage, last.records_loaded),
+            (RunStatus::Succeeded, None, 1_000)
+        );
+    }
+}

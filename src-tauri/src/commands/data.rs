@@ -1,0 +1,37 @@
+//! The Data tab: templates, folders and datacards of the local store.
+
+use provisio_engine::model::{Folder, Template};
+use provisio_engine::store::Datacard;
+use tauri::State;
+
+use super::CommandResult;
+use crate::state::AppState;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_templates(
+    state: State<'_, AppState>,
+    target: Option<String>,
+) -> CommandResult<Vec<Template>> {
+    Ok(state.engine.templates(target.as_deref()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_folders(state: State<'_, AppState>, target: Option<String>) -> CommandResult<Vec<Folder>> {
+    Ok(state.engine.folders(target.as_deref()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_datacards(
+    state: State<'_, AppState>,
+    template: String,
+    folder: Option<String>,
+    limit: u32,
+) -> CommandResult<Vec<Datacard>> {
+    Ok(state
+        .engine
+        .datacards(&template, folder.as_deref(), limit)
+        .await?)
+}

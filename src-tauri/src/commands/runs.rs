@@ -1,0 +1,92 @@
+//! Run now, Stop, Clear data cache, history, a run's detail and files, and
+//! the event task's Test panel.
+
+use provisio_engine::model::{Run, RunFileKind, RunTrigger, Task};
+use tauri::State;
+
+use super::{shell_error, CommandResult};
+use crate::state::AppState;
+
+/// Starts a run and returns at once; its progress arrives as `RunProgress` events.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_now(state: State<'_, AppState>, task: String) -> CommandResult<Run> {
+    let run = state.engine.create_run(&task, RunTrigger::Manual).await?;
+    let engine = state.engine.clone();
+    let id = run.id.clone();
+    tauri::async_runtime::spawn(async move {
+        // The run's own row records how it ended; the engine log has the rest.
+        let _ = engine.execute_run(&id, false).await;
+    });
+    Ok(run)
+}
+
+/// Asks the task's running runs to stop; returns their ids.
+#[tauri::command]
+#[specta::specta]
+pub async fn stop_task(state: State<'_, AppState>, task: String) -> CommandResult<Vec<String>> {
+    Ok(state.engine.stop_task(&task).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn clear_cache(state: State<'_, AppState>, task: String) -> CommandResult<Task> {
+    Ok(state.engine.clear_cache(&task).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn task_history(state: State<'_, AppState>, task: String, limit: u32) -> CommandResult<Vec<Run>> {
+    Ok(state.engine.history(&task, limit).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn get_run(state: State<'_, AppState>, id: String) -> CommandResult<Run> {
+    Ok(state.engine.run(&id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn run_log(state: State<'_, AppState>, id: String) -> CommandResult<String> {
+    Ok(state.engine.run_detail_log(&id).await?)
+}
+
+/// Copies one of a run's files to where the user chose in the native save
+/// dialog. The file is named by its kind, and its path comes from the run's
+/// own record; the destination is the user's own choice.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_run_file(
+    state: State<'_, AppState>,
+    id: String,
+    kind: RunFileKind,
+    destination: String,
+) -> CommandResult<u64> {
+    let run = state.engine.run(&id).await?;
+    let listed = run
+        .files
+        .iter()
+        .find(|f| f.kind == kind)
+        .ok_or_else(|| shell_error("not_found", format!("run {id} has no {kind} file")))?;
+    std::fs::copy(&listed.path, &destination).map_err(|e| {
+        shell_error(
+            "io",
+            format!("cannot save the {kind} file to {destination}: {e}; choose a folder you can write to"),
+        )
+    })
+}
+
+/// The Test panel: invokes an event task with the values typed in the window.
+#[tauri::command]
+#[specta::specta]
+pub async fn invoke_event(
+    state: State<'_, AppState>,
+    task: String,
+    values: serde_json::Value,
+) -> CommandResult<Run> {
+    Ok(state
+        .engine
+        .invoke_event(&task, &values, Some("desktop test panel"))
+        .await?)
+}

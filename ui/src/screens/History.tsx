@@ -1,0 +1,169 @@
+import { useMemo, useState } from "react";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { save } from "@tauri-apps/plugin-dialog";
+import { api, errorMessage } from "../api";
+import type { Run, RunFile, RunStatus } from "../bindings";
+import { VirtualTable, type Column } from "../components/VirtualTable";
+import { progressText, useProgress } from "../progress";
+import { when } from "../tabs/TasksPanel";
+import type { Open } from "./nav";
+
+const STATUSES: RunStatus[] = ["running", "succeeded", "failed", "interrupted", "stopped", "skipped"];
+
+/** A task's runs, newest first; green and red rows; filter by status and date. */
+export function History({ taskId, taskName, open }: { taskId: string; taskName: string; open: Open }) {
+  const history = useQuery({ queryKey: ["history", taskId], queryFn: () => api.taskHistory(taskId, 1000) });
+  const progress = useProgress();
+  const [status, setStatus] = useState<RunStatus | "">("");
+  const [from, setFrom] = useState("");
+  const runs = useMemo(
+    () =>
+      (history.data ?? []).filter(
+        (r) => (!status || r.status === status) && (!from || r.started_at.slice(0, 10) >= from),
+      ),
+    [history.data, status, from],
+  );
+  const live = [...progress.values()].filter((p) => p.task_id === taskId && p.status === "running");
+  const columns = useMemo<Column<Run>[]>(
+    () => [
+      { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
+      { id: "trigger", header: "Trigger", meta: { width: "90px" }, accessorFn: (r) => r.trigger },
+      { id: "type", header: "Run type", meta: { width: "90px" }, accessorFn: (r) => r.run_type },
+      { id: "planned", header: "Planned", accessorFn: (r) => when(r.planned_at) },
+      { id: "started", header: "Started", accessorFn: (r) => when(r.started_at) },
+      { id: "finished", header: "Finished", accessorFn: (r) => when(r.finished_at) },
+      { id: "extract", header: "Extract", meta: { width: "90px" }, accessorFn: (r) => r.extract.status ?? "—" },
+      { id: "load", header: "Load", meta: { width: "90px" }, accessorFn: (r) => r.load.status ?? "—" },
+      { id: "fetched", header: "Fetched", meta: { width: "70px" }, accessorFn: (r) => r.counts.fetched },
+      { id: "created", header: "Created", meta: { width: "70px" }, accessorFn: (r) => r.counts.created },
+      { id: "updated", header: "Updated", meta: { width: "70px" }, accessorFn: (r) => r.counts.updated },
+      { id: "removed", header: "Removed", meta: { width: "70px" }, accessorFn: (r) => r.counts.removed },
+      { id: "blocked", header: "Blocked", meta: { width: "70px" }, accessorFn: (r) => r.counts.blocked },
+      {
+        id: "open",
+        header: "Detail",
+        meta: { width: "80px" },
+        cell: ({ row }) => (
+          <button type="button" aria-label={`Open run of ${when(row.original.started_at)}`} onClick={() => open({ kind: "run", runId: row.original.id, taskId, taskName })}>
+            Open
+          </button>
+        ),
+      },
+    ],
+    [open, taskId, taskName],
+  );
+  return (
+    <section aria-label={`History of ${taskName}`} className="editor">
+      <div className="editor-bar">
+        <button type="button" onClick={() => open({ kind: "overview" })}>
+          ← Overview
+        </button>
+        <h2>History of {taskName}</h2>
+        <button type="button" onClick={() => void history.refetch()}>
+          Refresh
+        </button>
+      </div>
+      {live.map((p) => (
+        <div key={p.run_id} className="banner notice" role="status" data-testid="run-progress">
+          {progressText(p)}
+        </div>
+      ))}
+      <div className="toolbar">
+        <label>
+          Status{" "}
+          <select aria-label="Status" value={status} onChange={(e) => setStatus(e.target.value as RunStatus | "")}>
+            <option value="">All</option>
+            {STATUSES.map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          From{" "}
+          <input type="date" aria-label="From date" value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+      </div>
+      {history.error && <div className="banner error">{errorMessage(history.error)}</div>}
+      <VirtualTable
+        label={`Runs of ${taskName}`}
+        data={runs}
+        columns={columns}
+        rowId={(r) => r.id}
+        rowTestId="history-row"
+        rowClass={(r) => (r.status === "succeeded" ? "ok" : r.status === "running" || r.status === "skipped" ? "" : "bad")}
+        onActivate={(r) => open({ kind: "run", runId: r.id, taskId, taskName })}
+        empty={history.isPending ? "Loading…" : "No runs yet: Run now in the task editor starts one."}
+      />
+    </section>
+  );
+}
+
+/** A run's detail: extract and load info, counts, the log (searchable), its files. */
+export function RunDetail({ runId, taskId, taskName, open }: { runId: string; taskId: string; taskName: string; open: Open }) {
+  const run = useQuery({ queryKey: ["run", runId], queryFn: () => api.getRun(runId) });
+  const log = useQuery({ queryKey: ["run-log", runId], queryFn: () => api.runLog(runId) });
+  const progress = useProgress().get(runId);
+  const [search, setSearch] = useState("");
+  const lines = (log.data ?? "").split("\n").filter((l) => !search || l.toLowerCase().includes(search.toLowerCase()));
+  const saveFile = useMutation({
+    mutationFn: async (f: RunFile) => {
+      const name = f.path.split(/[\\/]/).pop() ?? f.kind;
+      const to = await save({ title: `Save the ${f.kind} file`, defaultPath: name });
+      if (!to) return null;
+      await api.saveRunFile(runId, f.kind, to);
+      return to;
+    },
+  });
+  const r = run.data;
+  return (
+    <section aria-label="Run detail" className="editor">
+      <div className="editor-bar">
+        <button type="button" onClick={() => open({ kind: "history", taskId, taskName })}>
+          ← History of {taskName}
+        </button>
+        <h2>Run {r ? when(r.started_at) : ""}</h2>
+      </div>
+      {progress?.status === "running" && (
+        <div className="banner notice" role="status" data-testid="run-progress">
+          {progressText(progress)}
+        </div>
+      )}
+      {(run.error ?? saveFile.error) && <div className="banner error">{errorMessage(run.error ?? saveFile.error)}</div>}
+      {saveFile.data && <div className="banner notice">Saved to {saveFile.data}</div>}
+      {r && (
+        <div className="detail-grid">
+          <dl>
+            <dt>Status</dt>
+            <dd data-testid="run-status">{r.status}</dd>
+            <dt>Extract</dt>
+            <dd>{r.extract.status ?? "—"}: {r.extract.info ?? ""}</dd>
+            <dt>Load</dt>
+            <dd>{r.load.status ?? "—"}: {r.load.info ?? ""}</dd>
+            <dt>Counts</dt>
+            <dd data-testid="run-counts">
+              fetched {r.counts.fetched}, valid {r.counts.valid}, blocked {r.counts.blocked}, created {r.counts.created}, updated {r.counts.updated}, unchanged {r.counts.unchanged}, removed {r.counts.removed}, failed {r.counts.failed}
+            </dd>
+          </dl>
+          <div>
+            <h3>Files</h3>
+            <ul className="files">
+              {r.files.map((f) => (
+                <li key={f.kind}>
+                  {f.kind} ({f.size.toLocaleString("en-US")} bytes){" "}
+                  <button type="button" aria-label={`Save ${f.kind} file`} onClick={() => saveFile.mutate(f)}>
+                    Save…
+                  </button>
+                </li>
+              ))}
+            </ul>
+          </div>
+        </div>
+      )}
+      <h3>Log</h3>
+      <input type="search" aria-label="Search the log" placeholder="Search the log" value={search} onChange={(e) => setSearch(e.target.value)} />
+      <pre className="log" tabIndex={0} aria-label="Run log" data-testid="run-log">
+        {log.error ? errorMessage(log.error) : lines.join("\n")}
+      </pre>
+    </section>
+  );
+}

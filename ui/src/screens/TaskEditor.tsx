@@ -1,0 +1,543 @@
+import { useMemo, useState, type ReactNode } from "react";
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, errorMessage } from "../api";
+import type { Run, Task, TaskInput, TaskUsage } from "../bindings";
+import { progressText, useTaskProgress } from "../progress";
+import { DAYS, cronOf, presetOf, type Preset } from "./schedule";
+import type { Open } from "./nav";
+
+/** The labels the editor shows for the engine's field names (the missing-fields list uses them). */
+export const FIELD_LABEL: Record<string, string> = {
+  name: "Name",
+  schedule: "Cron expression",
+  timezone: "Time zone",
+  target_template: "Template",
+  target_folder: "Folder",
+  object_id_attribute: "Object id attribute",
+  mappings: "Mappings",
+  task_id_attribute: "Task id attribute",
+};
+
+type Section = "Scheduling" | "Task details" | "Mappings" | "Removal" | "Limits" | "Failure settings" | "Runtime" | "Cache" | "Test";
+
+/** The sections that apply to the options chosen. */
+export function sectionsFor(usage: TaskUsage, runType: string | null | undefined, saved: boolean): Section[] {
+  if (usage === "event") return ["Task details", "Mappings", "Failure settings", "Runtime", ...(saved ? (["Test"] as const) : [])];
+  return [
+    "Scheduling",
+    "Task details",
+    "Mappings",
+    ...(runType !== "incremental" ? (["Removal"] as const) : []),
+    "Limits",
+    "Failure settings",
+    "Runtime",
+    "Cache",
+  ];
+}
+
+function draftOf(t: Task): TaskInput {
+  return {
+    name: t.name,
+    usage: t.usage,
+    event_usage: t.event_usage ?? "write",
+    enabled: t.enabled,
+    schedule: t.schedule,
+    timezone: t.timezone,
+    run_type: t.run_type,
+    mappings_type: t.mappings_type,
+    object_id_attribute: t.object_id_attribute,
+    target_template: t.target_template,
+    target_folder: t.target_folder,
+    task_id_attribute: t.task_id_attribute,
+    data_source_type_attribute: t.data_source_type_attribute,
+    mappings: t.mappings,
+    failure: t.failure,
+    removal: t.removal,
+    limits: t.limits,
+    heartbeat_timeout: t.heartbeat_timeout,
+    max_runtime: t.max_runtime,
+    declared_callers: t.references.filter((r) => r.declared).map((r) => r.caller),
+  };
+}
+
+function newDraft(usage: TaskUsage): TaskInput {
+  return {
+    name: "",
+    usage,
+    enabled: true,
+    schedule: usage === "scheduled" ? "0 0 2 * * *" : null,
+    timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC",
+    run_type: "full",
+    mappings_type: "generic",
+    object_id_attribute: "",
+    target_template: "",
+    target_folder: "",
+    // The seeded templates' attributes for "which task wrote this card" and "from which kind of source".
+    task_id_attribute: "taskid",
+    data_source_type_attribute: "dataSourceType",
+    mappings: [{ source: "", target: "" }],
+  };
+}
+
+type EditorProps = { connectorId: string; taskId: string | null; usage: TaskUsage; open: Open };
+
+export function TaskEditor(props: EditorProps) {
+  const existing = useQuery({ queryKey: ["task", props.taskId], queryFn: () => api.getTask(props.taskId ?? ""), enabled: props.taskId !== null });
+  if (props.taskId !== null && !existing.data) {
+    return existing.error ? <div className="banner error">{errorMessage(existing.error)}</div> : <p>Loading…</p>;
+  }
+  return <TaskForm {...props} initial={existing.data ? draftOf(existing.data) : newDraft(props.usage)} />;
+}
+
+/** The editor itself; `initial` is the stored task or a new one. */
+export function TaskForm(props: EditorProps & { initial: TaskInput }) {
+  const { connectorId, taskId, open } = props;
+  const client = useQueryClient();
+  const connector = useQuery({ queryKey: ["connector", connectorId], queryFn: () => api.getConnector(connectorId) });
+  const [draft, setDraft] = useState<TaskInput>(props.initial);
+  const [savedId, setSavedId] = useState<string | null>(taskId);
+  const usage = draft.usage ?? props.usage;
+  const sections = sectionsFor(usage, draft.run_type, savedId !== null);
+  const [section, setSection] = useState<Section>(sections[0] ?? "Task details");
+  const set = (patch: Partial<TaskInput>) => setDraft((d) => ({ ...d, ...patch }));
+
+  const missing = useQuery({
+    queryKey: ["missing", draft],
+    queryFn: () => api.missingTaskFields({ ...draft, mappings: (draft.mappings ?? []).filter((m) => m.source || m.target) }),
+    placeholderData: keepPreviousData,
+  });
+  const missingFields = missing.data ?? [];
+  const missingLabels = missingFields.map((f) => FIELD_LABEL[f] ?? f);
+
+  const save = useMutation({
+    mutationFn: () =>
+      api.saveTask(connectorId, savedId, { ...draft, mappings: (draft.mappings ?? []).filter((m) => m.source || m.target) }),
+    onSuccess: (task) => {
+      setSavedId(task.id);
+      void client.invalidateQueries();
+    },
+  });
+  const progress = useTaskProgress(savedId ?? undefined);
+  const running = progress?.status === "running";
+  const runNow = useMutation({ mutationFn: () => api.runNow(savedId ?? "") });
+  const stop = useMutation({ mutationFn: () => api.stopTask(savedId ?? "") });
+  const clear = useMutation({ mutationFn: () => api.clearCache(savedId ?? "") });
+  const actionError = save.error ?? runNow.error ?? stop.error ?? clear.error;
+
+  const title = savedId ? `${usage === "event" ? "Event" : "Scheduled"} task ${draft.name ?? ""}` : `New ${usage} task`;
+  return (
+    <section aria-label={title} className="editor">
+      <div className="editor-bar">
+        <button type="button" onClick={() => open({ kind: "overview" })}>
+          ← Overview
+        </button>
+        <h2>{title}</h2>
+        {usage === "scheduled" && (
+          <>
+            <button type="button" disabled={!savedId || running} onClick={() => runNow.mutate()}>
+              Run now
+            </button>
+            <button type="button" disabled={!savedId || !running} onClick={() => stop.mutate()}>
+              Stop
+            </button>
+            <button type="button" disabled={!savedId} onClick={() => clear.mutate()}>
+              Clear data cache
+            </button>
+            {savedId && (
+              <button type="button" onClick={() => open({ kind: "history", taskId: savedId, taskName: draft.name ?? "" })}>
+                History
+              </button>
+            )}
+          </>
+        )}
+        <button
+          type="button"
+          className="primary"
+          disabled={missingFields.length > 0 || save.isPending}
+          title={missingFields.length > 0 ? `Missing: ${missingLabels.join(", ")}` : "Save the task"}
+          onClick={() => save.mutate()}
+        >
+          Save
+        </button>
+      </div>
+      {progress && (
+        <div className={running ? "banner notice" : "banner"} role="status" data-testid="run-progress">
+          {progressText(progress)}
+        </div>
+      )}
+      {save.isSuccess && !save.isPending && <div className="banner notice">Saved.</div>}
+      {clear.isSuccess && <div className="banner notice">The data cache was cleared: the next run compares with nothing and writes every record.</div>}
+      {actionError && (
+        <div className="banner error" role="alert">
+          {errorMessage(actionError)}
+        </div>
+      )}
+      {missingFields.length > 0 && (
+        <div className="missing" data-testid="missing-fields">
+          Save needs: <ul aria-label="Missing fields">{missingLabels.map((m) => <li key={m}>{m}</li>)}</ul>
+        </div>
+      )}
+      <div className="editor-body">
+        <nav className="section-menu" aria-label="Task sections">
+          {sections.map((s) => (
+            <button key={s} type="button" aria-current={s === section ? "page" : undefined} className={s === section ? "active" : ""} onClick={() => setSection(s)}>
+              {s}
+            </button>
+          ))}
+        </nav>
+        <div className="section-body">
+          {section === "Scheduling" && <Scheduling draft={draft} set={set} taskId={savedId} />}
+          {section === "Task details" && <Details draft={draft} set={set} />}
+          {section === "Mappings" && <Mappings draft={draft} set={set} target={connector.data?.target ?? "local"} />}
+          {section === "Removal" && <Removal draft={draft} set={set} />}
+          {section === "Limits" && <LimitsSection draft={draft} set={set} />}
+          {section === "Failure settings" && <Failure draft={draft} set={set} />}
+          {section === "Runtime" && <Runtime draft={draft} set={set} />}
+          {section === "Cache" && (
+            <p>
+              The data cache remembers what the last run loaded, so that unchanged records are not written again. Clear it with <strong>Clear data cache</strong> in the top bar to reload every record on the next run.
+            </p>
+          )}
+          {section === "Test" && savedId && <TestPanel taskId={savedId} draft={draft} />}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+type Part = { draft: TaskInput; set: (p: Partial<TaskInput>) => void };
+
+function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
+  return (
+    <label>
+      <span>{label}</span>
+      {children}
+      {hint && <small className="hint">{hint}</small>}
+    </label>
+  );
+}
+
+const ZONES: string[] = (() => {
+  try {
+    return Intl.supportedValuesOf("timeZone");
+  } catch {
+    return ["UTC"];
+  }
+})();
+
+function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
+  const schedule = draft.schedule ?? "";
+  const [preset, setPreset] = useState<Preset>(() => presetOf(schedule));
+  const choose = (p: Preset) => {
+    setPreset(p);
+    const cron = cronOf(p);
+    if (cron) set({ schedule: cron });
+  };
+  const preview = useQuery({
+    queryKey: ["preview", schedule, draft.timezone, draft.run_type, taskId],
+    queryFn: () => api.schedulePreview(schedule, draft.timezone ?? "UTC", draft.run_type ?? "full", taskId),
+    enabled: schedule.trim() !== "",
+    placeholderData: keepPreviousData,
+  });
+  return (
+    <div className="form">
+      <Field label="Enabled">
+        <input type="checkbox" aria-label="Enabled" checked={draft.enabled ?? true} onChange={(e) => set({ enabled: e.target.checked })} />
+      </Field>
+      <Field label="Repeat">
+        <select
+          aria-label="Repeat"
+          value={preset.kind}
+          onChange={(e) => {
+            const kind = e.target.value;
+            choose(kind === "hourly" ? { kind } : kind === "daily" ? { kind, time: "02:00" } : kind === "weekly" ? { kind, day: 1, time: "02:00" } : { kind: "custom" });
+          }}
+        >
+          <option value="hourly">Hourly</option>
+          <option value="daily">Daily at</option>
+          <option value="weekly">Weekly on</option>
+          <option value="custom">Custom (cron expression)</option>
+        </select>
+      </Field>
+      {preset.kind === "weekly" && (
+        <Field label="Day">
+          <select aria-label="Day" value={preset.day} onChange={(e) => choose({ ...preset, day: Number(e.target.value) })}>
+            {DAYS.map((d, i) => (
+              <option key={d} value={i}>
+                {d}
+              </option>
+            ))}
+          </select>
+        </Field>
+      )}
+      {(preset.kind === "daily" || preset.kind === "weekly") && (
+        <Field label="Time">
+          <input type="time" aria-label="Time" value={preset.time} onChange={(e) => choose({ ...preset, time: e.target.value })} />
+        </Field>
+      )}
+      <Field label="Cron expression" hint="seconds minutes hours day-of-month month day-of-week">
+        <input
+          aria-label="Cron expression"
+          className="mono"
+          value={schedule}
+          onChange={(e) => {
+            setPreset({ kind: "custom" });
+            set({ schedule: e.target.value });
+          }}
+        />
+      </Field>
+      <Field label="Time zone">
+        <input aria-label="Time zone" list="time-zones" value={draft.timezone ?? ""} onChange={(e) => set({ timezone: e.target.value })} />
+      </Field>
+      <datalist id="time-zones">
+        {ZONES.map((z) => (
+          <option key={z} value={z} />
+        ))}
+      </datalist>
+      <div className="wide" data-testid="schedule-preview">
+        {preview.error ? (
+          <div className="note error">{errorMessage(preview.error)}</div>
+        ) : (
+          <>
+            <h3>Next runs</h3>
+            <ol>{(preview.data?.next ?? []).map((t) => <li key={t}>{new Date(t).toLocaleString()} ({t})</li>)}</ol>
+            {preview.data?.warning && (
+              <div className="banner warning" role="note">
+                {preview.data.warning}
+              </div>
+            )}
+          </>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Details({ draft, set }: Part) {
+  return (
+    <div className="form">
+      <Field label="Name">
+        <input aria-label="Name" value={draft.name ?? ""} onChange={(e) => set({ name: e.target.value })} />
+      </Field>
+      {draft.usage === "event" ? (
+        <Field label="Usage">
+          <select aria-label="Usage" value={draft.event_usage ?? "write"} onChange={(e) => set({ event_usage: e.target.value as "write" | "read" })}>
+            <option value="write">Write (the script's records are loaded)</option>
+            <option value="read">Read (the script returns values to the caller)</option>
+          </select>
+        </Field>
+      ) : (
+        <Field label="Run type">
+          <select aria-label="Run type" value={draft.run_type ?? "full"} onChange={(e) => set({ run_type: e.target.value as "full" | "incremental" })}>
+            <option value="full">Full</option>
+            <option value="incremental">Incremental</option>
+          </select>
+        </Field>
+      )}
+      <Field label="Object id attribute" hint="the source attribute that identifies a record">
+        <input aria-label="Object id attribute" value={draft.object_id_attribute ?? ""} onChange={(e) => set({ object_id_attribute: e.target.value })} />
+      </Field>
+      <Field label="Task id attribute" hint="optional: the card attribute that records which task wrote it">
+        <input aria-label="Task id attribute" value={draft.task_id_attribute ?? ""} onChange={(e) => set({ task_id_attribute: e.target.value || null })} />
+      </Field>
+      {draft.usage === "event" && (
+        <Field label="Declared callers" hint="workflows that call this task, comma separated">
+          <input
+            aria-label="Declared callers"
+            value={(draft.declared_callers ?? []).join(", ")}
+            onChange={(e) => set({ declared_callers: e.target.value.split(",").map((s) => s.trim()).filter(Boolean) })}
+          />
+        </Field>
+      )}
+    </div>
+  );
+}
+
+function Mappings({ draft, set, target }: Part & { target: string }) {
+  const templates = useQuery({ queryKey: ["templates", target], queryFn: () => api.listTemplates(target) });
+  const folders = useQuery({ queryKey: ["folders", target], queryFn: () => api.listFolders(target) });
+  const template = (templates.data ?? []).find((t) => t.code === draft.target_template);
+  const accepting = (folders.data ?? []).filter((f) => !draft.target_template || f.templates.includes(draft.target_template));
+  const rows = draft.mappings ?? [];
+  const setRow = (i: number, patch: Partial<{ source: string; target: string }>) =>
+    set({ mappings: rows.map((m, j) => (j === i ? { ...m, ...patch } : m)) });
+  return (
+    <div className="form">
+      <Field label="Template">
+        <select aria-label="Template" value={draft.target_template ?? ""} onChange={(e) => set({ target_template: e.target.value, target_folder: "" })}>
+          <option value="">Choose a template…</option>
+          {(templates.data ?? []).map((t) => (
+            <option key={t.code} value={t.code}>
+              {t.name} ({t.code})
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field label="Folder">
+        <select aria-label="Folder" value={draft.target_folder ?? ""} onChange={(e) => set({ target_folder: e.target.value })}>
+          <option value="">Choose a folder…</option>
+          {accepting.map((f) => (
+            <option key={f.code} value={f.code}>
+              {f.name} ({f.code})
+            </option>
+          ))}
+        </select>
+      </Field>
+      <div className="wide">
+        <table className="grid" aria-label="Mappings">
+          <thead>
+            <tr>
+              <th>Source attribute</th>
+              <th>Template attribute</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((m, i) => (
+              <tr key={i}>
+                <td>
+                  <input aria-label={`Source attribute ${i + 1}`} value={m.source} onChange={(e) => setRow(i, { source: e.target.value })} />
+                </td>
+                <td>
+                  <select aria-label={`Template attribute ${i + 1}`} value={m.target} onChange={(e) => setRow(i, { target: e.target.value })}>
+                    <option value="">Choose…</option>
+                    {(template?.attributes ?? []).map((a) => (
+                      <option key={a.code} value={a.code}>
+                        {a.code}
+                        {a.multi_value ? " (multi-value)" : ""}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td>
+                  <button type="button" aria-label={`Remove mapping ${i + 1}`} onClick={() => set({ mappings: rows.filter((_, j) => j !== i) })}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <button type="button" onClick={() => set({ mappings: [...rows, { source: "", target: "" }] })}>
+          Add mapping
+        </button>
+        {!template && <p className="hint">Choose a template to pick its attributes.</p>}
+      </div>
+    </div>
+  );
+}
+
+function Removal({ draft, set }: Part) {
+  const r = draft.removal;
+  return (
+    <div className="form">
+      <Field label="Mark removed records">
+        <input
+          type="checkbox"
+          aria-label="Mark removed records"
+          checked={r != null}
+          onChange={(e) => set({ removal: e.target.checked ? { status_attribute: "", removed_value: "" } : null })}
+        />
+      </Field>
+      {r && (
+        <>
+          <Field label="Status attribute">
+            <input aria-label="Status attribute" value={r.status_attribute} onChange={(e) => set({ removal: { ...r, status_attribute: e.target.value } })} />
+          </Field>
+          <Field label="Removed value">
+            <input aria-label="Removed value" value={r.removed_value} onChange={(e) => set({ removal: { ...r, removed_value: e.target.value } })} />
+          </Field>
+        </>
+      )}
+    </div>
+  );
+}
+
+const num = (v: string) => (v.trim() === "" ? null : Math.max(0, Math.floor(Number(v))));
+
+function LimitsSection({ draft, set }: Part) {
+  const l = draft.limits ?? { update_limit: null, override_update_limit: false, minimum_row_count: null };
+  return (
+    <div className="form">
+      <Field label="Update limit" hint="creates + updates + removals a run may make before it waits for approval">
+        <input type="number" min={0} aria-label="Update limit" value={l.update_limit ?? ""} onChange={(e) => set({ limits: { ...l, update_limit: num(e.target.value) } })} />
+      </Field>
+      <Field label="Override update limit once">
+        <input type="checkbox" aria-label="Override update limit once" checked={l.override_update_limit ?? false} onChange={(e) => set({ limits: { ...l, override_update_limit: e.target.checked } })} />
+      </Field>
+      <Field label="Minimum row count" hint="fewer records than this interrupts the run">
+        <input type="number" min={0} aria-label="Minimum row count" value={l.minimum_row_count ?? ""} onChange={(e) => set({ limits: { ...l, minimum_row_count: num(e.target.value) } })} />
+      </Field>
+    </div>
+  );
+}
+
+function Failure({ draft, set }: Part) {
+  const f = draft.failure;
+  return (
+    <div className="form">
+      <Field label="Write a failure card">
+        <input type="checkbox" aria-label="Write a failure card" checked={f != null} onChange={(e) => set({ failure: e.target.checked ? { template: "", folder: "", attribute: "" } : null })} />
+      </Field>
+      {f && (
+        <>
+          <Field label="Failure template">
+            <input aria-label="Failure template" value={f.template} onChange={(e) => set({ failure: { ...f, template: e.target.value } })} />
+          </Field>
+          <Field label="Failure folder">
+            <input aria-label="Failure folder" value={f.folder} onChange={(e) => set({ failure: { ...f, folder: e.target.value } })} />
+          </Field>
+          <Field label="Failure attribute">
+            <input aria-label="Failure attribute" value={f.attribute} onChange={(e) => set({ failure: { ...f, attribute: e.target.value } })} />
+          </Field>
+        </>
+      )}
+    </div>
+  );
+}
+
+function Runtime({ draft, set }: Part) {
+  return (
+    <div className="form">
+      <Field label="Heartbeat timeout (seconds)" hint="a script silent this long is stopped">
+        <input type="number" min={1} aria-label="Heartbeat timeout (seconds)" value={draft.heartbeat_timeout ?? ""} onChange={(e) => set({ heartbeat_timeout: num(e.target.value) })} />
+      </Field>
+      <Field label="Maximum runtime (seconds)" hint="empty for no limit">
+        <input type="number" min={1} aria-label="Maximum runtime (seconds)" value={draft.max_runtime ?? ""} onChange={(e) => set({ max_runtime: num(e.target.value) })} />
+      </Field>
+    </div>
+  );
+}
+
+/** Invokes the event task with values typed here and shows how it ended. */
+function TestPanel({ taskId, draft }: { taskId: string; draft: TaskInput }) {
+  const sources = (draft.mappings ?? []).map((m) => m.source).filter(Boolean);
+  const [values, setValues] = useState<Record<string, string>>({});
+  const invoke = useMutation({ mutationFn: () => api.invokeEvent(taskId, values) });
+  const run: Run | undefined = invoke.data;
+  const fields = useMemo(() => (sources.length ? sources : ["value"]), [sources]);
+  return (
+    <div className="form">
+      {fields.map((s) => (
+        <Field key={s} label={s}>
+          <input aria-label={`Test value ${s}`} value={values[s] ?? ""} onChange={(e) => setValues((v) => ({ ...v, [s]: e.target.value }))} />
+        </Field>
+      ))}
+      <button type="button" onClick={() => invoke.mutate()} disabled={invoke.isPending}>
+        Invoke
+      </button>
+      <div className="wide" data-testid="test-outcome">
+        {invoke.isPending && <p>Invoking…</p>}
+        {invoke.error && <div className="banner error">{errorMessage(invoke.error)}</div>}
+        {run && (
+          <div className={run.status === "succeeded" ? "banner notice" : "banner error"}>
+            {run.status}
+            {run.outcome ? ` (${run.outcome})` : ""}
+            {run.message ? `: ${run.message}` : ""}
+            {run.returned ? <pre>{JSON.stringify(run.returned, null, 2)}</pre> : null}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}

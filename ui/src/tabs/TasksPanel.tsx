@@ -1,0 +1,256 @@
+import { useState } from "react";
+import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, errorMessage } from "../api";
+import type { ConnectorSummary, StageStatus, TaskSummary } from "../bindings";
+import { Confirm } from "../components/Confirm";
+import type { Open } from "../screens/nav";
+
+export const tasksQuery = (connectorId: string) => ({
+  queryKey: ["tasks", connectorId],
+  queryFn: () => api.listTasks(connectorId),
+});
+
+export function stageText(s: StageStatus | null | undefined): string {
+  return s ?? "—";
+}
+
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
+/** A connector's scheduled and event tasks, shown when its row is expanded. */
+export function TasksPanel({ connector, open }: { connector: ConnectorSummary; open: Open }) {
+  const client = useQueryClient();
+  const tasks = useQuery(tasksQuery(connector.id));
+  const [search, setSearch] = useState("");
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [removing, setRemoving] = useState<TaskSummary[] | null>(null);
+  const [showRefs, setShowRefs] = useState(false);
+  const all = tasks.data ?? [];
+  const q = search.trim().toLowerCase();
+  const scheduled = all
+    .filter((t) => t.usage === "scheduled")
+    .filter((t) => !q || [t.id, t.name, t.schedule ?? "", t.target_template].some((v) => v.toLowerCase().includes(q)));
+  const eventTasks = all.filter((t) => t.usage === "event");
+  const refresh = () => void client.invalidateQueries({ queryKey: ["tasks", connector.id] });
+  const copy = useMutation({
+    mutationFn: (t: TaskSummary) => api.copyTask(t.id, null),
+    onSettled: () => client.invalidateQueries(),
+  });
+  const pick = (id: string) =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(id)) n.delete(id);
+      else n.add(id);
+      return n;
+    });
+
+  return (
+    <div className="tasks-panel" role="region" aria-label={`Tasks of ${connector.name}`}>
+      {(tasks.error ?? copy.error) && <div className="banner error">{errorMessage(tasks.error ?? copy.error)}</div>}
+      <h3>Scheduled tasks</h3>
+      <div className="toolbar">
+        <input
+          type="search"
+          aria-label={`Search scheduled tasks of ${connector.name}`}
+          placeholder="Search tasks"
+          value={search}
+          onChange={(e) => setSearch(e.target.value)}
+        />
+        <button type="button" onClick={() => open({ kind: "task", connectorId: connector.id, taskId: null, usage: "scheduled" })}>
+          New scheduled task
+        </button>
+        <button
+          type="button"
+          disabled={![...selected].some((id) => scheduled.some((t) => t.id === id))}
+          onClick={() => setRemoving(scheduled.filter((t) => selected.has(t.id)))}
+        >
+          Remove
+        </button>
+        <button type="button" onClick={refresh}>
+          Refresh
+        </button>
+      </div>
+      <table className="grid" aria-label={`Scheduled tasks of ${connector.name}`}>
+        <thead>
+          <tr>
+            <th>
+              <span className="sr-only">Select</span>
+            </th>
+            <th>Id</th>
+            <th>Name</th>
+            <th>Enabled</th>
+            <th>Extract status</th>
+            <th>Load status</th>
+            <th>Next run</th>
+            <th>Manage</th>
+          </tr>
+        </thead>
+        <tbody>
+          {scheduled.map((t) => (
+            <tr key={t.id} data-testid="task-row" className={rowTone(t)}>
+              <td>
+                <input type="checkbox" aria-label={`Select ${t.name}`} checked={selected.has(t.id)} onChange={() => pick(t.id)} />
+              </td>
+              <td className="mono">{t.id.slice(0, 8)}</td>
+              <td className="task-name">{t.name}</td>
+              <td>{t.enabled ? "Yes" : "No"}</td>
+              <td data-testid="extract-status">{stageText(t.last_run?.extract)}</td>
+              <td data-testid="load-status">{stageText(t.last_run?.load)}</td>
+              <td>{t.enabled ? when(t.next_run) : "disabled"}</td>
+              <td className="actions-inline">
+                <button type="button" aria-label={`Edit ${t.name}`} onClick={() => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: "scheduled" })}>
+                  Edit
+                </button>
+                <button type="button" aria-label={`Copy ${t.name}`} onClick={() => copy.mutate(t)}>
+                  Copy
+                </button>
+                <button type="button" aria-label={`History of ${t.name}`} onClick={() => open({ kind: "history", taskId: t.id, taskName: t.name })}>
+                  History
+                </button>
+                <button type="button" aria-label={`Remove ${t.name}`} onClick={() => setRemoving([t])}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {!tasks.isPending && scheduled.length === 0 && (
+        <p className="empty">{q ? "No scheduled task matches the search." : "No scheduled task yet: choose New scheduled task."}</p>
+      )}
+
+      <h3>Event tasks</h3>
+      <div className="toolbar">
+        <button type="button" onClick={() => open({ kind: "task", connectorId: connector.id, taskId: null, usage: "event" })}>
+          New event task
+        </button>
+        <button
+          type="button"
+          disabled={![...selected].some((id) => eventTasks.some((t) => t.id === id))}
+          onClick={() => setRemoving(eventTasks.filter((t) => selected.has(t.id)))}
+        >
+          Remove
+        </button>
+        <button type="button" onClick={refresh}>
+          Refresh
+        </button>
+        <button type="button" aria-pressed={showRefs} onClick={() => setShowRefs((v) => !v)}>
+          Show references
+        </button>
+      </div>
+      <table className="grid" aria-label={`Event tasks of ${connector.name}`}>
+        <thead>
+          <tr>
+            <th>
+              <span className="sr-only">Select</span>
+            </th>
+            <th>Id</th>
+            <th>Name</th>
+            <th>Workflow references</th>
+            <th>Workflow status</th>
+            <th>Manage</th>
+          </tr>
+        </thead>
+        <tbody>
+          {eventTasks.map((t) => (
+            <tr key={t.id} data-testid="event-task-row">
+              <td>
+                <input type="checkbox" aria-label={`Select ${t.name}`} checked={selected.has(t.id)} onChange={() => pick(t.id)} />
+              </td>
+              <td className="mono">{t.id.slice(0, 8)}</td>
+              <td className="task-name">{t.name}</td>
+              <td>{t.reference_count}</td>
+              <td>{t.reference_count > 0 ? "In use" : "Not used"}</td>
+              <td className="actions-inline">
+                <button type="button" aria-label={`Edit ${t.name}`} onClick={() => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: "event" })}>
+                  Edit
+                </button>
+                <button type="button" aria-label={`History of ${t.name}`} onClick={() => open({ kind: "history", taskId: t.id, taskName: t.name })}>
+                  History
+                </button>
+                <button type="button" aria-label={`Remove ${t.name}`} onClick={() => setRemoving([t])}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {!tasks.isPending && eventTasks.length === 0 && <p className="empty">No event task yet: choose New event task.</p>}
+      {showRefs && eventTasks.length > 0 && <References tasks={eventTasks} />}
+      {removing && (
+        <RemoveTasks
+          tasks={removing}
+          onDone={() => {
+            setRemoving(null);
+            setSelected(new Set());
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function rowTone(t: TaskSummary): string {
+  if (!t.last_run) return "";
+  return t.last_run.status === "succeeded" ? "ok" : "bad";
+}
+
+/** Every caller of the event tasks: first and last use and how often. */
+function References({ tasks }: { tasks: TaskSummary[] }) {
+  const full = useQueries({ queries: tasks.map((t) => ({ queryKey: ["task", t.id], queryFn: () => api.getTask(t.id) })) });
+  return (
+    <table className="grid" aria-label="Workflow references">
+      <thead>
+        <tr>
+          <th>Task</th>
+          <th>Caller</th>
+          <th>First used</th>
+          <th>Last used</th>
+          <th>Count</th>
+        </tr>
+      </thead>
+      <tbody>
+        {full.flatMap((q) =>
+          (q.data?.references ?? []).map((r) => (
+            <tr key={`${q.data?.id}-${r.caller}`}>
+              <td>{q.data?.name}</td>
+              <td>{r.caller}{r.declared ? " (declared)" : ""}</td>
+              <td>{when(r.first_used)}</td>
+              <td>{when(r.last_used)}</td>
+              <td>{r.count}</td>
+            </tr>
+          )),
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+function RemoveTasks({ tasks, onDone }: { tasks: TaskSummary[]; onDone: () => void }) {
+  const client = useQueryClient();
+  const remove = useMutation({
+    mutationFn: async () => {
+      for (const t of tasks) await api.removeTask(t.id);
+    },
+    onSettled: () => client.invalidateQueries(),
+    onSuccess: onDone,
+  });
+  return (
+    <Confirm title="Remove tasks" action="Remove" onCancel={onDone} onConfirm={() => remove.mutate()}>
+      <p>These tasks and their run history will be removed:</p>
+      <ul>
+        {tasks.map((t) => (
+          <li key={t.id}>
+            {t.name}
+            {t.reference_count > 0 ? ` (workflows still call it: ${t.reference_count} references)` : ""}
+          </li>
+        ))}
+      </ul>
+      {remove.error && <div className="banner error">{errorMessage(remove.error)}</div>}
+    </Confirm>
+  );
+}
