@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { renderWithEngine } from "../test/render";
+import { TaskEditor, sectionsFor } from "./TaskEditor";
+import { cronOf, presetOf } from "./schedule";
+
+const engine = {
+  get_connector: () => ({ id: "c1", name: "HR", type: "python_script", script: "u.py", parameters: {}, secret_parameters: [], target: "local", created_at: "", updated_at: "" }),
+  // The engine's own rule decides what is missing; here: what a new task lacks until named.
+  missing_task_fields: ({ input }: Record<string, unknown>) => {
+    const i = input as { name?: string; target_template?: string };
+    return [...(i.name ? [] : ["name"]), ...(i.target_template ? [] : ["target_template"])];
+  },
+  schedule_preview: () => ({ next: ["2026-12-05T00:00:00Z"], warning: "This schedule fires every 10 minutes but recent runs read 3000 records" }),
+  list_templates: () => [{ code: "person", name: "Person", attributes: [{ code: "employee_id" }, { code: "groups", multi_value: true }] }],
+  list_folders: () => [{ code: "persons", name: "Persons", templates: ["person"] }],
+};
+
+describe("the task editor", () => {
+  it("keeps Save disabled while mandatory fields are missing and names them inline and in its tooltip", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, engine);
+    const save = screen.getByRole("button", { name: "Save" });
+    const list = await screen.findByRole("list", { name: "Missing fields" });
+    expect(list.textContent).toBe("NameTemplate");
+    expect((save as HTMLButtonElement).disabled).toBe(true);
+    expect(save.getAttribute("title")).toBe("Missing: Name, Template");
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Nightly" } });
+    await waitFor(() => expect(save.getAttribute("title")).toBe("Missing: Template"));
+    fireEvent.click(screen.getByRole("button", { name: "Mappings" }));
+    await screen.findByRole("option", { name: "Person (person)" });
+    fireEvent.change(screen.getByLabelText("Template"), { target: { value: "person" } });
+    await waitFor(() => expect((save as HTMLButtonElement).disabled).toBe(false));
+    expect(screen.queryByTestId("missing-fields")).toBeNull();
+    // Multi-value attributes are marked in the picker.
+    expect(screen.getByRole("option", { name: "groups (multi-value)" })).toBeTruthy();
+  });
+
+  it("shows the engine's preview of the next runs and its frequency warning", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, engine);
+    expect((await screen.findByRole("note")).textContent).toMatch(/fires every 10 minutes/);
+    expect(screen.getByTestId("schedule-preview").textContent).toContain("2026-12-05T00:00:00Z");
+    // Top bar actions wait for a saved task.
+    expect((screen.getByRole("button", { name: "Run now" }) as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it("offers the sections that apply to the options chosen", () => {
+    expect(sectionsFor("scheduled", "full", true)).toContain("Removal");
+    expect(sectionsFor("scheduled", "incremental", true)).not.toContain("Removal");
+    expect(sectionsFor("event", null, true)).toEqual(["Task details", "Mappings", "Failure settings", "Runtime", "Test"]);
+    expect(sectionsFor("event", null, false)).not.toContain("Test");
+  });
+
+  it("turns presets into cron expressions and recognises them again", () => {
+    expect(cronOf({ kind: "daily", time: "02:30" })).toBe("0 30 2 * * *");
+    expect(cronOf({ kind: "weekly", day: 1, time: "23:05" })).toBe("0 5 23 * * MON");
+    expect(presetOf("0 30 2 * * *")).toEqual({ kind: "daily", time: "02:30" });
+    expect(presetOf("0 5 23 * * MON")).toEqual({ kind: "weekly", day: 1, time: "23:05" });
+    expect(presetOf("0 */10 * * * *")).toEqual({ kind: "custom" });
+  });
+});
