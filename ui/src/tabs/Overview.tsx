@@ -88,7 +88,7 @@ export function Overview({ open }: { open: Open }) {
       {
         id: "status",
         header: "Status",
-        meta: { width: "64px" },
+        meta: { width: "72px" },
         accessorFn: (c) => STATUS_TEXT[c.status],
         cell: ({ row }) => <StatusLight status={row.original.status} />,
       },
@@ -100,7 +100,7 @@ export function Overview({ open }: { open: Open }) {
         cell: (i) => <span className="connector-name">{String(i.getValue())}</span>,
       },
       { id: "type", header: "Type", accessorFn: (c) => TYPE_LABEL[c.type] },
-      { id: "scheduled", header: "Scheduled", meta: { width: "90px" }, accessorFn: (c) => c.scheduled_count },
+      { id: "scheduled", header: "Scheduled", meta: { width: "100px" }, accessorFn: (c) => c.scheduled_count },
       { id: "event", header: "Event", meta: { width: "70px" }, accessorFn: (c) => c.event_count },
       {
         id: "manage",

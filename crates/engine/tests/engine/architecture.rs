@@ -35,6 +35,7 @@ const LAYERS: &[(&str, u8)] = &[
 /// Uses within one layer that are allowed (the user first).
 const SIDEWAYS: &[(&str, &str)] = &[
     ("error", "model"),
+    ("progress", "model"),
     ("paths", "error"),
     ("platform", "error"),
     ("model", "error"),

@@ -22,3 +22,4 @@ mod sshd;
 mod support;
 mod tasks;
 mod templates;
+mod window;

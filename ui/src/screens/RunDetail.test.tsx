@@ -1,0 +1,41 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { renderWithEngine } from "../test/render";
+import { RunDetail } from "./History";
+
+const run = {
+  id: "r1", task_id: "t1", task: "HR/Nightly", kind: "scheduled", trigger: "manual", status: "failed",
+  stage: null, ended_in: "load", planned_at: null, started_at: "2026-12-04T00:45:19Z", finished_at: "2026-12-04T00:45:21Z",
+  run_type: "full", extract: { status: "succeeded", started: null, completed: null, info: "fetched 3 records" },
+  load: { status: "failed", started: null, completed: null, info: "the target refused" },
+  counts: { fetched: 3, valid: 3, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 3, takeovers: 0 },
+  files: [{ kind: "output", path: "/data/runs/r1/output.json", size: 1234 }],
+  outcome: null, message: null,
+};
+
+describe("a run's detail", () => {
+  it("saves a file where the native save dialog points, and searches the log", async () => {
+    let copied: unknown = null;
+    let asked: unknown = null;
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => run,
+      run_log: () => "line one\nthe target refused card 7\nline three",
+      "plugin:dialog|save": (args) => {
+        asked = args;
+        return "/home/me/output.json";
+      },
+      save_run_file: (args) => {
+        copied = args;
+        return 1234;
+      },
+    });
+    expect((await screen.findByTestId("run-counts")).textContent).toContain("failed 3");
+    fireEvent.click(screen.getByRole("button", { name: "Save output file" }));
+    await screen.findByText("Saved to /home/me/output.json");
+    expect(copied).toEqual({ id: "r1", kind: "output", destination: "/home/me/output.json" });
+    expect(JSON.stringify(asked)).toContain("output.json");
+    await waitFor(() => expect(screen.getByTestId("run-log").textContent).toContain("line three"));
+    fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "refused" } });
+    expect(screen.getByTestId("run-log").textContent).toBe("the target refused card 7");
+  });
+});
