@@ -7,6 +7,7 @@ import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
 import { TaskEditor } from "./screens/TaskEditor";
 import { DataTab } from "./tabs/DataTab";
+import { ScriptsTab } from "./tabs/ScriptsTab";
 import { Overview } from "./tabs/Overview";
 import { Placeholder } from "./tabs/Placeholder";
 import { SettingsTab } from "./tabs/SettingsTab";
@@ -87,7 +88,8 @@ export function App() {
         {tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} />}
         {tab === "Settings" && <SettingsTab />}
         {tab === "Data" && <DataTab />}
-        {tab !== "Overview" && tab !== "Settings" && tab !== "Data" && <Placeholder name={tab} />}
+        {tab === "Scripts" && <ScriptsTab />}
+        {(tab === "Authentication" || tab === "Logs") && <Placeholder name={tab} />}
       </main>
     </div>
   );

@@ -22,6 +22,10 @@ export const commands = {
 	/**  One secret parameter's value, read from the keyring when a user asks (Reveal). */
 	revealSecret: (reference: string, pointer: string) => typedError<string, ErrorBody>(__TAURI_INVOKE("reveal_secret", { reference, pointer })),
 	listScripts: () => typedError<Script[], ErrorBody>(__TAURI_INVOKE("list_scripts")),
+	scriptSource: (name: string) => typedError<string, ErrorBody>(__TAURI_INVOKE("script_source", { name })),
+	/**  Adds the file the user chose in the native open dialog; the engine checks its name and kind. */
+	addScript: (path: string, kind: ScriptKind, name: string | null) => typedError<Script, ErrorBody>(__TAURI_INVOKE("add_script", { path, kind, name })),
+	copyScript: (from: string, to: string) => typedError<Script, ErrorBody>(__TAURI_INVOKE("copy_script", { from, to })),
 	listTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_tasks", { connector })),
 	getTask: (reference: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("get_task", { reference })),
 	/**  Creates a task on `connector`, or updates the one `reference` names. */
@@ -54,6 +58,10 @@ export const commands = {
 	getSettings: () => typedError<Settings, ErrorBody>(__TAURI_INVOKE("get_settings")),
 	/**  Every setting with its definition and value: the Settings tab renders these rows. */
 	settingsView: () => typedError<SettingRow[], ErrorBody>(__TAURI_INVOKE("settings_view")),
+	/**  One field's value checked as the user types: the engine's message, or nothing when it is fine. */
+	checkSetting: (name: string, value: string) => __TAURI_INVOKE<string | null>("check_setting", { name, value }),
+	/**  Saves the changed settings (all are checked before any is saved); returns the new rows. */
+	saveSettings: (changes: ([string, string])[]) => typedError<SettingRow[], ErrorBody>(__TAURI_INVOKE("save_settings", { changes })),
 	listTargets: () => typedError<TargetInfo[], ErrorBody>(__TAURI_INVOKE("list_targets")),
 	addTarget: (input: TargetInput) => typedError<TargetCheck, ErrorBody>(__TAURI_INVOKE("add_target", { input })),
 	testTarget: (name: string) => typedError<TargetCheck, ErrorBody>(__TAURI_INVOKE("test_target", { name })),

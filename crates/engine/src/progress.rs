@@ -39,6 +39,8 @@ pub struct ProgressCounters {
     loaded: AtomicU64,
     /// 0 for none, else 1 + the index in `STAGES`.
     stage: AtomicU8,
+    /// Where stage changes are told at once (a stage can be shorter than a tick).
+    to: Option<(broadcast::Sender<RunProgress>, RunProgress)>,
 }
 
 impl ProgressCounters {
@@ -53,6 +55,18 @@ impl ProgressCounters {
     pub fn enter(&self, stage: RunStage) {
         let i = STAGES.iter().position(|s| *s == stage).map_or(0, |i| i as u8 + 1);
         self.stage.store(i, Ordering::Relaxed);
+        if let Some((tx, base)) = &self.to {
+            let _ = tx.send(self.snapshot(base));
+        }
+    }
+
+    fn snapshot(&self, base: &RunProgress) -> RunProgress {
+        RunProgress {
+            stage: self.stage(),
+            records_read: self.read.load(Ordering::Relaxed),
+            records_loaded: self.loaded.load(Ordering::Relaxed),
+            ..base.clone()
+        }
     }
 
     fn stage(&self) -> Option<RunStage> {
@@ -84,7 +98,6 @@ impl ProgressHub {
     /// Starts reporting one run: a message now, then whenever the counters
     /// moved (at most every 200 ms), until the returned guard ends it.
     pub fn track(&self, run_id: &str, task_id: &str, task: &str) -> (Arc<ProgressCounters>, Tracking) {
-        let counters = Arc::new(ProgressCounters::default());
         let base = RunProgress {
             run_id: run_id.to_string(),
             task_id: task_id.to_string(),
@@ -94,17 +107,20 @@ impl ProgressHub {
             records_read: 0,
             records_loaded: 0,
         };
-        let ticker = (self.tx.receiver_count() > 0).then(|| {
-            let (tx, counters, mut base) = (self.tx.clone(), counters.clone(), base.clone());
+        let listened = self.tx.receiver_count() > 0;
+        let counters = Arc::new(ProgressCounters {
+            to: listened.then(|| (self.tx.clone(), base.clone())),
+            ..Default::default()
+        });
+        let ticker = listened.then(|| {
+            let (tx, counters, base) = (self.tx.clone(), counters.clone(), base.clone());
             tokio::spawn(async move {
                 let mut last = None;
                 loop {
-                    base.stage = counters.stage();
-                    base.records_read = counters.read.load(Ordering::Relaxed);
-                    base.records_loaded = counters.loaded.load(Ordering::Relaxed);
-                    if last.as_ref() != Some(&base) {
-                        let _ = tx.send(base.clone());
-                        last = Some(base.clone());
+                    let now = counters.snapshot(&base);
+                    if last.as_ref() != Some(&now) {
+                        let _ = tx.send(now.clone());
+                        last = Some(now);
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
@@ -156,6 +172,19 @@ impl Drop for Tracking {
 mod tests {
     use super::*;
 
+    /// The next message that `ok` accepts (a tick may repeat the one before).
+    async fn next_where(
+        rx: &mut broadcast::Receiver<RunProgress>,
+        ok: impl Fn(&RunProgress) -> bool,
+    ) -> RunProgress {
+        loop {
+            let p = rx.recv().await.unwrap();
+            if ok(&p) {
+                return p;
+            }
+        }
+    }
+
     #[tokio::test]
     async fn a_listener_sees_the_stages_and_counts_then_the_end() {
         let hub = ProgressHub::default();
@@ -163,16 +192,25 @@ mod tests {
         let (counters, tracking) = hub.track("r1", "t1", "C/T");
         let first = rx.recv().await.unwrap();
         assert_eq!((first.stage, first.records_read), (None, 0));
+        // A stage change is told at once; counts follow with the next tick.
         counters.enter(RunStage::Validate);
-        counters.set_read(1_000);
         let next = rx.recv().await.unwrap();
+        assert_eq!((next.stage, next.records_read), (Some(RunStage::Validate), 0));
+        counters.set_read(1_000);
+        let next = next_where(&mut rx, |p| p.records_read > 0).await;
         assert_eq!((next.stage, next.records_read), (Some(RunStage::Validate), 1_000));
         counters.enter(RunStage::Load);
+        assert_eq!(
+            next_where(&mut rx, |p| p.stage == Some(RunStage::Load))
+                .await
+                .records_loaded,
+            0
+        );
         counters.add_loaded(600);
-        let next = rx.recv().await.unwrap();
+        let next = next_where(&mut rx, |p| p.records_loaded > 0).await;
         assert_eq!((next.stage, next.records_loaded), (Some(RunStage::Load), 600));
         tracking.finish(RunStatus::Succeeded, 1_000, 1_000);
-        let last = rx.recv().await.unwrap();
+        let last = next_where(&mut rx, |p| p.status != RunStatus::Running).await;
         assert_eq!(
             (last.status, last.stage, last.records_loaded),
             (RunStatus::Succeeded, None, 1_000)

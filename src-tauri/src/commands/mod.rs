@@ -6,6 +6,7 @@
 pub mod connectors;
 pub mod data;
 pub mod runs;
+pub mod scripts;
 pub mod settings;
 pub mod status;
 pub mod targets;

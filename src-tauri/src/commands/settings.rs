@@ -17,3 +17,25 @@ pub async fn get_settings(state: State<'_, AppState>) -> CommandResult<Settings>
 pub async fn settings_view(state: State<'_, AppState>) -> CommandResult<Vec<SettingRow>> {
     Ok(state.engine.settings_view().await?)
 }
+
+/// One field's value checked as the user types: the engine's message, or nothing when it is fine.
+#[tauri::command]
+#[specta::specta]
+pub fn check_setting(state: State<'_, AppState>, name: String, value: String) -> Option<String> {
+    state
+        .engine
+        .check_setting(&name, &value)
+        .err()
+        .map(|e| e.to_string())
+}
+
+/// Saves the changed settings (all are checked before any is saved); returns the new rows.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_settings(
+    state: State<'_, AppState>,
+    changes: Vec<(String, String)>,
+) -> CommandResult<Vec<SettingRow>> {
+    state.engine.set_settings(&changes).await?;
+    Ok(state.engine.settings_view().await?)
+}

@@ -1,8 +1,7 @@
 const PLANNED: Record<string, string> = {
-  Authentication: "Authentication realms arrive with authentication-capable connectors.",
-  Logs: "Log sources and log download arrive with the script host.",
-  Scripts: "The script library arrives with the script host.",
-  Data: "The data browser for the local datacard store arrives with the pipeline.",
+  Authentication:
+    "No connector here authenticates users yet. Authentication realms arrive with authentication-capable connector types (directory and identity-provider connectors); the Python script and HR file connectors only load data.",
+  Logs: "The engine writes its log to the logs folder of the data directory; the log viewer with level filter, live tail and zip download is not built yet. Meanwhile: provisio logs export --out FILE.zip.",
 };
 
 export function Placeholder({ name }: { name: string }) {

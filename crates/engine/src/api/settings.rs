@@ -28,6 +28,11 @@ impl Engine {
         Ok(s)
     }
 
+    /// Checks one setting's value as a field is typed (the Settings tab); saves nothing.
+    pub fn check_setting(&self, key: &str, value: &str) -> Result<()> {
+        rules::settings::apply(&mut Settings::default(), key.trim(), value.trim())
+    }
+
     /// Refuses when no environment type is set: no task may run before that.
     pub async fn require_environment(&self) -> Result<EnvironmentType> {
         self.settings().await?.environment_type.ok_or_else(|| {
