@@ -9,6 +9,7 @@
 //     filtered table painted (the next animation frame after the rows changed).
 // Run by tools/bench-ui.sh; needs PROVISIO_DESKTOP_BIN and DATA_DIR.
 import { spawn } from "node:child_process";
+import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { WebDriver } from "../tests/e2e/webdriver.mjs";
 
@@ -38,6 +39,24 @@ async function waitForPort(port) {
   throw new Error(`nothing listens on ${port}`);
 }
 
+/** How long ago (ms) the newest process running `binary` started, from /proc (10 ms ticks). */
+function processAge(binary) {
+  const ticks = 100; // USER_HZ on Linux
+  const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 1000;
+  let newest = 0;
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) !== binary) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      newest = Math.max(newest, (Number(fields[19]) * 1000) / ticks);
+    } catch {
+      // gone, or not ours
+    }
+  }
+  return uptime - newest;
+}
+
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function startXvfb() {
@@ -55,31 +74,33 @@ function startXvfb() {
   });
 }
 
-// In the page: type `text` into the search box one key at a time; per key, the
-// time from its input event to the frame after the table changed.
-const KEYSTROKES = `
-const [text, done] = [arguments[0], arguments[arguments.length - 1]];
-const box = document.querySelector('input[aria-label="Search connectors"]');
-const body = document.querySelector('.vbody');
-const times = [];
-const next = (i) => {
-  if (i >= text.length) return done(times);
-  const observer = new MutationObserver(() => {
-    observer.disconnect();
-    requestAnimationFrame(() => { times.push(performance.now() - t0); setTimeout(() => next(i + 1), 50); });
-  });
-  observer.observe(body, { childList: true, subtree: true, characterData: true });
-  box.value = text.slice(0, i + 1);
+// In the page: for every real key event (typed through WebDriver, as a user
+// types), the time from the input event reaching the search box to the frame
+// after the updated table was painted (the next animation frame, then a task).
+const LISTEN = `
+window.__keyTimes = [];
+document.querySelector('input[aria-label="Search connectors"]').addEventListener('input', () => {
   const t0 = performance.now();
-  box.dispatchEvent(new InputEvent('input', { bubbles: true, data: text[i] }));
-};
-box.focus();
-next(0);
+  requestAnimationFrame(() => setTimeout(() => window.__keyTimes.push(performance.now() - t0), 0));
+}, { capture: true });
 `;
+const COLLECT = `return { times: window.__keyTimes.splice(0), rows: document.querySelector('[role=table][aria-label=Connectors]').getAttribute('aria-rowcount') };`;
+
+async function typeSlowly(driver, box, text) {
+  await driver.cmd("POST", `/element/${box}/clear`, {});
+  await new Promise((r) => setTimeout(r, 300));
+  await driver.execute("window.__keyTimes.splice(0)");
+  for (const key of text) {
+    await driver.cmd("POST", `/element/${box}/value`, { text: key });
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return driver.execute(COLLECT);
+}
 
 async function main() {
   const display = await startXvfb();
   const starts = [];
+  const fromProcess = [];
   const keys = [];
   for (let round = 0; round < rounds; round++) {
     const port = await freePort();
@@ -98,19 +119,30 @@ async function main() {
       if (rows.length > 0) break;
       await new Promise((r) => setTimeout(r, 10));
     }
+    fromProcess.push(processAge(app));
     starts.push(performance.now() - t0);
     const total = await driver.execute("return document.querySelector('[role=table][aria-label=Connectors]').getAttribute('aria-rowcount')");
     // "Connector 0123" narrows 10,000 rows step by step; "Payroll" filters by another column.
-    const times = await driver.cmd("POST", "/execute/async", { script: KEYSTROKES, args: ["connector 0123"] });
+    await driver.execute(LISTEN);
+    const box = await driver.byName("Search connectors");
+    const first = await typeSlowly(driver, box, "connector 0123");
+    const second = await typeSlowly(driver, box, "payroll");
+    const times = first.times.concat(second.times);
     keys.push(...times);
-    const clear = await driver.cmd("POST", "/execute/async", { script: KEYSTROKES, args: ["payroll"] });
-    keys.push(...clear);
-    process.stderr.write(`round ${round + 1}: start ${Math.round(starts.at(-1))} ms, ${Number(total) - 1} rows, keystrokes ${times.concat(clear).map((t) => Math.round(t)).join(" ")} ms\n`);
+    process.stderr.write(
+      `round ${round + 1}: start ${Math.round(fromProcess.at(-1))} ms from the process (${Math.round(starts.at(-1))} ms from the session request), ${Number(total) - 1} rows, ` +
+        `"connector 0123" leaves ${Number(first.rows) - 1}, "payroll" ${Number(second.rows) - 1}; keystrokes ${times.map((t) => Math.round(t)).join(" ")} ms\n`,
+    );
+    // "Connector 01230" … "Connector 01239"; every fourth connector is a Payroll one.
+    if (Number(first.rows) - 1 !== 10 || Number(second.rows) - 1 !== 2500) throw new Error("the search did not narrow the table");
     await driver.quit().catch(() => {});
     td.kill("SIGTERM");
     await new Promise((r) => setTimeout(r, 500));
   }
-  console.log(`start to interactive Overview: median ${Math.round(median(starts))} ms over ${starts.length} starts (target <= 1500 ms)`);
+  console.log(
+    `start to interactive Overview: median ${Math.round(median(fromProcess))} ms from the process's start ` +
+      `(${Math.round(median(starts))} ms from the WebDriver session request, driver start-up included) over ${starts.length} starts (target <= 1500 ms)`,
+  );
   console.log(`keystroke to updated table: median ${median(keys).toFixed(1)} ms, worst ${Math.max(...keys).toFixed(1)} ms over ${keys.length} keys (target <= 100 ms)`);
 }
 

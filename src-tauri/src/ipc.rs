@@ -17,6 +17,8 @@ pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
             status::engine_status,
+            alerts::list_alerts,
+            alerts::acknowledge_alert,
             connectors::list_connectors,
             connectors::get_connector,
             connectors::save_connector,

@@ -468,3 +468,63 @@ test("the Data tab browses the loaded cards and names the task that wrote them",
   await shot("data");
   await openTab("Overview");
 });
+
+test("the Scripts tab shows the library, a script's source, and copies a bundled script to a new name", async () => {
+  await openTab("Scripts");
+  const rows = await texts(await driver.waitFor("[data-testid=script-row]", { min: 3 }));
+  assert.ok(rows.some((r) => /sample_users\.py\s*scheduled\s*bundled \(read-only\)/.test(r)), rows.join(" | "));
+  assert.ok(rows.some((r) => /payroll\.py\s*scheduled\s*custom/.test(r)), rows.join(" | "));
+  await driver.click(await driver.byName("View sample_users.py"));
+  const [source] = await driver.waitFor("[data-testid=script-source]");
+  await driver.until(() => driver.property(source, "textContent"), (t) => t.includes("sdk.initialize_script()"), { what: "the source" });
+  await driver.click(await driver.byName("Copy sample_users.py"));
+  await driver.type(await driver.byName("New name"), "my_users.py");
+  await driver.click((await driver.waitForX("//form[@aria-label='Copy script']//button[normalize-space()='Copy']"))[0]);
+  await driver.until(() => provisio("script", "list"), (out) => /my_users\.py/.test(out), { what: "the copy in the library" });
+  await shot("scripts");
+  await openTab("Overview");
+});
+
+test("a failing run raises an alert: the Alerts button opens the list, and Acknowledge marks it seen", async () => {
+  const script = join(dataDir, "broken.py");
+  writeFileSync(script, "import common_subroutines_efecte_library as sdk\nsdk.initialize_script()\nraise RuntimeError('the HR API refused the login')\n");
+  provisio("script", "add", script, "--kind", "scheduled");
+  const connector = join(dataDir, "broken.json");
+  writeFileSync(connector, '{ "name": "Broken source", "type": "python_script", "script": "broken.py", "parameters": {} }');
+  provisio("connector", "create", "--file", connector);
+  const task = join(dataDir, "broken-task.json");
+  writeFileSync(
+    task,
+    JSON.stringify({
+      name: "Hourly", usage: "scheduled", schedule: "0 0 * * * *", timezone: "UTC", object_id_attribute: "id",
+      target_template: "person", target_folder: "persons", task_id_attribute: "taskid",
+      mappings: [{ source: "id", target: "employee_id" }],
+    }),
+  );
+  provisio("task", "create", "--connector", "Broken source", "--file", task);
+  assert.throws(() => provisio("task", "run", "Broken source/Hourly", "--wait"), "the run fails");
+
+  const alerts = await driver.byName("Alerts");
+  // In a test installation failures are warnings: the critical count stays 0.
+  assert.equal(await driver.text((await driver.waitFor("[data-testid=alerts-count]"))[0]), "0");
+  await driver.click(alerts);
+  const row = await driver.until(
+    async () => {
+      const rows = await driver.cmd("POST", "/elements", { using: "css selector", value: "[data-testid=alert-row]" });
+      return rows.length ? driver.property(Object.values(rows[0])[0], "textContent") : "";
+    },
+    (t) => t.includes("Broken source/Hourly"),
+    { what: "the alert listed", timeoutMs: 40000 },
+  );
+  assert.match(row, /warning/);
+  assert.match(row, /failed/);
+  await shot("alerts");
+  await driver.click((await driver.waitForX("//button[starts-with(@aria-label, 'Acknowledge alert')]"))[0]);
+  await driver.until(
+    async () => driver.property((await driver.waitFor("[data-testid=alert-row]"))[0], "textContent"),
+    (t) => t.endsWith("seen"),
+    { what: "the alert marked seen" },
+  );
+  assert.match(provisio("--json", "alerts", "list"), /"acknowledged": true/);
+  await driver.click(await driver.byName("Close"));
+});

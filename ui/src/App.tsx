@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "./api";
 import type { SchedulerStatus } from "./bindings";
+import { AlertsButton } from "./components/Alerts";
 import { ConnectorEditor } from "./screens/ConnectorEditor";
 import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
@@ -63,6 +64,7 @@ export function App() {
         <span className="status-item" data-testid="version">
           Version {status?.version ?? "…"}
         </span>
+        <AlertsButton />
         <span className={env === "prod" ? "env env-prod" : "env"} data-testid="environment-type">
           {env ? env.toUpperCase() : "Environment not set"}
         </span>

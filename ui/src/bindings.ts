@@ -8,6 +8,8 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	engineStatus: () => typedError<EngineStatus, ErrorBody>(__TAURI_INVOKE("engine_status")),
+	listAlerts: (limit: number) => typedError<Alert[], ErrorBody>(__TAURI_INVOKE("list_alerts", { limit })),
+	acknowledgeAlert: (id: number) => typedError<null, ErrorBody>(__TAURI_INVOKE("acknowledge_alert", { id })),
 	listConnectors: () => typedError<ConnectorSummary[], ErrorBody>(__TAURI_INVOKE("list_connectors")),
 	/**  A connector as stored: secret parameters are masked. */
 	getConnector: (reference: string) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("get_connector", { reference })),
@@ -77,6 +79,19 @@ export const events = {
 };
 
 /* Types */
+export type Alert = {
+	id: number,
+	created_at: string,
+	task_id: string | null,
+	run_id: string | null,
+	task: string,
+	status: string,
+	message: string,
+	acknowledged: boolean,
+	/**  `critical` when raised in a `prod` installation, else `warning`. */
+	severity: string,
+};
+
 /**  A token as listed (never the token itself). */
 export type ApiToken = {
 	name: string,

@@ -25,6 +25,7 @@ export async function listenToProgress(client: QueryClient): Promise<() => void>
       void client.invalidateQueries({ queryKey: ["tasks"] });
       void client.invalidateQueries({ queryKey: ["history", p.task_id] });
       void client.invalidateQueries({ queryKey: ["run", p.run_id] });
+      if (p.status !== "succeeded") void client.invalidateQueries({ queryKey: ["alerts"] });
     }
   });
 }

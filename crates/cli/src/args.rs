@@ -120,6 +120,8 @@ pub enum AlertsCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// Mark an alert as seen
+    Ack { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

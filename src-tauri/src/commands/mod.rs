@@ -3,6 +3,7 @@
 //! annotated for specta: `ipc::builder` collects them and generates their
 //! TypeScript signatures (`ui/src/bindings.ts`), so the two sides cannot drift.
 
+pub mod alerts;
 pub mod connectors;
 pub mod data;
 pub mod runs;

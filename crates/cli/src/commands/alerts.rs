@@ -26,6 +26,12 @@ pub async fn run(engine: &Engine, command: AlertsCommand, printer: &Printer) -> 
                 )
             });
         }
+        AlertsCommand::Ack { id } => {
+            engine.acknowledge_alert(id).await?;
+            printer.emit(&serde_json::json!({ "acknowledged": id }), || {
+                format!("alert {id} acknowledged")
+            });
+        }
     }
     Ok(0)
 }

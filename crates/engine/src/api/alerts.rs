@@ -7,4 +7,13 @@ impl Engine {
     pub async fn alerts(&self, limit: u32) -> Result<Vec<crate::store::Alert>> {
         self.store().alerts(limit).await
     }
+
+    /// Marks an alert as seen (the window's Acknowledge, `alerts ack ID`).
+    pub async fn acknowledge_alert(&self, id: i64) -> Result<()> {
+        if self.store().acknowledge_alert(id).await? {
+            Ok(())
+        } else {
+            Err(crate::error::EngineError::not_found("alert", &id.to_string()))
+        }
+    }
 }

@@ -116,6 +116,15 @@ impl Store {
         Ok(())
     }
 
+    /// Marks an alert read; false when no alert has this id.
+    pub async fn acknowledge_alert(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE alerts SET acknowledged = 1 WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn alerts(&self, limit: u32) -> Result<Vec<Alert>> {
         let rows = sqlx::query("SELECT * FROM alerts ORDER BY id DESC LIMIT ?")
             .bind(limit as i64)
