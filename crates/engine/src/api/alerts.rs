@@ -13,7 +13,7 @@ impl Engine {
         if self.store().acknowledge_alert(id).await? {
             Ok(())
         } else {
-            Err(crate::error::EngineError::not_found("alert", &id.to_string()))
+            Err(crate::error::EngineError::not_found("alert", id.to_string()))
         }
     }
 }
