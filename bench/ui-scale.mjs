@@ -10,34 +10,13 @@
 // Run by tools/bench-ui.sh; needs PROVISIO_DESKTOP_BIN and DATA_DIR.
 import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import net from "node:net";
 import { WebDriver } from "../tests/e2e/webdriver.mjs";
+import { freePort, startXvfb, waitForPort } from "../tests/e2e/harness.mjs";
 
 const app = process.env.PROVISIO_DESKTOP_BIN;
 const dataDir = process.env.DATA_DIR;
 const rounds = Number(process.env.ROUNDS ?? 5);
 const children = [];
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-async function waitForPort(port) {
-  for (let i = 0; i < 300; i++) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, "127.0.0.1", () => (s.end(), r(true)));
-      s.on("error", () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 /** How long ago (ms) the newest process running `binary` started, from /proc (10 ms ticks). */
 function processAge(binary) {
@@ -58,21 +37,6 @@ function processAge(binary) {
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function startXvfb() {
-  return new Promise((resolve, reject) => {
-    const x = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], {
-      stdio: ["ignore", "ignore", "pipe", "pipe"],
-    });
-    children.push(x);
-    let out = "";
-    x.stdio[3].on("data", (d) => {
-      out += d.toString();
-      if (out.includes("\n")) resolve(`:${out.trim()}`);
-    });
-    x.on("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
-  });
-}
 
 // In the page: for every real key event (typed through WebDriver, as a user
 // types), the time from the input event reaching the search box to the frame
@@ -98,7 +62,7 @@ async function typeSlowly(driver, box, text) {
 }
 
 async function main() {
-  const display = await startXvfb();
+  const display = await startXvfb(children);
   const starts = [];
   const fromProcess = [];
   const keys = [];

@@ -12,8 +12,8 @@ import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import net from "node:net";
 import { WebDriver } from "./webdriver.mjs";
+import { freePort, startXvfb, waitForPort } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.PROVISIO_BIN;
@@ -25,48 +25,6 @@ const children = [];
 let serve;
 let driver;
 const dataDir = mkdtempSync(join(tmpdir(), "provisio-e2e-"));
-
-function startXvfb() {
-  return new Promise((resolve, reject) => {
-    // -displayfd 3: Xvfb picks a free display and writes its number to fd 3.
-    const x = spawn("Xvfb", ["-displayfd", "3", "-screen", "0", "1280x900x24", "-nolisten", "tcp"], {
-      stdio: ["ignore", "ignore", "pipe", "pipe"],
-    });
-    children.push(x);
-    let out = "";
-    x.stdio[3].on("data", (d) => {
-      out += d.toString();
-      if (out.includes("\n")) resolve(`:${out.trim()}`);
-    });
-    x.on("exit", (code) => reject(new Error(`Xvfb exited with ${code}`)));
-  });
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForPort(port, timeoutMs = 30000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise((r) => {
-      const s = net.connect(port, "127.0.0.1", () => {
-        s.end();
-        r(true);
-      });
-      s.on("error", () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function provisio(...args) {
   return execFileSync(cli, ["--data-dir", dataDir, ...args], { encoding: "utf8" });
@@ -110,7 +68,7 @@ before(async () => {
     serve.on("exit", (code) => reject(new Error(`provisio serve exited early (${code}): ${err}`)));
   });
 
-  const display = await startXvfb();
+  const display = await startXvfb(children);
   const port = await freePort();
   const nativePort = await freePort();
   const td = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
