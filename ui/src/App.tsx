@@ -4,6 +4,7 @@ import { api, errorMessage } from "./api";
 import type { SchedulerStatus } from "./bindings";
 import { AlertsButton } from "./components/Alerts";
 import { ConnectorEditor } from "./screens/ConnectorEditor";
+import { FirstRun } from "./screens/FirstRun";
 import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
 import { TaskEditor } from "./screens/TaskEditor";
@@ -37,6 +38,7 @@ function schedulerDetail(scheduler: SchedulerStatus | null): string {
 export function App() {
   const [tab, setTab] = useState<Tab>("Overview");
   const [screen, setScreen] = useState<Screen>({ kind: "overview" });
+  const [guided, setGuided] = useState(false);
   const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus(), refetchInterval: 15_000 });
   const status = engine.data ?? null;
   const statusError = engine.error ? errorMessage(engine.error) : null;
@@ -87,7 +89,17 @@ export function App() {
         ))}
       </nav>
       <main className="content">
-        {tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} />}
+        {engine.data && (engine.data.environment_type === null || guided) ? (
+          <FirstRun
+            onEnvironmentSet={() => setGuided(true)}
+            onDone={() => {
+              setGuided(false);
+              setTab("Overview");
+            }}
+          />
+        ) : (
+          tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} />
+        )}
         {tab === "Settings" && <SettingsTab />}
         {tab === "Data" && <DataTab />}
         {tab === "Scripts" && <ScriptsTab />}
