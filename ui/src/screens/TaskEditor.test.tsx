@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { renderWithEngine } from "../test/render";
 import { TaskEditor, sectionsFor } from "./TaskEditor";
 import { cronOf, presetOf } from "./schedule";
@@ -57,5 +57,37 @@ describe("the task editor", () => {
     expect(presetOf("0 30 2 * * *")).toEqual({ kind: "daily", time: "02:30" });
     expect(presetOf("0 5 23 * * MON")).toEqual({ kind: "weekly", day: 1, time: "23:05" });
     expect(presetOf("0 */10 * * * *")).toEqual({ kind: "custom" });
+  });
+
+  it("asks before Run now in a production installation, and runs only when confirmed", async () => {
+    const task = {
+      id: "t1", connector_id: "c1", connector_name: "HR", name: "Nightly", usage: "scheduled", event_usage: "write", enabled: true,
+      schedule: "0 0 2 * * *", timezone: "UTC", run_type: "full", mappings_type: "generic", object_id_attribute: "id",
+      target_template: "person", target_folder: "persons", task_id_attribute: "taskid", data_source_type_attribute: null,
+      mappings: [{ source: "id", target: "employee_id" }], failure: null, removal: null,
+      limits: { update_limit: null, override_update_limit: false, minimum_row_count: null }, heartbeat_timeout: 300, max_runtime: null,
+      references: [], created_at: "", updated_at: "", next_run: null,
+    };
+    const runs: unknown[] = [];
+    renderWithEngine(<TaskEditor connectorId="c1" taskId="t1" usage="scheduled" open={() => {}} />, {
+      ...engine,
+      missing_task_fields: () => [],
+      get_task: () => task,
+      engine_status: () => ({ version: "0.1.0", data_dir: "/d", environment_type: "prod", scheduler: null }),
+      run_now: (args) => {
+        runs.push(args);
+        return { id: "r1" };
+      },
+    });
+    const run = await screen.findByRole("button", { name: "Run now" });
+    await waitFor(() => expect((run as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(run);
+    const dialog = await screen.findByRole("dialog", { name: "Run in production" });
+    expect(dialog.textContent).toContain("production installation");
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+    expect(runs).toEqual([]);
+    fireEvent.click(run);
+    fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Run now" }));
+    await waitFor(() => expect(runs).toEqual([{ task: "t1" }]));
   });
 });

@@ -2,6 +2,7 @@ import { useMemo, useState, type ReactNode } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { Run, Task, TaskInput, TaskUsage } from "../bindings";
+import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAYS, cronOf, presetOf, type Preset } from "./schedule";
 import type { Open } from "./nav";
@@ -120,6 +121,10 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
   const progress = useTaskProgress(savedId ?? undefined);
   const running = progress?.status === "running";
   const runNow = useMutation({ mutationFn: () => api.runNow(savedId ?? "") });
+  // In production, Run now asks first.
+  const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus() });
+  const [confirmRun, setConfirmRun] = useState(false);
+  const startRun = () => (engine.data?.environment_type === "prod" ? setConfirmRun(true) : runNow.mutate());
   const stop = useMutation({ mutationFn: () => api.stopTask(savedId ?? "") });
   const clear = useMutation({ mutationFn: () => api.clearCache(savedId ?? "") });
   const actionError = save.error ?? runNow.error ?? stop.error ?? clear.error;
@@ -134,7 +139,7 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
         <h2>{title}</h2>
         {usage === "scheduled" && (
           <>
-            <button type="button" disabled={!savedId || running} onClick={() => runNow.mutate()}>
+            <button type="button" disabled={!savedId || running || !engine.data} onClick={startRun}>
               Run now
             </button>
             <button type="button" disabled={!savedId || !running} onClick={() => stop.mutate()}>
@@ -160,6 +165,19 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
           Save
         </button>
       </div>
+      {confirmRun && (
+        <Confirm
+          title="Run in production"
+          action="Run now"
+          onCancel={() => setConfirmRun(false)}
+          onConfirm={() => {
+            setConfirmRun(false);
+            runNow.mutate();
+          }}
+        >
+          <p>This is a production installation: the run writes to {connector.data?.target === "local" ? "the local datacard store" : `target ${connector.data?.target ?? ""}`} now, outside its schedule.</p>
+        </Confirm>
+      )}
       {progress && (
         <div className={running ? "banner notice" : "banner"} role="status" data-testid="run-progress">
           {progressText(progress)}
