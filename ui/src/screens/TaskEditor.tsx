@@ -1,6 +1,7 @@
 import { useMemo, useState, type ReactNode } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
+import { TemplateOptions } from "../components/TemplateOptions";
 import type { Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
@@ -102,17 +103,18 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
   const [section, setSection] = useState<Section>(sections[0] ?? "Task details");
   const set = (patch: Partial<TaskInput>) => setDraft((d) => ({ ...d, ...patch }));
 
+  // What is checked and saved: the draft without mapping rows left empty.
+  const input: TaskInput = { ...draft, mappings: (draft.mappings ?? []).filter((m) => m.source || m.target) };
   const missing = useQuery({
-    queryKey: ["missing", draft],
-    queryFn: () => api.missingTaskFields({ ...draft, mappings: (draft.mappings ?? []).filter((m) => m.source || m.target) }),
+    queryKey: ["missing", input],
+    queryFn: () => api.missingTaskFields(input),
     placeholderData: keepPreviousData,
   });
   const missingFields = missing.data ?? [];
   const missingLabels = missingFields.map((f) => FIELD_LABEL[f] ?? f);
 
   const save = useMutation({
-    mutationFn: () =>
-      api.saveTask(connectorId, savedId, { ...draft, mappings: (draft.mappings ?? []).filter((m) => m.source || m.target) }),
+    mutationFn: () => api.saveTask(connectorId, savedId, input),
     onSuccess: (task) => {
       setSavedId(task.id);
       void client.invalidateQueries();
@@ -383,12 +385,7 @@ function Mappings({ draft, set, target }: Part & { target: string }) {
     <div className="form">
       <Field label="Template">
         <select aria-label="Template" value={draft.target_template ?? ""} onChange={(e) => set({ target_template: e.target.value, target_folder: "" })}>
-          <option value="">Choose a template…</option>
-          {(templates.data ?? []).map((t) => (
-            <option key={t.code} value={t.code}>
-              {t.name} ({t.code})
-            </option>
-          ))}
+          <TemplateOptions templates={templates.data} />
         </select>
       </Field>
       <Field label="Folder">

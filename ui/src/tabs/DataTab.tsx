@@ -1,6 +1,7 @@
 import { useMemo, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
+import { TemplateOptions } from "../components/TemplateOptions";
 import type { Datacard } from "../bindings";
 import { VirtualTable, type Column } from "../components/VirtualTable";
 import { when } from "./TasksPanel";
@@ -64,12 +65,7 @@ export function DataTab() {
         <label>
           Template{" "}
           <select aria-label="Template" value={template} onChange={(e) => { setTemplate(e.target.value); setChosen(null); }}>
-            <option value="">Choose a template…</option>
-            {(templates.data ?? []).map((t) => (
-              <option key={t.code} value={t.code}>
-                {t.name} ({t.code})
-              </option>
-            ))}
+            <TemplateOptions templates={templates.data} />
           </select>
         </label>
         <label>

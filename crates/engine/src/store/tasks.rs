@@ -209,17 +209,17 @@ impl Store {
         &self,
         connector_id: Option<&str>,
     ) -> Result<std::collections::HashMap<String, crate::model::LastRun>> {
-        // One pass over runs_by_task: the newest ended run of each task.
+        // One index lookup per task (runs_by_task, newest first), not one per run.
         let rows = sqlx::query(
             "SELECT r.task_id, r.id, r.status, r.started_at,
                     json_extract(r.summary, '$.extract.status') AS extract,
                     json_extract(r.summary, '$.load.status') AS load,
                     COALESCE(json_extract(r.summary, '$.counts.fetched'), 0) AS fetched
-             FROM runs r JOIN tasks t ON t.id = r.task_id
-             WHERE (?1 IS NULL OR t.connector_id = ?1)
-               AND r.id = (SELECT r2.id FROM runs r2 WHERE r2.task_id = r.task_id
-                           AND r2.status NOT IN ('running', 'skipped')
-                           ORDER BY r2.started_at DESC LIMIT 1)",
+             FROM tasks t JOIN runs r
+               ON r.id = (SELECT r2.id FROM runs r2 WHERE r2.task_id = t.id
+                          AND r2.status NOT IN ('running', 'skipped')
+                          ORDER BY r2.started_at DESC LIMIT 1)
+             WHERE (?1 IS NULL OR t.connector_id = ?1)",
         )
         .bind(connector_id)
         .fetch_all(self.pool())
