@@ -58,6 +58,13 @@ pub fn builder() -> Builder<tauri::Wry> {
             tokens::list_api_tokens,
             tokens::create_api_token,
             tokens::revoke_api_token,
+            packages::package_password_min_length,
+            packages::export_package,
+            packages::import_plan,
+            packages::apply_import,
+            logs::engine_log,
+            logs::export_logs,
+            test_dialogs::test_dialog_answer,
         ])
         .events(collect_events![RunProgressEvent])
         // Counts and sizes are u64 in the engine; the window shows them as

@@ -9,6 +9,7 @@ import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
 import { TaskEditor } from "./screens/TaskEditor";
 import { DataTab } from "./tabs/DataTab";
+import { LogsTab } from "./tabs/LogsTab";
 import { ScriptsTab } from "./tabs/ScriptsTab";
 import { Overview } from "./tabs/Overview";
 import { Placeholder } from "./tabs/Placeholder";
@@ -103,7 +104,8 @@ export function App() {
         {tab === "Settings" && <SettingsTab />}
         {tab === "Data" && <DataTab />}
         {tab === "Scripts" && <ScriptsTab />}
-        {(tab === "Authentication" || tab === "Logs") && <Placeholder name={tab} />}
+        {tab === "Logs" && <LogsTab />}
+        {tab === "Authentication" && <Placeholder name={tab} />}
       </main>
     </div>
   );

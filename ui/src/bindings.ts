@@ -71,6 +71,18 @@ export const commands = {
 	listApiTokens: () => typedError<ApiToken[], ErrorBody>(__TAURI_INVOKE("list_api_tokens")),
 	createApiToken: (name: string, tasks: string[]) => typedError<NewApiToken, ErrorBody>(__TAURI_INVOKE("create_api_token", { name, tasks })),
 	revokeApiToken: (name: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("revoke_api_token", { name })),
+	/**  The shortest password a package takes (the engine refuses shorter ones). */
+	packagePasswordMinLength: () => __TAURI_INVOKE<number>("package_password_min_length"),
+	/**  Writes the chosen connectors (by id) into the package at `path`, chosen in the native save dialog. */
+	exportPackage: (path: string, password: string, connectorIds: string[]) => typedError<ExportSummary, ErrorBody>(__TAURI_INVOKE("export_package", { path, password, connectorIds })),
+	/**  Reads and checks the package and returns what importing it would do; nothing is applied. */
+	importPlan: (path: string, password: string) => typedError<ImportPlan, ErrorBody>(__TAURI_INVOKE("import_plan", { path, password })),
+	/**  Applies the package at once (the engine checks it again first; a refusal applies nothing). */
+	applyImport: (path: string, password: string) => typedError<ImportPlan, ErrorBody>(__TAURI_INVOKE("apply_import", { path, password })),
+	engineLog: (minLevel: string | null, search: string | null, limit: number) => typedError<LogLine[], ErrorBody>(__TAURI_INVOKE("engine_log", { minLevel, search, limit })),
+	/**  Packs the chosen logs into the zip at `path` (from the native save dialog). */
+	exportLogs: (path: string, selection: LogSelection) => typedError<LogExport, ErrorBody>(__TAURI_INVOKE("export_logs", { path, selection })),
+	testDialogAnswer: () => __TAURI_INVOKE<string | null>("test_dialog_answer"),
 };
 
 /** Events */
@@ -149,6 +161,14 @@ export type ConnectorInput = {
 	updated_at?: string | null,
 };
 
+export type ConnectorPlan = {
+	name: string,
+	/**  `create` or `merge`. */
+	action: PlanAction,
+	changes: FieldChange[],
+	tasks: TaskPlan[],
+};
+
 /**  The Overview's status light of a connector. */
 export type ConnectorStatus = 
 /**  No enabled scheduled task: nothing to show. */
@@ -220,10 +240,25 @@ export type EventOutcomeKind = "completed" | "exception";
  */
 export type EventUsage = "write" | "read";
 
+export type ExportSummary = {
+	path: string,
+	connectors: string[],
+	tasks: number,
+	scripts: string[],
+	bytes: number,
+};
+
 export type FailureSettings = {
 	template: string,
 	folder: string,
 	attribute: string,
+};
+
+/**  One field that an import changes; secret values are never shown. */
+export type FieldChange = {
+	field: string,
+	from: Value,
+	to: Value,
 };
 
 export type Folder = {
@@ -231,6 +266,14 @@ export type Folder = {
 	name: string,
 	/**  Template codes whose cards this folder accepts. */
 	templates: string[],
+};
+
+export type ImportPlan = {
+	dry_run: boolean,
+	manifest: Manifest,
+	connectors: ConnectorPlan[],
+	scripts: ScriptPlan[],
+	notes: string[],
 };
 
 /**  How a task's latest ended run went: what the Overview's status columns show. */
@@ -250,6 +293,55 @@ export type Limits = {
 	minimum_row_count?: number | null,
 };
 
+/**  What `logs export` wrote. */
+export type LogExport = {
+	path: string,
+	/**  Entry names in the zip: `engine/…` and `runs/RUN_ID/…`. */
+	entries: string[],
+	bytes: number,
+};
+
+/**  One line of the engine's log, as the Logs tab shows it. */
+export type LogLine = {
+	/**  RFC 3339, as written. */
+	time: string,
+	/**  `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`. */
+	level: string,
+	/**  The part of the engine that wrote it. */
+	target: string,
+	message: string,
+	/**  The other fields and the spans (run and task ids), as `key=value`. */
+	detail: string,
+};
+
+/**  Which logs an export packs. */
+export type LogSelection = {
+	/**  The engine's own log files (`engine/…`). */
+	engine: boolean,
+	/**  The script host's record of every run (`runs/ID/run.log`: the process, its stderr, its exit). */
+	script_host: boolean,
+	/**
+	 *  Connectors (by id or name) whose runs' logs are packed whole (the
+	 *  script's log, the host's log, the error); `None` packs every run's.
+	 */
+	connectors: string[] | null,
+};
+
+export type Manifest = {
+	format_version: number,
+	application_version: string,
+	exported_at: string,
+	source_environment_type: string | null,
+	items: ManifestItem[],
+};
+
+export type ManifestItem = {
+	kind: string,
+	name: string,
+	file: string,
+	tasks?: string[],
+};
+
 export type Mapping = {
 	source: string,
 	target: string,
@@ -263,6 +355,17 @@ export type MappingsType =
 export type NewApiToken = {
 	token: string,
 } & ApiToken;
+
+/**  What an import does with a connector, task or script. */
+export type PlanAction = 
+/**  New here. */
+"create" | 
+/**  A connector that exists: its fields are updated, its tasks merged. */
+"merge" | 
+/**  Exists and differs. */
+"change" | 
+/**  Exists and is the same. */
+"unchanged";
 
 /**  What a person can do about an error, named without any front end's words. */
 export type Remedy = 
@@ -413,6 +516,12 @@ export type Script = {
 };
 
 export type ScriptKind = "scheduled" | "event" | "both";
+
+export type ScriptPlan = {
+	name: string,
+	/**  `create`, `change` or `unchanged`. */
+	action: PlanAction,
+};
 
 /**  One setting's definition. */
 export type SettingKey = {
@@ -597,6 +706,14 @@ export type TaskInput = {
 	created_at?: string | null,
 	updated_at?: string | null,
 	next_run?: Value | null,
+};
+
+export type TaskPlan = {
+	name: string,
+	/**  `create`, `change` or `unchanged`. */
+	action: PlanAction,
+	changes: FieldChange[],
+	enabled: boolean,
 };
 
 /**  One row of a task table. */

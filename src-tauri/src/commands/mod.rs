@@ -6,12 +6,15 @@
 pub mod alerts;
 pub mod connectors;
 pub mod data;
+pub mod logs;
+pub mod packages;
 pub mod runs;
 pub mod scripts;
 pub mod settings;
 pub mod status;
 pub mod targets;
 pub mod tasks;
+pub mod test_dialogs;
 pub mod tokens;
 
 use provisio_engine::ErrorBody;

@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 import { useMutation, useQuery } from "@tanstack/react-query";
-import { save } from "@tauri-apps/plugin-dialog";
+import { chooseFileToSave } from "../dialogs";
 import { api, errorMessage } from "../api";
 import type { Run, RunFile, RunStatus } from "../bindings";
 import { VirtualTable, type Column } from "../components/VirtualTable";
@@ -108,7 +108,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
   const saveFile = useMutation({
     mutationFn: async (f: RunFile) => {
       const name = f.path.split(/[\\/]/).pop() ?? f.kind;
-      const to = await save({ title: `Save the ${f.kind} file`, defaultPath: name });
+      const to = await chooseFileToSave({ title: `Save the ${f.kind} file`, defaultPath: name });
       if (!to) return null;
       await api.saveRunFile(runId, f.kind, to);
       return to;

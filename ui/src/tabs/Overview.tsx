@@ -2,6 +2,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { ConnectorSummary, TaskSummary } from "../bindings";
+import { choosePackage, ExportDialog, ImportDialog } from "../screens/Packages";
 import { Confirm } from "../components/Confirm";
 import { STATUS_TEXT, StatusLight } from "../components/StatusLight";
 import { VirtualTable, type Column } from "../components/VirtualTable";
@@ -23,6 +24,11 @@ export function Overview({ open }: { open: Open }) {
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
   const [removing, setRemoving] = useState<ConnectorSummary[] | null>(null);
+  const [exporting, setExporting] = useState<ConnectorSummary[] | null>(null);
+  const [importing, setImporting] = useState<string | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus() });
+  const prod = engine.data?.environment_type === "prod";
   const list = useMemo(() => connectors.data ?? [], [connectors.data]);
 
   const toggle = (set: ReadonlySet<string>, id: string) => {
@@ -145,11 +151,28 @@ export function Overview({ open }: { open: Open }) {
         >
           Remove selected
         </button>
+        <button type="button" disabled={selected.size === 0} onClick={() => setExporting(list.filter((c) => selected.has(c.id)))}>
+          Export selected…
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setDone(null);
+            void choosePackage().then(setImporting);
+          }}
+        >
+          Import…
+        </button>
         <button type="button" onClick={() => void connectors.refetch()}>
           Refresh
         </button>
       </div>
       {error && <div className="banner error">{errorMessage(error)}</div>}
+      {done && (
+        <div className="banner notice" role="status">
+          {done}
+        </div>
+      )}
       <VirtualTable
         label="Connectors"
         data={list}
@@ -167,6 +190,26 @@ export function Overview({ open }: { open: Open }) {
               : "No connector matches the search."
         }
       />
+      {exporting && (
+        <ExportDialog
+          connectors={exporting}
+          onClose={(summary) => {
+            setExporting(null);
+            if (summary)
+              setDone(`Exported ${summary.connectors.length} connectors and ${summary.tasks} tasks to ${summary.path} (${summary.bytes.toLocaleString()} bytes).`);
+          }}
+        />
+      )}
+      {importing && (
+        <ImportDialog
+          path={importing}
+          prod={prod}
+          onClose={(applied) => {
+            setImporting(null);
+            if (applied) setDone(`Imported ${applied.connectors.map((c) => `${c.name} (${c.action})`).join(", ")}.`);
+          }}
+        />
+      )}
       {removing && (
         <RemoveConnectors
           connectors={removing}

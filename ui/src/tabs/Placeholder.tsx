@@ -1,7 +1,6 @@
 const PLANNED: Record<string, string> = {
   Authentication:
     "No connector here authenticates users yet. Authentication realms arrive with authentication-capable connector types (directory and identity-provider connectors); the Python script and HR file connectors only load data.",
-  Logs: "The engine writes its log to the logs folder of the data directory; the log viewer with level filter, live tail and zip download is not built yet. Meanwhile: provisio logs export --out FILE.zip.",
 };
 
 export function Placeholder({ name }: { name: string }) {

@@ -10,6 +10,7 @@ describe("the Scripts tab", () => {
     let added: unknown = null;
     renderWithEngine(<ScriptsTab />, {
       list_scripts: () => library,
+      test_dialog_answer: () => null,
       "plugin:dialog|open": (args) => {
         asked = args;
         return "/home/me/payroll.py";

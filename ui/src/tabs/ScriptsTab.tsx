@@ -1,8 +1,8 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { open as openDialog } from "@tauri-apps/plugin-dialog";
 import { api, errorMessage } from "../api";
 import type { Script, ScriptKind } from "../bindings";
+import { chooseFileToOpen } from "../dialogs";
 
 /** The script library: bundled and custom scripts, view, add from a file, copy to a new name. */
 export function ScriptsTab() {
@@ -15,8 +15,8 @@ export function ScriptsTab() {
   const source = useQuery({ queryKey: ["script-source", viewing], queryFn: () => api.scriptSource(viewing ?? ""), enabled: viewing !== null });
   const add = useMutation({
     mutationFn: async () => {
-      const chosen = await openDialog({ title: "Add a Python script", multiple: false, directory: false, filters: [{ name: "Python", extensions: ["py"] }] });
-      if (typeof chosen !== "string") return null;
+      const chosen = await chooseFileToOpen({ title: "Add a Python script", filters: [{ name: "Python", extensions: ["py"] }] });
+      if (chosen === null) return null;
       return api.addScript(chosen, kind, null);
     },
     onSuccess: () => client.invalidateQueries({ queryKey: ["scripts"] }),

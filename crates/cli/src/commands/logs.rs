@@ -7,7 +7,9 @@ pub async fn run(engine: &Engine, command: LogsCommand, printer: &Printer) -> Re
     match command {
         LogsCommand::Export { out, since } => {
             let since = since.as_deref().map(parse_since).transpose()?;
-            let export = engine.export_logs(&out, since).await?;
+            let export = engine
+                .export_logs(&out, since, &provisio_engine::api::LogSelection::everything())
+                .await?;
             printer.emit(&export, || {
                 format!(
                     "wrote {} ({} files, {} bytes)",

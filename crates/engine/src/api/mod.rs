@@ -24,7 +24,7 @@ mod templates;
 mod tokens;
 
 pub use events::CardKey;
-pub use logs::LogExport;
+pub use logs::{LogExport, LogLine, LogSelection};
 pub use runs::STOP_FILE;
 
 use std::path::{Path, PathBuf};

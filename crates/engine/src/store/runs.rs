@@ -264,3 +264,15 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// The ids of every run of the connector's tasks (for packing their logs).
+    pub async fn connector_run_ids(&self, connector_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT r.id FROM runs r JOIN tasks t ON t.id = r.task_id WHERE t.connector_id = ?",
+        )
+        .bind(connector_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

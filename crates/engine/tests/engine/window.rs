@@ -137,3 +137,112 @@ async fn a_card_names_the_task_that_wrote_it_and_the_preview_weighs_recent_runs(
         .unwrap();
     assert_eq!(p.warning, None);
 }
+
+/// Entry names of a zip written by the engine.
+fn zip_names(path: &std::path::Path) -> Vec<String> {
+    let zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    zip.file_names().map(|n| n.unwrap().into_owned()).collect()
+}
+
+#[tokio::test]
+async fn the_logs_tab_reads_the_engine_log_by_level_and_text_and_packs_the_sources_chosen() {
+    let f = fresh().await;
+    let logs = f.dir.path().join("data").join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // Two days of the engine's JSON lines, as the tracing layer writes them, and a torn last line.
+    std::fs::write(
+        logs.join("engine.log.2026-12-01"),
+        concat!(
+            r#"{"timestamp":"2026-12-01T08:00:00Z","level":"INFO","fields":{"message":"engine opened"},"target":"provisio_engine"}"#,
+            "\n",
+            r#"{"timestamp":"2026-12-01T08:00:01Z","level":"ERROR","fields":{"message":"run failed","error":"exit 3"},"target":"provisio_engine::pipeline","spans":[{"name":"run","run_id":"r-1","task_id":"t-1"}]}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("engine.log.2026-12-02"),
+        concat!(
+            r#"{"timestamp":"2026-12-02T09:00:00Z","level":"DEBUG","fields":{"message":"batch written","rows":500},"target":"provisio_engine::targets"}"#,
+            "\n",
+            r#"{"timestamp":"2026-12-02T09:00:01Z","level":"WARN","fields":{"message":"slow script"},"target":"provisio_engine::script_host"}"#,
+            "\n",
+            r#"{"timestamp":"2026-12-02T09:00:02Z","level":"INF"#
+        ),
+    )
+    .unwrap();
+    let all = f.engine.engine_log(None, None, 100).await.unwrap();
+    let messages: Vec<&str> = all.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["engine opened", "run failed", "batch written", "slow script"],
+        "oldest first across days; the torn line is skipped"
+    );
+    assert_eq!(all[1].detail, "error=exit 3 run_id=r-1 task_id=t-1");
+    let warnings = f.engine.engine_log(Some("warn"), None, 100).await.unwrap();
+    assert_eq!(
+        warnings.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(),
+        ["run failed", "slow script"]
+    );
+    let by_run = f.engine.engine_log(None, Some("R-1"), 100).await.unwrap();
+    assert_eq!(by_run.len(), 1, "search reaches the span's ids, any case");
+    let last = f.engine.engine_log(None, None, 1).await.unwrap();
+    assert_eq!(last[0].message, "slow script", "the limit keeps the newest lines");
+    let refused = f.engine.engine_log(Some("loud"), None, 10).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("'loud' is not a log level"),
+        "{refused}"
+    );
+
+    // Two connectors with one run each: the export packs only what was chosen.
+    let a = scripted_task(&f.engine, f.dir.path(), "Alpha", &emitting("[]"), "{}", "{}").await;
+    let b = scripted_task(&f.engine, f.dir.path(), "Beta", &emitting("[]"), "{}", "{}").await;
+    let run_a = run(&f.engine, &a).await;
+    let run_b = run(&f.engine, &b).await;
+    let out = f.dir.path().join("alpha.zip");
+    let selection = provisio_engine::api::LogSelection {
+        engine: false,
+        script_host: false,
+        connectors: Some(vec!["Alpha".into()]),
+    };
+    f.engine.export_logs(&out, None, &selection).await.unwrap();
+    let names = zip_names(&out);
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with(&format!("runs/{}/", run_a.id))),
+        "{names:?}"
+    );
+    assert!(names.contains(&format!("runs/{}/run.log", run_a.id)), "{names:?}");
+
+    let host = f.dir.path().join("host.zip");
+    let selection = provisio_engine::api::LogSelection {
+        engine: true,
+        script_host: true,
+        connectors: Some(vec![]),
+    };
+    f.engine.export_logs(&host, None, &selection).await.unwrap();
+    let names = zip_names(&host);
+    assert!(
+        names.contains(&"engine/engine.log.2026-12-02".to_string()),
+        "{names:?}"
+    );
+    assert!(names.contains(&format!("runs/{}/run.log", run_b.id)), "{names:?}");
+    assert!(
+        !names.iter().any(|n| n.ends_with("script.log")),
+        "the script host's record only: {names:?}"
+    );
+
+    let nothing = provisio_engine::api::LogSelection {
+        engine: false,
+        script_host: false,
+        connectors: Some(vec![]),
+    };
+    let err = f
+        .engine
+        .export_logs(&f.dir.path().join("none.zip"), None, &nothing)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("log sources"), "{err}");
+    assert!(!f.dir.path().join("none.zip").exists());
+}

@@ -1,0 +1,35 @@
+//! The Logs tab: the end of the engine's log, and the chosen sources packed into one zip.
+
+use provisio_engine::api::{LogExport, LogLine, LogSelection};
+use tauri::State;
+
+use super::CommandResult;
+use crate::state::AppState;
+
+#[tauri::command]
+#[specta::specta]
+pub async fn engine_log(
+    state: State<'_, AppState>,
+    min_level: Option<String>,
+    search: Option<String>,
+    limit: u32,
+) -> CommandResult<Vec<LogLine>> {
+    Ok(state
+        .engine
+        .engine_log(min_level.as_deref(), search.as_deref(), limit)
+        .await?)
+}
+
+/// Packs the chosen logs into the zip at `path` (from the native save dialog).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_logs(
+    state: State<'_, AppState>,
+    path: String,
+    selection: LogSelection,
+) -> CommandResult<LogExport> {
+    Ok(state
+        .engine
+        .export_logs(std::path::Path::new(&path), None, &selection)
+        .await?)
+}
