@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,9 +25,32 @@ const children = [];
 let serve;
 let driver;
 const dataDir = mkdtempSync(join(tmpdir(), "provisio-e2e-"));
+// Native file dialogs cannot be driven through WebDriver: the app reads a
+// one-time answer (a path) from this file instead (src-tauri/src/commands/test_dialogs.rs).
+const dialogAnswer = join(dataDir, "dialog-answer");
+let display;
 
 function provisio(...args) {
   return execFileSync(cli, ["--data-dir", dataDir, ...args], { encoding: "utf8" });
+}
+
+/** Starts tauri-driver and a session of the app on `dir`; returns the driver. */
+async function openWindow(dir) {
+  const port = await freePort();
+  const nativePort = await freePort();
+  const td = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: dir, PROVISIO_TEST_DIALOG_ANSWER: dialogAnswer },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(td);
+  await waitForPort(port);
+  // tauri-driver listens at once but forwards the session to WebKitWebDriver,
+  // which it starts alongside; on a busy machine that one comes up later.
+  await waitForPort(nativePort);
+  return WebDriver.start(`http://127.0.0.1:${port}`, {
+    browserName: "wry",
+    "tauri:options": { application: app },
+  });
 }
 
 before(async () => {
@@ -68,22 +91,8 @@ before(async () => {
     serve.on("exit", (code) => reject(new Error(`provisio serve exited early (${code}): ${err}`)));
   });
 
-  const display = await startXvfb(children);
-  const port = await freePort();
-  const nativePort = await freePort();
-  const td = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: dataDir },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
-  children.push(td);
-  await waitForPort(port);
-  // tauri-driver listens at once but forwards the session to WebKitWebDriver,
-  // which it starts alongside; on a busy machine that one comes up later.
-  await waitForPort(nativePort);
-  driver = await WebDriver.start(`http://127.0.0.1:${port}`, {
-    browserName: "wry",
-    "tauri:options": { application: app },
-  });
+  display = await startXvfb(children);
+  driver = await openWindow(dataDir);
 });
 
 after(async () => {
@@ -485,4 +494,103 @@ test("a failing run raises an alert: the Alerts button opens the list, and Ackno
   );
   assert.match(provisio("--json", "alerts", "list"), /"acknowledged": true/);
   await driver.click(await driver.byName("Close"));
+});
+
+// ---- Desktop app part 2 ------------------------------------------------------
+
+/** The textContent of every element matching `css` (WebKit's getText is empty for clipped cells). */
+async function contents(css) {
+  const found = await driver.cmd("POST", "/elements", { using: "css selector", value: css });
+  return Promise.all(found.map((e) => driver.property(Object.values(e)[0], "textContent")));
+}
+
+test("the Scripts tab adds a custom script from a file (the dialog's answer from the test)", async () => {
+  await openTab("Scripts");
+  const file = join(dataDir, "badge_sync.py");
+  writeFileSync(file, "import common_subroutines_efecte_library as sdk\nsdk.initialize_script()\n# badges\n");
+  await driver.choose(await driver.byName("Kind of the script to add"), "event");
+  writeFileSync(dialogAnswer, file);
+  await driver.click(await driver.byName("Add script…"));
+  await driver.until(() => contents(".banner.notice"), (t) => t.includes("Added badge_sync.py."), { what: "the notice" });
+  const rows = await driver.until(() => contents("[data-testid=script-row]"), (r) => r.some((t) => t.startsWith("badge_sync.py")), { what: "the new row" });
+  assert.ok(rows.some((r) => /^badge_sync\.pyeventcustom/.test(r)), rows.join(" | "));
+  assert.match(provisio("script", "list"), /badge_sync\.py\s+event\s+no\s/);
+  await openTab("Overview");
+});
+
+test("the Logs tab shows the engine's log by level and search, and saves the chosen sources as one zip", async () => {
+  await openTab("Logs");
+  await driver.until(() => contents("[data-testid=log-row]"), (r) => r.length > 0, { what: "log lines" });
+  await driver.choose(await driver.byName("Level"), "warn");
+  const warnings = await driver.until(
+    () => contents("[data-testid=log-row]"),
+    (r) => r.length > 0 && r.every((t) => /WARN|ERROR/.test(t)) && r.some((t) => t.includes("run ended early")),
+    { what: "only warnings and errors, the failed run among them" },
+  );
+  assert.ok(warnings.length > 0);
+  await driver.type(await driver.byName("Search the log"), "no such words anywhere");
+  await driver.until(() => contents("[data-testid=log-row]"), (r) => r.length === 0, { what: "nothing matches" });
+  await driver.type(await driver.byName("Search the log"), "");
+  await shot("logs");
+  const zip = join(dataDir, "support-logs.zip");
+  writeFileSync(dialogAnswer, zip);
+  await driver.click(await driver.byName("Save as zip…"));
+  const saved = await driver.until(() => contents("fieldset.sources .banner.notice"), (t) => t.length === 1, { what: "the zip saved" });
+  assert.match(saved[0], /^Saved \d+ files \([\d,]+ bytes\) to .*support-logs\.zip\.$/);
+  const names = execFileSync("python3", ["-c", "import sys, zipfile; print('\\n'.join(zipfile.ZipFile(sys.argv[1]).namelist()))", zip], { encoding: "utf8" }).split("\n").filter(Boolean);
+  assert.ok(names.some((n) => n.startsWith("engine/engine.log")), names.join(" "));
+  assert.ok(names.some((n) => /^runs\/[0-9a-f-]+\/run\.log$/.test(n)), names.join(" "));
+  assert.ok(!names.some((n) => n.endsWith("script.log")), "no connector's runs were chosen: " + names.join(" "));
+});
+
+test("every tab has a screenshot", async () => {
+  for (const tab of ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"]) {
+    await openTab(tab);
+    await new Promise((r) => setTimeout(r, 400));
+    await shot(`tab-${tab.toLowerCase()}`);
+  }
+  await openTab("Overview");
+});
+
+test("export two connectors, then import them into a second data directory after reading the plan", async () => {
+  await openTab("Overview");
+  await driver.click(await driver.byName("Select HR users"));
+  await driver.click(await driver.byName("Select Payroll export"));
+  await driver.click(await driver.byName("Export selected…"));
+  await driver.type(await driver.byName("Password"), "short");
+  const [problem] = await driver.waitFor("[role=dialog] .note.error");
+  assert.match(await driver.text(problem), /At least 12 characters/);
+  await driver.type(await driver.byName("Password"), "e2e-Package-pass-42");
+  await driver.type(await driver.byName("Repeat password"), "e2e-Package-pass-42");
+  await shot("export");
+  const pkg = join(dataDir, "two-connectors.zip");
+  writeFileSync(dialogAnswer, pkg);
+  await driver.click(await driver.byName("Export…"));
+  const done = await driver.until(() => contents(".banner.notice"), (t) => t.some((x) => x.startsWith("Exported")), { what: "the export" });
+  assert.ok(done.some((t) => /^Exported 2 connectors and \d+ tasks to .*two-connectors\.zip/.test(t)), done.join(" | "));
+  assert.ok(existsSync(pkg));
+
+  // A second installation, in its own window.
+  const second = mkdtempSync(join(tmpdir(), "provisio-e2e-import-"));
+  execFileSync(cli, ["--data-dir", second, "settings", "set", "environment_type=test"]);
+  await driver.quit();
+  driver = await openWindow(second);
+  await driver.waitFor("[aria-label='Connectors']");
+  writeFileSync(dialogAnswer, pkg);
+  await driver.click(await driver.byName("Import…"));
+  await driver.type(await driver.byName("Package password"), "e2e-Package-pass-42");
+  await driver.click(await driver.byName("Read package"));
+  const plan = await driver.until(() => contents("[data-testid=plan-connector], [data-testid=plan-script]"), (r) => r.length >= 3, { what: "the plan" });
+  assert.ok(plan.some((t) => t.startsWith("HR users: create") && t.includes("Task Nightly: create")), plan.join(" | "));
+  assert.ok(plan.some((t) => t.startsWith("Payroll export: create")), plan.join(" | "));
+  assert.ok(plan.includes("Script payroll.py: create"), plan.join(" | "));
+  const before = JSON.parse(execFileSync(cli, ["--data-dir", second, "--json", "connector", "list"], { encoding: "utf8" }));
+  assert.equal(before.length, 0, "reading the plan applies nothing");
+  await shot("import-plan");
+  await driver.click(await driver.byName("Apply import"));
+  await driver.until(() => contents(".banner.notice"), (t) => t.some((x) => x.startsWith("Imported HR users (create), Payroll export (create)")), { what: "the import" });
+  const after = JSON.parse(execFileSync(cli, ["--data-dir", second, "--json", "connector", "list"], { encoding: "utf8" }));
+  assert.deepEqual(after.map((c) => c.name).sort(), ["HR users", "Payroll export"]);
+  const names = await driver.until(() => contents("[data-testid=connector-row] .connector-name"), (n) => n.length === 2, { what: "both listed" });
+  assert.deepEqual(names.sort(), ["HR users", "Payroll export"]);
 });

@@ -91,6 +91,7 @@ export class WebDriver {
   /** Types into an input (after clearing it). */
   async type(elementId, text) {
     await this.cmd("POST", `/element/${elementId}/clear`, {});
+    if (text === "") return null;
     // A line break is the Enter key (WebKitWebDriver drops a bare "\n").
     return this.cmd("POST", `/element/${elementId}/value`, { text: text.replaceAll("\n", "\uE007") });
   }

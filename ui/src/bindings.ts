@@ -28,6 +28,13 @@ export const commands = {
 	/**  Adds the file the user chose in the native open dialog; the engine checks its name and kind. */
 	addScript: (path: string, kind: ScriptKind, name: string | null) => typedError<Script, ErrorBody>(__TAURI_INVOKE("add_script", { path, kind, name })),
 	copyScript: (from: string, to: string) => typedError<Script, ErrorBody>(__TAURI_INVOKE("copy_script", { from, to })),
+	/**  Replaces a custom script with the file chosen in the native open dialog. */
+	updateScript: (name: string, path: string) => typedError<Script, ErrorBody>(__TAURI_INVOKE("update_script", { name, path })),
+	scriptVersions: (name: string) => typedError<ScriptVersion[], ErrorBody>(__TAURI_INVOKE("script_versions", { name })),
+	restoreScript: (name: string, version: string) => typedError<Script, ErrorBody>(__TAURI_INVOKE("restore_script", { name, version })),
+	removeScript: (name: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("remove_script", { name })),
+	/**  Writes a copy of the script where the native save dialog points. */
+	saveScriptCopy: (name: string, path: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("save_script_copy", { name, path })),
 	listTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_tasks", { connector })),
 	getTask: (reference: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("get_task", { reference })),
 	/**  Creates a task on `connector`, or updates the one `reference` names. */
@@ -521,6 +528,15 @@ export type ScriptPlan = {
 	name: string,
 	/**  `create`, `change` or `unchanged`. */
 	action: PlanAction,
+};
+
+/**  A previous version of a custom script, kept when it was replaced. */
+export type ScriptVersion = {
+	/**  What `script restore` takes: the time it was replaced, `YYYYMMDDTHHMMSSfffZ`. */
+	id: string,
+	/**  When it was replaced (RFC 3339). */
+	replaced_at: string,
+	bytes: number,
 };
 
 /**  One setting's definition. */

@@ -176,6 +176,28 @@ pub enum ScriptCommand {
         name: String,
         new: String,
     },
+    /// Print a script's source
+    Show {
+        name: String,
+    },
+    /// Replace a custom script with a new version (the previous one is kept: see `script versions`)
+    Update {
+        name: String,
+        file: PathBuf,
+    },
+    /// List the previous versions of a custom script, newest first
+    Versions {
+        name: String,
+    },
+    /// Make a previous version of a custom script current again
+    Restore {
+        name: String,
+        version: String,
+    },
+    /// Remove a custom script that no connector uses
+    Remove {
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

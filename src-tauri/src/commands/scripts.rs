@@ -1,6 +1,7 @@
-//! The Scripts tab: the library, a script's source, add (from the native open dialog) and copy.
+//! The Scripts tab: the library, a script's source, add (from the native open
+//! dialog), copy, replace with a new version, restore, remove, save a copy.
 
-use provisio_engine::script_library::{Script, ScriptKind};
+use provisio_engine::script_library::{Script, ScriptKind, ScriptVersion};
 use tauri::State;
 
 use super::CommandResult;
@@ -31,4 +32,46 @@ pub async fn add_script(
 #[specta::specta]
 pub async fn copy_script(state: State<'_, AppState>, from: String, to: String) -> CommandResult<Script> {
     Ok(state.engine.copy_script(&from, &to).await?)
+}
+
+/// Replaces a custom script with the file chosen in the native open dialog.
+#[tauri::command]
+#[specta::specta]
+pub async fn update_script(state: State<'_, AppState>, name: String, path: String) -> CommandResult<Script> {
+    Ok(state
+        .engine
+        .update_script(&name, std::path::Path::new(&path))
+        .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn script_versions(state: State<'_, AppState>, name: String) -> CommandResult<Vec<ScriptVersion>> {
+    Ok(state.engine.script_versions(&name).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn restore_script(
+    state: State<'_, AppState>,
+    name: String,
+    version: String,
+) -> CommandResult<Script> {
+    Ok(state.engine.restore_script(&name, &version).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_script(state: State<'_, AppState>, name: String) -> CommandResult<()> {
+    Ok(state.engine.remove_script(&name).await?)
+}
+
+/// Writes a copy of the script where the native save dialog points.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_script_copy(state: State<'_, AppState>, name: String, path: String) -> CommandResult<()> {
+    Ok(state
+        .engine
+        .save_script_copy(&name, std::path::Path::new(&path))
+        .await?)
 }

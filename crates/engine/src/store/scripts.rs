@@ -10,6 +10,14 @@ impl Store {
             .await?)
     }
 
+    pub async fn delete_custom_script(&self, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM scripts WHERE name = ?")
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn insert_custom_script(&self, name: &str, kind: &str) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
         insert_custom_script_on(&mut conn, name, kind).await
