@@ -23,7 +23,9 @@ fi
 
 [ -x ui/node_modules/.bin/tauri ] || bash tools/setup-machine.sh
 (cd ui && npx vite build --logLevel warn)
-cargo build --locked "${cargo_flags[@]}" -p provisio-desktop -p provisio-cli --features provisio-desktop/custom-protocol
+# The same packages as tools/test.sh's desktop build, so a debug bundle reuses that build as is.
+cargo build --locked "${cargo_flags[@]}" -p provisio-desktop -p provisio-cli -p esm-standin \
+  --features provisio-desktop/custom-protocol
 
 node tools/bundle-config.mjs "$CARGO_TARGET_DIR/$profile/provisio" > src-tauri/tauri.conf.json
 # Old bundles would be picked up by a glob below; the bundler writes a fresh one.

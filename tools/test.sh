@@ -53,4 +53,8 @@ PROVISIO_DESKTOP_BIN="$CARGO_TARGET_DIR/debug/provisio-desktop" \
 ESM_STANDIN_BIN="$CARGO_TARGET_DIR/debug/esm-standin" \
   tools/with-keyring.sh node --test --test-concurrency=1 tests/e2e/desktop.test.mjs
 
+step "installable package: the .deb (Tauri bundler) unpacked into a scratch root and started"
+deb=$(bash tools/build-deb.sh --debug | tail -n 1)
+PROVISIO_DEB="$deb" tools/with-keyring.sh node --test --test-concurrency=1 tests/e2e/installed.test.mjs
+
 step "all checks passed"

@@ -118,6 +118,7 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(state::AppState::new(engine, scheduling))
         .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(ipc.invoke_handler())
         .setup(move |app| {
             ipc.mount_events(app);

@@ -50,14 +50,15 @@ test("the installed CLI opens a temporary data directory", () => {
   assert.match(execFileSync(cli, ["--data-dir", dataDir, "settings", "show"], { encoding: "utf8" }), /^workers: 3$/m);
 });
 
-test("the installed app starts on an empty data directory with the first-run guide", async () => {
+test("the installed app starts on an empty data directory with the first-run guide, dark when the system is", async () => {
   const display = await startXvfb(children);
   const port = await freePort();
   const nativePort = await freePort();
   const empty = mkdtempSync(join(tmpdir(), "provisio-deb-empty-"));
   children.push(
     spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-      env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: empty },
+      // The system's dark setting, as GNOME passes it to GTK applications.
+      env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: empty, GTK_THEME: "Adwaita:dark" },
       stdio: ["ignore", "inherit", "inherit"],
     }),
   );
@@ -72,6 +73,8 @@ test("the installed app starts on an empty data directory with the first-run gui
   await driver.byName("Continue");
   assert.equal(await driver.title(), "Provisio — environment not set");
   assert.ok(existsSync(join(empty, "logs")), "the installed app writes its engine log into the data directory");
+  const background = await driver.execute("return getComputedStyle(document.documentElement).backgroundColor");
+  assert.equal(background, "rgb(15, 23, 42)", "the dark theme's background (the --bg token)");
   mkdirSync(join(here, "out"), { recursive: true });
   writeFileSync(join(here, "out", "installed-first-run.png"), Buffer.from(await driver.screenshot(), "base64"));
 });

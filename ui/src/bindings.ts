@@ -61,6 +61,13 @@ export const commands = {
 	saveRunFile: (id: string, kind: RunFileKind, destination: string) => typedError<number, ErrorBody>(__TAURI_INVOKE("save_run_file", { id, kind, destination })),
 	/**  The Test panel: invokes an event task with the values typed in the window. */
 	invokeEvent: (task: string, values: Value) => typedError<Run, ErrorBody>(__TAURI_INVOKE("invoke_event", { task, values })),
+	/**  What an interrupted run planned (its alert's "Review and approve"). */
+	plannedChanges: (runId: string) => typedError<PlannedChanges, ErrorBody>(__TAURI_INVOKE("planned_changes", { runId })),
+	/**
+	 *  Approves an interrupted run's plan once: runs its task again with the
+	 *  limits that stopped it lifted for that run (the CLI's `task run --approve`).
+	 */
+	approveRun: (runId: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("approve_run", { runId })),
 	listTemplates: (target: string | null) => typedError<Template[], ErrorBody>(__TAURI_INVOKE("list_templates", { target })),
 	listFolders: (target: string | null) => typedError<Folder[], ErrorBody>(__TAURI_INVOKE("list_folders", { target })),
 	listDatacards: (template: string, folder: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, limit })),
@@ -71,6 +78,8 @@ export const commands = {
 	checkSetting: (name: string, value: string) => __TAURI_INVOKE<string | null>("check_setting", { name, value }),
 	/**  Saves the changed settings (all are checked before any is saved); returns the new rows. */
 	saveSettings: (changes: ([string, string])[]) => typedError<SettingRow[], ErrorBody>(__TAURI_INVOKE("save_settings", { changes })),
+	/**  The Settings tab's "Check" beside the Python interpreter: runs it and reports its version. */
+	checkPython: (candidate: string | null) => typedError<PythonCheck, ErrorBody>(__TAURI_INVOKE("check_python", { candidate })),
 	listTargets: () => typedError<TargetInfo[], ErrorBody>(__TAURI_INVOKE("list_targets")),
 	addTarget: (input: TargetInput) => typedError<TargetCheck, ErrorBody>(__TAURI_INVOKE("add_target", { input })),
 	testTarget: (name: string) => typedError<TargetCheck, ErrorBody>(__TAURI_INVOKE("test_target", { name })),
@@ -373,6 +382,33 @@ export type PlanAction =
 "change" | 
 /**  Exists and is the same. */
 "unchanged";
+
+/**  What an interrupted run would have done, for a person deciding whether to approve it. */
+export type PlannedChanges = {
+	run_id: string,
+	task_id: string,
+	task: string,
+	/**  Why the run stopped before loading. */
+	reason: string,
+	/**  Counts of the plan, when the run got as far as planning. */
+	new: number | null,
+	changed: number | null,
+	removals: number | null,
+	/**  The first object ids the run would mark removed. */
+	removed_object_ids: string[],
+};
+
+/**  What the Settings tab's "Check" shows about an interpreter. */
+export type PythonCheck = {
+	/**  The setting's value as given. */
+	interpreter: string,
+	/**  The binary behind it (`sys.executable`). */
+	executable: string,
+	/**  e.g. `3.11.2`. */
+	version: string,
+	/**  The scripts' SDK needs Python 3.8 or later. */
+	supported: boolean,
+};
 
 /**  What a person can do about an error, named without any front end's words. */
 export type Remedy = 

@@ -1,6 +1,7 @@
 //! Run now, Stop, Clear data cache, history, a run's detail and files, and
 //! the event task's Test panel.
 
+use provisio_engine::api::PlannedChanges;
 use provisio_engine::model::{Run, RunFileKind, RunTrigger, Task};
 use tauri::State;
 
@@ -89,4 +90,30 @@ pub async fn invoke_event(
         .engine
         .invoke_event(&task, &values, Some("desktop test panel"))
         .await?)
+}
+
+/// What an interrupted run planned (its alert's "Review and approve").
+#[tauri::command]
+#[specta::specta]
+pub async fn planned_changes(state: State<'_, AppState>, run_id: String) -> CommandResult<PlannedChanges> {
+    Ok(state.engine.planned_changes(&run_id).await?)
+}
+
+/// Approves an interrupted run's plan once: runs its task again with the
+/// limits that stopped it lifted for that run (the CLI's `task run --approve`).
+#[tauri::command]
+#[specta::specta]
+pub async fn approve_run(state: State<'_, AppState>, run_id: String) -> CommandResult<Run> {
+    // Refused unless the run is an interrupted scheduled one.
+    let planned = state.engine.planned_changes(&run_id).await?;
+    let run = state
+        .engine
+        .create_run(&planned.task_id, RunTrigger::Manual)
+        .await?;
+    let engine = state.engine.clone();
+    let id = run.id.clone();
+    tauri::async_runtime::spawn(async move {
+        let _ = engine.execute_run(&id, true).await;
+    });
+    Ok(run)
 }

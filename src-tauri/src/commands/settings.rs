@@ -39,3 +39,13 @@ pub async fn save_settings(
     state.engine.set_settings(&changes).await?;
     Ok(state.engine.settings_view().await?)
 }
+
+/// The Settings tab's "Check" beside the Python interpreter: runs it and reports its version.
+#[tauri::command]
+#[specta::specta]
+pub async fn check_python(
+    state: State<'_, AppState>,
+    candidate: Option<String>,
+) -> CommandResult<provisio_engine::script_host::python::PythonCheck> {
+    Ok(state.engine.check_python(candidate.as_deref()).await?)
+}

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { renderWithEngine } from "../test/render";
 import { AlertsButton } from "./Alerts";
@@ -31,4 +31,61 @@ describe("the alerts list", () => {
     await waitFor(() => expect(acked).toEqual([3]));
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("0"));
   });
+
+  it("notifies each alert that arrives after the window opened, not the ones already listed", async () => {
+    const shown: { title: string; body: string | undefined }[] = [];
+    // What the notification plugin's script provides in the real window: the web Notification API.
+    const SystemNotification = Object.assign(
+      function (title: string, options?: { body?: string }) {
+        shown.push({ title, body: options?.body });
+      },
+      { permission: "granted", requestPermission: () => Promise.resolve("granted") },
+    );
+    Object.defineProperty(window, "Notification", { value: SystemNotification, configurable: true });
+    const alerts = [alert(1, "critical", false)];
+    const view = renderWithEngine(<AlertsButton />, { list_alerts: () => alerts.map((a) => ({ ...a })) });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(shown).toEqual([]);
+    alerts.unshift({ ...alert(2, "critical", false), task: "HR/Nightly", status: "interrupted", message: "the update limit of 100 would be exceeded (2,000 changes)" });
+    // The list refreshes (every 15 s, or when a run ends): the new alert is announced once.
+    await view.client.invalidateQueries({ queryKey: ["alerts"] });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
+    await view.client.invalidateQueries({ queryKey: ["alerts"] });
+    await waitFor(() => expect(shown).toEqual([{ title: "Critical: HR/Nightly interrupted: waiting for approval", body: "the update limit of 100 would be exceeded (2,000 changes)" }]));
+  });
+
+  it("shows an interrupted run's planned changes before approving it, then approves once", async () => {
+    const approved: unknown[] = [];
+    const acked: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit" }],
+      planned_changes: ({ runId }) => ({
+        run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
+        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"],
+      }),
+      approve_run: ({ runId }) => {
+        approved.push(runId);
+        return { id: "new-run-1234", task_id: "t1", task: "HR/Nightly", status: "running" };
+      },
+      acknowledge_alert: ({ id }) => {
+        acked.push(id);
+        return null;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Review and approve alert 7" }));
+    const dialog = await screen.findByRole("dialog", { name: "Approve interrupted run" });
+    await waitFor(() => expect(dialog.textContent).toContain("the update limit of 100 would be exceeded (2,000 changes)"));
+    expect(screen.getByTestId("planned-counts").textContent).toBe("New1,200Changed500Marked removed300");
+    expect(screen.getByTestId("planned-removals").textContent).toBe("E-1\nE-2");
+    expect(approved).toEqual([]);
+    fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
+    expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
+    expect(approved).toEqual(["run-7"]);
+    expect(acked).toEqual([7]);
+  });
+});
+
+afterEach(() => {
+  Reflect.deleteProperty(window, "Notification");
 });

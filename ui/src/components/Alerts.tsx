@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
+import type { Alert } from "../bindings";
+import { useAlertNotifications } from "../notify";
 import { when } from "../tabs/TasksPanel";
 
 export const alertsQuery = { queryKey: ["alerts"], queryFn: () => api.listAlerts(200), refetchInterval: 15_000 };
@@ -9,6 +11,7 @@ export const alertsQuery = { queryKey: ["alerts"], queryFn: () => api.listAlerts
 export function AlertsButton() {
   const alerts = useQuery(alertsQuery);
   const [open, setOpen] = useState(false);
+  useAlertNotifications(alerts.data);
   const unseen = (alerts.data ?? []).filter((a) => !a.acknowledged);
   const critical = unseen.filter((a) => a.severity === "critical").length;
   return (
@@ -35,6 +38,7 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
     mutationFn: (id: number) => api.acknowledgeAlert(id),
     onSettled: () => client.invalidateQueries({ queryKey: ["alerts"] }),
   });
+  const [reviewing, setReviewing] = useState<Alert | null>(null);
   const list = alerts.data ?? [];
   return (
     <div className="alerts-panel" role="dialog" aria-label="Alerts list">
@@ -67,7 +71,12 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                 <td>{a.task}</td>
                 <td>{a.status}</td>
                 <td>{a.message}</td>
-                <td>
+                <td className="actions-inline">
+                  {a.status === "interrupted" && a.run_id && !a.acknowledged && (
+                    <button type="button" aria-label={`Review and approve alert ${a.id}`} onClick={() => setReviewing(a)}>
+                      Review and approve…
+                    </button>
+                  )}
                   {a.acknowledged ? (
                     "seen"
                   ) : (
@@ -81,6 +90,70 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
           </tbody>
         </table>
       )}
+      {reviewing?.run_id && <ApproveRun alert={reviewing} runId={reviewing.run_id} onClose={() => setReviewing(null)} />}
+    </div>
+  );
+}
+
+/** An interrupted run's planned changes, then Approve and run (the limits that stopped it lifted once). */
+function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; onClose: () => void }) {
+  const client = useQueryClient();
+  const plan = useQuery({ queryKey: ["planned-changes", runId], queryFn: () => api.plannedChanges(runId) });
+  const approve = useMutation({
+    mutationFn: async () => {
+      const run = await api.approveRun(runId);
+      await api.acknowledgeAlert(alert.id);
+      return run;
+    },
+    onSettled: () => client.invalidateQueries(),
+  });
+  const p = plan.data;
+  const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
+  return (
+    <div className="backdrop">
+      <div role="dialog" aria-modal="true" aria-label="Approve interrupted run" className="dialog wide-dialog">
+        <h2>Approve {alert.task}</h2>
+        {plan.isPending && <p>Reading the plan…</p>}
+        {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
+        {p && (
+          <section aria-label="Planned changes">
+            <p>
+              The run stopped before loading: <strong>{p.reason}</strong>
+            </p>
+            <dl className="detail-grid" data-testid="planned-counts">
+              <dt>New</dt>
+              <dd>{count(p.new)}</dd>
+              <dt>Changed</dt>
+              <dd>{count(p.changed)}</dd>
+              <dt>Marked removed</dt>
+              <dd>{count(p.removals)}</dd>
+            </dl>
+            {p.removed_object_ids.length > 0 && (
+              <>
+                <h3>Would be marked removed{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
+                <pre className="log" data-testid="planned-removals">{p.removed_object_ids.join("\n")}</pre>
+              </>
+            )}
+            <p className="hint">Approving runs the task again now, with the limits that stopped this run lifted for that one run.</p>
+          </section>
+        )}
+        {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
+        {approve.data && (
+          <div className="banner notice" role="status">
+            Approved: run {approve.data.id.slice(0, 8)} started.
+          </div>
+        )}
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            {approve.data ? "Close" : "Cancel"}
+          </button>
+          {!approve.data && (
+            <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
+              Approve and run
+            </button>
+          )}
+        </div>
+      </div>
     </div>
   );
 }

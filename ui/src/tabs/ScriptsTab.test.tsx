@@ -31,4 +31,51 @@ describe("the Scripts tab", () => {
     expect(JSON.stringify(asked)).toContain('"extensions":["py"]');
     await waitFor(() => expect(screen.getAllByTestId("script-row").length).toBe(2));
   });
+
+  it("highlights a custom script, replaces it keeping the previous version, restores it, and shows why it cannot be removed", async () => {
+    let text = "import common_subroutines_efecte_library as sdk\n# version 1\n";
+    const versions: { id: string; replaced_at: string; bytes: number }[] = [];
+    const calls: string[] = [];
+    renderWithEngine(<ScriptsTab />, {
+      list_scripts: () => [{ name: "payroll.py", kind: "scheduled", bundled: false, path: "/lib/payroll.py" }],
+      script_source: () => text,
+      script_versions: () => versions.map((v) => ({ ...v })),
+      test_dialog_answer: () => null,
+      "plugin:dialog|open": () => "/home/me/payroll-v2.py",
+      update_script: ({ name, path }) => {
+        calls.push(`update ${String(name)} ${String(path)}`);
+        versions.unshift({ id: "20261204T010000000Z", replaced_at: "2026-12-04T01:00:00.000Z", bytes: text.length });
+        text = "import common_subroutines_efecte_library as sdk\n# version 2\n";
+        return { name, kind: "scheduled", bundled: false, path: "/lib/payroll.py" };
+      },
+      restore_script: ({ version }) => {
+        calls.push(`restore ${String(version)}`);
+        text = "import common_subroutines_efecte_library as sdk\n# version 1\n";
+        return { name: "payroll.py", kind: "scheduled", bundled: false, path: "/lib/payroll.py" };
+      },
+      remove_script: () => {
+        throw { code: "invalid_input", message: "'payroll.py' is used by a connector: Payroll export; point them at another script or remove them first", remedy: null };
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "View payroll.py" }));
+    const source = await screen.findByTestId("script-source");
+    await waitFor(() => expect(source.textContent).toContain("# version 1"));
+    expect(source.querySelector(".hljs-keyword")?.textContent).toBe("import");
+    expect(source.querySelector(".hljs-comment")?.textContent).toBe("# version 1");
+    expect(screen.getByText(/None yet/)).toBeTruthy();
+
+    fireEvent.click(screen.getByRole("button", { name: "Replace with new version…" }));
+    await waitFor(() => expect(screen.getByTestId("script-source").textContent).toContain("# version 2"));
+    expect(calls).toEqual(["update payroll.py /home/me/payroll-v2.py"]);
+    const row = await screen.findByTestId("script-version");
+    expect(row.textContent).toContain("Replaced 2026-12-04T01:00:00.000Z");
+    fireEvent.click(screen.getByRole("button", { name: "Restore version 20261204T010000000Z" }));
+    await waitFor(() => expect(screen.getByTestId("script-source").textContent).toContain("# version 1"));
+    expect(calls).toEqual(["update payroll.py /home/me/payroll-v2.py", "restore 20261204T010000000Z"]);
+
+    fireEvent.click(screen.getByRole("button", { name: "Remove payroll.py" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Remove" }));
+    expect(await screen.findByText(/used by a connector: Payroll export/)).toBeTruthy();
+    expect(screen.getAllByTestId("script-row").length).toBe(1);
+  });
 });

@@ -7,6 +7,7 @@ import type { SettingRow } from "../bindings";
 const rows: SettingRow[] = [
   { key: { name: "environment_type", label: "Environment type", type: "environment_type", default: "not set", description: "prod, test, demo or dev" }, value: "test" },
   { key: { name: "workers", label: "Workers", type: "workers", default: "4", description: "Task runs at the same time" }, value: "4" },
+  { key: { name: "python", label: "Python interpreter", type: "text", default: "python3", description: "A command or path" }, value: "python3" },
   { key: { name: "log_level", label: "Log level", type: "log_level", default: "info", description: "How much the engine logs" }, value: "info" },
 ];
 
@@ -20,7 +21,7 @@ describe("the settings form", () => {
         return rows.map((r) => ({ ...r }));
       },
     });
-    expect(screen.getAllByTestId("setting-row").map((r) => r.firstChild?.textContent)).toEqual(["Environment type", "Workers", "Log level"]);
+    expect(screen.getAllByTestId("setting-row").map((r) => r.firstChild?.textContent)).toEqual(["Environment type", "Workers", "Python interpreter", "Log level"]);
     const save = screen.getByRole("button", { name: "Save" });
     expect(save).toHaveProperty("disabled", true);
     const workers = screen.getByLabelText("Workers");
@@ -35,5 +36,23 @@ describe("the settings form", () => {
     fireEvent.click(save);
     await waitFor(() => expect(saved).toEqual([[["workers", "6"], ["log_level", "debug"]]]));
     expect(await screen.findByText("Settings saved.")).toBeTruthy();
+  });
+
+  it("checks the Python interpreter as typed, before it is saved", async () => {
+    const asked: unknown[] = [];
+    renderWithEngine(<SettingsForm rows={rows} />, {
+      check_setting: () => null,
+      check_python: ({ candidate }) => {
+        asked.push(candidate);
+        if (candidate === "python2") throw { code: "invalid_input", message: "cannot start 'python2': No such file or directory", remedy: null };
+        return { interpreter: candidate, executable: "/usr/bin/python3.11", version: "3.11.2", supported: true };
+      },
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Check Python interpreter" }));
+    expect((await screen.findByTestId("python-check")).textContent).toBe("Python 3.11.2 at /usr/bin/python3.11");
+    fireEvent.change(screen.getByLabelText("Python interpreter"), { target: { value: "python2" } });
+    fireEvent.click(screen.getByRole("button", { name: "Check Python interpreter" }));
+    await waitFor(() => expect(screen.getByTestId("python-check").textContent).toBe("cannot start 'python2': No such file or directory"));
+    expect(asked).toEqual(["python3", "python2"]);
   });
 });

@@ -77,6 +77,7 @@ export function SettingsForm({ rows }: { rows: SettingRow[] }) {
                 <input id={id} aria-label={r.key.label} aria-invalid={problem ? true : undefined} value={value} onChange={(e) => change(r.key.name, e.target.value)} />
               )}
               <small className={problem ? "hint error" : "hint"}>{problem ?? r.key.description}</small>
+              {r.key.name === "python" && <PythonCheck candidate={value} />}
             </label>
           );
         })}
@@ -93,4 +94,27 @@ export function SettingsForm({ rows }: { rows: SettingRow[] }) {
 /** The value as a field shows it ("not set" is an empty field). */
 function shown(r: SettingRow): string {
   return r.value === "not set" ? "" : r.value;
+}
+
+/** Runs the interpreter as typed (saved or not) and shows its version, or why it does not start. */
+function PythonCheck({ candidate }: { candidate: string }) {
+  const check = useMutation({ mutationFn: () => api.checkPython(candidate.trim() || null) });
+  return (
+    <span className="python-check">
+      <button type="button" aria-label="Check Python interpreter" onClick={() => check.mutate()} disabled={check.isPending}>
+        {check.isPending ? "Checking…" : "Check"}
+      </button>
+      {check.data && (
+        <span className={check.data.supported ? "note" : "note error"} role="status" data-testid="python-check">
+          Python {check.data.version} at {check.data.executable}
+          {!check.data.supported && ": the scripts need Python 3.8 or later"}
+        </span>
+      )}
+      {check.error && (
+        <span className="note error" role="status" data-testid="python-check">
+          {errorMessage(check.error)}
+        </span>
+      )}
+    </span>
+  );
 }

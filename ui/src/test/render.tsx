@@ -18,5 +18,6 @@ export function renderWithEngine(ui: ReactNode, engine: Record<string, (args: Re
     if (!answer) throw { code: "unknown_command", message: `the test engine has no ${cmd}`, remedy: null };
     return answer((payload ?? {}) as Record<string, unknown>);
   });
-  return render(<QueryClientProvider client={newQueryClient()}>{ui}</QueryClientProvider>);
+  const client = newQueryClient();
+  return { ...render(<QueryClientProvider client={client}>{ui}</QueryClientProvider>), client };
 }

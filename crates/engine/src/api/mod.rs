@@ -25,7 +25,7 @@ mod tokens;
 
 pub use events::CardKey;
 pub use logs::{LogExport, LogLine, LogSelection};
-pub use runs::STOP_FILE;
+pub use runs::{PlannedChanges, STOP_FILE};
 
 use std::path::{Path, PathBuf};
 

@@ -740,3 +740,67 @@ pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: R
         returned: None,
     }
 }
+
+/// What an interrupted run would have done, for a person deciding whether to approve it.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct PlannedChanges {
+    pub run_id: String,
+    pub task_id: String,
+    pub task: String,
+    /// Why the run stopped before loading.
+    pub reason: String,
+    /// Counts of the plan, when the run got as far as planning.
+    pub new: Option<u64>,
+    pub changed: Option<u64>,
+    pub removals: Option<u64>,
+    /// The first object ids the run would mark removed.
+    pub removed_object_ids: Vec<String>,
+}
+
+/// Object ids shown with a plan; the changes file has them all.
+const SHOWN_REMOVALS: usize = 200;
+
+impl Engine {
+    /// The planned changes of an interrupted scheduled run (what approving it lets through).
+    pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
+        let run = self.run(run_id).await?;
+        if run.status != RunStatus::Interrupted || run.kind != crate::model::RunKind::Scheduled {
+            return Err(EngineError::invalid(
+                "run",
+                format!(
+                    "run {run_id} of {} is {}, not an interrupted scheduled run; only those wait for approval",
+                    run.task, run.status
+                ),
+            ));
+        }
+        let plan: Option<serde_json::Value> =
+            std::fs::read(self.run_dir(run_id).join(script_host::files::PLAN))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+        let count = |key: &str| plan.as_ref().and_then(|p| p[key].as_u64());
+        let reason = plan
+            .as_ref()
+            .and_then(|p| p["reason"].as_str().map(str::to_string))
+            .or_else(|| run.load.info.clone())
+            .or_else(|| run.extract.info.clone())
+            .or_else(|| run.message.clone())
+            .unwrap_or_else(|| "the run was interrupted".into());
+        Ok(PlannedChanges {
+            new: count("new"),
+            changed: count("changed"),
+            removals: count("removals"),
+            removed_object_ids: plan
+                .as_ref()
+                .and_then(|p| p["removed_object_ids"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .take(SHOWN_REMOVALS)
+                .collect(),
+            run_id: run.id,
+            task_id: run.task_id,
+            task: run.task,
+            reason,
+        })
+    }
+}

@@ -47,3 +47,17 @@ impl Engine {
         })
     }
 }
+
+impl Engine {
+    /// Starts the interpreter (the setting's value, or `candidate` before it is saved) and reports its version.
+    pub async fn check_python(
+        &self,
+        candidate: Option<&str>,
+    ) -> Result<crate::script_host::python::PythonCheck> {
+        let python = match candidate {
+            Some(c) if !c.trim().is_empty() => c.trim().to_string(),
+            _ => self.settings().await?.python,
+        };
+        crate::script_host::python::check(&python).await
+    }
+}

@@ -53,3 +53,65 @@ pub async fn resolve(python: &str) -> Result<PathBuf> {
     }
     Ok(path)
 }
+
+/// What the Settings tab's "Check" shows about an interpreter.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct PythonCheck {
+    /// The setting's value as given.
+    pub interpreter: String,
+    /// The binary behind it (`sys.executable`).
+    pub executable: String,
+    /// e.g. `3.11.2`.
+    pub version: String,
+    /// The scripts' SDK needs Python 3.8 or later.
+    pub supported: bool,
+}
+
+/// Runs the interpreter once and reports its version (not cached: the user
+/// may have just installed or changed it).
+pub async fn check(python: &str) -> Result<PythonCheck> {
+    let remedy = || Remedy::SetSetting {
+        key: "python".into(),
+        example: "/usr/bin/python3".into(),
+    };
+    let mut command = tokio::process::Command::new(python);
+    command
+        .args([
+            "-c",
+            "import sys; v = sys.version_info; sys.stdout.write('%d.%d.%d\\n%s' % (v[0], v[1], v[2], sys.executable))",
+        ])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .map_err(|_| {
+            EngineError::invalid("python", format!("'{python}' did not answer within 30 s"))
+                .with_remedy(remedy())
+        })?
+        .map_err(|e| {
+            EngineError::invalid("python", format!("cannot start '{python}': {e}")).with_remedy(remedy())
+        })?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut lines = text.lines();
+    let (Some(version), Some(executable)) = (lines.next(), lines.next()) else {
+        return Err(EngineError::invalid(
+            "python",
+            format!("'{python}' is not a working Python interpreter"),
+        )
+        .with_remedy(remedy()));
+    };
+    if !output.status.success() {
+        return Err(EngineError::invalid(
+            "python",
+            format!("'{python}' is not a working Python interpreter"),
+        )
+        .with_remedy(remedy()));
+    }
+    let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
+    Ok(PythonCheck {
+        interpreter: python.to_string(),
+        executable: executable.to_string(),
+        version: version.to_string(),
+        supported: parts.len() == 3 && (parts[0], parts[1]) >= (3, 8),
+    })
+}

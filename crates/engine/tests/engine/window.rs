@@ -246,3 +246,80 @@ async fn the_logs_tab_reads_the_engine_log_by_level_and_text_and_packs_the_sourc
     assert!(err.to_string().contains("log sources"), "{err}");
     assert!(!f.dir.path().join("none.zip").exists());
 }
+
+#[tokio::test]
+async fn an_interrupted_run_shows_its_planned_changes_and_approving_lets_that_plan_through_once() {
+    let f = fresh().await;
+    let records = (1..=5)
+        .map(|i| format!(r#"{{"id": "{i}", "name": "P{i}", "groups": []}}"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Limited",
+        &emitting(&format!("[{records}]")),
+        "{}",
+        "{}",
+    )
+    .await;
+    let mut t = f.engine.task(&task).await.unwrap();
+    t.limits.update_limit = Some(2);
+    f.engine
+        .update_task(
+            &task,
+            serde_json::from_value(serde_json::to_value(&t).unwrap()).unwrap(),
+        )
+        .await
+        .unwrap();
+    let stopped = run(&f.engine, &task).await;
+    assert_eq!(stopped.status, RunStatus::Interrupted);
+
+    let plan = f.engine.planned_changes(&stopped.id).await.unwrap();
+    assert_eq!(plan.task, task);
+    assert_eq!(
+        (plan.new, plan.changed, plan.removals),
+        (Some(5), Some(0), Some(0))
+    );
+    assert!(plan.reason.contains("limit"), "{}", plan.reason);
+    assert!(
+        f.engine.datacards("person", None, 10).await.unwrap().is_empty(),
+        "nothing loaded before approval"
+    );
+
+    let approved = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(approved.status, RunStatus::Succeeded);
+    assert_eq!(approved.counts.created, 5);
+    let refused = f.engine.planned_changes(&approved.id).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("not an interrupted scheduled run"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn the_python_check_runs_the_interpreter_and_reports_its_version() {
+    let f = fresh().await;
+    let ok = f.engine.check_python(None).await.unwrap();
+    assert_eq!(ok.interpreter, "python3", "the setting's default");
+    assert!(ok.supported, "{ok:?}");
+    let expected = std::process::Command::new("python3")
+        .args(["-c", "import platform; print(platform.python_version())"])
+        .output()
+        .unwrap();
+    assert_eq!(ok.version, String::from_utf8_lossy(&expected.stdout).trim());
+    assert!(std::path::Path::new(&ok.executable).is_file(), "{ok:?}");
+    let err = f
+        .engine
+        .check_python(Some("no-such-python-here"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot start 'no-such-python-here'"),
+        "{err}"
+    );
+}
