@@ -133,6 +133,8 @@ pub enum RunCommand {
         #[arg(long, default_value_t = 40)]
         log_lines: usize,
     },
+    /// What an interrupted run planned: why it stopped, its counts and the first removals
+    Plan { run_id: String },
     /// Execute a run recorded by `task run` without --wait (used internally)
     #[command(hide = true)]
     Execute {
@@ -220,6 +222,11 @@ pub enum SettingsCommand {
     Set {
         #[arg(required = true, value_name = "KEY=VALUE")]
         pairs: Vec<String>,
+    },
+    /// Start the Python interpreter (the `python` setting, or --interpreter) and print its version
+    CheckPython {
+        #[arg(long)]
+        interpreter: Option<String>,
     },
 }
 

@@ -1755,3 +1755,38 @@ fn a_custom_script_is_replaced_keeping_its_previous_version_restored_and_removed
     let err = cli.fails(&["script", "show", "users_from_api.py"]);
     assert!(err.contains("users_from_api.py"), "{err}");
 }
+
+#[test]
+fn run_plan_shows_what_an_interrupted_run_would_do_and_the_approval_that_lets_it_through() {
+    let cli = Cli::new();
+    scripted(&cli, 5);
+    let mut task = cli.json(&["task", "show", "HR/Load"]);
+    task["limits"]["update_limit"] = 2.into();
+    let limited = cli.file("limit.json", &task.to_string());
+    cli.ok(&["task", "update", "HR/Load", "--file", limited.to_str().unwrap()]);
+    let out = cli.run(&["--json", "task", "run", "HR/Load", "--wait"]);
+    let stopped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stopped["status"], "interrupted", "{stopped}");
+    let id = stopped["id"].as_str().unwrap();
+
+    let plan = cli.json(&["run", "plan", id]);
+    assert_eq!(
+        (plan["new"].as_u64(), plan["changed"].as_u64()),
+        (Some(5), Some(0)),
+        "{plan}"
+    );
+    let text = cli.ok(&["run", "plan", id]);
+    assert!(text.contains("new: 5\nchanged: 0\nmarked removed: 0"), "{text}");
+    assert!(text.contains("`provisio task run HR/Load --approve`"), "{text}");
+    assert!(text.contains("exceed the update limit of 2"), "{text}");
+
+    let approved = cli.json(&["task", "run", "HR/Load", "--wait", "--approve"]);
+    assert_eq!(approved["counts"]["created"], 5);
+    let err = cli.fails(&["run", "plan", approved["id"].as_str().unwrap()]);
+    assert!(err.contains("not an interrupted scheduled run"), "{err}");
+
+    let python = cli.json(&["settings", "check-python"]);
+    assert_eq!(python["supported"], true, "{python}");
+    let err = cli.fails(&["settings", "check-python", "--interpreter", "no-such-python-here"]);
+    assert!(err.contains("cannot start 'no-such-python-here'"), "{err}");
+}

@@ -91,7 +91,8 @@ export function ScriptsTab() {
                 <td className="mono">{s.name}</td>
                 <td>{s.kind}</td>
                 <td>{s.bundled ? "bundled (read-only)" : "custom"}</td>
-                <td className="actions-inline">
+                <td>
+                  <span className="actions-inline">
                   <button type="button" aria-label={`View ${s.name}`} onClick={() => setViewing(s.name)}>
                     View
                   </button>
@@ -110,6 +111,7 @@ export function ScriptsTab() {
                       Remove
                     </button>
                   )}
+                  </span>
                 </td>
               </tr>
             ))}

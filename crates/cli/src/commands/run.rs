@@ -28,6 +28,32 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
             });
             Ok(0)
         }
+        RunCommand::Plan { run_id } => {
+            let plan = engine.planned_changes(&run_id).await?;
+            let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "not planned".into());
+            printer.emit(&plan, || {
+                let mut out = format!(
+                    "run {} of {} stopped before loading: {}\nnew: {}\nchanged: {}\nmarked removed: {}",
+                    plan.run_id,
+                    plan.task,
+                    plan.reason,
+                    count(plan.new),
+                    count(plan.changed),
+                    count(plan.removals)
+                );
+                for id in &plan.removed_object_ids {
+                    out.push_str(&format!("\n  removed: {id}"));
+                }
+                out.push_str(&format!(
+                    "\nhint: {}",
+                    crate::output::hint(&provisio_engine::error::Remedy::Approve {
+                        task: plan.task.clone()
+                    })
+                ));
+                out
+            });
+            Ok(0)
+        }
         RunCommand::Execute { run_id, approve } => {
             let run = engine.execute_run(&run_id, approve).await?;
             printer.emit(&run, || summary_text(&run));

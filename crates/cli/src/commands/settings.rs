@@ -19,6 +19,22 @@ pub async fn run(engine: &Engine, command: SettingsCommand, printer: &Printer) -
             }
             engine.set_settings(&changes).await?
         }
+        SettingsCommand::CheckPython { interpreter } => {
+            let check = engine.check_python(interpreter.as_deref()).await?;
+            printer.emit(&check, || {
+                format!(
+                    "Python {} at {}{}",
+                    check.version,
+                    check.executable,
+                    if check.supported {
+                        ""
+                    } else {
+                        ": the scripts need Python 3.8 or later"
+                    }
+                )
+            });
+            return Ok(if check.supported { 0 } else { 1 });
+        }
     };
     let rows = provisio_engine::rules::settings::rows(&settings);
     printer.emit(&settings, || {
