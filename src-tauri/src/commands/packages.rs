@@ -39,11 +39,7 @@ pub async fn import_plan(
     path: String,
     password: String,
 ) -> CommandResult<ImportPlan> {
-    let password = Sensitive::new(password);
-    Ok(state
-        .engine
-        .import_package(std::path::Path::new(&path), &password, true)
-        .await?)
+    import(&state, &path, password, true).await
 }
 
 /// Applies the package at once (the engine checks it again first; a refusal applies nothing).
@@ -54,9 +50,13 @@ pub async fn apply_import(
     path: String,
     password: String,
 ) -> CommandResult<ImportPlan> {
+    import(&state, &path, password, false).await
+}
+
+async fn import(state: &AppState, path: &str, password: String, dry_run: bool) -> CommandResult<ImportPlan> {
     let password = Sensitive::new(password);
     Ok(state
         .engine
-        .import_package(std::path::Path::new(&path), &password, false)
+        .import_package(std::path::Path::new(path), &password, dry_run)
         .await?)
 }

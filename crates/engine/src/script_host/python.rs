@@ -20,31 +20,10 @@ pub async fn resolve(python: &str) -> Result<PathBuf> {
     {
         return Ok(p);
     }
-    let remedy = || Remedy::SetSetting {
-        key: "python".into(),
-        example: "/usr/bin/python3".into(),
-    };
-    let mut command = tokio::process::Command::new(python);
-    command
-        .args(["-c", "import sys; sys.stdout.write(sys.executable)"])
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
-        .await
-        .map_err(|_| {
-            EngineError::invalid("python", format!("'{python}' did not answer within 30 s"))
-                .with_remedy(remedy())
-        })?
-        .map_err(|e| {
-            EngineError::invalid("python", format!("cannot start '{python}': {e}")).with_remedy(remedy())
-        })?;
+    let output = run_code(python, "import sys; sys.stdout.write(sys.executable)").await?;
     let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if !output.status.success() || path.as_os_str().is_empty() || !path.exists() {
-        return Err(EngineError::invalid(
-            "python",
-            format!("'{python}' is not a working Python interpreter"),
-        )
-        .with_remedy(remedy()));
+        return Err(not_working(python));
     }
     if let Ok(mut guard) = RESOLVED.lock() {
         guard
@@ -70,42 +49,18 @@ pub struct PythonCheck {
 /// Runs the interpreter once and reports its version (not cached: the user
 /// may have just installed or changed it).
 pub async fn check(python: &str) -> Result<PythonCheck> {
-    let remedy = || Remedy::SetSetting {
-        key: "python".into(),
-        example: "/usr/bin/python3".into(),
-    };
-    let mut command = tokio::process::Command::new(python);
-    command
-        .args([
-            "-c",
-            "import sys; v = sys.version_info; sys.stdout.write('%d.%d.%d\\n%s' % (v[0], v[1], v[2], sys.executable))",
-        ])
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    let output = tokio::time::timeout(Duration::from_secs(30), command.output())
-        .await
-        .map_err(|_| {
-            EngineError::invalid("python", format!("'{python}' did not answer within 30 s"))
-                .with_remedy(remedy())
-        })?
-        .map_err(|e| {
-            EngineError::invalid("python", format!("cannot start '{python}': {e}")).with_remedy(remedy())
-        })?;
+    let output = run_code(
+        python,
+        "import sys; v = sys.version_info; sys.stdout.write('%d.%d.%d\\n%s' % (v[0], v[1], v[2], sys.executable))",
+    )
+    .await?;
     let text = String::from_utf8_lossy(&output.stdout);
     let mut lines = text.lines();
     let (Some(version), Some(executable)) = (lines.next(), lines.next()) else {
-        return Err(EngineError::invalid(
-            "python",
-            format!("'{python}' is not a working Python interpreter"),
-        )
-        .with_remedy(remedy()));
+        return Err(not_working(python));
     };
     if !output.status.success() {
-        return Err(EngineError::invalid(
-            "python",
-            format!("'{python}' is not a working Python interpreter"),
-        )
-        .with_remedy(remedy()));
+        return Err(not_working(python));
     }
     let parts: Vec<u32> = version.split('.').filter_map(|p| p.parse().ok()).collect();
     Ok(PythonCheck {
@@ -114,4 +69,37 @@ pub async fn check(python: &str) -> Result<PythonCheck> {
         version: version.to_string(),
         supported: parts.len() == 3 && (parts[0], parts[1]) >= (3, 8),
     })
+}
+
+fn remedy() -> Remedy {
+    Remedy::SetSetting {
+        key: "python".into(),
+        example: "/usr/bin/python3".into(),
+    }
+}
+
+fn not_working(python: &str) -> EngineError {
+    EngineError::invalid(
+        "python",
+        format!("'{python}' is not a working Python interpreter"),
+    )
+    .with_remedy(remedy())
+}
+
+/// Runs `python -c CODE` (no shell) and returns its output, within 30 s.
+async fn run_code(python: &str, code: &str) -> Result<std::process::Output> {
+    let mut command = tokio::process::Command::new(python);
+    command
+        .args(["-c", code])
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    tokio::time::timeout(Duration::from_secs(30), command.output())
+        .await
+        .map_err(|_| {
+            EngineError::invalid("python", format!("'{python}' did not answer within 30 s"))
+                .with_remedy(remedy())
+        })?
+        .map_err(|e| {
+            EngineError::invalid("python", format!("cannot start '{python}': {e}")).with_remedy(remedy())
+        })
 }
