@@ -13,6 +13,8 @@ pub struct CacheWrite<'a> {
     pub last_extract: Option<&'a str>,
     /// Written only if the cache was not cleared after this (ms since 1970; see `store::cards`).
     pub valid_from_ms: i64,
+    /// The entries are changes to the stored cache (see `pipeline::cache`), not all of it.
+    pub delta: bool,
 }
 
 /// Streams a cache's entries into the target's storage.

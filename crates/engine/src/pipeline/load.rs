@@ -395,14 +395,41 @@ pub(super) fn finish_load(
             None
         }
     };
+    // This run's entries, sorted by id: entries written whole are sorted, so
+    // that a later partial run reads them without sorting and may store only
+    // its changes on top of them (see `cache`).
+    let mut touched: Vec<(u64, u64, i64)> = plan
+        .slots
+        .touched()
+        .filter_map(|(key, slot)| match entry(slot) {
+            Some((hash, card)) => Some((*key, hash, card)),
+            // Known before, gone now: a delta says so.
+            None if incremental && slot.cached => Some((*key, 0, cache::REMOVED)),
+            None => None,
+        })
+        .collect();
+    touched.sort_unstable_by_key(|e| e.0);
+    let delta = if incremental {
+        plan.slots
+            .delta_base
+            .as_ref()
+            .and_then(|base| base.next(&touched))
+    } else {
+        None
+    };
+    if delta.is_none() {
+        touched.retain(|e| e.2 != cache::REMOVED);
+    }
     // Stored entries this run did not read are kept only by a run that read part of the data.
-    let untouched = if incremental {
+    let untouched = if incremental && delta.is_none() {
         plan.slots.untouched().count()
     } else {
         0
     };
-    let size: usize =
-        (plan.slots.touched().filter(|(_, s)| entry(s).is_some()).count() + untouched) * cache::ENTRY_SIZE;
+    let size = match &delta {
+        Some(d) => d.len() * cache::ENTRY_SIZE,
+        None => (touched.len() + untouched) * cache::ENTRY_SIZE,
+    };
     let mut chunk = Vec::with_capacity(1 << 16);
     let mappings_hash = cache::mappings_hash(task);
     let saved = CacheWrite {
@@ -412,6 +439,7 @@ pub(super) fn finish_load(
         last_extract: run.extract.started.as_deref(),
         // Clearing the cache after this run started voids what it writes (see store::cards).
         valid_from_ms: crate::clock::millis_of(&run.started_at),
+        delta: delta.is_some(),
     };
     target.save_cache(&saved, &mut |w| {
         let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
@@ -422,28 +450,29 @@ pub(super) fn finish_load(
             }
             Ok(())
         };
-        let touched = plan
-            .slots
-            .touched()
-            .filter_map(|(key, slot)| entry(slot).map(|(hash, card)| (*key, hash, card)));
-        if incremental {
-            // Merged in id order with the (sorted) entries this run did not
-            // touch, so that the next partial run reads the cache without sorting it.
-            let mut touched: Vec<(u64, u64, i64)> = touched.collect();
-            touched.sort_unstable_by_key(|e| e.0);
-            let mut touched = touched.into_iter().peekable();
-            for kept in plan.slots.untouched() {
-                while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+        match &delta {
+            Some(changes) => {
+                for &e in changes {
+                    write(e)?;
+                }
+            }
+            None if incremental => {
+                // Merged in id order with the (sorted) entries this run did not touch.
+                let mut touched = touched.iter().copied().peekable();
+                for kept in plan.slots.untouched() {
+                    while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                        write(t)?;
+                    }
+                    write(kept)?;
+                }
+                for t in touched {
                     write(t)?;
                 }
-                write(kept)?;
             }
-            for t in touched {
-                write(t)?;
-            }
-        } else {
-            for e in touched {
-                write(e)?;
+            None => {
+                for &e in &touched {
+                    write(e)?;
+                }
             }
         }
         w.write_all(&chunk)
@@ -483,8 +512,10 @@ pub(super) fn finish_load(
     }
     let _ = std::fs::remove_file(inputs.dir.join(SPILL));
     run.files = run_files(&inputs.dir);
+    let committing = std::time::Instant::now();
     target.record_commit(&run)?;
     target.commit()?;
+    tracing::debug!(ms = committing.elapsed().as_millis() as u64, "load committed");
     Ok(run)
 }
 

@@ -307,7 +307,10 @@ async fn enter_load(
 /// (the HR archives), then the run row gets its final state. A source that
 /// cannot keep it does not undo the load; the run's load report says so.
 async fn after_commit(store: &crate::store::Store, run: &mut Run, inputs: &RunInputs) {
-    if let Err(why) = inputs.source.commit(&inputs.dir).await {
+    let keeping = std::time::Instant::now();
+    let kept = inputs.source.commit(&inputs.dir).await;
+    tracing::debug!(ms = keeping.elapsed().as_millis() as u64, "source state kept");
+    if let Err(why) = kept {
         tracing::warn!(%why, "the source could not keep its state after the commit");
         let info = run.load.info.take().unwrap_or_default();
         run.load.info = Some(format!("{info}; {why}"));

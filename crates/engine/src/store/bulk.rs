@@ -398,7 +398,8 @@ impl BulkCards {
     }
 
     /// Stores a task's cache inside the current transaction, streamed into
-    /// the blob so the whole cache is never held twice in memory.
+    /// the blob so the whole cache is never held twice in memory: all of it,
+    /// or (`delta`) the changes to the entries stored whole before.
     pub fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()> {
         let CacheWrite {
             task_id,
@@ -406,36 +407,64 @@ impl BulkCards {
             size,
             last_extract,
             valid_from_ms,
+            delta,
         } = *cache;
-        self.conn
-            .execute(
-                "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)
-                 VALUES (?1, ?2, zeroblob(?3), ?4, ?5, ?6)
-                 ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
-                    entries = excluded.entries,
-                    last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
-                    updated_at = excluded.updated_at,
-                    valid_from = excluded.valid_from",
-                params![task_id, mappings_hash, size as i64, last_extract, self.now, valid_from_ms],
+        let (table, rowid) = if delta {
+            let updated = self
+                .conn
+                .execute(
+                    "UPDATE task_cache SET mappings_hash = ?2,
+                        last_successful_extract = COALESCE(?3, last_successful_extract),
+                        updated_at = ?4, valid_from = ?5
+                     WHERE task_id = ?1",
+                    params![task_id, mappings_hash, last_extract, self.now, valid_from_ms],
+                )
+                .map_err(db)?;
+            if updated != 1 {
+                return Err(EngineError::Internal(format!(
+                    "the data cache of task {task_id} has no entries to change"
+                )));
+            }
+            self.conn
+                .execute(
+                    "INSERT INTO task_cache_delta (task_id, entries) VALUES (?1, zeroblob(?2))
+                     ON CONFLICT (task_id) DO UPDATE SET entries = excluded.entries",
+                    params![task_id, size as i64],
+                )
+                .map_err(db)?;
+            (
+                "task_cache_delta",
+                "SELECT rowid FROM task_cache_delta WHERE task_id = ?1",
             )
-            .map_err(db)?;
+        } else {
+            self.conn
+                .execute(
+                    "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)
+                     VALUES (?1, ?2, zeroblob(?3), ?4, ?5, ?6)
+                     ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
+                        entries = excluded.entries,
+                        last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
+                        updated_at = excluded.updated_at,
+                        valid_from = excluded.valid_from",
+                    params![task_id, mappings_hash, size as i64, last_extract, self.now, valid_from_ms],
+                )
+                .map_err(db)?;
+            // Written whole: the changes recorded on top of the old entries are in it.
+            self.conn
+                .execute(
+                    "DELETE FROM task_cache_delta WHERE task_id = ?1",
+                    params![task_id],
+                )
+                .map_err(db)?;
+            ("task_cache", "SELECT rowid FROM task_cache WHERE task_id = ?1")
+        };
         let rowid: i64 = self
             .conn
-            .query_row(
-                "SELECT rowid FROM task_cache WHERE task_id = ?1",
-                params![task_id],
-                |r| r.get(0),
-            )
+            .query_row(rowid, params![task_id], |r| r.get(0))
             .map_err(db)?;
         let mut blob = self
             .conn
-            .blob_open(
-                rusqlite::DatabaseName::Main,
-                "task_cache",
-                "entries",
-                rowid,
-                false,
-            )
+            .blob_open(rusqlite::DatabaseName::Main, table, "entries", rowid, false)
             .map_err(db)?;
         write(&mut blob).map_err(|e| EngineError::io("cannot write the task's data cache", e))?;
         Ok(())

@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS cards.task_cache (
     updated_at              TEXT NOT NULL,
     valid_from              INTEGER NOT NULL DEFAULT 0  -- ms: start of the run that wrote it
 );
+-- Changes to a task's cache since its entries were written whole (see pipeline::cache);
+-- valid with the task_cache row they belong to.
+CREATE TABLE IF NOT EXISTS cards.task_cache_delta (
+    task_id TEXT PRIMARY KEY,
+    entries BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cards.load_commits (
     run_id  TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
@@ -95,6 +101,7 @@ async fn prune(conn: &mut SqliteConnection) {
     let _ = sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await;
     let _ = sqlx::raw_sql(
         "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
+         DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
          DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);",
     )
     .execute(&mut *conn)

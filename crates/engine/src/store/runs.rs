@@ -11,7 +11,10 @@ use crate::model::Run;
 #[derive(Debug, Default)]
 pub struct CacheRow {
     pub mappings_hash: String,
+    /// The cache as last written whole, then the changes since (both sorted
+    /// by id when `delta` is not empty; see `pipeline::cache`).
     pub entries: Vec<u8>,
+    pub delta: Vec<u8>,
     pub last_successful_extract: Option<String>,
 }
 
@@ -139,17 +142,22 @@ impl Store {
     }
 
     pub async fn cache(&self, task_id: &str) -> Result<Option<CacheRow>> {
-        self.cache_row("entries", task_id).await
+        self.cache_row(
+            "entries",
+            "COALESCE((SELECT d.entries FROM task_cache_delta d WHERE d.task_id = ?1), X'')",
+            task_id,
+        )
+        .await
     }
 
     /// A task's cache row without its entries: enough to choose the run type
     /// without reading a blob of tens of MB.
     pub async fn cache_summary(&self, task_id: &str) -> Result<Option<CacheRow>> {
-        self.cache_row("X''", task_id).await
+        self.cache_row("X''", "X''", task_id).await
     }
 
-    /// The cache row of a task, with `entries` as the blob's column or an empty literal.
-    async fn cache_row(&self, entries: &str, task_id: &str) -> Result<Option<CacheRow>> {
+    /// The cache row of a task, with `entries` and `delta` as the blobs' columns or empty literals.
+    async fn cache_row(&self, entries: &str, delta: &str, task_id: &str) -> Result<Option<CacheRow>> {
         // A reset is stamped one millisecond after it happened (see `clear_cache`), so
         // `valid_from >= reset_at` holds exactly for runs that started after it.
         // Entries written by a run that started before the last clear do not
@@ -160,6 +168,9 @@ impl Store {
                 CASE WHEN valid_from >= COALESCE(
                     (SELECT MAX(reset_at) FROM cache_resets WHERE task_id IN (?1, '*')), -1)
                   THEN {entries} ELSE X'' END AS entries,
+                CASE WHEN valid_from >= COALESCE(
+                    (SELECT MAX(reset_at) FROM cache_resets WHERE task_id IN (?1, '*')), -1)
+                  THEN {delta} ELSE X'' END AS delta,
                 CASE WHEN valid_from >= COALESCE(
                     (SELECT MAX(reset_at) FROM incremental_resets WHERE task_id = ?1), -1)
                   THEN last_successful_extract END AS last_successful_extract
@@ -172,6 +183,7 @@ impl Store {
             Ok(CacheRow {
                 mappings_hash: r.try_get("mappings_hash")?,
                 entries: r.try_get("entries")?,
+                delta: r.try_get("delta")?,
                 last_successful_extract: r.try_get("last_successful_extract")?,
             })
         })

@@ -440,3 +440,108 @@ async fn a_very_long_line_and_repeated_ids_are_handled() {
         "the archive keeps the long field whole"
     );
 }
+
+/// Entries of the task's stored cache: (written whole, in the delta).
+fn cache_sizes(f: &Fixture) -> (usize, usize) {
+    let db = rusqlite::Connection::open(f.dir.path().join("data").join("datacards.db")).unwrap();
+    let size = |sql: &str| -> usize {
+        db.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+            .unwrap()
+            .unwrap_or(0) as usize
+            / 24
+    };
+    (
+        size("SELECT SUM(length(entries)) FROM task_cache"),
+        size("SELECT SUM(length(entries)) FROM task_cache_delta"),
+    )
+}
+
+#[tokio::test]
+async fn partial_runs_store_only_their_changes_to_the_cache_and_every_later_run_sees_them() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"run_type": "full"})).await;
+    let file = |rows: &[String]| format!("{HEADER}\n{}\n", rows.join("\n"));
+    let mut rows: Vec<String> = (1..=40).map(|i| row(i, &format!("L{i}"))).collect();
+    write(&folder, "w.csv", file(&rows).as_bytes());
+    assert_eq!(run(&f).await.counts.created, 40);
+    assert_eq!(cache_sizes(&f), (40, 0));
+    let partial = params(json!({"run_type": "partial"}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+
+    // Two partial runs of two changes each: the 40 entries stay, the delta grows.
+    for (round, ids) in [[3usize, 7], [7, 12]].iter().enumerate() {
+        for id in ids {
+            rows[id - 1] = row(*id as u32, &format!("Round{round}"));
+        }
+        write(&folder, "w.csv", file(&rows).as_bytes());
+        let r = run(&f).await;
+        assert_eq!(
+            (r.status, r.counts.updated),
+            (RunStatus::Succeeded, 2),
+            "{:?}",
+            r.load
+        );
+    }
+    assert_eq!(cache_sizes(&f), (40, 3), "ids 3, 7 and 12 changed");
+    // The replaced archive's second name is deleted on its own thread.
+    let replaced = folder.join("archive/workperiod_archive.json.replaced");
+    for _ in 0..100 {
+        if !replaced.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(!replaced.exists());
+    // A process that ended between moving the old archive aside and putting
+    // the new one in place: the next run takes the archive back from aside.
+    let archive = folder.join("archive/workperiod_archive.json");
+    std::fs::rename(&archive, &replaced).unwrap();
+    let r = run(&f).await;
+    assert_eq!(
+        (r.status, r.counts.fetched),
+        (RunStatus::Succeeded, 0),
+        "{:?}",
+        r.extract
+    );
+    assert!(archive.exists());
+
+    // A full run reads the entries with the delta applied: nothing changed since, so nothing is written.
+    let full = params(json!({"run_type": "full"}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": full}).to_string()))
+        .await
+        .unwrap();
+    let r = run(&f).await;
+    assert_eq!(
+        (r.counts.unchanged, r.counts.updated, r.counts.created),
+        (40, 0, 0),
+        "{:?}",
+        r.load
+    );
+    assert_eq!(cache_sizes(&f), (40, 0), "a full run writes the cache whole");
+    let cards = f.engine.datacards("workperiod", None, 100).await.unwrap();
+    let last_of = |id: &str| {
+        cards
+            .iter()
+            .find(|c| c.data["row_id"] == id)
+            .map(|c| c.data["last_name"].clone())
+            .unwrap()
+    };
+    assert_eq!(last_of("7"), "Round1");
+    assert_eq!(last_of("3"), "Round0");
+
+    // Many changes at once (more than one entry in eight): the cache is written whole again.
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+    for (i, r) in rows.iter_mut().enumerate().take(10) {
+        *r = row(i as u32 + 1, "Bulk");
+    }
+    write(&folder, "w.csv", file(&rows).as_bytes());
+    assert_eq!(run(&f).await.counts.updated, 10);
+    assert_eq!(cache_sizes(&f), (40, 0));
+}
