@@ -71,8 +71,7 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                 <td>{a.task}</td>
                 <td>{a.status}</td>
                 <td>{a.message}</td>
-                <td>
-                  <span className="actions-inline">
+                <td className="actions-inline">
                   {a.status === "interrupted" && a.run_id && !a.acknowledged && (
                     <button type="button" aria-label={`Review and approve alert ${a.id}`} onClick={() => setReviewing(a)}>
                       Review and approve…
@@ -85,7 +84,6 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                       Acknowledge
                     </button>
                   )}
-                  </span>
                 </td>
               </tr>
             ))}

@@ -91,8 +91,7 @@ export function ScriptsTab() {
                 <td className="mono">{s.name}</td>
                 <td>{s.kind}</td>
                 <td>{s.bundled ? "bundled (read-only)" : "custom"}</td>
-                <td>
-                  <span className="actions-inline">
+                <td className="actions-inline">
                   <button type="button" aria-label={`View ${s.name}`} onClick={() => setViewing(s.name)}>
                     View
                   </button>
@@ -111,7 +110,6 @@ export function ScriptsTab() {
                       Remove
                     </button>
                   )}
-                  </span>
                 </td>
               </tr>
             ))}

@@ -46,6 +46,7 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
       else n.add(id);
       return n;
     });
+  const chosen = (list: TaskSummary[]) => list.filter((t) => selected.has(t.id));
 
   return (
     <div className="tasks-panel" role="region" aria-label={`Tasks of ${connector.name}`}>
@@ -64,8 +65,8 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
         </button>
         <button
           type="button"
-          disabled={![...selected].some((id) => scheduled.some((t) => t.id === id))}
-          onClick={() => setRemoving(scheduled.filter((t) => selected.has(t.id)))}
+          disabled={chosen(scheduled).length === 0}
+          onClick={() => setRemoving(chosen(scheduled))}
         >
           Remove
         </button>
@@ -129,8 +130,8 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
         </button>
         <button
           type="button"
-          disabled={![...selected].some((id) => eventTasks.some((t) => t.id === id))}
-          onClick={() => setRemoving(eventTasks.filter((t) => selected.has(t.id)))}
+          disabled={chosen(eventTasks).length === 0}
+          onClick={() => setRemoving(chosen(eventTasks))}
         >
           Remove
         </button>

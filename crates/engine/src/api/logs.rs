@@ -277,11 +277,6 @@ fn changed_since(path: &Path, since: Option<chrono::DateTime<chrono::Utc>>) -> b
     }
 }
 
-/// The end of a file (at most [`MAX_FILE_BYTES`]), as text.
-fn read_tail(path: &Path) -> std::io::Result<String> {
-    read_end(path, MAX_FILE_BYTES)
-}
-
 /// The last `max` bytes of a file, as text.
 fn read_end(path: &Path, max: u64) -> std::io::Result<String> {
     use std::io::{Read, Seek, SeekFrom};
@@ -309,7 +304,9 @@ fn write_zip(out: &Path, sources: &[(String, PathBuf)], masker: &Masker) -> Resu
         let mut entries = Vec::new();
         for (name, path) in sources {
             // A file that went away or cannot be read is left out, not fatal.
-            let Ok(text) = read_tail(path) else { continue };
+            let Ok(text) = read_end(path, MAX_FILE_BYTES) else {
+                continue;
+            };
             zip.start_file(name.as_str(), options)
                 .map_err(|e| e.to_string())?;
             zip.write_all(masker.mask(&text).as_bytes())

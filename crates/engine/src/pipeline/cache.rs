@@ -170,29 +170,18 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
         decode(&row.entries, &mut slots);
         return slots;
     }
-    let mut kept = entries(&row.entries);
+    let mut kept: Vec<(u64, u64, i64)> = entries(&row.entries).collect();
     let sorted = kept.is_sorted_by_key(|e| e.0);
     // Older versions wrote a full run's cache unsorted; sorted once here.
     if !sorted {
         kept.sort_unstable_by_key(|e| e.0);
     }
-    let delta = entries(&row.delta);
+    let delta: Vec<(u64, u64, i64)> = entries(&row.delta).collect();
     if !delta.is_empty() {
         kept = merge(&kept, &delta, true);
     }
     if whole {
-        slots.touched.reserve(kept.len());
-        for (id, hash, card) in kept {
-            slots.touched.insert(
-                id,
-                Slot {
-                    cached_hash: hash,
-                    card,
-                    cached: true,
-                    ..Default::default()
-                },
-            );
-        }
+        insert_cached(&mut slots, kept.into_iter());
     } else {
         if sorted && !row.entries.is_empty() {
             slots.delta_base = Some(DeltaBase {
@@ -206,13 +195,27 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
 }
 
 /// A blob's entries, in stored order.
-fn entries(blob: &[u8]) -> Vec<(u64, u64, i64)> {
-    blob.chunks_exact(ENTRY_SIZE)
-        .map(|e| {
-            let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
-            (word(0), word(8), word(16) as i64)
-        })
-        .collect()
+fn entries(blob: &[u8]) -> impl ExactSizeIterator<Item = (u64, u64, i64)> + '_ {
+    blob.chunks_exact(ENTRY_SIZE).map(|e| {
+        let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
+        (word(0), word(8), word(16) as i64)
+    })
+}
+
+/// Each entry as the slot of an id known from the cache (a run that reads all of the data).
+fn insert_cached(into: &mut Slots, entries: impl ExactSizeIterator<Item = (u64, u64, i64)>) {
+    into.touched.reserve(entries.len());
+    for (id, hash, card) in entries {
+        into.touched.insert(
+            id,
+            Slot {
+                cached_hash: hash,
+                card,
+                cached: true,
+                ..Default::default()
+            },
+        );
+    }
 }
 
 /// `base` with `changes` applied, both sorted by id; the changes win. With
@@ -249,19 +252,7 @@ pub async fn current(
 }
 
 pub fn decode(blob: &[u8], into: &mut Slots) {
-    into.touched.reserve(blob.len() / ENTRY_SIZE);
-    for e in blob.chunks_exact(ENTRY_SIZE) {
-        let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
-        into.touched.insert(
-            word(0),
-            Slot {
-                cached_hash: word(8),
-                card: word(16) as i64,
-                cached: true,
-                ..Default::default()
-            },
-        );
-    }
+    insert_cached(into, entries(blob));
 }
 
 /// Appends one entry.
