@@ -302,6 +302,9 @@ test("the connector editor refuses parameters with errors at their line and crea
 
 test("a new scheduled task: Save is refused with the missing fields listed, then the task is saved", async () => {
   await driver.click(await driver.byName("Tasks of HR users"));
+  // The screenshot after the panel is there and the virtual row has measured it (a frame later).
+  await driver.waitFor("[role=region][aria-label='Tasks of HR users'] table");
+  await new Promise((r) => setTimeout(r, 300));
   await shot("overview-expanded");
   await driver.click(await driver.byName("New scheduled task"));
   const save = await driver.byName("Save");
