@@ -124,3 +124,23 @@ mod tests {
         assert_eq!(read_regular_prefix(&dir.path().join("none"), 10).unwrap(), "");
     }
 }
+
+/// Raises this process's soft limit of open files towards its hard limit
+/// (at most 65,536) and returns the soft limit now in force, so that a
+/// server can keep its connections well below it. A desktop session often
+/// starts programs with a soft limit of 1,024 and a far higher hard one.
+/// Windows has no such per-process table for sockets: `None`.
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{getrlimit, setrlimit, Resource};
+        let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).ok()?;
+        let wanted = hard.min(65_536);
+        if wanted > soft && setrlimit(Resource::RLIMIT_NOFILE, wanted, hard).is_ok() {
+            return Some(wanted);
+        }
+        Some(soft)
+    }
+    #[cfg(not(unix))]
+    None
+}

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use provisio_engine::{jsonc, Engine};
-use provisio_workflow_api::{router, Limits};
+use provisio_workflow_api::{serve_listener, Limits};
 use serde_json::json;
 
 fn env_num(name: &str, default: usize) -> usize {
@@ -63,14 +63,17 @@ async fn round(calls: usize, callers: usize) -> (f64, Duration, Duration) {
         "http://{}/api/v1/connectors/AD/tasks/Disable/invoke",
         listener.local_addr().unwrap()
     );
-    let app = router(
+    let limits = Limits {
+        requests_per_minute: u32::MAX,
+        ..Limits::default()
+    };
+    tokio::spawn(serve_listener(
+        listener,
         engine.clone(),
-        Limits {
-            requests_per_minute: u32::MAX,
-            ..Limits::default()
-        },
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await });
+        limits,
+        None,
+        std::future::pending(),
+    ));
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut handles = Vec::new();

@@ -9,12 +9,19 @@
 //! request rate, and runs in number at once: they take the engine's worker
 //! slots, shared with the scheduler (`workers`; a caller that would wait
 //! longer than the queue timeout gets 503 with a clear message).
+//! Before any route, a request's `Host`, `Origin` and declared size are
+//! checked ([`gate`]); connections are capped and timed ([`server`]); an
+//! address that fails authentication too often is answered 429 without a
+//! token check. Unknown routes and methods answer with the same JSON error.
 //! HTTPS when given a certificate and key (rustls). The OpenAPI description
 //! is generated from this code and served at
 //! `/api/v1/openapi.json`; `docs/workflow-api.openapi.json` is its committed copy.
 
+mod gate;
 mod limits;
+mod server;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
@@ -30,7 +37,8 @@ use serde_json::Value;
 use utoipa::{OpenApi, ToSchema};
 
 pub use limits::Limits;
-use limits::RateLimiter;
+use limits::{FailedAuth, RateLimiter};
+pub use server::ClientAddr;
 
 /// The API's own version (its paths start `/api/v1`).
 pub const API_VERSION: &str = "1.0.0";
@@ -40,14 +48,19 @@ struct App {
     engine: Engine,
     limits: Limits,
     rate: Arc<RateLimiter>,
+    failed_auth: Arc<FailedAuth>,
+    hosts: gate::Hosts,
 }
 
-/// The router of the whole API, ready to serve. Runs it starts take the
-/// engine's worker slots, which the scheduler of the same process shares.
-pub fn router(engine: Engine, limits: Limits) -> Router {
+/// The router of the whole API as served on `listen`, whose address (and
+/// the loopback names) it answers to. Runs it starts take the engine's
+/// worker slots, which the scheduler of the same process shares.
+pub fn router(engine: Engine, limits: Limits, listen: SocketAddr) -> Router {
     let app = App {
         engine,
         rate: Arc::new(RateLimiter::new(limits.requests_per_minute)),
+        failed_auth: Arc::new(FailedAuth::new(limits.failed_auth_per_minute)),
+        hosts: gate::Hosts::of(listen),
         limits,
     };
     let authed = Router::new()
@@ -60,8 +73,53 @@ pub fn router(engine: Engine, limits: Limits) -> Router {
         .route("/health", get(health))
         .route("/openapi.json", get(openapi))
         .merge(authed)
-        .layer(DefaultBodyLimit::max(app.limits.body_bytes));
-    Router::new().nest("/api/v1", api).with_state(app)
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(no_route)
+        .layer(DefaultBodyLimit::max(app.limits.body_bytes))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            app.limits.body_read_timeout,
+        ));
+    Router::new()
+        .nest("/api/v1", api)
+        .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(app.clone(), gate::check))
+        .with_state(app)
+}
+
+async fn no_route(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no such route: {} {}; the routes are listed at /api/v1/openapi.json",
+            request.method(),
+            request
+                .uri()
+                .path()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        ),
+    )
+}
+
+async fn wrong_method(request: Request) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not a method of {}; the routes are listed at /api/v1/openapi.json",
+            request.method(),
+            request
+                .uri()
+                .path()
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        ),
+    )
 }
 
 /// A certificate chain and its private key (PEM files), for HTTPS.
@@ -74,46 +132,51 @@ pub struct Tls {
 /// Serves the API on `addr` (over HTTPS with `tls`) until `shutdown` completes.
 pub async fn serve(
     engine: Engine,
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     limits: Limits,
     tls: Option<Tls>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), EngineError> {
-    let app = router(engine, limits);
-    let Some(tls) = tls else {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
-        return axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| EngineError::io("the workflow API stopped", e));
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| EngineError::io(format!("cannot listen on {addr}"), e))?;
+    serve_listener(listener, engine, limits, tls, shutdown).await
+}
+
+/// Serves the API on a bound `listener` (over HTTPS with `tls`) until `shutdown` completes.
+pub async fn serve_listener(
+    listener: tokio::net::TcpListener,
+    engine: Engine,
+    limits: Limits,
+    tls: Option<Tls>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), EngineError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| EngineError::io("the workflow API's address is unknown", e))?;
+    let acceptor = match tls {
+        None => None,
+        Some(tls) => {
+            // One process-wide provider (ring); a second install is refused harmlessly.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                .await
+                .map_err(|e| {
+                    EngineError::invalid(
+                        "tls",
+                        format!(
+                            "cannot use the certificate {} with the key {}: {e}; give PEM files",
+                            tls.cert.display(),
+                            tls.key.display()
+                        ),
+                    )
+                })?;
+            Some(tokio_rustls::TlsAcceptor::from(config.get_inner()))
+        }
     };
-    // One process-wide provider (ring); a second install is refused harmlessly.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
-        .await
-        .map_err(|e| {
-            EngineError::invalid(
-                "tls",
-                format!(
-                    "cannot use the certificate {} with the key {}: {e}; give PEM files",
-                    tls.cert.display(),
-                    tls.key.display()
-                ),
-            )
-        })?;
-    let handle = axum_server::Handle::new();
-    let stopping = handle.clone();
-    tokio::spawn(async move {
-        shutdown.await;
-        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    axum_server::bind_rustls(addr, config)
-        .handle(handle)
-        .serve(app.into_make_service())
-        .await
-        .map_err(|e| EngineError::io(format!("the workflow API on {addr} stopped"), e))
+    let app = router(engine, limits.clone(), addr);
+    server::serve_connections(listener, app, &limits, acceptor, shutdown).await;
+    Ok(())
 }
 
 /// The OpenAPI description of this API, as served.
@@ -163,34 +226,62 @@ async fn authorize(State(app): State<App>, mut request: Request, next: Next) -> 
         .map(str::trim)
         .unwrap_or_default()
         .to_string();
-    let token =
-        match app.engine.check_api_token(&presented).await {
-            Ok(Some(token)) => token,
-            Ok(None) => return error(
+    let address = request.extensions().get::<ClientAddr>().map(|c| c.0.ip());
+    if let Some(wait) = address.and_then(|a| app.failed_auth.refuses(a, &presented)) {
+        return with_retry_after(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "more than {} failed authentications a minute came from this address; try again in {} s",
+                    app.limits.failed_auth_per_minute,
+                    wait.as_secs().max(1)
+                ),
+            ),
+            wait,
+        );
+    }
+    let token = match app.engine.check_api_token(&presented).await {
+        Ok(Some(token)) => {
+            app.failed_auth.accepted(&presented);
+            token
+        }
+        Ok(None) => {
+            if let Some(a) = address {
+                app.failed_auth.failed(a);
+            }
+            return error(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
                 "a valid API token is needed: send 'Authorization: Bearer TOKEN' (provisio api-token create)",
-            ),
-            Err(e) => return engine_error(e),
-        };
-    if let Err(wait) = app.rate.check(&token.name) {
-        let mut r = error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!(
-                "token '{}' sent more than {} requests a minute; try again in {} s",
-                token.name,
-                app.limits.requests_per_minute,
-                wait.as_secs().max(1)
-            ),
-        );
-        if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
+            );
         }
-        return r;
+        Err(e) => return engine_error(e),
+    };
+    if let Err(wait) = app.rate.check(&token.name) {
+        return with_retry_after(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "token '{}' sent more than {} requests a minute; try again in {} s",
+                    token.name,
+                    app.limits.requests_per_minute,
+                    wait.as_secs().max(1)
+                ),
+            ),
+            wait,
+        );
     }
     request.extensions_mut().insert(token);
     next.run(request).await
+}
+
+fn with_retry_after(mut response: Response, wait: std::time::Duration) -> Response {
+    if let Ok(v) = wait.as_secs().max(1).to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
 }
 
 /// The task a request names, when this token may call it.
@@ -365,13 +456,7 @@ async fn invoke(
     };
     let Json(request) = match body {
         Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
-                e.status(),
-                "too_large",
-                format!("the body is larger than {} bytes", app.limits.body_bytes),
-            )
-        }
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return gate::too_large(&app),
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
