@@ -21,7 +21,14 @@ function permission(): Promise<boolean> {
 
 /** The notification an alert raises: the task and what happened, the message as its body. */
 export function alertNotification(a: Alert): { title: string; body: string } {
-  const what = a.status === "interrupted" ? "interrupted: waiting for approval" : a.status;
+  const what =
+    a.help === "approve_plan"
+      ? "interrupted: waiting for approval"
+      : a.help === "review_plan"
+        ? "interrupted: too few rows"
+        : a.status === "interrupted"
+          ? "interrupted: needs fixing"
+          : a.status;
   return { title: `${a.severity === "critical" ? "Critical: " : ""}${a.task} ${what}`, body: a.message };
 }
 

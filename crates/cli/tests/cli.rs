@@ -1790,3 +1790,59 @@ fn run_plan_shows_what_an_interrupted_run_would_do_and_the_approval_that_lets_it
     let err = cli.fails(&["settings", "check-python", "--interpreter", "no-such-python-here"]);
     assert!(err.contains("cannot start 'no-such-python-here'"), "{err}");
 }
+
+#[test]
+fn an_interruption_that_approving_cannot_help_gets_no_approve_hint() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let inbox = cli.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    for name in ["a.csv", "b.csv"] {
+        std::fs::write(inbox.join(name), "TitleId;Name\nT1;Engineer\nT2;Manager\n").unwrap();
+    }
+    let c = cli.file(
+        "c.json",
+        &serde_json::json!({"name": "HR", "type": "hr_file", "parameters": {
+            "file_path": format!("{}/*.csv", inbox.display()), "data_type": "title", "run_type": "full",
+            "minimum_row_count": 3,
+            "report_template_code": "admin_task", "report_folder_code": "admin_tasks"}})
+        .to_string(),
+    );
+    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    let task = cli.file(
+        "t.json",
+        r#"{"name": "Load", "schedule": "0 0 6 * * *", "object_id_attribute": "TitleId",
+            "target_template": "title", "target_folder": "titles", "task_id_attribute": "taskid",
+            "mappings": [{"source": "TitleId", "target": "title_id"}, {"source": "Name", "target": "name"}]}"#,
+    );
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "HR",
+        "--file",
+        task.to_str().unwrap(),
+    ]);
+
+    // Two files: leave one. Approving would be interrupted again, so it is not offered.
+    let out = cli.run(&["task", "run", "HR/Load", "--wait"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("multiple files match"), "{text}");
+    assert!(!text.contains("--approve"), "{text}");
+    assert!(text.contains("hint: correct what it says"), "{text}");
+
+    // Too few rows: the plan can be read, approving is refused with what to do.
+    std::fs::remove_file(inbox.join("b.csv")).unwrap();
+    let out = cli.run(&["--json", "task", "run", "HR/Load", "--wait"]);
+    let run: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(run["status"], "interrupted", "{run}");
+    let id = run["id"].as_str().unwrap();
+    let text = cli.ok(&["run", "show", id]);
+    assert!(text.contains("the file holds only 2 rows"), "{text}");
+    assert!(!text.contains("--approve"), "{text}");
+    assert!(
+        text.contains("approving cannot lift the minimum row count"),
+        "{text}"
+    );
+    assert_eq!(cli.json(&["run", "plan", id])["help"], "review_plan");
+}

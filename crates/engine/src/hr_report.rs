@@ -24,6 +24,8 @@ const BUNDLED: [(&str, &str); 4] = [
 
 /// Blocked rows listed in a report; the rest are in the run's files.
 const MAX_BLOCKED_LISTED: usize = 1000;
+/// The optional text of a partial run's success.
+const PARTIAL: &str = "succeeded_partial";
 
 #[derive(Debug, Clone, Deserialize)]
 struct CaseText {
@@ -41,6 +43,10 @@ struct File {
 pub struct Translations {
     pub language: String,
     cases: HashMap<ReportCase, CaseText>,
+    /// A partial run's success (`succeeded_partial`): how many rows the file
+    /// held and how many changed. Optional, so that a language file written
+    /// before it existed still loads (its `succeeded` text is used).
+    succeeded_partial: Option<CaseText>,
 }
 
 impl Translations {
@@ -92,17 +98,33 @@ impl Translations {
         Ok(Translations {
             language: language.to_string(),
             cases,
+            succeeded_partial: file
+                .cases
+                .get(PARTIAL)
+                .filter(|t| !t.title.trim().is_empty() && !t.text.trim().is_empty())
+                .cloned(),
         })
     }
 
     /// The title and text of `case`, placeholders filled.
     pub fn render(&self, case: ReportCase, values: &[(&str, String)]) -> (String, String) {
+        self.fill(&self.cases[&case], values)
+    }
+
+    /// [`render`](Self::render), with a partial run's own success text where the language has one.
+    pub fn render_run(&self, case: ReportCase, partial: bool, values: &[(&str, String)]) -> (String, String) {
+        match &self.succeeded_partial {
+            Some(t) if partial && case == ReportCase::Succeeded => self.fill(t, values),
+            _ => self.render(case, values),
+        }
+    }
+
+    fn fill(&self, t: &CaseText, values: &[(&str, String)]) -> (String, String) {
         let fill = |s: &str| {
             values
                 .iter()
                 .fold(s.to_string(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v))
         };
-        let t = &self.cases[&case];
         (fill(&t.title), fill(&t.text))
     }
 }
@@ -135,8 +157,17 @@ pub fn card(
         ("updated", c.updated.to_string()),
         ("unchanged", c.unchanged.to_string()),
         ("removed", c.removed.to_string()),
+        // The rows the file held; on a partial run `fetched` counts only the changed ones.
+        (
+            "rows",
+            crate::source::hr_file::rows_in_file(run_dir)
+                .unwrap_or(c.fetched)
+                .to_string(),
+        ),
+        ("changed", c.fetched.to_string()),
     ];
-    let (title, description) = texts.render(case, &values);
+    let partial = run.run_type == crate::model::RunMode::Partial;
+    let (title, description) = texts.render_run(case, partial, &values);
     let blocked: Vec<String> = std::fs::read_to_string(run_dir.join(crate::script_host::files::BLOCKED))
         .unwrap_or_default()
         .lines()

@@ -104,8 +104,8 @@ pub async fn planned_changes(state: State<'_, AppState>, run_id: String) -> Comm
 #[tauri::command]
 #[specta::specta]
 pub async fn approve_run(state: State<'_, AppState>, run_id: String) -> CommandResult<Run> {
-    // Refused unless the run is an interrupted scheduled one.
-    let planned = state.engine.planned_changes(&run_id).await?;
+    // Refused unless approving can help: an interrupted scheduled run stopped by the update limit.
+    let planned = state.engine.plan_to_approve(&run_id).await?;
     let run = state
         .engine
         .create_run(&planned.task_id, RunTrigger::Manual)

@@ -5,7 +5,7 @@ import { AlertsButton } from "./Alerts";
 
 const alert = (id: number, severity: string, acknowledged: boolean) => ({
   id, created_at: "2026-12-04T01:00:00Z", task_id: "t1", run_id: "r1", task: `HR/Task ${id}`,
-  status: "failed", message: "the script ended with exit code 1", acknowledged, severity,
+  status: "failed", message: "the script ended with exit code 1", acknowledged, severity, help: null as string | null,
 });
 
 describe("the alerts list", () => {
@@ -46,7 +46,7 @@ describe("the alerts list", () => {
     const view = renderWithEngine(<AlertsButton />, { list_alerts: () => alerts.map((a) => ({ ...a })) });
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
     expect(shown).toEqual([]);
-    alerts.unshift({ ...alert(2, "critical", false), task: "HR/Nightly", status: "interrupted", message: "the update limit of 100 would be exceeded (2,000 changes)" });
+    alerts.unshift({ ...alert(2, "critical", false), task: "HR/Nightly", status: "interrupted", help: "approve_plan", message: "the update limit of 100 would be exceeded (2,000 changes)" });
     // The list refreshes (every 15 s, or when a run ends): the new alert is announced once.
     await view.client.invalidateQueries({ queryKey: ["alerts"] });
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
@@ -58,9 +58,9 @@ describe("the alerts list", () => {
     const approved: unknown[] = [];
     const acked: unknown[] = [];
     renderWithEngine(<AlertsButton />, {
-      list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit" }],
+      list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
-        run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
+        help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
         new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"],
       }),
       approve_run: ({ runId }) => {
@@ -83,6 +83,39 @@ describe("the alerts list", () => {
     expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
     expect(approved).toEqual(["run-7"]);
     expect(acked).toEqual([7]);
+  });
+});
+
+describe("interruptions offer only what helps", () => {
+  it("offers approval for an update-limit trip, review without approval for too few rows, and nothing for a file to fix", async () => {
+    const approved: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [
+        { ...alert(3, "critical", false), task: "HR/Limit", status: "interrupted", run_id: "run-3", help: "approve_plan" },
+        { ...alert(2, "critical", false), task: "HR/Short", status: "interrupted", run_id: "run-2", help: "review_plan" },
+        { ...alert(1, "critical", false), task: "HR/Twice", status: "interrupted", run_id: "run-1", help: "fix", message: "multiple files match 'in/*.csv'" },
+      ],
+      planned_changes: ({ runId }) => ({
+        help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
+        reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
+        new: 0, changed: 0, removals: 0, removed_object_ids: [],
+      }),
+      approve_run: ({ runId }) => {
+        approved.push(runId);
+        return null;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    expect(await screen.findByRole("button", { name: "Review and approve alert 3" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Review and approve alert 2" })).toBeNull();
+    expect(screen.queryByRole("button", { name: /alert 1$/, hidden: false })?.textContent).toBe("Acknowledge");
+    expect(screen.queryByRole("button", { name: "Review alert 1" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Review alert 2" }));
+    const dialog = await screen.findByRole("dialog", { name: "Review interrupted run" });
+    await waitFor(() => expect(dialog.textContent).toContain("the file holds only 5 rows"));
+    expect(screen.getByTestId("not-approvable").textContent).toContain("Approving cannot help");
+    expect(screen.queryByRole("button", { name: "Approve and run" })).toBeNull();
+    expect(approved).toEqual([]);
   });
 });
 

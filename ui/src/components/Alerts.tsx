@@ -72,9 +72,16 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                 <td>{a.status}</td>
                 <td>{a.message}</td>
                 <td className="actions-inline">
-                  {a.status === "interrupted" && a.run_id && !a.acknowledged && (
+                  {/* The engine's one rule: approving helps only an update-limit trip; a
+                      minimum-row trip can be reviewed; anything else needs fixing first. */}
+                  {a.help === "approve_plan" && a.run_id && !a.acknowledged && (
                     <button type="button" aria-label={`Review and approve alert ${a.id}`} onClick={() => setReviewing(a)}>
                       Review and approve…
+                    </button>
+                  )}
+                  {a.help === "review_plan" && a.run_id && !a.acknowledged && (
+                    <button type="button" aria-label={`Review alert ${a.id}`} onClick={() => setReviewing(a)}>
+                      Review…
                     </button>
                   )}
                   {a.acknowledged ? (
@@ -108,11 +115,19 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
     onSettled: () => client.invalidateQueries(),
   });
   const p = plan.data;
+  const approvable = p?.help === "approve_plan";
   const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
   return (
     <div className="backdrop">
-      <div role="dialog" aria-modal="true" aria-label="Approve interrupted run" className="dialog wide-dialog">
-        <h2>Approve {alert.task}</h2>
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-label={alert.help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
+        className="dialog wide-dialog"
+      >
+        <h2>
+          {alert.help === "review_plan" ? "Review" : "Approve"} {alert.task}
+        </h2>
         {plan.isPending && <p>Reading the plan…</p>}
         {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
         {p && (
@@ -134,7 +149,14 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
                 <pre className="log" data-testid="planned-removals">{p.removed_object_ids.join("\n")}</pre>
               </>
             )}
-            <p className="hint">Approving runs the task again now, with the limits that stopped this run lifted for that one run.</p>
+            {approvable ? (
+              <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
+            ) : (
+              <p className="hint" data-testid="not-approvable">
+                Approving cannot help: the minimum row count is never lifted. Deliver the whole file, or lower the
+                connector&apos;s minimum_row_count, then run the task again.
+              </p>
+            )}
           </section>
         )}
         {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
@@ -147,7 +169,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
           <button type="button" onClick={onClose}>
             {approve.data ? "Close" : "Cancel"}
           </button>
-          {!approve.data && (
+          {!approve.data && approvable && (
             <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
               Approve and run
             </button>

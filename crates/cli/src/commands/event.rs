@@ -32,7 +32,7 @@ pub async fn run(engine: &Engine, command: EventCommand, printer: &Printer) -> R
                 .invoke_event_for(&task, &values, caller.as_deref(), card.as_ref())
                 .await?;
             printer.emit(&run, || {
-                let mut text = summary_text(&run);
+                let mut text = summary_text(&run, engine.interruption_help(&run));
                 if let Some(values) = &run.returned {
                     text.push_str(&format!("\nvalues read: {values}"));
                 }

@@ -1,4 +1,4 @@
-use provisio_engine::model::{Run, RunStatus};
+use provisio_engine::model::{InterruptionHelp, Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
 use crate::args::RunCommand;
@@ -14,7 +14,7 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                 map.insert("log".into(), log.clone().into());
             }
             printer.emit(&value, || {
-                let mut text = summary_text(&run);
+                let mut text = summary_text(&run, engine.interruption_help(&run));
                 let lines: Vec<&str> = log.lines().collect();
                 if !lines.is_empty() {
                     text.push_str("\nlog:\n");
@@ -46,9 +46,7 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                 }
                 out.push_str(&format!(
                     "\nhint: {}",
-                    crate::output::hint(&provisio_engine::error::Remedy::Approve {
-                        task: plan.task.clone()
-                    })
+                    help_hint(plan.help, &plan.run_id, &plan.task)
                 ));
                 out
             });
@@ -56,7 +54,7 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
         }
         RunCommand::Execute { run_id, approve } => {
             let run = engine.execute_run(&run_id, approve).await?;
-            printer.emit(&run, || summary_text(&run));
+            printer.emit(&run, || summary_text(&run, engine.interruption_help(&run)));
             Ok(exit_code(&run))
         }
     }
@@ -70,8 +68,25 @@ pub fn exit_code(run: &Run) -> i32 {
     }
 }
 
-/// A run as people read it.
-pub fn summary_text(run: &Run) -> String {
+/// What to do about an interrupted run, by the engine's one rule: only an
+/// update-limit trip is worth approving.
+fn help_hint(help: InterruptionHelp, run_id: &str, task: &str) -> String {
+    match help {
+        InterruptionHelp::ApprovePlan => crate::output::hint(&provisio_engine::error::Remedy::Approve {
+            task: task.to_string(),
+        }),
+        InterruptionHelp::ReviewPlan => format!(
+            "approving cannot lift the minimum row count: deliver the whole file or lower \
+             minimum_row_count (the plan: `provisio run plan {run_id}`)"
+        ),
+        InterruptionHelp::Fix => {
+            format!("correct what it says, then run it again with `provisio task run {task}`")
+        }
+    }
+}
+
+/// A run as people read it; `help` is what helps it when it was interrupted.
+pub fn summary_text(run: &Run, help: Option<InterruptionHelp>) -> String {
     let stage = |name: &str, r: &provisio_engine::model::StageReport| {
         format!(
             "{name}: {}{}\n",
@@ -114,11 +129,8 @@ pub fn summary_text(run: &Run) -> String {
                 .unwrap_or_default()
         ));
     }
-    if run.status == RunStatus::Interrupted && run.kind == provisio_engine::model::RunKind::Scheduled {
-        let remedy = provisio_engine::error::Remedy::Approve {
-            task: run.task.clone(),
-        };
-        out.push_str(&format!("hint: {}\n", crate::output::hint(&remedy)));
+    if let Some(help) = help {
+        out.push_str(&format!("hint: {}\n", help_hint(help, &run.id, &run.task)));
     }
     for f in &run.files {
         out.push_str(&format!("file {}: {} ({} bytes)\n", f.kind, f.path, f.size));

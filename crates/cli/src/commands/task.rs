@@ -43,7 +43,7 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
         TaskCommand::Run { task, wait, approve } => {
             if wait {
                 let run = engine.run_task(&task, RunTrigger::Manual, approve).await?;
-                printer.emit(&run, || summary_text(&run));
+                printer.emit(&run, || summary_text(&run, engine.interruption_help(&run)));
                 return Ok(exit_code(&run));
             }
             // Without --wait the run goes on in a detached process of its own.

@@ -7,9 +7,10 @@ use serde_json::{json, Map, Value};
 use super::Engine;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
+use crate::model::hr::ReportCase;
 use crate::model::{
-    ConnectorType, Run, RunCounts, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport,
-    StageStatus, Task, TaskUsage,
+    ConnectorType, InterruptionHelp, Run, RunCounts, RunKind, RunMode, RunStage, RunStatus, RunTrigger,
+    StageReport, StageStatus, Task, TaskUsage,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -741,9 +742,24 @@ pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: R
     }
 }
 
+/// What helps an interrupted run whose files are in `run_dir`: only a guard
+/// trip leaves a plan; approving lifts the update limit, never the minimum.
+pub(crate) fn help_of(run_dir: &std::path::Path) -> InterruptionHelp {
+    let plan: Option<serde_json::Value> = std::fs::read(run_dir.join(script_host::files::PLAN))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    match plan {
+        None => InterruptionHelp::Fix,
+        Some(p) if p["limit"] == ReportCase::MinimumRows.as_str() => InterruptionHelp::ReviewPlan,
+        Some(_) => InterruptionHelp::ApprovePlan,
+    }
+}
+
 /// What an interrupted run would have done, for a person deciding whether to approve it.
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
 pub struct PlannedChanges {
+    /// Whether approving can help (only an update-limit trip), or only reviewing.
+    pub help: InterruptionHelp,
     pub run_id: String,
     pub task_id: String,
     pub task: String,
@@ -761,6 +777,37 @@ pub struct PlannedChanges {
 const SHOWN_REMOVALS: usize = 200;
 
 impl Engine {
+    /// What helps `run` when it is an interrupted scheduled run (the CLI's
+    /// hint and the window's alert actions both ask here).
+    pub fn interruption_help(&self, run: &Run) -> Option<InterruptionHelp> {
+        (run.status == RunStatus::Interrupted && run.kind == crate::model::RunKind::Scheduled)
+            .then(|| help_of(&self.run_dir(&run.id)))
+    }
+
+    /// The plan of an interrupted run that approving can help; refused, with
+    /// what to do instead, for one that approving would only interrupt again.
+    pub async fn plan_to_approve(&self, run_id: &str) -> Result<PlannedChanges> {
+        let plan = self.planned_changes(run_id).await?;
+        match plan.help {
+            InterruptionHelp::ApprovePlan => Ok(plan),
+            InterruptionHelp::ReviewPlan => Err(EngineError::invalid(
+                "run",
+                format!(
+                    "approving cannot help run {run_id}: {}; the minimum row count is never lifted. \
+                     Deliver the whole file or lower minimum_row_count",
+                    plan.reason
+                ),
+            )),
+            InterruptionHelp::Fix => Err(EngineError::invalid(
+                "run",
+                format!(
+                    "approving cannot help run {run_id}: {}; correct that and run the task again",
+                    plan.reason
+                ),
+            )),
+        }
+    }
+
     /// The planned changes of an interrupted scheduled run (what approving it lets through).
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
         let run = self.run(run_id).await?;
@@ -786,6 +833,7 @@ impl Engine {
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
         Ok(PlannedChanges {
+            help: help_of(&self.run_dir(run_id)),
             new: count("new"),
             changed: count("changed"),
             removals: count("removals"),

@@ -40,8 +40,8 @@ pub mod token;
 
 pub use connector::{Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType};
 pub use run::{
-    EventOutcomeKind, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage, RunStatus,
-    RunTrigger, StageReport, StageStatus,
+    EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,
+    RunStatus, RunTrigger, StageReport, StageStatus,
 };
 pub use settings::{EnvironmentType, Settings};
 pub use target::{

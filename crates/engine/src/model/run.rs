@@ -98,6 +98,22 @@ words! { RunMode {
     NotRun => "-",
 } }
 
+/// What helps an interrupted scheduled run: one rule for the CLI's hint and
+/// the window's alert actions ([`crate::Engine::interruption_help`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum InterruptionHelp {
+    /// The update limit stopped it: review the planned changes, approve them once.
+    ApprovePlan,
+    /// The minimum row count stopped it: the plan can be reviewed, but
+    /// approving cannot lift the minimum; deliver the whole file or lower it.
+    ReviewPlan,
+    /// Something to correct first (several files, no archive, no file,
+    /// parameters); the run's message says what. Approving would only be
+    /// interrupted again.
+    Fix,
+}
+
 /// How an event script ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "lowercase")]

@@ -9,6 +9,9 @@ use crate::model::Limits;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Planned {
     pub valid: u64,
+    /// The rows the source held, when it fetched only some (an HR file on a
+    /// partial run); the minimum row count counts these, not the changes.
+    pub held: Option<u64>,
     pub creates: u64,
     pub updates: u64,
     pub removals: u64,
@@ -24,14 +27,18 @@ pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<Str
 /// [`refusal`] with the limit that refused.
 pub fn refusal_case(limits: &Limits, planned: &Planned, approved: bool) -> Option<(ReportCase, String)> {
     if let Some(min) = limits.minimum_row_count {
-        if planned.valid < min {
-            return Some((
-                ReportCase::MinimumRows,
-                format!(
-                    "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
-                    planned.valid
-                ),
-            ));
+        let too_few = match planned.held {
+            Some(rows) if rows < min => Some(format!(
+                "the file holds only {rows} rows, fewer than the minimum row count of {min}; nothing was loaded"
+            )),
+            None if planned.valid < min => Some(format!(
+                "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
+                planned.valid
+            )),
+            _ => None,
+        };
+        if let Some(why) = too_few {
+            return Some((ReportCase::MinimumRows, why));
         }
     }
     let changes = planned.creates + planned.updates + planned.removals;
@@ -52,6 +59,24 @@ pub fn refusal_case(limits: &Limits, planned: &Planned, approved: bool) -> Optio
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_minimum_row_count_counts_the_rows_a_source_held_not_its_changes() {
+        let quiet_day = Planned {
+            valid: 0,
+            held: Some(50),
+            creates: 0,
+            updates: 0,
+            removals: 0,
+        };
+        assert_eq!(refusal(&limits(Some(10), None, false), &quiet_day, false), None);
+        let short_file = Planned {
+            held: Some(5),
+            ..quiet_day
+        };
+        let why = refusal(&limits(Some(10), None, false), &short_file, false).unwrap();
+        assert!(why.starts_with("the file holds only 5 rows"), "{why}");
+    }
+
     fn limits(min: Option<u64>, update: Option<u64>, override_limit: bool) -> Limits {
         Limits {
             minimum_row_count: min,
@@ -62,6 +87,7 @@ mod tests {
 
     const PLANNED: Planned = Planned {
         valid: 100,
+        held: None,
         creates: 3,
         updates: 2,
         removals: 1,

@@ -269,6 +269,7 @@ pub(super) fn load(
         &task.limits,
         &guard::Planned {
             valid: plan.counts.valid,
+            held: inputs.source.rows_held(&inputs.dir),
             creates: plan.creates,
             updates: plan.updates,
             removals: candidates.len() as u64,
@@ -279,6 +280,8 @@ pub(super) fn load(
         let removals: Vec<&str> = candidates.iter().take(10_000).map(|(_, k)| k.as_str()).collect();
         let plan_doc = json!({
             "reason": reason,
+            // Which limit refused: what approving can help with (Engine::interruption_help).
+            "limit": case.as_str(),
             "new": plan.creates, "changed": plan.updates, "removals": candidates.len(),
             "removed_object_ids": removals,
             "changes_file": SPILL,

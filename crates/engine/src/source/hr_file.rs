@@ -35,6 +35,15 @@ type ArchiveIndex = Vec<(u64, u64)>;
 
 /// The path of the file a run read, in its run directory.
 pub const SOURCE_FILE: &str = "source-file.txt";
+/// How many rows the file held (a partial run fetches only the changed ones).
+pub const SOURCE_ROWS: &str = "source-rows.txt";
+
+/// The rows the HR file of the run in `run_dir` held, once it was read.
+pub fn rows_in_file(run_dir: &Path) -> Option<u64> {
+    std::fs::read_to_string(run_dir.join(SOURCE_ROWS))
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+}
 
 /// Every row of the last committed file of `data_type`, in a connector's folder.
 pub fn archive_path(folder: &Path, data_type: HrDataType) -> PathBuf {
@@ -878,6 +887,7 @@ impl RowsOut {
             }
         }
         tracing::debug!(rows = self.archived, changed = self.written, "HR file read");
+        std::fs::write(self.dir.join(SOURCE_ROWS), self.archived.to_string())?;
         self.output.write_all(b"]\n")?;
         self.output.flush()?;
         Ok(self.output_path)

@@ -67,6 +67,16 @@ impl Source {
         matches!(self, Source::PythonScript(_))
     }
 
+    /// How many rows the source held when that is not the number of records
+    /// it produced: an HR file on a partial run, which produces only the
+    /// changed rows. The minimum row count counts these.
+    pub fn rows_held(&self, run_dir: &Path) -> Option<u64> {
+        match self {
+            Source::PythonScript(_) => None,
+            Source::HrFile(_) => hr_file::rows_in_file(run_dir),
+        }
+    }
+
     /// After the load committed: what the source keeps for the next run (the HR archives).
     pub async fn commit(&self, run_dir: &Path) -> Result<(), String> {
         match self {

@@ -27,6 +27,8 @@ pub struct Alert {
     pub acknowledged: bool,
     /// `critical` when raised in a `prod` installation, else `warning`.
     pub severity: String,
+    /// An interrupted run's: what helps it (filled by the engine from the run's plan).
+    pub help: Option<crate::model::InterruptionHelp>,
 }
 
 impl Store {
@@ -142,6 +144,7 @@ impl Store {
                     message: r.try_get("message")?,
                     acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
                     severity: r.try_get("severity")?,
+                    help: None,
                 })
             })
             .collect()

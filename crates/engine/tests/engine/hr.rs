@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use provisio_engine::model::{RunStatus, RunTrigger};
+use provisio_engine::model::{InterruptionHelp, RunStatus, RunTrigger};
 use provisio_engine::EngineError;
 use serde_json::{json, Value};
 
@@ -544,4 +544,127 @@ async fn partial_runs_store_only_their_changes_to_the_cache_and_every_later_run_
     write(&folder, "w.csv", file(&rows).as_bytes());
     assert_eq!(run(&f).await.counts.updated, 10);
     assert_eq!(cache_sizes(&f), (40, 0));
+}
+
+#[tokio::test]
+async fn the_minimum_row_count_counts_the_file_on_quiet_days_and_partial_reports_say_rows_and_changes() {
+    let f = fresh().await;
+    // The manual's example block: partial runs with a minimum of 10 rows, after one full run.
+    let folder = hr(&f, json!({"run_type": "full", "minimum_row_count": 10})).await;
+    let file = |rows: &[String]| format!("{HEADER}\n{}\n", rows.join("\n"));
+    let rows: Vec<String> = (1..=50).map(|i| row(i, &format!("L{i}"))).collect();
+    write(&folder, "w.csv", file(&rows).as_bytes());
+    assert_eq!(run(&f).await.counts.created, 50);
+    let partial = params(json!({"run_type": "partial", "minimum_row_count": 10}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+
+    // A quiet day: the same 50 rows again. Nothing changed, nothing is interrupted.
+    for _day in 0..2 {
+        write(&folder, "w.csv", file(&rows).as_bytes());
+        let r = run(&f).await;
+        assert_eq!(r.status, RunStatus::Succeeded, "{:?} {:?}", r.extract, r.load);
+        assert_eq!((r.counts.fetched, r.counts.created, r.counts.updated), (0, 0, 0));
+        let report = last_report(&f).await;
+        let text = report["description"].as_str().unwrap();
+        assert!(text.contains("held 50 rows, 0 of them new or changed"), "{text}");
+    }
+
+    // A busy day: two rows changed.
+    let mut busy = rows.clone();
+    busy[3] = row(4, "Moved");
+    busy[7] = row(8, "Moved");
+    write(&folder, "w.csv", file(&busy).as_bytes());
+    let r = run(&f).await;
+    assert_eq!((r.status, r.counts.updated), (RunStatus::Succeeded, 2));
+    let text = last_report(&f).await["description"].as_str().unwrap().to_string();
+    assert!(text.contains("held 50 rows, 2 of them new or changed"), "{text}");
+
+    // A truncated delivery of 5 rows is interrupted and loads nothing.
+    write(&folder, "w.csv", file(&busy[..5]).as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(
+        r.load
+            .info
+            .as_deref()
+            .unwrap_or_default()
+            .contains("the file holds only 5 rows"),
+        "{:?}",
+        r.load
+    );
+    assert_eq!(case_of(&last_report(&f).await), "minimum_rows");
+    let cards = f.engine.datacards("workperiod", None, 100).await.unwrap();
+    assert_eq!(cards.len(), 50);
+    // Approving cannot lift the minimum: it is offered for review only.
+    assert_eq!(f.engine.interruption_help(&r), Some(InterruptionHelp::ReviewPlan));
+    let refused = f.engine.plan_to_approve(&r.id).await.unwrap_err().to_string();
+    assert!(refused.contains("approving cannot help"), "{refused}");
+}
+
+#[tokio::test]
+async fn interruptions_offer_approval_only_where_it_helps() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"run_type": "partial", "update_limit": 1})).await;
+    let file = |rows: &[String]| format!("{HEADER}\n{}\n", rows.join("\n"));
+    let rows: Vec<String> = (1..=5).map(|i| row(i, &format!("L{i}"))).collect();
+    write(&folder, "w.csv", file(&rows).as_bytes());
+
+    // No archive yet: something to fix, not to approve.
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert_eq!(f.engine.interruption_help(&r), Some(InterruptionHelp::Fix));
+    assert!(f.engine.plan_to_approve(&r.id).await.is_err());
+    let alerts = f.engine.alerts(10).await.unwrap();
+    assert_eq!(alerts[0].help, Some(InterruptionHelp::Fix));
+
+    // Two files: fix, too.
+    write(&folder, "w2.csv", file(&rows).as_bytes());
+    let r = run(&f).await;
+    assert_eq!(f.engine.interruption_help(&r), Some(InterruptionHelp::Fix));
+    std::fs::remove_file(folder.join("in/w2.csv")).unwrap();
+
+    // An update-limit trip: the plan can be approved.
+    let full = params(json!({"run_type": "full"}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": full}).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(run(&f).await.status, RunStatus::Succeeded);
+    let partial = params(json!({"run_type": "partial", "update_limit": 1}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+    let mut changed = rows.clone();
+    changed[0] = row(1, "X");
+    changed[1] = row(2, "Y");
+    write(&folder, "w.csv", file(&changed).as_bytes());
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert_eq!(
+        f.engine.interruption_help(&r),
+        Some(InterruptionHelp::ApprovePlan)
+    );
+    let plan = f.engine.plan_to_approve(&r.id).await.unwrap();
+    assert_eq!(
+        (plan.help, plan.changed),
+        (InterruptionHelp::ApprovePlan, Some(2))
+    );
+    assert_eq!(
+        f.engine.alerts(10).await.unwrap()[0].help,
+        Some(InterruptionHelp::ApprovePlan)
+    );
+    // A successful run has nothing to offer.
+    let ok = f
+        .engine
+        .run_task("HR/Load", RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ok.status, f.engine.interruption_help(&ok)),
+        (RunStatus::Succeeded, None)
+    );
 }
