@@ -280,14 +280,13 @@ impl Engine {
         );
         let (card, data) = (card.clone(), Value::Object(values.clone()).to_string());
         tokio::task::spawn_blocking(move || -> std::result::Result<(), String> {
-            use crate::targets::{CardWrite, Upsert};
+            use crate::targets::CardWrite;
             let mut t = target.open().map_err(|e| e.to_string())?;
             t.begin_in_turn(
                 &std::sync::atomic::AtomicBool::new(false),
                 Duration::from_secs(60),
             )
             .map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
             let write = CardWrite {
                 template: &template,
                 folder: &folder,
@@ -298,30 +297,19 @@ impl Engine {
                 task_id_attribute: None,
                 data: &data,
             };
-            t.upsert_all(std::slice::from_ref(&write), &mut out)
-                .map_err(|e| e.to_string())?;
-            match out.first() {
-                Some(Upsert::Updated(_) | Upsert::TakenOver(_)) => t.commit().map_err(|e| e.to_string()),
-                Some(Upsert::Created(c)) => {
-                    let _ = t.take_back(*c);
+            // The named fields only: the card stays the loading task's (it alone marks it removed).
+            match t.update_fields(&write) {
+                Ok(Some(_)) => t.commit().map_err(|e| e.to_string()),
+                Ok(None) => {
                     t.rollback();
                     Err(format!(
                         "no {template} card has {} = '{}'; nothing was written",
                         card.attribute, card.key
                     ))
                 }
-                Some(Upsert::Failed) => {
+                Err(e) => {
                     t.rollback();
-                    Err(t
-                        .take_failures()
-                        .into_iter()
-                        .next()
-                        .map(|f| f.1)
-                        .unwrap_or_else(|| "the target refused the card".into()))
-                }
-                None => {
-                    t.rollback();
-                    Err("the target wrote nothing".into())
+                    Err(e.to_string())
                 }
             }
         })

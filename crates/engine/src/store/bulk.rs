@@ -596,6 +596,38 @@ impl BulkCards {
         Ok(())
     }
 
+    /// Writes `c.data`'s fields onto the card of `c.template` whose
+    /// `c.key_attribute` holds `c.key`, leaving its owner (the task that
+    /// loaded it, which alone may mark it removed) and its key as they are.
+    /// `None` when there is no such card; nothing is created.
+    pub fn update_fields(&mut self, c: &CardWrite) -> Result<Option<CardRef>> {
+        let (Some(template), Some(key_attribute)) =
+            (self.known_name(c.template)?, self.known_name(c.key_attribute)?)
+        else {
+            return Ok(None);
+        };
+        let id: Option<i64> = self
+            .conn
+            .prepare_cached(
+                "SELECT id FROM datacards INDEXED BY datacards_by_key
+                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 ORDER BY id LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![template, key_attribute, c.key], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(db)?;
+        let Some(id) = id else { return Ok(None) };
+        self.conn
+            .prepare_cached(
+                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                    updated_at = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, c.data, self.now_ms]))
+            .map_err(db)?;
+        Ok(Some(CardRef { id }))
+    }
+
     pub fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
         // New cards into a template and key attribute without cards need no
         // lookup: they are gathered and inserted many per statement.

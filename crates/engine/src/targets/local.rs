@@ -54,6 +54,10 @@ impl LoadTarget for LocalTarget {
         self.cards.mark_removed(card, query)
     }
 
+    fn update_fields(&mut self, card: &CardWrite) -> Result<Option<CardRef>> {
+        self.cards.update_fields(card)
+    }
+
     fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef> {
         self.cards.create_card(template, folder, data)
     }

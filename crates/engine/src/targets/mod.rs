@@ -68,6 +68,31 @@ pub trait LoadTarget {
     /// Writes records in order, appending what happened to each to `out`
     /// (a batch, so that a target can write many with one request).
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()>;
+    /// A read-back: writes `card`'s fields onto the existing card whose key
+    /// attribute holds its key, never changing which task owns the card
+    /// (so the task that loaded it still marks it removed on a full run).
+    /// `None`, and nothing written, when there is no such card. A remote
+    /// target owns cards by the task id attribute, which a read-back leaves
+    /// out, so the upsert serves (a card it had to create is taken back).
+    fn update_fields(&mut self, card: &CardWrite) -> Result<Option<CardRef>> {
+        let mut out = Vec::with_capacity(1);
+        self.upsert_all(std::slice::from_ref(card), &mut out)?;
+        match out.first() {
+            Some(Upsert::Updated(c) | Upsert::TakenOver(c)) => Ok(Some(*c)),
+            Some(Upsert::Created(c)) => {
+                self.take_back(*c)?;
+                Ok(None)
+            }
+            Some(Upsert::Failed) => Err(crate::error::EngineError::Internal(
+                self.take_failures()
+                    .into_iter()
+                    .next()
+                    .map(|f| f.1)
+                    .unwrap_or_else(|| "the target refused the card".into()),
+            )),
+            None => Ok(None),
+        }
+    }
     /// Sets the status attribute; only on cards still carrying `task_id`.
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool>;
     /// Creates a card (failure records, reports).

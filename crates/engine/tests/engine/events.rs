@@ -169,3 +169,64 @@ async fn values_the_task_does_not_map_are_refused_and_write_tasks_take_no_card()
         .to_string();
     assert!(e.contains("is a write task"), "{e}");
 }
+
+#[tokio::test]
+async fn a_read_back_write_leaves_the_card_with_the_task_that_loaded_it() {
+    let f = fresh().await;
+    let removal = r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#;
+    let load = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["jdoe", "asmith"]}"#,
+        removal,
+    )
+    .await;
+    assert_eq!(run(&f.engine, &load).await.counts.created, 2);
+    lookup(&f, "sample_event.py").await;
+    let key = CardKey {
+        attribute: "employee_id".into(),
+        key: "jdoe".into(),
+    };
+    let r = f
+        .engine
+        .invoke_event_for(
+            "AD/Lookup",
+            &json!({"employee_id": "jdoe", "last_name": "Doe-Read"}),
+            None,
+            Some(&key),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.message);
+    let jdoe = || async {
+        f.engine
+            .datacards("person", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.data["employee_id"] == "jdoe")
+            .unwrap()
+            .data
+    };
+    assert_eq!(
+        jdoe().await["last_name"],
+        "Doe-Read",
+        "the read values are written"
+    );
+
+    // jdoe leaves HR: the full run that loaded the card still marks it removed.
+    f.engine
+        .update_connector("HR", set_ids(&["asmith"]))
+        .await
+        .unwrap();
+    let r = run(&f.engine, &load).await;
+    assert_eq!(
+        (r.status, r.counts.removed),
+        (RunStatus::Succeeded, 1),
+        "{:?}",
+        r.load
+    );
+    assert_eq!(jdoe().await["accountStatus"], "5 - Removed");
+}
