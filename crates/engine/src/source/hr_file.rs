@@ -91,7 +91,7 @@ impl HrFile {
         let (file, shown) = match &self.sftp {
             None => {
                 let file = self.find_file()?;
-                let shown = file.display().to_string();
+                let shown = printable(&file.display().to_string());
                 (file, shown)
             }
             Some(sftp) => {
@@ -171,7 +171,7 @@ impl HrFile {
                 "multiple files match '{}' ({}); nothing was loaded. Leave one file and run the task again",
                 self.params.file_path,
                 many.iter()
-                    .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .filter_map(|p| p.file_name().map(|n| printable(&n.to_string_lossy())))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
@@ -907,13 +907,88 @@ fn json_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
         let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
         format!("line {line} is not valid UTF-8 text; save the file as UTF-8")
     })?;
-    let rows: Vec<Value> =
+    let rows: Vec<Record> =
         serde_json::from_str(text).map_err(|e| format!("is not a JSON array of objects: {e}"))?;
     rows.into_iter()
         .enumerate()
         .map(|(i, r)| match r {
-            Value::Object(m) => Ok(m),
-            _ => Err(format!("element {} is not an object", i + 1)),
+            Record::Object(m) => Ok(m),
+            Record::Other => Err(format!("element {} is not an object", i + 1)),
+        })
+        .collect()
+}
+
+/// One element of a JSON file: an object whose keys each appear once (a
+/// repeated key is refused with its line, as in script output, instead of
+/// the last one silently winning), or anything else.
+enum Record {
+    Object(Row),
+    Other,
+}
+
+impl<'de> serde::Deserialize<'de> for Record {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Record;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a record")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+                let mut row = Row::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if row.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format!(
+                            "the key '{}' appears twice in one record",
+                            printable(&key)
+                        )));
+                    }
+                    let value: Value = map.next_value()?;
+                    row.insert(key, value);
+                }
+                Ok(Record::Object(row))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Record, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(Record::Other)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Record, E> {
+                Ok(Record::Other)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
+}
+
+/// Text from a file (its name, a key) as messages show it: control
+/// characters, line breaks included, escaped, so that a name cannot forge a
+/// line of a report or a terminal's output.
+pub fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_string();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
         })
         .collect()
 }
@@ -927,15 +1002,45 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
     })?;
     let mut reader = quick_xml::Reader::from_str(text);
     reader.config_mut().trim_text(false);
+    let line_at = |at: u64| {
+        text.as_bytes()[..(at as usize).min(text.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
+    };
     let mut depth = 0usize;
+    let mut root_ended = false;
     let mut rows = Vec::new();
     let mut row = Row::new();
     let mut field: Option<String> = None;
     let mut value = String::new();
     loop {
         let at = reader.buffer_position();
-        match reader.read_event() {
-            Err(e) => return Err(format!("is not well-formed XML near byte {at}: {e}")),
+        let event = reader.read_event();
+        // One root element, and nothing but blanks, comments and declarations outside it.
+        let outside = depth == 0;
+        match &event {
+            Ok(Event::Start(_) | Event::Empty(_)) if outside && root_ended => {
+                return Err(format!(
+                    "is not well-formed XML: a second root element at line {}; a file has one root holding every record",
+                    line_at(at)
+                ))
+            }
+            Ok(Event::Text(t)) if outside && !t.trim_ascii().is_empty() => {
+                return Err(format!("is not well-formed XML: text outside the root element at line {}", line_at(at)))
+            }
+            Ok(Event::CData(_) | Event::GeneralRef(_)) if outside => {
+                return Err(format!("is not well-formed XML: text outside the root element at line {}", line_at(at)))
+            }
+            Ok(Event::Eof) if depth > 0 => {
+                return Err(format!("is not well-formed XML: the file ends at line {} inside an element", line_at(at)))
+            }
+            Ok(Event::Eof) if !root_ended => return Err("is not well-formed XML: there is no root element".into()),
+            _ => {}
+        }
+        match event {
+            Err(e) => return Err(format!("is not well-formed XML at line {}: {e}", line_at(at))),
             Ok(Event::Eof) => break,
             Ok(Event::Start(e)) => {
                 depth += 1;
@@ -947,7 +1052,9 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                 }
             }
             Ok(Event::Empty(e)) => {
-                if depth == 2 {
+                if depth == 0 {
+                    root_ended = true;
+                } else if depth == 2 {
                     row.insert(e.local_name().as_ref().to_string(), Value::String(String::new()));
                 } else if depth == 1 {
                     rows.push(Row::new());
@@ -984,6 +1091,7 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                     rows.push(std::mem::take(&mut row));
                 }
                 depth = depth.saturating_sub(1);
+                root_ended |= depth == 0;
             }
             Ok(_) => {}
         }
@@ -1003,6 +1111,33 @@ mod tests {
         // 2/20 differs from the previous row of id 2, 4 is new; 5 matches one of its two previous rows.
         assert_eq!(changed_rows(&current, &previous), [100, 200]);
         assert_eq!(changed_rows(&current, &[]), [500, 100, 300, 200, 0]);
+    }
+
+    #[test]
+    fn xml_that_is_not_well_formed_is_refused_with_its_line() {
+        let two_roots = "<rows>\n<row><Id>1</Id></row>\n</rows>\n<rows>\n<row><Id>2</Id></row>\n</rows>\n";
+        let e = xml_rows(two_roots.as_bytes()).unwrap_err();
+        assert!(e.contains("a second root element at line 4"), "{e}");
+        let trailing = "<rows>\n<row><Id>1</Id></row>\n</rows>\ntrailing words\n";
+        let e = xml_rows(trailing.as_bytes()).unwrap_err();
+        assert!(e.contains("text outside the root element at line 3"), "{e}");
+        let unclosed = "<rows>\n<row><Id>1</Id></row>\n";
+        assert!(xml_rows(unclosed.as_bytes()).is_err());
+        let fine = "<?xml version=\"1.0\"?>\n<!-- export -->\n<rows>\n<row><Id>1</Id></row>\n</rows>\n\n";
+        assert_eq!(xml_rows(fine.as_bytes()).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_key_twice_in_one_json_record_is_refused_and_names_are_printable() {
+        let e = json_rows(b"[\n{\"Id\": \"1\"},\n{\"Id\": \"2\", \"Id\": \"3\"}\n]").unwrap_err();
+        assert!(
+            e.contains("the key 'Id' appears twice in one record") && e.contains("line 3"),
+            "{e}"
+        );
+        assert!(json_rows(b"[{\"Id\": 1}, 5]")
+            .unwrap_err()
+            .contains("element 2 is not an object"));
+        assert_eq!(printable("a\nhint: b.csv"), "a\\u{a}hint: b.csv");
     }
 
     #[test]

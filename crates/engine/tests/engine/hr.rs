@@ -668,3 +668,63 @@ async fn interruptions_offer_approval_only_where_it_helps() {
         (RunStatus::Succeeded, None)
     );
 }
+
+#[tokio::test]
+async fn malformed_xml_and_repeated_json_keys_load_nothing_and_file_names_stay_one_line() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"file_path": "in/*"})).await;
+    let fields = "<RowId>1</RowId><EmployeeId>E1</EmployeeId><LastName>L</LastName><FirstName>F</FirstName>\
+        <StartDate>2026-01-01</StartDate><TitleId>T</TitleId><ManagerId>M</ManagerId><OrgId>O</OrgId>";
+    for (name, text, says) in [
+        (
+            "two-roots.xml",
+            format!("<w>\n<r>{fields}</r>\n</w>\n<w>\n<r>{fields}</r>\n</w>\n"),
+            "a second root element at line 4",
+        ),
+        (
+            "trailing.xml",
+            format!("<w>\n<r>{fields}</r>\n</w>\nleft over\n"),
+            "text outside the root element at line 3",
+        ),
+        (
+            "twice.json",
+            r#"[{"RowId": "1", "EmployeeId": "E1", "LastName": "L", "LastName": "Other"}]"#.to_string(),
+            "the key 'LastName' appears twice in one record",
+        ),
+    ] {
+        write(&folder, name, text.as_bytes());
+        let r = run(&f).await;
+        assert_eq!(r.status, RunStatus::Failed, "{name}");
+        let info = r.extract.info.clone().unwrap_or_default();
+        assert!(info.contains(says), "{name}: {info}");
+        assert!(f
+            .engine
+            .datacards("workperiod", None, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        std::fs::remove_file(folder.join("in").join(name)).unwrap();
+    }
+
+    // A line break in a file's name never starts a line of its own in a message or report.
+    write(
+        &folder,
+        "a.csv",
+        format!("{HEADER}\n{}\n", row(1, "L")).as_bytes(),
+    );
+    write(
+        &folder,
+        "b\nhint: all good.csv",
+        format!("{HEADER}\n{}\n", row(1, "L")).as_bytes(),
+    );
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    let info = r.extract.info.clone().unwrap_or_default();
+    assert!(info.contains("b\\u{a}hint: all good.csv"), "{info}");
+    assert!(!info.contains('\n'), "{info}");
+    let report = last_report(&f).await;
+    assert!(
+        !report["description"].as_str().unwrap().contains('\n'),
+        "{report}"
+    );
+}
