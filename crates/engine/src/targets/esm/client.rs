@@ -25,6 +25,32 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 const ATTEMPTS: u32 = 4;
 /// The API's page size limit.
 pub const PAGE: usize = 200;
+/// The longest `Retry-After` a 429 answer is obeyed for; beyond it the call fails.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+/// 429 answers one call waits through before its error stands.
+pub const THROTTLED_TRIES: u32 = 5;
+
+/// The largest answer each kind of call reads: a server that sends more
+/// (a 1 GiB body once made the engine grow to 2 GB) fails the call instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerSize {
+    /// Login, one card, a deletion: 1 MiB.
+    Small,
+    /// A bulk write of a batch: 16 MiB.
+    Batch,
+    /// A listing page or the template descriptions: 64 MiB.
+    Listing,
+}
+
+impl AnswerSize {
+    pub const fn bytes(self) -> u64 {
+        match self {
+            AnswerSize::Small => 1 << 20,
+            AnswerSize::Batch => 16 << 20,
+            AnswerSize::Listing => 64 << 20,
+        }
+    }
+}
 
 /// One card as a listing returns it: its id and the attributes asked for (first values, as text).
 #[derive(Debug, Clone)]
@@ -183,7 +209,7 @@ impl EsmClient {
             .get(reqwest::header::AUTHORIZATION)
             .and_then(|h| h.to_str().ok())
             .map(str::to_string);
-        let body: Value = self.answer(response, "logging in")?;
+        let body: Value = self.answer(response, "logging in", AnswerSize::Small)?;
         let token = body
             .get("token")
             .and_then(Value::as_str)
@@ -260,11 +286,23 @@ impl EsmClient {
         what: &str,
     ) -> std::result::Result<Response, reqwest::Error> {
         let mut attempt = 0;
+        let mut throttled = 0;
         loop {
             self.pace();
             self.requests += 1;
             let last = repeat == Repeat::Never || attempt + 1 >= ATTEMPTS;
             match build(&self.http).send() {
+                // 429: the server did not carry the call out, so any call (a
+                // create too) is sent again after the wait it asks for, within limits.
+                Ok(r) if r.status() == StatusCode::TOO_MANY_REQUESTS && throttled < THROTTLED_TRIES => {
+                    let wait = retry_after(&r).unwrap_or(Duration::from_secs(1));
+                    if wait > MAX_RETRY_AFTER {
+                        return Ok(r);
+                    }
+                    throttled += 1;
+                    tracing::info!(target = %self.target, call = %what, wait_s = wait.as_secs_f64(), "the target asked to wait (429)");
+                    std::thread::sleep(wait);
+                }
                 Ok(r) if r.status().is_server_error() && !last => backoff(&mut attempt),
                 Err(e) if !last => {
                     tracing::debug!(target = %self.target, call = %what, error = %transport(&e), "retrying");
@@ -275,10 +313,37 @@ impl EsmClient {
         }
     }
 
-    /// The JSON body of a successful answer, or an error naming the status and the API's message.
-    fn answer(&self, response: Response, what: &str) -> Result<Value> {
+    /// The JSON body of a successful answer, read up to `size`, or an error
+    /// naming the status and the API's message.
+    fn answer(&self, response: Response, what: &str, size: AnswerSize) -> Result<Value> {
         let status = response.status();
-        let text = response.text().unwrap_or_default();
+        let waited = retry_after(&response);
+        let limit = size.bytes();
+        if response.content_length().is_some_and(|n| n > limit) {
+            return Err(self.too_large(what, limit));
+        }
+        let mut body = Vec::new();
+        {
+            use std::io::Read;
+            response
+                .take(limit + 1)
+                .read_to_end(&mut body)
+                .map_err(|e| self.error(format!("{what}: reading the answer failed: {e}")))?;
+        }
+        if body.len() as u64 > limit {
+            return Err(self.too_large(what, limit));
+        }
+        let text = String::from_utf8_lossy(&body);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return Err(self.error(format!(
+                "{what}: the target kept refusing with HTTP 429 Too Many Requests{}; the engine waits up to {} s \
+                 at a time, {THROTTLED_TRIES} times. Lower the target's requests_per_second, or run the task later",
+                waited
+                    .map(|w| format!(" (it asked to wait {} s)", w.as_secs()))
+                    .unwrap_or_default(),
+                MAX_RETRY_AFTER.as_secs()
+            )));
+        }
         if !status.is_success() {
             let said = serde_json::from_str::<Value>(&text)
                 .ok()
@@ -297,11 +362,18 @@ impl EsmClient {
         serde_json::from_str(&text).map_err(|e| self.error(format!("{what}: the answer is not JSON ({e})")))
     }
 
+    fn too_large(&self, what: &str, limit: u64) -> EngineError {
+        self.error(format!(
+            "{what}: the answer is larger than {} MiB, more than such an answer can be; nothing of it was used",
+            limit >> 20
+        ))
+    }
+
     fn get(&mut self, segments: &[&str], query: &[(&str, String)], what: &str) -> Result<Value> {
         let url = self.url(segments);
         let query = query.to_vec();
         let r = self.call(Method::GET, url, &move |b| b.query(&query), Repeat::Safe)?;
-        self.answer(r, what)
+        self.answer(r, what, AnswerSize::Listing)
     }
 
     /// Every template with its attributes and the folders that accept it.
@@ -434,7 +506,11 @@ impl EsmClient {
         let url = self.url(&["dc", template, "data"]);
         let body = Value::Array(items.to_vec());
         let r = self.call(Method::PUT, url, &move |b| b.json(&body), repeat)?;
-        let answer = self.answer(r, &format!("writing {} {template} cards", items.len()))?;
+        let answer = self.answer(
+            r,
+            &format!("writing {} {template} cards", items.len()),
+            AnswerSize::Batch,
+        )?;
         let results = answer
             .get("data")
             .and_then(Value::as_array)
@@ -483,7 +559,7 @@ impl EsmClient {
         let url = self.url(&["dc", template, "data"]);
         let body = json!({"folderCode": folder, "data": card_data(data)});
         let r = self.call(Method::POST, url, &move |b| b.json(&body), Repeat::Never)?;
-        let answer = self.answer(r, &format!("creating a {template} card"))?;
+        let answer = self.answer(r, &format!("creating a {template} card"), AnswerSize::Small)?;
         answer
             .get("dataCard")
             .and_then(card_id)
@@ -496,7 +572,7 @@ impl EsmClient {
         let url = self.url(&["dc", template, "data", &id]);
         let body = json!({"dataCardId": id, "data": card_data(data)});
         let r = self.call(Method::PATCH, url, &move |b| b.json(&body), Repeat::Safe)?;
-        self.answer(r, &format!("changing {template} card {id}"))
+        self.answer(r, &format!("changing {template} card {id}"), AnswerSize::Small)
             .map(|_| ())
     }
 
@@ -505,7 +581,7 @@ impl EsmClient {
         let id = id.to_string();
         let url = self.url(&["dc", template, "data", &id]);
         let r = self.call(Method::DELETE, url, &|b| b, Repeat::Safe)?;
-        self.answer(r, &format!("deleting {template} card {id}"))
+        self.answer(r, &format!("deleting {template} card {id}"), AnswerSize::Small)
             .map(|_| ())
     }
 }
@@ -519,6 +595,26 @@ fn attribute_type(api: &str) -> AttributeType {
         "boolean" => AttributeType::Boolean,
         _ => AttributeType::String,
     }
+}
+
+/// The wait a 429 answer asks for: `Retry-After` in seconds or as an HTTP date.
+fn retry_after(response: &Response) -> Option<Duration> {
+    let text = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    // An HTTP date (IMF-fixdate) is an RFC 2822 date in GMT.
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    Some(
+        (at.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            .to_std()
+            .unwrap_or_default(),
+    )
 }
 
 /// Waits before the next try: 0.25 s, 0.5 s, 1 s, ….
@@ -596,6 +692,9 @@ pub fn card_data(data: &Value) -> Value {
 pub fn eql_text(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
+
+#[cfg(test)]
+mod faults;
 
 #[cfg(test)]
 mod tests {
