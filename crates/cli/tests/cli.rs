@@ -972,20 +972,30 @@ fn a_json_file_with_a_byte_order_mark_is_read() {
 fn after_kill_9_of_the_engine_the_next_start_ends_what_its_script_left_running() {
     let cli = Cli::new();
     let marker = cli.dir.path().join("started");
+    let daemon = cli.dir.path().join("daemon.pid");
     scripted_task(
         &cli,
         "Orphans",
         "Load",
         &format!(
-            r#"import subprocess, time
+            r#"import os, subprocess, time
 import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
 subprocess.Popen(["setsid", "sleep", "311"])
 subprocess.Popen(["sleep", "312"])
+# A daemon that never execs, in a session of its own.
+if os.fork() == 0:
+    os.setsid()
+    open({daemon:?}, "w").write(str(os.getpid()))
+    time.sleep(600)
+    os._exit(0)
+while not os.path.exists({daemon:?}):
+    time.sleep(0.01)
 open({marker:?}, "w").write("x")
 time.sleep(600)
 "#,
-            marker = marker.display().to_string()
+            marker = marker.display().to_string(),
+            daemon = daemon.display().to_string()
         ),
         "0 0 * * * *",
         "{}",
@@ -1016,6 +1026,12 @@ time.sleep(600)
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert_eq!(sleepers(), 0, "the next start ended them");
+    let pid = std::fs::read_to_string(&daemon).unwrap();
+    let alive = || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+    while alive() && since.elapsed().as_secs() < 5 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!alive(), "the daemon that never exec'd was ended too");
 }
 
 /// Writes `count` people; every 50th one's name carries the `generation`

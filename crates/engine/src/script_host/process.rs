@@ -3,20 +3,30 @@
 //! stop them all, so every script runs as the leader of a new process group
 //! (Unix) and the whole group is signalled.
 //!
-//! A child can leave the group (`setsid`, a double fork). So every script
-//! also carries a mark in its environment, [`RUN_MARK_ENV`] = its run
-//! directory, which its children inherit; when a run ends (and when a new
-//! engine finds a run whose engine died), every process of this user still
-//! carrying the run's mark is killed ([`end_marked`], Linux: read from
-//! `/proc/PID/environ`). A process escapes that only by leaving the group
-//! with an environment that lacks the mark: one that clears its environment
-//! before `exec`, or, with warm starts, a child the script forks without
-//! `exec` and moves to a new session (Linux shows the environment a process
-//! was exec'd with, and a warm-started script was forked, not exec'd, so its
-//! pure forks show the warm interpreter's). Helpers started with
-//! `subprocess`, `os.system` or `nohup` carry the mark either way. Closing
-//! that last gap needs a cgroup per run (systemd's delegated user slice),
-//! which this module is the place for.
+//! A child can leave the group (`setsid`, a double fork). Two more fences:
+//!
+//! - **Warm starts (the default on Unix):** each run's script is forked by a
+//!   supervisor of its own (`warm_start.py`), a child subreaper
+//!   (`PR_SET_CHILD_SUBREAPER`, Linux): every orphan among the script's
+//!   descendants comes back to it, whatever it did (fork without exec, new
+//!   session, double fork, ignore SIGTERM, clear its environment), and when
+//!   the script has exited (success, stop, timeout, lost heartbeat) the
+//!   supervisor kills them all before it reports the exit. After `kill -9` of
+//!   the engine the supervisor lives on; the next engine start kills the
+//!   script's group ([`end_abandoned`]) and the supervisor ends the rest.
+//! - **The run mark:** every script carries [`RUN_MARK_ENV`] = its run
+//!   directory, which exec'd children inherit; when a run ends (and when a
+//!   new engine finds a run whose engine died), every process of this user
+//!   still carrying the mark is killed ([`end_marked`], Linux: read from
+//!   `/proc/PID/environ`).
+//!
+//! On a cold start (a new interpreter per run: `PROVISIO_COLD_START`, and
+//! Windows) only the group and the mark hold, so a descendant that both
+//! leaves the group and clears its environment before `exec` can outlive a
+//! run that ends on its own. The plan: cold starts go through the same
+//! supervisor (the bootstrap forks the script instead of the warm
+//! interpreter), and where systemd delegates a user slice, a cgroup per run
+//! (`cgroup.kill`) replaces the `/proc` walks.
 //!
 //! Windows (not built yet): the script is started suspended in a job object
 //! with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`; every process it creates

@@ -15,8 +15,18 @@
 # stdio in UTF-8, SystemExit and uncaught exceptions as the interpreter
 # handles them (traceback without our frames), threads joined, atexit
 # handlers and finalizers run at exit (see finish()).
+#
+# Nothing a run starts outlives it (see supervise()): each run gets a
+# supervisor process, a child subreaper (Linux), between this interpreter
+# and the script. Whatever the script's descendants do (fork without exec,
+# setsid, double fork, nohup, ignore SIGTERM, clear their environment), an
+# orphan comes back to the supervisor, which ends every descendant when the
+# script has exited (success included) and only then leaves with the
+# script's own wait status. The replies name the script's pid, not the
+# supervisor's.
 
 import atexit
+import ctypes
 import gc
 import io
 import json
@@ -58,7 +68,7 @@ def serve():
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ)
     selector.register(wake_r, selectors.EVENT_READ)
-    children = set()
+    children = {}  # supervisor pid -> script pid
     buffer = b""
     fds = []
 
@@ -73,8 +83,9 @@ def serve():
                 return
             if pid == 0:
                 return
-            children.discard(pid)
-            send({"exited": pid, "status": status})
+            script = children.pop(pid, None)
+            if script is not None:
+                send({"exited": script, "status": status})
 
     while True:
         events = selector.select(None if children else IDLE_SECONDS)
@@ -102,10 +113,11 @@ def serve():
                         os.close(fd)
                     send({"error": "expected 3 file descriptors, got %d" % len(passed)})
                     continue
+                told_r, told_w = os.pipe()
                 try:
                     pid = os.fork()
                 except OSError as e:
-                    for fd in passed:
+                    for fd in passed + [told_r, told_w]:
                         os.close(fd)
                     send({"error": "fork failed: %s" % e})
                     continue
@@ -115,7 +127,9 @@ def serve():
                     selector.close()
                     os.close(wake_r)
                     os.close(wake_w)
+                    os.close(told_r)
                     sock.detach()  # fd 0 is replaced by the run's stdin below
+                    supervise(told_w, passed)  # returns in the script's process only
                     os.setsid()
                     for target, fd in enumerate(passed):
                         os.dup2(fd, target)
@@ -125,10 +139,123 @@ def serve():
                     return request
                 for fd in passed:
                     os.close(fd)
-                children.add(pid)
-                send({"started": pid})
+                os.close(told_w)
+                told = b""
+                while True:
+                    chunk = os.read(told_r, 64)
+                    if not chunk:
+                        break
+                    told += chunk
+                os.close(told_r)
+                if not told.strip().isdigit():
+                    send({"error": "the run's supervisor could not start the script: %s" % told.decode(errors="replace")})
+                    continue
+                children[pid] = int(told)
+                send({"started": int(told)})
         # A child may have exited between the wake-up and now.
         reap()
+
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def supervise(told_w, passed):
+    """In the run's supervisor: forks the script (the function returns in
+    the script's process), tells its pid on `told_w`, waits for it, ends
+    every descendant left behind, and leaves with the script's status."""
+    try:  # Linux: orphans of the run come back here instead of to init.
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:
+        pass
+    try:
+        script = os.fork()
+    except OSError as e:
+        os.write(told_w, ("fork failed: %s" % e).encode())
+        os._exit(1)
+    if script == 0:
+        os.close(told_w)
+        return
+    os.write(told_w, str(script).encode())
+    os.close(told_w)
+    # The supervisor holds none of the run's stdio: the host sees EOF when the run's processes are gone.
+    for fd in passed:
+        os.close(fd)
+    # Fd 0 is still the engine's socket here: let go of it too.
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+    status = 0
+    while True:
+        try:
+            pid, raw = os.waitpid(-1, 0)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == script:
+            status = raw
+            break
+    end_descendants()
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+        except Exception:
+            pass
+        os._exit(128 + number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def children_of(parent):
+    """Processes whose parent is `parent` (from /proc; empty where there is none)."""
+    found = []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == parent:
+            found.append(int(name))
+    return found
+
+
+def end_descendants():
+    """Kills the supervisor's children until none is left: a killed
+    process's own children come back to the subreaper and are next."""
+    me = os.getpid()
+    while True:
+        left = children_of(me)
+        if not left:
+            # Nothing listed (or no /proc to list from): reap what has ended, never block.
+            try:
+                while os.waitpid(-1, os.WNOHANG)[0] != 0:
+                    pass
+            except ChildProcessError:
+                pass
+            return
+        for pid in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
 
 
 def run(request):

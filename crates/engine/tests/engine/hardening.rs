@@ -677,3 +677,140 @@ async fn a_package_connector_meets_the_rules_connector_create_applies() {
     assert!(imported.contains("script 'x.py' (connector HR)"), "{imported}");
     assert!(e.list_connectors().await.unwrap().is_empty());
 }
+
+/// A script whose descendants try every way out of its run: a forked
+/// daemon in a new session that never execs, a double fork without exec,
+/// `nohup`, a grandchild that ignores SIGTERM, and a new session with a
+/// cleared environment. Each writes its pid to `pids`; then the script
+/// `ends` ("exit": succeeds, "wait": sleeps until stopped or timed out).
+#[cfg(target_os = "linux")]
+fn escaping_script(pids: &std::path::Path, ends: &str) -> String {
+    format!(
+        r#"import json, os, signal, subprocess, sys, time
+import common_subroutines_efecte_library as sdk
+args = sdk.initialize_script()
+pids = {pids:?}
+def note(pid):
+    with open(pids, "a") as f:
+        f.write("%d\n" % pid)
+# A daemon: fork, new session, no exec.
+if os.fork() == 0:
+    os.setsid()
+    note(os.getpid())
+    time.sleep(300)
+    os._exit(0)
+# A double fork without exec.
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        note(os.getpid())
+        time.sleep(300)
+    os._exit(0)
+# A grandchild that ignores SIGTERM.
+if os.fork() == 0:
+    if os.fork() == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.setsid()
+        note(os.getpid())
+        time.sleep(300)
+    os._exit(0)
+note(subprocess.Popen(["nohup", "sleep", "303"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).pid)
+note(subprocess.Popen(["setsid", "env", "-i", "sleep", "304"]).pid)
+while len(open(pids).read().split()) < 5:
+    time.sleep(0.02)
+if {ends:?} == "wait":
+    time.sleep(600)
+with open(args["expected_output_filename"], "w") as f:
+    json.dump([{{"id": "1", "name": "n", "groups": []}}], f)
+"#,
+        pids = pids.display().to_string()
+    )
+}
+
+#[cfg(target_os = "linux")]
+fn assert_all_ended(pids: &std::path::Path, when: &str) {
+    let started: Vec<i32> = std::fs::read_to_string(pids)
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(
+        started.len(),
+        5,
+        "{when}: the script started its five escapees: {started:?}"
+    );
+    for pid in started {
+        let alive =
+            || std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "));
+        let since = std::time::Instant::now();
+        while alive() && since.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(), "{when}: process {pid} outlived its run");
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn on_warm_starts_no_descendant_outlives_a_run_that_succeeds_is_stopped_or_times_out() {
+    let f = fresh().await;
+    // Succeeds.
+    let pids = f.dir.path().join("ok.pids");
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Done",
+        &escaping_script(&pids, "exit"),
+        "{}",
+        "{}",
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
+    assert_all_ended(&pids, "after a successful run");
+
+    // Stopped by a user.
+    let pids = f.dir.path().join("stop.pids");
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Stopped",
+        &escaping_script(&pids, "wait"),
+        "{}",
+        "{}",
+    )
+    .await;
+    let (engine, t) = (f.engine.clone(), task.clone());
+    let running = tokio::spawn(async move {
+        engine
+            .run_task(&t, provisio_engine::model::RunTrigger::Manual, false)
+            .await
+    });
+    let since = std::time::Instant::now();
+    while std::fs::read_to_string(&pids).map_or(0, |t| t.split_whitespace().count()) < 5 {
+        assert!(
+            since.elapsed() < Duration::from_secs(30),
+            "the escapees never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f.engine.stop_task(&task).await.unwrap();
+    let r = running.await.unwrap().unwrap();
+    assert_eq!(r.status, RunStatus::Stopped);
+    assert_all_ended(&pids, "after a stop");
+
+    // Over its maximum run time.
+    let pids = f.dir.path().join("timeout.pids");
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Slow",
+        &escaping_script(&pids, "wait"),
+        "{}",
+        r#"{"max_runtime": 3}"#,
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_ne!(r.status, RunStatus::Succeeded);
+    assert_all_ended(&pids, "after a timeout");
+}

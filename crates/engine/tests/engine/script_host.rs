@@ -403,47 +403,65 @@ os.environ["LEFT_BY_EARLIER_RUN"] = "1"
 sdk.left_by_earlier_run = True
 print("ünïcode on stdout")
 with open(a["expected_output_filename"], "w") as f:
-    json.dump([{"id": str(os.getppid()), "name": "; ".join(problems) or "clean", "groups": []}], f)
+    # Its parent, and its parent's parent (the run's supervisor and the warm interpreter on warm starts).
+    grand = int(open("/proc/%d/stat" % os.getppid()).read().rsplit(")", 1)[1].split()[1])
+    json.dump([{"id": "%d/%d" % (os.getppid(), grand), "name": "; ".join(problems) or "clean", "groups": []}], f)
 "#;
 
-async fn introspect(engine: &provisio_engine::Engine, task: &str) -> (u32, String) {
+/// The script's parent, its parent's parent, and what it found.
+async fn introspect(engine: &provisio_engine::Engine, task: &str) -> (u32, u32, String) {
     let r = run(engine, task).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{}", extract_info(&r));
     let cards = engine.datacards("person", Some("persons"), 100).await.unwrap();
     let card = cards.last().unwrap();
-    let parent: u32 = card.data["employee_id"].as_str().unwrap().parse().unwrap();
-    (parent, card.data["last_name"].as_str().unwrap().to_string())
+    let (parent, grand) = card.data["employee_id"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap();
+    (
+        parent.parse().unwrap(),
+        grand.parse().unwrap(),
+        card.data["last_name"].as_str().unwrap().to_string(),
+    )
 }
 
 #[tokio::test]
 async fn warm_started_scripts_see_a_fresh_interpreter_of_their_own() {
     let f = fresh().await;
     let task = scripted_task(&f.engine, f.dir.path(), "Warm", INTROSPECT, "{}", "{}").await;
-    let (parent_1, facts_1) = introspect(&f.engine, &task).await;
+    let (supervisor_1, warm_1, facts_1) = introspect(&f.engine, &task).await;
     assert_eq!(facts_1, "clean");
     // The second run must not see what the first one changed in its interpreter.
-    let (parent_2, facts_2) = introspect(&f.engine, &task).await;
+    let (supervisor_2, warm_2, facts_2) = introspect(&f.engine, &task).await;
     assert_eq!(facts_2, "clean");
-    // Both were forked by the same warm interpreter, not started by the engine.
-    assert_ne!(parent_1, std::process::id());
-    assert_eq!(parent_1, parent_2);
+    // Both were forked, each under a supervisor of its own, by the same warm
+    // interpreter, not started by the engine.
+    assert_ne!(supervisor_1, std::process::id());
+    assert_ne!(supervisor_1, supervisor_2);
+    assert_eq!(warm_1, warm_2);
+    assert_ne!(warm_1, std::process::id());
 }
 
 #[tokio::test]
 async fn a_killed_warm_interpreter_is_replaced_and_runs_go_on() {
     let f = fresh().await;
     let task = scripted_task(&f.engine, f.dir.path(), "Phoenix", INTROSPECT, "{}", "{}").await;
-    let (warm, _) = introspect(&f.engine, &task).await;
-    assert_ne!(warm, std::process::id());
+    let (supervisor, warm, _) = introspect(&f.engine, &task).await;
+    assert_ne!(supervisor, std::process::id());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(warm as i32),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
     // At once: a new warm interpreter takes the next run (no cold start).
-    let (next, facts) = introspect(&f.engine, &task).await;
+    let (supervisor, next, facts) = introspect(&f.engine, &task).await;
     assert_eq!(facts, "clean");
-    assert_ne!(next, std::process::id(), "the run fell back to a cold start");
+    assert_ne!(
+        supervisor,
+        std::process::id(),
+        "the run fell back to a cold start"
+    );
     assert_ne!(next, warm, "a new warm interpreter serves the next run");
 }
 
