@@ -135,6 +135,17 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
             if text("sftp_password").is_none() && text("sftp_private_key").is_none() {
                 missing.push("sftp_password or sftp_private_key".into());
             }
+            // A key file lives in the connector's folder: a package or a pasted block
+            // must not be able to point the login at a user's own SSH key.
+            if let Some(key) = text("sftp_private_key") {
+                if !key.trim_start().starts_with("-----BEGIN") && !confined(&key) {
+                    wrong.push(
+                        "sftp_private_key: a key file is named relative to the connector's folder, \
+                         without '..' (put the file there), or the key itself is given as PEM text"
+                            .into(),
+                    );
+                }
+            }
             let port = match port {
                 None => 22,
                 Some(p) if (1..=65535).contains(&p) => p as u16,
@@ -180,6 +191,14 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
 }
 
 /// A parameter as text (trimmed; a number as written), `None` when missing or blank.
+/// A relative path that stays inside the folder it is joined to.
+pub fn confined(path: &str) -> bool {
+    let p = std::path::Path::new(path.trim());
+    !path.trim().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+}
+
 pub fn param_text(params: &Value, key: &str) -> Option<String> {
     match params.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
@@ -250,6 +269,36 @@ mod tests {
     fn block() -> Value {
         json!({"file_path": "./data/workperiod*.csv", "data_type": "workperiod", "update_limit": 100,
                "report_template_code": "admin_task", "report_folder_code": "admin_tasks"})
+    }
+
+    #[test]
+    fn an_sftp_key_file_must_be_in_the_connectors_folder() {
+        for (key, ok) in [
+            ("keys/hr_sftp", true),
+            ("hr_sftp.pem", true),
+            (
+                "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----",
+                true,
+            ),
+            ("/root/.ssh/id_rsa", false),
+            ("../../../.ssh/id_ed25519", false),
+            ("keys/../../x", false),
+        ] {
+            let mut b = block();
+            b["sftp_server_fqdn"] = json!("127.0.0.1");
+            b["sftp_username"] = json!("hr");
+            b["sftp_remote_path_data"] = json!("/out");
+            b["sftp_private_key"] = json!(key);
+            let checked = check_parameters(&b, false);
+            assert_eq!(checked.is_ok(), ok, "{key}: {checked:?}");
+            if let Err(e) = checked {
+                let e = e.to_string();
+                assert!(
+                    e.contains("relative to the connector's folder") && !e.contains(key),
+                    "{e}"
+                );
+            }
+        }
     }
 
     #[test]

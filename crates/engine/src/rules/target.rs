@@ -85,6 +85,15 @@ pub fn check_input(input: TargetInput) -> Result<(TargetInfo, Sensitive<String>)
                 format!("'{f}' must be an absolute path"),
             ));
         }
+        // Refused now, not at the first load: a file that holds no PEM certificate.
+        let text = std::fs::read(f)
+            .map_err(|e| EngineError::invalid("ca_file", format!("cannot read '{f}': {e}")))?;
+        if !text.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(EngineError::invalid(
+                "ca_file",
+                format!("'{f}' holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA's certificate in PEM form"),
+            ));
+        }
     }
     Ok((
         TargetInfo {

@@ -152,7 +152,18 @@ impl SftpFetch {
             let result = if key.starts_with("-----BEGIN") {
                 session.userauth_pubkey_memory(user, None, &format!("{key}\n"), passphrase)
             } else {
+                // Checked at save already; here the file itself (a symlink too) must be in the folder.
                 let path = self.folder.join(key);
+                let inside = crate::rules::hr::confined(key)
+                    && std::fs::canonicalize(&path)
+                        .ok()
+                        .zip(std::fs::canonicalize(&self.folder).ok())
+                        .is_some_and(|(file, folder)| file.starts_with(folder));
+                if !inside {
+                    return Err(ExtractError::Failed(
+                        "sftp_private_key: the key file must be in the connector's folder; nothing was fetched".into(),
+                    ));
+                }
                 session.userauth_pubkey_file(user, None, &path, passphrase)
             };
             match result {

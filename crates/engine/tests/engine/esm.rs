@@ -429,3 +429,16 @@ async fn a_target_with_a_request_rate_limit_paces_its_calls() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn a_ca_file_that_is_not_pem_is_refused_when_the_target_is_saved() {
+    let f = fresh().await;
+    let standin = StandIn::start(config());
+    let not_pem = f.dir.path().join("ca.der");
+    std::fs::write(&not_pem, [0x30u8, 0x82, 0x01, 0x0a, 0x02]).unwrap();
+    let mut t = target("acme", &standin.base_url(), PASSWORD);
+    t.ca_file = Some(not_pem.display().to_string());
+    let e = f.engine.add_target(t).await.unwrap_err().to_string();
+    assert!(e.contains("holds no PEM certificate"), "{e}");
+    assert!(f.engine.targets().await.unwrap().iter().all(|t| t.name != "acme"));
+}
