@@ -317,6 +317,7 @@ impl Engine {
                     .collect();
                 task.limits = rules::hr::limits(&params);
                 let folder = self.connector_folder(&connector.id);
+                let caps = crate::source::hr_file::SizeCaps::of(&self.settings().await?);
                 let sftp = params.sftp.clone().map(|server| {
                     let secret = |key: &str| {
                         merged
@@ -333,11 +334,13 @@ impl Engine {
                             passphrase: secret("sftp_private_key_passphrase"),
                         },
                         folder: folder.clone(),
+                        caps,
                     })
                 });
                 let source = Source::HrFile(HrFile {
                     folder,
                     sftp,
+                    caps,
                     id_column: task.object_id_attribute.clone().unwrap_or_default(),
                     mapped_columns: task.mappings.iter().map(|m| m.source.clone()).collect(),
                     params,

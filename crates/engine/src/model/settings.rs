@@ -58,6 +58,10 @@ pub struct Settings {
     /// workflow API; `None`: off.
     #[serde(default)]
     pub workflow_api: Option<String>,
+    /// The largest HR file read, in MB (local or over SFTP); `None`: no limit.
+    pub hr_max_file_mb: Option<u32>,
+    /// The largest field of an HR file, in KB; `None`: no limit.
+    pub hr_max_field_kb: Option<u32>,
 }
 
 impl Default for Settings {
@@ -73,6 +77,8 @@ impl Default for Settings {
             catch_up: false,
             workflow_api: None,
             enable_imported_tasks_in_prod: false,
+            hr_max_file_mb: Some(1024),
+            hr_max_field_kb: Some(1024),
         }
     }
 }

@@ -115,6 +115,20 @@ pub const KEYS: &[SettingKey] = &[
         default: "off",
         description: "Where the process that schedules (the desktop app, provisio serve) serves the workflow API: ADDRESS:PORT, a port alone (127.0.0.1:PORT), or off. Callers need a token (provisio api-token create).",
     },
+    SettingKey {
+        name: "hr_max_file_mb",
+        label: "Largest HR file (MB)",
+        setting_type: SettingType::OptionalCount,
+        default: "1024",
+        description: "An HR file larger than this, local or over SFTP, is refused before it is read, and nothing is loaded; none: no limit.",
+    },
+    SettingKey {
+        name: "hr_max_field_kb",
+        label: "Largest HR field (KB)",
+        setting_type: SettingType::OptionalCount,
+        default: "1024",
+        description: "A field of an HR file longer than this stops the run with its line or record, and nothing is loaded; none: no limit.",
+    },
 ];
 
 /// A setting's definition with its current value as text.
@@ -143,6 +157,8 @@ pub fn value_of(s: &Settings, name: &str) -> String {
         "catch_up" => s.catch_up.to_string(),
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod.to_string(),
         "workflow_api" => s.workflow_api.clone().unwrap_or_else(|| "off".into()),
+        "hr_max_file_mb" => count(s.hr_max_file_mb),
+        "hr_max_field_kb" => count(s.hr_max_field_kb),
         _ => String::new(),
     }
 }
@@ -262,6 +278,8 @@ pub fn apply(s: &mut Settings, key: &str, value: &str) -> Result<()> {
         }
         "retention_days" => s.retention_days = optional_number(value)?,
         "retention_runs" => s.retention_runs = optional_number(value)?,
+        "hr_max_file_mb" => s.hr_max_file_mb = optional_number(value)?,
+        "hr_max_field_kb" => s.hr_max_field_kb = optional_number(value)?,
         "log_level" => match value {
             "error" | "warn" | "info" | "debug" | "trace" => s.log_level = value.into(),
             _ => return Err(bad("is not a log level; use error, warn, info, debug or trace")),

@@ -69,6 +69,51 @@ pub struct HrFile {
     pub mapped_columns: Vec<String>,
     /// The SFTP server the file comes from, when `sftp_server_fqdn` is set.
     pub sftp: Option<Arc<SftpFetch>>,
+    /// How large a file and one field may be (the settings `hr_max_file_mb`, `hr_max_field_kb`).
+    pub caps: SizeCaps,
+}
+
+/// How large an HR file and one of its fields may be; `None`: no limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SizeCaps {
+    pub file_bytes: Option<u64>,
+    pub field_bytes: Option<u64>,
+}
+
+impl SizeCaps {
+    /// From the settings.
+    pub fn of(settings: &crate::model::Settings) -> SizeCaps {
+        SizeCaps {
+            file_bytes: settings.hr_max_file_mb.map(|mb| u64::from(mb) << 20),
+            field_bytes: settings.hr_max_field_kb.map(|kb| u64::from(kb) << 10),
+        }
+    }
+
+    /// Refuses a file of `size` bytes above the cap, naming the setting.
+    pub fn check_file(&self, name: &str, size: u64) -> Result<(), String> {
+        match self.file_bytes {
+            Some(cap) if size > cap => Err(format!(
+                "{name} holds {} MB, more than hr_max_file_mb ({} MB); nothing was loaded. \
+                 If the file is right, raise the setting",
+                size.div_ceil(1 << 20),
+                cap >> 20
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses a field longer than the cap, naming where it is.
+    fn check_field(&self, len: usize, at: impl FnOnce() -> String) -> Result<(), String> {
+        match self.field_bytes {
+            Some(cap) if len as u64 > cap => Err(format!(
+                "{}: a field of {} KB, more than hr_max_field_kb ({} KB); nothing was loaded",
+                at(),
+                (len as u64).div_ceil(1 << 10),
+                cap >> 10
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl HrFile {
@@ -124,6 +169,7 @@ impl HrFile {
             archive_index: self.archive_index_path(),
             id_column: self.id_column.clone(),
             mapped: self.mapped_columns.clone(),
+            caps: self.caps,
         };
         tokio::task::spawn_blocking(move || span.in_scope(|| this.convert()))
             .await
@@ -266,6 +312,7 @@ struct HrFileJob {
     archive_index: PathBuf,
     id_column: String,
     mapped: Vec<String>,
+    caps: SizeCaps,
 }
 
 type Row = Map<String, Value>;
@@ -276,6 +323,11 @@ impl HrFileJob {
         let name = self.shown.clone();
         let mut file = crate::platform::open_regular(&self.file)
             .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
+        let size = file
+            .metadata()
+            .map_err(|e| failed(format!("cannot read {name}: {e}")))?
+            .len();
+        self.caps.check_file(&name, size).map_err(failed)?;
         // Empty, or only blank lines: nothing was delivered.
         let mut head = [0u8; 4096];
         let n = file
@@ -308,25 +360,34 @@ impl HrFileJob {
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
         match kind.as_str() {
             "csv" | "txt" => self.csv_rows(reader, &mut out)?,
-            "json" | "xml" => {
+            "json" => {
+                // Element by element: memory holds one record, not the file.
+                let mut records = crate::json_array::ArrayReader::new(reader);
+                let mut index = 0u64;
+                while let Some(element) = records
+                    .next_element()
+                    .map_err(|e| failed(format!("{name}: {}", json_shape(e))))?
+                {
+                    index += 1;
+                    let row = json_record(element, index, &self.caps)
+                        .map_err(|e| failed(format!("{name}: {e}")))?;
+                    self.emit(&mut out, &row)?;
+                }
+            }
+            "xml" => {
                 let mut bytes = Vec::new();
                 std::io::BufReader::new(reader)
                     .read_to_end(&mut bytes)
                     .map_err(|e| failed(format!("cannot read {name}: {e}")))?;
                 let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-                let rows = if kind == "json" {
-                    json_rows(bytes)
-                } else {
-                    xml_rows(bytes)
-                }
+                // Rows go out as they end: the parsed file is never held as rows.
+                let mut written = Ok(());
+                xml_rows(bytes, &self.caps, &mut |row| {
+                    written = self.emit(&mut out, row);
+                    written.is_ok()
+                })
                 .map_err(|e| failed(format!("{name}: {e}")))?;
-                for row in &rows {
-                    out.row(
-                        &serde_json::to_vec(row).unwrap_or_default(),
-                        row.get(&self.id_column).map(value_text).as_deref(),
-                    )
-                    .map_err(|e| failed(format!("cannot write the run's files: {e}")))?;
-                }
+                written?;
             }
             other => {
                 return Err(failed(format!(
@@ -336,6 +397,14 @@ impl HrFileJob {
         }
         out.finish()
             .map_err(|e| failed(format!("cannot write the run's files: {e}")))
+    }
+
+    fn emit(&self, out: &mut RowsOut, row: &Row) -> Result<(), ExtractError> {
+        out.row(
+            &serde_json::to_vec(row).unwrap_or_default(),
+            row.get(&self.id_column).map(value_text).as_deref(),
+        )
+        .map_err(|e| ExtractError::Failed(format!("cannot write the run's files: {e}")))
     }
 
     /// The archived previous file as (object id, row) hashes, sorted; a partial run needs it.
@@ -451,6 +520,7 @@ impl HrFileJob {
         let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Result<JsonRows, String>>(4);
         let (empty_tx, empty_rx) = std::sync::mpsc::channel::<JsonRows>();
         let keys = &keys;
+        let caps = self.caps;
         std::thread::scope(|scope| {
             scope.spawn(move || {
                 let mut record = csv::ByteRecord::new();
@@ -482,6 +552,11 @@ impl HrFileJob {
                             let _ = full_tx.send(Err(format!(
                                 "line {line} is not valid UTF-8 text; save the file as UTF-8"
                             )));
+                            return;
+                        }
+                        if let Err(e) = field_fits(&record, &caps) {
+                            let _ = full_tx.send(Ok(batch));
+                            let _ = full_tx.send(Err(e));
                             return;
                         }
                         batch.push(&record, keys, id_slot, &mut value);
@@ -901,21 +976,52 @@ fn value_text(v: &Value) -> String {
     }
 }
 
-/// A JSON array of flat objects.
-fn json_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
-        format!("line {line} is not valid UTF-8 text; save the file as UTF-8")
-    })?;
-    let rows: Vec<Record> =
-        serde_json::from_str(text).map_err(|e| format!("is not a JSON array of objects: {e}"))?;
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, r)| match r {
-            Record::Object(m) => Ok(m),
-            Record::Other => Err(format!("element {} is not an object", i + 1)),
-        })
-        .collect()
+/// A CSV record whose fields each fit the cap (the whole record checked first: one comparison per row).
+fn field_fits(record: &csv::ByteRecord, caps: &SizeCaps) -> Result<(), String> {
+    let Some(cap) = caps.field_bytes else {
+        return Ok(());
+    };
+    if record.as_slice().len() as u64 <= cap {
+        return Ok(());
+    }
+    let longest = record.iter().map(<[u8]>::len).max().unwrap_or(0);
+    caps.check_field(longest, || {
+        format!("line {}", record.position().map(|p| p.line()).unwrap_or(0))
+    })
+}
+
+/// Record `index` (from 1) of a JSON file: an object of fields within the cap.
+fn json_record(element: &[u8], index: u64, caps: &SizeCaps) -> Result<Row, String> {
+    let text = std::str::from_utf8(element)
+        .map_err(|_| format!("record {index} is not valid UTF-8 text; save the file as UTF-8"))?;
+    let row = match serde_json::from_str::<Record>(text) {
+        Ok(Record::Object(row)) => row,
+        Ok(Record::Other) => return Err(format!("element {index} is not an object")),
+        Err(e) => return Err(format!("record {index} is not a JSON object: {e}")),
+    };
+    for value in row.values() {
+        let len = match value {
+            Value::String(s) => s.len(),
+            other => other.to_string().len(),
+        };
+        caps.check_field(len, || format!("record {index}"))?;
+    }
+    Ok(row)
+}
+
+/// Why a JSON file is not an array of records, in the HR connector's words.
+fn json_shape(e: crate::json_array::ArrayError) -> String {
+    use crate::json_array::ArrayError;
+    match e {
+        ArrayError::Empty => "is empty".into(),
+        ArrayError::NotAnArray(c) => format!("is not a JSON array of objects (it starts with '{c}')"),
+        ArrayError::Truncated(n) => format!("ends inside record {n}; the file is incomplete"),
+        ArrayError::Separator { record, found } => {
+            format!("unexpected '{found}' after record {record}; records must be separated by commas")
+        }
+        ArrayError::TrailingText => "has text after the closing ']'".into(),
+        ArrayError::Io(e) => format!("cannot be read: {e}"),
+    }
 }
 
 /// One element of a JSON file: an object whose keys each appear once (a
@@ -993,8 +1099,10 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Flat XML: a root element holding one element per record, each holding one element per field.
-fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
+/// Flat XML: a root element holding one element per record, each holding
+/// one element per field. Each record goes to `emit` as it ends; `emit`
+/// answers whether to go on.
+fn xml_rows(bytes: &[u8], caps: &SizeCaps, emit: &mut dyn FnMut(&Row) -> bool) -> Result<(), String> {
     use quick_xml::events::Event;
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
@@ -1011,7 +1119,6 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
     };
     let mut depth = 0usize;
     let mut root_ended = false;
-    let mut rows = Vec::new();
     let mut row = Row::new();
     let mut field: Option<String> = None;
     let mut value = String::new();
@@ -1056,8 +1163,8 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
                     root_ended = true;
                 } else if depth == 2 {
                     row.insert(e.local_name().as_ref().to_string(), Value::String(String::new()));
-                } else if depth == 1 {
-                    rows.push(Row::new());
+                } else if depth == 1 && !emit(&Row::new()) {
+                    return Ok(());
                 }
             }
             Ok(Event::Text(t)) => {
@@ -1085,10 +1192,11 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
             Ok(Event::End(_)) => {
                 if depth == 3 {
                     if let Some(name) = field.take() {
+                        caps.check_field(value.len(), || format!("line {}", line_at(at)))?;
                         row.insert(name, Value::String(std::mem::take(&mut value)));
                     }
-                } else if depth == 2 {
-                    rows.push(std::mem::take(&mut row));
+                } else if depth == 2 && !emit(&std::mem::take(&mut row)) {
+                    return Ok(());
                 }
                 depth = depth.saturating_sub(1);
                 root_ended |= depth == 0;
@@ -1096,12 +1204,32 @@ fn xml_rows(bytes: &[u8]) -> Result<Vec<Row>, String> {
             Ok(_) => {}
         }
     }
-    Ok(rows)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every record of an XML file, as the extract reads them.
+    fn xml_all(bytes: &[u8]) -> Result<Vec<Row>, String> {
+        let mut rows = Vec::new();
+        xml_rows(bytes, &SizeCaps::default(), &mut |r| {
+            rows.push(r.clone());
+            true
+        })?;
+        Ok(rows)
+    }
+
+    /// Every record of a JSON file, as the extract reads them.
+    fn json_all(bytes: &[u8], caps: &SizeCaps) -> Result<Vec<Row>, String> {
+        let mut records = crate::json_array::ArrayReader::new(bytes);
+        let mut rows = Vec::new();
+        while let Some(element) = records.next_element().map_err(json_shape)? {
+            rows.push(json_record(element, rows.len() as u64 + 1, caps)?);
+        }
+        Ok(rows)
+    }
 
     #[test]
     fn the_merge_finds_new_and_changed_rows_and_keeps_file_order_to_the_caller() {
@@ -1116,25 +1244,26 @@ mod tests {
     #[test]
     fn xml_that_is_not_well_formed_is_refused_with_its_line() {
         let two_roots = "<rows>\n<row><Id>1</Id></row>\n</rows>\n<rows>\n<row><Id>2</Id></row>\n</rows>\n";
-        let e = xml_rows(two_roots.as_bytes()).unwrap_err();
+        let e = xml_all(two_roots.as_bytes()).unwrap_err();
         assert!(e.contains("a second root element at line 4"), "{e}");
         let trailing = "<rows>\n<row><Id>1</Id></row>\n</rows>\ntrailing words\n";
-        let e = xml_rows(trailing.as_bytes()).unwrap_err();
+        let e = xml_all(trailing.as_bytes()).unwrap_err();
         assert!(e.contains("text outside the root element at line 3"), "{e}");
         let unclosed = "<rows>\n<row><Id>1</Id></row>\n";
-        assert!(xml_rows(unclosed.as_bytes()).is_err());
+        assert!(xml_all(unclosed.as_bytes()).is_err());
         let fine = "<?xml version=\"1.0\"?>\n<!-- export -->\n<rows>\n<row><Id>1</Id></row>\n</rows>\n\n";
-        assert_eq!(xml_rows(fine.as_bytes()).unwrap().len(), 1);
+        assert_eq!(xml_all(fine.as_bytes()).unwrap().len(), 1);
     }
 
     #[test]
     fn a_key_twice_in_one_json_record_is_refused_and_names_are_printable() {
-        let e = json_rows(b"[\n{\"Id\": \"1\"},\n{\"Id\": \"2\", \"Id\": \"3\"}\n]").unwrap_err();
+        let none = SizeCaps::default();
+        let e = json_all(b"[\n{\"Id\": \"1\"},\n{\"Id\": \"2\", \"Id\": \"3\"}\n]", &none).unwrap_err();
         assert!(
-            e.contains("the key 'Id' appears twice in one record") && e.contains("line 3"),
+            e.contains("record 2") && e.contains("the key 'Id' appears twice in one record"),
             "{e}"
         );
-        assert!(json_rows(b"[{\"Id\": 1}, 5]")
+        assert!(json_all(b"[{\"Id\": 1}, 5]", &none)
             .unwrap_err()
             .contains("element 2 is not an object"));
         assert_eq!(printable("a\nhint: b.csv"), "a\\u{a}hint: b.csv");
@@ -1142,7 +1271,7 @@ mod tests {
 
     #[test]
     fn flat_xml_turns_into_one_object_per_record() {
-        let rows = xml_rows(
+        let rows = xml_all(
             br#"<?xml version="1.0"?><rows><row><id>1</id><name>A &amp; B</name><empty/></row><row><id>2</id><name><![CDATA[<C>]]></name></row></rows>"#,
         )
         .unwrap();
@@ -1151,15 +1280,41 @@ mod tests {
         assert_eq!(rows[0]["empty"], "");
         assert_eq!(rows[1]["name"], "<C>");
         assert!(
-            xml_rows(b"<rows><row><id><x/></id></row></rows>").is_err()
-                || xml_rows(b"<rows><row><id><x>1</x></id></row></rows>").is_err()
+            xml_all(b"<rows><row><id><x/></id></row></rows>").is_err()
+                || xml_all(b"<rows><row><id><x>1</x></id></row></rows>").is_err()
         );
     }
 
     #[test]
-    fn invalid_utf8_in_json_names_its_line() {
-        let e = json_rows(b"[\n{\"a\": \"ok\"},\n{\"a\": \"\xff\"}]").unwrap_err();
-        assert!(e.contains("line 3"), "{e}");
+    fn invalid_utf8_in_json_names_its_record() {
+        let e = json_all(b"[\n{\"a\": \"ok\"},\n{\"a\": \"\xff\"}]", &SizeCaps::default()).unwrap_err();
+        assert!(e.contains("record 2 is not valid UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn fields_and_files_over_their_caps_are_refused_naming_the_setting() {
+        let caps = SizeCaps {
+            file_bytes: Some(1 << 20),
+            field_bytes: Some(1 << 10),
+        };
+        let big = format!(
+            "[{{\"Id\": \"1\"}}, {{\"Id\": \"2\", \"Note\": \"{}\"}}]",
+            "x".repeat(2000)
+        );
+        let e = json_all(big.as_bytes(), &caps).unwrap_err();
+        assert!(
+            e.contains("record 2: a field of 2 KB, more than hr_max_field_kb (1 KB)"),
+            "{e}"
+        );
+        let xml = format!("<w>\n<r><Id>1</Id>\n<Note>{}</Note></r>\n</w>", "x".repeat(2000));
+        let e = xml_rows(xml.as_bytes(), &caps, &mut |_| true).unwrap_err();
+        assert!(e.contains("a field of 2 KB"), "{e}");
+        let e = caps.check_file("w.csv", 3 << 20).unwrap_err();
+        assert!(
+            e.contains("w.csv holds 3 MB, more than hr_max_file_mb (1 MB)"),
+            "{e}"
+        );
+        assert!(SizeCaps::default().check_file("w.csv", u64::MAX).is_ok());
     }
 
     #[test]

@@ -46,6 +46,8 @@ pub struct SftpFetch {
     pub login: SftpLogin,
     /// The connector's folder: its known-hosts file and relative key paths.
     pub folder: PathBuf,
+    /// The largest file fetched (`hr_max_file_mb`).
+    pub caps: super::hr_file::SizeCaps,
 }
 
 /// A file fetched into the run's directory.
@@ -234,6 +236,12 @@ impl SftpFetch {
         let mut file = sftp
             .open(Path::new(&remote))
             .map_err(|e| self.failed(&format!("cannot open {remote}"), e))?;
+        // Refused before a byte is fetched when the server tells the size; counted either way.
+        let shown = format!("{remote} on SFTP server {}", self.address());
+        if let Some(size) = file.stat().ok().and_then(|s| s.size) {
+            self.caps.check_file(&shown, size).map_err(ExtractError::Failed)?;
+        }
+        let mut fetched = 0u64;
         // The local name is ours; only the extension (which tells the format) comes from the server.
         let local = into.join(format!("fetched.{}", extension(&name)));
         let mut out = std::fs::File::create(&local)
@@ -248,6 +256,12 @@ impl SftpFetch {
                 .map_err(|e| self.failed(&format!("reading {remote} stopped"), e))?;
             if n == 0 {
                 break;
+            }
+            fetched += n as u64;
+            if let Err(e) = self.caps.check_file(&shown, fetched) {
+                drop(out);
+                let _ = std::fs::remove_file(&local);
+                return Err(ExtractError::Failed(e));
             }
             out.write_all(&buf[..n])
                 .map_err(|e| ExtractError::Failed(format!("cannot write {}: {e}", local.display())))?;

@@ -423,6 +423,38 @@ async fn a_very_long_line_and_repeated_ids_are_handled() {
         row(3, "C again")
     );
     write(&folder, "w.csv", csv.as_bytes());
+    // Above the default field cap (1 MB): refused with its line, nothing loaded.
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let info = r.extract.info.clone().unwrap_or_default();
+    assert!(
+        info.contains("line 2: a field of 4096 KB, more than hr_max_field_kb (1024 KB)"),
+        "{info}"
+    );
+    assert!(f
+        .engine
+        .datacards("workperiod", None, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    // A file too large for hr_max_file_mb is refused before it is read.
+    f.engine
+        .set_settings(&[("hr_max_file_mb".into(), "3".into())])
+        .await
+        .unwrap();
+    let info = run(&f).await.extract.info.unwrap_or_default();
+    assert!(
+        info.contains("holds 5 MB, more than hr_max_file_mb (3 MB)"),
+        "{info}"
+    );
+    // With room for it, the long field loads whole.
+    f.engine
+        .set_settings(&[
+            ("hr_max_field_kb".into(), "8192".into()),
+            ("hr_max_file_mb".into(), "none".into()),
+        ])
+        .await
+        .unwrap();
     let r = run(&f).await;
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.extract);
     assert_eq!(

@@ -203,3 +203,34 @@ async fn a_refused_password_and_several_matching_files_are_reported_and_load_not
         "both files stay for the admin to sort out"
     );
 }
+
+#[tokio::test]
+async fn a_remote_file_over_the_size_cap_is_refused_before_it_is_fetched_and_stays_on_the_server() {
+    let server = Sshd::start();
+    let f = fresh().await;
+    hr(&f, sftp_params(&server, json!({"sftp_password": password()}))).await;
+    f.engine
+        .set_settings(&[("hr_max_file_mb".into(), "1".into())])
+        .await
+        .unwrap();
+    let rows: Vec<u32> = (1..=60_000).collect();
+    server.deliver("workperiod.csv", &csv(&rows));
+    let r = run(&f).await;
+    assert_eq!(r.status, RunStatus::Failed);
+    let info = r.extract.info.clone().unwrap_or_default();
+    assert!(
+        info.contains("on SFTP server 127.0.0.1") && info.contains("more than hr_max_file_mb (1 MB)"),
+        "{info}"
+    );
+    assert_eq!(card_count(&f).await, 0);
+    assert_eq!(
+        Sshd::names(&server.data),
+        ["workperiod.csv"],
+        "the file stays for a later run"
+    );
+    let fetched = std::fs::read_dir(f.engine.run_dir(&r.id))
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("fetched"));
+    assert!(!fetched, "nothing of it was written locally");
+}
