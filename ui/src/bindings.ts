@@ -118,6 +118,8 @@ export type Alert = {
 	acknowledged: boolean,
 	/**  `critical` when raised in a `prod` installation, else `warning`. */
 	severity: string,
+	/**  An interrupted run's: what helps it (filled by the engine from the run's plan). */
+	help: InterruptionHelp | null,
 };
 
 /**  A token as listed (never the token itself). */
@@ -292,6 +294,25 @@ export type ImportPlan = {
 	notes: string[],
 };
 
+/**
+ *  What helps an interrupted scheduled run: one rule for the CLI's hint and
+ *  the window's alert actions ([`crate::Engine::interruption_help`]).
+ */
+export type InterruptionHelp = 
+/**  The update limit stopped it: review the planned changes, approve them once. */
+"approve_plan" | 
+/**
+ *  The minimum row count stopped it: the plan can be reviewed, but
+ *  approving cannot lift the minimum; deliver the whole file or lower it.
+ */
+"review_plan" | 
+/**
+ *  Something to correct first (several files, no archive, no file,
+ *  parameters); the run's message says what. Approving would only be
+ *  interrupted again.
+ */
+"fix";
+
 /**  How a task's latest ended run went: what the Overview's status columns show. */
 export type LastRun = {
 	run_id: string,
@@ -385,6 +406,8 @@ export type PlanAction =
 
 /**  What an interrupted run would have done, for a person deciding whether to approve it. */
 export type PlannedChanges = {
+	/**  Whether approving can help (only an update-limit trip), or only reviewing. */
+	help: InterruptionHelp,
 	run_id: string,
 	task_id: string,
 	task: string,
@@ -635,6 +658,10 @@ export type Settings = {
 	 *  workflow API; `None`: off.
 	 */
 	workflow_api?: string | null,
+	/**  The largest HR file read, in MB (local or over SFTP); `None`: no limit. */
+	hr_max_file_mb?: number | null,
+	/**  The largest field of an HR file, in KB; `None`: no limit. */
+	hr_max_field_kb?: number | null,
 };
 
 export type StageReport = {
