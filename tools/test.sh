@@ -36,8 +36,12 @@ step "script host again on the cold path (new interpreters only, as on Windows)"
 PROVISIO_COLD_START=1 tools/with-keyring.sh cargo test --locked -q -p provisio-engine --test engine -- \
   script_host hardening --skip warm
 
-step "desktop app build"
-cargo build --locked -p provisio-desktop -p provisio-cli -p esm-standin --features provisio-desktop/custom-protocol
+step "desktop shell tests (the test-only dialog answer is absent from a normal build)"
+cargo test --locked -p provisio-desktop --features provisio-desktop/custom-protocol
+
+step "desktop app build (with the end-to-end tests' dialog answer)"
+cargo build --locked -p provisio-desktop -p provisio-cli -p esm-standin \
+  --features provisio-desktop/custom-protocol,provisio-desktop/e2e-dialogs
 
 step "the IPC bindings (ui/src/bindings.ts) are current"
 "$CARGO_TARGET_DIR/debug/provisio-desktop" --export-bindings ui/src/bindings.ts

@@ -72,7 +72,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             packages::apply_import,
             logs::engine_log,
             logs::export_logs,
-            test_dialogs::test_dialog_answer,
+            files::choose_file_to_open,
+            files::choose_file_to_save,
         ])
         .events(collect_events![RunProgressEvent])
         // Counts and sizes are u64 in the engine; the window shows them as

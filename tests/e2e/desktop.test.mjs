@@ -26,7 +26,8 @@ let serve;
 let driver;
 const dataDir = mkdtempSync(join(tmpdir(), "provisio-e2e-"));
 // Native file dialogs cannot be driven through WebDriver: the app reads a
-// one-time answer (a path) from this file instead (src-tauri/src/commands/test_dialogs.rs).
+// one-time answer (a path) from this file instead (src-tauri/src/commands/files.rs;
+// a build with the e2e-dialogs feature only).
 const dialogAnswer = join(dataDir, "dialog-answer");
 let display;
 
@@ -546,6 +547,23 @@ test("the Logs tab shows the engine's log by level and search, and saves the cho
   assert.ok(names.some((n) => n.startsWith("engine/engine.log")), names.join(" "));
   assert.ok(names.some((n) => /^runs\/[0-9a-f-]+\/run\.log$/.test(n)), names.join(" "));
   assert.ok(!names.some((n) => n.endsWith("script.log")), "no connector's runs were chosen: " + names.join(" "));
+});
+
+test("webview code cannot name a file the user did not choose in a dialog", async () => {
+  const target = join(dataDir, "..", `not-chosen-${process.pid}.zip`);
+  const call = (command, args) =>
+    driver.execute(
+      "return window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1]).then(() => 'done', (e) => JSON.stringify(e));",
+      [command, args],
+    );
+  const written = await call("export_logs", { path: target, selection: { engine: true, script_host: true, connectors: null } });
+  assert.match(written, /"code":"not_chosen"/);
+  assert.ok(!existsSync(target), "nothing was written there");
+  const read = await call("import_plan", { path: "/etc/passwd", password: "whatever-long-enough" });
+  assert.match(read, /"code":"not_chosen"/);
+  const added = await call("add_script", { path: "/etc/hostname", kind: "scheduled", name: "stolen.py" });
+  assert.match(added, /not chosen in a file dialog/);
+  assert.doesNotMatch(provisio("script", "list"), /stolen\.py/);
 });
 
 test("every tab has a screenshot", async () => {

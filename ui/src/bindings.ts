@@ -98,7 +98,10 @@ export const commands = {
 	engineLog: (minLevel: string | null, search: string | null, limit: number) => typedError<LogLine[], ErrorBody>(__TAURI_INVOKE("engine_log", { minLevel, search, limit })),
 	/**  Packs the chosen logs into the zip at `path` (from the native save dialog). */
 	exportLogs: (path: string, selection: LogSelection) => typedError<LogExport, ErrorBody>(__TAURI_INVOKE("export_logs", { path, selection })),
-	testDialogAnswer: () => __TAURI_INVOKE<string | null>("test_dialog_answer"),
+	/**  Opens the native dialog to choose a file to read; `None` when cancelled. */
+	chooseFileToOpen: (title: string, filters: FileFilter[]) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("choose_file_to_open", { title, filters })),
+	/**  Opens the native dialog to choose where to write; `None` when cancelled. */
+	chooseFileToSave: (title: string, defaultName: string | null, filters: FileFilter[]) => typedError<string | null, ErrorBody>(__TAURI_INVOKE("choose_file_to_save", { title, defaultName, filters })),
 };
 
 /** Events */
@@ -277,6 +280,12 @@ export type FieldChange = {
 	field: string,
 	from: Value,
 	to: Value,
+};
+
+/**  A filter of a file dialog: "Package" with `["zip"]`. */
+export type FileFilter = {
+	name: string,
+	extensions: string[],
 };
 
 export type Folder = {

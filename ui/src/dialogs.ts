@@ -1,21 +1,16 @@
-// The native file dialogs, in one place. The end-to-end tests cannot drive a
-// native dialog through WebDriver, so the shell may hold a one-time answer
-// for them (only when started with PROVISIO_TEST_DIALOG_ANSWER; see
-// src-tauri/src/commands/test_dialogs.rs); otherwise the real dialog opens.
-import { open, save, type OpenDialogOptions, type SaveDialogOptions } from "@tauri-apps/plugin-dialog";
+// The native file dialogs, in one place. They are opened by the shell
+// (src-tauri/src/commands/files.rs), which remembers what the user chose:
+// commands that read or write a file accept only such a path.
 import { api } from "./api";
 
+type Filter = { name: string; extensions: string[] };
+
 /** The file the user chose to read, or null when they cancelled. */
-export async function chooseFileToOpen(options: Omit<OpenDialogOptions, "multiple" | "directory">): Promise<string | null> {
-  const answer = await api.testDialogAnswer();
-  if (answer !== null) return answer;
-  const chosen = await open({ ...options, multiple: false, directory: false });
-  return typeof chosen === "string" ? chosen : null;
+export async function chooseFileToOpen(options: { title: string; filters?: Filter[] }): Promise<string | null> {
+  return api.chooseFileToOpen(options.title, options.filters ?? []);
 }
 
 /** Where the user chose to write, or null when they cancelled. */
-export async function chooseFileToSave(options: SaveDialogOptions): Promise<string | null> {
-  const answer = await api.testDialogAnswer();
-  if (answer !== null) return answer;
-  return save(options);
+export async function chooseFileToSave(options: { title: string; defaultPath?: string; filters?: Filter[] }): Promise<string | null> {
+  return api.chooseFileToSave(options.title, options.defaultPath ?? null, options.filters ?? []);
 }

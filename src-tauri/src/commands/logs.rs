@@ -28,8 +28,6 @@ pub async fn export_logs(
     path: String,
     selection: LogSelection,
 ) -> CommandResult<LogExport> {
-    Ok(state
-        .engine
-        .export_logs(std::path::Path::new(&path), None, &selection)
-        .await?)
+    let path = state.chosen_path(&path)?;
+    Ok(state.engine.export_logs(&path, None, &selection).await?)
 }

@@ -6,6 +6,7 @@
 pub mod alerts;
 pub mod connectors;
 pub mod data;
+pub mod files;
 pub mod logs;
 pub mod packages;
 pub mod runs;
@@ -14,7 +15,6 @@ pub mod settings;
 pub mod status;
 pub mod targets;
 pub mod tasks;
-pub mod test_dialogs;
 pub mod tokens;
 
 use provisio_engine::ErrorBody;

@@ -24,10 +24,11 @@ pub async fn export_package(
     password: String,
     connector_ids: Vec<String>,
 ) -> CommandResult<ExportSummary> {
+    let path = state.chosen_path(&path)?;
     let password = Sensitive::new(password);
     Ok(state
         .engine
-        .export_package(std::path::Path::new(&path), &password, Some(&connector_ids))
+        .export_package(&path, &password, Some(&connector_ids))
         .await?)
 }
 
@@ -54,9 +55,7 @@ pub async fn apply_import(
 }
 
 async fn import(state: &AppState, path: &str, password: String, dry_run: bool) -> CommandResult<ImportPlan> {
+    let path = state.chosen_path(path)?;
     let password = Sensitive::new(password);
-    Ok(state
-        .engine
-        .import_package(std::path::Path::new(path), &password, dry_run)
-        .await?)
+    Ok(state.engine.import_package(&path, &password, dry_run).await?)
 }

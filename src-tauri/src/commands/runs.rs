@@ -64,6 +64,7 @@ pub async fn save_run_file(
     kind: RunFileKind,
     destination: String,
 ) -> CommandResult<u64> {
+    state.chosen_path(&destination)?;
     let run = state.engine.run(&id).await?;
     let listed = run
         .files

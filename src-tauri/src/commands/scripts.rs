@@ -22,10 +22,8 @@ pub async fn add_script(
     kind: ScriptKind,
     name: Option<String>,
 ) -> CommandResult<Script> {
-    Ok(state
-        .engine
-        .add_script(std::path::Path::new(&path), kind, name.as_deref())
-        .await?)
+    let path = state.chosen_path(&path)?;
+    Ok(state.engine.add_script(&path, kind, name.as_deref()).await?)
 }
 
 #[tauri::command]
@@ -38,10 +36,8 @@ pub async fn copy_script(state: State<'_, AppState>, from: String, to: String) -
 #[tauri::command]
 #[specta::specta]
 pub async fn update_script(state: State<'_, AppState>, name: String, path: String) -> CommandResult<Script> {
-    Ok(state
-        .engine
-        .update_script(&name, std::path::Path::new(&path))
-        .await?)
+    let path = state.chosen_path(&path)?;
+    Ok(state.engine.update_script(&name, &path).await?)
 }
 
 #[tauri::command]
@@ -70,8 +66,6 @@ pub async fn remove_script(state: State<'_, AppState>, name: String) -> CommandR
 #[tauri::command]
 #[specta::specta]
 pub async fn save_script_copy(state: State<'_, AppState>, name: String, path: String) -> CommandResult<()> {
-    Ok(state
-        .engine
-        .save_script_copy(&name, std::path::Path::new(&path))
-        .await?)
+    let path = state.chosen_path(&path)?;
+    Ok(state.engine.save_script_copy(&name, &path).await?)
 }

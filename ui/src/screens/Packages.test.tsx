@@ -29,9 +29,8 @@ function engine(env: string, calls: { plan: unknown[]; apply: unknown[]; export:
     list_connectors: () => [connector("c1", "HR users"), connector("c2", "Badges"), connector("c3", "Other")],
     engine_status: () => ({ version: "0.1.0", data_dir: "/d", environment_type: env, scheduler: null }),
     package_password_min_length: () => 12,
-    test_dialog_answer: () => null,
-    "plugin:dialog|open": () => "/packages/from-test.zip",
-    "plugin:dialog|save": () => "/packages/out.zip",
+    choose_file_to_open: () => "/packages/from-test.zip",
+    choose_file_to_save: () => "/packages/out.zip",
     import_plan: (args: Record<string, unknown>) => {
       calls.plan.push(args);
       return structuredClone(plan);

@@ -20,8 +20,7 @@ describe("a run's detail", () => {
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => run,
       run_log: () => "line one\nthe target refused card 7\nline three",
-      test_dialog_answer: () => null,
-      "plugin:dialog|save": (args) => {
+      choose_file_to_save: (args) => {
         asked = args;
         return "/home/me/output.json";
       },

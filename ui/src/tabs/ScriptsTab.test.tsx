@@ -10,8 +10,7 @@ describe("the Scripts tab", () => {
     let added: unknown = null;
     renderWithEngine(<ScriptsTab />, {
       list_scripts: () => library,
-      test_dialog_answer: () => null,
-      "plugin:dialog|open": (args) => {
+      choose_file_to_open: (args) => {
         asked = args;
         return "/home/me/payroll.py";
       },
@@ -40,8 +39,7 @@ describe("the Scripts tab", () => {
       list_scripts: () => [{ name: "payroll.py", kind: "scheduled", bundled: false, path: "/lib/payroll.py" }],
       script_source: () => text,
       script_versions: () => versions.map((v) => ({ ...v })),
-      test_dialog_answer: () => null,
-      "plugin:dialog|open": () => "/home/me/payroll-v2.py",
+      choose_file_to_open: () => "/home/me/payroll-v2.py",
       update_script: ({ name, path }) => {
         calls.push(`update ${String(name)} ${String(path)}`);
         versions.unshift({ id: "20261204T010000000Z", replaced_at: "2026-12-04T01:00:00.000Z", bytes: text.length });
