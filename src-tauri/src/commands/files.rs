@@ -90,6 +90,7 @@ fn dialog(
 }
 
 /// The environment variable naming the answer file (builds with `e2e-dialogs` only).
+#[cfg(any(test, feature = "e2e-dialogs"))]
 pub const ANSWER_FILE_VAR: &str = "PROVISIO_TEST_DIALOG_ANSWER";
 
 /// The end-to-end tests' one-time answer; `None` in every other build.
