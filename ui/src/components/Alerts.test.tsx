@@ -9,7 +9,7 @@ const alert = (id: number, severity: string, acknowledged: boolean) => ({
 });
 
 describe("the alerts list", () => {
-  it("counts unacknowledged critical alerts on the button, lists them, and acknowledges one", async () => {
+  it("counts every unacknowledged alert on the button, coloured by the most severe, lists them, and acknowledges one", async () => {
     const alerts = [alert(3, "critical", false), alert(2, "critical", true), alert(1, "warning", false)];
     const acked: number[] = [];
     renderWithEngine(<AlertsButton />, {
@@ -22,14 +22,23 @@ describe("the alerts list", () => {
       },
     });
     const button = screen.getByRole("button", { name: "Alerts" });
-    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
     expect(button.className).toContain("critical");
     fireEvent.click(button);
     const rows = await screen.findAllByTestId("alert-row");
     expect(rows.map((r) => r.textContent?.includes("Acknowledge"))).toEqual([true, false, true]);
     fireEvent.click(screen.getByRole("button", { name: "Acknowledge alert 3" }));
     await waitFor(() => expect(acked).toEqual([3]));
-    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("0"));
+    // The warning left is still counted, in amber.
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(button.className).toContain("warning");
+    expect(button.className).not.toContain("critical");
+  });
+
+  it("counts warnings too where every alert is one (a test installation), amber", async () => {
+    renderWithEngine(<AlertsButton />, { list_alerts: () => [alert(1, "warning", false), alert(2, "warning", true)] });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(screen.getByRole("button", { name: "Alerts" }).className).toBe("alerts warning");
   });
 
   it("notifies each alert that arrives after the window opened, not the ones already listed", async () => {

@@ -7,24 +7,37 @@ import { when } from "../tabs/TasksPanel";
 
 export const alertsQuery = { queryKey: ["alerts"], queryFn: () => api.listAlerts(200), refetchInterval: 15_000 };
 
-/** The top bar's `Alerts` button (with the count of unacknowledged critical alerts) and the list it opens. */
+/**
+ * The top bar's `Alerts` button: how many alerts a user must still look at
+ * (the unacknowledged ones, in every environment type), coloured by the most
+ * severe of them (critical red, warning amber); and the list it opens.
+ */
 export function AlertsButton() {
   const alerts = useQuery(alertsQuery);
   const [open, setOpen] = useState(false);
   useAlertNotifications(alerts.data);
   const unseen = (alerts.data ?? []).filter((a) => !a.acknowledged);
   const critical = unseen.filter((a) => a.severity === "critical").length;
+  const tone = critical > 0 ? "critical" : unseen.length > 0 ? "warning" : "";
   return (
     <>
       <button
         type="button"
-        className={critical > 0 ? "alerts critical" : "alerts"}
+        className={tone ? `alerts ${tone}` : "alerts"}
         aria-label="Alerts"
         aria-describedby="alerts-count"
         aria-expanded={open}
         onClick={() => setOpen((o) => !o)}
       >
-        Alerts <span id="alerts-count" className="badge" data-testid="alerts-count" title={`${critical} unacknowledged critical, ${unseen.length} unacknowledged in all`}>{critical}</span>
+        Alerts{" "}
+        <span
+          id="alerts-count"
+          className="badge"
+          data-testid="alerts-count"
+          title={`${unseen.length} unacknowledged: ${critical} critical, ${unseen.length - critical} warnings`}
+        >
+          {unseen.length}
+        </span>
       </button>
       {open && <AlertsList onClose={() => setOpen(false)} />}
     </>
