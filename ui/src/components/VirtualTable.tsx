@@ -102,6 +102,10 @@ export function VirtualTable<T>(props: Props<T>) {
                   className={`vrow ${props.rowClass?.(row.original) ?? ""}`}
                   data-testid={props.rowTestId}
                   style={{ gridTemplateColumns: template }}
+                  onDoubleClick={(e) => {
+                    // A double click on a control in the row is that control's, not the row's.
+                    if (!(e.target as HTMLElement).closest("button, input, select, a, textarea")) props.onActivate?.(row.original);
+                  }}
                 >
                   {row.getVisibleCells().map((cell) => (
                     <div key={cell.id} role="cell" className="vcell" title={cellTitle(cell.getValue())}>

@@ -182,6 +182,7 @@ export function Overview({ open }: { open: Open }) {
         rowTestId="connector-row"
         height={620}
         renderExpanded={(c) => (expanded.has(c.id) ? <TasksPanel connector={c} open={open} /> : null)}
+        onActivate={(c) => open({ kind: "connector", id: c.id })}
         empty={
           connectors.isPending
             ? "Loading…"

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, type MouseEvent } from "react";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { ConnectorSummary, StageStatus, TaskSummary } from "../bindings";
@@ -30,9 +30,19 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
   const [showRefs, setShowRefs] = useState(false);
   const all = tasks.data ?? [];
   const q = search.trim().toLowerCase();
+  // Every word the table shows is searchable: Enabled (yes / no) and the status words too.
+  const shown = (t: TaskSummary) => [
+    t.id,
+    t.name,
+    t.schedule ?? "",
+    t.target_template,
+    t.enabled ? "yes enabled" : "no disabled",
+    stageText(t.last_run?.extract),
+    stageText(t.last_run?.load),
+  ];
   const scheduled = all
     .filter((t) => t.usage === "scheduled")
-    .filter((t) => !q || [t.id, t.name, t.schedule ?? "", t.target_template].some((v) => v.toLowerCase().includes(q)));
+    .filter((t) => !q || shown(t).some((v) => v.toLowerCase().includes(q)));
   const eventTasks = all.filter((t) => t.usage === "event");
   const refresh = () => void client.invalidateQueries({ queryKey: ["tasks", connector.id] });
   const copy = useMutation({
@@ -47,6 +57,11 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
       return n;
     });
   const chosen = (list: TaskSummary[]) => list.filter((t) => selected.has(t.id));
+  const edit = (t: TaskSummary) => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: t.usage });
+  // A double click on a row opens its editor; one on a control in the row is the control's.
+  const onRow = (t: TaskSummary) => (e: MouseEvent) => {
+    if (!(e.target as HTMLElement).closest("button, input")) edit(t);
+  };
 
   return (
     <div className="tasks-panel" role="region" aria-label={`Tasks of ${connector.name}`}>
@@ -91,7 +106,7 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
         </thead>
         <tbody>
           {scheduled.map((t) => (
-            <tr key={t.id} data-testid="task-row" className={rowTone(t)}>
+            <tr key={t.id} data-testid="task-row" className={rowTone(t)} onDoubleClick={onRow(t)}>
               <td>
                 <input type="checkbox" aria-label={`Select ${t.name}`} checked={selected.has(t.id)} onChange={() => pick(t.id)} />
               </td>
@@ -157,7 +172,7 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
         </thead>
         <tbody>
           {eventTasks.map((t) => (
-            <tr key={t.id} data-testid="event-task-row">
+            <tr key={t.id} data-testid="event-task-row" onDoubleClick={onRow(t)}>
               <td>
                 <input type="checkbox" aria-label={`Select ${t.name}`} checked={selected.has(t.id)} onChange={() => pick(t.id)} />
               </td>
@@ -166,8 +181,11 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
               <td>{t.reference_count}</td>
               <td>{t.reference_count > 0 ? "In use" : "Not used"}</td>
               <td className="actions-inline">
-                <button type="button" aria-label={`Edit ${t.name}`} onClick={() => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: "event" })}>
+                <button type="button" aria-label={`Edit ${t.name}`} onClick={() => edit(t)}>
                   Edit
+                </button>
+                <button type="button" aria-label={`Copy ${t.name}`} onClick={() => copy.mutate(t)}>
+                  Copy
                 </button>
                 <button type="button" aria-label={`History of ${t.name}`} onClick={() => open({ kind: "history", taskId: t.id, taskName: t.name })}>
                   History
