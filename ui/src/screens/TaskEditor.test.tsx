@@ -27,6 +27,9 @@ describe("the task editor", () => {
     fireEvent.click(screen.getByRole("button", { name: "Task details" }));
     fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Nightly" } });
     await waitFor(() => expect(save.getAttribute("title")).toBe("Missing: Template"));
+    // The task id attribute is mandatory for a scheduled task, and says so.
+    expect(screen.getByText(/^required: the card attribute that records which task wrote it/)).toBeTruthy();
+    expect(screen.queryByText(/^optional: the card attribute/)).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Mappings" }));
     await screen.findByRole("option", { name: "Person (person)" });
     fireEvent.change(screen.getByLabelText("Template"), { target: { value: "person" } });
@@ -56,7 +59,14 @@ describe("the task editor", () => {
     expect(cronOf({ kind: "weekly", day: 1, time: "23:05" })).toBe("0 5 23 * * MON");
     expect(presetOf("0 30 2 * * *")).toEqual({ kind: "daily", time: "02:30" });
     expect(presetOf("0 5 23 * * MON")).toEqual({ kind: "weekly", day: 1, time: "23:05" });
-    expect(presetOf("0 */10 * * * *")).toEqual({ kind: "custom" });
+    expect(presetOf("0 */7 * * * *")).toEqual({ kind: "custom" });
+    expect(cronOf({ kind: "minutes", every: 10 })).toBe("0 */10 * * * *");
+    expect(presetOf("0 */10 * * * *")).toEqual({ kind: "minutes", every: 10 });
+    expect(cronOf({ kind: "times", count: 4, time: "01:30" })).toBe("0 30 1,7,13,19 * * *");
+    expect(presetOf("0 30 1,7,13,19 * * *")).toEqual({ kind: "times", count: 4, time: "01:30" });
+    expect(cronOf({ kind: "times", count: 3, time: "09:00" })).toBe("0 0 1,9,17 * * *");
+    expect(presetOf("0 0 1,9,17 * * *")).toEqual({ kind: "times", count: 3, time: "01:00" });
+    expect(presetOf("0 0 1,2,17 * * *")).toEqual({ kind: "custom" });
   });
 
   it("asks before Run now in a production installation, and runs only when confirmed", async () => {

@@ -5,7 +5,7 @@ import { TemplateOptions } from "../components/TemplateOptions";
 import type { Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
-import { DAYS, cronOf, presetOf, type Preset } from "./schedule";
+import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
 import type { Open } from "./nav";
 
 /** The labels the editor shows for the engine's field names (the missing-fields list uses them). */
@@ -270,10 +270,24 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
           value={preset.kind}
           onChange={(e) => {
             const kind = e.target.value;
-            choose(kind === "hourly" ? { kind } : kind === "daily" ? { kind, time: "02:00" } : kind === "weekly" ? { kind, day: 1, time: "02:00" } : { kind: "custom" });
+            choose(
+              kind === "minutes"
+                ? { kind, every: 15 }
+                : kind === "hourly"
+                  ? { kind }
+                  : kind === "times"
+                    ? { kind, count: 4, time: "00:00" }
+                    : kind === "daily"
+                      ? { kind, time: "02:00" }
+                      : kind === "weekly"
+                        ? { kind, day: 1, time: "02:00" }
+                        : { kind: "custom" },
+            );
           }}
         >
+          <option value="minutes">Every N minutes</option>
           <option value="hourly">Hourly</option>
+          <option value="times">N times a day</option>
           <option value="daily">Daily at</option>
           <option value="weekly">Weekly on</option>
           <option value="custom">Custom (cron expression)</option>
@@ -288,6 +302,33 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
               </option>
             ))}
           </select>
+        </Field>
+      )}
+      {preset.kind === "minutes" && (
+        <Field label="Every (minutes)">
+          <select aria-label="Every (minutes)" value={preset.every} onChange={(e) => choose({ kind: "minutes", every: Number(e.target.value) })}>
+            {MINUTE_STEPS.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </Field>
+      )}
+      {preset.kind === "times" && (
+        <Field label="Times a day">
+          <select aria-label="Times a day" value={preset.count} onChange={(e) => choose({ ...preset, count: Number(e.target.value) })}>
+            {DAILY_COUNTS.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </Field>
+      )}
+      {preset.kind === "times" && (
+        <Field label="First time" hint="the others follow at even intervals">
+          <input type="time" aria-label="First time" value={preset.time} onChange={(e) => choose({ ...preset, time: e.target.value })} />
         </Field>
       )}
       {(preset.kind === "daily" || preset.kind === "weekly") && (
@@ -357,7 +398,14 @@ function Details({ draft, set }: Part) {
       <Field label="Object id attribute" hint="the source attribute that identifies a record">
         <input aria-label="Object id attribute" value={draft.object_id_attribute ?? ""} onChange={(e) => set({ object_id_attribute: e.target.value })} />
       </Field>
-      <Field label="Task id attribute" hint="optional: the card attribute that records which task wrote it">
+      <Field
+        label="Task id attribute"
+        hint={
+          draft.usage === "scheduled"
+            ? "required: the card attribute that records which task wrote it (a full run marks only its own cards removed)"
+            : "optional: the card attribute that records which task wrote it"
+        }
+      >
         <input aria-label="Task id attribute" value={draft.task_id_attribute ?? ""} onChange={(e) => set({ task_id_attribute: e.target.value || null })} />
       </Field>
       {draft.usage === "event" && (
