@@ -26,6 +26,7 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
   const live = [...progress.values()].filter((p) => p.task_id === taskId && p.status === "running");
   const columns = useMemo<Column<Run>[]>(
     () => [
+      { id: "execution", header: "Execution id", meta: { width: "100px" }, accessorFn: (r) => r.id.slice(0, 8) },
       { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
       { id: "trigger", header: "Trigger", meta: { width: "90px" }, accessorFn: (r) => r.trigger },
       { id: "type", header: "Run type", meta: { width: "90px" }, accessorFn: (r) => r.run_type },
@@ -33,7 +34,10 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
       { id: "started", header: "Started", accessorFn: (r) => when(r.started_at) },
       { id: "finished", header: "Finished", accessorFn: (r) => when(r.finished_at) },
       { id: "extract", header: "Extract", meta: { width: "90px" }, accessorFn: (r) => r.extract.status ?? "—" },
+      { id: "extractDone", header: "Extract complete", accessorFn: (r) => when(r.extract.completed) },
       { id: "load", header: "Load", meta: { width: "90px" }, accessorFn: (r) => r.load.status ?? "—" },
+      { id: "loadStart", header: "Load start", accessorFn: (r) => when(r.load.started) },
+      { id: "loadDone", header: "Load complete", accessorFn: (r) => when(r.load.completed) },
       { id: "fetched", header: "Fetched", meta: { width: "70px" }, accessorFn: (r) => r.counts.fetched },
       { id: "created", header: "Created", meta: { width: "70px" }, accessorFn: (r) => r.counts.created },
       { id: "updated", header: "Updated", meta: { width: "70px" }, accessorFn: (r) => r.counts.updated },
@@ -133,12 +137,22 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
       {r && (
         <div className="detail-grid">
           <dl>
+            <dt>Execution id</dt>
+            <dd className="mono" data-testid="run-id">{r.id}</dd>
             <dt>Status</dt>
             <dd data-testid="run-status">{r.status}</dd>
             <dt>Extract</dt>
             <dd>{r.extract.status ?? "—"}: {r.extract.info ?? ""}</dd>
+            <dt>Extract start / complete</dt>
+            <dd data-testid="extract-times">
+              {when(r.extract.started)} / {when(r.extract.completed)}
+            </dd>
             <dt>Load</dt>
             <dd>{r.load.status ?? "—"}: {r.load.info ?? ""}</dd>
+            <dt>Load start / complete</dt>
+            <dd data-testid="load-times">
+              {when(r.load.started)} / {when(r.load.completed)}
+            </dd>
             <dt>Counts</dt>
             <dd data-testid="run-counts">
               fetched {r.counts.fetched}, valid {r.counts.valid}, blocked {r.counts.blocked}, created {r.counts.created}, updated {r.counts.updated}, unchanged {r.counts.unchanged}, removed {r.counts.removed}, failed {r.counts.failed}

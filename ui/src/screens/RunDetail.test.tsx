@@ -6,8 +6,8 @@ import { RunDetail } from "./History";
 const run = {
   id: "r1", task_id: "t1", task: "HR/Nightly", kind: "scheduled", trigger: "manual", status: "failed",
   stage: null, ended_in: "load", planned_at: null, started_at: "2026-12-04T00:45:19Z", finished_at: "2026-12-04T00:45:21Z",
-  run_type: "full", extract: { status: "succeeded", started: null, completed: null, info: "fetched 3 records" },
-  load: { status: "failed", started: null, completed: null, info: "the target refused" },
+  run_type: "full", extract: { status: "succeeded", started: "2026-12-04T00:45:19Z", completed: "2026-12-04T00:45:20Z", info: "fetched 3 records" },
+  load: { status: "failed", started: "2026-12-04T00:45:20Z", completed: "2026-12-04T00:45:21Z", info: "the target refused" },
   counts: { fetched: 3, valid: 3, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 3, takeovers: 0 },
   files: [{ kind: "output", path: "/data/runs/r1/output.json", size: 1234 }],
   outcome: null, message: null,
@@ -30,6 +30,11 @@ describe("a run's detail", () => {
       },
     });
     expect((await screen.findByTestId("run-counts")).textContent).toContain("failed 3");
+    // The execution id and each stage's times, as the history columns people know.
+    expect(screen.getByTestId("run-id").textContent).toBe("r1");
+    const at = (iso: string) => new Date(iso).toLocaleString();
+    expect(screen.getByTestId("extract-times").textContent).toBe(`${at("2026-12-04T00:45:19Z")} / ${at("2026-12-04T00:45:20Z")}`);
+    expect(screen.getByTestId("load-times").textContent).toBe(`${at("2026-12-04T00:45:20Z")} / ${at("2026-12-04T00:45:21Z")}`);
     fireEvent.click(screen.getByRole("button", { name: "Save output file" }));
     await screen.findByText("Saved to /home/me/output.json");
     expect(copied).toEqual({ id: "r1", kind: "output", destination: "/home/me/output.json" });
