@@ -316,9 +316,9 @@ impl<H: RunHost> Scheduler<H> {
             self.tasks_version = Some(version);
         }
 
-        let next_clear = *self
-            .next_cache_clear
-            .get_or_insert_with(|| next_hour_in(&settings.cache_clear_hours, now));
+        // The first tick clears them too: the manual's engine clears every
+        // cache when it starts, so a restart is the way to force full loads.
+        let next_clear = *self.next_cache_clear.get_or_insert(now);
         if now >= next_clear {
             self.engine.store().clear_all_caches().await?;
             report.caches_cleared = true;

@@ -211,6 +211,20 @@ async fn caches_are_cleared_at_the_configured_utc_hours() {
         .is_some_and(|c| !c.entries.is_empty()));
     let clock = Arc::new(ManualClock::new(utc("2026-05-01T05:59:59Z")));
     let mut s = Scheduler::new(f.engine.clone(), clock.clone());
+    // Starting the scheduler (the engine's start) clears every cache, as the manual says.
+    assert!(s.tick().await.unwrap().caches_cleared);
+    assert!(f
+        .engine
+        .store()
+        .cache(&id)
+        .await
+        .unwrap()
+        .is_none_or(|c| c.entries.is_empty()));
+    assert_eq!(
+        run(&f.engine, &task).await.counts.updated,
+        1,
+        "written again after the start"
+    );
     assert!(!s.tick().await.unwrap().caches_cleared);
     assert!(f
         .engine
