@@ -39,6 +39,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             tasks::save_task,
             tasks::copy_task,
             tasks::remove_task,
+            tasks::task_change_warnings,
             tasks::missing_task_fields,
             tasks::schedule_preview,
             runs::run_now,

@@ -19,8 +19,11 @@ export const commands = {
 	 */
 	saveConnector: (reference: string | null, input: ConnectorInput) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("save_connector", { reference, input })),
 	copyConnector: (reference: string, name: string | null) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("copy_connector", { reference, name })),
-	/**  Removes a connector with its tasks; the window lists what goes first. */
-	removeConnector: (reference: string) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("remove_connector", { reference })),
+	/**
+	 *  Removes a connector with its tasks; the window lists what goes first.
+	 *  Removes a connector; one whose event tasks workflows still call is refused (naming them) unless `force`.
+	 */
+	removeConnector: (reference: string, force: boolean) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("remove_connector", { reference, force })),
 	/**  One secret parameter's value, read from the keyring when a user asks (Reveal). */
 	revealSecret: (reference: string, pointer: string) => typedError<string, ErrorBody>(__TAURI_INVOKE("reveal_secret", { reference, pointer })),
 	listScripts: () => typedError<Script[], ErrorBody>(__TAURI_INVOKE("list_scripts")),
@@ -40,7 +43,10 @@ export const commands = {
 	/**  Creates a task on `connector`, or updates the one `reference` names. */
 	saveTask: (connector: string, reference: string | null, input: TaskInput) => typedError<Task, ErrorBody>(__TAURI_INVOKE("save_task", { connector, reference, input })),
 	copyTask: (reference: string, name: string | null) => typedError<Task, ErrorBody>(__TAURI_INVOKE("copy_task", { reference, name })),
-	removeTask: (reference: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("remove_task", { reference })),
+	/**  Removes a task; one that workflows still call is refused (naming them) unless `force`. */
+	removeTask: (reference: string, force: boolean) => typedError<Task, ErrorBody>(__TAURI_INVOKE("remove_task", { reference, force })),
+	/**  What saving `input` over the task would break (workflows calling it), asked before Save. */
+	taskChangeWarnings: (reference: string, input: TaskInput) => typedError<string[], ErrorBody>(__TAURI_INVOKE("task_change_warnings", { reference, input })),
 	/**  The mandatory fields the editor's task still lacks (Save stays disabled until none). */
 	missingTaskFields: (input: TaskInput) => __TAURI_INVOKE<string[]>("missing_task_fields", { input }),
 	/**  The next five fire times by the scheduler's own timing code, and the frequency advice. */

@@ -48,8 +48,13 @@ pub async fn copy_connector(
 /// Removes a connector with its tasks; the window lists what goes first.
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_connector(state: State<'_, AppState>, reference: String) -> CommandResult<Connector> {
-    Ok(state.engine.remove_connector(&reference, true).await?)
+/// Removes a connector; one whose event tasks workflows still call is refused (naming them) unless `force`.
+pub async fn remove_connector(
+    state: State<'_, AppState>,
+    reference: String,
+    force: bool,
+) -> CommandResult<Connector> {
+    Ok(state.engine.remove_connector(&reference, force).await?)
 }
 
 /// One secret parameter's value, read from the keyring when a user asks (Reveal).

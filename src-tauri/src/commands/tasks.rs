@@ -49,8 +49,20 @@ pub async fn copy_task(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn remove_task(state: State<'_, AppState>, reference: String) -> CommandResult<Task> {
-    Ok(state.engine.remove_task(&reference, true).await?)
+/// Removes a task; one that workflows still call is refused (naming them) unless `force`.
+pub async fn remove_task(state: State<'_, AppState>, reference: String, force: bool) -> CommandResult<Task> {
+    Ok(state.engine.remove_task(&reference, force).await?)
+}
+
+/// What saving `input` over the task would break (workflows calling it), asked before Save.
+#[tauri::command]
+#[specta::specta]
+pub async fn task_change_warnings(
+    state: State<'_, AppState>,
+    reference: String,
+    input: TaskInput,
+) -> CommandResult<Vec<String>> {
+    Ok(state.engine.task_change_warnings(&reference, &input).await?)
 }
 
 /// The mandatory fields the editor's task still lacks (Save stays disabled until none).

@@ -100,4 +100,34 @@ describe("the task editor", () => {
     fireEvent.click(within(await screen.findByRole("dialog")).getByRole("button", { name: "Run now" }));
     await waitFor(() => expect(runs).toEqual([{ task: "t1" }]));
   });
+
+  it("asks before saving a change that breaks the workflows calling the task, and saves only when told", async () => {
+    const saved: unknown[] = [];
+    const task = {
+      id: "t9", connector_id: "c1", connector_name: "HR", name: "Disable", usage: "event", event_usage: "write", enabled: true,
+      schedule: null, timezone: "UTC", run_type: "full", mappings_type: "list", object_id_attribute: null, target_template: "person",
+      target_folder: "persons", task_id_attribute: null, data_source_type_attribute: null,
+      mappings: [{ source: "sAMAccountName", target: "employee_id" }], failure: null, removal: null, limits: {},
+      heartbeat_timeout: 300, max_runtime: null, references: [{ caller: "Leaver flow", declared: false, first_used: null, last_used: null, count: 3 }],
+      created_at: "", updated_at: "",
+    };
+    renderWithEngine(<TaskEditor connectorId="c1" taskId="t9" usage="event" open={() => {}} />, {
+      ...engine,
+      missing_task_fields: () => [],
+      get_task: () => task,
+      task_change_warnings: () => ["task 'Disable' is used by workflows (Leaver flow); changing its usage or mappings type breaks those callers"],
+      save_task: (args) => {
+        saved.push(args);
+        return task;
+      },
+    });
+    const save = await screen.findByRole("button", { name: "Save" });
+    await waitFor(() => expect((save as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(save);
+    const ask = await screen.findByRole("dialog", { name: "Workflows call this task" });
+    expect(ask.textContent).toContain("used by workflows (Leaver flow)");
+    expect(saved).toEqual([]);
+    fireEvent.click(within(ask).getByRole("button", { name: "Save anyway" }));
+    await waitFor(() => expect(saved.length).toBe(1));
+  });
 });

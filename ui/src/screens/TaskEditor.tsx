@@ -117,8 +117,15 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
     mutationFn: () => api.saveTask(connectorId, savedId, input),
     onSuccess: (task) => {
       setSavedId(task.id);
+      setWarnings(null);
       void client.invalidateQueries();
     },
+  });
+  // A saved task that workflows call: the engine says first what the change would break.
+  const [warnings, setWarnings] = useState<string[] | null>(null);
+  const askFirst = useMutation({
+    mutationFn: () => (savedId ? api.taskChangeWarnings(savedId, input) : Promise.resolve([])),
+    onSuccess: (found) => (found.length > 0 ? setWarnings(found) : save.mutate()),
   });
   const progress = useTaskProgress(savedId ?? undefined);
   const running = progress?.status === "running";
@@ -129,7 +136,7 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
   const startRun = () => (engine.data?.environment_type === "prod" ? setConfirmRun(true) : runNow.mutate());
   const stop = useMutation({ mutationFn: () => api.stopTask(savedId ?? "") });
   const clear = useMutation({ mutationFn: () => api.clearCache(savedId ?? "") });
-  const actionError = save.error ?? runNow.error ?? stop.error ?? clear.error;
+  const actionError = save.error ?? askFirst.error ?? runNow.error ?? stop.error ?? clear.error;
 
   const title = savedId ? `${usage === "event" ? "Event" : "Scheduled"} task ${draft.name ?? ""}` : `New ${usage} task`;
   return (
@@ -160,13 +167,28 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
         <button
           type="button"
           className="primary"
-          disabled={missingFields.length > 0 || save.isPending}
+          disabled={missingFields.length > 0 || save.isPending || askFirst.isPending}
           title={missingFields.length > 0 ? `Missing: ${missingLabels.join(", ")}` : "Save the task"}
-          onClick={() => save.mutate()}
+          onClick={() => askFirst.mutate()}
         >
           Save
         </button>
       </div>
+      {warnings && (
+        <Confirm
+          title="Workflows call this task"
+          action="Save anyway"
+          onCancel={() => setWarnings(null)}
+          onConfirm={() => {
+            setWarnings(null);
+            save.mutate();
+          }}
+        >
+          {warnings.map((w) => (
+            <p key={w}>{w}</p>
+          ))}
+        </Confirm>
+      )}
       {confirmRun && (
         <Confirm
           title="Run in production"

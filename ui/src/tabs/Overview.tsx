@@ -1,6 +1,6 @@
 import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorMessage } from "../api";
+import { api, errorMessage, isErrorBody } from "../api";
 import type { ConnectorSummary, TaskSummary } from "../bindings";
 import { choosePackage, ExportDialog, ImportDialog } from "../screens/Packages";
 import { Confirm } from "../components/Confirm";
@@ -230,15 +230,17 @@ function RemoveConnectors({ connectors, onDone }: { connectors: ConnectorSummary
   const ids = new Set(connectors.map((c) => c.id));
   const tasks = useQuery({ queryKey: ["tasks", null], queryFn: () => api.listTasks(null) });
   const theirs = (tasks.data ?? []).filter((t) => ids.has(t.connector_id));
+  // Refused while workflows call their event tasks (the engine names them); then "Remove anyway" forces.
   const remove = useMutation({
-    mutationFn: async () => {
-      for (const c of connectors) await api.removeConnector(c.id);
+    mutationFn: async (force: boolean) => {
+      for (const c of connectors) await api.removeConnector(c.id, force);
     },
     onSettled: () => client.invalidateQueries(),
     onSuccess: onDone,
   });
+  const inUse = isErrorBody(remove.error) && remove.error.code === "in_use";
   return (
-    <Confirm title="Remove connectors" action="Remove" onCancel={onDone} onConfirm={() => remove.mutate()}>
+    <Confirm title="Remove connectors" action={inUse ? "Remove anyway" : "Remove"} onCancel={onDone} onConfirm={() => remove.mutate(inUse)}>
       <p>These connectors and everything that belongs to them will be removed:</p>
       <ul data-testid="removal-references">
         {connectors.map((c) => (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { fireEvent, screen, waitFor, within } from "@testing-library/react";
 import { renderWithEngine } from "../test/render";
 import { TasksPanel } from "./TasksPanel";
 import type { Screen } from "../screens/nav";
@@ -57,5 +57,26 @@ describe("a connector's tasks", () => {
       { kind: "task", connectorId: "c1", taskId: "t3", usage: "event" },
       { kind: "task", connectorId: "c1", taskId: "t2", usage: "scheduled" },
     ]);
+  });
+
+  it("refuses to remove a task workflows call, naming them, and removes it only when asked again", async () => {
+    const removals: unknown[] = [];
+    renderWithEngine(<TasksPanel connector={connector} open={() => {}} />, {
+      list_tasks: () => [{ ...tasks[2], reference_count: 2 }],
+      remove_task: (args) => {
+        removals.push(args);
+        if (!args.force) {
+          throw { code: "in_use", message: "task 'HR/Disable user' is in use by workflows: Leaver flow; removing it anyway breaks those callers", remedy: "force" };
+        }
+        return tasks[2];
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Remove Disable user" }));
+    fireEvent.click(within(screen.getByRole("dialog", { name: "Remove tasks" })).getByRole("button", { name: "Remove" }));
+    const dialog = screen.getByRole("dialog", { name: "Remove tasks" });
+    await waitFor(() => expect(dialog.textContent).toContain("in use by workflows: Leaver flow"));
+    expect(removals).toEqual([{ reference: "t3", force: false }]);
+    fireEvent.click(within(dialog).getByRole("button", { name: "Remove anyway" }));
+    await waitFor(() => expect(removals).toEqual([{ reference: "t3", force: false }, { reference: "t3", force: true }]));
   });
 });

@@ -1,6 +1,6 @@
 import { useState, type MouseEvent } from "react";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
-import { api, errorMessage } from "../api";
+import { api, errorMessage, isErrorBody } from "../api";
 import type { ConnectorSummary, StageStatus, TaskSummary } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import type { Open } from "../screens/nav";
@@ -251,15 +251,17 @@ function References({ tasks }: { tasks: TaskSummary[] }) {
 
 function RemoveTasks({ tasks, onDone }: { tasks: TaskSummary[]; onDone: () => void }) {
   const client = useQueryClient();
+  // Refused while workflows call a task (the engine names them); then "Remove anyway" forces.
   const remove = useMutation({
-    mutationFn: async () => {
-      for (const t of tasks) await api.removeTask(t.id);
+    mutationFn: async (force: boolean) => {
+      for (const t of tasks) await api.removeTask(t.id, force);
     },
     onSettled: () => client.invalidateQueries(),
     onSuccess: onDone,
   });
+  const inUse = isErrorBody(remove.error) && remove.error.code === "in_use";
   return (
-    <Confirm title="Remove tasks" action="Remove" onCancel={onDone} onConfirm={() => remove.mutate()}>
+    <Confirm title="Remove tasks" action={inUse ? "Remove anyway" : "Remove"} onCancel={onDone} onConfirm={() => remove.mutate(inUse)}>
       <p>These tasks and their run history will be removed:</p>
       <ul>
         {tasks.map((t) => (

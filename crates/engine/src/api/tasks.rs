@@ -81,21 +81,23 @@ impl Engine {
         input.name = Some(existing.name.clone());
         let task = self.build_task(&c, input, Some(&existing)).await?;
         self.check_task_script(&c, &task).await?;
-        let mut warnings = Vec::new();
-        if !existing.references.is_empty()
-            && (task.usage != existing.usage || task.mappings_type != existing.mappings_type)
-        {
-            warnings.push(format!(
-                "task '{}' is used by workflows ({}); changing its usage or mappings type breaks those callers",
-                existing.name,
-                callers(&existing.references)
-            ));
-        }
+        let warnings = change_warnings(&existing, &task);
         self.store.update_task(&task).await?;
         Ok(TaskUpdate {
             task: self.task(&task.id).await?,
             warnings,
         })
+    }
+
+    /// What saving `input` over the task would break, said before it is
+    /// saved (the window asks first; the CLI says it after the update).
+    pub async fn task_change_warnings(&self, reference: &str, input: &TaskInput) -> Result<Vec<String>> {
+        let existing = self.task(reference).await?;
+        let c = self.connector_row(&existing.connector_id).await?;
+        let mut input = input.clone();
+        input.name = Some(existing.name.clone());
+        let task = self.build_task(&c, input, Some(&existing)).await?;
+        Ok(change_warnings(&existing, &task))
     }
 
     pub async fn copy_task(&self, reference: &str, new_name: Option<&str>) -> Result<Task> {
@@ -309,4 +311,18 @@ impl Engine {
     pub fn missing_task_fields(&self, input: &TaskInput) -> Vec<String> {
         rules::missing_task_fields(input)
     }
+}
+
+/// Workflows call a task by its usage and the shape of its mappings: changing either breaks them.
+fn change_warnings(existing: &Task, task: &Task) -> Vec<String> {
+    if existing.references.is_empty()
+        || (task.usage == existing.usage && task.mappings_type == existing.mappings_type)
+    {
+        return Vec::new();
+    }
+    vec![format!(
+        "task '{}' is used by workflows ({}); changing its usage or mappings type breaks those callers",
+        existing.name,
+        callers(&existing.references)
+    )]
 }

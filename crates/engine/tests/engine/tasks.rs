@@ -200,8 +200,26 @@ async fn declared_callers_also_make_a_task_in_use() {
     change.schedule = Some("0 0 * * * *".into());
     change.object_id_attribute = Some("sAMAccountName".into());
     change.task_id_attribute = Some("taskid".into());
+    // Asked before saving (the window's Save), the same words; nothing is changed by asking.
+    let before = f
+        .engine
+        .task_change_warnings("AD/Disable user", &change)
+        .await
+        .unwrap();
+    assert_eq!(before.len(), 1, "{before:?}");
+    assert!(before[0].contains("breaks those callers"), "{before:?}");
+    assert_eq!(
+        f.engine.task("AD/Disable user").await.unwrap().usage,
+        TaskUsage::Event
+    );
+    assert!(f
+        .engine
+        .task_change_warnings("AD/Disable user", &event_task(&[]))
+        .await
+        .unwrap()
+        .is_empty());
     let update = f.engine.update_task("AD/Disable user", change).await.unwrap();
-    assert_eq!(update.warnings.len(), 1);
+    assert_eq!(update.warnings, before);
     assert!(
         update.warnings[0].contains("breaks those callers"),
         "{:?}",
