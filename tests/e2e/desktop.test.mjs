@@ -370,18 +370,23 @@ test("Run now shows live progress, then the history row with its counts and the 
   const cells = await driver.until(
     async () =>
       Promise.all(
-        (await driver.waitFor("[data-testid=history-row] [role=cell]", { min: 14 })).map((c) => driver.property(c, "textContent")),
+        (await driver.waitFor("[data-testid=history-row] [role=cell]", { min: 12 })).map((c) => driver.property(c, "textContent")),
       ),
-    (c) => c[0] === "succeeded",
+    (c) => c[2] === "succeeded",
     { what: "a succeeded run" },
   );
-  assert.equal(cells[0], "succeeded");
-  assert.equal(cells[8], "150000", "fetched");
-  assert.equal(cells[9], "150000", "created");
+  // The manual's history columns: execution id, status, …, extract complete, load start, load complete, counts.
+  assert.match(cells[1], /^[0-9a-f]{8}$/, "the execution id");
+  assert.equal(cells[2], "succeeded");
+  for (const [i, what] of [[7, "extract complete"], [9, "load start"], [10, "load complete"]]) {
+    assert.match(cells[i], /\d{1,2}[:.]\d{2}[:.]\d{2}/, `${what}: ${cells[i]}`);
+  }
+  assert.equal(cells[11], "150000 / 150000 / 0 / 0 / 0", "fetched / created / updated / removed / blocked");
   assert.match(await driver.property(row, "className"), /\bok\b/, "a green row");
   await driver.click(await driver.byName("Open"));
   const [counts] = await driver.waitFor("[data-testid=run-counts]");
   assert.match(await driver.text(counts), /fetched 150000, valid 150000, blocked 0, created 150000/);
+  assert.ok((await driver.text((await driver.waitFor("[data-testid=run-id]"))[0])).startsWith(cells[1]), "the run's full execution id");
   const [log] = await driver.waitFor("[data-testid=run-log]");
   await driver.until(() => driver.text(log), (t) => /generating 150000 sample records/.test(t), { what: "the log" });
   await driver.type(await driver.byName("Search the log"), "generating");

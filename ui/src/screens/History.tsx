@@ -24,34 +24,36 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
     [history.data, status, from],
   );
   const live = [...progress.values()].filter((p) => p.task_id === taskId && p.status === "running");
+  // The manual's history columns, narrow enough for the window: the stage
+  // times as times of day (the date is in Started); planned and finished
+  // times are in the run's detail. Detail comes first, always in reach.
   const columns = useMemo<Column<Run>[]>(
     () => [
-      { id: "execution", header: "Execution id", meta: { width: "100px" }, accessorFn: (r) => r.id.slice(0, 8) },
-      { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
-      { id: "trigger", header: "Trigger", meta: { width: "90px" }, accessorFn: (r) => r.trigger },
-      { id: "type", header: "Run type", meta: { width: "90px" }, accessorFn: (r) => r.run_type },
-      { id: "planned", header: "Planned", accessorFn: (r) => when(r.planned_at) },
-      { id: "started", header: "Started", accessorFn: (r) => when(r.started_at) },
-      { id: "finished", header: "Finished", accessorFn: (r) => when(r.finished_at) },
-      { id: "extract", header: "Extract", meta: { width: "90px" }, accessorFn: (r) => r.extract.status ?? "—" },
-      { id: "extractDone", header: "Extract complete", accessorFn: (r) => when(r.extract.completed) },
-      { id: "load", header: "Load", meta: { width: "90px" }, accessorFn: (r) => r.load.status ?? "—" },
-      { id: "loadStart", header: "Load start", accessorFn: (r) => when(r.load.started) },
-      { id: "loadDone", header: "Load complete", accessorFn: (r) => when(r.load.completed) },
-      { id: "fetched", header: "Fetched", meta: { width: "70px" }, accessorFn: (r) => r.counts.fetched },
-      { id: "created", header: "Created", meta: { width: "70px" }, accessorFn: (r) => r.counts.created },
-      { id: "updated", header: "Updated", meta: { width: "70px" }, accessorFn: (r) => r.counts.updated },
-      { id: "removed", header: "Removed", meta: { width: "70px" }, accessorFn: (r) => r.counts.removed },
-      { id: "blocked", header: "Blocked", meta: { width: "70px" }, accessorFn: (r) => r.counts.blocked },
       {
         id: "open",
         header: "Detail",
-        meta: { width: "80px" },
+        meta: { width: "64px" },
         cell: ({ row }) => (
           <button type="button" aria-label={`Open run of ${when(row.original.started_at)}`} onClick={() => open({ kind: "run", runId: row.original.id, taskId, taskName })}>
             Open
           </button>
         ),
+      },
+      { id: "execution", header: "Execution id", meta: { width: "96px" }, accessorFn: (r) => r.id.slice(0, 8) },
+      { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
+      { id: "trigger", header: "Trigger", meta: { width: "76px" }, accessorFn: (r) => r.trigger },
+      { id: "type", header: "Run type", meta: { width: "68px" }, accessorFn: (r) => r.run_type },
+      { id: "started", header: "Started", meta: { width: "136px" }, accessorFn: (r) => shortWhen(r.started_at) },
+      { id: "extract", header: "Extract", meta: { width: "100px" }, accessorFn: (r) => r.extract.status ?? "—" },
+      { id: "extractDone", header: "Extract complete", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.extract.completed) },
+      { id: "load", header: "Load", meta: { width: "100px" }, accessorFn: (r) => r.load.status ?? "—" },
+      { id: "loadStart", header: "Load start", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.load.started) },
+      { id: "loadDone", header: "Load complete", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.load.completed) },
+      {
+        id: "counts",
+        header: "Fetched / created / updated / removed / blocked",
+        meta: { width: "minmax(180px, 1fr)" },
+        accessorFn: (r) => [r.counts.fetched, r.counts.created, r.counts.updated, r.counts.removed, r.counts.blocked].join(" / "),
       },
     ],
     [open, taskId, taskName],
@@ -102,6 +104,20 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
   );
 }
 
+/** A date and time in short form, for a narrow column. */
+function shortWhen(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { dateStyle: "short", timeStyle: "short" });
+}
+
+/** A time of day (the history row's date is in its Started column). */
+function timeOf(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString();
+}
+
 /** A run's detail: extract and load info, counts, the log (searchable), its files. */
 export function RunDetail({ runId, taskId, taskName, open }: { runId: string; taskId: string; taskName: string; open: Open }) {
   const run = useQuery({ queryKey: ["run", runId], queryFn: () => api.getRun(runId) });
@@ -141,6 +157,10 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
             <dd className="mono" data-testid="run-id">{r.id}</dd>
             <dt>Status</dt>
             <dd data-testid="run-status">{r.status}</dd>
+            <dt>Planned / started / finished</dt>
+            <dd>
+              {when(r.planned_at)} / {when(r.started_at)} / {when(r.finished_at)}
+            </dd>
             <dt>Extract</dt>
             <dd>{r.extract.status ?? "—"}: {r.extract.info ?? ""}</dd>
             <dt>Extract start / complete</dt>
