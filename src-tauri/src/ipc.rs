@@ -13,6 +13,10 @@ use crate::commands::*;
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
 pub struct RunProgressEvent(pub provisio_engine::progress::RunProgress);
 
+/// Who schedules the data directory changed (another process ended, this window took over).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
+pub struct SchedulerStatusEvent(pub provisio_engine::scheduler::lock::SchedulerStatus);
+
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
         .commands(collect_commands![
@@ -76,7 +80,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             files::choose_file_to_open,
             files::choose_file_to_save,
         ])
-        .events(collect_events![RunProgressEvent])
+        .events(collect_events![RunProgressEvent, SchedulerStatusEvent])
         // Counts and sizes are u64 in the engine; the window shows them as
         // numbers, exact below 2^53 (a run of 9 quadrillion records is not a case).
         .dangerously_cast_bigints_to_number()

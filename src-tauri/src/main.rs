@@ -8,59 +8,12 @@
 
 mod commands;
 mod ipc;
+mod scheduling;
 mod state;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use provisio_engine::scheduler::lock::{SchedulerLock, SchedulerStatus};
-use provisio_engine::scheduler::{Scheduler, SystemClock};
+use provisio_engine::scheduler::lock::SchedulerStatus;
 use provisio_engine::Engine;
 use tauri::Manager;
-
-/// Schedules the data directory unless another process (`provisio serve`,
-/// another window) already does; returns what the status bar shows.
-fn start_scheduler(
-    runtime: &tokio::runtime::Runtime,
-    engine: &Engine,
-    workflow_api: Option<&str>,
-) -> SchedulerStatus {
-    let (lock, status) = SchedulerLock::try_acquire(engine.data_dir());
-    match lock {
-        Some(lock) => {
-            // The workflow API, when the setting turns it on, goes with the scheduler.
-            let listen = workflow_api.and_then(|a| provisio_engine::rules::settings::listen_address(a).ok());
-            if let Some(addr) = listen {
-                let api_engine = engine.clone();
-                runtime.spawn(async move {
-                    let stopped = std::future::pending::<()>();
-                    match provisio_workflow_api::serve(api_engine, addr, Default::default(), None, stopped)
-                        .await
-                    {
-                        Ok(()) => {}
-                        Err(e) => {
-                            tracing::error!(error = %e, "the workflow API could not start");
-                            eprintln!("provisio: the workflow API could not start: {e}");
-                        }
-                    }
-                });
-                tracing::info!(%addr, "workflow API serving");
-            }
-            let scheduler = Scheduler::new(engine.clone(), Arc::new(SystemClock));
-            runtime.spawn(async move {
-                let _lock = lock;
-                if let Err(e) = scheduler
-                    .run_until(std::future::pending(), Duration::from_secs(30))
-                    .await
-                {
-                    eprintln!("provisio: the scheduler stopped: {e}");
-                }
-            });
-            status
-        }
-        None => status,
-    }
-}
 
 /// Pushes the engine's run progress to the window as typed events.
 fn forward_progress(
@@ -78,6 +31,17 @@ fn forward_progress(
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
+        }
+    });
+}
+
+/// Pushes every change of who schedules to the window (the top bar's light).
+fn forward_scheduling(app: tauri::AppHandle, mut changes: tokio::sync::watch::Receiver<SchedulerStatus>) {
+    use tauri_specta::Event;
+    tauri::async_runtime::spawn(async move {
+        while changes.changed().await.is_ok() {
+            let status = changes.borrow_and_update().clone();
+            let _ = ipc::SchedulerStatusEvent(status).emit(&app);
         }
     });
 }
@@ -112,7 +76,8 @@ fn main() {
     let _log = provisio_engine::logging::install(engine.data_dir(), &settings.log_level);
     tauri::async_runtime::set(runtime.handle().clone());
     let title = state::window_title(&settings);
-    let scheduling = start_scheduler(&runtime, &engine, settings.workflow_api.as_deref());
+    let scheduling = scheduling::watch_scheduling(&runtime, &engine, settings.workflow_api.clone());
+    let scheduling_changes = scheduling.clone();
     let ipc = ipc::builder();
     let progress = engine.subscribe_progress();
     let result = tauri::Builder::default()
@@ -123,6 +88,7 @@ fn main() {
         .setup(move |app| {
             ipc.mount_events(app);
             forward_progress(app.handle().clone(), progress);
+            forward_scheduling(app.handle().clone(), scheduling_changes);
             if let Some(window) = app.get_webview_window("main") {
                 window.set_title(&title)?;
             }

@@ -4,14 +4,17 @@ use provisio_engine::Engine;
 
 pub struct AppState {
     pub engine: Engine,
-    /// `running` when this app schedules the data directory, else the reason it does not.
-    pub scheduling: provisio_engine::scheduler::lock::SchedulerStatus,
+    /// `running` when this app schedules the data directory, else who does or why nobody does; kept current.
+    pub scheduling: tokio::sync::watch::Receiver<provisio_engine::scheduler::lock::SchedulerStatus>,
     /// Paths the user chose in a file dialog of this session (commands::files).
     pub chosen: std::sync::Mutex<std::collections::HashSet<std::path::PathBuf>>,
 }
 
 impl AppState {
-    pub fn new(engine: Engine, scheduling: provisio_engine::scheduler::lock::SchedulerStatus) -> Self {
+    pub fn new(
+        engine: Engine,
+        scheduling: tokio::sync::watch::Receiver<provisio_engine::scheduler::lock::SchedulerStatus>,
+    ) -> Self {
         AppState {
             engine,
             scheduling,

@@ -7,7 +7,7 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, spawnSync, execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync, mkdirSync, existsSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -576,13 +576,46 @@ test("webview code cannot name a file the user did not choose in a dialog", asyn
   assert.doesNotMatch(provisio("script", "list"), /stolen\.py/);
 });
 
-test("every tab has a screenshot", async () => {
-  for (const tab of ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"]) {
+test("every tab shows its own main control, and has a screenshot", async () => {
+  // What each tab must show: its region, and the control a user reaches for first.
+  const expected = {
+    Overview: ["//section[@aria-label='Connectors']", "//*[@aria-label='Search connectors']"],
+    Authentication: ["//h2[normalize-space()='Authentication']"],
+    Logs: ["//section[@aria-label='Logs']", "//*[@aria-label='Level']"],
+    Settings: ["//*[@aria-label='Settings']", "//*[@aria-label='Check Python interpreter']"],
+    Scripts: ["//section[@aria-label='Scripts']", "//table[@aria-label='Script library']"],
+    Data: ["//section[@aria-label='Data']", "//*[@aria-label='Template']"],
+  };
+  for (const [tab, shows] of Object.entries(expected)) {
     await openTab(tab);
-    await new Promise((r) => setTimeout(r, 400));
-    await shot(`tab-${tab.toLowerCase()}`);
+    for (const xpath of shows) await driver.waitForX(xpath, { timeoutMs: 10000 });
+    const errors = await driver.cmd("POST", "/elements", { using: "css selector", value: "[role=alert], .banner.error" });
+    assert.equal(errors.length, 0, `the ${tab} tab shows an error`);
+    mkdirSync(join(here, "out"), { recursive: true });
+    writeFileSync(join(here, "out", `tab-${tab.toLowerCase()}.png`), Buffer.from(await driver.screenshot(), "base64"));
   }
   await openTab("Overview");
+});
+
+test("when provisio serve ends, the window takes over scheduling and the top bar says so", async () => {
+  await openTab("Overview");
+  const [sched] = await driver.waitFor("[data-testid=scheduler]");
+  assert.match(await driver.text(sched), /^Scheduled by another process/);
+  const ended = new Promise((resolve) => serve.once("exit", resolve));
+  serve.kill("SIGTERM");
+  await ended;
+  // Pushed as an event when the window takes the lock: well before the 15 s refresh.
+  const text = await driver.until(() => driver.text(sched), (t) => t === "Scheduler running", {
+    timeoutMs: 10000,
+    what: "the window scheduling",
+  });
+  assert.equal(text, "Scheduler running");
+  const [dot] = await driver.waitFor("[data-testid=scheduler] .dot");
+  assert.match(await driver.property(dot, "className"), /\bgreen\b/);
+  await shot("scheduler-taken-over");
+  // The window holds the lock now: a second scheduler is refused.
+  const again = spawnSync(cli, ["--data-dir", dataDir, "serve"], { encoding: "utf8", timeout: 20000 });
+  assert.notEqual(again.status, 0, "a second scheduler started");
 });
 
 test("export two connectors, then import them into a second data directory after reading the plan", async () => {
@@ -627,3 +660,4 @@ test("export two connectors, then import them into a second data directory after
   const names = await driver.until(() => contents("[data-testid=connector-row] .connector-name"), (n) => n.length === 2, { what: "both listed" });
   assert.deepEqual(names.sort(), ["HR users", "Payroll export"]);
 });
+

@@ -113,6 +113,7 @@ export const commands = {
 /** Events */
 export const events = {
 	runProgressEvent: makeEvent<RunProgressEvent, RunProgressEvent>("run-progress-event"),
+	schedulerStatusEvent: makeEvent<SchedulerStatusEvent, SchedulerStatusEvent>("scheduler-status-event"),
 };
 
 /* Types */
@@ -587,6 +588,9 @@ export type SchedulerStatus =
 { state: "elsewhere"; pid: number | null } | 
 /**  Nobody here schedules, and why. */
 { state: "not_scheduling"; reason: string };
+
+/**  Who schedules the data directory changed (another process ended, this window took over). */
+export type SchedulerStatusEvent = SchedulerStatus;
 
 export type Script = {
 	name: string,

@@ -30,6 +30,13 @@ export async function listenToProgress(client: QueryClient): Promise<() => void>
   });
 }
 
+/** The top bar's scheduler light follows each change of who schedules as it happens. */
+export async function listenToScheduling(client: QueryClient): Promise<() => void> {
+  return events.schedulerStatusEvent.listen(() => {
+    void client.invalidateQueries({ queryKey: ["engine-status"] });
+  });
+}
+
 function subscribe(l: () => void) {
   listeners.add(l);
   return () => listeners.delete(l);

@@ -8,6 +8,6 @@ use crate::state::AppState;
 #[specta::specta]
 pub async fn engine_status(state: State<'_, AppState>) -> CommandResult<EngineStatus> {
     let mut status = state.engine.status().await?;
-    status.scheduler = Some(state.scheduling.clone());
+    status.scheduler = Some(state.scheduling.borrow().clone());
     Ok(status)
 }

@@ -18,7 +18,7 @@ pub struct SchedulerLock {
 }
 
 /// Who schedules a data directory, as the status bar shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, specta::Type)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SchedulerStatus {
     /// This process schedules.
