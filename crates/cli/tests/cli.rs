@@ -1515,11 +1515,23 @@ fn standin() -> esm_standin::StandIn {
     esm_standin::StandIn::start(esm_standin::Config {
         user: "IGA.WebAPI".into(),
         password: "aeiou-4711".into(),
-        templates: vec![esm_standin::TemplateDef {
-            code: "person".into(),
-            attributes: vec![("employee_id".into(), "string".into(), false)],
-            folders: vec!["persons".into()],
-        }],
+        templates: vec![
+            esm_standin::TemplateDef {
+                code: "person".into(),
+                attributes: vec![("employee_id".into(), "string".into(), false)],
+                folders: vec!["persons".into()],
+            },
+            // Where the HR connector's reports go.
+            esm_standin::TemplateDef {
+                code: "admin_task".into(),
+                attributes: vec![
+                    ("title".into(), "string".into(), false),
+                    ("description".into(), "text".into(), false),
+                    ("attachments".into(), "attachment".into(), true),
+                ],
+                folders: vec!["admin_tasks".into()],
+            },
+        ],
         token_requests: None,
     })
 }
@@ -1543,7 +1555,7 @@ fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
     let added = cli.ok(&["target", "add", "--from-connector", "HR", "--name", "acme"]);
     assert_eq!(
         added.trim(),
-        "target 'acme' added: logged in; 1 template, 1 folder"
+        "target 'acme' added: logged in; 2 templates, 2 folders"
     );
     assert_eq!(cli.json(&["connector", "show", "HR"])["target"], "acme");
     let listed = cli.ok(&["target", "list"]);
@@ -1562,7 +1574,7 @@ fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
     assert!(cli
         .ok(&["template", "list", "--target", "acme"])
         .contains("person"));
-    assert_eq!(cli.json(&["target", "test", "acme"])["templates"], 1);
+    assert_eq!(cli.json(&["target", "test", "acme"])["templates"], 2);
     let err = cli.fails(&["target", "remove", "acme"]);
     assert!(
         err.contains("target 'acme' is used by the connectors HR"),

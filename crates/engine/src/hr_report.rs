@@ -136,7 +136,6 @@ pub fn card(
     texts: &Translations,
     file: Option<&Path>,
     run_dir: &Path,
-    archives: &[&Path],
 ) -> Value {
     let c = &run.counts;
     let info = run
@@ -185,20 +184,33 @@ pub fn card(
         "blocked_rows": blocked,
         "planned_changes": planned,
     });
-    let mut attachments: Vec<String> = run.files.iter().map(|f: &RunFile| f.path.clone()).collect();
-    attachments.extend(
-        archives
-            .iter()
-            .filter(|p| p.exists())
-            .map(|p| p.display().to_string()),
-    );
     json!({
         "title": title,
         "description": description,
         "status": if case == ReportCase::Succeeded && c.blocked == 0 { "done" } else { "open" },
         "report": report.to_string(),
-        "attachments": attachments,
     })
+}
+
+/// The files a run's report carries: the run's own files and the archives
+/// that exist, each with the name it is attached under. Never a path on the
+/// workstation: the target stores the files (see `Engine::report_hr_run`).
+pub fn attachments(run: &Run, archives: &[&Path]) -> Vec<(String, std::path::PathBuf)> {
+    let mut out: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let files = run
+        .files
+        .iter()
+        .map(|f: &RunFile| std::path::PathBuf::from(&f.path))
+        .chain(archives.iter().filter(|p| p.exists()).map(|p| p.to_path_buf()));
+    for path in files {
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            continue;
+        };
+        if !out.iter().any(|(n, _)| *n == name) {
+            out.push((name, path));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -77,6 +77,17 @@ pub struct Data {
     pub bulk_writes: usize,
     /// Cut the connection of the bulk request that brings `bulk_writes` to this number or past it (once).
     pub cut_after_bulk_writes: Option<usize>,
+    /// Files uploaded to cards, in order.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file uploaded to a card's attribute.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub card: i64,
+    pub attribute: String,
+    pub name: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Data {
@@ -242,6 +253,10 @@ fn routes(app: App) -> Router<App> {
         .route("/dc/{template}", get(template))
         .route("/dc/{template}/data", get(list_cards).put(bulk).post(create))
         .route("/dc/{template}/data/{id}", get(read).patch(change).delete(delete))
+        .route(
+            "/dc/{template}/data/{id}/{attribute}/file",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(512 << 20)),
+        )
         .layer(axum::middleware::from_fn_with_state(app, authorize));
     Router::new().route("/users/login", post(login)).merge(authed)
 }
@@ -594,6 +609,36 @@ async fn change(
     };
     Json(json!({"meta": {"timestamp": now(), "url": format!("/dc/{code}/data/{id}")}, "dataCard": {"dataCardId": id.to_string()}}))
         .into_response()
+}
+
+/// Upload attachment to data card: multipart `fileName` and `fileUpload`.
+async fn upload(
+    State(app): State<App>,
+    Path((code, id, attribute)): Path<(String, String, String)>,
+    mut form: axum::extract::Multipart,
+) -> Response {
+    let (mut name, mut bytes) = (None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("fileName") => name = field.text().await.ok(),
+            Some("fileUpload") => bytes = field.bytes().await.ok().map(|b| b.to_vec()),
+            _ => {}
+        }
+    }
+    let (Some(name), Some(bytes)) = (name, bytes) else {
+        return problem(StatusCode::BAD_REQUEST, "fileName and fileUpload are required");
+    };
+    let mut data = lock(&app);
+    let Some(card) = live_card(&data, &code, &id) else {
+        return problem(StatusCode::NOT_FOUND, "Resource not found");
+    };
+    data.attachments.push(Attachment {
+        card,
+        attribute,
+        name,
+        bytes,
+    });
+    Json(json!({"code": 200, "message": "File uploaded", "timestamp": now()})).into_response()
 }
 
 async fn delete(State(app): State<App>, Path((code, id)): Path<(String, String)>) -> Response {

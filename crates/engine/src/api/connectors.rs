@@ -75,6 +75,10 @@ impl Engine {
             created_at: stamp.clone(),
             updated_at: stamp,
         };
+        if connector.connector_type == ConnectorType::HrFile {
+            // Where its report goes must exist in its target: named now, not at the first run.
+            self.report_destination(&connector).await?;
+        }
         // Keyring first: if it is locked nothing reaches the database; if the
         // database then refuses, the keyring entry is taken back.
         if !secret_values.is_empty() {
@@ -164,6 +168,9 @@ impl Engine {
             c.parameters = clean;
             c.secret_parameters = values.keys().cloned().collect();
             secret_values = Some((old, values));
+        }
+        if c.connector_type == ConnectorType::HrFile {
+            self.report_destination(&c).await?;
         }
         c.updated_at = now();
         if let Some((old, values)) = &secret_values {

@@ -66,6 +66,8 @@ pub enum RunStage {
     Validate,
     /// Changes are written into the target (guard and commit included).
     Load,
+    /// The HR connector's run report is written to the target, with its attachments.
+    Report,
 }
 
 words! { RunStage {
@@ -73,6 +75,7 @@ words! { RunStage {
     Extract => "extract",
     Validate => "validate",
     Load => "load",
+    Report => "report",
 } }
 
 /// What a run read: everything, only what changed since the last

@@ -97,6 +97,20 @@ pub trait LoadTarget {
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool>;
     /// Creates a card (failure records, reports).
     fn create_card(&mut self, template: &str, folder: &str, data: &serde_json::Value) -> Result<CardRef>;
+    /// Attaches the file at `path` to `card`'s `attribute` under `name` (a
+    /// run report's archives). A target that keeps no files says so.
+    fn attach_file(
+        &mut self,
+        _template: &str,
+        _card: CardRef,
+        _attribute: &str,
+        _name: &str,
+        _path: &std::path::Path,
+    ) -> Result<()> {
+        Err(crate::error::EngineError::Internal(
+            "this target keeps no attachments".into(),
+        ))
+    }
     /// Undoes a card this unit created (its object id turned up again later).
     fn take_back(&mut self, card: CardRef) -> Result<()>;
     /// Saves the task's data cache with the unit, streamed by `write` so the

@@ -442,3 +442,89 @@ async fn a_ca_file_that_is_not_pem_is_refused_when_the_target_is_saved() {
     assert!(e.contains("holds no PEM certificate"), "{e}");
     assert!(f.engine.targets().await.unwrap().iter().all(|t| t.name != "acme"));
 }
+
+#[tokio::test]
+async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_attachments() {
+    let attr = |code: &str, ty: &str, multi: bool| (code.to_string(), ty.to_string(), multi);
+    let mut cfg = config();
+    cfg.templates.push(TemplateDef {
+        code: "title".into(),
+        attributes: vec![attr("title_id", "string", false), attr("name", "string", false), attr("taskid", "string", false)],
+        folders: vec!["titles".into()],
+    });
+    cfg.templates.push(TemplateDef {
+        code: "admin_task".into(),
+        attributes: vec![
+            attr("title", "string", false),
+            attr("description", "text", false),
+            attr("status", "string", false),
+            attr("report", "text", false),
+            attr("attachments", "attachment", true),
+            attr("taskid", "string", false),
+        ],
+        folders: vec!["admin_tasks".into()],
+    });
+    let standin = StandIn::start(cfg);
+    let f = fresh().await;
+    f.engine
+        .set_settings(&[("environment_type".into(), "test".into())])
+        .await
+        .unwrap();
+    f.engine.add_target(target("acme", &standin.base_url(), PASSWORD)).await.unwrap();
+    let inbox = f.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join("t.csv"), "TitleId;Name\nT1;Engineer\nT2;Manager\n").unwrap();
+    let params = json!({"file_path": format!("{}/*.csv", inbox.display()), "data_type": "title", "run_type": "full",
+        "report_template_code": "admin_task", "report_folder_code": "admin_tasks"});
+    // A report template the solution lacks is named when the connector is saved.
+    let mut lacking = params.clone();
+    lacking["report_template_code"] = json!("hr_report");
+    let e = f
+        .engine
+        .create_connector(connector_input(
+            &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": lacking}).to_string(),
+        ))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("template 'hr_report' does not exist in target 'acme'"), "{e}");
+    f.engine
+        .create_connector(connector_input(
+            &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": params}).to_string(),
+        ))
+        .await
+        .unwrap();
+    f.engine
+        .create_task(
+            "HR",
+            task_input(
+                r#"{"name": "Load", "schedule": "0 0 6 * * *", "object_id_attribute": "TitleId",
+                    "target_template": "title", "target_folder": "titles", "task_id_attribute": "taskid",
+                    "mappings": [{"source": "TitleId", "target": "title_id"}, {"source": "Name", "target": "name"}]}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    let r = f.engine.run_task("HR/Load", RunTrigger::Manual, false).await.unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?} {:?} {:?}", r.extract, r.load, r.message);
+
+    let data = standin.data();
+    let report = data
+        .cards
+        .iter()
+        .find(|(_, c)| c.template == "admin_task")
+        .map(|(id, c)| (*id, c.clone()))
+        .expect("the report card");
+    let names: Vec<&str> = data
+        .attachments
+        .iter()
+        .filter(|a| a.card == report.0 && a.attribute == "attachments")
+        .map(|a| a.name.as_str())
+        .collect();
+    assert!(names.contains(&"title_archive.json"), "{names:?}");
+    let archive = data.attachments.iter().find(|a| a.name == "title_archive.json").unwrap();
+    assert!(String::from_utf8_lossy(&archive.bytes).contains("Engineer"));
+    // No value of the card names a file on this workstation.
+    let shown = serde_json::to_string(&report.1.data).unwrap();
+    assert!(!shown.contains(&f.dir.path().display().to_string()), "{shown}");
+}

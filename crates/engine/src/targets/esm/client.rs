@@ -576,6 +576,28 @@ impl EsmClient {
             .map(|_| ())
     }
 
+    /// Uploads a file to a card's attachment attribute (multipart: `fileName`, `fileUpload`).
+    /// Never repeated after a lost answer: the server may have stored it.
+    pub fn upload(&mut self, template: &str, id: i64, attribute: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
+        let card = id.to_string();
+        let url = self.url(&["dc", template, "data", &card, attribute, "file"]);
+        let name_for_form = name.to_string();
+        let r = self.call(
+            Method::POST,
+            url,
+            &move |b| {
+                let part = reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(name_for_form.clone());
+                let form = reqwest::blocking::multipart::Form::new()
+                    .text("fileName", name_for_form.clone())
+                    .part("fileUpload", part);
+                b.multipart(form)
+            },
+            Repeat::Never,
+        )?;
+        self.answer(r, &format!("attaching {name} to {template} card {id}"), AnswerSize::Small)
+            .map(|_| ())
+    }
+
     /// Moves one card to the trash.
     pub fn delete(&mut self, template: &str, id: i64) -> Result<()> {
         let id = id.to_string();

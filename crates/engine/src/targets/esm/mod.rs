@@ -181,6 +181,20 @@ impl LoadTarget for EsmTarget {
         Ok(CardRef { id })
     }
 
+    fn attach_file(
+        &mut self,
+        template: &str,
+        card: CardRef,
+        attribute: &str,
+        name: &str,
+        path: &std::path::Path,
+    ) -> Result<()> {
+        let bytes = std::fs::read(path).map_err(|e| {
+            crate::error::EngineError::io(format!("cannot read {} to attach it", path.display()), e)
+        })?;
+        self.client.upload(template, card.id, attribute, name, bytes)
+    }
+
     fn take_back(&mut self, card: CardRef) -> Result<()> {
         match self.created.remove(&card.id) {
             Some(template) => self.client.delete(&template, card.id),
