@@ -558,7 +558,9 @@ export type RunStage =
 /**  Records are validated and compared with the cache. */
 "validate" | 
 /**  Changes are written into the target (guard and commit included). */
-"load";
+"load" | 
+/**  The HR connector's run report is written to the target, with its attachments. */
+"report";
 
 export type RunStatus = "running" | "succeeded" | "failed" | 
 /**  A guard stopped it before loading; nothing was loaded. */

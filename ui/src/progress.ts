@@ -64,5 +64,5 @@ export function progressText(p: RunProgress): string {
 }
 
 function stageLabel(stage: NonNullable<RunProgress["stage"]>): string {
-  return { queued: "Queued", extract: "Extract", validate: "Validate", load: "Load" }[stage];
+  return { queued: "Queued", extract: "Extract", validate: "Validate", load: "Load", report: "Report" }[stage];
 }

@@ -130,13 +130,7 @@ impl Translations {
 }
 
 /// The report card's values for a finished run.
-pub fn card(
-    run: &Run,
-    case: ReportCase,
-    texts: &Translations,
-    file: Option<&Path>,
-    run_dir: &Path,
-) -> Value {
+pub fn card(run: &Run, case: ReportCase, texts: &Translations, file: Option<&Path>, run_dir: &Path) -> Value {
     let c = &run.counts;
     let info = run
         .load
@@ -147,7 +141,7 @@ pub fn card(
         .unwrap_or_default();
     let values = [
         ("task", run.task.clone()),
-        ("file", file.map(|f| f.display().to_string()).unwrap_or_default()),
+        ("file", file.map(shown_file).unwrap_or_default()),
         ("info", info),
         ("fetched", c.fetched.to_string()),
         ("valid", c.valid.to_string()),
@@ -190,6 +184,19 @@ pub fn card(
         "status": if case == ReportCase::Succeeded && c.blocked == 0 { "done" } else { "open" },
         "report": report.to_string(),
     })
+}
+
+/// The file a report names: an SFTP address as it is, a file on this
+/// workstation by its name only (a card is read elsewhere, where the
+/// workstation's paths mean nothing).
+fn shown_file(file: &Path) -> String {
+    let text = file.display().to_string();
+    if text.starts_with("sftp://") {
+        return text;
+    }
+    file.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or(text)
 }
 
 /// The files a run's report carries: the run's own files and the archives

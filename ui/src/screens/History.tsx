@@ -156,7 +156,16 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
             <dt>Execution id</dt>
             <dd className="mono" data-testid="run-id">{r.id}</dd>
             <dt>Status</dt>
-            <dd data-testid="run-status">{r.status}</dd>
+            <dd data-testid="run-status">
+              {r.status}
+              {r.ended_in ? ` (in the ${r.ended_in} stage)` : ""}
+            </dd>
+            {r.message && (
+              <>
+                <dt>Message</dt>
+                <dd data-testid="run-message">{r.message}</dd>
+              </>
+            )}
             <dt>Planned / started / finished</dt>
             <dd>
               {when(r.planned_at)} / {when(r.started_at)} / {when(r.finished_at)}

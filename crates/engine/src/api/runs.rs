@@ -409,13 +409,8 @@ impl Engine {
             })
             .unwrap_or_default();
         let archives: Vec<&std::path::Path> = archives.iter().map(PathBuf::as_path).collect();
-        let mut card = crate::hr_report::card(
-            run,
-            case,
-            &texts,
-            file.as_deref().map(std::path::Path::new),
-            &dir,
-        );
+        let mut card =
+            crate::hr_report::card(run, case, &texts, file.as_deref().map(std::path::Path::new), &dir);
         if let Some(a) = task.task_id_attribute.as_deref() {
             card[a] = json!(task.id);
         }
@@ -451,7 +446,10 @@ impl Engine {
     }
 
     /// The report's template and folder, checked against the connector's target.
-    pub(crate) async fn report_destination(&self, connector: &crate::model::Connector) -> Result<(String, String)> {
+    pub(crate) async fn report_destination(
+        &self,
+        connector: &crate::model::Connector,
+    ) -> Result<(String, String)> {
         let text = |k: &str| rules::hr::param_text(&connector.parameters, k).unwrap_or_default();
         let (template, folder) = (text("report_template_code"), text("report_folder_code"));
         if template.is_empty() || folder.is_empty() {
@@ -480,7 +478,13 @@ impl Engine {
         run.message = Some(info.clone());
         self.store().save_run(run).await?;
         self.store()
-            .add_alert(Some(&run.task_id), Some(&run.id), &run.task, run.status.as_str(), &info)
+            .add_alert(
+                Some(&run.task_id),
+                Some(&run.id),
+                &run.task,
+                run.status.as_str(),
+                &info,
+            )
             .await?;
         Ok(())
     }

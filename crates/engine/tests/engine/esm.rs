@@ -449,7 +449,11 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
     let mut cfg = config();
     cfg.templates.push(TemplateDef {
         code: "title".into(),
-        attributes: vec![attr("title_id", "string", false), attr("name", "string", false), attr("taskid", "string", false)],
+        attributes: vec![
+            attr("title_id", "string", false),
+            attr("name", "string", false),
+            attr("taskid", "string", false),
+        ],
         folders: vec!["titles".into()],
     });
     cfg.templates.push(TemplateDef {
@@ -470,12 +474,16 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         .set_settings(&[("environment_type".into(), "test".into())])
         .await
         .unwrap();
-    f.engine.add_target(target("acme", &standin.base_url(), PASSWORD)).await.unwrap();
+    f.engine
+        .add_target(target("acme", &standin.base_url(), PASSWORD))
+        .await
+        .unwrap();
     let inbox = f.dir.path().join("inbox");
     std::fs::create_dir_all(&inbox).unwrap();
     std::fs::write(inbox.join("t.csv"), "TitleId;Name\nT1;Engineer\nT2;Manager\n").unwrap();
     let params = json!({"file_path": format!("{}/*.csv", inbox.display()), "data_type": "title", "run_type": "full",
-        "report_template_code": "admin_task", "report_folder_code": "admin_tasks"});
+        "report_template_code": "admin_task", "report_folder_code": "admin_tasks",
+        "webapi_url": standin.base_url(), "webapi_user": "webapi", "webapi_password": PASSWORD});
     // A report template the solution lacks is named when the connector is saved.
     let mut lacking = params.clone();
     lacking["report_template_code"] = json!("hr_report");
@@ -487,7 +495,10 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("template 'hr_report' does not exist in target 'acme'"), "{e}");
+    assert!(
+        e.contains("template 'hr_report' does not exist in target 'acme'"),
+        "{e}"
+    );
     f.engine
         .create_connector(connector_input(
             &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": params}).to_string(),
@@ -505,8 +516,19 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         )
         .await
         .unwrap();
-    let r = f.engine.run_task("HR/Load", RunTrigger::Manual, false).await.unwrap();
-    assert_eq!(r.status, RunStatus::Succeeded, "{:?} {:?} {:?}", r.extract, r.load, r.message);
+    let r = f
+        .engine
+        .run_task("HR/Load", RunTrigger::Manual, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status,
+        RunStatus::Succeeded,
+        "{:?} {:?} {:?}",
+        r.extract,
+        r.load,
+        r.message
+    );
 
     let data = standin.data();
     let report = data
@@ -522,7 +544,11 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         .map(|a| a.name.as_str())
         .collect();
     assert!(names.contains(&"title_archive.json"), "{names:?}");
-    let archive = data.attachments.iter().find(|a| a.name == "title_archive.json").unwrap();
+    let archive = data
+        .attachments
+        .iter()
+        .find(|a| a.name == "title_archive.json")
+        .unwrap();
     assert!(String::from_utf8_lossy(&archive.bytes).contains("Engineer"));
     // No value of the card names a file on this workstation.
     let shown = serde_json::to_string(&report.1.data).unwrap();

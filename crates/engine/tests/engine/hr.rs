@@ -196,13 +196,19 @@ async fn a_full_run_loads_a_csv_blocks_rows_without_mandatory_values_and_reports
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
-    assert!(attached.iter().any(|a| a.ends_with("/workperiod_archive.json")), "{attached:?}");
+    assert!(
+        attached.iter().any(|a| a.ends_with("/workperiod_archive.json")),
+        "{attached:?}"
+    );
     for a in &attached {
         assert!(a.starts_with("attachments/") && !a.contains(".."), "{a}");
         let kept = f.engine.data_dir().join(a);
         assert!(kept.is_file(), "{} is kept", kept.display());
     }
-    assert!(!report.to_string().contains(&folder.display().to_string()), "{report}");
+    assert!(
+        !report.to_string().contains(&folder.display().to_string()),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -214,23 +220,42 @@ async fn a_report_that_cannot_be_written_fails_the_run_in_its_report_stage_with_
         .engine
         .update_connector(
             "HR",
-            connector_input(&json!({"parameters": params(json!({"report_folder_code": "nowhere"}))}).to_string()),
+            connector_input(
+                &json!({"parameters": params(json!({"report_folder_code": "nowhere"}))}).to_string(),
+            ),
         )
         .await
         .unwrap_err()
         .to_string();
-    assert!(e.contains("folder 'nowhere' does not exist in target 'local'"), "{e}");
-    write(&folder, "w.csv", format!("{HEADER}\n{}\n", row(1, "L")).as_bytes());
+    assert!(
+        e.contains("folder 'nowhere' does not exist in target 'local'"),
+        "{e}"
+    );
+    write(
+        &folder,
+        "w.csv",
+        format!("{HEADER}\n{}\n", row(1, "L")).as_bytes(),
+    );
     // Where the attachments are kept is taken by a file: the report cannot be written.
     std::fs::write(f.engine.data_dir().join("attachments"), b"in the way").unwrap();
     let r = run(&f).await;
     assert_eq!(r.status, RunStatus::Failed);
     assert_eq!(r.ended_in, Some(provisio_engine::model::RunStage::Report));
-    assert!(r.message.as_deref().unwrap_or_default().starts_with("the HR report could not be written"), "{:?}", r.message);
+    assert!(
+        r.message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("the HR report could not be written"),
+        "{:?}",
+        r.message
+    );
     let stored = f.engine.run(&r.id).await.unwrap();
     assert_eq!(stored.status, RunStatus::Failed, "the history shows it");
     let alerts = f.engine.alerts(10).await.unwrap();
-    assert!(alerts.iter().any(|a| a.run_id.as_deref() == Some(r.id.as_str()) && a.message.contains("report could not be written")));
+    assert!(alerts
+        .iter()
+        .any(|a| a.run_id.as_deref() == Some(r.id.as_str())
+            && a.message.contains("report could not be written")));
 }
 
 #[tokio::test]

@@ -578,7 +578,14 @@ impl EsmClient {
 
     /// Uploads a file to a card's attachment attribute (multipart: `fileName`, `fileUpload`).
     /// Never repeated after a lost answer: the server may have stored it.
-    pub fn upload(&mut self, template: &str, id: i64, attribute: &str, name: &str, bytes: Vec<u8>) -> Result<()> {
+    pub fn upload(
+        &mut self,
+        template: &str,
+        id: i64,
+        attribute: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<()> {
         let card = id.to_string();
         let url = self.url(&["dc", template, "data", &card, attribute, "file"]);
         let name_for_form = name.to_string();
@@ -586,7 +593,8 @@ impl EsmClient {
             Method::POST,
             url,
             &move |b| {
-                let part = reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(name_for_form.clone());
+                let part =
+                    reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(name_for_form.clone());
                 let form = reqwest::blocking::multipart::Form::new()
                     .text("fileName", name_for_form.clone())
                     .part("fileUpload", part);
@@ -594,8 +602,12 @@ impl EsmClient {
             },
             Repeat::Never,
         )?;
-        self.answer(r, &format!("attaching {name} to {template} card {id}"), AnswerSize::Small)
-            .map(|_| ())
+        self.answer(
+            r,
+            &format!("attaching {name} to {template} card {id}"),
+            AnswerSize::Small,
+        )
+        .map(|_| ())
     }
 
     /// Moves one card to the trash.
