@@ -1874,3 +1874,91 @@ fn an_interruption_that_approving_cannot_help_gets_no_approve_hint() {
     );
     assert_eq!(cli.json(&["run", "plan", id])["help"], "review_plan");
 }
+
+#[test]
+fn idle_sockets_never_starve_the_scheduler_of_a_serve_with_few_descriptors() {
+    let cli = Cli::new();
+    scripted_task(
+        &cli,
+        "Tick",
+        "Load",
+        "import json\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\n\
+         json.dump([{'id': '1', 'name': 'n'}], open(a['expected_output_filename'], 'w'))\n",
+        "* * * * * *",
+        "{}",
+    );
+    let created = cli.ok(&["api-token", "create", "--name", "flows"]);
+    let token = created.lines().last().unwrap().trim().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // A small descriptor table, soft and hard (util-linux's prlimit): what a
+    // few thousand sockets used up before.
+    let mut serve = Command::new("prlimit")
+        .arg("--nofile=256:256")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["serve", "--grace", "2", "--listen", &port.to_string()])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::blocking::Client::builder()
+        .timeout(std::time::Duration::from_secs(90))
+        .build()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while http.get(format!("{base}/health")).send().is_err() {
+        assert!(started.elapsed().as_secs() < 20, "the API did not come up");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // A thousand sockets that never send a byte, four times the server's descriptors.
+    let idle: Vec<std::net::TcpStream> = (0..1000)
+        .filter_map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).ok())
+        .collect();
+    assert!(idle.len() >= 900, "only {} sockets connected", idle.len());
+    let held_since = chrono_now();
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    let tasks = http
+        .get(format!("{base}/tasks"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    assert_eq!(tasks.status().as_u16(), 200, "an authenticated call is answered");
+    // Every second's run while the sockets were held succeeded.
+    let history = cli.json(&["task", "history", "Tick/Load"]);
+    let during: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["started_at"].as_str().unwrap_or_default() >= held_since.as_str())
+        .filter(|r| r["status"] != "running")
+        .collect();
+    assert!(
+        during.len() >= 2,
+        "runs went on while the sockets were held: {history}"
+    );
+    for r in &during {
+        assert_eq!(r["status"], "succeeded", "{r}");
+    }
+    drop(idle);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(serve.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_eq!(serve.wait().unwrap().code(), Some(0));
+}
+
+/// Now as the engine writes times (RFC 3339, UTC, milliseconds), for comparing with a run's.
+fn chrono_now() -> String {
+    let out = Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.000Z"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
