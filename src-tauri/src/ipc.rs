@@ -44,6 +44,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             tasks::copy_task,
             tasks::remove_task,
             tasks::task_change_warnings,
+            tasks::connector_task_settings,
             tasks::missing_task_fields,
             tasks::schedule_preview,
             runs::run_now,

@@ -54,6 +54,16 @@ pub async fn remove_task(state: State<'_, AppState>, reference: String, force: b
     Ok(state.engine.remove_task(&reference, force).await?)
 }
 
+/// The run type and limits a connector sets for its tasks (HR), shown read-only in the task editor.
+#[tauri::command]
+#[specta::specta]
+pub async fn connector_task_settings(
+    state: State<'_, AppState>,
+    connector: String,
+) -> CommandResult<Option<provisio_engine::api::ConnectorTaskSettings>> {
+    Ok(state.engine.connector_task_settings(&connector).await?)
+}
+
 /// What saving `input` over the task would break (workflows calling it), asked before Save.
 #[tauri::command]
 #[specta::specta]

@@ -14,6 +14,7 @@ const engine = {
   schedule_preview: () => ({ next: ["2026-12-05T00:00:00Z"], warning: "This schedule fires every 10 minutes but recent runs read 3000 records" }),
   list_templates: () => [{ code: "person", name: "Person", attributes: [{ code: "employee_id" }, { code: "groups", multi_value: true }] }],
   list_folders: () => [{ code: "persons", name: "Persons", templates: ["person"] }],
+  connector_task_settings: () => null,
 };
 
 describe("the task editor", () => {
@@ -129,5 +130,32 @@ describe("the task editor", () => {
     expect(saved).toEqual([]);
     fireEvent.click(within(ask).getByRole("button", { name: "Save anyway" }));
     await waitFor(() => expect(saved.length).toBe(1));
+  });
+
+  it("shows an HR task the run type and limits its connector sets, read-only, with their source", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, {
+      ...engine,
+      connector_task_settings: () => ({
+        run_type: "partial",
+        limits: { update_limit: 100, override_update_limit: false, minimum_row_count: 10 },
+        source: "the parameter block of connector 'HR'",
+      }),
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    expect((await screen.findByTestId("run-type-from-connector")).textContent).toBe("Partial");
+    expect(screen.queryByRole("combobox", { name: "Run type" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Limits" }));
+    const limits = await screen.findByTestId("limits-from-connector");
+    expect(limits.textContent).toContain("set in the parameter block of connector 'HR'");
+    expect(limits.textContent).toContain("Update limit100");
+    expect(limits.textContent).toContain("Minimum row count10");
+    expect(screen.queryByRole("spinbutton", { name: "Update limit" })).toBeNull();
+  });
+
+  it("labels override_update_limit as the standing setting it is", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, { ...engine, connector_task_settings: () => null });
+    fireEvent.click(screen.getByRole("button", { name: "Limits" }));
+    expect(await screen.findByRole("checkbox", { name: "Always override the update limit" })).toBeTruthy();
+    expect(screen.getByText(/a standing setting: every run goes past the update limit/)).toBeTruthy();
   });
 });

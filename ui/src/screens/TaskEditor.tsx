@@ -2,7 +2,7 @@ import { useMemo, useState, type ReactNode } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import { TemplateOptions } from "../components/TemplateOptions";
-import type { Run, Task, TaskInput, TaskUsage } from "../bindings";
+import type { ConnectorTaskSettings, Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
@@ -96,6 +96,8 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
   const { connectorId, taskId, open } = props;
   const client = useQueryClient();
   const connector = useQuery({ queryKey: ["connector", connectorId], queryFn: () => api.getConnector(connectorId) });
+  // An HR connector sets its tasks' run type and limits; the editor shows them with that source.
+  const fromConnector = useQuery({ queryKey: ["connector-task-settings", connectorId], queryFn: () => api.connectorTaskSettings(connectorId) });
   const [draft, setDraft] = useState<TaskInput>(props.initial);
   const [savedId, setSavedId] = useState<string | null>(taskId);
   const usage = draft.usage ?? props.usage;
@@ -229,10 +231,10 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
         </nav>
         <div className="section-body">
           {section === "Scheduling" && <Scheduling draft={draft} set={set} taskId={savedId} />}
-          {section === "Task details" && <Details draft={draft} set={set} />}
+          {section === "Task details" && <Details draft={draft} set={set} fromConnector={fromConnector.data ?? null} />}
           {section === "Mappings" && <Mappings draft={draft} set={set} target={connector.data?.target ?? "local"} />}
           {section === "Removal" && <Removal draft={draft} set={set} />}
-          {section === "Limits" && <LimitsSection draft={draft} set={set} />}
+          {section === "Limits" && <LimitsSection draft={draft} set={set} fromConnector={fromConnector.data ?? null} />}
           {section === "Failure settings" && <Failure draft={draft} set={set} />}
           {section === "Runtime" && <Runtime draft={draft} set={set} />}
           {section === "Cache" && (
@@ -396,7 +398,7 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
   );
 }
 
-function Details({ draft, set }: Part) {
+function Details({ draft, set, fromConnector }: Part & { fromConnector: ConnectorTaskSettings | null }) {
   return (
     <div className="form">
       <Field label="Name">
@@ -408,6 +410,12 @@ function Details({ draft, set }: Part) {
             <option value="write">Write (the script's records are loaded)</option>
             <option value="read">Read (the script returns values to the caller)</option>
           </select>
+        </Field>
+      ) : fromConnector ? (
+        <Field label="Run type" hint={`set in ${fromConnector.source}`}>
+          <output aria-label="Run type" data-testid="run-type-from-connector">
+            {fromConnector.run_type === "partial" ? "Partial" : "Full"}
+          </output>
         </Field>
       ) : (
         <Field label="Run type">
@@ -540,15 +548,35 @@ function Removal({ draft, set }: Part) {
 
 const num = (v: string) => (v.trim() === "" ? null : Math.max(0, Math.floor(Number(v))));
 
-function LimitsSection({ draft, set }: Part) {
+function LimitsSection({ draft, set, fromConnector }: Part & { fromConnector: ConnectorTaskSettings | null }) {
   const l = draft.limits ?? { update_limit: null, override_update_limit: false, minimum_row_count: null };
+  if (fromConnector) {
+    // An HR task runs with its connector's limits: shown here, set in the connector's block.
+    const c = fromConnector.limits;
+    return (
+      <div className="form" data-testid="limits-from-connector">
+        <p className="hint">These limits apply to every run of this task. They are set in {fromConnector.source}.</p>
+        <dl className="detail-grid">
+          <dt>Update limit</dt>
+          <dd>{c.update_limit ?? (fromConnector.run_type === "partial" ? "none" : "none (full runs)")}</dd>
+          <dt>Always override the update limit</dt>
+          <dd>{c.override_update_limit ? "yes" : "no"}</dd>
+          <dt>Minimum row count</dt>
+          <dd>{c.minimum_row_count ?? "none"}</dd>
+        </dl>
+      </div>
+    );
+  }
   return (
     <div className="form">
       <Field label="Update limit" hint="creates + updates + removals a run may make before it waits for approval">
         <input type="number" min={0} aria-label="Update limit" value={l.update_limit ?? ""} onChange={(e) => set({ limits: { ...l, update_limit: num(e.target.value) } })} />
       </Field>
-      <Field label="Override update limit once">
-        <input type="checkbox" aria-label="Override update limit once" checked={l.override_update_limit ?? false} onChange={(e) => set({ limits: { ...l, override_update_limit: e.target.checked } })} />
+      <Field
+        label="Always override the update limit"
+        hint="a standing setting: every run goes past the update limit; to let one interrupted run through, approve it from its alert"
+      >
+        <input type="checkbox" aria-label="Always override the update limit" checked={l.override_update_limit ?? false} onChange={(e) => set({ limits: { ...l, override_update_limit: e.target.checked } })} />
       </Field>
       <Field label="Minimum row count" hint="fewer records than this interrupts the run">
         <input type="number" min={0} aria-label="Minimum row count" value={l.minimum_row_count ?? ""} onChange={(e) => set({ limits: { ...l, minimum_row_count: num(e.target.value) } })} />

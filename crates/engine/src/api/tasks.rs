@@ -89,6 +89,22 @@ impl Engine {
         })
     }
 
+    /// The run type and limits an HR connector's tasks run with, from its
+    /// parameter block (the task editor shows them, read-only, with that
+    /// source); `None` for other connectors, whose tasks carry their own.
+    pub async fn connector_task_settings(&self, connector: &str) -> Result<Option<ConnectorTaskSettings>> {
+        let c = self.connector_row(connector).await?;
+        if c.connector_type != crate::model::ConnectorType::HrFile {
+            return Ok(None);
+        }
+        let run_type = rules::hr::declared_run_type(&c.parameters);
+        Ok(Some(ConnectorTaskSettings {
+            run_type: run_type.to_string(),
+            limits: rules::hr::declared_limits(&c.parameters),
+            source: format!("the parameter block of connector '{}'", c.name),
+        }))
+    }
+
     /// What saving `input` over the task would break, said before it is
     /// saved (the window asks first; the CLI says it after the update).
     pub async fn task_change_warnings(&self, reference: &str, input: &TaskInput) -> Result<Vec<String>> {
@@ -190,6 +206,10 @@ impl Engine {
         };
         rules::task::check_against_target(&input, &template, &folder, failure.as_ref().map(|(t, f)| (t, f)))?;
         rules::task::check_limits(&input)?;
+        if c.connector_type == crate::model::ConnectorType::HrFile {
+            // Nothing typed for an HR task is silently replaced at its run.
+            rules::hr::check_task_own_settings(&input)?;
+        }
         if c.connector_type == crate::model::ConnectorType::HrFile && scheduled {
             // The connector's data type decides what the task must map.
             if let Some(data_type) = rules::hr::declared_data_type(&c.parameters) {
@@ -325,4 +345,14 @@ fn change_warnings(existing: &Task, task: &Task) -> Vec<String> {
         existing.name,
         callers(&existing.references)
     )]
+}
+
+/// The run type and limits a connector sets for all its tasks (HR), and where they come from.
+#[derive(Debug, Clone, serde::Serialize, specta::Type)]
+pub struct ConnectorTaskSettings {
+    /// `full` or `partial`.
+    pub run_type: String,
+    pub limits: crate::model::Limits,
+    /// Where a user changes them.
+    pub source: String,
 }

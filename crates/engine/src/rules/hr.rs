@@ -241,6 +241,44 @@ pub fn unmapped_error(data_type: HrDataType, unmapped: &[String]) -> EngineError
 
 /// The guard's limits of an HR run: the minimum row count always, the
 /// update limit on partial runs only (as the HR connector's manual says).
+/// The limits an HR block declares, read leniently (the parameter check names any wrong value).
+pub fn declared_limits(params: &Value) -> crate::model::Limits {
+    let count = |k: &str| param_text(params, k).and_then(|t| t.trim().parse::<u64>().ok());
+    let partial = declared_run_type(params) == HrRunType::Partial;
+    crate::model::Limits {
+        update_limit: count("update_limit").filter(|_| partial),
+        override_update_limit: param_text(params, "override_update_limit").is_some_and(|t| t.eq_ignore_ascii_case("true")),
+        minimum_row_count: count("minimum_row_count"),
+    }
+}
+
+/// An HR task takes its run type and limits from its connector's block: a
+/// task that names its own is refused with where to set them, never
+/// silently overruled at its run.
+pub fn check_task_own_settings(input: &crate::model::TaskInput) -> Result<()> {
+    let own_limits = input
+        .limits
+        .as_ref()
+        .is_some_and(|l| *l != crate::model::Limits::default());
+    if own_limits {
+        return Err(EngineError::invalid(
+            "limits",
+            "an HR task runs with the limits of its connector's parameter block \
+             (minimum_row_count, update_limit, override_update_limit); set them there",
+        ));
+    }
+    if input
+        .run_type
+        .is_some_and(|r| r != crate::model::RunType::Full)
+    {
+        return Err(EngineError::invalid(
+            "run_type",
+            "an HR task runs with the run_type of its connector's parameter block (full or partial); set it there",
+        ));
+    }
+    Ok(())
+}
+
 pub fn limits(params: &HrParameters) -> crate::model::Limits {
     crate::model::Limits {
         update_limit: params

@@ -823,3 +823,33 @@ async fn malformed_xml_and_repeated_json_keys_load_nothing_and_file_names_stay_o
         "{report}"
     );
 }
+
+#[tokio::test]
+async fn an_hr_task_takes_its_limits_and_run_type_from_the_connector_and_says_so() {
+    let f = fresh().await;
+    hr(&f, json!({"run_type": "partial", "update_limit": 50, "minimum_row_count": 10})).await;
+    let shown = f.engine.connector_task_settings("HR").await.unwrap().unwrap();
+    assert_eq!(shown.run_type, "partial");
+    assert_eq!(
+        (shown.limits.update_limit, shown.limits.minimum_row_count, shown.limits.override_update_limit),
+        (Some(50), Some(10), false)
+    );
+    assert!(shown.source.contains("connector 'HR'"), "{}", shown.source);
+    // Limits or a run type typed for the task itself are refused, not silently replaced at its run.
+    let mut own = work_period_task();
+    own.name = Some("Own limits".into());
+    own.limits = Some(provisio_engine::model::Limits {
+        update_limit: Some(5),
+        ..Default::default()
+    });
+    let e = f.engine.create_task("HR", own).await.unwrap_err().to_string();
+    assert!(e.contains("limits of its connector's parameter block"), "{e}");
+    let mut own = work_period_task();
+    own.name = Some("Own run type".into());
+    own.run_type = Some(provisio_engine::model::RunType::Incremental);
+    let e = f.engine.create_task("HR", own).await.unwrap_err().to_string();
+    assert!(e.contains("run_type of its connector's parameter block"), "{e}");
+    // A script connector's tasks carry their own.
+    connector(&f.engine, "Script").await;
+    assert!(f.engine.connector_task_settings("Script").await.unwrap().is_none());
+}
