@@ -47,6 +47,8 @@ export const commands = {
 	removeTask: (reference: string, force: boolean) => typedError<Task, ErrorBody>(__TAURI_INVOKE("remove_task", { reference, force })),
 	/**  What saving `input` over the task would break (workflows calling it), asked before Save. */
 	taskChangeWarnings: (reference: string, input: TaskInput) => typedError<string[], ErrorBody>(__TAURI_INVOKE("task_change_warnings", { reference, input })),
+	/**  The run type and limits a connector sets for its tasks (HR), shown read-only in the task editor. */
+	connectorTaskSettings: (connector: string) => typedError<ConnectorTaskSettings | null, ErrorBody>(__TAURI_INVOKE("connector_task_settings", { connector })),
 	/**  The mandatory fields the editor's task still lacks (Save stays disabled until none). */
 	missingTaskFields: (input: TaskInput) => __TAURI_INVOKE<string[]>("missing_task_fields", { input }),
 	/**  The next five fire times by the scheduler's own timing code, and the frequency advice. */
@@ -221,6 +223,15 @@ export type ConnectorSummary = {
 	event_count: number,
 	/**  Computed from its scheduled tasks' latest runs (see `rules::status`). */
 	status: ConnectorStatus,
+};
+
+/**  The run type and limits a connector sets for all its tasks (HR), and where they come from. */
+export type ConnectorTaskSettings = {
+	/**  `full` or `partial`. */
+	run_type: string,
+	limits: Limits,
+	/**  Where a user changes them. */
+	source: string,
 };
 
 export type ConnectorType = 

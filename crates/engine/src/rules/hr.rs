@@ -247,7 +247,8 @@ pub fn declared_limits(params: &Value) -> crate::model::Limits {
     let partial = declared_run_type(params) == HrRunType::Partial;
     crate::model::Limits {
         update_limit: count("update_limit").filter(|_| partial),
-        override_update_limit: param_text(params, "override_update_limit").is_some_and(|t| t.eq_ignore_ascii_case("true")),
+        override_update_limit: param_text(params, "override_update_limit")
+            .is_some_and(|t| t.eq_ignore_ascii_case("true")),
         minimum_row_count: count("minimum_row_count"),
     }
 }
@@ -267,10 +268,7 @@ pub fn check_task_own_settings(input: &crate::model::TaskInput) -> Result<()> {
              (minimum_row_count, update_limit, override_update_limit); set them there",
         ));
     }
-    if input
-        .run_type
-        .is_some_and(|r| r != crate::model::RunType::Full)
-    {
+    if input.run_type.is_some_and(|r| r != crate::model::RunType::Full) {
         return Err(EngineError::invalid(
             "run_type",
             "an HR task runs with the run_type of its connector's parameter block (full or partial); set it there",

@@ -827,11 +827,19 @@ async fn malformed_xml_and_repeated_json_keys_load_nothing_and_file_names_stay_o
 #[tokio::test]
 async fn an_hr_task_takes_its_limits_and_run_type_from_the_connector_and_says_so() {
     let f = fresh().await;
-    hr(&f, json!({"run_type": "partial", "update_limit": 50, "minimum_row_count": 10})).await;
+    hr(
+        &f,
+        json!({"run_type": "partial", "update_limit": 50, "minimum_row_count": 10}),
+    )
+    .await;
     let shown = f.engine.connector_task_settings("HR").await.unwrap().unwrap();
     assert_eq!(shown.run_type, "partial");
     assert_eq!(
-        (shown.limits.update_limit, shown.limits.minimum_row_count, shown.limits.override_update_limit),
+        (
+            shown.limits.update_limit,
+            shown.limits.minimum_row_count,
+            shown.limits.override_update_limit
+        ),
         (Some(50), Some(10), false)
     );
     assert!(shown.source.contains("connector 'HR'"), "{}", shown.source);
@@ -851,5 +859,10 @@ async fn an_hr_task_takes_its_limits_and_run_type_from_the_connector_and_says_so
     assert!(e.contains("run_type of its connector's parameter block"), "{e}");
     // A script connector's tasks carry their own.
     connector(&f.engine, "Script").await;
-    assert!(f.engine.connector_task_settings("Script").await.unwrap().is_none());
+    assert!(f
+        .engine
+        .connector_task_settings("Script")
+        .await
+        .unwrap()
+        .is_none());
 }
