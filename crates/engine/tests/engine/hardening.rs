@@ -813,4 +813,21 @@ async fn on_warm_starts_no_descendant_outlives_a_run_that_succeeds_is_stopped_or
     let r = run(&f.engine, &task).await;
     assert_ne!(r.status, RunStatus::Succeeded);
     assert_all_ended(&pids, "after a timeout");
+
+    // Silent past its heartbeat timeout (the script never beats).
+    let pids = f.dir.path().join("heartbeat.pids");
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Silent",
+        &escaping_script(&pids, "wait"),
+        "{}",
+        r#"{"heartbeat_timeout": 2}"#,
+    )
+    .await;
+    let r = run(&f.engine, &task).await;
+    assert_ne!(r.status, RunStatus::Succeeded);
+    let info = r.extract.info.clone().unwrap_or_default();
+    assert!(info.contains("heartbeat"), "{info}");
+    assert_all_ended(&pids, "after the heartbeat was lost");
 }
