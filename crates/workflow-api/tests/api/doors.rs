@@ -352,3 +352,84 @@ async fn idle_and_half_sent_connections_are_closed_and_never_crowd_out_callers_o
         assert!(closed, "a connection stayed open");
     }
 }
+
+#[tokio::test]
+async fn a_read_back_through_the_api_leaves_the_card_with_the_task_that_loaded_it() {
+    let api = Api::start(Limits::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    // People from the connector's `ids` parameter; a full run with removal marking.
+    let script = dir.path().join("people.py");
+    std::fs::write(
+        &script,
+        "import json\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\n\
+         ids = a['connector_parameters']['ids']\n\
+         json.dump([{'id': i, 'last': 'L' + i} for i in ids], open(a['expected_output_filename'], 'w'))\n",
+    )
+    .unwrap();
+    api.engine
+        .add_script(
+            &script,
+            provisio_engine::script_library::ScriptKind::Scheduled,
+            None,
+        )
+        .await
+        .unwrap();
+    let connector = |ids: &[&str]| {
+        provisio_engine::jsonc::from_str(
+            &json!({"name": "People", "type": "python_script", "script": "people.py", "parameters": {"ids": ids}})
+                .to_string(),
+        )
+        .unwrap()
+    };
+    api.engine
+        .create_connector(connector(&["jdoe", "asmith"]))
+        .await
+        .unwrap();
+    api.engine
+        .create_task(
+            "People",
+            serde_json::from_value(json!({"name": "Load", "schedule": "0 0 0 1 1 *", "object_id_attribute": "id",
+                "target_template": "person", "target_folder": "persons", "task_id_attribute": "taskid",
+                "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"},
+                "mappings": [{"source": "id", "target": "employee_id"}, {"source": "last", "target": "last_name"}]}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let load = || {
+        api.engine
+            .run_task("People/Load", provisio_engine::model::RunTrigger::Manual, false)
+    };
+    assert_eq!(load().await.unwrap().counts.created, 2);
+    let token = api.token("flows", &[]).await;
+    let (status, read) = api
+        .call(
+            reqwest::Method::POST,
+            "/connectors/AD/tasks/Lookup/invoke",
+            Some(&token),
+            Some(json!({"values": {"employee_id": "jdoe", "last_name": "Read"},
+                        "card": {"attribute": "employee_id", "key": "jdoe"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{read}");
+    // jdoe leaves: the full run that loaded the card still marks it removed.
+    api.engine
+        .update_connector(
+            "People",
+            provisio_engine::jsonc::from_str(&json!({"parameters": {"ids": ["asmith"]}}).to_string())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let r = load().await.unwrap();
+    assert_eq!(r.counts.removed, 1, "{:?}", r.load);
+    let cards = api.engine.datacards("person", None, 100).await.unwrap();
+    let jdoe = cards.iter().find(|c| c.data["employee_id"] == "jdoe").unwrap();
+    assert_eq!(
+        (
+            jdoe.data["last_name"].as_str(),
+            jdoe.data["accountStatus"].as_str()
+        ),
+        (Some("Read"), Some("5 - Removed"))
+    );
+}
