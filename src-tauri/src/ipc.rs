@@ -57,6 +57,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             runs::invoke_event,
             runs::planned_changes,
             runs::approve_run,
+            runs::live_progress,
             data::list_templates,
             data::list_folders,
             data::list_datacards,

@@ -76,6 +76,12 @@ export const commands = {
 	 *  limits that stopped it lifted for that run (the CLI's `task run --approve`).
 	 */
 	approveRun: (runId: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("approve_run", { runId })),
+	/**
+	 *  The progress of a task's running run started by any process on the data
+	 *  directory (`provisio serve`, another window): the window polls it when no
+	 *  event of its own tells.
+	 */
+	liveProgress: (taskId: string) => typedError<RunProgress | null, ErrorBody>(__TAURI_INVOKE("live_progress", { taskId })),
 	listTemplates: (target: string | null) => typedError<Template[], ErrorBody>(__TAURI_INVOKE("list_templates", { target })),
 	listFolders: (target: string | null) => typedError<Folder[], ErrorBody>(__TAURI_INVOKE("list_folders", { target })),
 	listDatacards: (template: string, folder: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, limit })),

@@ -2,7 +2,8 @@
 // per run for whichever screen shows it. A run's last message (a final
 // status) also refreshes the cached lists that depend on it.
 import { useSyncExternalStore } from "react";
-import type { QueryClient } from "@tanstack/react-query";
+import { useQuery, type QueryClient } from "@tanstack/react-query";
+import { api } from "./api";
 import { events, type RunProgress } from "./bindings";
 
 let byRun: ReadonlyMap<string, RunProgress> = new Map();
@@ -50,10 +51,18 @@ export function useProgress(): ReadonlyMap<string, RunProgress> {
 /** The running run of a task, if one is reporting. */
 export function useTaskProgress(taskId: string | undefined): RunProgress | undefined {
   const all = useProgress();
-  if (!taskId) return undefined;
   let found: RunProgress | undefined;
-  for (const p of all.values()) if (p.task_id === taskId) found = p;
-  return found;
+  if (taskId) for (const p of all.values()) if (p.task_id === taskId) found = p;
+  // A run another process executes (provisio serve, another window) sends no
+  // event here: its progress is read from the store while it runs.
+  const recorded = useQuery({
+    queryKey: ["live-progress", taskId],
+    queryFn: () => api.liveProgress(taskId ?? ""),
+    enabled: taskId !== undefined && found?.status !== "running",
+    refetchInterval: 1000,
+  });
+  if (found?.status === "running") return found;
+  return recorded.data ?? found;
 }
 
 /** "Load: 1,200 read, 800 loaded" */

@@ -2,6 +2,10 @@
 //! window) instead of being polled from the run rows. The pipeline bumps
 //! lock-free counters on its hot paths; a ticker per run turns them into
 //! [`RunProgress`] messages a few times a second, and once more at the end.
+//!
+//! The same ticker keeps the latest message in the run's directory
+//! ([`PROGRESS_FILE`]), so that a window can follow a run that another
+//! process (`provisio serve`, another window) executes.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
@@ -23,6 +27,26 @@ pub struct RunProgress {
     pub records_read: u64,
     /// Records the target has written so far.
     pub records_loaded: u64,
+}
+
+/// The file in a run's directory holding its latest progress (JSON).
+pub const PROGRESS_FILE: &str = "progress.json";
+
+/// The latest progress another process recorded for the run in `run_dir`.
+pub fn read_recorded(run_dir: &std::path::Path) -> Option<RunProgress> {
+    std::fs::read(run_dir.join(PROGRESS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Replaces the recorded progress (written aside, then renamed: a reader never sees half).
+fn record(run_dir: &std::path::Path, p: &RunProgress) {
+    let tmp = run_dir.join("progress.json.tmp");
+    if let Ok(bytes) = serde_json::to_vec(p) {
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, run_dir.join(PROGRESS_FILE));
+        }
+    }
 }
 
 const STAGES: [RunStage; 4] = [
@@ -96,8 +120,15 @@ impl ProgressHub {
     }
 
     /// Starts reporting one run: a message now, then whenever the counters
-    /// moved (at most every 200 ms), until the returned guard ends it.
-    pub fn track(&self, run_id: &str, task_id: &str, task: &str) -> (Arc<ProgressCounters>, Tracking) {
+    /// moved (at most every 200 ms), until the returned guard ends it. With
+    /// `run_dir`, each message is also recorded there for other processes.
+    pub fn track(
+        &self,
+        run_id: &str,
+        task_id: &str,
+        task: &str,
+        run_dir: Option<std::path::PathBuf>,
+    ) -> (Arc<ProgressCounters>, Tracking) {
         let base = RunProgress {
             run_id: run_id.to_string(),
             task_id: task_id.to_string(),
@@ -112,14 +143,20 @@ impl ProgressHub {
             to: listened.then(|| (self.tx.clone(), base.clone())),
             ..Default::default()
         });
-        let ticker = listened.then(|| {
-            let (tx, counters, base) = (self.tx.clone(), counters.clone(), base.clone());
+        let ticker = (listened || run_dir.is_some()).then(|| {
+            let (tx, counters, base, dir) =
+                (self.tx.clone(), counters.clone(), base.clone(), run_dir.clone());
             tokio::spawn(async move {
                 let mut last = None;
                 loop {
                     let now = counters.snapshot(&base);
                     if last.as_ref() != Some(&now) {
-                        let _ = tx.send(now.clone());
+                        if let Some(dir) = &dir {
+                            record(dir, &now);
+                        }
+                        if listened {
+                            let _ = tx.send(now.clone());
+                        }
                         last = Some(now);
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -131,6 +168,7 @@ impl ProgressHub {
             counters: counters.clone(),
             base,
             ticker,
+            run_dir,
         };
         (counters, tracking)
     }
@@ -143,6 +181,7 @@ pub struct Tracking {
     counters: Arc<ProgressCounters>,
     base: RunProgress,
     ticker: Option<tokio::task::JoinHandle<()>>,
+    run_dir: Option<std::path::PathBuf>,
 }
 
 impl Tracking {
@@ -150,13 +189,17 @@ impl Tracking {
         if let Some(t) = self.ticker.take() {
             t.abort();
         }
-        let _ = self.tx.send(RunProgress {
+        let last = RunProgress {
             status,
             stage: None,
             records_read: read.max(self.counters.read.load(Ordering::Relaxed)),
             records_loaded: loaded,
             ..self.base.clone()
-        });
+        };
+        if let Some(dir) = &self.run_dir {
+            record(dir, &last);
+        }
+        let _ = self.tx.send(last);
     }
 }
 
@@ -189,7 +232,7 @@ mod tests {
     async fn a_listener_sees_the_stages_and_counts_then_the_end() {
         let hub = ProgressHub::default();
         let mut rx = hub.subscribe();
-        let (counters, tracking) = hub.track("r1", "t1", "C/T");
+        let (counters, tracking) = hub.track("r1", "t1", "C/T", None);
         let first = rx.recv().await.unwrap();
         assert_eq!((first.stage, first.records_read), (None, 0));
         // A stage change is told at once; counts follow with the next tick.

@@ -93,6 +93,18 @@ pub async fn invoke_event(
         .await?)
 }
 
+/// The progress of a task's running run started by any process on the data
+/// directory (`provisio serve`, another window): the window polls it when no
+/// event of its own tells.
+#[tauri::command]
+#[specta::specta]
+pub async fn live_progress(
+    state: State<'_, AppState>,
+    task_id: String,
+) -> CommandResult<Option<provisio_engine::progress::RunProgress>> {
+    Ok(state.engine.live_progress(&task_id).await?)
+}
+
 /// What an interrupted run planned (its alert's "Review and approve").
 #[tauri::command]
 #[specta::specta]

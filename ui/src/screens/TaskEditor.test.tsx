@@ -15,6 +15,7 @@ const engine = {
   list_templates: () => [{ code: "person", name: "Person", attributes: [{ code: "employee_id" }, { code: "groups", multi_value: true }] }],
   list_folders: () => [{ code: "persons", name: "Persons", templates: ["person"] }],
   connector_task_settings: () => null,
+  live_progress: () => null,
 };
 
 describe("the task editor", () => {
@@ -157,5 +158,33 @@ describe("the task editor", () => {
     fireEvent.click(screen.getByRole("button", { name: "Limits" }));
     expect(await screen.findByRole("checkbox", { name: "Always override the update limit" })).toBeTruthy();
     expect(screen.getByText(/a standing setting: every run goes past the update limit/)).toBeTruthy();
+  });
+
+  it("follows a run another process executes, from the store, and can stop it", async () => {
+    const stopped: unknown[] = [];
+    const task = {
+      id: "t5", connector_id: "c1", connector_name: "HR", name: "Nightly", usage: "scheduled", enabled: true,
+      schedule: "0 0 2 * * *", timezone: "UTC", run_type: "full", mappings_type: "generic", object_id_attribute: "id",
+      target_template: "person", target_folder: "persons", task_id_attribute: "taskid", data_source_type_attribute: null,
+      mappings: [{ source: "id", target: "employee_id" }], failure: null, removal: null, limits: {},
+      heartbeat_timeout: 300, max_runtime: null, references: [], created_at: "", updated_at: "",
+    };
+    renderWithEngine(<TaskEditor connectorId="c1" taskId="t5" usage="scheduled" open={() => {}} />, {
+      ...engine,
+      missing_task_fields: () => [],
+      get_task: () => task,
+      engine_status: () => ({ version: "0.1.0", data_dir: "/d", environment_type: "test", scheduler: { state: "elsewhere", pid: 42 } }),
+      live_progress: ({ taskId }) => ({ run_id: "r9", task_id: taskId, task: "HR/Nightly", status: "running", stage: "load", records_read: 1200, records_loaded: 800 }),
+      stop_task: (args) => {
+        stopped.push(args);
+        return null;
+      },
+    });
+    const progress = await screen.findByTestId("run-progress");
+    await waitFor(() => expect(progress.textContent).toBe("Load: 1,200 records read, 800 loaded"));
+    const stop = screen.getByRole("button", { name: "Stop" });
+    await waitFor(() => expect((stop as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(stop);
+    await waitFor(() => expect(stopped).toEqual([{ task: "t5" }]));
   });
 });

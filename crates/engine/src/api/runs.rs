@@ -203,7 +203,13 @@ impl Engine {
         span.record("task_id", task.id.as_str());
         span.record("task", run.task.as_str());
         tracing::info!(trigger = ?run.trigger, run_type = %run.run_type, "run started");
-        let (counters, tracking) = self.progress.track(&run.id, &task.id, &run.task);
+        let run_dir = self.run_dir(&run.id);
+        let (counters, tracking) = self.progress.track(
+            &run.id,
+            &task.id,
+            &run.task,
+            std::fs::create_dir_all(&run_dir).ok().map(|_| run_dir),
+        );
         let prepared = self
             .prepare_inputs(&run, task.clone(), approved)
             .await
@@ -831,6 +837,18 @@ const REPORT_ATTACHMENTS: &str = "attachments";
 const SHOWN_REMOVALS: usize = 200;
 
 impl Engine {
+    /// The progress of the task's running run, whichever process executes
+    /// it (recorded in its run directory); `None` when none runs.
+    pub async fn live_progress(&self, task: &str) -> Result<Option<crate::progress::RunProgress>> {
+        let Some(run) = self.history(task, 1).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        if run.status != RunStatus::Running {
+            return Ok(None);
+        }
+        Ok(crate::progress::read_recorded(&self.run_dir(&run.id)))
+    }
+
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
     /// hint and the window's alert actions both ask here).
     pub fn interruption_help(&self, run: &Run) -> Option<InterruptionHelp> {

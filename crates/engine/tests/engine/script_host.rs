@@ -491,3 +491,41 @@ atexit.register(lambda: print("goodbye from atexit"))
         std::fs::read_to_string(r.files.iter().find(|f| f.kind == "log").unwrap().path.clone()).unwrap();
     assert!(log.contains("goodbye from atexit"), "{log}");
 }
+
+#[tokio::test]
+async fn a_runs_progress_is_recorded_for_other_processes_while_it_runs() {
+    let f = fresh().await;
+    let source = "import json, time\nimport common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\n\
+                  time.sleep(2)\njson.dump([{'id': '1', 'name': 'n', 'groups': []}], open(a['expected_output_filename'], 'w'))\n";
+    let task = scripted_task(&f.engine, f.dir.path(), "Watched", source, "{}", "{}").await;
+    assert!(
+        f.engine.live_progress(&task).await.unwrap().is_none(),
+        "nothing runs yet"
+    );
+    let (engine, t) = (f.engine.clone(), task.clone());
+    let running = tokio::spawn(async move {
+        engine
+            .run_task(&t, provisio_engine::model::RunTrigger::Manual, false)
+            .await
+    });
+    // No listener in this process: what another process's window reads is the recorded progress.
+    let mut seen = None;
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if let Some(p) = f.engine.live_progress(&task).await.unwrap() {
+            seen = Some(p);
+            break;
+        }
+    }
+    let seen = seen.expect("the running run's progress was recorded");
+    assert_eq!(seen.status, RunStatus::Running);
+    assert_eq!(seen.task, task);
+    let r = running.await.unwrap().unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded);
+    assert!(
+        f.engine.live_progress(&task).await.unwrap().is_none(),
+        "nothing runs any more"
+    );
+    let last = provisio_engine::progress::read_recorded(&f.engine.run_dir(&r.id)).unwrap();
+    assert_eq!((last.status, last.records_read), (RunStatus::Succeeded, 1));
+}
