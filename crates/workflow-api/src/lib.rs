@@ -315,7 +315,8 @@ pub struct Health {
 }
 
 /// Whether the API is up (no token needed).
-#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health)))]
+#[utoipa::path(get, path = "/api/v1/health", responses((status = 200, body = Health),
+    (status = 403, body = ApiError, description = "a web page's foreign Origin (cross_origin)"), (status = 405, body = ApiError, description = "not a method of this route (method_not_allowed)"), (status = 421, body = ApiError, description = "the Host is not this API (wrong_host)")))]
 async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -344,7 +345,8 @@ pub struct TaskView {
 
 /// The tasks this token may call, with their last run's status.
 #[utoipa::path(get, path = "/api/v1/tasks", security(("token" = [])),
-    responses((status = 200, body = [TaskView]), (status = 401, body = ApiError)))]
+    responses((status = 200, body = [TaskView]), (status = 401, body = ApiError), (status = 403, body = ApiError, description = "a token that may not call the task, or a web page's foreign Origin (cross_origin)"), (status = 405, body = ApiError, description = "not a method of this route (method_not_allowed)"), (status = 421, body = ApiError, description = "the Host is not this API (wrong_host)"),
+              (status = 429, body = ApiError, description = "over a token's rate, or too many failed authentications from this address")))]
 async fn list_tasks(State(app): State<App>, Extension(token): Extension<ApiToken>) -> Response {
     let tasks = match app.engine.list_tasks(None).await {
         Ok(t) => t,
@@ -442,8 +444,9 @@ fn run_view(run: &Run) -> RunView {
     params(("connector" = String, Path, description = "connector name or id"), ("task" = String, Path, description = "task name")),
     request_body = InvokeRequest,
     responses((status = 200, body = RunView), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 413, description = "body too large"),
-              (status = 429, body = ApiError), (status = 503, body = ApiError)))]
+              (status = 403, body = ApiError, description = "a token that may not call the task, or a web page's foreign Origin (cross_origin)"), (status = 404, body = ApiError), (status = 405, body = ApiError, description = "not a method of this route (method_not_allowed)"),
+              (status = 413, body = ApiError, description = "the body, or its declared length, is over the limit (too_large)"),
+              (status = 421, body = ApiError, description = "the Host is not this API (wrong_host)"), (status = 429, body = ApiError), (status = 503, body = ApiError)))]
 async fn invoke(
     State(app): State<App>,
     Extension(token): Extension<ApiToken>,
@@ -515,8 +518,8 @@ pub struct RunStarted {
 #[utoipa::path(post, path = "/api/v1/connectors/{connector}/tasks/{task}/run", security(("token" = [])),
     params(("connector" = String, Path, description = "connector name or id"), ("task" = String, Path, description = "task name")),
     responses((status = 202, body = RunStarted), (status = 400, body = ApiError), (status = 401, body = ApiError),
-              (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError),
-              (status = 503, body = ApiError)))]
+              (status = 403, body = ApiError, description = "a token that may not call the task, or a web page's foreign Origin (cross_origin)"), (status = 404, body = ApiError), (status = 405, body = ApiError, description = "not a method of this route (method_not_allowed)"), (status = 409, body = ApiError),
+              (status = 421, body = ApiError, description = "the Host is not this API (wrong_host)"), (status = 429, body = ApiError), (status = 503, body = ApiError)))]
 async fn run_now(
     State(app): State<App>,
     Extension(token): Extension<ApiToken>,
@@ -553,7 +556,8 @@ async fn run_now(
 /// Reads a run of a task this token may call.
 #[utoipa::path(get, path = "/api/v1/runs/{id}", security(("token" = [])),
     params(("id" = String, Path, description = "run id")),
-    responses((status = 200, body = RunView), (status = 401, body = ApiError), (status = 403, body = ApiError), (status = 404, body = ApiError)))]
+    responses((status = 200, body = RunView), (status = 401, body = ApiError), (status = 403, body = ApiError, description = "a token that may not call the task, or a web page's foreign Origin (cross_origin)"),
+              (status = 404, body = ApiError), (status = 405, body = ApiError, description = "not a method of this route (method_not_allowed)"), (status = 421, body = ApiError, description = "the Host is not this API (wrong_host)"), (status = 429, body = ApiError)))]
 async fn read_run(
     State(app): State<App>,
     Extension(token): Extension<ApiToken>,
