@@ -87,7 +87,7 @@ pub(crate) async fn check(State(app): State<App>, request: Request, next: Next) 
                 "this API answers only to its own address on port {} (localhost, 127.0.0.1, [::1] \
                  or the address it listens on); a request for '{}' is refused",
                 app.hosts.port,
-                printable(host.unwrap_or("(none)"))
+                printable(host.unwrap_or("(none)"), 100)
             ),
         );
     }
@@ -99,7 +99,7 @@ pub(crate) async fn check(State(app): State<App>, request: Request, next: Next) 
                 "cross_origin",
                 format!(
                     "requests from web pages ('{}') are refused; call the API from a workflow engine or a script",
-                    printable(origin)
+                    printable(origin, 100)
                 ),
             );
         }
@@ -122,9 +122,9 @@ pub(crate) fn too_large(app: &App) -> Response {
     )
 }
 
-/// At most 100 characters, without control characters, for a message.
-fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).take(100).collect()
+/// At most `max` characters of text a request sent, without control characters, for a message.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 #[cfg(test)]

@@ -87,37 +87,25 @@ pub fn router(engine: Engine, limits: Limits, listen: SocketAddr) -> Router {
 }
 
 async fn no_route(request: Request) -> Response {
+    let path = gate::printable(request.uri().path(), 200);
     error(
         StatusCode::NOT_FOUND,
         "not_found",
         format!(
-            "no such route: {} {}; the routes are listed at /api/v1/openapi.json",
-            request.method(),
-            request
-                .uri()
-                .path()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect::<String>()
+            "no such route: {} {path}; the routes are listed at /api/v1/openapi.json",
+            request.method()
         ),
     )
 }
 
 async fn wrong_method(request: Request) -> Response {
+    let path = gate::printable(request.uri().path(), 200);
     error(
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
         format!(
-            "{} is not a method of {}; the routes are listed at /api/v1/openapi.json",
-            request.method(),
-            request
-                .uri()
-                .path()
-                .chars()
-                .filter(|c| !c.is_control())
-                .take(200)
-                .collect::<String>()
+            "{} is not a method of {path}; the routes are listed at /api/v1/openapi.json",
+            request.method()
         ),
     )
 }

@@ -29,6 +29,11 @@ type Props<T> = {
   empty?: ReactNode;
 };
 
+/** Whether an event started on a control inside a row: a double click there is the control's, not the row's. */
+export function onRowControl(target: EventTarget): boolean {
+  return target instanceof Element && target.closest("button, input, select, a, textarea") !== null;
+}
+
 /** Case-insensitive search over every column's text. */
 const anyColumn: FilterFn<unknown> = (row, columnId, value: string) => {
   const v = row.getValue(columnId);
@@ -103,8 +108,7 @@ export function VirtualTable<T>(props: Props<T>) {
                   data-testid={props.rowTestId}
                   style={{ gridTemplateColumns: template }}
                   onDoubleClick={(e) => {
-                    // A double click on a control in the row is that control's, not the row's.
-                    if (!(e.target as HTMLElement).closest("button, input, select, a, textarea")) props.onActivate?.(row.original);
+                    if (!onRowControl(e.target)) props.onActivate?.(row.original);
                   }}
                 >
                   {row.getVisibleCells().map((cell) => (

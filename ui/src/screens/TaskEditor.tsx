@@ -261,6 +261,21 @@ function Field({ label, children, hint }: { label: string; children: ReactNode; 
   );
 }
 
+/** A labelled select of numbered choices: (value, text) pairs. */
+function NumberChoice(props: { label: string; value: number; options: [number, string][]; onChange: (n: number) => void }) {
+  return (
+    <Field label={props.label}>
+      <select aria-label={props.label} value={props.value} onChange={(e) => props.onChange(Number(e.target.value))}>
+        {props.options.map(([value, text]) => (
+          <option key={value} value={value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
 const ZONES: string[] = (() => {
   try {
     return Intl.supportedValuesOf("timeZone");
@@ -318,42 +333,18 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
         </select>
       </Field>
       {preset.kind === "weekly" && (
-        <Field label="Day">
-          <select aria-label="Day" value={preset.day} onChange={(e) => choose({ ...preset, day: Number(e.target.value) })}>
-            {DAYS.map((d, i) => (
-              <option key={d} value={i}>
-                {d}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <NumberChoice label="Day" value={preset.day} options={DAYS.map((d, i) => [i, d])} onChange={(day) => choose({ ...preset, day })} />
       )}
       {preset.kind === "minutes" && (
-        <Field label="Every (minutes)">
-          <select aria-label="Every (minutes)" value={preset.every} onChange={(e) => choose({ kind: "minutes", every: Number(e.target.value) })}>
-            {MINUTE_STEPS.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <NumberChoice label="Every (minutes)" value={preset.every} options={MINUTE_STEPS.map((n) => [n, String(n)])} onChange={(every) => choose({ kind: "minutes", every })} />
       )}
       {preset.kind === "times" && (
-        <Field label="Times a day">
-          <select aria-label="Times a day" value={preset.count} onChange={(e) => choose({ ...preset, count: Number(e.target.value) })}>
-            {DAILY_COUNTS.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </select>
-        </Field>
-      )}
-      {preset.kind === "times" && (
-        <Field label="First time" hint="the others follow at even intervals">
-          <input type="time" aria-label="First time" value={preset.time} onChange={(e) => choose({ ...preset, time: e.target.value })} />
-        </Field>
+        <>
+          <NumberChoice label="Times a day" value={preset.count} options={DAILY_COUNTS.map((n) => [n, String(n)])} onChange={(count) => choose({ ...preset, count })} />
+          <Field label="First time" hint="the others follow at even intervals">
+            <input type="time" aria-label="First time" value={preset.time} onChange={(e) => choose({ ...preset, time: e.target.value })} />
+          </Field>
+        </>
       )}
       {(preset.kind === "daily" || preset.kind === "weekly") && (
         <Field label="Time">

@@ -3,6 +3,7 @@ import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/rea
 import { api, errorMessage, isErrorBody } from "../api";
 import type { ConnectorSummary, StageStatus, TaskSummary } from "../bindings";
 import { Confirm } from "../components/Confirm";
+import { onRowControl } from "../components/VirtualTable";
 import type { Open } from "../screens/nav";
 
 export const tasksQuery = (connectorId: string) => ({
@@ -60,7 +61,7 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
   const edit = (t: TaskSummary) => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: t.usage });
   // A double click on a row opens its editor; one on a control in the row is the control's.
   const onRow = (t: TaskSummary) => (e: MouseEvent) => {
-    if (!(e.target as HTMLElement).closest("button, input")) edit(t);
+    if (!onRowControl(e.target)) edit(t);
   };
 
   return (

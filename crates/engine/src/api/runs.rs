@@ -800,9 +800,17 @@ pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: R
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
 pub(crate) fn help_of(run_dir: &std::path::Path) -> InterruptionHelp {
-    let plan: Option<serde_json::Value> = std::fs::read(run_dir.join(script_host::files::PLAN))
+    help_by_plan(read_plan(run_dir).as_ref())
+}
+
+/// The plan file an interrupted run left, if any.
+fn read_plan(run_dir: &std::path::Path) -> Option<Value> {
+    std::fs::read(run_dir.join(script_host::files::PLAN))
         .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+fn help_by_plan(plan: Option<&Value>) -> InterruptionHelp {
     match plan {
         None => InterruptionHelp::Fix,
         Some(p) if p["limit"] == ReportCase::MinimumRows.as_str() => InterruptionHelp::ReviewPlan,
@@ -892,10 +900,7 @@ impl Engine {
                 ),
             ));
         }
-        let plan: Option<serde_json::Value> =
-            std::fs::read(self.run_dir(run_id).join(script_host::files::PLAN))
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+        let plan = read_plan(&self.run_dir(run_id));
         let count = |key: &str| plan.as_ref().and_then(|p| p[key].as_u64());
         let reason = plan
             .as_ref()
@@ -905,7 +910,7 @@ impl Engine {
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
         Ok(PlannedChanges {
-            help: help_of(&self.run_dir(run_id)),
+            help: help_by_plan(plan.as_ref()),
             new: count("new"),
             changed: count("changed"),
             removals: count("removals"),

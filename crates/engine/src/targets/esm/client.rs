@@ -317,7 +317,9 @@ impl EsmClient {
     /// naming the status and the API's message.
     fn answer(&self, response: Response, what: &str, size: AnswerSize) -> Result<Value> {
         let status = response.status();
-        let waited = retry_after(&response);
+        let waited = (status == StatusCode::TOO_MANY_REQUESTS)
+            .then(|| retry_after(&response))
+            .flatten();
         let limit = size.bytes();
         if response.content_length().is_some_and(|n| n > limit) {
             return Err(self.too_large(what, limit));
