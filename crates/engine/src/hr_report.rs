@@ -161,15 +161,13 @@ pub fn card(run: &Run, case: ReportCase, texts: &Translations, file: Option<&Pat
     ];
     let partial = run.run_type == crate::model::RunMode::Partial;
     let (title, description) = texts.render_run(case, partial, &values);
-    let blocked: Vec<String> = std::fs::read_to_string(run_dir.join(crate::script_host::files::BLOCKED))
+    let blocked: Vec<String> = std::fs::read_to_string(run_dir.join(crate::run_folder::BLOCKED))
         .unwrap_or_default()
         .lines()
         .take(MAX_BLOCKED_LISTED)
         .map(str::to_string)
         .collect();
-    let planned: Option<Value> = std::fs::read(run_dir.join(crate::script_host::files::PLAN))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let planned = crate::run_folder::PlanFile::read(run_dir);
     let report = json!({
         "case": case,
         "run_id": run.id,

@@ -17,6 +17,7 @@
 //! | 0 | [`jsonc`] | reading JSON with `//` comments and trailing commas |
 //! | 0 | [`paths`] | where the data directory lives on each platform |
 //! | 0 | [`platform`] | file permissions and opening script-written files without blocking, per platform |
+//! | 0 | [`run_folder`] | the files of a run's folder: their names, which a user sees, the plan an interrupted run leaves |
 //! | 0 | [`progress`] | live progress of running runs, pushed to listeners (the window) |
 //! | 0 | [`workers`] | the worker slots every run takes one of, scheduler and workflow API alike |
 //! | 1 | [`secrets`] | the OS keyring, the [`secrets::Sensitive`] type that cannot be printed, masking |
@@ -50,6 +51,7 @@ pub mod pipeline;
 pub mod platform;
 pub mod progress;
 pub mod rules;
+pub mod run_folder;
 pub mod scheduler;
 pub mod script_host;
 pub mod script_library;

@@ -4,7 +4,7 @@
 //! [`RunProgress`] messages a few times a second, and once more at the end.
 //!
 //! The same ticker keeps the latest message in the run's directory
-//! ([`PROGRESS_FILE`]), so that a window can follow a run that another
+//! ([`crate::run_folder::PROGRESS`]), so that a window can follow a run that another
 //! process (`provisio serve`, another window) executes.
 
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
@@ -29,12 +29,9 @@ pub struct RunProgress {
     pub records_loaded: u64,
 }
 
-/// The file in a run's directory holding its latest progress (JSON).
-pub const PROGRESS_FILE: &str = "progress.json";
-
 /// The latest progress another process recorded for the run in `run_dir`.
 pub fn read_recorded(run_dir: &std::path::Path) -> Option<RunProgress> {
-    std::fs::read(run_dir.join(PROGRESS_FILE))
+    std::fs::read(run_dir.join(crate::run_folder::PROGRESS))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
 }
@@ -44,7 +41,7 @@ fn record(run_dir: &std::path::Path, p: &RunProgress) {
     let tmp = run_dir.join("progress.json.tmp");
     if let Ok(bytes) = serde_json::to_vec(p) {
         if std::fs::write(&tmp, bytes).is_ok() {
-            let _ = std::fs::rename(&tmp, run_dir.join(PROGRESS_FILE));
+            let _ = std::fs::rename(&tmp, run_dir.join(crate::run_folder::PROGRESS));
         }
     }
 }

@@ -4,19 +4,16 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::runs::{new_run, DEFAULT_EVENT_TIMEOUT};
+use super::runs::DEFAULT_EVENT_TIMEOUT;
 use tracing::Instrument;
 
 use super::Engine;
-use crate::clock::now;
 use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
-    EventOutcomeKind, EventUsage, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, StageReport,
-    StageStatus, TaskUsage,
+    EventOutcomeKind, EventUsage, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, TaskUsage,
 };
 use std::time::Duration;
 
-use crate::pipeline::{self};
 use crate::script_host::{EventInput, EventOutcome, Masker};
 
 /// The card a read invocation writes its values to: the one of the task's
@@ -27,9 +24,6 @@ pub struct CardKey {
     pub attribute: String,
     pub key: String,
 }
-
-/// Where a read script's values are handed back, in the run's directory.
-const RETURNED: &str = "returned.json";
 
 impl Engine {
     /// Invokes an event task with a datacard's values; the outcome is recorded as a run.
@@ -118,19 +112,14 @@ impl Engine {
         } else {
             RunTrigger::Manual
         };
-        let mut run = new_run(&task, RunKind::Event, trigger, RunStatus::Running);
+        let mut run = Run::begin(&task.id, super::runs::task_label(&task), RunKind::Event, trigger);
         let span = tracing::Span::current();
         span.record("run_id", run.id.as_str());
         span.record("task_id", task.id.as_str());
         span.record("task", run.task.as_str());
         tracing::info!("event invocation started");
-        run.stage = Some(RunStage::Extract);
         run.run_type = RunMode::Event;
-        run.extract = StageReport {
-            status: Some(StageStatus::Running),
-            started: Some(now()),
-            ..Default::default()
-        };
+        run.enter(RunStage::Extract);
         self.store().insert_run(&run).await?;
         let dir = self.run_dir(&run.id);
         std::fs::create_dir_all(&dir)
@@ -140,7 +129,7 @@ impl Engine {
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_EVENT_TIMEOUT);
         let host = self.script_host().await?;
-        let returns = reads.then(|| dir.join(RETURNED));
+        let returns = reads.then(|| dir.join(crate::run_folder::RETURNED));
         let outcome = host
             .run_event(
                 Path::new(&script.path),
@@ -165,7 +154,6 @@ impl Engine {
             },
             (other, _) => other,
         };
-        let finished = now();
         let (status, outcome_text, message) = match outcome {
             Ok(EventOutcome::Completed) => (RunStatus::Succeeded, EventOutcomeKind::Completed, None),
             Ok(EventOutcome::Exception(m)) => (
@@ -179,20 +167,8 @@ impl Engine {
                 Some(e.to_string()),
             ),
         };
-        run.status = status;
-        run.stage = None;
-        run.finished_at = Some(finished.clone());
-        run.outcome = Some(outcome_text);
-        run.ended_in = (status != RunStatus::Succeeded).then_some(RunStage::Extract);
-        run.message = message.clone();
-        run.extract.status = Some(if status == RunStatus::Succeeded {
-            StageStatus::Succeeded
-        } else {
-            StageStatus::Failed
-        });
-        run.extract.completed = Some(finished);
-        run.extract.info = Some(message.unwrap_or_else(|| "the event script completed".into()));
-        run.files = pipeline::run_files(&dir);
+        run.end_event(status, outcome_text, message);
+        run.files = crate::run_folder::list(&dir);
         self.store().save_run(&run).await?;
         if run.status == RunStatus::Failed {
             let message = run.message.clone().unwrap_or_default();

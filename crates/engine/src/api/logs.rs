@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Engine;
 use crate::error::{EngineError, Result};
 use crate::logging;
-use crate::script_host::files;
+use crate::run_folder as files;
 use crate::secrets::Masker;
 
 /// What `logs export` wrote.

@@ -25,7 +25,7 @@ mod tokens;
 
 pub use events::CardKey;
 pub use logs::{LogExport, LogLine, LogSelection};
-pub use runs::{PlannedChanges, STOP_FILE};
+pub use runs::PlannedChanges;
 pub use tasks::ConnectorTaskSettings;
 
 use std::path::{Path, PathBuf};

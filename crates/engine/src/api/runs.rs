@@ -5,12 +5,10 @@ use std::path::PathBuf;
 use serde_json::{json, Map, Value};
 
 use super::Engine;
-use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
 use crate::model::hr::ReportCase;
 use crate::model::{
-    ConnectorType, InterruptionHelp, Run, RunCounts, RunKind, RunMode, RunStage, RunStatus, RunTrigger,
-    StageReport, StageStatus, Task, TaskUsage,
+    ConnectorType, InterruptionHelp, Run, RunKind, RunMode, RunStage, RunStatus, RunTrigger, Task, TaskUsage,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,14 +19,13 @@ use tracing::Instrument;
 use crate::model::hr::HrRunType;
 use crate::pipeline::{self, Halt, RunInputs};
 use crate::rules;
+use crate::run_folder::PlanFile;
 use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
 use crate::source::hr_file::HrFile;
 use crate::source::python_script::PythonScript;
 use crate::source::sftp::{SftpFetch, SftpLogin};
 use crate::source::Source;
-
-pub const STOP_FILE: &str = "stop-requested";
 
 /// How long an event script may take when its task sets no maximum runtime.
 pub(super) const DEFAULT_EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -108,8 +105,8 @@ impl Engine {
             self.script_for(&task, TaskUsage::Scheduled).await?;
         }
         let cache = self.store().cache_summary(&task.id).await?;
-        let mut run = new_run(&task, RunKind::Scheduled, trigger, RunStatus::Running);
-        run.stage = Some(RunStage::Queued);
+        let mut run = Run::begin(&task.id, task_label(&task), RunKind::Scheduled, trigger);
+        run.enter(RunStage::Queued);
         run.run_type = match connector.connector_type {
             ConnectorType::PythonScript => pipeline::effective_run_type(&task, cache.as_ref()),
             // As declared; a block that became invalid fails the run before any fetch (`prepare_inputs`).
@@ -221,7 +218,7 @@ impl Engine {
         let stopped = Arc::new(AtomicBool::new(false));
         // A stop may come from another process (the CLI, the app): it is a file (see `request_stop`).
         let poller = {
-            let stop_file = self.run_dir(&run.id).join(STOP_FILE);
+            let stop_file = self.run_dir(&run.id).join(crate::run_folder::STOP);
             let stopped = stopped.clone();
             tokio::spawn(async move {
                 loop {
@@ -404,7 +401,7 @@ impl Engine {
         let texts = crate::hr_report::Translations::load(self.data_dir(), &language)
             .or_else(|_| crate::hr_report::Translations::load(self.data_dir(), "en"))?;
         let dir = self.run_dir(&run.id);
-        let file = std::fs::read_to_string(dir.join(crate::source::hr_file::SOURCE_FILE)).ok();
+        let file = std::fs::read_to_string(dir.join(crate::run_folder::SOURCE_FILE)).ok();
         let connector_folder = self.connector_folder(&connector.id);
         let archives: Vec<PathBuf> = rules::hr::declared_data_type(params)
             .map(|t| {
@@ -477,11 +474,7 @@ impl Engine {
         let info = format!("the HR report could not be written: {why}");
         tracing::warn!(error = %why, "the HR report card was not written");
         // A run that failed before keeps its own failure; the report's is added to it.
-        if run.status == RunStatus::Succeeded {
-            run.status = RunStatus::Failed;
-            run.ended_in = Some(RunStage::Report);
-        }
-        run.message = Some(info.clone());
+        run.report_failed(info.clone());
         self.store().save_run(run).await?;
         self.store()
             .add_alert(
@@ -497,34 +490,14 @@ impl Engine {
 
     /// Records how a run ended early, and the failure card when the task has one.
     pub(crate) async fn end_run(&self, run: &mut Run, task: &Task, halt: Halt) -> Result<()> {
-        let finished = now();
-        let stage_status = match halt.status {
-            RunStatus::Interrupted => StageStatus::Interrupted,
-            RunStatus::Stopped => StageStatus::Stopped,
-            _ => StageStatus::Failed,
-        };
-        let in_load = halt.stage == RunStage::Load;
-        let report = if in_load { &mut run.load } else { &mut run.extract };
-        report.status = Some(stage_status);
-        report.completed = Some(finished.clone());
-        report.info = Some(halt.info.clone());
-        if !in_load {
-            run.load = StageReport {
-                status: Some(StageStatus::Skipped),
-                info: Some("nothing was loaded".into()),
-                ..Default::default()
-            };
-        }
-        run.status = halt.status;
-        run.stage = None;
-        run.ended_in = Some(halt.stage);
-        run.finished_at = Some(finished.clone());
+        run.end_early(halt.status, halt.stage, &halt.info);
+        let finished = run.finished_at.clone().unwrap_or_default();
         if halt.status != RunStatus::Interrupted {
             let _ = std::fs::remove_file(self.run_dir(&run.id).join(pipeline::SPILL));
         }
-        run.files = pipeline::run_files(&self.run_dir(&run.id));
+        run.files = crate::run_folder::list(&self.run_dir(&run.id));
         self.store().save_run(run).await?;
-        if crate::scheduler::alerting(halt.status) {
+        if halt.status.raises_alert() {
             self.store()
                 .add_alert(
                     Some(&run.task_id),
@@ -611,23 +584,9 @@ impl Engine {
                 "the process running it (pid {}) ended before the run finished; nothing uncommitted was kept",
                 pid.unwrap_or_default()
             );
-            for report in [&mut run.extract, &mut run.load] {
-                if report.status == Some(StageStatus::Running) {
-                    report.status = Some(StageStatus::Failed);
-                    report.completed = Some(now());
-                    report.info = Some(info.clone());
-                }
-            }
-            if run.extract.status.is_none() {
-                run.extract.status = Some(StageStatus::Failed);
-                run.extract.info = Some(info.clone());
-            }
-            run.status = RunStatus::Failed;
-            run.stage = None;
-            run.finished_at = Some(now());
-            run.message = Some(info);
+            run.abandoned(info);
             let _ = std::fs::remove_file(self.run_dir(&run.id).join(pipeline::SPILL));
-            run.files = pipeline::run_files(&self.run_dir(&run.id));
+            run.files = crate::run_folder::list(&self.run_dir(&run.id));
             self.store().save_run(&run).await?;
             recovered += 1;
         }
@@ -659,7 +618,7 @@ impl Engine {
         for id in &ids {
             let dir = self.run_dir(id);
             std::fs::create_dir_all(&dir)
-                .and_then(|_| std::fs::write(dir.join(STOP_FILE), b""))
+                .and_then(|_| std::fs::write(dir.join(crate::run_folder::STOP), b""))
                 .map_err(|e| EngineError::io(format!("cannot ask run {id} to stop"), e))?;
         }
         Ok(ids)
@@ -697,7 +656,7 @@ impl Engine {
     /// The run's captured log (stdout/stderr of the script, masked).
     pub async fn run_log(&self, run_id: &str) -> Result<String> {
         let run = self.run(run_id).await?;
-        let path = self.run_dir(&run.id).join(script_host::files::LOG);
+        let path = self.run_dir(&run.id).join(crate::run_folder::LOG);
         Ok(std::fs::read_to_string(path).unwrap_or_default())
     }
 
@@ -707,10 +666,7 @@ impl Engine {
         let run = self.run(run_id).await?;
         let dir = self.run_dir(&run.id);
         let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
-        let (script, other) = (
-            read(script_host::files::SCRIPT_LOG),
-            read(script_host::files::LOG),
-        );
+        let (script, other) = (read(crate::run_folder::SCRIPT_LOG), read(crate::run_folder::LOG));
         Ok(
             match (script.trim_end().is_empty(), other.trim_end().is_empty()) {
                 (_, true) => script,
@@ -724,24 +680,12 @@ impl Engine {
     pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
         let task = self.task(task_id).await?;
         let at = planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let mut run = new_run(
-            &task,
-            RunKind::Scheduled,
-            RunTrigger::Schedule,
-            RunStatus::Skipped,
+        let run = Run::skipped(
+            &task.id,
+            task_label(&task),
+            at,
+            "the previous run of this task was still going",
         );
-        run.planned_at = Some(at.clone());
-        run.finished_at = Some(now());
-        run.run_type = RunMode::NotRun;
-        run.extract = StageReport {
-            status: Some(StageStatus::Skipped),
-            info: Some("skipped: the previous run of this task was still going".into()),
-            ..Default::default()
-        };
-        run.load = StageReport {
-            status: Some(StageStatus::Skipped),
-            ..Default::default()
-        };
         self.store().insert_run(&run).await?;
         Ok(run)
     }
@@ -772,29 +716,9 @@ impl Engine {
     }
 }
 
-/// A run of `task` that has just begun (or, for `Skipped`, never will).
-pub(crate) fn new_run(task: &Task, kind: RunKind, trigger: RunTrigger, status: RunStatus) -> Run {
-    Run {
-        id: new_id(),
-        task_id: task.id.clone(),
-        task: format!("{}/{}", task.connector_name, task.name),
-        kind,
-        trigger,
-        status,
-        stage: None,
-        ended_in: None,
-        planned_at: None,
-        started_at: now(),
-        finished_at: None,
-        run_type: RunMode::Full,
-        extract: StageReport::default(),
-        load: StageReport::default(),
-        counts: RunCounts::default(),
-        files: Vec::new(),
-        outcome: None,
-        message: None,
-        returned: None,
-    }
+/// How runs and alerts name a task: `connector/task`.
+pub(crate) fn task_label(task: &Task) -> String {
+    format!("{}/{}", task.connector_name, task.name)
 }
 
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
@@ -803,17 +727,14 @@ pub(crate) fn help_of(run_dir: &std::path::Path) -> InterruptionHelp {
     help_by_plan(read_plan(run_dir).as_ref())
 }
 
-/// The plan file an interrupted run left, if any.
-fn read_plan(run_dir: &std::path::Path) -> Option<Value> {
-    std::fs::read(run_dir.join(script_host::files::PLAN))
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
+fn read_plan(run_dir: &std::path::Path) -> Option<PlanFile> {
+    PlanFile::read(run_dir)
 }
 
-fn help_by_plan(plan: Option<&Value>) -> InterruptionHelp {
+fn help_by_plan(plan: Option<&PlanFile>) -> InterruptionHelp {
     match plan {
         None => InterruptionHelp::Fix,
-        Some(p) if p["limit"] == ReportCase::MinimumRows.as_str() => InterruptionHelp::ReviewPlan,
+        Some(p) if p.limit == ReportCase::MinimumRows.as_str() => InterruptionHelp::ReviewPlan,
         Some(_) => InterruptionHelp::ApprovePlan,
     }
 }
@@ -901,27 +822,29 @@ impl Engine {
             ));
         }
         let plan = read_plan(&self.run_dir(run_id));
-        let count = |key: &str| plan.as_ref().and_then(|p| p[key].as_u64());
+        let count = |n: fn(&PlanFile) -> u64| plan.as_ref().map(n);
         let reason = plan
             .as_ref()
-            .and_then(|p| p["reason"].as_str().map(str::to_string))
+            .map(|p| p.reason.clone())
             .or_else(|| run.load.info.clone())
             .or_else(|| run.extract.info.clone())
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
         Ok(PlannedChanges {
             help: help_by_plan(plan.as_ref()),
-            new: count("new"),
-            changed: count("changed"),
-            removals: count("removals"),
+            new: count(|p| p.new),
+            changed: count(|p| p.changed),
+            removals: count(|p| p.removals),
             removed_object_ids: plan
                 .as_ref()
-                .and_then(|p| p["removed_object_ids"].as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .take(SHOWN_REMOVALS)
-                .collect(),
+                .map(|p| {
+                    p.removed_object_ids
+                        .iter()
+                        .take(SHOWN_REMOVALS)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default(),
             run_id: run.id,
             task_id: run.task_id,
             task: run.task,

@@ -237,3 +237,250 @@ pub struct Run {
     #[specta(optional)]
     pub returned: Option<serde_json::Value>,
 }
+
+impl RunStatus {
+    /// Whether a run that ended so raises an alert.
+    pub fn raises_alert(self) -> bool {
+        matches!(self, RunStatus::Failed | RunStatus::Interrupted)
+    }
+
+    /// How the stage a run ended in reads when the run ended so.
+    fn of_stage(self) -> StageStatus {
+        match self {
+            RunStatus::Running => StageStatus::Running,
+            RunStatus::Succeeded => StageStatus::Succeeded,
+            RunStatus::Interrupted => StageStatus::Interrupted,
+            RunStatus::Stopped => StageStatus::Stopped,
+            RunStatus::Skipped => StageStatus::Skipped,
+            RunStatus::Failed => StageStatus::Failed,
+        }
+    }
+}
+
+/// A run's state changes: every place that moves a run along calls one of
+/// these, so a run's fields always tell one consistent story (a stage that
+/// ran has a start; an ended run has no stage, an end time, and the stage it
+/// ended in when it did not succeed).
+impl Run {
+    /// A run of the task `task_id` (named `connector/task`) that begins now.
+    pub fn begin(task_id: &str, task: String, kind: RunKind, trigger: RunTrigger) -> Run {
+        Run {
+            id: crate::clock::new_id(),
+            task_id: task_id.to_string(),
+            task,
+            kind,
+            trigger,
+            status: RunStatus::Running,
+            stage: None,
+            ended_in: None,
+            planned_at: None,
+            started_at: crate::clock::now(),
+            finished_at: None,
+            run_type: RunMode::Full,
+            extract: StageReport::default(),
+            load: StageReport::default(),
+            counts: RunCounts::default(),
+            files: Vec::new(),
+            outcome: None,
+            message: None,
+            returned: None,
+        }
+    }
+
+    /// A run that was due at `planned_at` and never started, for `reason`.
+    pub fn skipped(task_id: &str, task: String, planned_at: String, reason: &str) -> Run {
+        let mut run = Run::begin(task_id, task, RunKind::Scheduled, RunTrigger::Schedule);
+        run.status = RunStatus::Skipped;
+        run.planned_at = Some(planned_at);
+        run.finished_at = Some(crate::clock::now());
+        run.run_type = RunMode::NotRun;
+        run.extract = StageReport {
+            status: Some(StageStatus::Skipped),
+            info: Some(format!("skipped: {reason}")),
+            ..Default::default()
+        };
+        run.load = StageReport {
+            status: Some(StageStatus::Skipped),
+            ..Default::default()
+        };
+        run
+    }
+
+    /// The run moves into `stage`; extract and load begin their reports.
+    pub fn enter(&mut self, stage: RunStage) {
+        self.stage = Some(stage);
+        let running = || StageReport {
+            status: Some(StageStatus::Running),
+            started: Some(crate::clock::now()),
+            ..Default::default()
+        };
+        match stage {
+            RunStage::Extract => self.extract = running(),
+            RunStage::Load => self.load = running(),
+            RunStage::Queued | RunStage::Validate | RunStage::Report => {}
+        }
+    }
+
+    /// The extract stage is over: every record was read and checked.
+    pub fn extract_done(&mut self, counts: RunCounts, info: String) {
+        self.counts = counts;
+        self.extract.status = Some(StageStatus::Succeeded);
+        self.extract.completed = Some(crate::clock::now());
+        self.extract.info = Some(info);
+    }
+
+    /// The load committed: the run succeeded with these counts.
+    pub fn succeed(&mut self, counts: RunCounts, load_info: String) {
+        let finished = crate::clock::now();
+        self.counts = counts;
+        self.status = RunStatus::Succeeded;
+        self.stage = None;
+        self.finished_at = Some(finished.clone());
+        self.load.status = Some(StageStatus::Succeeded);
+        self.load.completed = Some(finished);
+        self.load.info = Some(load_info);
+    }
+
+    /// Adds to what the load stage says (a later problem that did not undo it).
+    pub fn note_on_load(&mut self, note: &str) {
+        let info = self.load.info.take().unwrap_or_default();
+        self.load.info = Some(if info.is_empty() {
+            note.to_string()
+        } else {
+            format!("{info}; {note}")
+        });
+    }
+
+    /// The run ended early in `stage` with `status` (failed, interrupted,
+    /// stopped); a stage before the load leaves the load skipped.
+    pub fn end_early(&mut self, status: RunStatus, stage: RunStage, info: &str) {
+        let finished = crate::clock::now();
+        let in_load = stage == RunStage::Load;
+        let report = if in_load {
+            &mut self.load
+        } else {
+            &mut self.extract
+        };
+        report.status = Some(status.of_stage());
+        report.completed = Some(finished.clone());
+        report.info = Some(info.to_string());
+        if !in_load {
+            self.load = StageReport {
+                status: Some(StageStatus::Skipped),
+                info: Some("nothing was loaded".into()),
+                ..Default::default()
+            };
+        }
+        self.status = status;
+        self.stage = None;
+        self.ended_in = Some(stage);
+        self.finished_at = Some(finished);
+    }
+
+    /// An event invocation ended: its script's outcome and, on failure, the message.
+    pub fn end_event(&mut self, status: RunStatus, outcome: EventOutcomeKind, message: Option<String>) {
+        let finished = crate::clock::now();
+        self.status = status;
+        self.stage = None;
+        self.finished_at = Some(finished.clone());
+        self.outcome = Some(outcome);
+        self.ended_in = (status != RunStatus::Succeeded).then_some(RunStage::Extract);
+        self.extract.status = Some(status.of_stage());
+        self.extract.completed = Some(finished);
+        self.extract.info = Some(
+            message
+                .clone()
+                .unwrap_or_else(|| "the event script completed".into()),
+        );
+        self.message = message;
+    }
+
+    /// The process running it died: whatever stage was running failed with `info`.
+    pub fn abandoned(&mut self, info: String) {
+        let finished = crate::clock::now();
+        for report in [&mut self.extract, &mut self.load] {
+            if report.status == Some(StageStatus::Running) {
+                report.status = Some(StageStatus::Failed);
+                report.completed = Some(finished.clone());
+                report.info = Some(info.clone());
+            }
+        }
+        if self.extract.status.is_none() {
+            self.extract.status = Some(StageStatus::Failed);
+            self.extract.info = Some(info.clone());
+        }
+        self.status = RunStatus::Failed;
+        self.stage = None;
+        self.finished_at = Some(finished);
+        self.message = Some(info);
+    }
+
+    /// Its report could not be written: a run that had succeeded fails in
+    /// its report stage; one that had failed keeps its own failure.
+    pub fn report_failed(&mut self, info: String) {
+        if self.status == RunStatus::Succeeded {
+            self.status = RunStatus::Failed;
+            self.ended_in = Some(RunStage::Report);
+        }
+        self.message = Some(info);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn running() -> Run {
+        Run::begin("t1", "hr/people".into(), RunKind::Scheduled, RunTrigger::Manual)
+    }
+
+    #[test]
+    fn a_run_that_ends_before_the_load_says_the_load_was_skipped() {
+        let mut run = running();
+        run.enter(RunStage::Extract);
+        assert_eq!(run.extract.status, Some(StageStatus::Running));
+        run.end_early(RunStatus::Interrupted, RunStage::Extract, "several files");
+        assert_eq!(
+            (run.status, run.stage, run.ended_in),
+            (RunStatus::Interrupted, None, Some(RunStage::Extract))
+        );
+        assert_eq!(run.extract.status, Some(StageStatus::Interrupted));
+        assert_eq!(run.load.status, Some(StageStatus::Skipped));
+        assert!(run.finished_at.is_some() && run.extract.completed.is_some());
+        assert!(run.status.raises_alert());
+    }
+
+    #[test]
+    fn a_failed_report_fails_a_succeeded_run_in_its_report_stage_only() {
+        let mut run = running();
+        run.enter(RunStage::Load);
+        run.succeed(RunCounts::default(), "0 created".into());
+        assert_eq!(run.load.status, Some(StageStatus::Succeeded));
+        run.report_failed("no template".into());
+        assert_eq!(
+            (run.status, run.ended_in),
+            (RunStatus::Failed, Some(RunStage::Report))
+        );
+
+        let mut stopped = running();
+        stopped.end_early(RunStatus::Stopped, RunStage::Load, "stopped by a user");
+        stopped.report_failed("no template".into());
+        assert_eq!(
+            (stopped.status, stopped.ended_in),
+            (RunStatus::Stopped, Some(RunStage::Load))
+        );
+        assert!(!RunStatus::Stopped.raises_alert() && !RunStatus::Skipped.raises_alert());
+    }
+
+    #[test]
+    fn an_abandoned_run_fails_the_stage_it_was_in() {
+        let mut run = running();
+        run.enter(RunStage::Extract);
+        run.extract_done(RunCounts::default(), "fetched 0".into());
+        run.enter(RunStage::Load);
+        run.abandoned("the process ended".into());
+        assert_eq!(run.extract.status, Some(StageStatus::Succeeded));
+        assert_eq!(run.load.status, Some(StageStatus::Failed));
+        assert_eq!((run.status, run.stage), (RunStatus::Failed, None));
+    }
+}

@@ -8,14 +8,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::plan::{io_halt, loadable, open_output, plan_changes, Plan};
-use super::report::{record_extract, run_files};
+use super::report::record_extract;
 use super::sink::Sink;
-use super::{cache, guard, records, Halt, RunInputs, PLAN, SPILL};
-use crate::clock::now;
-use crate::model::{Run, RunCounts, RunMode, RunStatus, StageStatus, Task};
+use super::{cache, guard, records, Halt, RunInputs, SPILL};
+use crate::model::{Run, RunCounts, RunMode, RunStage, RunStatus, Task};
 use crate::targets::{CacheWrite, CardWrite, LoadTarget, RemovalQuery, Upsert};
 use cache::{Slot, Slots};
 use records::RecordShape;
@@ -41,7 +38,7 @@ pub(super) fn stream_load(
     let task = &inputs.task;
     // Opened before the transaction: nothing that could wait on a script happens inside it.
     let output = open_output(output)?;
-    let mut opened = inputs.target.open()?;
+    let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
     begin_load(target, task, stopped)?;
     let key_attribute = shape.key_attribute().to_string();
@@ -101,7 +98,7 @@ pub(super) fn stream_load(
         match (slot, outcome) {
             (Some(slot), outcome) => written(&mut counts, slot, outcome),
             // Its id turned up again later: all its records are blocked.
-            (None, Upsert::Created(c)) => target.take_back(c)?,
+            (None, Upsert::Created(c)) => target.take_back(c).map_err(Halt::failed_in(RunStage::Load))?,
             (None, Upsert::Failed) => {}
             (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
                 target.rollback();
@@ -169,7 +166,9 @@ pub(super) fn write_changes(
         .map(|c| card_write(task, key_attribute, &c.key, c.known, c.data))
         .collect();
     outcomes.clear();
-    target.upsert_all(&writes, outcomes)?;
+    target
+        .upsert_all(&writes, outcomes)
+        .map_err(Halt::failed_in(RunStage::Load))?;
     Ok(())
 }
 
@@ -242,11 +241,13 @@ pub(super) fn removal_candidates(
     let Some(q) = query else {
         return Ok(Vec::new());
     };
-    Ok(target.removal_candidates(q, &|k: &str| {
-        slots
-            .get(&cache::key_hash(k))
-            .is_some_and(|s| s.occurrences > 0 || s.blocked)
-    })?)
+    target
+        .removal_candidates(q, &|k: &str| {
+            slots
+                .get(&cache::key_hash(k))
+                .is_some_and(|s| s.occurrences > 0 || s.blocked)
+        })
+        .map_err(Halt::failed_in(RunStage::Load))
 }
 
 /// Guard, load and commit, on the target's own connection (blocking).
@@ -259,7 +260,7 @@ pub(super) fn load(
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
-    let mut opened = inputs.target.open()?;
+    let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
     let query = removal_query(task, shape.key_attribute(), removal);
     let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
@@ -277,19 +278,17 @@ pub(super) fn load(
         inputs.approved,
     );
     if let Some((case, reason)) = refusal {
-        let removals: Vec<&str> = candidates.iter().take(10_000).map(|(_, k)| k.as_str()).collect();
-        let plan_doc = json!({
-            "reason": reason,
+        let plan_file = crate::run_folder::PlanFile {
+            reason: reason.clone(),
             // Which limit refused: what approving can help with (Engine::interruption_help).
-            "limit": case.as_str(),
-            "new": plan.creates, "changed": plan.updates, "removals": candidates.len(),
-            "removed_object_ids": removals,
-            "changes_file": SPILL,
-        });
-        let _ = std::fs::write(
-            inputs.dir.join(PLAN),
-            serde_json::to_vec_pretty(&plan_doc).unwrap_or_default(),
-        );
+            limit: case.as_str().into(),
+            new: plan.creates,
+            changed: plan.updates,
+            removals: candidates.len() as u64,
+            removed_object_ids: candidates.iter().take(10_000).map(|(_, k)| k.clone()).collect(),
+            changes_file: SPILL.into(),
+        };
+        let _ = plan_file.write(&inputs.dir);
         return Err(Halt {
             case: Some(case),
             ..Halt::load(RunStatus::Interrupted, reason)
@@ -375,7 +374,10 @@ pub(super) fn finish_load(
     let task = &inputs.task;
     if let Some(q) = query {
         for (card, _) in candidates {
-            if target.mark_removed(*card, q)? {
+            if target
+                .mark_removed(*card, q)
+                .map_err(Halt::failed_in(RunStage::Load))?
+            {
                 counts.removed += 1;
             }
         }
@@ -444,80 +446,77 @@ pub(super) fn finish_load(
         valid_from_ms: crate::clock::millis_of(&run.started_at),
         delta: delta.is_some(),
     };
-    target.save_cache(&saved, &mut |w| {
-        let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
-            cache::encode_entry(&mut chunk, key, hash, card);
-            if chunk.len() >= 1 << 16 {
-                w.write_all(&chunk)?;
-                chunk.clear();
-            }
-            Ok(())
-        };
-        match &delta {
-            Some(changes) => {
-                for &e in changes {
-                    write(e)?;
+    target
+        .save_cache(&saved, &mut |w| {
+            let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
+                cache::encode_entry(&mut chunk, key, hash, card);
+                if chunk.len() >= 1 << 16 {
+                    w.write_all(&chunk)?;
+                    chunk.clear();
                 }
-            }
-            None if incremental => {
-                // Merged in id order with the (sorted) entries this run did not touch.
-                let mut touched = touched.iter().copied().peekable();
-                for kept in plan.slots.untouched() {
-                    while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                Ok(())
+            };
+            match &delta {
+                Some(changes) => {
+                    for &e in changes {
+                        write(e)?;
+                    }
+                }
+                None if incremental => {
+                    // Merged in id order with the (sorted) entries this run did not touch.
+                    let mut touched = touched.iter().copied().peekable();
+                    for kept in plan.slots.untouched() {
+                        while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                            write(t)?;
+                        }
+                        write(kept)?;
+                    }
+                    for t in touched {
                         write(t)?;
                     }
-                    write(kept)?;
                 }
-                for t in touched {
-                    write(t)?;
-                }
-            }
-            None => {
-                for &e in &touched {
-                    write(e)?;
+                None => {
+                    for &e in &touched {
+                        write(e)?;
+                    }
                 }
             }
-        }
-        w.write_all(&chunk)
-    })?;
-    let finished = now();
-    run.counts = counts;
-    run.status = RunStatus::Succeeded;
-    run.stage = None;
-    run.finished_at = Some(finished.clone());
-    run.load.status = Some(StageStatus::Succeeded);
-    run.load.completed = Some(finished);
-    run.load.info = Some(format!(
+            w.write_all(&chunk)
+        })
+        .map_err(Halt::failed_in(RunStage::Load))?;
+    let load_info = format!(
         "{} created, {} updated, {} unchanged, {} removed, {} failed{}",
-        run.counts.created,
-        run.counts.updated,
-        run.counts.unchanged,
-        run.counts.removed,
-        run.counts.failed,
-        if run.counts.takeovers > 0 {
+        counts.created,
+        counts.updated,
+        counts.unchanged,
+        counts.removed,
+        counts.failed,
+        if counts.takeovers > 0 {
             format!(
                 "; {} cards taken over from other tasks (the last writer's task id stands)",
-                run.counts.takeovers
+                counts.takeovers
             )
         } else {
             String::new()
         }
-    ));
+    );
+    run.succeed(counts, load_info);
     let failures = target.take_failures();
     if let Some((key, reason)) = failures.first() {
         let lines: String = failures.iter().map(|(k, r)| format!("{k}: {r}\n")).collect();
         let _ = std::fs::write(inputs.dir.join(super::FAILED), lines);
-        let info = run.load.info.take().unwrap_or_default();
-        run.load.info = Some(format!(
-            "{info}; the target refused {} cards (first: {key}: {reason}); see the failed file",
+        run.note_on_load(&format!(
+            "the target refused {} cards (first: {key}: {reason}); see the failed file",
             failures.len()
         ));
     }
     let _ = std::fs::remove_file(inputs.dir.join(SPILL));
-    run.files = run_files(&inputs.dir);
+    run.files = crate::run_folder::list(&inputs.dir);
     let committing = std::time::Instant::now();
-    target.record_commit(&run)?;
-    target.commit()?;
+    target
+        .record_commit(&run)
+        .map_err(Halt::failed_in(RunStage::Load))?;
+    target.commit().map_err(Halt::failed_in(RunStage::Load))?;
     tracing::debug!(ms = committing.elapsed().as_millis() as u64, "load committed");
     Ok(run)
 }
@@ -532,7 +531,7 @@ pub(super) fn begin_load(
         if stopped.load(Ordering::Relaxed) {
             stopped_in_load()
         } else {
-            e.into()
+            Halt::failed_in(RunStage::Load)(e)
         }
     })
 }

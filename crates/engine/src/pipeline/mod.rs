@@ -25,8 +25,8 @@ mod sink;
 
 use load::{load, stream_load};
 use plan::{io_halt, open_output, plan_changes};
+pub use report::effective_run_type;
 use report::record_extract;
-pub use report::{effective_run_type, run_files};
 use sink::Sink;
 
 use std::io::BufWriter;
@@ -35,15 +35,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::clock::now;
 use crate::error::EngineError;
 use crate::model::hr::ReportCase;
-use crate::model::{Run, RunMode, RunStage, RunStatus, StageReport, StageStatus, Task, Template};
+use crate::model::{Run, RunMode, RunStage, RunStatus, Task, Template};
 use crate::source::{Extract, ExtractError, Source};
 use crate::targets::OpenTarget;
 use records::RecordShape;
 
-pub use crate::script_host::files::{BLOCKED, FAILED, PLAN, SPILL};
+pub use crate::run_folder::{BLOCKED, FAILED, PLAN, SPILL};
 
 /// How a run ended early: which status, and the words for the stage that stopped it.
 #[derive(Debug)]
@@ -75,9 +74,15 @@ impl Halt {
     }
 }
 
-impl From<EngineError> for Halt {
-    fn from(e: EngineError) -> Self {
-        Halt::load(RunStatus::Failed, e.to_string())
+impl Halt {
+    /// An engine error (the store, the target, a file) failed the run in `stage`.
+    pub(crate) fn failed_in(stage: RunStage) -> impl Fn(EngineError) -> Halt {
+        move |e| Halt {
+            status: RunStatus::Failed,
+            case: None,
+            stage,
+            info: e.to_string(),
+        }
     }
 }
 
@@ -135,14 +140,12 @@ pub async fn execute(
     );
 
     // ---- extract ----
-    run.stage = Some(RunStage::Extract);
+    run.enter(RunStage::Extract);
     inputs.progress.enter(RunStage::Extract);
-    run.extract = StageReport {
-        status: Some(StageStatus::Running),
-        started: Some(now()),
-        ..Default::default()
-    };
-    store.save_run(run).await?;
+    store
+        .save_run(run)
+        .await
+        .map_err(Halt::failed_in(RunStage::Extract))?;
     let last_successful_extract = cache_row.as_ref().and_then(|c| c.last_successful_extract.clone());
     // The cache (a million entries is 24 MB) is decoded while a script runs in
     // its own process; after a source that reads in this process, so that the
@@ -231,13 +234,22 @@ pub async fn execute(
             return Ok(());
         }
         // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
-        slots = cache::slots_of(cache::current(store, task).await?.as_ref(), whole);
+        slots = cache::slots_of(
+            cache::current(store, task)
+                .await
+                .map_err(Halt::failed_in(RunStage::Validate))?
+                .as_ref(),
+            whole,
+        );
     }
 
     // ---- validate + compare (pass one) ----
-    run.stage = Some(RunStage::Validate);
+    run.enter(RunStage::Validate);
     inputs.progress.enter(RunStage::Validate);
-    store.save_run(run).await?;
+    store
+        .save_run(run)
+        .await
+        .map_err(Halt::failed_in(RunStage::Validate))?;
     let plan = {
         let shape = shape.clone();
         let dir = inputs.dir.clone();
@@ -293,13 +305,11 @@ async fn enter_load(
     run: &mut Run,
     task: &Task,
 ) -> std::result::Result<Option<crate::model::RemovalSettings>, Halt> {
-    run.stage = Some(RunStage::Load);
-    run.load = StageReport {
-        status: Some(StageStatus::Running),
-        started: Some(now()),
-        ..Default::default()
-    };
-    store.save_run(run).await?;
+    run.enter(RunStage::Load);
+    store
+        .save_run(run)
+        .await
+        .map_err(Halt::failed_in(RunStage::Load))?;
     Ok(task.removal.clone().filter(|_| run.run_type == RunMode::Full))
 }
 
@@ -312,8 +322,7 @@ async fn after_commit(store: &crate::store::Store, run: &mut Run, inputs: &RunIn
     tracing::debug!(ms = keeping.elapsed().as_millis() as u64, "source state kept");
     if let Err(why) = kept {
         tracing::warn!(%why, "the source could not keep its state after the commit");
-        let info = run.load.info.take().unwrap_or_default();
-        run.load.info = Some(format!("{info}; {why}"));
+        run.note_on_load(&why.to_string());
     }
     save_committed(store, run).await;
 }

@@ -22,7 +22,7 @@ use chrono::{DateTime, Timelike, Utc};
 use std::future::Future;
 
 use crate::error::Result;
-use crate::model::{Run, RunStatus, RunTrigger};
+use crate::model::{Run, RunTrigger};
 use crate::store::{ScheduleRow, Store};
 use timing::Timing;
 
@@ -460,11 +460,6 @@ pub fn next_hour_in(hours: &[u8], now: DateTime<Utc>) -> DateTime<Utc> {
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// True for run statuses that raise an alert.
-pub fn alerting(status: RunStatus) -> bool {
-    matches!(status, RunStatus::Failed | RunStatus::Interrupted)
 }
 
 #[cfg(test)]

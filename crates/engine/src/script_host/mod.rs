@@ -25,21 +25,7 @@ use tokio::sync::watch;
 pub use capture::Masker;
 use capture::{LogSink, SharedSink};
 
-/// File names inside a run's working directory.
-pub mod files {
-    pub const ARGS: &str = "args.json";
-    pub const OUTPUT: &str = "output.json";
-    pub const ERROR: &str = "error.txt";
-    pub const HEARTBEAT: &str = "heartbeat";
-    pub const SCRIPT_LOG: &str = "script.log";
-    pub const LOG: &str = "run.log";
-    /// The pipeline's files: new or changed cards between its passes, blocked records, an interrupted run's plan.
-    pub const SPILL: &str = "changes.spill";
-    pub const BLOCKED: &str = "blocked.txt";
-    pub const PLAN: &str = "plan.json";
-    /// Cards a remote target refused, each with its reason.
-    pub const FAILED: &str = "failed.txt";
-}
+use crate::run_folder as files;
 
 /// What an event script is given.
 #[derive(Debug)]
@@ -234,7 +220,7 @@ impl ScriptHost {
         tracing::debug!(pid, script = %inv.script.display(), "script started");
         // Kept for a later engine, should this one die while the script runs.
         if let Some(pid) = pid {
-            let _ = std::fs::write(dir.join(process::SCRIPT_PID_FILE), pid.to_string());
+            let _ = std::fs::write(dir.join(files::SCRIPT_PID), pid.to_string());
         }
 
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();

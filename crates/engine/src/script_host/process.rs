@@ -318,15 +318,12 @@ fn marked_processes(needle: &[u8], me: u32) -> Vec<u32> {
 /// was kept in the run directory) and every process carrying the run's mark.
 pub fn end_abandoned(run_dir: &Path) {
     // The id may have been reused since: only a process still in the run's directory is its script.
-    let script = std::fs::read_to_string(run_dir.join(SCRIPT_PID_FILE))
+    let script = std::fs::read_to_string(run_dir.join(crate::run_folder::SCRIPT_PID))
         .ok()
         .and_then(|text| text.trim().parse::<u32>().ok())
         .filter(|pid| runs_in(*pid, run_dir));
     reap_group(script, run_dir);
 }
-
-/// The file in a run's directory that holds its script's process (group) id.
-pub const SCRIPT_PID_FILE: &str = "script.pid";
 
 /// Is `pid` alive with `dir` as its working directory? (Linux; elsewhere: is it alive.)
 fn runs_in(pid: u32, dir: &Path) -> bool {

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use super::sftp::SftpFetch;
 use super::{Extract, ExtractError};
 use crate::model::hr::{HrDataType, HrParameters, HrRunType, ReportCase};
-use crate::script_host::files;
+use crate::run_folder as files;
 
 /// Staged archives wait here in the run directory until the commit.
 const STAGED_ARCHIVE: &str = "archive.staged.json";
@@ -33,8 +33,6 @@ const REPLACED_SUFFIX: &str = ".replaced";
 /// Archived rows by object id hash, sorted: (id hash, row hash).
 type ArchiveIndex = Vec<(u64, u64)>;
 
-/// The path of the file a run read, in its run directory.
-pub const SOURCE_FILE: &str = "source-file.txt";
 /// How many rows the file held (a partial run fetches only the changed ones).
 pub const SOURCE_ROWS: &str = "source-rows.txt";
 
@@ -350,7 +348,7 @@ impl HrFileJob {
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
             .unwrap_or_default();
         // Which file this run read, for its report.
-        let _ = std::fs::write(self.dir.join(SOURCE_FILE), &self.shown);
+        let _ = std::fs::write(self.dir.join(files::SOURCE_FILE), &self.shown);
         let previous = if self.partial {
             Some(self.previous_rows()?)
         } else {

@@ -9,8 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::{Extract, ExtractError, Source};
 use crate::model::RunMode;
+use crate::run_folder as files;
 use crate::script_host::{
-    files, ExtractFailure, KillReason, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP,
+    ExtractFailure, KillReason, Masker, ScheduledInvocation, ScriptHost, DEFAULT_LOG_CAP,
 };
 use crate::secrets::Sensitive;
 

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("clock", 0),
     ("workers", 0),
     ("progress", 0),
+    ("run_folder", 0),
     ("error", 0),
     ("model", 0),
     ("paths", 0),
@@ -36,6 +37,9 @@ const LAYERS: &[(&str, u8)] = &[
 const SIDEWAYS: &[(&str, &str)] = &[
     ("error", "model"),
     ("progress", "model"),
+    ("progress", "run_folder"),
+    ("run_folder", "model"),
+    ("model", "clock"),
     ("paths", "error"),
     ("platform", "error"),
     ("model", "error"),

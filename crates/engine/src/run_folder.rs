@@ -1,0 +1,127 @@
+//! A run's folder (`DATA_DIR/runs/RUN_ID/`): the names of the files in it,
+//! which of them a user is shown, and the plan an interrupted run leaves.
+//! The script host, the sources, the pipeline and the facade all write or
+//! read here; this module is where they agree on what is where.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{RunFile, RunFileKind};
+
+/// The script's arguments (the script contract's `args.json`).
+pub const ARGS: &str = "args.json";
+/// The records the source produced.
+pub const OUTPUT: &str = "output.json";
+/// What the script reported as its error.
+pub const ERROR: &str = "error.txt";
+/// Touched by the script while it works; a stale one means it hung.
+pub const HEARTBEAT: &str = "heartbeat";
+/// The script's own log lines.
+pub const SCRIPT_LOG: &str = "script.log";
+/// What the run wrote besides (the script's captured output, masked).
+pub const LOG: &str = "run.log";
+/// New or changed cards between the pipeline's passes.
+pub const SPILL: &str = "changes.spill";
+/// Records validation blocked, with their reasons.
+pub const BLOCKED: &str = "blocked.txt";
+/// What an interrupted run would have done ([`PlanFile`]).
+pub const PLAN: &str = "plan.json";
+/// Cards a remote target refused, each with its reason.
+pub const FAILED: &str = "failed.txt";
+/// Present when someone asked the run to stop (any process may write it).
+pub const STOP: &str = "stop-requested";
+/// The run's latest progress, for windows of other processes.
+pub const PROGRESS: &str = "progress.json";
+/// An HR run: the file it read, as a report shows it.
+pub const SOURCE_FILE: &str = "source-file.txt";
+/// A read event task: the values its script handed back.
+pub const RETURNED: &str = "returned.json";
+/// The process id of the run's script (its supervisor), for recovery after a crash.
+pub const SCRIPT_PID: &str = "script.pid";
+
+/// The files a run left that a user is shown (`run show`, the run detail).
+pub fn list(dir: &Path) -> Vec<RunFile> {
+    const SHOWN: [(&str, RunFileKind); 9] = [
+        (ARGS, RunFileKind::Args),
+        (OUTPUT, RunFileKind::Output),
+        (ERROR, RunFileKind::Error),
+        (SCRIPT_LOG, RunFileKind::ScriptLog),
+        (LOG, RunFileKind::Log),
+        (PLAN, RunFileKind::Plan),
+        (SPILL, RunFileKind::Changes),
+        (BLOCKED, RunFileKind::Blocked),
+        (FAILED, RunFileKind::Failed),
+    ];
+    SHOWN
+        .iter()
+        .filter_map(|(name, kind)| {
+            let p = dir.join(name);
+            std::fs::metadata(&p).ok().map(|m| RunFile {
+                kind: *kind,
+                path: p.display().to_string(),
+                size: m.len(),
+            })
+        })
+        .collect()
+}
+
+/// The plan a guard trip leaves (`plan.json`): what the run would have
+/// done, for the person deciding whether to approve it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanFile {
+    /// Why the run stopped before loading.
+    pub reason: String,
+    /// Which limit refused (`update_limit` or `minimum_rows`, as
+    /// [`crate::model::hr::ReportCase`] words them): what approving can help with.
+    pub limit: String,
+    pub new: u64,
+    pub changed: u64,
+    pub removals: u64,
+    /// The first object ids the run would mark removed.
+    pub removed_object_ids: Vec<String>,
+    /// The run file holding every planned change.
+    pub changes_file: String,
+}
+
+impl PlanFile {
+    /// The plan an interrupted run left in `dir`, if any (a damaged one counts as none).
+    pub fn read(dir: &Path) -> Option<PlanFile> {
+        std::fs::read(dir.join(PLAN))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Writes the plan into the run folder `dir`.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        std::fs::write(
+            dir.join(PLAN),
+            serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plan_reads_back_as_written_and_a_damaged_one_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(PlanFile::read(dir.path()), None);
+        let plan = PlanFile {
+            reason: "12 updates exceed the update limit of 10".into(),
+            limit: "update_limit".into(),
+            new: 2,
+            changed: 12,
+            removals: 1,
+            removed_object_ids: vec!["E-7".into()],
+            changes_file: SPILL.into(),
+        };
+        plan.write(dir.path()).unwrap();
+        assert_eq!(PlanFile::read(dir.path()), Some(plan));
+        std::fs::write(dir.path().join(PLAN), b"{not json").unwrap();
+        assert_eq!(PlanFile::read(dir.path()), None);
+        assert_eq!(list(dir.path())[0].kind, RunFileKind::Plan);
+    }
+}
