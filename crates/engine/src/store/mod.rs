@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod cards;
 mod connectors;
+mod import;
 mod runs;
 mod schedule;
 mod scripts;
@@ -24,12 +25,11 @@ use sqlx::SqlitePool;
 
 use crate::error::{EngineError, Result};
 
-pub use connectors::{insert_connector_on, update_connector_on, ConnectorRow};
+pub use connectors::ConnectorRow;
+pub use import::ImportedConnector;
 pub use runs::{CacheRow, Datacard};
 pub use schedule::{Alert, ScheduleRow};
-pub use scripts::insert_custom_script_on;
 pub use tasks::TaskRow;
-pub use tasks::{insert_task_on, update_task_on};
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "provisio.db";
@@ -111,6 +111,9 @@ impl Store {
         .await;
     }
 
+    /// The configuration database's pool, for the store's own modules and
+    /// for tests and benchmarks that read what it wrote; engine code outside
+    /// `store/` never uses it (the architecture test checks).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
