@@ -14,6 +14,8 @@ APT_PACKAGES=(
   gnome-keyring libdbus-1-dev dbus dbus-x11 libsecret-tools
   # 7-Zip to check AES packages from outside; sshd for SFTP tests
   p7zip-full openssh-server
+  # a real OpenLDAP server and its command-line tools for the directory connector's tests
+  slapd ldap-utils
   # a self-signed certificate for the workflow API's HTTPS test
   openssl
 )

@@ -30,7 +30,6 @@
 //! | 4 | [`source`] | turning a connector into a file of records: the `python_script` source |
 //! | 5 | [`pipeline`] | validate → compare → guard → load → commit, the same for every source and target |
 //! | 5 | [`scheduler`] | when runs are due, the worker limit, the one-scheduler-per-directory lock; calls the engine through [`scheduler::RunHost`] |
-//! | 5 | [`hr_report`] | the HR connector's run report and its translations |
 //! | 5 | [`package`] | the encrypted export and import package format |
 //! | 6 | [`api`] | [`Engine`], the one facade the CLI and the Tauri commands call, one file per area |
 //!
@@ -40,7 +39,6 @@
 pub mod api;
 pub mod clock;
 pub mod error;
-pub mod hr_report;
 pub mod json_array;
 pub mod jsonc;
 pub mod logging;

@@ -6,10 +6,9 @@ use super::Engine;
 use super::LOCAL_TARGET;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
-use crate::model::{
-    Connector, ConnectorInput, ConnectorSummary, ConnectorType, Task, TaskUsage, WorkflowReference,
-};
+use crate::model::{Connector, ConnectorInput, ConnectorSummary, Task, TaskUsage, WorkflowReference};
 use crate::secrets::MASK;
+use crate::source::kind;
 use crate::{rules, secrets};
 
 impl Engine {
@@ -56,6 +55,7 @@ impl Engine {
             script,
             parameters: params,
         } = rules::connector::check_input(&input)?;
+        kind::check_parameters(connector_type, &params, input.target.as_deref())?;
         self.check_new_connector_name(&name).await?;
         if let Some(script) = &script {
             self.check_connector_script(&name, script, &[]).await?;
@@ -75,10 +75,7 @@ impl Engine {
             created_at: stamp.clone(),
             updated_at: stamp,
         };
-        if connector.connector_type == ConnectorType::HrFile {
-            // Where its report goes must exist in its target: named now, not at the first run.
-            self.report_destination(&connector).await?;
-        }
+        kind::check_saved(self, &connector).await?;
         // Keyring first: if it is locked nothing reaches the database; if the
         // database then refuses, the keyring entry is taken back.
         if !secret_values.is_empty() {
@@ -92,7 +89,7 @@ impl Engine {
             }
             return Err(e);
         }
-        if connector.connector_type == ConnectorType::HrFile {
+        if kind::keeps_a_folder(connector.connector_type) {
             // Where its files go when `file_path` is relative: there from the start.
             let _ = std::fs::create_dir_all(self.connector_folder(&connector.id));
         }
@@ -119,8 +116,7 @@ impl Engine {
                 });
             }
         }
-        if c.connector_type == ConnectorType::PythonScript
-            && input.script.as_deref().is_some_and(|s| s.trim().is_empty())
+        if kind::uses_script(c.connector_type) && input.script.as_deref().is_some_and(|s| s.trim().is_empty())
         {
             return Err(EngineError::MissingFields {
                 fields: vec!["script".into()],
@@ -128,8 +124,7 @@ impl Engine {
         }
         if let Some(script) = input.script {
             rules::check_script_name(script.trim())?;
-            if c.connector_type == ConnectorType::PythonScript && c.script.as_deref() != Some(script.as_str())
-            {
+            if kind::uses_script(c.connector_type) && c.script.as_deref() != Some(script.as_str()) {
                 let usages: Vec<TaskUsage> = self
                     .store
                     .list_tasks(Some(&c.id))
@@ -159,19 +154,16 @@ impl Engine {
                 }
             }
             rules::check_secret_values(&values)?;
-            if c.connector_type == ConnectorType::HrFile {
-                rules::hr::check_parameters(
-                    &secrets::merge_at_pointers(&clean, values.clone()),
-                    rules::connector::writes_remotely(Some(&c.target)),
-                )?;
-            }
+            kind::check_parameters(
+                c.connector_type,
+                &secrets::merge_at_pointers(&clean, values.clone()),
+                Some(&c.target),
+            )?;
             c.parameters = clean;
             c.secret_parameters = values.keys().cloned().collect();
             secret_values = Some((old, values));
         }
-        if c.connector_type == ConnectorType::HrFile {
-            self.report_destination(&c).await?;
-        }
+        kind::check_saved(self, &c).await?;
         c.updated_at = now();
         if let Some((old, values)) = &secret_values {
             if !(old.is_empty() && values.is_empty()) {

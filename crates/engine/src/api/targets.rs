@@ -95,7 +95,7 @@ impl Engine {
     pub async fn add_target_from_connector(&self, connector: &str, name: &str) -> Result<TargetCheck> {
         let c = self.connector_row(connector).await?;
         let params = self.resolved_parameters(&c.id).await?;
-        let text = |key: &str| rules::hr::param_text(params.expose(), key);
+        let text = |key: &str| crate::source::hr::parameters::param_text(params.expose(), key);
         let missing: Vec<String> = ["webapi_url", "webapi_user", "webapi_password"]
             .into_iter()
             .filter(|k| text(k).is_none())

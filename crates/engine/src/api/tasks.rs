@@ -10,6 +10,7 @@ use crate::model::{
     WorkflowReference,
 };
 use crate::rules;
+use crate::source::kind;
 
 impl Engine {
     // ----- tasks ----------------------------------------------------------
@@ -58,8 +59,8 @@ impl Engine {
     /// A task of a `python_script` connector needs the connector's script in
     /// the library, of a kind that serves the task's usage.
     async fn check_task_script(&self, c: &crate::model::Connector, task: &Task) -> Result<()> {
-        match (&c.connector_type, &c.script) {
-            (crate::model::ConnectorType::PythonScript, Some(script)) => {
+        match &c.script {
+            Some(script) if kind::uses_script(c.connector_type) => {
                 self.check_connector_script(&c.name, script, &[task.usage]).await
             }
             _ => Ok(()),
@@ -81,7 +82,8 @@ impl Engine {
         input.name = Some(existing.name.clone());
         let task = self.build_task(&c, input, Some(&existing)).await?;
         self.check_task_script(&c, &task).await?;
-        let warnings = change_warnings(&existing, &task);
+        let mut warnings = change_warnings(&existing, &task);
+        warnings.extend(kind::task_warnings(&c, &task));
         self.store.update_task(&task).await?;
         Ok(TaskUpdate {
             task: self.task(&task.id).await?,
@@ -94,15 +96,7 @@ impl Engine {
     /// source); `None` for other connectors, whose tasks carry their own.
     pub async fn connector_task_settings(&self, connector: &str) -> Result<Option<ConnectorTaskSettings>> {
         let c = self.connector_row(connector).await?;
-        if c.connector_type != crate::model::ConnectorType::HrFile {
-            return Ok(None);
-        }
-        let run_type = rules::hr::declared_run_type(&c.parameters);
-        Ok(Some(ConnectorTaskSettings {
-            run_type: run_type.to_string(),
-            limits: rules::hr::declared_limits(&c.parameters),
-            source: format!("the parameter block of connector '{}'", c.name),
-        }))
+        Ok(kind::task_settings(&c))
     }
 
     /// What saving `input` over the task would break, said before it is
@@ -206,25 +200,7 @@ impl Engine {
         };
         rules::task::check_against_target(&input, &template, &folder, failure.as_ref().map(|(t, f)| (t, f)))?;
         rules::task::check_limits(&input)?;
-        if c.connector_type == crate::model::ConnectorType::HrFile {
-            // Nothing typed for an HR task is silently replaced at its run.
-            rules::hr::check_task_own_settings(&input)?;
-        }
-        if c.connector_type == crate::model::ConnectorType::HrFile && scheduled {
-            // The connector's data type decides what the task must map.
-            if let Some(data_type) = rules::hr::declared_data_type(&c.parameters) {
-                let mapped: Vec<&str> = input
-                    .mappings
-                    .iter()
-                    .flatten()
-                    .map(|m| m.target.as_str())
-                    .collect();
-                let unmapped = rules::hr::unmapped_mandatory(data_type, &mapped);
-                if !unmapped.is_empty() {
-                    return Err(rules::hr::unmapped_error(data_type, &unmapped));
-                }
-            }
-        }
+        kind::check_task(c, &input, scheduled)?;
         let mappings = input.mappings.clone().unwrap_or_default();
         let limits = input.limits.clone().unwrap_or_default();
         let stamp = now();
@@ -267,6 +243,7 @@ impl Engine {
             limits: Limits { ..limits },
             heartbeat_timeout: input.heartbeat_timeout.unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT),
             max_runtime: input.max_runtime,
+            directory_objects: input.directory_objects,
             references,
             created_at: existing
                 .map(|e| e.created_at.clone())
@@ -347,12 +324,4 @@ fn change_warnings(existing: &Task, task: &Task) -> Vec<String> {
     )]
 }
 
-/// The run type and limits a connector sets for all its tasks (HR), and where they come from.
-#[derive(Debug, Clone, serde::Serialize, specta::Type)]
-pub struct ConnectorTaskSettings {
-    /// `full` or `partial`.
-    pub run_type: String,
-    pub limits: crate::model::Limits,
-    /// Where a user changes them.
-    pub source: String,
-}
+pub use crate::model::ConnectorTaskSettings;

@@ -9,6 +9,8 @@ pub enum ConnectorType {
     PythonScript,
     /// HR connector: a CSV / JSON / XML file from disk or SFTP.
     HrFile,
+    /// Directory connector: users and groups of an LDAP server or Active Directory.
+    Ldap,
 }
 
 impl ConnectorType {
@@ -16,6 +18,7 @@ impl ConnectorType {
         match self {
             ConnectorType::PythonScript => "python_script",
             ConnectorType::HrFile => "hr_file",
+            ConnectorType::Ldap => "ldap",
         }
     }
 
@@ -23,6 +26,7 @@ impl ConnectorType {
         match text {
             "python_script" => Some(Self::PythonScript),
             "hr_file" => Some(Self::HrFile),
+            "ldap" => Some(Self::Ldap),
             _ => None,
         }
     }

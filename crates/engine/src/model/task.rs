@@ -90,6 +90,26 @@ pub struct WorkflowReference {
     pub declared: bool,
 }
 
+/// What a directory connector's scheduled task reads: the entries of its
+/// connector's `user_filter` or of its `group_filter`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "lowercase")]
+pub enum DirectoryObjects {
+    #[default]
+    Users,
+    Groups,
+}
+
+/// The run type and limits a connector sets for all its tasks (HR), and where they come from.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct ConnectorTaskSettings {
+    /// `full` or `partial`.
+    pub run_type: String,
+    pub limits: Limits,
+    /// Where a user changes them.
+    pub source: String,
+}
+
 /// A stored, validated task. Scheduled-only fields are `None` on event tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]
 pub struct Task {
@@ -119,6 +139,10 @@ pub struct Task {
     pub heartbeat_timeout: u64,
     /// Seconds a run may take at most; `None` for no limit.
     pub max_runtime: Option<u64>,
+    /// Directory connectors: whether the task reads users or groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub directory_objects: Option<DirectoryObjects>,
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
@@ -170,6 +194,9 @@ pub struct TaskInput {
     pub heartbeat_timeout: Option<u64>,
     #[specta(optional)]
     pub max_runtime: Option<u64>,
+    /// Directory connectors: `users` (default) or `groups`.
+    #[specta(optional)]
+    pub directory_objects: Option<DirectoryObjects>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
     #[specta(optional)]

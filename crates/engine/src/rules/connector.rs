@@ -45,10 +45,6 @@ pub fn check_input(input: &ConnectorInput) -> Result<CheckedConnector> {
         super::check_script_name(script)?;
     }
     let parameters = super::parameters_object(input.parameters.clone())?;
-    if connector_type == ConnectorType::HrFile {
-        // Writing to a remote solution needs the webapi_* parameters (every target but the local store is remote).
-        super::hr::check_parameters(&parameters, writes_remotely(input.target.as_deref()))?;
-    }
     Ok(CheckedConnector {
         name,
         connector_type,
@@ -69,7 +65,7 @@ pub fn connector_type(text: &str) -> Result<ConnectorType> {
     ConnectorType::parse(text.trim()).ok_or_else(|| {
         EngineError::invalid(
             "type",
-            format!("'{text}' is not a connector type; use python_script or hr_file"),
+            format!("'{text}' is not a connector type; use python_script, hr_file or ldap"),
         )
     })
 }

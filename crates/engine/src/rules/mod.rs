@@ -4,7 +4,6 @@
 //! does package import: one set of rules for every way in.
 
 pub mod connector;
-pub mod hr;
 mod script_name;
 pub mod settings;
 pub mod status;

@@ -5,11 +5,16 @@
 //! | source | connector type | how |
 //! | --- | --- | --- |
 //! | [`python_script`] | `python_script` | runs the connector's script under the contract of docs/script-contract.md |
-//! | [`hr_file`] | `hr_file` | reads one CSV, JSON or XML file from the connector's folder or over [`sftp`] |
+//! | [`hr`] | `hr_file` | reads one CSV, JSON or XML file from the connector's folder or over SFTP |
+//! | [`ldap`] | `ldap` | reads the users or groups of an LDAP directory or Active Directory, paged |
+//!
+//! Each kind has one home here; [`kind`] is the one seam the facade asks
+//! everything that depends on a connector's type.
 
-pub mod hr_file;
-pub mod python_script;
-pub mod sftp;
+pub mod hr;
+pub mod kind;
+pub mod ldap;
+pub mod script;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,8 +53,9 @@ pub enum ExtractError {
 /// A connector's source, ready to extract.
 #[derive(Debug)]
 pub enum Source {
-    PythonScript(python_script::PythonScript),
-    HrFile(hr_file::HrFile),
+    PythonScript(script::PythonScript),
+    HrFile(hr::HrFile),
+    Ldap(Box<ldap::LdapSource>),
 }
 
 impl Source {
@@ -58,6 +64,7 @@ impl Source {
         match self {
             Source::PythonScript(s) => s.extract(run).await,
             Source::HrFile(s) => s.extract(run).await,
+            Source::Ldap(s) => s.extract(run).await,
         }
     }
 
@@ -72,8 +79,8 @@ impl Source {
     /// changed rows. The minimum row count counts these.
     pub fn rows_held(&self, run_dir: &Path) -> Option<u64> {
         match self {
-            Source::PythonScript(_) => None,
-            Source::HrFile(_) => hr_file::rows_in_file(run_dir),
+            Source::PythonScript(_) | Source::Ldap(_) => None,
+            Source::HrFile(_) => hr::rows_in_file(run_dir),
         }
     }
 
@@ -82,6 +89,7 @@ impl Source {
         match self {
             Source::PythonScript(_) => Ok(()),
             Source::HrFile(s) => s.commit(run_dir).await,
+            Source::Ldap(s) => s.commit(run_dir).await,
         }
     }
 

@@ -22,7 +22,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("rules", 1),
     ("store", 2),
     ("logging", 2),
-    ("hr_report", 5),
     ("script_library", 3),
     ("script_host", 3),
     ("targets", 3),
@@ -207,5 +206,21 @@ fn the_checker_sees_imports_in_every_form_it_reads() {
     assert_eq!(
         uses("use crate::store::Store;\nlet x = crate::clock::now();\nuse crate::{rules, secrets::MASK};"),
         ["store", "clock", "rules", "secrets"]
+    );
+}
+
+#[test]
+fn the_facade_never_names_a_connector_type() {
+    // Everything that depends on a connector's type is asked through
+    // source/kind.rs, so a new kind never touches api/.
+    let found: Vec<String> = sources()
+        .into_iter()
+        .filter(|(module, _, code)| module == "api" && code.contains("ConnectorType::"))
+        .map(|(_, path, _)| path.display().to_string())
+        .collect();
+    assert!(
+        found.is_empty(),
+        "api/ matches on connector types:\n{}",
+        found.join("\n")
     );
 }

@@ -9,6 +9,8 @@ mod events;
 mod fuzz;
 mod hardening;
 mod hr;
+#[cfg(unix)]
+mod ldap;
 mod packages;
 mod pipeline;
 mod scheduler;
@@ -17,6 +19,8 @@ mod scripted;
 mod settings;
 #[cfg(unix)]
 mod sftp;
+#[cfg(unix)]
+mod slapd;
 #[cfg(unix)]
 mod sshd;
 mod support;

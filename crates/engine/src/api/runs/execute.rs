@@ -9,7 +9,7 @@ use tracing::Instrument;
 
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
-use crate::model::{ConnectorType, Run, RunStage, RunStatus, Task};
+use crate::model::{Run, RunStage, RunStatus, Task};
 use crate::pipeline::{self, Halt};
 
 impl Engine {
@@ -25,8 +25,7 @@ impl Engine {
         let Ok(connector) = self.connector_row(&task.connector_id).await else {
             return false;
         };
-        connector.connector_type == ConnectorType::HrFile
-            && matches!(connector.parameters.get("debug"), Some(v) if v == &json!(true) || v == &json!("true"))
+        crate::source::kind::debug_runs(&connector)
     }
 
     /// Executes a run recorded by [`Engine::create_run`] to its end.

@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::hr::ReportCase;
-use crate::model::{ConnectorType, Run, RunStatus};
-use crate::rules;
+use crate::model::{Run, RunStatus};
 
 /// The folder of the data directory where the local store keeps report attachments.
 pub const ATTACHMENTS: &str = "attachments";
@@ -32,7 +31,7 @@ impl Engine {
         let Ok(connector) = self.connector_row(&task.connector_id).await else {
             return Ok(());
         };
-        if connector.connector_type != ConnectorType::HrFile {
+        if !crate::source::kind::writes_report(connector.connector_type) {
             return Ok(());
         }
         let case = case.unwrap_or(match status {
@@ -41,28 +40,34 @@ impl Engine {
         });
         // None of these is a secret: no keyring read.
         let params = &connector.parameters;
-        let language = rules::hr::param_text(params, "language").unwrap_or_else(|| "en".into());
+        let language =
+            crate::source::hr::parameters::param_text(params, "language").unwrap_or_else(|| "en".into());
         let (template, folder) = self.report_destination(&connector).await?;
-        let texts = crate::hr_report::Translations::load(self.data_dir(), &language)
-            .or_else(|_| crate::hr_report::Translations::load(self.data_dir(), "en"))?;
+        let texts = crate::source::hr::report::Translations::load(self.data_dir(), &language)
+            .or_else(|_| crate::source::hr::report::Translations::load(self.data_dir(), "en"))?;
         let dir = self.run_dir(&run.id);
         let file = std::fs::read_to_string(dir.join(crate::run_folder::SOURCE_FILE)).ok();
         let connector_folder = self.connector_folder(&connector.id);
-        let archives: Vec<PathBuf> = rules::hr::declared_data_type(params)
+        let archives: Vec<PathBuf> = crate::source::hr::parameters::declared_data_type(params)
             .map(|t| {
                 vec![
-                    crate::source::hr_file::archive_path(&connector_folder, t),
-                    crate::source::hr_file::error_archive_path(&connector_folder, t),
+                    crate::source::hr::archive_path(&connector_folder, t),
+                    crate::source::hr::error_archive_path(&connector_folder, t),
                 ]
             })
             .unwrap_or_default();
         let archives: Vec<&std::path::Path> = archives.iter().map(PathBuf::as_path).collect();
-        let mut card =
-            crate::hr_report::card(run, case, &texts, file.as_deref().map(std::path::Path::new), &dir);
+        let mut card = crate::source::hr::report::card(
+            run,
+            case,
+            &texts,
+            file.as_deref().map(std::path::Path::new),
+            &dir,
+        );
         if let Some(a) = task.task_id_attribute.as_deref() {
             card[a] = json!(task.id);
         }
-        let attachments = crate::hr_report::attachments(run, &archives);
+        let attachments = crate::source::hr::report::attachments(run, &archives);
         let local = connector.target == crate::model::LOCAL_TARGET;
         if local {
             // Kept in the data directory, named on the card relative to it.
@@ -98,7 +103,8 @@ impl Engine {
         &self,
         connector: &crate::model::Connector,
     ) -> Result<(String, String)> {
-        let text = |k: &str| rules::hr::param_text(&connector.parameters, k).unwrap_or_default();
+        let text =
+            |k: &str| crate::source::hr::parameters::param_text(&connector.parameters, k).unwrap_or_default();
         let (template, folder) = (text("report_template_code"), text("report_folder_code"));
         if template.is_empty() || folder.is_empty() {
             return Err(EngineError::invalid(

@@ -1,19 +1,14 @@
 //! What a scheduled run needs before it starts: its script and host, its source, target, template and cache.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::api::Engine;
 use crate::error::{EngineError, Remedy, Result};
-use crate::model::{ConnectorType, Run, Task, TaskUsage};
+use crate::model::{Run, Task, TaskUsage};
 use crate::pipeline::{self, RunInputs};
-use crate::rules;
 use crate::script_host::{self, ScriptHost};
 use crate::script_library::Script;
-use crate::source::hr_file::HrFile;
-use crate::source::python_script::PythonScript;
-use crate::source::sftp::{SftpFetch, SftpLogin};
-use crate::source::Source;
+use crate::source::kind;
 
 impl Engine {
     pub(crate) async fn script_host(&self) -> Result<ScriptHost> {
@@ -27,11 +22,11 @@ impl Engine {
         usage: TaskUsage,
     ) -> Result<(crate::model::Connector, Script)> {
         let connector = self.connector_row(&task.connector_id).await?;
-        if connector.connector_type != ConnectorType::PythonScript {
+        if !kind::uses_script(connector.connector_type) {
             return Err(EngineError::invalid(
                 "type",
                 format!(
-                    "connector '{}' is an {} connector; its runs come with the HR connector",
+                    "connector '{}' is an {} connector: its runs read its source, not a script",
                     connector.name,
                     connector.connector_type.as_str()
                 ),
@@ -74,78 +69,24 @@ impl Engine {
         let template = self
             .template_in(&connector.target, &task.target_template, "target_template")
             .await?;
-        let secrets = self.stored_secrets(&connector).await?;
         let dir = self.run_dir(&run.id);
         std::fs::create_dir_all(&dir)
             .map_err(|e| EngineError::io(format!("cannot create {}", dir.display()), e))?;
+        // Finding a script's interpreter may start it once (a shim); read the cache meanwhile.
+        let (prepared, cache) = tokio::join!(
+            kind::prepare(self, &connector, &task),
+            pipeline::cache::current(self.store(), &task)
+        );
+        let kind::Prepared {
+            source,
+            required,
+            limits,
+        } = prepared?;
+        let cache = cache?;
         let mut task = task;
-        let mut required = Vec::new();
-        let (source, cache) = match connector.connector_type {
-            ConnectorType::PythonScript => {
-                let (_, script) = self.script_for(&task, TaskUsage::Scheduled).await?;
-                // Finding the interpreter may start it once (a shim); read the cache meanwhile.
-                let (host, cache) =
-                    tokio::join!(self.script_host(), pipeline::cache::current(self.store(), &task));
-                let source = Source::PythonScript(PythonScript {
-                    script: PathBuf::from(script.path),
-                    host: host?,
-                    parameters: connector.parameters.clone(),
-                    secrets: crate::secrets::Sensitive::new(secrets),
-                });
-                (source, cache?)
-            }
-            ConnectorType::HrFile => {
-                let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
-                let params = rules::hr::check_parameters(
-                    &merged,
-                    rules::connector::writes_remotely(Some(&connector.target)),
-                )?;
-                // A translation file lacking a case, or a report template or folder the
-                // target lacks, is refused now, before anything is fetched.
-                crate::hr_report::Translations::load(self.data_dir(), &params.language)?;
-                self.report_destination(&connector).await?;
-                let mapped: Vec<&str> = task.mappings.iter().map(|m| m.target.as_str()).collect();
-                let unmapped = rules::hr::unmapped_mandatory(params.data_type, &mapped);
-                if !unmapped.is_empty() {
-                    return Err(rules::hr::unmapped_error(params.data_type, &unmapped));
-                }
-                required = rules::hr::mandatory_attributes(params.data_type)
-                    .iter()
-                    .map(|group| group.iter().map(|a| a.to_string()).collect())
-                    .collect();
-                task.limits = rules::hr::limits(&params);
-                let folder = self.connector_folder(&connector.id);
-                let caps = crate::source::hr_file::SizeCaps::of(&self.settings().await?);
-                let sftp = params.sftp.clone().map(|server| {
-                    let secret = |key: &str| {
-                        merged
-                            .get(key)
-                            .and_then(|v| v.as_str())
-                            .filter(|v| !v.is_empty())
-                            .map(|v| crate::secrets::Sensitive::new(v.to_string()))
-                    };
-                    Arc::new(SftpFetch {
-                        server,
-                        login: SftpLogin {
-                            password: secret("sftp_password"),
-                            private_key: secret("sftp_private_key"),
-                            passphrase: secret("sftp_private_key_passphrase"),
-                        },
-                        folder: folder.clone(),
-                        caps,
-                    })
-                });
-                let source = Source::HrFile(HrFile {
-                    folder,
-                    sftp,
-                    caps,
-                    id_column: task.object_id_attribute.clone().unwrap_or_default(),
-                    mapped_columns: task.mappings.iter().map(|m| m.source.clone()).collect(),
-                    params,
-                });
-                (source, pipeline::cache::current(self.store(), &task).await?)
-            }
-        };
+        if let Some(limits) = limits {
+            task.limits = limits;
+        }
         Ok(RunInputs {
             source,
             required,
@@ -165,5 +106,36 @@ impl Engine {
             task,
             progress: Default::default(),
         })
+    }
+}
+
+/// What a connector kind asks of the engine (see [`kind::Host`]).
+impl kind::Host for Engine {
+    async fn secrets(
+        &self,
+        connector: &crate::model::Connector,
+    ) -> Result<serde_json::Map<String, serde_json::Value>> {
+        self.stored_secrets(connector).await
+    }
+
+    async fn settings(&self) -> Result<crate::model::Settings> {
+        Engine::settings(self).await
+    }
+
+    fn data_dir(&self) -> &std::path::Path {
+        Engine::data_dir(self)
+    }
+
+    fn connector_folder(&self, connector_id: &str) -> PathBuf {
+        Engine::connector_folder(self, connector_id)
+    }
+
+    async fn report_destination(&self, connector: &crate::model::Connector) -> Result<(String, String)> {
+        Engine::report_destination(self, connector).await
+    }
+
+    async fn scheduled_script(&self, task: &Task) -> Result<(PathBuf, ScriptHost)> {
+        let (_, script) = self.script_for(task, TaskUsage::Scheduled).await?;
+        Ok((PathBuf::from(script.path), self.script_host().await?))
     }
 }

@@ -19,10 +19,9 @@ use std::path::PathBuf;
 
 use crate::api::Engine;
 use crate::error::{EngineError, Remedy, Result};
-use crate::model::hr::HrRunType;
-use crate::model::{ConnectorType, Run, RunKind, RunMode, RunStage, RunTrigger, Task, TaskUsage};
+use crate::model::{Run, RunKind, RunStage, RunTrigger, Task, TaskUsage};
 use crate::pipeline;
-use crate::rules;
+use crate::source::kind;
 
 /// How long an event script may take when its task sets no maximum runtime.
 pub(crate) const DEFAULT_EVENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -45,20 +44,14 @@ impl Engine {
             .with_remedy(Remedy::InvokeEvent { task: name }));
         }
         let connector = self.connector_row(&task.connector_id).await?;
-        if connector.connector_type == ConnectorType::PythonScript {
+        if kind::uses_script(connector.connector_type) {
             self.script_for(&task, TaskUsage::Scheduled).await?;
         }
         let cache = self.store().cache_summary(&task.id).await?;
         let mut run = Run::begin(&task.id, task_label(&task), RunKind::Scheduled, trigger);
         run.enter(RunStage::Queued);
-        run.run_type = match connector.connector_type {
-            ConnectorType::PythonScript => pipeline::effective_run_type(&task, cache.as_ref()),
-            // As declared; a block that became invalid fails the run before any fetch (`prepare_inputs`).
-            ConnectorType::HrFile => match rules::hr::declared_run_type(&connector.parameters) {
-                HrRunType::Full => RunMode::Full,
-                HrRunType::Partial => RunMode::Partial,
-            },
-        };
+        run.run_type = kind::declared_run_mode(&connector)
+            .unwrap_or_else(|| pipeline::effective_run_type(&task, cache.as_ref()));
         self.store().insert_run(&run).await.map_err(|e| match e {
             EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
                 message: format!(

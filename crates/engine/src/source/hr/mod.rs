@@ -7,6 +7,10 @@
 //! `archive/<data_type>_archive.json` (every row of the last committed file)
 //! and `archive/error_<data_type>_archive.json` (its blocked rows and why).
 
+pub mod parameters;
+pub mod report;
+pub mod sftp;
+
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,10 +18,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::sftp::SftpFetch;
-use super::{Extract, ExtractError};
 use crate::model::hr::{HrDataType, HrParameters, HrRunType, ReportCase};
 use crate::run_folder as files;
+use crate::source::{Extract, ExtractError};
+use sftp::SftpFetch;
 
 /// Staged archives wait here in the run directory until the commit.
 const STAGED_ARCHIVE: &str = "archive.staged.json";

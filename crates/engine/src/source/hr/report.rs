@@ -16,10 +16,22 @@ use crate::model::hr::ReportCase;
 use crate::model::{Run, RunFile};
 
 const BUNDLED: [(&str, &str); 4] = [
-    ("en", include_str!("../../../assets/hr/translations/en.json")),
-    ("fi", include_str!("../../../assets/hr/translations/fi.json")),
-    ("sv", include_str!("../../../assets/hr/translations/sv.json")),
-    ("de", include_str!("../../../assets/hr/translations/de.json")),
+    (
+        "en",
+        include_str!("../../../../../assets/hr/translations/en.json"),
+    ),
+    (
+        "fi",
+        include_str!("../../../../../assets/hr/translations/fi.json"),
+    ),
+    (
+        "sv",
+        include_str!("../../../../../assets/hr/translations/sv.json"),
+    ),
+    (
+        "de",
+        include_str!("../../../../../assets/hr/translations/de.json"),
+    ),
 ];
 
 /// Blocked rows listed in a report; the rest are in the run's files.
@@ -153,7 +165,7 @@ pub fn card(run: &Run, case: ReportCase, texts: &Translations, file: Option<&Pat
         // The rows the file held; on a partial run `fetched` counts only the changed ones.
         (
             "rows",
-            crate::source::hr_file::rows_in_file(run_dir)
+            crate::source::hr::rows_in_file(run_dir)
                 .unwrap_or(c.fetched)
                 .to_string(),
         ),

@@ -17,9 +17,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{HashType, Session, Sftp};
 
-use super::ExtractError;
 use crate::model::hr::{HrSftp, ReportCase};
 use crate::secrets::Sensitive;
+use crate::source::ExtractError;
 
 /// How long connecting, the handshake and each SFTP call may take.
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,7 +47,7 @@ pub struct SftpFetch {
     /// The connector's folder: its known-hosts file and relative key paths.
     pub folder: PathBuf,
     /// The largest file fetched (`hr_max_file_mb`).
-    pub caps: super::hr_file::SizeCaps,
+    pub caps: super::SizeCaps,
 }
 
 /// A file fetched into the run's directory.
@@ -156,7 +156,7 @@ impl SftpFetch {
             } else {
                 // Checked at save already; here the file itself (a symlink too) must be in the folder.
                 let path = self.folder.join(key);
-                let inside = crate::rules::hr::confined(key)
+                let inside = crate::source::hr::parameters::confined(key)
                     && std::fs::canonicalize(&path)
                         .ok()
                         .zip(std::fs::canonicalize(&self.folder).ok())

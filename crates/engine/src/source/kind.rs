@@ -1,0 +1,251 @@
+//! The one seam between the facade and the connector kinds. Every question
+//! whose answer depends on a connector's type (is its parameter block
+//! right, what must its tasks map, what does a run read, does it write a
+//! report) is asked here, and only here is the type matched on: the facade
+//! (`api/`) never names a connector type (the architecture test checks).
+//! Each kind's own code lives in its home: [`super::script`], [`super::hr`],
+//! [`super::ldap`].
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::hr::parameters as hr;
+use super::hr::sftp::{SftpFetch, SftpLogin};
+use super::{hr::HrFile, ldap, script::PythonScript, Source};
+use crate::error::{EngineError, Result};
+use crate::model::{
+    Connector, ConnectorTaskSettings, ConnectorType, Limits, RunMode, Settings, Task, TaskInput,
+};
+use crate::script_host::ScriptHost;
+use crate::secrets::Sensitive;
+
+/// What a connector kind asks of the engine while it checks or prepares a
+/// connector (the facade implements it).
+pub trait Host: Sync {
+    /// The connector's secret parameter values, from the keyring.
+    fn secrets(&self, connector: &Connector) -> impl Future<Output = Result<Map<String, Value>>> + Send;
+    fn settings(&self) -> impl Future<Output = Result<Settings>> + Send;
+    fn data_dir(&self) -> &Path;
+    /// The connector's own folder in the data directory.
+    fn connector_folder(&self, connector_id: &str) -> PathBuf;
+    /// The HR report's template and folder, checked against the connector's target.
+    fn report_destination(
+        &self,
+        connector: &Connector,
+    ) -> impl Future<Output = Result<(String, String)>> + Send;
+    /// The scheduled script of a script connector's task and the host to run it.
+    fn scheduled_script(&self, task: &Task) -> impl Future<Output = Result<(PathBuf, ScriptHost)>> + Send;
+}
+
+/// What a run of a task reads from, prepared.
+#[derive(Debug)]
+pub struct Prepared {
+    pub source: Source,
+    /// Target attributes each record must have (any one of each inner list).
+    pub required: Vec<Vec<String>>,
+    /// Limits the connector sets for all its tasks (HR), replacing the task's own.
+    pub limits: Option<Limits>,
+}
+
+/// Whether the connector's runs are a script's (its tasks name one).
+pub fn uses_script(t: ConnectorType) -> bool {
+    t == ConnectorType::PythonScript
+}
+
+/// Whether the connector keeps files of its own in its folder (HR files and archives).
+pub fn keeps_a_folder(t: ConnectorType) -> bool {
+    t == ConnectorType::HrFile
+}
+
+/// Whether the connector's scheduled runs write a run report card (HR).
+pub fn writes_report(t: ConnectorType) -> bool {
+    t == ConnectorType::HrFile
+}
+
+/// Checks a parameter block (secret values merged in) when a connector is
+/// saved; each problem is named. `target` is the connector's target.
+pub fn check_parameters(t: ConnectorType, parameters: &Value, target: Option<&str>) -> Result<()> {
+    match t {
+        ConnectorType::PythonScript => Ok(()),
+        // Writing to a remote solution needs the webapi_* parameters (every target but the local store is remote).
+        ConnectorType::HrFile => {
+            hr::check_parameters(parameters, crate::rules::connector::writes_remotely(target)).map(|_| ())
+        }
+        ConnectorType::Ldap => ldap::parameters::check(parameters).map(|_| ()),
+    }
+}
+
+/// What must exist besides the parameters for a connector to be saved.
+pub async fn check_saved(host: &impl Host, connector: &Connector) -> Result<()> {
+    if writes_report(connector.connector_type) {
+        // Where its report goes must exist in its target: named now, not at the first run.
+        host.report_destination(connector).await?;
+    }
+    Ok(())
+}
+
+/// Checks a task against its connector's kind: what it must map, what it may set.
+pub fn check_task(connector: &Connector, input: &TaskInput, scheduled: bool) -> Result<()> {
+    if input.directory_objects.is_some() && connector.connector_type != ConnectorType::Ldap {
+        return Err(EngineError::invalid(
+            "directory_objects",
+            format!(
+                "only a directory connector's tasks read users or groups; '{}' is a {} connector",
+                connector.name,
+                connector.connector_type.as_str()
+            ),
+        ));
+    }
+    match connector.connector_type {
+        ConnectorType::PythonScript => Ok(()),
+        ConnectorType::HrFile => {
+            // Nothing typed for an HR task is silently replaced at its run.
+            hr::check_task_own_settings(input)?;
+            // The connector's data type decides what the task must map.
+            if let Some(data_type) = hr::declared_data_type(&connector.parameters).filter(|_| scheduled) {
+                let mapped: Vec<&str> = input
+                    .mappings
+                    .iter()
+                    .flatten()
+                    .map(|m| m.target.as_str())
+                    .collect();
+                let unmapped = hr::unmapped_mandatory(data_type, &mapped);
+                if !unmapped.is_empty() {
+                    return Err(hr::unmapped_error(data_type, &unmapped));
+                }
+            }
+            Ok(())
+        }
+        ConnectorType::Ldap => ldap::check_task(connector, input, scheduled),
+    }
+}
+
+/// Warnings (not refusals) a saved task deserves, in the words a user reads.
+pub fn task_warnings(connector: &Connector, task: &Task) -> Vec<String> {
+    match connector.connector_type {
+        ConnectorType::Ldap => ldap::task_warnings(task),
+        _ => Vec::new(),
+    }
+}
+
+/// The run type and limits the connector sets for all its tasks, with where
+/// a user changes them; `None` when its tasks carry their own.
+pub fn task_settings(connector: &Connector) -> Option<ConnectorTaskSettings> {
+    (connector.connector_type == ConnectorType::HrFile).then(|| ConnectorTaskSettings {
+        run_type: hr::declared_run_type(&connector.parameters).to_string(),
+        limits: hr::declared_limits(&connector.parameters),
+        source: format!("the parameter block of connector '{}'", connector.name),
+    })
+}
+
+/// The run type the connector declares for every run of its tasks; `None`
+/// when the task's own (full or incremental, as its cache allows) applies.
+pub fn declared_run_mode(connector: &Connector) -> Option<RunMode> {
+    match connector.connector_type {
+        // As declared; a block that became invalid fails the run before any fetch (`prepare`).
+        ConnectorType::HrFile => Some(match hr::declared_run_type(&connector.parameters) {
+            crate::model::hr::HrRunType::Full => RunMode::Full,
+            crate::model::hr::HrRunType::Partial => RunMode::Partial,
+        }),
+        ConnectorType::PythonScript | ConnectorType::Ldap => None,
+    }
+}
+
+/// Whether the connector asks for debug-level logging of its runs (an HR connector's `debug: true`).
+pub fn debug_runs(connector: &Connector) -> bool {
+    connector.connector_type == ConnectorType::HrFile
+        && matches!(connector.parameters.get("debug"), Some(v) if v == &Value::Bool(true) || v == &Value::String("true".into()))
+}
+
+/// Everything a scheduled run of `task` reads from, checked before anything is fetched.
+pub async fn prepare(host: &impl Host, connector: &Connector, task: &Task) -> Result<Prepared> {
+    let secrets = host.secrets(connector).await?;
+    match connector.connector_type {
+        ConnectorType::PythonScript => {
+            let (script, script_host) = host.scheduled_script(task).await?;
+            Ok(Prepared {
+                source: Source::PythonScript(PythonScript {
+                    script,
+                    host: script_host,
+                    parameters: connector.parameters.clone(),
+                    secrets: Sensitive::new(secrets),
+                }),
+                required: Vec::new(),
+                limits: None,
+            })
+        }
+        ConnectorType::HrFile => prepare_hr(host, connector, task, secrets).await,
+        ConnectorType::Ldap => {
+            let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+            let source = ldap::LdapSource::prepare(&merged, task, &host.connector_folder(&connector.id))?;
+            Ok(Prepared {
+                source: Source::Ldap(Box::new(source)),
+                required: Vec::new(),
+                limits: None,
+            })
+        }
+    }
+}
+
+async fn prepare_hr(
+    host: &impl Host,
+    connector: &Connector,
+    task: &Task,
+    secrets: Map<String, Value>,
+) -> Result<Prepared> {
+    let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+    let params = hr::check_parameters(
+        &merged,
+        crate::rules::connector::writes_remotely(Some(&connector.target)),
+    )?;
+    // A translation file lacking a case, or a report template or folder the
+    // target lacks, is refused now, before anything is fetched.
+    super::hr::report::Translations::load(host.data_dir(), &params.language)?;
+    host.report_destination(connector).await?;
+    let mapped: Vec<&str> = task.mappings.iter().map(|m| m.target.as_str()).collect();
+    let unmapped = hr::unmapped_mandatory(params.data_type, &mapped);
+    if !unmapped.is_empty() {
+        return Err(hr::unmapped_error(params.data_type, &unmapped));
+    }
+    let required = hr::mandatory_attributes(params.data_type)
+        .iter()
+        .map(|group| group.iter().map(|a| a.to_string()).collect())
+        .collect();
+    let folder = host.connector_folder(&connector.id);
+    let caps = super::hr::SizeCaps::of(&host.settings().await?);
+    let sftp = params.sftp.clone().map(|server| {
+        let secret = |key: &str| {
+            merged
+                .get(key)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+                .map(|v| Sensitive::new(v.to_string()))
+        };
+        Arc::new(SftpFetch {
+            server,
+            login: SftpLogin {
+                password: secret("sftp_password"),
+                private_key: secret("sftp_private_key"),
+                passphrase: secret("sftp_private_key_passphrase"),
+            },
+            folder: folder.clone(),
+            caps,
+        })
+    });
+    let limits = hr::limits(&params);
+    Ok(Prepared {
+        source: Source::HrFile(HrFile {
+            folder,
+            sftp,
+            caps,
+            id_column: task.object_id_attribute.clone().unwrap_or_default(),
+            mapped_columns: task.mappings.iter().map(|m| m.source.clone()).collect(),
+            params,
+        }),
+        required,
+        limits: Some(limits),
+    })
+}

@@ -1,0 +1,156 @@
+//! The directory connector (`ldap`): reads the users or groups of an LDAP
+//! server or Active Directory with paged searches (RFC 2696), streaming
+//! each entry into the run's records file, so memory stays flat however
+//! large the directory.
+//!
+//! Incremental runs ask only for what changed since the last run's mark:
+//! on OpenLDAP the newest `entryCSN` the last read saw (a change sequence
+//! number, unique and ordered, so exactly the later changes are asked for);
+//! on other servers the newest `modifyTimestamp` (the server's own clock, so
+//! no skew; one-second grain, so the entries of that last second are read
+//! again and found unchanged rather than risk missing one); for Active Directory,
+//! the server's `highestCommittedUSN` read *before* the paged read, bound
+//! to the server that gave it (another domain controller's numbers mean
+//! nothing, so a different server means a full read). The mark is kept in
+//! the connector's folder once the run's load committed, so clearing the
+//! task's data cache does not lose it; resetting the task's incremental
+//! state does.
+
+pub mod parameters;
+mod read;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Extract, ExtractError};
+use crate::error::{EngineError, Result};
+use crate::model::{Connector, DirectoryObjects, RunMode, Task, TaskInput, TaskUsage};
+use crate::secrets::Sensitive;
+pub use parameters::{DirectoryKind, LdapParameters};
+
+/// A directory connector's source for one run of one task, ready to read.
+#[derive(Debug)]
+pub struct LdapSource {
+    pub params: LdapParameters,
+    pub password: Option<Sensitive<String>>,
+    pub objects: DirectoryObjects,
+    /// Where the incremental mark is kept between runs.
+    pub mark_file: PathBuf,
+}
+
+/// Where the last read stopped, for the next incremental read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mark {
+    /// The newest `modifyTimestamp` seen (generalized time, the server's clock).
+    ModifyTimestamp { value: String },
+    /// OpenLDAP: the newest `entryCSN` seen.
+    EntryCsn { value: String },
+    /// Active Directory: `highestCommittedUSN` before the read, on `server`.
+    Usn { value: u64, server: String },
+}
+
+/// The run folder's copy of the mark a read reached; kept for good only when the load commits.
+const PENDING_MARK: &str = "ldap-mark.json";
+
+impl LdapSource {
+    /// The source of a run of `task`: parameters checked again (the
+    /// keyring's values merged in), the mark's place in `folder`.
+    pub fn prepare(merged: &Value, task: &Task, folder: &Path) -> Result<LdapSource> {
+        let params = parameters::check(merged)?;
+        let password = merged
+            .get("bind_password")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+            .map(|p| Sensitive::new(p.to_string()));
+        Ok(LdapSource {
+            params,
+            password,
+            objects: task.directory_objects.unwrap_or_default(),
+            mark_file: mark_file(folder, &task.id),
+        })
+    }
+
+    pub async fn extract(&self, run: Extract<'_>) -> std::result::Result<PathBuf, ExtractError> {
+        let since = match run.run_type {
+            RunMode::Incremental => read_mark(&self.mark_file),
+            _ => None,
+        };
+        let read = read::read(self, &run, since).await.map_err(|why| {
+            if *run.stop.borrow() {
+                ExtractError::Stopped
+            } else {
+                ExtractError::Failed(why)
+            }
+        })?;
+        if let Some(mark) = read.mark {
+            let text = serde_json::to_vec(&mark).unwrap_or_default();
+            std::fs::write(run.dir.join(PENDING_MARK), text)
+                .map_err(|e| ExtractError::Failed(format!("cannot keep the incremental mark: {e}")))?;
+        }
+        Ok(read.output)
+    }
+
+    /// After the load committed: the mark this read reached becomes the next read's start.
+    pub async fn commit(&self, run_dir: &Path) -> std::result::Result<(), String> {
+        let pending = run_dir.join(PENDING_MARK);
+        if !pending.exists() {
+            return Ok(());
+        }
+        if let Some(parent) = self.mark_file.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("cannot keep the incremental mark: {e}"))?;
+        }
+        std::fs::copy(&pending, &self.mark_file)
+            .map(|_| ())
+            .map_err(|e| format!("cannot keep the incremental mark: {e}"))
+    }
+}
+
+/// Where a task's incremental mark is kept.
+pub fn mark_file(connector_folder: &Path, task_id: &str) -> PathBuf {
+    connector_folder.join(format!("ldap-mark-{task_id}.json"))
+}
+
+fn read_mark(path: &Path) -> Option<Mark> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+/// Attributes whose values are group memberships.
+const MEMBERSHIP: [&str; 3] = ["memberof", "member", "uniquemember"];
+
+/// A directory connector's task: scheduled tasks read; writing from workflows is not here yet.
+pub fn check_task(connector: &Connector, input: &TaskInput, scheduled: bool) -> Result<()> {
+    if !scheduled || input.usage == Some(TaskUsage::Event) {
+        return Err(EngineError::invalid(
+            "usage",
+            format!(
+                "directory connector '{}' has scheduled tasks only in this version: event tasks that \
+                 write to the directory are not available yet",
+                connector.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What a user should know about a saved directory task.
+pub fn task_warnings(task: &Task) -> Vec<String> {
+    let maps_membership = task
+        .mappings
+        .iter()
+        .any(|m| MEMBERSHIP.contains(&m.source.to_ascii_lowercase().as_str()));
+    if task.run_type == crate::model::RunType::Incremental && maps_membership {
+        vec![format!(
+            "task '{}' is incremental and maps group memberships: a membership change does not always \
+             change the entry that shows it, so an incremental read can miss it. Run a full read regularly \
+             (another task, or reset the incremental state)",
+            task.name
+        )]
+    } else {
+        Vec::new()
+    }
+}

@@ -1,0 +1,153 @@
+//! A real OpenLDAP `slapd` on 127.0.0.1 for the directory connector's
+//! tests, started per test with its own database, port and passwords:
+//! suffix `dc=example,dc=com`, the `memberof` overlay (users show their
+//! groups), a reader account that may read but not write, and no
+//! anonymous reads. Entries are added and changed with the `ldap-utils`
+//! commands, as an admin would.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+const SLAPD: &str = "/usr/sbin/slapd";
+pub const BASE: &str = "dc=example,dc=com";
+pub const READER: &str = "cn=reader,dc=example,dc=com";
+const ADMIN: &str = "cn=admin,dc=example,dc=com";
+
+pub struct Slapd {
+    child: Child,
+    pub port: u16,
+    /// The reader account's password.
+    pub reader_password: String,
+    admin_password: String,
+    dir: TempDir,
+}
+
+impl Slapd {
+    pub fn start() -> Slapd {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::create_dir(&db).unwrap();
+        let admin_password = format!("admin-{}", uuid::Uuid::new_v4().simple());
+        let reader_password = format!("reader-{}", uuid::Uuid::new_v4().simple());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("slapd.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "include /etc/ldap/schema/core.schema\n\
+                 include /etc/ldap/schema/cosine.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\n\
+                 modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\n\
+                 pidfile {dir}/slapd.pid\n\
+                 sizelimit 3\n\
+                 database mdb\nmaxsize 67108864\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {admin_password}\n\
+                 directory {db}\n\
+                 limits dn.exact=\"{READER}\" size.soft=3 size.hard=3 size.pr=unlimited size.prtotal=unlimited\n\
+                 overlay memberof\n\
+                 access to attrs=userPassword by anonymous auth by * none\n\
+                 access to * by users read by * none\n",
+                dir = dir.path().display(),
+                db = db.display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new(SLAPD)
+            .args(["-d", "0", "-f"])
+            .arg(&config)
+            .arg("-h")
+            .arg(format!("ldap://127.0.0.1:{port}/"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.path().join("slapd.log")).unwrap())
+            .spawn()
+            .expect("slapd (installed by tools/setup-machine.sh)");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "slapd did not listen on {port}: {}",
+                std::fs::read_to_string(dir.path().join("slapd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let server = Slapd {
+            child,
+            port,
+            reader_password,
+            admin_password,
+            dir,
+        };
+        server.add(&format!(
+            "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
+             dn: {READER}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: reader\nsn: reader\n\
+             userPassword: {}\n\n\
+             dn: ou=people,{BASE}\nobjectClass: organizationalUnit\nou: people\n\n\
+             dn: ou=groups,{BASE}\nobjectClass: organizationalUnit\nou: groups\n",
+            server.reader_password
+        ));
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    fn tool(&self, tool: &str, ldif: &str) {
+        let mut child = Command::new(tool)
+            .args(["-x", "-H", &self.url(), "-D", ADMIN, "-w", &self.admin_password])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{tool} (ldap-utils, installed by tools/setup-machine.sh): {e}"));
+        child.stdin.take().unwrap().write_all(ldif.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Adds entries (LDIF).
+    pub fn add(&self, ldif: &str) {
+        self.tool("ldapadd", ldif);
+    }
+
+    /// Changes entries (LDIF with changetype lines).
+    pub fn modify(&self, ldif: &str) {
+        self.tool("ldapmodify", ldif);
+    }
+
+    /// Adds a person under ou=people.
+    pub fn add_user(&self, uid: &str, surname: &str) {
+        self.add(&format!(
+            "dn: uid={uid},ou=people,{BASE}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {surname}\n\
+             mail: {uid}@example.com\n"
+        ));
+    }
+
+    pub fn delete(&self, dn: &str) {
+        self.modify(&format!("dn: {dn}\nchangetype: delete\n"));
+    }
+
+    #[allow(dead_code)]
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Slapd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
