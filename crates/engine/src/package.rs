@@ -406,6 +406,9 @@ pub(crate) fn check_packaged(
         let mut input = c.as_input();
         input.parameters = Some(crate::secrets::merge_at_pointers(&c.parameters, secrets.clone()));
         let checked = rules::connector::check_input(&input).map_err(|e| refuse(who(), e))?;
+        let parameters = input.parameters.clone().unwrap_or_default();
+        crate::source::kind::check_parameters(checked.connector_type, &parameters, input.target.as_deref())
+            .map_err(|e| refuse(who(), e))?;
         if !names.insert(c.name.clone()) {
             return Err(EngineError::invalid(
                 "package",

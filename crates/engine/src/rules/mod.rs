@@ -251,6 +251,15 @@ pub fn parameters_object(params: Option<serde_json::Value>) -> Result<serde_json
         )),
     }
 }
+/// A relative path that stays inside the folder it is joined to (a
+/// connector's folder): what a parameter or a package may name.
+pub fn confined(path: &str) -> bool {
+    let p = std::path::Path::new(path.trim());
+    !path.trim().is_empty()
+        && p.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,12 +40,12 @@ async fn missing_connector_fields_are_all_listed() {
     assert_eq!(e.to_string(), "missing mandatory fields: script");
     let e = f
         .engine
-        .create_connector(connector_input(r#"{"name": "X", "type": "ldap"}"#))
+        .create_connector(connector_input(r#"{"name": "X", "type": "graph"}"#))
         .await
         .unwrap_err();
     assert_eq!(
         e.to_string(),
-        "type: 'ldap' is not a connector type; use python_script or hr_file"
+        "type: 'graph' is not a connector type; use python_script, hr_file or ldap"
     );
 }
 

@@ -635,10 +635,10 @@ async fn a_package_connector_meets_the_rules_connector_create_applies() {
     let mut no_script = connector_json("HR", "x.py", serde_json::json!({}));
     no_script["script"] = serde_json::Value::Null;
     let mut bad_type = connector_json("HR", "x.py", serde_json::json!({}));
-    bad_type["type"] = serde_json::json!("ldap");
+    bad_type["type"] = serde_json::json!("graph");
     for (file, connector, expected) in [
         ("no-script.zip", no_script, "missing mandatory fields: script"),
-        ("bad-type.zip", bad_type, "type: 'ldap' is not a connector type"),
+        ("bad-type.zip", bad_type, "type: 'graph' is not a connector type"),
     ] {
         let mut input = connector.clone();
         input.as_object_mut().unwrap().remove("tasks");

@@ -272,7 +272,8 @@ async fn a_directory_connector_block_is_checked_at_save_and_event_tasks_are_refu
         .engine
         .create_connector(connector_input(
             &json!({"name": "Bad", "type": "ldap",
-                    "parameters": {"url": "http://127.0.0.1", "base_dn": BASE, "page_sise": 5}})
+                    "parameters": {"url": "http://127.0.0.1", "base_dn": BASE, "page_sise": 5,
+                                   "ca_file": "/root/.ssh/id_ed25519"}})
             .to_string(),
         ))
         .await

@@ -190,15 +190,9 @@ pub fn check_parameters(params: &Value, remote_target: bool) -> Result<HrParamet
     })
 }
 
-/// A parameter as text (trimmed; a number as written), `None` when missing or blank.
-/// A relative path that stays inside the folder it is joined to.
-pub fn confined(path: &str) -> bool {
-    let p = std::path::Path::new(path.trim());
-    !path.trim().is_empty()
-        && p.components()
-            .all(|c| matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-}
+pub use crate::rules::confined;
 
+/// A parameter as text (trimmed; a number as written), `None` when missing or blank.
 pub fn param_text(params: &Value, key: &str) -> Option<String> {
     match params.get(key) {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),

@@ -59,7 +59,23 @@ impl LdapSource {
     /// The source of a run of `task`: parameters checked again (the
     /// keyring's values merged in), the mark's place in `folder`.
     pub fn prepare(merged: &Value, task: &Task, folder: &Path) -> Result<LdapSource> {
-        let params = parameters::check(merged)?;
+        let mut params = parameters::check(merged)?;
+        if let Some(ca) = params.ca_file.take() {
+            let path = folder.join(&ca);
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                EngineError::invalid(
+                    "ca_file",
+                    format!("'{ca}' cannot be read from the connector's folder: {e}"),
+                )
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(EngineError::invalid(
+                    "ca_file",
+                    format!("'{ca}' is not a PEM certificate"),
+                ));
+            }
+            params.ca_file = Some(path.display().to_string());
+        }
         let password = merged
             .get("bind_password")
             .and_then(Value::as_str)

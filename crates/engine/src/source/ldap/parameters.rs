@@ -29,7 +29,8 @@ impl DirectoryKind {
 pub struct LdapParameters {
     pub url: String,
     pub start_tls: bool,
-    /// A PEM file of the CA to trust; otherwise the system's.
+    /// A PEM file of the CA to trust, in the connector's folder (made
+    /// absolute when a run prepares); otherwise the system's CAs.
     pub ca_file: Option<String>,
     /// Anonymous when absent.
     pub bind_dn: Option<String>,
@@ -104,12 +105,11 @@ pub fn check(params: &Value) -> Result<LdapParameters> {
         problems.push("start_tls is for ldap:// addresses; an ldaps:// address is encrypted already".into());
     }
     let ca_file = text("ca_file", &mut problems);
-    if let Some(path) = &ca_file {
-        match std::fs::read_to_string(path) {
-            Ok(pem) if pem.contains("-----BEGIN CERTIFICATE-----") => {}
-            Ok(_) => problems.push(format!("ca_file '{path}' is not a PEM certificate")),
-            Err(e) => problems.push(format!("ca_file '{path}' cannot be read: {e}")),
-        }
+    if let Some(path) = ca_file.as_deref().filter(|p| !crate::rules::confined(p)) {
+        problems.push(format!(
+            "ca_file '{path}' must name a file in the connector's folder, relative to it (e.g. ca.pem): \
+             a parameter block, or a package, never points the connector at other files of this machine"
+        ));
     }
     let bind_dn = text("bind_dn", &mut problems);
     let has_password = matches!(obj.get("bind_password"), Some(Value::String(s)) if !s.is_empty());
