@@ -244,7 +244,9 @@ export type ConnectorType =
 /**  Generic Python Script connector. */
 "python_script" | 
 /**  HR connector: a CSV / JSON / XML file from disk or SFTP. */
-"hr_file";
+"hr_file" | 
+/**  Directory connector: users and groups of an LDAP server or Active Directory. */
+"ldap";
 
 /**  A card of the local store, for listing. */
 export type Datacard = {
@@ -256,6 +258,12 @@ export type Datacard = {
 	/**  The id of the task that last wrote the card, when a task did. */
 	task: string | null,
 };
+
+/**
+ *  What a directory connector's scheduled task reads: the entries of its
+ *  connector's `user_filter` or of its `group_filter`.
+ */
+export type DirectoryObjects = "users" | "groups";
 
 /**  What the status bar shows. */
 export type EngineStatus = {
@@ -783,6 +791,8 @@ export type Task = {
 	heartbeat_timeout: number,
 	/**  Seconds a run may take at most; `None` for no limit. */
 	max_runtime: number | null,
+	/**  Directory connectors: whether the task reads users or groups. */
+	directory_objects?: DirectoryObjects | null,
 	references: WorkflowReference[],
 	created_at: string,
 	updated_at: string,
@@ -814,6 +824,8 @@ export type TaskInput = {
 	limits?: Limits | null,
 	heartbeat_timeout?: number | null,
 	max_runtime?: number | null,
+	/**  Directory connectors: `users` (default) or `groups`. */
+	directory_objects?: DirectoryObjects | null,
 	/**  Callers declared by hand (event tasks). */
 	declared_callers?: string[],
 	id?: string | null,

@@ -57,4 +57,35 @@ describe("the connector editor", () => {
       input: { name: "HR users", type: "python_script", parameters: { count: 3 }, target: "local", script: "users.py" },
     });
   });
+
+  it("offers the directory connector with a parameter block to fill in, and a typed block survives a change of type", async () => {
+    let sent: unknown = null;
+    renderWithEngine(<ConnectorEditor id={null} open={() => {}} />, {
+      ...engine,
+      save_connector: (args) => {
+        sent = args;
+        return { id: "c9", name: "Directory", type: "ldap", script: null, parameters: {}, secret_parameters: ["/bind_password"], target: "local", created_at: "", updated_at: "" };
+      },
+    });
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Directory" } });
+    fireEvent.change(screen.getByLabelText("Type"), { target: { value: "ldap" } });
+    expect(screen.getByRole("option", { name: "Directory (LDAP / Active Directory)" })).toBeTruthy();
+    expect(screen.queryByLabelText("Script")).toBeNull();
+    const params = screen.getByLabelText("Parameters") as HTMLTextAreaElement;
+    expect(params.value).toContain('"base_dn"');
+    expect(params.value).toContain('"directory_kind": "openldap"');
+    fireEvent.change(params, { target: { value: '{ "url": "ldap://127.0.0.1:3890", "base_dn": "dc=example,dc=com" }' } });
+    fireEvent.change(screen.getByLabelText("Type"), { target: { value: "hr_file" } });
+    fireEvent.change(screen.getByLabelText("Type"), { target: { value: "ldap" } });
+    expect(params.value).toBe('{ "url": "ldap://127.0.0.1:3890", "base_dn": "dc=example,dc=com" }');
+    const save = screen.getByRole("button", { name: "Save" }) as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    fireEvent.click(save);
+    await waitFor(() =>
+      expect(sent).toEqual({
+        reference: null,
+        input: { name: "Directory", type: "ldap", parameters: { url: "ldap://127.0.0.1:3890", base_dn: "dc=example,dc=com" }, target: "local" },
+      }),
+    );
+  });
 });

@@ -8,6 +8,26 @@ import type { Open } from "./nav";
 
 const MASK = "********";
 
+/** What a new connector's parameter block starts as, by type. */
+const SKELETON: Record<ConnectorType, string> = {
+  python_script: '{\n  // parameters the script reads, e.g. "base_url": "https://hr.example"\n}\n',
+  hr_file: '{\n  // the HR manual\'s parameter block: file_path, data_type, run_type, limits, report codes…\n}\n',
+  ldap: [
+    "{",
+    '  "url": "ldap://dc1.example.com:389",',
+    '  "start_tls": true,',
+    '  "bind_dn": "cn=reader,dc=example,dc=com",',
+    "  // kept in the OS keyring, never in the database",
+    '  "bind_password": "",',
+    '  "base_dn": "dc=example,dc=com",',
+    "  // openldap, active_directory or generic: decides how incremental reads find changes",
+    '  "directory_kind": "openldap",',
+    '  "page_size": 500',
+    "}",
+    "",
+  ].join("\n"),
+};
+
 /** Create or edit a connector: type, script from the library, JSONC parameters, secrets, target. */
 export function ConnectorEditor({ id, open }: { id: string | null; open: Open }) {
   const existing = useQuery({ queryKey: ["connector", id], queryFn: () => api.getConnector(id ?? ""), enabled: id !== null });
@@ -22,14 +42,15 @@ function ConnectorForm({ id, existing, open }: { id: string | null; existing: Co
   const scripts = useQuery({ queryKey: ["scripts"], queryFn: () => api.listScripts() });
   const targets = useQuery({ queryKey: ["targets"], queryFn: () => api.listTargets() });
   const [name, setName] = useState(existing?.name ?? "");
-  const [type, setType] = useState<ConnectorType>(existing?.type ?? "python_script");
+  const [type, setTypeState] = useState<ConnectorType>(existing?.type ?? "python_script");
   const [script, setScript] = useState(existing?.script ?? "");
   const [target, setTarget] = useState(existing?.target ?? "local");
-  const [text, setText] = useState(
-    existing
-      ? JSON.stringify(existing.parameters, null, 2)
-      : '{\n  // parameters the script reads, e.g. "base_url": "https://hr.example"\n}\n',
-  );
+  const [text, setText] = useState(existing ? JSON.stringify(existing.parameters, null, 2) : SKELETON.python_script);
+  // A new connector's untouched block follows its type; one the user typed in stays.
+  const setType = (next: ConnectorType) => {
+    if (text === SKELETON[type]) setText(SKELETON[next]);
+    setTypeState(next);
+  };
   const [revealed, setRevealed] = useState<Record<string, string>>({});
 
   const parsed = useMemo(() => parseJsonc(text), [text]);

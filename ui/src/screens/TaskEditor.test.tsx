@@ -41,6 +41,37 @@ describe("the task editor", () => {
     expect(screen.getByRole("option", { name: "groups (multi-value)" })).toBeTruthy();
   });
 
+  it("lets a directory connector's task choose users or groups, and sends the choice", async () => {
+    let saved: unknown = null;
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, {
+      ...engine,
+      get_connector: () => ({ id: "c1", name: "Directory", type: "ldap", script: null, parameters: {}, secret_parameters: [], target: "local", created_at: "", updated_at: "" }),
+      save_task: (args: Record<string, unknown>) => {
+        saved = args;
+        throw { code: "invalid", message: "stop here", remedy: null };
+      },
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    const reads = (await screen.findByLabelText("Reads")) as HTMLSelectElement;
+    expect(reads.value).toBe("users");
+    fireEvent.change(reads, { target: { value: "groups" } });
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Groups" } });
+    fireEvent.click(screen.getByRole("button", { name: "Mappings" }));
+    await screen.findByRole("option", { name: "Person (person)" });
+    fireEvent.change(screen.getByLabelText("Template"), { target: { value: "person" } });
+    const save = screen.getByRole("button", { name: "Save" }) as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    fireEvent.click(save);
+    await waitFor(() => expect((saved as { input: { directory_objects?: string } } | null)?.input.directory_objects).toBe("groups"));
+  });
+
+  it("shows no users-or-groups choice for other connectors", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, engine);
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    await screen.findByLabelText("Name");
+    await waitFor(() => expect(screen.queryByLabelText("Reads")).toBeNull());
+  });
+
   it("shows the engine's preview of the next runs and its frequency warning", async () => {
     renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, engine);
     expect((await screen.findByRole("note")).textContent).toMatch(/fires every 10 minutes/);

@@ -2,7 +2,7 @@ import { useMemo, useState, type ReactNode } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import { TemplateOptions } from "../components/TemplateOptions";
-import type { ConnectorTaskSettings, Run, Task, TaskInput, TaskUsage } from "../bindings";
+import type { ConnectorTaskSettings, DirectoryObjects, Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
@@ -58,6 +58,7 @@ function draftOf(t: Task): TaskInput {
     limits: t.limits,
     heartbeat_timeout: t.heartbeat_timeout,
     max_runtime: t.max_runtime,
+    ...(t.directory_objects ? { directory_objects: t.directory_objects } : {}),
     declared_callers: t.references.filter((r) => r.declared).map((r) => r.caller),
   };
 }
@@ -231,7 +232,7 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
         </nav>
         <div className="section-body">
           {section === "Scheduling" && <Scheduling draft={draft} set={set} taskId={savedId} />}
-          {section === "Task details" && <Details draft={draft} set={set} fromConnector={fromConnector.data ?? null} />}
+          {section === "Task details" && <Details draft={draft} set={set} fromConnector={fromConnector.data ?? null} directory={connector.data?.type === "ldap"} />}
           {section === "Mappings" && <Mappings draft={draft} set={set} target={connector.data?.target ?? "local"} />}
           {section === "Removal" && <Removal draft={draft} set={set} />}
           {section === "Limits" && <LimitsSection draft={draft} set={set} fromConnector={fromConnector.data ?? null} />}
@@ -389,12 +390,24 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
   );
 }
 
-function Details({ draft, set, fromConnector }: Part & { fromConnector: ConnectorTaskSettings | null }) {
+function Details({ draft, set, fromConnector, directory }: Part & { fromConnector: ConnectorTaskSettings | null; directory: boolean }) {
   return (
     <div className="form">
       <Field label="Name">
         <input aria-label="Name" value={draft.name ?? ""} onChange={(e) => set({ name: e.target.value })} />
       </Field>
+      {directory && draft.usage === "scheduled" && (
+        <Field label="Reads" hint="the entries of the connector's user filter or of its group filter">
+          <select
+            aria-label="Reads"
+            value={draft.directory_objects ?? "users"}
+            onChange={(e) => set({ directory_objects: e.target.value as DirectoryObjects })}
+          >
+            <option value="users">Users</option>
+            <option value="groups">Groups</option>
+          </select>
+        </Field>
+      )}
       {draft.usage === "event" ? (
         <Field label="Usage">
           <select aria-label="Usage" value={draft.event_usage ?? "write"} onChange={(e) => set({ event_usage: e.target.value as "write" | "read" })}>

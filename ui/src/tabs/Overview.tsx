@@ -12,6 +12,7 @@ import { TasksPanel } from "./TasksPanel";
 export const TYPE_LABEL: Record<ConnectorSummary["type"], string> = {
   python_script: "Generic Python Script",
   hr_file: "HR file",
+  ldap: "Directory (LDAP / Active Directory)",
 };
 
 export const connectorsQuery = { queryKey: ["connectors"], queryFn: () => api.listConnectors() };
