@@ -273,6 +273,13 @@ test("the connector editor refuses parameters with errors at their line and crea
   await openTab("Overview");
   await driver.click(await driver.byName("New connector"));
   await driver.type(await driver.byName("Name"), "HR users");
+  // The directory connector starts from a parameter block to fill in.
+  await driver.choose(await driver.byName("Type"), "ldap");
+  const block = await driver.byName("Parameters");
+  await driver.until(() => driver.property(block, "value"), (v) => v.includes('"base_dn"') && v.includes('"directory_kind"'), {
+    what: "the directory connector's parameter block",
+  });
+  await shot("connector-editor-directory");
   await driver.choose(await driver.byName("Type"), "python_script");
   await driver.choose(await driver.byName("Script"), "sample_users.py");
   const params = await driver.byName("Parameters");

@@ -47,7 +47,7 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
             (engine.remove_connector(&connector, force).await?, "removed")
         }
     };
-    let folder = (connector.connector_type == provisio_engine::model::ConnectorType::HrFile)
+    let folder = provisio_engine::source::kind::keeps_a_folder(connector.connector_type)
         .then(|| engine.connector_folder(&connector.id));
     printer.emit(&connector, || {
         let folder = folder

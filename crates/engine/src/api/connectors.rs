@@ -90,7 +90,7 @@ impl Engine {
             return Err(e);
         }
         if kind::keeps_a_folder(connector.connector_type) {
-            // Where its files go when `file_path` is relative: there from the start.
+            // Where its parameters' relative paths start (HR files, a CA file): there from the start.
             let _ = std::fs::create_dir_all(self.connector_folder(&connector.id));
         }
         self.connector(&connector.id).await

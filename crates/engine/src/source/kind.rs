@@ -55,9 +55,11 @@ pub fn uses_script(t: ConnectorType) -> bool {
     t == ConnectorType::PythonScript
 }
 
-/// Whether the connector keeps files of its own in its folder (HR files and archives).
+/// Whether the connector keeps files of its own in its folder (HR files and
+/// archives; a directory's CA file and incremental marks), where its
+/// parameters' relative paths start.
 pub fn keeps_a_folder(t: ConnectorType) -> bool {
-    t == ConnectorType::HrFile
+    matches!(t, ConnectorType::HrFile | ConnectorType::Ldap)
 }
 
 /// Whether the connector's scheduled runs write a run report card (HR).
