@@ -302,3 +302,46 @@ async fn a_directory_connector_block_is_checked_at_save_and_event_tasks_are_refu
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn start_tls_trusts_the_ca_file_from_the_connector_folder_and_refuses_an_unknown_certificate() {
+    let server = Slapd::start_tls();
+    server.add_user("ann", "Andersson");
+    let f = fresh().await;
+    directory(&f, &server, "full").await;
+    let set = |extra: Value| {
+        connector_input(
+            &json!({"parameters": params(&server, extra), "secret_parameters": ["/bind_password"]})
+                .to_string(),
+        )
+    };
+    // The system's CAs do not know the test CA: the upgrade to TLS fails, nothing is read.
+    f.engine
+        .update_connector("Directory", set(json!({"start_tls": true})))
+        .await
+        .unwrap();
+    let refused = f
+        .engine
+        .run_task("Directory/Users", RunTrigger::Manual, false)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, RunStatus::Failed);
+    let why = refused.extract.info.clone().unwrap_or_default();
+    assert!(
+        why.contains("cannot connect") && why.contains("certificate"),
+        "{why}"
+    );
+    assert!(users(&f).await.is_empty());
+
+    // The test CA, put in the connector's folder and named relative to it, is trusted.
+    let connector = f.engine.connector("Directory").await.unwrap();
+    let folder = f.engine.connector_folder(&connector.id);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("ca.pem"), server.ca_pem()).unwrap();
+    f.engine
+        .update_connector("Directory", set(json!({"start_tls": true, "ca_file": "ca.pem"})))
+        .await
+        .unwrap();
+    let r = run(&f, "Directory/Users").await;
+    assert_eq!(r.counts.created, 1);
+}

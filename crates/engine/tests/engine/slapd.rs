@@ -26,9 +26,97 @@ pub struct Slapd {
     dir: TempDir,
 }
 
+/// A test CA and the server certificate it signed for 127.0.0.1 (openssl).
+fn certificates(dir: &std::path::Path) -> String {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (installed by tools/setup-machine.sh)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Provisio test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    format!(
+        "TLSCACertificateFile {d}/ca.pem\nTLSCertificateFile {d}/server.pem\nTLSCertificateKeyFile {d}/server.key\n",
+        d = dir.display()
+    )
+}
+
 impl Slapd {
     pub fn start() -> Slapd {
+        Slapd::start_with(false)
+    }
+
+    /// A server that also speaks StartTLS with a certificate of its own test CA ([`Slapd::ca_pem`]).
+    pub fn start_tls() -> Slapd {
+        Slapd::start_with(true)
+    }
+
+    /// The test CA's certificate (PEM), for a server from [`Slapd::start_tls`].
+    pub fn ca_pem(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("ca.pem")).expect("a server started with TLS")
+    }
+
+    fn start_with(tls: bool) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
+        let tls_config = if tls {
+            certificates(dir.path())
+        } else {
+            String::new()
+        };
         let db = dir.path().join("db");
         std::fs::create_dir(&db).unwrap();
         let admin_password = format!("admin-{}", uuid::Uuid::new_v4().simple());
@@ -46,7 +134,7 @@ impl Slapd {
                  include /etc/ldap/schema/cosine.schema\n\
                  include /etc/ldap/schema/inetorgperson.schema\n\
                  modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\n\
-                 pidfile {dir}/slapd.pid\n\
+                 pidfile {dir}/slapd.pid\n{tls_config}\
                  sizelimit 3\n\
                  database mdb\nmaxsize 67108864\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {admin_password}\n\
                  directory {db}\n\
