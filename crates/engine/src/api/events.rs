@@ -14,7 +14,8 @@ use crate::model::{
 };
 use std::time::Duration;
 
-use crate::script_host::{EventInput, EventOutcome, Masker};
+use crate::script_host::{EventOutcome, Masker};
+use crate::source::kind;
 
 /// The card a read invocation writes its values to: the one of the task's
 /// template whose `attribute` holds `key`.
@@ -93,20 +94,22 @@ impl Engine {
                 "must be a JSON object of template attribute → value",
             ));
         };
-        let (connector, script) = self.script_for(&task, TaskUsage::Event).await?;
+        let connector = self.connector_row(&task.connector_id).await?;
         let mut mapped = Map::new();
         for m in &task.mappings {
             if let Some(v) = values.get(&m.target) {
                 mapped.insert(m.source.clone(), v.clone());
             }
         }
-        if let Some(c) = caller.map(str::trim).filter(|c| !c.is_empty()) {
-            self.record_caller(&task.id, c).await?;
-        }
         let secrets = self.stored_secrets(&connector).await?;
         let masker = Masker::from_json_values(secrets.values());
         let parameters =
             crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
+        // Refused before anything is recorded: a missing script, a connector without event tasks.
+        let runner = kind::prepare_event(self, &connector, &task, parameters.expose()).await?;
+        if let Some(c) = caller.map(str::trim).filter(|c| !c.is_empty()) {
+            self.record_caller(&task.id, c).await?;
+        }
         let trigger = if caller.is_some() {
             RunTrigger::Api
         } else {
@@ -128,20 +131,16 @@ impl Engine {
             .max_runtime
             .map(Duration::from_secs)
             .unwrap_or(DEFAULT_EVENT_TIMEOUT);
-        let host = self.script_host().await?;
         let returns = reads.then(|| dir.join(crate::run_folder::RETURNED));
-        let outcome = host
-            .run_event(
-                Path::new(&script.path),
-                &dir,
-                EventInput {
-                    parameters: &parameters,
-                    values: &Value::Object(mapped),
-                    returns: returns.as_deref(),
-                },
-                &masker,
+        let outcome = runner
+            .run(kind::EventCall {
+                dir: &dir,
+                parameters: &parameters,
+                values: &mapped,
+                returns: returns.as_deref(),
+                masker: &masker,
                 timeout,
-            )
+            })
             .await;
         // A read task's values: checked against its mappings, then written to the card if one is named.
         let outcome = match (outcome, &returns) {
@@ -161,11 +160,7 @@ impl Engine {
                 EventOutcomeKind::Exception,
                 Some(masker.mask(&m)),
             ),
-            Err(e) => (
-                RunStatus::Failed,
-                EventOutcomeKind::Exception,
-                Some(e.to_string()),
-            ),
+            Err(e) => (RunStatus::Failed, EventOutcomeKind::Exception, Some(e)),
         };
         run.end_event(status, outcome_text, message);
         run.files = crate::run_folder::list(&dir);
@@ -231,6 +226,12 @@ impl Engine {
                     }
                 ));
             }
+            // A multi-value attribute holds a list, whether one value or many came back.
+            let value = match value {
+                Value::Array(_) | Value::Null => value,
+                one if multi => Value::Array(vec![one]),
+                one => one,
+            };
             values.insert(m.target.clone(), value);
         }
         if let Some(card) = card {

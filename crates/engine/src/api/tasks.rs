@@ -244,6 +244,7 @@ impl Engine {
             heartbeat_timeout: input.heartbeat_timeout.unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT),
             max_runtime: input.max_runtime,
             directory_objects: input.directory_objects,
+            directory_operation: input.directory_operation.filter(|_| !scheduled),
             references,
             created_at: existing
                 .map(|e| e.created_at.clone())

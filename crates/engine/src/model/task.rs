@@ -100,6 +100,40 @@ pub enum DirectoryObjects {
     Groups,
 }
 
+/// What a directory connector's event task does with the entry its
+/// invocation names (`dn`; `group_dn` for memberships; `password` for a reset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum DirectoryOperation {
+    CreateUser,
+    UpdateAttributes,
+    Enable,
+    Disable,
+    AddToGroup,
+    RemoveFromGroup,
+    ResetPassword,
+    Delete,
+    /// Reads: hand the entry's mapped attributes back to the workflow.
+    VerifyUser,
+    VerifyGroup,
+    /// Reads: `is_member` true or false.
+    VerifyMembership,
+}
+
+words! { DirectoryOperation {
+    CreateUser => "create_user",
+    UpdateAttributes => "update_attributes",
+    Enable => "enable",
+    Disable => "disable",
+    AddToGroup => "add_to_group",
+    RemoveFromGroup => "remove_from_group",
+    ResetPassword => "reset_password",
+    Delete => "delete",
+    VerifyUser => "verify_user",
+    VerifyGroup => "verify_group",
+    VerifyMembership => "verify_membership",
+} }
+
 /// The run type and limits a connector sets for all its tasks (HR), and where they come from.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ConnectorTaskSettings {
@@ -143,6 +177,10 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub directory_objects: Option<DirectoryObjects>,
+    /// Directory connectors' event tasks: what the invocation does in the directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub directory_operation: Option<DirectoryOperation>,
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
@@ -197,6 +235,9 @@ pub struct TaskInput {
     /// Directory connectors: `users` (default) or `groups`.
     #[specta(optional)]
     pub directory_objects: Option<DirectoryObjects>,
+    /// Directory connectors' event tasks: what an invocation does.
+    #[specta(optional)]
+    pub directory_operation: Option<DirectoryOperation>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
     #[specta(optional)]

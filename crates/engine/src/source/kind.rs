@@ -38,6 +38,92 @@ pub trait Host: Sync {
     ) -> impl Future<Output = Result<(String, String)>> + Send;
     /// The scheduled script of a script connector's task and the host to run it.
     fn scheduled_script(&self, task: &Task) -> impl Future<Output = Result<(PathBuf, ScriptHost)>> + Send;
+    /// The event script of a script connector's event task and the host to run it.
+    fn event_script(&self, task: &Task) -> impl Future<Output = Result<(PathBuf, ScriptHost)>> + Send;
+}
+
+/// What runs an event task's invocation, ready before the invocation is recorded.
+#[derive(Debug)]
+pub enum EventRunner {
+    Script { script: PathBuf, host: ScriptHost },
+    Directory(Box<super::ldap::event::DirectoryEvent>),
+}
+
+/// One invocation of an event task.
+pub struct EventCall<'a> {
+    pub dir: &'a Path,
+    /// The connector's parameters, secrets merged in.
+    pub parameters: &'a Sensitive<Value>,
+    /// The invocation's values, mapped to source attribute names.
+    pub values: &'a Map<String, Value>,
+    /// Read tasks: where the values read are handed back.
+    pub returns: Option<&'a Path>,
+    pub masker: &'a crate::script_host::Masker,
+    pub timeout: std::time::Duration,
+}
+
+/// Everything an event task's invocation needs, checked before it is recorded.
+pub async fn prepare_event(
+    host: &impl Host,
+    connector: &Connector,
+    task: &Task,
+    parameters: &Value,
+) -> Result<EventRunner> {
+    match connector.connector_type {
+        ConnectorType::PythonScript => {
+            let (script, host) = host.event_script(task).await?;
+            Ok(EventRunner::Script { script, host })
+        }
+        ConnectorType::Ldap => Ok(EventRunner::Directory(Box::new(
+            super::ldap::event::DirectoryEvent::prepare(
+                parameters,
+                task,
+                &host.connector_folder(&connector.id),
+            )?,
+        ))),
+        ConnectorType::HrFile => Err(EngineError::invalid(
+            "task",
+            format!(
+                "connector '{}' is an HR connector: it has no event tasks",
+                connector.name
+            ),
+        )),
+    }
+}
+
+impl std::fmt::Debug for EventCall<'_> {
+    // The parameters and values may hold secrets: only where the call works is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventCall")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventRunner {
+    /// How the invocation ended; `Err` says why it could not run at all.
+    pub async fn run(
+        &self,
+        call: EventCall<'_>,
+    ) -> std::result::Result<crate::script_host::EventOutcome, String> {
+        match self {
+            EventRunner::Script { script, host } => host
+                .run_event(
+                    script,
+                    call.dir,
+                    crate::script_host::EventInput {
+                        parameters: call.parameters,
+                        values: &Value::Object(call.values.clone()),
+                        returns: call.returns,
+                    },
+                    call.masker,
+                    call.timeout,
+                )
+                .await
+                .map_err(|e| e.to_string()),
+            EventRunner::Directory(event) => event.run(call.values, call.returns, call.timeout).await,
+        }
+    }
 }
 
 /// What a run of a task reads from, prepared.

@@ -3,12 +3,13 @@
 //! read page by page past the server's size limit, memberships as lists,
 //! entries that left the directory marked removed on a full read, only the
 //! changed entries read on an incremental one (a cache clear keeps the
-//! mark), and a wrong password named without the password.
+//! mark), a wrong password named without the password, and event tasks
+//! that create, change, group, verify, lock and delete accounts.
 
 use provisio_engine::model::{Run, RunMode, RunStatus, RunTrigger};
 use serde_json::{json, Value};
 
-use crate::slapd::{Slapd, BASE, READER};
+use crate::slapd::{Slapd, BASE, READER, WRITER};
 use crate::support::*;
 
 async fn directory_templates(f: &Fixture) {
@@ -264,8 +265,7 @@ async fn a_wrong_password_fails_the_run_naming_the_dn_and_code_but_never_the_pas
 }
 
 #[tokio::test]
-async fn a_directory_connector_block_is_checked_at_save_and_event_tasks_are_refused() {
-    let server = Slapd::start();
+async fn a_directory_connector_block_is_checked_at_save() {
     let f = fresh().await;
     directory_templates(&f).await;
     let e = f
@@ -282,23 +282,6 @@ async fn a_directory_connector_block_is_checked_at_save_and_event_tasks_are_refu
     assert!(
         e.contains("must start with ldap:// or ldaps://")
             && e.contains("'page_sise' is not a directory connector parameter"),
-        "{e}"
-    );
-    directory(&f, &server, "full").await;
-    let e = f
-        .engine
-        .create_task(
-            "Directory",
-            task_input(
-                r#"{"name": "Reset", "usage": "event", "target_template": "directory_user",
-                "target_folder": "directory_users", "mappings": [{"source": "uid", "target": "uid"}]}"#,
-            ),
-        )
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("event tasks that write to the directory are not available yet"),
         "{e}"
     );
 }
@@ -344,4 +327,269 @@ async fn start_tls_trusts_the_ca_file_from_the_connector_folder_and_refuses_an_u
         .unwrap();
     let r = run(&f, "Directory/Users").await;
     assert_eq!(r.counts.created, 1);
+}
+
+/// A directory connector that binds as the writer, with the template its event tasks take values from.
+async fn writing_directory(f: &Fixture, server: &Slapd) {
+    directory_templates(f).await;
+    f.engine
+        .add_template(
+            provisio_engine::jsonc::from_str(
+                r#"{"code": "directory_account", "name": "Directory account", "attributes": [
+                    {"code": "dn"}, {"code": "uid"}, {"code": "name"}, {"code": "last_name"}, {"code": "email"},
+                    {"code": "password"}, {"code": "group"}, {"code": "is_member"},
+                    {"code": "groups", "multi_value": true}],
+                    "folders": [{"code": "directory_accounts"}]}"#,
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    f.engine
+        .create_connector(connector_input(
+            &json!({"name": "Directory", "type": "ldap",
+                    "parameters": params(server, json!({"bind_dn": WRITER, "bind_password": server.writer_password}))})
+            .to_string(),
+        ))
+        .await
+        .expect("directory connector created");
+}
+
+/// An event task of `Directory` doing `operation`, mapping template attribute → source attribute.
+async fn event_task(f: &Fixture, name: &str, operation: &str, maps: &[(&str, &str)]) {
+    let reads = operation.starts_with("verify");
+    let mappings: Vec<Value> = maps
+        .iter()
+        .map(|(t, s)| json!({"target": t, "source": s}))
+        .collect();
+    f.engine
+        .create_task(
+            "Directory",
+            task_input(
+                &json!({"name": name, "usage": "event", "event_usage": if reads { "read" } else { "write" },
+                    "directory_operation": operation, "target_template": "directory_account",
+                    "target_folder": "directory_accounts", "mappings": mappings})
+                .to_string(),
+            ),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+}
+
+async fn invoke(f: &Fixture, task: &str, values: Value) -> Run {
+    f.engine
+        .invoke_event(&format!("Directory/{task}"), &values, Some("onboarding"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn workflows_create_group_verify_reset_lock_and_delete_directory_accounts() {
+    let server = Slapd::start();
+    server.add(&format!(
+        "dn: cn=staff,ou=groups,{BASE}\nobjectClass: groupOfNames\ncn: staff\nmember: {READER}\n"
+    ));
+    let f = fresh().await;
+    writing_directory(&f, &server).await;
+    let dn = format!("uid=fay,ou=people,{BASE}");
+    let group = format!("cn=staff,ou=groups,{BASE}");
+    event_task(
+        &f,
+        "Create",
+        "create_user",
+        &[
+            ("dn", "dn"),
+            ("uid", "uid"),
+            ("name", "cn"),
+            ("last_name", "sn"),
+            ("email", "mail"),
+            ("password", "password"),
+        ],
+    )
+    .await;
+    event_task(&f, "Join", "add_to_group", &[("dn", "dn"), ("group", "group_dn")]).await;
+    event_task(
+        &f,
+        "Leave",
+        "remove_from_group",
+        &[("dn", "dn"), ("group", "group_dn")],
+    )
+    .await;
+    event_task(
+        &f,
+        "Member?",
+        "verify_membership",
+        &[("dn", "dn"), ("group", "group_dn"), ("is_member", "is_member")],
+    )
+    .await;
+    event_task(
+        &f,
+        "Verify",
+        "verify_user",
+        &[("dn", "dn"), ("email", "mail"), ("groups", "memberOf")],
+    )
+    .await;
+    event_task(
+        &f,
+        "Reset",
+        "reset_password",
+        &[("dn", "dn"), ("password", "password")],
+    )
+    .await;
+    event_task(&f, "Lock", "disable", &[("dn", "dn")]).await;
+    event_task(&f, "Unlock", "enable", &[("dn", "dn")]).await;
+    event_task(
+        &f,
+        "Rename",
+        "update_attributes",
+        &[("dn", "dn"), ("last_name", "sn")],
+    )
+    .await;
+    event_task(&f, "Remove", "delete", &[("dn", "dn")]).await;
+
+    let first_password = "Fay-first-pw-1";
+    let created = invoke(
+        &f,
+        "Create",
+        json!({"dn": dn, "uid": "fay", "name": "Fay F", "last_name": "Fors",
+        "email": "fay@example.com", "password": first_password}),
+    )
+    .await;
+    assert_eq!(created.status, RunStatus::Succeeded, "{:?}", created.message);
+    assert_eq!(server.values(&dn, "sn"), Some(vec!["Fors".to_string()]));
+    assert!(
+        server.can_bind(&dn, first_password),
+        "the new account logs in with its first password"
+    );
+
+    // A second create is the directory's refusal, with the DN and the code.
+    let again = invoke(
+        &f,
+        "Create",
+        json!({"dn": dn, "uid": "fay", "name": "Fay F", "last_name": "Fors"}),
+    )
+    .await;
+    assert_eq!(again.status, RunStatus::Failed);
+    let why = again.message.clone().unwrap_or_default();
+    assert!(
+        why.contains(&dn) && why.contains("result code 68 (entry already exists)"),
+        "{why}"
+    );
+
+    // Memberships: joining twice is still one membership; the user's memberOf shows it.
+    for _ in 0..2 {
+        let joined = invoke(&f, "Join", json!({"dn": dn, "group": group})).await;
+        assert_eq!(joined.status, RunStatus::Succeeded, "{:?}", joined.message);
+    }
+    assert_eq!(server.values(&dn, "memberOf"), Some(vec![group.clone()]));
+    let member = invoke(&f, "Member?", json!({"dn": dn, "group": group})).await;
+    assert_eq!(member.returned, Some(json!({"is_member": true})));
+    let verified = invoke(&f, "Verify", json!({"dn": dn})).await;
+    assert_eq!(
+        verified.returned,
+        Some(json!({"email": "fay@example.com", "groups": [group]})),
+        "{:?}",
+        verified.message
+    );
+    invoke(&f, "Leave", json!({"dn": dn, "group": group})).await;
+    let member = invoke(&f, "Member?", json!({"dn": dn, "group": group})).await;
+    assert_eq!(member.returned, Some(json!({"is_member": false})));
+
+    // A reset: the new password works, the old one does not, and neither is ever written down.
+    let new_password = "Fay-second-pw-2";
+    let reset = invoke(&f, "Reset", json!({"dn": dn, "password": new_password})).await;
+    assert_eq!(reset.status, RunStatus::Succeeded, "{:?}", reset.message);
+    assert!(server.can_bind(&dn, new_password) && !server.can_bind(&dn, first_password));
+    let missing = format!("uid=nobody,ou=people,{BASE}");
+    let failed = invoke(&f, "Reset", json!({"dn": missing, "password": new_password})).await;
+    assert_eq!(failed.status, RunStatus::Failed);
+    assert!(failed
+        .message
+        .as_deref()
+        .unwrap_or_default()
+        .contains("result code 32 (no such object)"));
+    let mut written = String::new();
+    for run in [&created, &reset, &failed] {
+        written.push_str(&serde_json::to_string(run).unwrap());
+        written.push_str(&f.engine.run_detail_log(&run.id).await.unwrap());
+        for file in std::fs::read_dir(f.engine.run_dir(&run.id)).unwrap().flatten() {
+            written.push_str(&String::from_utf8_lossy(&std::fs::read(file.path()).unwrap()));
+        }
+    }
+    written.push_str(&format!(
+        "{:?}",
+        f.engine.engine_log(None, None, 10_000).await.unwrap()
+    ));
+    for pw in [first_password, new_password] {
+        assert!(!written.contains(pw), "a password was written down");
+    }
+
+    // Locking sets the password policy's lock; unlocking takes it away.
+    assert_eq!(
+        invoke(&f, "Lock", json!({"dn": dn})).await.status,
+        RunStatus::Succeeded
+    );
+    assert_eq!(
+        server.values(&dn, "pwdAccountLockedTime"),
+        Some(vec!["000001010000Z".to_string()])
+    );
+    assert_eq!(
+        invoke(&f, "Unlock", json!({"dn": dn})).await.status,
+        RunStatus::Succeeded
+    );
+    assert_eq!(server.values(&dn, "pwdAccountLockedTime"), Some(vec![]));
+
+    assert_eq!(
+        invoke(&f, "Rename", json!({"dn": dn, "last_name": "Forsman"}))
+            .await
+            .status,
+        RunStatus::Succeeded
+    );
+    assert_eq!(server.values(&dn, "sn"), Some(vec!["Forsman".to_string()]));
+    assert_eq!(
+        invoke(&f, "Remove", json!({"dn": dn})).await.status,
+        RunStatus::Succeeded
+    );
+    assert_eq!(server.values(&dn, "sn"), None, "the entry is gone");
+    let gone = invoke(&f, "Verify", json!({"dn": dn})).await;
+    assert!(
+        gone.message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("there is no entry"),
+        "{:?}",
+        gone.message
+    );
+}
+
+#[tokio::test]
+async fn a_directory_event_task_must_say_what_it_does_and_map_what_that_needs() {
+    let server = Slapd::start();
+    let f = fresh().await;
+    writing_directory(&f, &server).await;
+    let save = |body: Value| {
+        let f = &f;
+        async move {
+            f.engine
+                .create_task("Directory", task_input(&body.to_string()))
+                .await
+                .unwrap_err()
+                .to_string()
+        }
+    };
+    let base = json!({"name": "T", "usage": "event", "target_template": "directory_account",
+        "target_folder": "directory_accounts", "mappings": [{"target": "dn", "source": "dn"}]});
+    let mut none = base.clone();
+    none["mappings"] = json!([{"target": "dn", "source": "dn"}]);
+    assert!(save(none).await.contains("names what it does"));
+    let mut reset = base.clone();
+    reset["directory_operation"] = json!("reset_password");
+    assert!(save(reset)
+        .await
+        .contains("reset_password needs the source attributes password mapped"));
+    let mut verify = base.clone();
+    verify["directory_operation"] = json!("verify_user");
+    assert!(save(verify)
+        .await
+        .contains("verify_user is a read operation: set event_usage to read"));
 }

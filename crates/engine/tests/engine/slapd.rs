@@ -2,8 +2,9 @@
 //! tests, started per test with its own database, port and passwords:
 //! suffix `dc=example,dc=com`, the `memberof` overlay (users show their
 //! groups), a reader account that may read but not write, and no
-//! anonymous reads. Entries are added and changed with the `ldap-utils`
-//! commands, as an admin would.
+//! anonymous reads, a writer account that may write (and manage the
+//! password policy's lock: the `ppolicy` overlay is loaded). Entries are
+//! added and changed with the `ldap-utils` commands, as an admin would.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -15,6 +16,7 @@ use tempfile::TempDir;
 const SLAPD: &str = "/usr/sbin/slapd";
 pub const BASE: &str = "dc=example,dc=com";
 pub const READER: &str = "cn=reader,dc=example,dc=com";
+pub const WRITER: &str = "cn=writer,dc=example,dc=com";
 const ADMIN: &str = "cn=admin,dc=example,dc=com";
 
 pub struct Slapd {
@@ -22,6 +24,8 @@ pub struct Slapd {
     pub port: u16,
     /// The reader account's password.
     pub reader_password: String,
+    /// The writer account's password.
+    pub writer_password: String,
     admin_password: String,
     dir: TempDir,
 }
@@ -121,6 +125,7 @@ impl Slapd {
         std::fs::create_dir(&db).unwrap();
         let admin_password = format!("admin-{}", uuid::Uuid::new_v4().simple());
         let reader_password = format!("reader-{}", uuid::Uuid::new_v4().simple());
+        let writer_password = format!("writer-{}", uuid::Uuid::new_v4().simple());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -133,15 +138,15 @@ impl Slapd {
                 "include /etc/ldap/schema/core.schema\n\
                  include /etc/ldap/schema/cosine.schema\n\
                  include /etc/ldap/schema/inetorgperson.schema\n\
-                 modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\n\
+                 modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\nmoduleload ppolicy\n\
                  pidfile {dir}/slapd.pid\n{tls_config}\
                  sizelimit 3\n\
                  database mdb\nmaxsize 67108864\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {admin_password}\n\
                  directory {db}\n\
                  limits dn.exact=\"{READER}\" size.soft=3 size.hard=3 size.pr=unlimited size.prtotal=unlimited\n\
-                 overlay memberof\n\
-                 access to attrs=userPassword by anonymous auth by * none\n\
-                 access to * by users read by * none\n",
+                 overlay memberof\noverlay ppolicy\n\
+                 access to attrs=userPassword by dn.exact=\"{WRITER}\" write by anonymous auth by * none\n\
+                 access to * by dn.exact=\"{WRITER}\" manage by users read by * none\n",
                 dir = dir.path().display(),
                 db = db.display(),
             ),
@@ -170,6 +175,7 @@ impl Slapd {
             child,
             port,
             reader_password,
+            writer_password,
             admin_password,
             dir,
         };
@@ -177,9 +183,11 @@ impl Slapd {
             "dn: {BASE}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n\
              dn: {READER}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: reader\nsn: reader\n\
              userPassword: {}\n\n\
+             dn: {WRITER}\nobjectClass: person\nobjectClass: simpleSecurityObject\ncn: writer\nsn: writer\n\
+             userPassword: {}\n\n\
              dn: ou=people,{BASE}\nobjectClass: organizationalUnit\nou: people\n\n\
              dn: ou=groups,{BASE}\nobjectClass: organizationalUnit\nou: groups\n",
-            server.reader_password
+            server.reader_password, server.writer_password
         ));
         server
     }
@@ -221,6 +229,53 @@ impl Slapd {
             "dn: uid={uid},ou=people,{BASE}\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\nsn: {surname}\n\
              mail: {uid}@example.com\n"
         ));
+    }
+
+    /// Whether `dn` can bind with `password` (ldapwhoami).
+    pub fn can_bind(&self, dn: &str, password: &str) -> bool {
+        Command::new("ldapwhoami")
+            .args(["-x", "-H", &self.url(), "-D", dn, "-w", password])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    }
+
+    /// The values of `attr` on `dn`, read as the admin (operational ones included); `None` when there is no entry.
+    pub fn values(&self, dn: &str, attr: &str) -> Option<Vec<String>> {
+        let out = Command::new("ldapsearch")
+            .args([
+                "-x",
+                "-LLL",
+                "-o",
+                "ldif-wrap=no",
+                "-H",
+                &self.url(),
+                "-D",
+                ADMIN,
+                "-w",
+                &self.admin_password,
+            ])
+            .args(["-s", "base", "-b", dn, "(objectClass=*)", attr])
+            .output()
+            .expect("ldapsearch (ldap-utils)");
+        if out.status.code() == Some(32) {
+            return None;
+        }
+        assert!(
+            out.status.success(),
+            "ldapsearch: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let prefix = format!("{}: ", attr.to_ascii_lowercase());
+        Some(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| l.to_ascii_lowercase().starts_with(&prefix))
+                .map(|l| l[prefix.len()..].to_string())
+                .collect(),
+        )
     }
 
     pub fn delete(&self, dn: &str) {

@@ -138,4 +138,9 @@ impl kind::Host for Engine {
         let (_, script) = self.script_for(task, TaskUsage::Scheduled).await?;
         Ok((PathBuf::from(script.path), self.script_host().await?))
     }
+
+    async fn event_script(&self, task: &Task) -> Result<(PathBuf, ScriptHost)> {
+        let (_, script) = self.script_for(task, TaskUsage::Event).await?;
+        Ok((PathBuf::from(script.path), self.script_host().await?))
+    }
 }

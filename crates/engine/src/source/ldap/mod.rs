@@ -16,6 +16,7 @@
 //! task's data cache does not lose it; resetting the task's incremental
 //! state does.
 
+pub mod event;
 pub mod parameters;
 mod read;
 
@@ -26,7 +27,7 @@ use serde_json::Value;
 
 use super::{Extract, ExtractError};
 use crate::error::{EngineError, Result};
-use crate::model::{Connector, DirectoryObjects, RunMode, Task, TaskInput, TaskUsage};
+use crate::model::{Connector, DirectoryObjects, RunMode, Task, TaskInput};
 use crate::secrets::Sensitive;
 pub use parameters::{DirectoryKind, LdapParameters};
 
@@ -138,19 +139,44 @@ fn read_mark(path: &Path) -> Option<Mark> {
 /// Attributes whose values are group memberships.
 const MEMBERSHIP: [&str; 3] = ["memberof", "member", "uniquemember"];
 
-/// A directory connector's task: scheduled tasks read; writing from workflows is not here yet.
+/// A directory connector's task: a scheduled one reads users or groups; an
+/// event one names its operation and maps what that needs.
 pub fn check_task(connector: &Connector, input: &TaskInput, scheduled: bool) -> Result<()> {
-    if !scheduled || input.usage == Some(TaskUsage::Event) {
+    if scheduled {
+        if input.directory_operation.is_some() {
+            return Err(EngineError::invalid(
+                "directory_operation",
+                "only an event task does something in the directory; a scheduled task reads (directory_objects)",
+            ));
+        }
+        return Ok(());
+    }
+    if input.directory_objects.is_some() {
         return Err(EngineError::invalid(
-            "usage",
-            format!(
-                "directory connector '{}' has scheduled tasks only in this version: event tasks that \
-                 write to the directory are not available yet",
-                connector.name
-            ),
+            "directory_objects",
+            "an event task acts on the entry its invocation names (dn); directory_objects is for scheduled reads",
         ));
     }
-    Ok(())
+    event::check_task(&connector.name, input)
+}
+
+impl event::DirectoryEvent {
+    /// The event task `task` of a directory connector, its parameters (secrets merged in) checked.
+    pub fn prepare(merged: &Value, task: &Task, folder: &Path) -> Result<event::DirectoryEvent> {
+        let source = LdapSource::prepare(merged, task, folder)?;
+        let operation = task.directory_operation.ok_or_else(|| {
+            EngineError::invalid(
+                "directory_operation",
+                "the event task names no directory operation",
+            )
+        })?;
+        Ok(event::DirectoryEvent {
+            params: source.params,
+            password: source.password,
+            operation,
+            mapped: task.mappings.iter().map(|m| m.source.clone()).collect(),
+        })
+    }
 }
 
 /// What a user should know about a saved directory task.

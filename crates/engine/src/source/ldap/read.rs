@@ -8,9 +8,10 @@ use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use serde_json::{Map, Value};
 
-use super::{DirectoryKind, LdapSource, Mark};
+use super::{DirectoryKind, LdapParameters, LdapSource, Mark};
 use crate::model::DirectoryObjects;
 use crate::run_folder;
+use crate::secrets::Sensitive;
 use crate::source::{Extract, Source};
 
 /// How long connecting, binding and the root entry's read may take.
@@ -28,7 +29,7 @@ pub(super) async fn read(
     since: Option<Mark>,
 ) -> Result<Read, String> {
     let p = &source.params;
-    let mut ldap = connect(source).await?;
+    let mut ldap = connect(p, source.password.as_ref()).await?;
     let ad = p.directory_kind == DirectoryKind::ActiveDirectory;
     // AD: the server's change number *before* the read, so nothing that
     // changes while it runs is missed next time.
@@ -150,8 +151,10 @@ fn write(out: &mut impl Write, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Connects (TLS as the parameters say) and binds; a failed bind names the DN and the server's code, never the password.
-async fn connect(source: &LdapSource) -> Result<Ldap, String> {
-    let p = &source.params;
+pub(super) async fn connect(
+    p: &LdapParameters,
+    password: Option<&Sensitive<String>>,
+) -> Result<Ldap, String> {
     let mut settings = LdapConnSettings::new()
         .set_conn_timeout(CONNECT_TIMEOUT)
         .set_starttls(p.start_tls);
@@ -168,7 +171,7 @@ async fn connect(source: &LdapSource) -> Result<Ldap, String> {
         .await
         .map_err(|e| format!("cannot connect to {}: {e}", p.url))?;
     ldap3::drive!(conn);
-    if let (Some(dn), Some(password)) = (&p.bind_dn, &source.password) {
+    if let (Some(dn), Some(password)) = (&p.bind_dn, password) {
         let bound = ldap
             .with_timeout(CONNECT_TIMEOUT)
             .simple_bind(dn, password.expose())
