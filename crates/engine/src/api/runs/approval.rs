@@ -9,11 +9,7 @@ use crate::run_folder::PlanFile;
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
 pub(crate) fn help_of(run_dir: &std::path::Path) -> InterruptionHelp {
-    help_by_plan(read_plan(run_dir).as_ref())
-}
-
-fn read_plan(run_dir: &std::path::Path) -> Option<PlanFile> {
-    PlanFile::read(run_dir)
+    help_by_plan(PlanFile::read(run_dir).as_ref())
 }
 
 fn help_by_plan(plan: Option<&PlanFile>) -> InterruptionHelp {
@@ -89,7 +85,7 @@ impl Engine {
                 ),
             ));
         }
-        let plan = read_plan(&self.run_dir(run_id));
+        let plan = PlanFile::read(&self.run_dir(run_id));
         let count = |n: fn(&PlanFile) -> u64| plan.as_ref().map(n);
         let reason = plan
             .as_ref()

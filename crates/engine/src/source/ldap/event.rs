@@ -113,15 +113,19 @@ fn text(values: &Map<String, Value>, key: &str) -> Option<String> {
         })
 }
 
+/// Whether an input means something of its own (the entry, the group, the
+/// password, the membership answer) rather than being an attribute.
+fn has_own_meaning(name: &str) -> bool {
+    [DN, GROUP_DN, PASSWORD, IS_MEMBER]
+        .iter()
+        .any(|s| name.eq_ignore_ascii_case(s))
+}
+
 /// The attribute values of an invocation (the inputs with their own meaning left out).
 fn attributes(values: &Map<String, Value>) -> Vec<(String, HashSet<String>)> {
     values
         .iter()
-        .filter(|(k, _)| {
-            ![DN, GROUP_DN, PASSWORD, IS_MEMBER]
-                .iter()
-                .any(|s| k.eq_ignore_ascii_case(s))
-        })
+        .filter(|(k, _)| !has_own_meaning(k))
         .map(|(k, v)| {
             let set: HashSet<String> = match v {
                 Value::Array(items) => items.iter().filter_map(plain).collect(),
@@ -336,11 +340,7 @@ impl DirectoryEvent {
                 let wanted: Vec<String> = self
                     .mapped
                     .iter()
-                    .filter(|k| {
-                        ![DN, GROUP_DN, PASSWORD, IS_MEMBER]
-                            .iter()
-                            .any(|s| k.eq_ignore_ascii_case(s))
-                    })
+                    .filter(|k| !has_own_meaning(k))
                     .cloned()
                     .collect();
                 let entry = read_entry(&mut ldap, dn, &wanted).await?;
