@@ -38,6 +38,13 @@ export const commands = {
 	removeScript: (name: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("remove_script", { name })),
 	/**  Writes a copy of the script where the native save dialog points. */
 	saveScriptCopy: (name: string, path: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("save_script_copy", { name, path })),
+	listAuthTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_auth_tasks", { connector })),
+	/**  One authentication task as its editor shows it (`AUTH.json`). */
+	getAuthTask: (reference: string) => typedError<AuthTaskInput, ErrorBody>(__TAURI_INVOKE("get_auth_task", { reference })),
+	/**  Creates an authentication task on `connector`, or updates the one `reference` names. */
+	saveAuthTask: (connector: string, reference: string | null, input: AuthTaskInput) => typedError<Task, ErrorBody>(__TAURI_INVOKE("save_auth_task", { connector, reference, input })),
+	/**  Whether `login` may log in through the task; the password is used for one bind and dropped. */
+	testLogin: (reference: string, login: string, password: string) => typedError<LoginVerdict, ErrorBody>(__TAURI_INVOKE("test_login", { reference, login, password })),
 	listTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_tasks", { connector })),
 	getTask: (reference: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("get_task", { reference })),
 	/**  Creates a task on `connector`, or updates the one `reference` names. */
@@ -159,6 +166,38 @@ export type Attribute = {
 
 export type AttributeType = "string" | "date" | "number" | "boolean";
 
+/**  `AUTH.json`: an authentication task as a user writes it (JSONC accepted). */
+export type AuthTaskInput = {
+	name?: string | null,
+	realm?: string | null,
+	user_filter?: string | null,
+	group_dn?: string | null,
+	login_attribute?: string | null,
+	/**  Default: true when a realm is set. */
+	enabled?: boolean | null,
+	/**  Default: every 15 minutes. */
+	schedule?: string | null,
+	timezone?: string | null,
+	/**  Default: the built-in `auth_user` template and `auth_users` folder. */
+	target_template?: string | null,
+	target_folder?: string | null,
+};
+
+/**
+ *  What an authentication task lets in: the users its filter (and group)
+ *  select, logging in with `login_attribute` to `realm`.
+ */
+export type AuthenticationSettings = {
+	/**  The solution's login realm. Never exported: an imported task arrives with it empty, disabled. */
+	realm?: string,
+	/**  Replaces the connector's `user_filter` for this task when set. */
+	user_filter?: string | null,
+	/**  Only this group's members may log in. */
+	group_dn?: string | null,
+	/**  The attribute users log in with (`uid`, `sAMAccountName`, `mail`). */
+	login_attribute?: string,
+};
+
 /**
  *  A stored connector. `parameters` never holds a secret value: secret
  *  parameters are listed in `secret_parameters` (JSON pointers) and shown masked.
@@ -227,6 +266,9 @@ export type ConnectorSummary = {
 	target: string,
 	scheduled_count: number,
 	event_count: number,
+	authentication_count: number,
+	/**  Whether the connector can have authentication tasks (directory connectors). */
+	supports_authentication: boolean,
 	/**  Computed from its scheduled tasks' latest runs (see `rules::status`). */
 	status: ConnectorStatus,
 };
@@ -265,6 +307,16 @@ export type Datacard = {
  */
 export type DirectoryObjects = "users" | "groups";
 
+/**
+ *  What a directory connector's event task does with the entry its
+ *  invocation names (`dn`; `group_dn` for memberships; `password` for a reset).
+ */
+export type DirectoryOperation = "create_user" | "update_attributes" | "enable" | "disable" | "add_to_group" | "remove_from_group" | "reset_password" | "delete" | 
+/**  Reads: hand the entry's mapped attributes back to the workflow. */
+"verify_user" | "verify_group" | 
+/**  Reads: `is_member` true or false. */
+"verify_membership";
+
 /**  What the status bar shows. */
 export type EngineStatus = {
 	version: string,
@@ -272,6 +324,8 @@ export type EngineStatus = {
 	environment_type: EnvironmentType | null,
 	/**  Who schedules this data directory. Set by the shell. */
 	scheduler: SchedulerStatus | null,
+	/**  Secure access: from the authentication tasks' latest runs (`none`: not configured). */
+	secure_access: ConnectorStatus,
 };
 
 export type EnvironmentType = "test" | "prod" | "demo" | "dev";
@@ -403,6 +457,15 @@ export type LogSelection = {
 	 *  script's log, the host's log, the error); `None` packs every run's.
 	 */
 	connectors: string[] | null,
+};
+
+/**  The answer of `auth-task test`: would the solution's login page let this login in? */
+export type LoginVerdict = {
+	allowed: boolean,
+	/**  Why, in the words a user reads (never the password). */
+	reason: string,
+	/**  The entry the login names, when one was found. */
+	dn: string | null,
 };
 
 export type Manifest = {
@@ -793,6 +856,10 @@ export type Task = {
 	max_runtime: number | null,
 	/**  Directory connectors: whether the task reads users or groups. */
 	directory_objects?: DirectoryObjects | null,
+	/**  Directory connectors' event tasks: what the invocation does in the directory. */
+	directory_operation?: DirectoryOperation | null,
+	/**  Authentication tasks: who may log in. */
+	authentication?: AuthenticationSettings | null,
 	references: WorkflowReference[],
 	created_at: string,
 	updated_at: string,
@@ -826,6 +893,10 @@ export type TaskInput = {
 	max_runtime?: number | null,
 	/**  Directory connectors: `users` (default) or `groups`. */
 	directory_objects?: DirectoryObjects | null,
+	/**  Directory connectors' event tasks: what an invocation does. */
+	directory_operation?: DirectoryOperation | null,
+	/**  Authentication tasks: who may log in (`auth-task` writes it from `AUTH.json`). */
+	authentication?: AuthenticationSettings | null,
 	/**  Callers declared by hand (event tasks). */
 	declared_callers?: string[],
 	id?: string | null,
@@ -862,7 +933,9 @@ export type TaskSummary = {
 	last_run: LastRun | null,
 };
 
-export type TaskUsage = "scheduled" | "event";
+export type TaskUsage = "scheduled" | "event" | 
+/**  A directory connector's task that lists who may log in to the solution (it runs on a schedule). */
+"authentication";
 
 export type Template = {
 	code: string,

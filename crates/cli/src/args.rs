@@ -50,6 +50,9 @@ pub enum Command {
     /// Cards of the local datacard store
     #[command(subcommand)]
     Datacards(DatacardsCommand),
+    /// Authentication tasks: who may log in to the solution (directory connectors)
+    #[command(subcommand)]
+    AuthTask(AuthTaskCommand),
     /// Export connectors with their tasks, secrets and custom scripts to an encrypted package
     Export {
         #[arg(long, value_name = "PACKAGE.zip")]
@@ -314,6 +317,38 @@ pub enum TaskCommand {
         task: String,
         #[arg(long, default_value_t = 20)]
         limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthTaskCommand {
+    /// Create an authentication task of a directory connector from an AUTH.json file
+    Create {
+        connector: String,
+        #[command(flatten)]
+        file: FileArg,
+    },
+    List {
+        #[arg(long)]
+        connector: Option<String>,
+    },
+    /// Show an authentication task as AUTH.json (by id or CONNECTOR/TASK)
+    Show {
+        task: String,
+    },
+    Update {
+        task: String,
+        #[command(flatten)]
+        file: FileArg,
+    },
+    Remove {
+        task: String,
+    },
+    /// Whether a login may log in through the task; the password is read from stdin, never echoed
+    Test {
+        task: String,
+        #[arg(long)]
+        login: String,
     },
 }
 

@@ -469,6 +469,10 @@ pub(crate) fn packaged_task(task: &Task) -> Value {
             .map(|r| r.caller.as_str())
             .collect();
         m.insert("declared_callers".into(), serde_json::json!(declared));
+        // The realm is set by hand in each environment (the manual's rule): never exported.
+        if let Some(Value::Object(a)) = m.get_mut("authentication") {
+            a.remove("realm");
+        }
     }
     v
 }

@@ -5,7 +5,7 @@ import { Overview } from "../tabs/Overview";
 import { passwordStrength } from "./Packages";
 
 const connector = (id: string, name: string) => ({
-  id, name, type: "python_script", script: "users.py", target: "local", scheduled_count: 1, event_count: 0, status: "ok",
+  id, name, type: "python_script", script: "users.py", target: "local", scheduled_count: 1, event_count: 0, authentication_count: 0, supports_authentication: false, status: "ok",
 });
 
 const plan = {

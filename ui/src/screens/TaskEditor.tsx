@@ -2,7 +2,7 @@ import { useMemo, useState, type ReactNode } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import { TemplateOptions } from "../components/TemplateOptions";
-import type { ConnectorTaskSettings, DirectoryObjects, Run, Task, TaskInput, TaskUsage } from "../bindings";
+import type { ConnectorTaskSettings, DirectoryObjects, DirectoryOperation, Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
@@ -59,6 +59,7 @@ function draftOf(t: Task): TaskInput {
     heartbeat_timeout: t.heartbeat_timeout,
     max_runtime: t.max_runtime,
     ...(t.directory_objects ? { directory_objects: t.directory_objects } : {}),
+    ...(t.directory_operation ? { directory_operation: t.directory_operation } : {}),
     declared_callers: t.references.filter((r) => r.declared).map((r) => r.caller),
   };
 }
@@ -390,6 +391,21 @@ function Scheduling({ draft, set, taskId }: Part & { taskId: string | null }) {
   );
 }
 
+/** A directory event task's operations, in the words the docs use; the inputs each needs are checked at save. */
+const DIRECTORY_OPERATIONS: [DirectoryOperation, string][] = [
+  ["create_user", "Create user"],
+  ["update_attributes", "Update attributes"],
+  ["enable", "Enable account"],
+  ["disable", "Disable account"],
+  ["add_to_group", "Add to group"],
+  ["remove_from_group", "Remove from group"],
+  ["reset_password", "Reset password"],
+  ["delete", "Delete entry"],
+  ["verify_user", "Verify user (read back)"],
+  ["verify_group", "Verify group (read back)"],
+  ["verify_membership", "Verify membership (read back)"],
+];
+
 function Details({ draft, set, fromConnector, directory }: Part & { fromConnector: ConnectorTaskSettings | null; directory: boolean }) {
   return (
     <div className="form">
@@ -405,6 +421,28 @@ function Details({ draft, set, fromConnector, directory }: Part & { fromConnecto
           >
             <option value="users">Users</option>
             <option value="groups">Groups</option>
+          </select>
+        </Field>
+      )}
+      {directory && draft.usage === "event" && (
+        <Field label="Operation" hint="what an invocation does with the entry its dn names">
+          <select
+            aria-label="Operation"
+            value={draft.directory_operation ?? ""}
+            onChange={(e) => {
+              const operation = e.target.value as DirectoryOperation;
+              // The verifications hand values back (read); every other operation writes.
+              set({ directory_operation: operation, event_usage: operation.startsWith("verify_") ? "read" : "write" });
+            }}
+          >
+            <option value="" disabled>
+              Choose an operation
+            </option>
+            {DIRECTORY_OPERATIONS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
           </select>
         </Field>
       )}

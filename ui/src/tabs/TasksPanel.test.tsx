@@ -6,7 +6,7 @@ import type { Screen } from "../screens/nav";
 import type { ConnectorSummary } from "../bindings";
 
 const connector: ConnectorSummary = {
-  id: "c1", name: "HR", type: "hr_file", script: null, target: "local", scheduled_count: 2, event_count: 1, status: "none",
+  id: "c1", name: "HR", type: "hr_file", script: null, target: "local", scheduled_count: 2, event_count: 1, authentication_count: 0, supports_authentication: false, status: "none",
 };
 const task = (id: string, name: string, usage: string, enabled: boolean, load: string | null) => ({
   id, connector_id: "c1", connector_name: "HR", name, usage, enabled, schedule: usage === "scheduled" ? "0 0 6 * * *" : null,

@@ -3,6 +3,7 @@
 
 mod alerts;
 mod api_token;
+mod auth_task;
 mod connector;
 mod datacards;
 mod event;
@@ -52,6 +53,7 @@ async fn command(engine: &Engine, command: Command, printer: &Printer) -> Result
         Command::Settings(c) => settings::run(engine, c, printer).await,
         Command::Connector(c) => connector::run(engine, c, printer).await,
         Command::Task(c) => task::run(engine, c, printer).await,
+        Command::AuthTask(c) => auth_task::run(engine, c, printer).await,
         Command::Template(c) => template::run(engine, c, printer).await,
         Command::Target(c) => target::run(engine, c, printer).await,
         Command::Run(c) => run::run(engine, c, printer).await,

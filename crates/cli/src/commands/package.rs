@@ -39,7 +39,7 @@ fn read_password(file: Option<&Path>, confirm: bool) -> Result<Sensitive<String>
     Ok(Sensitive::new(password))
 }
 
-fn read_stdin_line() -> Result<String, EngineError> {
+pub(super) fn read_stdin_line() -> Result<String, EngineError> {
     let mut line = String::new();
     std::io::stdin()
         .lock()

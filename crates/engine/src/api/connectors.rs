@@ -25,6 +25,7 @@ impl Engine {
         for c in &mut connectors {
             c.status =
                 rules::status::connector_status(by_connector.get(c.id.as_str()).map_or(&[][..], |v| v));
+            c.supports_authentication = kind::supports_authentication(c.connector_type);
         }
         Ok(connectors)
     }
@@ -326,6 +327,8 @@ impl Engine {
             let fits = match usage {
                 TaskUsage::Scheduled => found.kind.allows_scheduled(),
                 TaskUsage::Event => found.kind.allows_event(),
+                // Scripts have no authentication tasks (only directory connectors do).
+                TaskUsage::Authentication => false,
             };
             if !fits {
                 return Err(EngineError::invalid(

@@ -9,6 +9,7 @@
 //! [`alerts`]. This file holds opening and closing the engine.
 
 mod alerts;
+mod authentication;
 mod connectors;
 mod datacards;
 mod events;
@@ -73,6 +74,8 @@ pub struct EngineStatus {
     pub environment_type: Option<crate::model::EnvironmentType>,
     /// Who schedules this data directory. Set by the shell.
     pub scheduler: Option<crate::scheduler::lock::SchedulerStatus>,
+    /// Secure access: from the authentication tasks' latest runs (`none`: not configured).
+    pub secure_access: crate::model::ConnectorStatus,
 }
 
 impl Engine {
@@ -164,6 +167,7 @@ impl Engine {
             data_dir: self.data_dir.display().to_string(),
             environment_type: self.store.settings().await?.environment_type,
             scheduler: None,
+            secure_access: self.secure_access().await?,
         })
     }
 }

@@ -178,7 +178,7 @@ impl Engine {
         rules::task::check_input(&input)?;
         let usage = input.usage.unwrap_or_default();
         let name = input.name.clone().unwrap_or_default().trim().to_string();
-        let scheduled = usage == TaskUsage::Scheduled;
+        let scheduled = usage.runs_on_schedule();
         let timezone = input
             .timezone
             .clone()
@@ -245,6 +245,10 @@ impl Engine {
             max_runtime: input.max_runtime,
             directory_objects: input.directory_objects,
             directory_operation: input.directory_operation.filter(|_| !scheduled),
+            authentication: input
+                .authentication
+                .clone()
+                .filter(|_| usage == TaskUsage::Authentication),
             references,
             created_at: existing
                 .map(|e| e.created_at.clone())

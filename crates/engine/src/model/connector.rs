@@ -92,6 +92,9 @@ pub struct ConnectorSummary {
     pub target: String,
     pub scheduled_count: u32,
     pub event_count: u32,
+    pub authentication_count: u32,
+    /// Whether the connector can have authentication tasks (directory connectors).
+    pub supports_authentication: bool,
     /// Computed from its scheduled tasks' latest runs (see `rules::status`).
     pub status: ConnectorStatus,
 }

@@ -48,9 +48,9 @@ pub use target::{
     TargetCheck, TargetInfo, TargetInput, TargetKind, ESM_API_PATH, ESM_BATCH_SIZE, LOCAL_TARGET,
 };
 pub use task::{
-    ConnectorTaskSettings, DirectoryObjects, DirectoryOperation, EventUsage, FailureSettings, LastRun,
-    Limits, Mapping, MappingsType, RemovalSettings, RunType, Task, TaskInput, TaskSummary, TaskUsage,
-    WorkflowReference,
+    AuthTaskInput, AuthenticationSettings, ConnectorTaskSettings, DirectoryObjects, DirectoryOperation,
+    EventUsage, FailureSettings, LastRun, Limits, LoginVerdict, Mapping, MappingsType, RemovalSettings,
+    RunType, Task, TaskInput, TaskSummary, TaskUsage, WorkflowReference,
 };
 pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};
 pub use token::{ApiToken, NewApiToken};

@@ -9,12 +9,22 @@ pub enum TaskUsage {
     #[default]
     Scheduled,
     Event,
+    /// A directory connector's task that lists who may log in to the solution (it runs on a schedule).
+    Authentication,
 }
 
 words! { TaskUsage {
     Scheduled => "scheduled",
     Event => "event",
+    Authentication => "authentication",
 } }
+
+impl TaskUsage {
+    /// Whether tasks of this usage read on a schedule (and have runs, history and a cache).
+    pub fn runs_on_schedule(self) -> bool {
+        matches!(self, TaskUsage::Scheduled | TaskUsage::Authentication)
+    }
+}
 
 /// What an event task does with the backend (the seed's task usage): `write`
 /// completes or raises; `read` hands the attributes it read back to the
@@ -134,6 +144,62 @@ words! { DirectoryOperation {
     VerifyMembership => "verify_membership",
 } }
 
+/// What an authentication task lets in: the users its filter (and group)
+/// select, logging in with `login_attribute` to `realm`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthenticationSettings {
+    /// The solution's login realm. Never exported: an imported task arrives with it empty, disabled.
+    pub realm: String,
+    /// Replaces the connector's `user_filter` for this task when set.
+    #[specta(optional)]
+    pub user_filter: Option<String>,
+    /// Only this group's members may log in.
+    #[specta(optional)]
+    pub group_dn: Option<String>,
+    /// The attribute users log in with (`uid`, `sAMAccountName`, `mail`).
+    pub login_attribute: String,
+}
+
+/// The answer of `auth-task test`: would the solution's login page let this login in?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct LoginVerdict {
+    pub allowed: bool,
+    /// Why, in the words a user reads (never the password).
+    pub reason: String,
+    /// The entry the login names, when one was found.
+    pub dn: Option<String>,
+}
+
+/// `AUTH.json`: an authentication task as a user writes it (JSONC accepted).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, specta::Type)]
+#[serde(deny_unknown_fields)]
+pub struct AuthTaskInput {
+    #[specta(optional)]
+    pub name: Option<String>,
+    #[specta(optional)]
+    pub realm: Option<String>,
+    #[specta(optional)]
+    pub user_filter: Option<String>,
+    #[specta(optional)]
+    pub group_dn: Option<String>,
+    #[specta(optional)]
+    pub login_attribute: Option<String>,
+    /// Default: true when a realm is set.
+    #[specta(optional)]
+    pub enabled: Option<bool>,
+    /// Default: every 15 minutes.
+    #[specta(optional)]
+    pub schedule: Option<String>,
+    #[specta(optional)]
+    pub timezone: Option<String>,
+    /// Default: the built-in `auth_user` template and `auth_users` folder.
+    #[specta(optional)]
+    pub target_template: Option<String>,
+    #[specta(optional)]
+    pub target_folder: Option<String>,
+}
+
 /// The run type and limits a connector sets for all its tasks (HR), and where they come from.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ConnectorTaskSettings {
@@ -181,6 +247,10 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub directory_operation: Option<DirectoryOperation>,
+    /// Authentication tasks: who may log in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub authentication: Option<AuthenticationSettings>,
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
@@ -238,6 +308,9 @@ pub struct TaskInput {
     /// Directory connectors' event tasks: what an invocation does.
     #[specta(optional)]
     pub directory_operation: Option<DirectoryOperation>,
+    /// Authentication tasks: who may log in (`auth-task` writes it from `AUTH.json`).
+    #[specta(optional)]
+    pub authentication: Option<AuthenticationSettings>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
     #[specta(optional)]

@@ -19,7 +19,7 @@ use std::str::FromStr;
 pub const SDK_MODULE: &str = "common_subroutines_efecte_library";
 
 use crate::error::{EngineError, Result};
-use crate::model::{Folder, Mapping, TaskInput, TaskUsage, Template};
+use crate::model::{Folder, Mapping, TaskInput, Template};
 
 /// Absent or only whitespace.
 pub(crate) fn blank(v: &Option<String>) -> bool {
@@ -36,13 +36,13 @@ pub fn missing_task_fields(input: &TaskInput) -> Vec<String> {
         }
     };
     need("name", blank(&input.name));
-    if usage == TaskUsage::Scheduled {
+    if usage.runs_on_schedule() {
         need("schedule", blank(&input.schedule));
         need("object_id_attribute", blank(&input.object_id_attribute));
     }
     need("target_template", blank(&input.target_template));
     need("target_folder", blank(&input.target_folder));
-    if usage == TaskUsage::Scheduled {
+    if usage.runs_on_schedule() {
         need("task_id_attribute", blank(&input.task_id_attribute));
     }
     need("mappings", input.mappings.as_ref().is_none_or(|m| m.is_empty()));

@@ -7,10 +7,17 @@
 use crate::model::{ConnectorStatus, RunStatus, TaskSummary, TaskUsage};
 
 pub fn connector_status(tasks: &[&TaskSummary]) -> ConnectorStatus {
-    let scheduled: Vec<&&TaskSummary> = tasks
-        .iter()
-        .filter(|t| t.usage == TaskUsage::Scheduled && t.enabled)
-        .collect();
+    status_of(tasks, TaskUsage::Scheduled)
+}
+
+/// The top bar's Secure access light: the same rule over every enabled
+/// authentication task (`None`: no authentication task, "not configured").
+pub fn secure_access_status(tasks: &[&TaskSummary]) -> ConnectorStatus {
+    status_of(tasks, TaskUsage::Authentication)
+}
+
+fn status_of(tasks: &[&TaskSummary], usage: TaskUsage) -> ConnectorStatus {
+    let scheduled: Vec<&&TaskSummary> = tasks.iter().filter(|t| t.usage == usage && t.enabled).collect();
     if scheduled.is_empty() {
         return ConnectorStatus::None;
     }

@@ -3,7 +3,7 @@
 //! CLI, the window and package import.
 
 use crate::error::{EngineError, Result};
-use crate::model::{Folder, TaskInput, TaskUsage, Template};
+use crate::model::{Folder, TaskInput, Template};
 
 /// Mandatory fields, the name, the time zone and the schedule: what the input alone tells.
 pub fn check_input(input: &TaskInput) -> Result<()> {
@@ -33,7 +33,7 @@ pub fn check_against_target(
     folder: &Folder,
     failure: Option<(&Template, &Folder)>,
 ) -> Result<()> {
-    let scheduled = input.usage.unwrap_or_default() == TaskUsage::Scheduled;
+    let scheduled = input.usage.unwrap_or_default().runs_on_schedule();
     super::check_folder_accepts(folder, template)?;
     let mappings = input.mappings.clone().unwrap_or_default();
     super::check_mappings(

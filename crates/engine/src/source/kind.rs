@@ -148,6 +148,66 @@ pub fn keeps_a_folder(t: ConnectorType) -> bool {
     matches!(t, ConnectorType::HrFile | ConnectorType::Ldap)
 }
 
+/// Whether the connector can have authentication tasks (directory connectors).
+pub fn supports_authentication(t: ConnectorType) -> bool {
+    t == ConnectorType::Ldap
+}
+
+fn not_for_authentication(connector: &Connector) -> EngineError {
+    EngineError::invalid(
+        "connector",
+        format!(
+            "connector '{}' is a {} connector: only directory connectors (ldap) have authentication tasks",
+            connector.name,
+            connector.connector_type.as_str()
+        ),
+    )
+}
+
+/// `AUTH.json` as the task it stands for, on a connector that supports authentication.
+pub fn authentication_task(connector: &Connector, input: crate::model::AuthTaskInput) -> Result<TaskInput> {
+    if !supports_authentication(connector.connector_type) {
+        return Err(not_for_authentication(connector));
+    }
+    Ok(ldap::auth::task_input(input))
+}
+
+/// An authentication task as `AUTH.json` shows it.
+pub fn auth_input_of(task: &Task) -> crate::model::AuthTaskInput {
+    ldap::auth::auth_input_of(task)
+}
+
+/// Whether `login` with `password` may log in through the authentication task `task`.
+pub async fn test_login(
+    host: &impl Host,
+    connector: &Connector,
+    task: &Task,
+    login: &str,
+    password: &Sensitive<String>,
+) -> Result<crate::model::LoginVerdict> {
+    let settings = match &task.authentication {
+        Some(a) if supports_authentication(connector.connector_type) => a,
+        _ => {
+            return Err(EngineError::invalid(
+                "task",
+                format!("'{}' is not an authentication task", task.name),
+            ))
+        }
+    };
+    let secrets = host.secrets(connector).await?;
+    let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+    let source = ldap::LdapSource::prepare(&merged, task, &host.connector_folder(&connector.id))?;
+    ldap::auth::test_login(
+        &source.params,
+        source.password.as_ref(),
+        settings,
+        login,
+        password,
+    )
+    .await
+    .map_err(|why| EngineError::invalid("connector", why))
+}
+
 /// Whether the connector's scheduled runs write a run report card (HR).
 pub fn writes_report(t: ConnectorType) -> bool {
     t == ConnectorType::HrFile
@@ -177,6 +237,11 @@ pub async fn check_saved(host: &impl Host, connector: &Connector) -> Result<()> 
 
 /// Checks a task against its connector's kind: what it must map, what it may set.
 pub fn check_task(connector: &Connector, input: &TaskInput, scheduled: bool) -> Result<()> {
+    if input.usage == Some(crate::model::TaskUsage::Authentication)
+        && !supports_authentication(connector.connector_type)
+    {
+        return Err(not_for_authentication(connector));
+    }
     if input.directory_objects.is_some() && connector.connector_type != ConnectorType::Ldap {
         return Err(EngineError::invalid(
             "directory_objects",

@@ -65,7 +65,8 @@ impl Store {
         let rows = sqlx::query(
             "SELECT c.id, c.name, c.type, c.script, c.target,
                     COALESCE(SUM(t.usage = 'scheduled'), 0) AS scheduled_count,
-                    COALESCE(SUM(t.usage = 'event'), 0) AS event_count
+                    COALESCE(SUM(t.usage = 'event'), 0) AS event_count,
+                    COALESCE(SUM(t.usage = 'authentication'), 0) AS authentication_count
              FROM connectors c LEFT JOIN tasks t ON t.connector_id = c.id
              GROUP BY c.id ORDER BY c.name COLLATE NOCASE",
         )
@@ -82,6 +83,8 @@ impl Store {
                     target: row.try_get("target")?,
                     scheduled_count: row.try_get::<i64, _>("scheduled_count")? as u32,
                     event_count: row.try_get::<i64, _>("event_count")? as u32,
+                    authentication_count: row.try_get::<i64, _>("authentication_count")? as u32,
+                    supports_authentication: false,
                     // Computed by the engine from the tasks' runs.
                     status: Default::default(),
                 })

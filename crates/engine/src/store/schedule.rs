@@ -46,7 +46,7 @@ impl Store {
                     json_extract(t.definition, '$.schedule') AS schedule,
                     json_extract(t.definition, '$.timezone') AS timezone
              FROM tasks t JOIN connectors c ON c.id = t.connector_id
-             WHERE t.usage = 'scheduled' AND t.enabled = 1",
+             WHERE t.usage IN ('scheduled', 'authentication') AND t.enabled = 1",
         )
         .fetch_all(self.pool())
         .await?;

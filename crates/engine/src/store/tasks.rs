@@ -17,6 +17,7 @@ fn usage_text(u: TaskUsage) -> &'static str {
     match u {
         TaskUsage::Scheduled => "scheduled",
         TaskUsage::Event => "event",
+        TaskUsage::Authentication => "authentication",
     }
 }
 

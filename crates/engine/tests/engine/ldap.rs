@@ -33,7 +33,7 @@ async fn directory_templates(f: &Fixture) {
     }
 }
 
-fn params(server: &Slapd, extra: Value) -> Value {
+pub(crate) fn params(server: &Slapd, extra: Value) -> Value {
     let mut p = json!({
         "url": server.url(),
         "bind_dn": READER,

@@ -3,6 +3,8 @@
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
 mod architecture;
+#[cfg(unix)]
+mod authentication;
 mod connectors;
 mod esm;
 mod events;

@@ -20,6 +20,7 @@ async fn the_seeded_template_set_is_there_with_fixed_codes() {
         "title",
         "admin_task",
         "provisioning_failure",
+        "auth_user",
     ] {
         assert!(codes.contains(&code.to_string()), "{code} missing from {codes:?}");
     }

@@ -8,7 +8,7 @@ use super::StagedImport;
 use crate::api::Engine;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Result};
-use crate::model::{Connector, EnvironmentType, TaskInput, TaskUsage};
+use crate::model::{Connector, EnvironmentType, TaskInput};
 use crate::package::*;
 use crate::rules;
 use crate::secrets::{Sensitive, MASK};
@@ -157,12 +157,23 @@ impl Engine {
                         format!("a task of connector '{}' is unreadable: {e}", p.name),
                     )
                 })?;
-                let scheduled = input.usage.unwrap_or_default() == TaskUsage::Scheduled;
+                let scheduled = input.usage.unwrap_or_default().runs_on_schedule();
                 if keep_disabled && scheduled {
                     input.enabled = Some(false);
                 }
                 let name = input.name.clone().unwrap_or_default();
                 let old = existing_tasks.iter().find(|t| t.name == name);
+                // A package never carries a realm: an authentication task keeps the
+                // realm set here before, or arrives disabled without one.
+                if let Some(a) = input.authentication.as_mut() {
+                    a.realm = old
+                        .and_then(|o| o.authentication.as_ref())
+                        .map(|o| o.realm.clone())
+                        .unwrap_or_default();
+                    if a.realm.is_empty() {
+                        input.enabled = Some(false);
+                    }
+                }
                 let task = self.build_task(&connector, input, old).await.map_err(|e| {
                     EngineError::invalid(
                         "package",

@@ -50,6 +50,7 @@ impl Engine {
         let fits = match usage {
             TaskUsage::Scheduled => script.kind.allows_scheduled(),
             TaskUsage::Event => script.kind.allows_event(),
+            TaskUsage::Authentication => false,
         };
         if !fits {
             return Err(EngineError::invalid(

@@ -35,7 +35,7 @@ impl Engine {
     pub async fn create_run(&self, task_ref: &str, trigger: RunTrigger) -> Result<Run> {
         self.require_environment().await?;
         let task = self.task(task_ref).await?;
-        if task.usage != TaskUsage::Scheduled {
+        if !task.usage.runs_on_schedule() {
             let name = format!("{}/{}", task.connector_name, task.name);
             return Err(EngineError::invalid(
                 "task",

@@ -16,6 +16,7 @@
 //! task's data cache does not lose it; resetting the task's incremental
 //! state does.
 
+pub mod auth;
 pub mod event;
 pub mod parameters;
 mod read;
@@ -39,6 +40,8 @@ pub struct LdapSource {
     pub objects: DirectoryObjects,
     /// Where the incremental mark is kept between runs.
     pub mark_file: PathBuf,
+    /// Authentication tasks: whom the read selects and what it adds to each entry.
+    pub authentication: Option<auth::AuthRead>,
 }
 
 /// Where the last read stopped, for the next incremental read.
@@ -82,11 +85,25 @@ impl LdapSource {
             .and_then(Value::as_str)
             .filter(|p| !p.is_empty())
             .map(|p| Sensitive::new(p.to_string()));
+        let authentication = match &task.authentication {
+            Some(a) if a.realm.is_empty() => {
+                return Err(EngineError::invalid(
+                    "realm",
+                    format!(
+                        "authentication task '{}' has no realm (a package never carries one): set it, then enable the task",
+                        task.name
+                    ),
+                ))
+            }
+            Some(a) => Some(auth::AuthRead::of(a, &params)),
+            None => None,
+        };
         Ok(LdapSource {
-            params,
-            password,
             objects: task.directory_objects.unwrap_or_default(),
             mark_file: mark_file(folder, &task.id),
+            authentication,
+            params,
+            password,
         })
     }
 
@@ -142,6 +159,15 @@ const MEMBERSHIP: [&str; 3] = ["memberof", "member", "uniquemember"];
 /// A directory connector's task: a scheduled one reads users or groups; an
 /// event one names its operation and maps what that needs.
 pub fn check_task(connector: &Connector, input: &TaskInput, scheduled: bool) -> Result<()> {
+    if input.usage == Some(crate::model::TaskUsage::Authentication) {
+        return auth::check_task(input);
+    }
+    if input.authentication.is_some() {
+        return Err(EngineError::invalid(
+            "authentication",
+            "only an authentication task says who may log in (auth-task create)",
+        ));
+    }
     if scheduled {
         if input.directory_operation.is_some() {
             return Err(EngineError::invalid(

@@ -192,7 +192,7 @@ pub fn check(params: &Value) -> Result<LdapParameters> {
 }
 
 /// A search filter's outer shape: parenthesized, balanced, nothing outside.
-fn check_filter(f: &str) -> std::result::Result<(), &'static str> {
+pub(super) fn check_filter(f: &str) -> std::result::Result<(), &'static str> {
     if !f.starts_with('(') || !f.ends_with(')') {
         return Err("must be enclosed in parentheses, as (objectClass=person)");
     }

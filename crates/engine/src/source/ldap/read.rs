@@ -8,7 +8,7 @@ use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
 use ldap3::{Ldap, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 use serde_json::{Map, Value};
 
-use super::{DirectoryKind, LdapParameters, LdapSource, Mark};
+use super::{auth, DirectoryKind, LdapParameters, LdapSource, Mark};
 use crate::model::DirectoryObjects;
 use crate::run_folder;
 use crate::secrets::Sensitive;
@@ -43,9 +43,10 @@ pub(super) async fn read(
         (Some(Mark::Usn { server, .. }), Some((_, now))) if &server != now => None,
         (since, _) => since,
     };
-    let objects = match source.objects {
-        DirectoryObjects::Users => &p.user_filter,
-        DirectoryObjects::Groups => &p.group_filter,
+    let objects = match (&source.authentication, source.objects) {
+        (Some(a), _) => &a.filter,
+        (None, DirectoryObjects::Users) => &p.user_filter,
+        (None, DirectoryObjects::Groups) => &p.group_filter,
     };
     let filter = match &since {
         None => objects.clone(),
@@ -53,9 +54,24 @@ pub(super) async fn read(
         Some(Mark::EntryCsn { value }) => format!("(&{objects}(!(entryCSN<={value})))"),
         Some(Mark::Usn { value, .. }) => format!("(&{objects}(uSNChanged>={}))", value + 1),
     };
-    let mut wanted: Vec<(String, bool)> = run.attributes.clone();
+    // `dn` is every record's own; an authentication read adds its own fields.
+    let added: &[&str] = match source.authentication {
+        Some(_) => &["dn", auth::ACCOUNT, auth::REALM, auth::ENABLED],
+        None => &["dn"],
+    };
+    let mut wanted: Vec<(String, bool)> = run
+        .attributes
+        .iter()
+        .filter(|(a, _)| !added.iter().any(|x| a.eq_ignore_ascii_case(x)))
+        .cloned()
+        .collect();
     let mut attrs: Vec<String> = wanted.iter().map(|(a, _)| a.clone()).collect();
     attrs.push(p.id_attribute.clone());
+    let state = source
+        .authentication
+        .as_ref()
+        .and(auth::state_attribute(p.directory_kind));
+    attrs.extend(state.map(String::from));
     // What the next incremental read starts from (see the module's words).
     let stamp = match p.directory_kind {
         DirectoryKind::OpenLdap => Some("entryCSN"),
@@ -107,7 +123,10 @@ pub(super) async fn read(
                 newest = Some(t);
             }
         }
-        let record = record_of(&entry, &wanted, &p.id_attribute);
+        let mut record = record_of(&entry, &wanted, &p.id_attribute);
+        if let Some(a) = &source.authentication {
+            a.add_fields(&mut record, &entry, p.directory_kind, state);
+        }
         if count > 0 {
             write(&mut out, b",")?;
         }
@@ -218,7 +237,7 @@ async fn highest_usn(ldap: &mut Ldap) -> Result<(u64, String), String> {
 }
 
 /// An attribute's first value, its name matched as LDAP does (any case).
-fn first(entry: &SearchEntry, name: &str) -> Option<String> {
+pub(super) fn first(entry: &SearchEntry, name: &str) -> Option<String> {
     entry
         .attrs
         .iter()
