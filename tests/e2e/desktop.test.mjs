@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebDriver } from "./webdriver.mjs";
-import { freePort, startXvfb, waitForPort } from "./harness.mjs";
+import { freePort, startSlapd, startXvfb, waitForPort } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.PROVISIO_BIN;
@@ -623,6 +623,49 @@ test("when provisio serve ends, the window takes over scheduling and the top bar
   // The window holds the lock now: a second scheduler is refused.
   const again = spawnSync(cli, ["--data-dir", dataDir, "serve"], { encoding: "utf8", timeout: 20000 });
   assert.notEqual(again.status, 0, "a second scheduler started");
+});
+
+test("the Authentication tab lists a directory connector's authentication task, its realm, and tests a login", async () => {
+  // A real directory: OpenLDAP with two people, one of them locked out of the filter by having no uid match.
+  const ldap = await startSlapd(children, dataDir,
+    "dn: uid=ann,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: ann\ncn: Ann\nsn: Andersson\nuserPassword: ann-e2e-password\n\n" +
+    "dn: uid=bob,ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\nuid: bob\ncn: Bob\nsn: Berg\nuserPassword: bob-e2e-password\n");
+  const connector = join(dataDir, "directory.json");
+  writeFileSync(connector, JSON.stringify({
+    name: "Directory", type: "ldap", secret_parameters: ["/bind_password"],
+    parameters: { url: ldap.url, bind_dn: ldap.admin, bind_password: ldap.password, base_dn: ldap.base, directory_kind: "openldap" },
+  }));
+  provisio("connector", "create", "--file", connector);
+  const auth = join(dataDir, "auth.json");
+  writeFileSync(auth, JSON.stringify({ name: "Staff login", realm: "corp", login_attribute: "uid" }));
+  provisio("auth-task", "create", "Directory", "--file", auth);
+  provisio("task", "run", "Directory/Staff login", "--wait");
+
+  await openTab("Authentication");
+  await driver.click(await driver.byName("Refresh"));
+  const rows = await driver.until(() => contents("[data-testid=auth-connector-row]"), (r) => r.some((t) => t.includes("Directory")), { what: "the directory connector" });
+  assert.ok(rows.every((t) => !t.includes("Payroll export")), "a script connector cannot authenticate: " + rows.join(" | "));
+  assert.equal(rows.length, 1);
+  await driver.click(await driver.byName("Show authentication tasks of Directory"));
+  const tasks = await driver.until(() => contents("[data-testid=auth-task-row]"), (r) => r.some((t) => t.includes("corp") && t.includes("succeeded")), { what: "the task with its realm and last run" });
+  assert.ok(tasks[0].includes("Staff login"), tasks.join(" | "));
+  await shot("authentication-tab");
+  // The top bar's Secure access follows the authentication task's last run.
+  await driver.until(() => contents("[data-testid=secure-access]"), (t) => t.some((x) => x.includes("Secure access: online")), { timeoutMs: 30000, what: "Secure access online" });
+
+  await driver.click(await driver.byName("Edit Staff login"));
+  await driver.type(await driver.byName("Login"), "ann");
+  await driver.type(await driver.byName("Password"), "ann-e2e-password");
+  await driver.click(await driver.byName("Test login"));
+  const allowed = await driver.until(() => contents("[data-testid=login-verdict]"), (t) => t.length === 1, { what: "the verdict" });
+  assert.match(allowed[0], /^Allowed: the directory accepted the password \(uid=ann,ou=people,dc=example,dc=com\)/);
+  await driver.type(await driver.byName("Password"), "not-anns-password");
+  await driver.click(await driver.byName("Test login"));
+  const denied = await driver.until(() => contents("[data-testid=login-verdict]"), (t) => t.some((x) => x.startsWith("Denied")), { what: "the denial" });
+  assert.match(denied[0], /refused the password/);
+  assert.ok(!denied[0].includes("not-anns-password"));
+  await shot("authentication-task-editor");
+  await driver.click(await driver.byName("Cancel"));
 });
 
 test("export two connectors, then import them into a second data directory after reading the plan", async () => {

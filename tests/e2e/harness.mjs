@@ -46,3 +46,47 @@ export async function waitForPort(port, timeoutMs = 30000) {
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * Starts OpenLDAP's slapd on a free loopback port with a throwaway
+ * configuration (no ACLs: the suffix's admin binds, users bind with their
+ * own password) and loads `ldif` into it. The process is pushed to `children`.
+ */
+export async function startSlapd(children, dir, ldif) {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { execFileSync } = await import("node:child_process");
+  const base = "dc=example,dc=com";
+  const admin = `cn=admin,${base}`;
+  const password = `admin-${Math.random().toString(36).slice(2)}`;
+  const db = join(dir, "slapd-db");
+  mkdirSync(db, { recursive: true });
+  const config = join(dir, "slapd.conf");
+  writeFileSync(
+    config,
+    [
+      "include /etc/ldap/schema/core.schema",
+      "include /etc/ldap/schema/cosine.schema",
+      "include /etc/ldap/schema/inetorgperson.schema",
+      "modulepath /usr/lib/ldap",
+      "moduleload back_mdb",
+      `pidfile ${join(dir, "slapd.pid")}`,
+      "database mdb",
+      "maxsize 16777216",
+      `suffix "${base}"`,
+      `rootdn "${admin}"`,
+      `rootpw ${password}`,
+      `directory ${db}`,
+      "",
+    ].join("\n"),
+  );
+  const port = await freePort();
+  const url = `ldap://127.0.0.1:${port}`;
+  const slapd = spawn("/usr/sbin/slapd", ["-d", "0", "-f", config, "-h", `${url}/`], { stdio: ["ignore", "ignore", "inherit"] });
+  children.push(slapd);
+  await waitForPort(port, 15000);
+  const entries = `dn: ${base}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example\n\n` +
+    `dn: ou=people,${base}\nobjectClass: organizationalUnit\nou: people\n\n${ldif}`;
+  execFileSync("ldapadd", ["-x", "-H", url, "-D", admin, "-w", password], { input: entries });
+  return { url, base, admin, password };
+}

@@ -1,18 +1,18 @@
 import { useEffect, useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "./api";
-import type { SchedulerStatus } from "./bindings";
+import type { ConnectorStatus, SchedulerStatus } from "./bindings";
 import { AlertsButton } from "./components/Alerts";
 import { ConnectorEditor } from "./screens/ConnectorEditor";
 import { FirstRun } from "./screens/FirstRun";
 import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
 import { TaskEditor } from "./screens/TaskEditor";
+import { AuthenticationTab } from "./tabs/AuthenticationTab";
 import { DataTab } from "./tabs/DataTab";
 import { LogsTab } from "./tabs/LogsTab";
 import { ScriptsTab } from "./tabs/ScriptsTab";
 import { Overview } from "./tabs/Overview";
-import { Placeholder } from "./tabs/Placeholder";
 import { SettingsTab } from "./tabs/SettingsTab";
 
 const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"] as const;
@@ -30,6 +30,22 @@ function schedulerLabel(scheduler: SchedulerStatus | null): string {
       return "Not scheduling";
   }
 }
+
+/** The top bar's Secure access light, from the authentication tasks' latest runs. */
+const SECURE_ACCESS_TEXT: Record<ConnectorStatus, string> = {
+  none: "not configured",
+  waiting: "not run yet",
+  ok: "online",
+  warning: "some logins not updated",
+  failed: "failing",
+};
+const SECURE_ACCESS_DOT: Record<ConnectorStatus, string> = {
+  none: "dot grey",
+  waiting: "dot grey",
+  ok: "dot green",
+  warning: "dot orange",
+  failed: "dot red",
+};
 
 /** The tooltip: the reason when nobody here schedules. */
 function schedulerDetail(scheduler: SchedulerStatus | null): string {
@@ -61,8 +77,9 @@ export function App() {
           <span className={status?.scheduler?.state === "running" ? "dot green" : status ? "dot orange" : "dot grey"} />
           {schedulerLabel(status?.scheduler ?? null)}
         </span>
-        <span className="status-item" data-testid="secure-access">
-          Secure access: not configured
+        <span className="status-item" data-testid="secure-access" title="from the authentication tasks' latest runs">
+          <span className={SECURE_ACCESS_DOT[status?.secure_access ?? "none"]} />
+          Secure access: {SECURE_ACCESS_TEXT[status?.secure_access ?? "none"]}
         </span>
         <span className="status-item" data-testid="version">
           Version {status?.version ?? "…"}
@@ -105,7 +122,14 @@ export function App() {
         {tab === "Data" && <DataTab />}
         {tab === "Scripts" && <ScriptsTab />}
         {tab === "Logs" && <LogsTab />}
-        {tab === "Authentication" && <Placeholder name={tab} />}
+        {tab === "Authentication" && (
+          <AuthenticationTab
+            onNewConnector={() => {
+              setTab("Overview");
+              setScreen({ kind: "connector", id: null });
+            }}
+          />
+        )}
       </main>
     </div>
   );

@@ -65,11 +65,28 @@ describe("the task editor", () => {
     await waitFor(() => expect((saved as { input: { directory_objects?: string } } | null)?.input.directory_objects).toBe("groups"));
   });
 
+  it("lets a directory connector's event task choose its operation, the verifications reading back", async () => {
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="event" open={() => {}} />, {
+      ...engine,
+      get_connector: () => ({ id: "c1", name: "Directory", type: "ldap", script: null, parameters: {}, secret_parameters: [], target: "local", created_at: "", updated_at: "" }),
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    const operation = (await screen.findByLabelText("Operation")) as HTMLSelectElement;
+    expect(operation.value).toBe("");
+    const usage = screen.getByLabelText("Usage") as HTMLSelectElement;
+    fireEvent.change(operation, { target: { value: "verify_membership" } });
+    expect(usage.value).toBe("read");
+    fireEvent.change(operation, { target: { value: "disable" } });
+    expect(usage.value).toBe("write");
+    expect(screen.getByRole("option", { name: "Reset password" })).toBeTruthy();
+  });
+
   it("shows no users-or-groups choice for other connectors", async () => {
     renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, engine);
     fireEvent.click(screen.getByRole("button", { name: "Task details" }));
     await screen.findByLabelText("Name");
     await waitFor(() => expect(screen.queryByLabelText("Reads")).toBeNull());
+    expect(screen.queryByLabelText("Operation")).toBeNull();
   });
 
   it("shows the engine's preview of the next runs and its frequency warning", async () => {
