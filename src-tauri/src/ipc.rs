@@ -42,6 +42,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             authentication::get_auth_task,
             authentication::save_auth_task,
             authentication::test_login,
+            authentication::test_connector,
             tasks::list_tasks,
             tasks::get_task,
             tasks::save_task,

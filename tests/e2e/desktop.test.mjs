@@ -666,6 +666,16 @@ test("the Authentication tab lists a directory connector's authentication task, 
   assert.ok(!denied[0].includes("not-anns-password"));
   await shot("authentication-task-editor");
   await driver.click(await driver.byName("Cancel"));
+
+  // The directory connector's editor tests its connection with the saved parameters and keyring password.
+  await openTab("Overview");
+  await driver.click(await driver.byName("Edit connector Directory"));
+  await driver.click(await driver.byName("Test connection"));
+  const check = await driver.until(() => contents("[data-testid=connection-check]"), (t) => t.length === 1, { what: "the connection check" });
+  assert.match(check[0], /as cn=admin,dc=example,dc=com; base DN dc=example,dc=com found; the user filter matches 2 entries/);
+  assert.match(check[0], /not encrypted/);
+  await shot("connector-test-connection");
+  await driver.click(await driver.byName("← Overview"));
 });
 
 test("export two connectors, then import them into a second data directory after reading the plan", async () => {

@@ -45,6 +45,8 @@ export const commands = {
 	saveAuthTask: (connector: string, reference: string | null, input: AuthTaskInput) => typedError<Task, ErrorBody>(__TAURI_INVOKE("save_auth_task", { connector, reference, input })),
 	/**  Whether `login` may log in through the task; the password is used for one bind and dropped. */
 	testLogin: (reference: string, login: string, password: string) => typedError<LoginVerdict, ErrorBody>(__TAURI_INVOKE("test_login", { reference, login, password })),
+	/**  "Test connection" of a saved directory connector. */
+	testConnector: (reference: string) => typedError<DirectoryCheck, ErrorBody>(__TAURI_INVOKE("test_connector", { reference })),
 	listTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_tasks", { connector })),
 	getTask: (reference: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("get_task", { reference })),
 	/**  Creates a task on `connector`, or updates the one `reference` names. */
@@ -299,6 +301,24 @@ export type Datacard = {
 	updated_at: string,
 	/**  The id of the task that last wrote the card, when a task did. */
 	task: string | null,
+};
+
+/**  What "Test connection" found for a directory connector. */
+export type DirectoryCheck = {
+	url: string,
+	/**  How the connection is protected, and what trusted the server's certificate. */
+	tls: string,
+	/**  The DN bound as (`anonymous` without one). */
+	bound_as: string,
+	/**  Found (the test fails when it is not). */
+	base_dn: string,
+	/**  Entries the user filter matches; `users_capped`: at least that many (counting stopped). */
+	users: number,
+	users_capped: boolean,
+	groups: number,
+	groups_capped: boolean,
+	/**  What works but deserves a look (a filter matching nothing, no encryption). */
+	warnings: string[],
 };
 
 /**

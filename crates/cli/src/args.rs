@@ -257,6 +257,10 @@ pub enum ConnectorCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Test a directory connector's connection: bind, base DN, what its filters match
+    Test {
+        connector: String,
+    },
 }
 
 #[derive(Debug, Args)]

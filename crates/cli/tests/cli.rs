@@ -2054,6 +2054,18 @@ fn authentication_tasks_are_created_listed_shown_tested_and_removed() {
     assert!(said.contains(&format!("127.0.0.1:{port}")), "{said}");
     assert!(!said.contains("ann-very-secret"), "{said}");
 
+    // Test connection names what to fix; it is for directory connectors only.
+    let err = cli.fails(&["connector", "test", "Directory"]);
+    assert!(
+        err.contains(&format!("127.0.0.1:{port}")) && err.contains("check url"),
+        "{err}"
+    );
+    let err = cli.fails(&["connector", "test", "HR users"]);
+    assert!(
+        err.contains("Test connection is for directory connectors"),
+        "{err}"
+    );
+
     // `auth-task remove` removes only authentication tasks.
     let task = cli.file("task.json", TASK);
     cli.ok(&[

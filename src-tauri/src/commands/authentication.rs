@@ -38,6 +38,16 @@ pub async fn save_auth_task(
     })
 }
 
+/// "Test connection" of a saved directory connector.
+#[tauri::command]
+#[specta::specta]
+pub async fn test_connector(
+    state: State<'_, AppState>,
+    reference: String,
+) -> CommandResult<provisio_engine::model::DirectoryCheck> {
+    Ok(state.engine.test_connector(&reference).await?)
+}
+
 /// Whether `login` may log in through the task; the password is used for one bind and dropped.
 #[tauri::command]
 #[specta::specta]

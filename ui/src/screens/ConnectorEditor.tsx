@@ -37,6 +37,36 @@ export function ConnectorEditor({ id, open }: { id: string | null; open: Open })
   return <ConnectorForm id={id} existing={existing.data ?? null} open={open} />;
 }
 
+/**
+ * "Test connection" of a saved directory connector, with its saved
+ * parameters and keyring password: bound as whom, over what TLS, and how
+ * many entries its filters match. Save first to test a changed block.
+ */
+function TestConnection({ id }: { id: string }) {
+  const test = useMutation({ mutationFn: () => api.testConnector(id) });
+  const counted = (n: number, capped: boolean) => (capped ? `at least ${n}` : String(n));
+  return (
+    <div className="toolbar" role="group" aria-label="Connection">
+      <button type="button" disabled={test.isPending} onClick={() => test.mutate()}>
+        Test connection
+      </button>
+      {test.isPending && <span className="note" role="status">Connecting…</span>}
+      {test.error && <div className="banner error">{errorMessage(test.error)}</div>}
+      {test.data && (
+        <div className="banner notice" role="status" data-testid="connection-check">
+          Connected to {test.data.url} (TLS: {test.data.tls}) as {test.data.bound_as}; base DN {test.data.base_dn} found; the user filter matches{" "}
+          {counted(test.data.users, test.data.users_capped)} entries and the group filter {counted(test.data.groups, test.data.groups_capped)}.
+          {test.data.warnings.map((w) => (
+            <div key={w} className="note">
+              Warning: {w}
+            </div>
+          ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
 function ConnectorForm({ id, existing, open }: { id: string | null; existing: Connector | null; open: Open }) {
   const client = useQueryClient();
   const scripts = useQuery({ queryKey: ["scripts"], queryFn: () => api.listScripts() });
@@ -97,6 +127,7 @@ function ConnectorForm({ id, existing, open }: { id: string | null; existing: Co
         </button>
       </div>
       {save.error && <div className="banner error" role="alert">{errorMessage(save.error)}</div>}
+      {id && existing?.type === "ldap" && <TestConnection id={id} />}
       {blocked && (
         <ul className="missing" aria-label="What Save needs">
           {reason.split("; ").map((r) => (

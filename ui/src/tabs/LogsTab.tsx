@@ -74,6 +74,44 @@ export function LogsTab() {
   );
 }
 
+/**
+ * The manual's directory worker log: the runs of every directory connector
+ * at once (its reads and writes are in each run's log). Empty, and said so,
+ * when no directory is in use here.
+ */
+function DirectorySource({
+  directories,
+  chosen,
+  setChosen,
+}: {
+  directories: string[];
+  chosen: ReadonlySet<string>;
+  setChosen: (update: (s: ReadonlySet<string>) => ReadonlySet<string>) => void;
+}) {
+  const all = directories.length > 0 && directories.every((id) => chosen.has(id));
+  return (
+    <label>
+      <input
+        type="checkbox"
+        aria-label="Directory worker"
+        disabled={directories.length === 0}
+        checked={all}
+        onChange={(e) =>
+          setChosen((s) => {
+            const next = new Set(s);
+            for (const id of directories) {
+              if (e.target.checked) next.add(id);
+              else next.delete(id);
+            }
+            return next;
+          })
+        }
+      />{" "}
+      Directory worker (every directory connector&apos;s runs){directories.length === 0 ? ": no directory in use here" : ""}
+    </label>
+  );
+}
+
 /** Choose the sources, then one zip through the native save dialog. */
 function SaveLogs() {
   const connectors = useQuery(connectorsQuery);
@@ -97,6 +135,11 @@ function SaveLogs() {
       <label>
         <input type="checkbox" checked={host} onChange={(e) => setHost(e.target.checked)} /> Script host (every run&apos;s process record)
       </label>
+      <DirectorySource
+        directories={(connectors.data ?? []).filter((c) => c.type === "ldap").map((c) => c.id)}
+        chosen={chosen}
+        setChosen={setChosen}
+      />
       {(connectors.data ?? []).map((c) => (
         <label key={c.id}>
           <input

@@ -31,6 +31,34 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
             return Ok(0);
         }
         ConnectorCommand::Show { connector } => (engine.connector(&connector).await?, ""),
+        ConnectorCommand::Test { connector } => {
+            let check = engine.test_connector(&connector).await?;
+            let counted = |n: u64, capped: bool| {
+                if capped {
+                    format!("at least {n}")
+                } else {
+                    n.to_string()
+                }
+            };
+            printer.emit(&check, || {
+                let mut lines = vec![
+                    format!("connected to {} (TLS: {})", check.url, check.tls),
+                    format!("bound as {}", check.bound_as),
+                    format!("base DN {} found", check.base_dn),
+                    format!(
+                        "user filter matches {} entries",
+                        counted(check.users, check.users_capped)
+                    ),
+                    format!(
+                        "group filter matches {} entries",
+                        counted(check.groups, check.groups_capped)
+                    ),
+                ];
+                lines.extend(check.warnings.iter().map(|w| format!("warning: {w}")));
+                lines.join("\n")
+            });
+            return Ok(0);
+        }
         ConnectorCommand::Create(f) => {
             let input: ConnectorInput = read_json_file(&f.file)?;
             (engine.create_connector(input).await?, "created")

@@ -43,6 +43,13 @@ impl Engine {
     }
 
     /// A connector for display: secret parameters are shown as the mask.
+    /// "Test connection" of a saved connector (directory connectors): what
+    /// it reaches, as what, and how much its filters match.
+    pub async fn test_connector(&self, reference: &str) -> Result<crate::model::DirectoryCheck> {
+        let c = self.connector_row(reference).await?;
+        kind::test_connection(self, &c).await
+    }
+
     pub async fn connector(&self, reference: &str) -> Result<Connector> {
         let mut c = self.connector_row(reference).await?;
         c.parameters = masked(&c);

@@ -115,3 +115,22 @@ pub enum ConnectorStatus {
     /// Every scheduled task that has run failed last time (red).
     Failed,
 }
+
+/// What "Test connection" found for a directory connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct DirectoryCheck {
+    pub url: String,
+    /// How the connection is protected, and what trusted the server's certificate.
+    pub tls: String,
+    /// The DN bound as (`anonymous` without one).
+    pub bound_as: String,
+    /// Found (the test fails when it is not).
+    pub base_dn: String,
+    /// Entries the user filter matches; `users_capped`: at least that many (counting stopped).
+    pub users: u64,
+    pub users_capped: bool,
+    pub groups: u64,
+    pub groups_capped: bool,
+    /// What works but deserves a look (a filter matching nothing, no encryption).
+    pub warnings: Vec<String>,
+}

@@ -38,7 +38,9 @@ pub mod task;
 pub mod template;
 pub mod token;
 
-pub use connector::{Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType};
+pub use connector::{
+    Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
+};
 pub use run::{
     EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,
     RunStatus, RunTrigger, StageReport, StageStatus,

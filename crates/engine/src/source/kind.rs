@@ -172,6 +172,31 @@ pub fn authentication_task(connector: &Connector, input: crate::model::AuthTaskI
     Ok(ldap::auth::task_input(input))
 }
 
+/// "Test connection": connect, bind, find the base and count what the filters match (directory connectors).
+pub async fn test_connection(
+    host: &impl Host,
+    connector: &Connector,
+) -> Result<crate::model::DirectoryCheck> {
+    if connector.connector_type != ConnectorType::Ldap {
+        return Err(EngineError::invalid(
+            "connector",
+            format!(
+                "connector '{}' is a {} connector: Test connection is for directory connectors; run a task to try the others",
+                connector.name,
+                connector.connector_type.as_str()
+            ),
+        ));
+    }
+    let secrets = host.secrets(connector).await?;
+    let merged = crate::secrets::merge_at_pointers(&connector.parameters, secrets);
+    let folder = host.connector_folder(&connector.id);
+    let params = ldap::LdapSource::prepare_parameters(&merged, &folder)?;
+    let password = ldap::bind_password(&merged);
+    ldap::check::test(&params, password.as_ref())
+        .await
+        .map_err(|why| EngineError::invalid("connector", format!("connector '{}': {why}", connector.name)))
+}
+
 /// An authentication task as `AUTH.json` shows it.
 pub fn auth_input_of(task: &Task) -> crate::model::AuthTaskInput {
     ldap::auth::auth_input_of(task)

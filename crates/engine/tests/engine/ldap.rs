@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::slapd::{Slapd, BASE, READER, WRITER};
 use crate::support::*;
 
-async fn directory_templates(f: &Fixture) {
+pub(crate) async fn directory_templates(f: &Fixture) {
     f.engine
         .set_settings(&[("environment_type".into(), "test".into())])
         .await
@@ -592,4 +592,94 @@ async fn a_directory_event_task_must_say_what_it_does_and_map_what_that_needs() 
     assert!(save(verify)
         .await
         .contains("verify_user is a read operation: set event_usage to read"));
+}
+
+#[tokio::test]
+async fn test_connection_counts_what_the_filters_match_and_a_filter_matching_nothing_fails_the_run_with_an_alert(
+) {
+    let server = Slapd::start();
+    server.add_user("ann", "Andersson");
+    server.add_user("bob", "Berg");
+    server.add(&format!(
+        "dn: cn=admins,ou=groups,{BASE}\nobjectClass: groupOfNames\ncn: admins\nmember: uid=ann,ou=people,{BASE}\n"
+    ));
+    let f = fresh().await;
+    directory(&f, &server, "full").await;
+    let check = f.engine.test_connector("Directory").await.unwrap();
+    assert_eq!((check.users, check.groups), (2, 1), "{check:?}");
+    assert_eq!((check.bound_as.as_str(), check.tls.as_str()), (READER, "none"));
+    assert!(
+        check.warnings.iter().any(|w| w.contains("not encrypted")),
+        "{check:?}"
+    );
+    assert_eq!(run(&f, "Directory/Users").await.counts.created, 2);
+
+    let set = |extra: Value| {
+        connector_input(
+            &json!({"parameters": params(&server, extra), "secret_parameters": ["/bind_password"]})
+                .to_string(),
+        )
+    };
+    // A filter that matches nobody: the test warns, the run fails and raises an alert, no card is marked removed.
+    f.engine
+        .update_connector("Directory", set(json!({"user_filter": "(uid=nobody-here)"})))
+        .await
+        .unwrap();
+    let check = f.engine.test_connector("Directory").await.unwrap();
+    assert!(
+        check.warnings.iter().any(|w| w.contains("matches no entry")),
+        "{check:?}"
+    );
+    let failed = f
+        .engine
+        .run_task("Directory/Users", RunTrigger::Manual, false)
+        .await
+        .unwrap();
+    assert_eq!(failed.status, RunStatus::Failed);
+    let why = failed.extract.info.clone().unwrap_or_default();
+    assert!(
+        why.contains("matched no entry under 'dc=example,dc=com'"),
+        "{why}"
+    );
+    assert!(users(&f).await.iter().all(|c| c["status"] != "removed"));
+    let alerts = f.engine.alerts(10).await.unwrap();
+    assert!(
+        alerts
+            .iter()
+            .any(|a| a.task.starts_with("Directory/") && a.message.contains("check base_dn and the filter")),
+        "{alerts:?}"
+    );
+
+    // A base that does not exist, and a wrong password, are named with what to fix.
+    f.engine
+        .update_connector(
+            "Directory",
+            set(json!({"base_dn": "ou=nowhere,dc=example,dc=com"})),
+        )
+        .await
+        .unwrap();
+    let e = f
+        .engine
+        .test_connector("Directory")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("'ou=nowhere,dc=example,dc=com' does not exist"), "{e}");
+    f.engine
+        .update_connector(
+            "Directory",
+            set(json!({"bind_password": "not-the-reader-password"})),
+        )
+        .await
+        .unwrap();
+    let e = f
+        .engine
+        .test_connector("Directory")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("check bind_dn and bind_password") && !e.contains("not-the-reader-password"),
+        "{e}"
+    );
 }

@@ -2,6 +2,8 @@
 //! opens a real SQLite file in a fresh temporary data directory; secret tests
 //! use the real OS keyring (run under tools/with-keyring.sh).
 
+#[cfg(unix)]
+mod active_directory;
 mod architecture;
 #[cfg(unix)]
 mod authentication;

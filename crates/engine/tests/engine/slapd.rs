@@ -21,6 +21,7 @@ const ADMIN: &str = "cn=admin,dc=example,dc=com";
 
 pub struct Slapd {
     child: Child,
+    config: std::path::PathBuf,
     pub port: u16,
     /// The reader account's password.
     pub reader_password: String,
@@ -101,12 +102,28 @@ fn certificates(dir: &std::path::Path) -> String {
 
 impl Slapd {
     pub fn start() -> Slapd {
-        Slapd::start_with(false)
+        Slapd::start_with(false, None)
     }
 
     /// A server that also speaks StartTLS with a certificate of its own test CA ([`Slapd::ca_pem`]).
     pub fn start_tls() -> Slapd {
-        Slapd::start_with(true)
+        Slapd::start_with(true, None)
+    }
+
+    /// A server that looks like Active Directory where the connector looks:
+    /// AD's attributes in a test schema (object class `adUser`), and a root
+    /// entry with `highestCommittedUSN` and `dnsHostName` ([`Slapd::set_root`]).
+    pub fn start_ad(highest_usn: u64, host: &str) -> Slapd {
+        Slapd::start_with(false, Some((highest_usn, host)))
+    }
+
+    /// Restarts the server (same data, same port) with another root entry:
+    /// AD raises `highestCommittedUSN` itself; slapd reads it at start.
+    pub fn set_root(&mut self, highest_usn: u64, host: &str) {
+        write_root(self.dir.path(), highest_usn, host);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = spawn(&self.config, self.port, self.dir.path());
     }
 
     /// The test CA's certificate (PEM), for a server from [`Slapd::start_tls`].
@@ -114,8 +131,19 @@ impl Slapd {
         std::fs::read_to_string(self.dir.path().join("ca.pem")).expect("a server started with TLS")
     }
 
-    fn start_with(tls: bool) -> Slapd {
+    fn start_with(tls: bool, ad: Option<(u64, &str)>) -> Slapd {
         let dir = tempfile::tempdir().unwrap();
+        let ad_config = match ad {
+            Some((usn, host)) => {
+                std::fs::write(dir.path().join("ad.schema"), AD_SCHEMA).unwrap();
+                write_root(dir.path(), usn, host);
+                format!(
+                    "include {d}/ad.schema\nrootDSE {d}/root.ldif\n",
+                    d = dir.path().display()
+                )
+            }
+            None => String::new(),
+        };
         let tls_config = if tls {
             certificates(dir.path())
         } else {
@@ -137,7 +165,7 @@ impl Slapd {
             format!(
                 "include /etc/ldap/schema/core.schema\n\
                  include /etc/ldap/schema/cosine.schema\n\
-                 include /etc/ldap/schema/inetorgperson.schema\n\
+                 include /etc/ldap/schema/inetorgperson.schema\n{ad_config}\
                  modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\nmoduleload ppolicy\n\
                  pidfile {dir}/slapd.pid\n{tls_config}\
                  sizelimit 3\n\
@@ -152,27 +180,10 @@ impl Slapd {
             ),
         )
         .unwrap();
-        let child = Command::new(SLAPD)
-            .args(["-d", "0", "-f"])
-            .arg(&config)
-            .arg("-h")
-            .arg(format!("ldap://127.0.0.1:{port}/"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("slapd.log")).unwrap())
-            .spawn()
-            .expect("slapd (installed by tools/setup-machine.sh)");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(15),
-                "slapd did not listen on {port}: {}",
-                std::fs::read_to_string(dir.path().join("slapd.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = spawn(&config, port, dir.path());
         let server = Slapd {
             child,
+            config,
             port,
             reader_password,
             writer_password,
@@ -286,6 +297,50 @@ impl Slapd {
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("slapd.log")).unwrap_or_default()
     }
+}
+
+/// AD's attributes, as far as the connector reads and writes them (test OIDs).
+const AD_SCHEMA: &str = "\
+attributetype ( 1.3.6.1.4.1.55555.1.1 NAME 'objectGUID' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.2 NAME 'uSNChanged' EQUALITY integerMatch ORDERING integerOrderingMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.3 NAME 'highestCommittedUSN' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.4 NAME 'userAccountControl' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.5 NAME 'sAMAccountName' EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.6 NAME 'dnsHostName' EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.3.6.1.4.1.55555.1.7 NAME 'unicodePwd' EQUALITY octetStringMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.40 SINGLE-VALUE )
+objectclass ( 1.3.6.1.4.1.55555.2.1 NAME 'adUser' SUP top AUXILIARY MAY ( objectGUID $ uSNChanged $ userAccountControl $ sAMAccountName $ unicodePwd ) )
+objectclass ( 1.3.6.1.4.1.55555.2.2 NAME 'adRoot' SUP top AUXILIARY MAY ( highestCommittedUSN $ dnsHostName ) )
+";
+
+fn write_root(dir: &std::path::Path, highest_usn: u64, host: &str) {
+    std::fs::write(
+        dir.join("root.ldif"),
+        format!("dn:\nobjectClass: adRoot\nhighestCommittedUSN: {highest_usn}\ndnsHostName: {host}\n"),
+    )
+    .unwrap();
+}
+
+fn spawn(config: &std::path::Path, port: u16, dir: &std::path::Path) -> Child {
+    let child = Command::new(SLAPD)
+        .args(["-d", "0", "-f"])
+        .arg(config)
+        .arg("-h")
+        .arg(format!("ldap://127.0.0.1:{port}/"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("slapd.log")).unwrap())
+        .spawn()
+        .expect("slapd (installed by tools/setup-machine.sh)");
+    let started = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "slapd did not listen on {port}: {}",
+            std::fs::read_to_string(dir.join("slapd.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
 }
 
 impl Drop for Slapd {

@@ -322,6 +322,13 @@ impl DirectoryEvent {
             }
             ResetPassword => {
                 let pw = text(values, PASSWORD).ok_or_else(|| format!("{op} needs a value for password"))?;
+                if ad && !self.params.url.starts_with("ldaps://") && !self.params.start_tls {
+                    // AD refuses it anyway; refusing here keeps the password off the wire.
+                    return Err(format!(
+                        "{op} of '{dn}': Active Directory takes a new password only over an encrypted \
+                         connection; use ldaps:// or start_tls. Nothing was sent"
+                    ));
+                }
                 if ad {
                     // unicodePwd: the password in quotes, UTF-16LE, over an encrypted connection only.
                     let quoted: Vec<u8> = format!("\"{pw}\"")

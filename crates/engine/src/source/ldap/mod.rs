@@ -17,6 +17,7 @@
 //! state does.
 
 pub mod auth;
+pub mod check;
 pub mod event;
 pub mod parameters;
 mod read;
@@ -63,28 +64,8 @@ impl LdapSource {
     /// The source of a run of `task`: parameters checked again (the
     /// keyring's values merged in), the mark's place in `folder`.
     pub fn prepare(merged: &Value, task: &Task, folder: &Path) -> Result<LdapSource> {
-        let mut params = parameters::check(merged)?;
-        if let Some(ca) = params.ca_file.take() {
-            let path = folder.join(&ca);
-            let pem = std::fs::read_to_string(&path).map_err(|e| {
-                EngineError::invalid(
-                    "ca_file",
-                    format!("'{ca}' cannot be read from the connector's folder: {e}"),
-                )
-            })?;
-            if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err(EngineError::invalid(
-                    "ca_file",
-                    format!("'{ca}' is not a PEM certificate"),
-                ));
-            }
-            params.ca_file = Some(path.display().to_string());
-        }
-        let password = merged
-            .get("bind_password")
-            .and_then(Value::as_str)
-            .filter(|p| !p.is_empty())
-            .map(|p| Sensitive::new(p.to_string()));
+        let params = LdapSource::prepare_parameters(merged, folder)?;
+        let password = bind_password(merged);
         let authentication = match &task.authentication {
             Some(a) if a.realm.is_empty() => {
                 return Err(EngineError::invalid(
@@ -105,6 +86,28 @@ impl LdapSource {
             params,
             password,
         })
+    }
+
+    /// The parameters checked again (the keyring's values merged in), the CA file found in `folder`.
+    pub fn prepare_parameters(merged: &Value, folder: &Path) -> Result<LdapParameters> {
+        let mut params = parameters::check(merged)?;
+        if let Some(ca) = params.ca_file.take() {
+            let path = folder.join(&ca);
+            let pem = std::fs::read_to_string(&path).map_err(|e| {
+                EngineError::invalid(
+                    "ca_file",
+                    format!("'{ca}' cannot be read from the connector's folder: {e}"),
+                )
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(EngineError::invalid(
+                    "ca_file",
+                    format!("'{ca}' is not a PEM certificate"),
+                ));
+            }
+            params.ca_file = Some(path.display().to_string());
+        }
+        Ok(params)
     }
 
     pub async fn extract(&self, run: Extract<'_>) -> std::result::Result<PathBuf, ExtractError> {
@@ -140,6 +143,15 @@ impl LdapSource {
             .map(|_| ())
             .map_err(|e| format!("cannot keep the incremental mark: {e}"))
     }
+}
+
+/// The bind password of a parameter block with its secrets merged in.
+pub fn bind_password(merged: &Value) -> Option<Sensitive<String>> {
+    merged
+        .get("bind_password")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .map(|p| Sensitive::new(p.to_string()))
 }
 
 /// Where a task's incremental mark is kept.

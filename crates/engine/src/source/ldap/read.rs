@@ -29,7 +29,9 @@ pub(super) async fn read(
     since: Option<Mark>,
 ) -> Result<Read, String> {
     let p = &source.params;
-    let mut ldap = connect(p, source.password.as_ref()).await?;
+    let mut ldap = connect(p, source.password.as_ref())
+        .await
+        .map_err(|why| super::check::advice(&why))?;
     let ad = p.directory_kind == DirectoryKind::ActiveDirectory;
     // AD: the server's change number *before* the read, so nothing that
     // changes while it runs is missed next time.
@@ -144,6 +146,15 @@ pub(super) async fn read(
             } else {
                 done.text.as_str()
             },
+            p.base_dn
+        ));
+    }
+    // A full read that finds nobody is a wrong base or filter far more
+    // often than an empty directory: loading it would mark every card removed.
+    if count == 0 && since.is_none() {
+        return Err(format!(
+            "the filter {objects} matched no entry under '{}': check base_dn and the filter; \
+             nothing was loaded or marked removed",
             p.base_dn
         ));
     }
