@@ -16,6 +16,8 @@ APT_PACKAGES=(
   p7zip-full openssh-server
   # a real OpenLDAP server and its command-line tools for the directory connector's tests
   slapd ldap-utils
+  # the directory benchmark's Python reference (the ldap3 package)
+  python3-ldap3
   # a self-signed certificate for the workflow API's HTTPS test
   openssl
 )

@@ -169,8 +169,8 @@ impl Slapd {
                  modulepath /usr/lib/ldap\nmoduleload back_mdb\nmoduleload memberof\nmoduleload ppolicy\n\
                  pidfile {dir}/slapd.pid\n{tls_config}\
                  sizelimit 3\n\
-                 database mdb\nmaxsize 67108864\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {admin_password}\n\
-                 directory {db}\n\
+                 database mdb\nmaxsize 1073741824\nsuffix \"{BASE}\"\nrootdn \"{ADMIN}\"\nrootpw {admin_password}\n\
+                 directory {db}\ndbnosync\n\
                  limits dn.exact=\"{READER}\" size.soft=3 size.hard=3 size.pr=unlimited size.prtotal=unlimited\n\
                  overlay memberof\noverlay ppolicy\n\
                  access to attrs=userPassword by dn.exact=\"{WRITER}\" write by anonymous auth by * none\n\
