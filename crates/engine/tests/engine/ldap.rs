@@ -287,7 +287,7 @@ async fn a_directory_connector_block_is_checked_at_save() {
 }
 
 #[tokio::test]
-async fn start_tls_trusts_the_ca_file_from_the_connector_folder_and_refuses_an_unknown_certificate() {
+async fn start_tls_and_ldaps_trust_the_ca_file_from_the_connector_folder_and_refuse_an_unknown_certificate() {
     let server = Slapd::start_tls();
     server.add_user("ann", "Andersson");
     let f = fresh().await;
@@ -327,6 +327,22 @@ async fn start_tls_trusts_the_ca_file_from_the_connector_folder_and_refuses_an_u
         .unwrap();
     let r = run(&f, "Directory/Users").await;
     assert_eq!(r.counts.created, 1);
+
+    // LDAPS: TLS from the first byte, the same CA file trusted.
+    let mut ldaps = params(&server, json!({"ca_file": "ca.pem"}));
+    ldaps["url"] = json!(server.ldaps_url());
+    f.engine
+        .update_connector(
+            "Directory",
+            connector_input(
+                &json!({"parameters": ldaps, "secret_parameters": ["/bind_password"]}).to_string(),
+            ),
+        )
+        .await
+        .unwrap();
+    let check = f.engine.test_connector("Directory").await.unwrap();
+    assert!(check.tls.starts_with("LDAPS"), "{check:?}");
+    assert_eq!(run(&f, "Directory/Users").await.counts.unchanged, 1);
 }
 
 /// A directory connector that binds as the writer, with the template its event tasks take values from.

@@ -23,6 +23,8 @@ pub struct Slapd {
     child: Child,
     config: std::path::PathBuf,
     pub port: u16,
+    /// Servers started with TLS also listen for LDAPS here.
+    ldaps_port: Option<u16>,
     /// The reader account's password.
     pub reader_password: String,
     /// The writer account's password.
@@ -123,7 +125,7 @@ impl Slapd {
         write_root(self.dir.path(), highest_usn, host);
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = spawn(&self.config, self.port, self.dir.path());
+        self.child = spawn(&self.config, self.port, self.ldaps_port, self.dir.path());
     }
 
     /// The test CA's certificate (PEM), for a server from [`Slapd::start_tls`].
@@ -180,11 +182,19 @@ impl Slapd {
             ),
         )
         .unwrap();
-        let child = spawn(&config, port, dir.path());
+        let ldaps_port = tls.then(|| {
+            std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port()
+        });
+        let child = spawn(&config, port, ldaps_port, dir.path());
         let server = Slapd {
             child,
             config,
             port,
+            ldaps_port,
             reader_password,
             writer_password,
             admin_password,
@@ -205,6 +215,14 @@ impl Slapd {
 
     pub fn url(&self) -> String {
         format!("ldap://127.0.0.1:{}", self.port)
+    }
+
+    /// The LDAPS address of a server from [`Slapd::start_tls`].
+    pub fn ldaps_url(&self) -> String {
+        format!(
+            "ldaps://127.0.0.1:{}",
+            self.ldaps_port.expect("a server started with TLS")
+        )
     }
 
     fn tool(&self, tool: &str, ldif: &str) {
@@ -320,19 +338,25 @@ fn write_root(dir: &std::path::Path, highest_usn: u64, host: &str) {
     .unwrap();
 }
 
-fn spawn(config: &std::path::Path, port: u16, dir: &std::path::Path) -> Child {
+fn spawn(config: &std::path::Path, port: u16, ldaps_port: Option<u16>, dir: &std::path::Path) -> Child {
+    let mut urls = format!("ldap://127.0.0.1:{port}/");
+    if let Some(p) = ldaps_port {
+        urls.push_str(&format!(" ldaps://127.0.0.1:{p}/"));
+    }
     let child = Command::new(SLAPD)
         .args(["-d", "0", "-f"])
         .arg(config)
         .arg("-h")
-        .arg(format!("ldap://127.0.0.1:{port}/"))
+        .arg(urls)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("slapd.log")).unwrap())
         .spawn()
         .expect("slapd (installed by tools/setup-machine.sh)");
     let started = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while TcpStream::connect(("127.0.0.1", port)).is_err()
+        || ldaps_port.is_some_and(|p| TcpStream::connect(("127.0.0.1", p)).is_err())
+    {
         assert!(
             started.elapsed() < Duration::from_secs(15),
             "slapd did not listen on {port}: {}",
