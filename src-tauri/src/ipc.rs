@@ -38,6 +38,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             scripts::restore_script,
             scripts::remove_script,
             scripts::save_script_copy,
+            audit::list_audit,
             authentication::list_auth_tasks,
             authentication::get_auth_task,
             authentication::save_auth_task,

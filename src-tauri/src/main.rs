@@ -65,7 +65,8 @@ fn main() {
         }
     };
     let engine = match runtime.block_on(Engine::open_default(None)) {
-        Ok(engine) => engine,
+        // Changes made in the window are audited as the window's.
+        Ok(engine) => engine.with_surface(provisio_engine::model::Surface::Window),
         Err(e) => {
             eprintln!("provisio: cannot open the data directory: {e}");
             std::process::exit(1);

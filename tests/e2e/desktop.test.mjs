@@ -592,6 +592,7 @@ test("every tab shows its own main control, and has a screenshot", async () => {
     Settings: ["//*[@aria-label='Settings']", "//*[@aria-label='Check Python interpreter']"],
     Scripts: ["//section[@aria-label='Scripts']", "//table[@aria-label='Script library']"],
     Data: ["//section[@aria-label='Data']", "//*[@aria-label='Template']"],
+    Audit: ["//section[@aria-label='Audit']", "//*[@aria-label='Search the audit']"],
   };
   for (const [tab, shows] of Object.entries(expected)) {
     await openTab(tab);
@@ -625,6 +626,8 @@ test("when provisio serve ends, the window takes over scheduling and the top bar
   assert.notEqual(again.status, 0, "a second scheduler started");
 });
 
+let ldapSecret = "not set yet";
+
 test("the Authentication tab lists a directory connector's authentication task, its realm, and tests a login", async () => {
   // A real directory: OpenLDAP with two people, one of them locked out of the filter by having no uid match.
   const ldap = await startSlapd(children, dataDir,
@@ -636,6 +639,7 @@ test("the Authentication tab lists a directory connector's authentication task, 
     parameters: { url: ldap.url, bind_dn: ldap.admin, bind_password: ldap.password, base_dn: ldap.base, directory_kind: "openldap" },
   }));
   provisio("connector", "create", "--file", connector);
+  ldapSecret = ldap.password;
   const auth = join(dataDir, "auth.json");
   writeFileSync(auth, JSON.stringify({ name: "Staff login", realm: "corp", login_attribute: "uid" }));
   provisio("auth-task", "create", "Directory", "--file", auth);
@@ -676,6 +680,20 @@ test("the Authentication tab lists a directory connector's authentication task, 
   assert.match(check[0], /not encrypted/);
   await shot("connector-test-connection");
   await driver.click(await driver.byName("← Overview"));
+});
+
+test("the Audit tab shows who changed what, from the window and from the CLI, field by field", async () => {
+  await openTab("Audit");
+  await driver.type(await driver.byName("Search the audit"), "Directory");
+  const rows = await driver.until(() => contents("[data-testid=audit-row]"), (r) => r.some((t) => t.includes("CLI") && t.includes("create")), { what: "the CLI's changes" });
+  assert.ok(rows.some((t) => t.includes("Directory/Staff login")), rows.join(" | "));
+  assert.ok(rows.every((t) => !t.includes(ldapSecret)), "no secret in the audit");
+  // A blank search is no search (clearing alone sends no input event to the page).
+  await driver.type(await driver.byName("Search the audit"), " ");
+  await driver.choose(await driver.byName("Object"), "settings");
+  const settings = await driver.until(() => contents("[data-testid=audit-row]"), (r) => r.some((t) => t.includes("Window")), { what: "the window's settings change" });
+  assert.ok(settings.every((t) => t.includes("settings")), settings.join(" | "));
+  await shot("audit-tab");
 });
 
 test("export two connectors, then import them into a second data directory after reading the plan", async () => {

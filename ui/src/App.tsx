@@ -8,6 +8,7 @@ import { FirstRun } from "./screens/FirstRun";
 import { History, RunDetail } from "./screens/History";
 import type { Screen } from "./screens/nav";
 import { TaskEditor } from "./screens/TaskEditor";
+import { AuditTab } from "./tabs/AuditTab";
 import { AuthenticationTab } from "./tabs/AuthenticationTab";
 import { DataTab } from "./tabs/DataTab";
 import { LogsTab } from "./tabs/LogsTab";
@@ -15,7 +16,7 @@ import { ScriptsTab } from "./tabs/ScriptsTab";
 import { Overview } from "./tabs/Overview";
 import { SettingsTab } from "./tabs/SettingsTab";
 
-const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data"] as const;
+const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data", "Audit"] as const;
 type Tab = (typeof TABS)[number];
 
 /** Short status-bar text. */
@@ -122,6 +123,7 @@ export function App() {
         {tab === "Data" && <DataTab />}
         {tab === "Scripts" && <ScriptsTab />}
         {tab === "Logs" && <LogsTab />}
+        {tab === "Audit" && <AuditTab />}
         {tab === "Authentication" && (
           <AuthenticationTab
             onNewConnector={() => {

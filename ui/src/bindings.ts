@@ -38,6 +38,8 @@ export const commands = {
 	removeScript: (name: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("remove_script", { name })),
 	/**  Writes a copy of the script where the native save dialog points. */
 	saveScriptCopy: (name: string, path: string) => typedError<null, ErrorBody>(__TAURI_INVOKE("save_script_copy", { name, path })),
+	/**  Recorded changes, newest first: since a date, mentioning a text. */
+	listAudit: (since: string | null, text: string | null, limit: number) => typedError<AuditEntry[], ErrorBody>(__TAURI_INVOKE("list_audit", { since, text, limit })),
 	listAuthTasks: (connector: string | null) => typedError<TaskSummary[], ErrorBody>(__TAURI_INVOKE("list_auth_tasks", { connector })),
 	/**  One authentication task as its editor shows it (`AUTH.json`). */
 	getAuthTask: (reference: string) => typedError<AuthTaskInput, ErrorBody>(__TAURI_INVOKE("get_auth_task", { reference })),
@@ -167,6 +169,26 @@ export type Attribute = {
 };
 
 export type AttributeType = "string" | "date" | "number" | "boolean";
+
+/**  One recorded change. */
+export type AuditEntry = {
+	id: number,
+	/**  RFC 3339, UTC. */
+	at: string,
+	/**  The operating-system user the change was made as. */
+	os_user: string,
+	surface: Surface,
+	object: AuditObject,
+	/**  The object's name (`CONNECTOR/TASK` for a task). */
+	name: string,
+	/**  `create`, `update`, `copy`, `remove`, `import`, `clear_cache`, … */
+	action: string,
+	/**  Field by field, secrets masked. */
+	changes: FieldChange[],
+};
+
+/**  What kind of thing a change changed. */
+export type AuditObject = "connector" | "task" | "script" | "settings" | "target" | "api_token" | "template" | "package";
 
 /**  `AUTH.json`: an authentication task as a user writes it (JSONC accepted). */
 export type AuthTaskInput = {
@@ -381,7 +403,7 @@ export type FailureSettings = {
 	attribute: string,
 };
 
-/**  One field that an import changes; secret values are never shown. */
+/**  One field a change (or an import) changes; secret values are never shown. */
 export type FieldChange = {
 	field: string,
 	from: Value,
@@ -801,6 +823,9 @@ export type StageReport = {
 };
 
 export type StageStatus = "running" | "succeeded" | "failed" | "interrupted" | "stopped" | "skipped";
+
+/**  Where a change was made. */
+export type Surface = "window" | "cli" | "workflow_api";
 
 /**  What `target test` found. */
 export type TargetCheck = {

@@ -50,6 +50,9 @@ pub enum Command {
     /// Cards of the local datacard store
     #[command(subcommand)]
     Datacards(DatacardsCommand),
+    /// The audit of configuration changes: who changed what, where, field by field
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Authentication tasks: who may log in to the solution (directory connectors)
     #[command(subcommand)]
     AuthTask(AuthTaskCommand),
@@ -320,6 +323,21 @@ pub enum TaskCommand {
     History {
         task: String,
         #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Recorded changes, newest first
+    List {
+        /// Only changes at or after this date or time (e.g. 2026-12-01 or 2026-12-01T08:00)
+        #[arg(long)]
+        since: Option<String>,
+        /// Only changes whose object, name, action or fields mention this text
+        #[arg(long)]
+        text: Option<String>,
+        #[arg(long, default_value_t = 200)]
         limit: u32,
     },
 }

@@ -2081,3 +2081,32 @@ fn authentication_tasks_are_created_listed_shown_tested_and_removed() {
     cli.ok(&["auth-task", "remove", "Directory/Staff login"]);
     assert!(!cli.ok(&["auth-task", "list"]).contains("Staff login"));
 }
+
+#[test]
+fn the_audit_lists_the_cli_s_changes_newest_first_and_refuses_a_bad_date() {
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    create_connector(&cli);
+    let entries = cli.json(&["audit", "list"]);
+    let entries = entries.as_array().unwrap();
+    let first = &entries[0];
+    assert_eq!(
+        (
+            &first["object"],
+            &first["name"],
+            &first["action"],
+            &first["surface"]
+        ),
+        (
+            &Value::from("connector"),
+            &Value::from("HR users"),
+            &Value::from("create"),
+            &Value::from("cli")
+        )
+    );
+    assert!(entries.iter().any(|e| e["object"] == "settings"));
+    let text = cli.ok(&["audit", "list", "--text", "users_from_api"]);
+    assert!(text.contains("script") && text.contains("add"), "{text}");
+    let err = cli.fails(&["audit", "list", "--since", "yesterday"]);
+    assert!(err.contains("YYYY-MM-DD"), "{err}");
+}

@@ -156,13 +156,7 @@ pub struct ExportSummary {
     pub bytes: u64,
 }
 
-/// One field that an import changes; secret values are never shown.
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct FieldChange {
-    pub field: String,
-    pub from: Value,
-    pub to: Value,
-}
+pub use crate::model::FieldChange;
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct TaskPlan {

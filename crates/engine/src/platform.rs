@@ -144,3 +144,20 @@ pub fn raise_open_files_limit() -> Option<u64> {
     #[cfg(not(unix))]
     None
 }
+
+/// The operating-system user this process runs as, for the audit: on Unix
+/// the account of the process's user id (the environment can say anything),
+/// on Windows `USERNAME`; `unknown` when neither tells.
+pub fn os_user() -> String {
+    #[cfg(unix)]
+    {
+        if let Ok(Some(user)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
+            return user.name;
+        }
+    }
+    let var = if cfg!(windows) { "USERNAME" } else { "USER" };
+    std::env::var(var)
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -57,7 +57,8 @@ struct App {
 /// worker slots, which the scheduler of the same process shares.
 pub fn router(engine: Engine, limits: Limits, listen: SocketAddr) -> Router {
     let app = App {
-        engine,
+        // What callers change through the API is audited as theirs.
+        engine: engine.with_surface(provisio_engine::model::Surface::WorkflowApi),
         rate: Arc::new(RateLimiter::new(limits.requests_per_minute)),
         failed_auth: Arc::new(FailedAuth::new(limits.failed_auth_per_minute)),
         hosts: gate::Hosts::of(listen),

@@ -4,6 +4,7 @@
 //! TypeScript signatures (`ui/src/bindings.ts`), so the two sides cannot drift.
 
 pub mod alerts;
+pub mod audit;
 pub mod authentication;
 pub mod connectors;
 pub mod data;

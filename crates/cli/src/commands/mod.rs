@@ -3,6 +3,7 @@
 
 mod alerts;
 mod api_token;
+mod audit;
 mod auth_task;
 mod connector;
 mod datacards;
@@ -24,7 +25,9 @@ use crate::output::Printer;
 
 /// Runs one command; returns the process exit code.
 pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
-    let engine = Engine::open_default(cli.data_dir.as_deref()).await?;
+    let engine = Engine::open_default(cli.data_dir.as_deref())
+        .await?
+        .with_surface(provisio_engine::model::Surface::Cli);
     // The engine's log file; people read stderr, which keeps its own messages.
     let level = engine.settings().await.map(|s| s.log_level).unwrap_or_default();
     let _log = provisio_engine::logging::install(engine.data_dir(), &level);
@@ -54,6 +57,7 @@ async fn command(engine: &Engine, command: Command, printer: &Printer) -> Result
         Command::Connector(c) => connector::run(engine, c, printer).await,
         Command::Task(c) => task::run(engine, c, printer).await,
         Command::AuthTask(c) => auth_task::run(engine, c, printer).await,
+        Command::Audit(c) => audit::run(engine, c, printer).await,
         Command::Template(c) => template::run(engine, c, printer).await,
         Command::Target(c) => target::run(engine, c, printer).await,
         Command::Run(c) => run::run(engine, c, printer).await,

@@ -6,7 +6,9 @@ use super::Engine;
 use super::LOCAL_TARGET;
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
-use crate::model::{Connector, ConnectorInput, ConnectorSummary, Task, TaskUsage, WorkflowReference};
+use crate::model::{
+    AuditObject, Connector, ConnectorInput, ConnectorSummary, Task, TaskUsage, WorkflowReference,
+};
 use crate::secrets::MASK;
 use crate::source::kind;
 use crate::{rules, secrets};
@@ -101,13 +103,23 @@ impl Engine {
             // Where its parameters' relative paths start (HR files, a CA file): there from the start.
             let _ = std::fs::create_dir_all(self.connector_folder(&connector.id));
         }
-        self.connector(&connector.id).await
+        let shown = self.connector(&connector.id).await?;
+        self.record_change(
+            AuditObject::Connector,
+            &shown.name,
+            "create",
+            None,
+            shown_value(&shown),
+        )
+        .await;
+        Ok(shown)
     }
 
     /// Replaces a connector's script, parameters and target. Name and type are
     /// fixed. A secret given as the mask keeps its stored value.
     pub async fn update_connector(&self, reference: &str, input: ConnectorInput) -> Result<Connector> {
         let mut c = self.connector_row(reference).await?;
+        let before = shown_value(&self.connector(&c.id).await?);
         if let Some(name) = input.name.as_deref().map(str::trim) {
             if name != c.name {
                 return Err(EngineError::Immutable {
@@ -184,7 +196,29 @@ impl Engine {
             }
             return Err(e);
         }
-        self.connector(&c.id).await
+        let shown = self.connector(&c.id).await?;
+        let mut changes = Vec::new();
+        crate::package::diff(
+            "",
+            before.as_ref().unwrap_or(&Value::Null),
+            shown_value(&shown).as_ref().unwrap_or(&Value::Null),
+            &mut changes,
+        );
+        // A secret shows as the mask before and after: say that it changed, never what it is.
+        if let Some((old, values)) = &secret_values {
+            for (pointer, v) in values {
+                if old.get(pointer) != Some(v) {
+                    changes.push(crate::model::FieldChange {
+                        field: format!("parameters{pointer}"),
+                        from: Value::String(MASK.into()),
+                        to: Value::String(format!("{MASK} (changed)")),
+                    });
+                }
+            }
+        }
+        self.record(AuditObject::Connector, &shown.name, "update", changes)
+            .await;
+        Ok(shown)
     }
 
     /// A new connector's name is free: no connector has it as its name, nor
@@ -283,7 +317,16 @@ impl Engine {
             let _ = self.keyring.delete_connector_secrets(&copy.id).await;
             return Err(e);
         }
-        self.connector(&copy.id).await
+        let shown = self.connector(&copy.id).await?;
+        self.record_change(
+            AuditObject::Connector,
+            &shown.name,
+            "copy",
+            None,
+            copied(shown_value(&shown), &source.name),
+        )
+        .await;
+        Ok(shown)
     }
 
     /// Removes a connector with its tasks and secrets. Refused when one of
@@ -312,6 +355,8 @@ impl Engine {
             self.keyring.delete_connector_secrets(&c.id).await?;
         }
         self.store.delete_connector(&c.id).await?;
+        self.record_change(AuditObject::Connector, &c.name, "remove", shown_value(&c), None)
+            .await;
         Ok(c)
     }
 
@@ -389,4 +434,19 @@ pub(crate) fn masked(c: &Connector) -> Value {
             .iter()
             .map(|p| (p.clone(), Value::String(MASK.into()))),
     )
+}
+
+/// An object's shown form (secrets already masked) for the audit.
+pub(crate) fn shown_value<T: serde::Serialize>(shown: &T) -> Option<Value> {
+    serde_json::to_value(shown).ok()
+}
+
+/// A copy's shown form, naming what it was copied from.
+pub(crate) fn copied(shown: Option<Value>, from: &str) -> Option<Value> {
+    shown.map(|mut v| {
+        if let Value::Object(m) = &mut v {
+            m.insert("copied_from".into(), Value::String(from.into()));
+        }
+        v
+    })
 }

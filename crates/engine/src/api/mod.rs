@@ -9,6 +9,7 @@
 //! [`alerts`]. This file holds opening and closing the engine.
 
 mod alerts;
+mod audit;
 mod authentication;
 mod connectors;
 mod datacards;
@@ -57,6 +58,8 @@ pub struct Engine {
     worker_slots: std::sync::Arc<crate::workers::WorkerSlots>,
     /// Shared by every clone: running runs report their progress here.
     progress: crate::progress::ProgressHub,
+    /// Where configuration changes made through this handle come from (the audit says).
+    surface: crate::model::Surface,
 }
 
 /// The result of a task update: the saved task and what the user should know.
@@ -109,6 +112,7 @@ impl Engine {
             load_strategy: Default::default(),
             worker_slots: std::sync::Arc::new(crate::workers::WorkerSlots::new(workers as usize)),
             progress: Default::default(),
+            surface: Default::default(),
         };
         engine.recover_abandoned_runs().await?;
         Ok(engine)

@@ -21,10 +21,19 @@ impl Engine {
     /// Applies `KEY=VALUE` changes; all are checked before any is saved.
     pub async fn set_settings(&self, changes: &[(String, String)]) -> Result<Settings> {
         let mut s = self.store.settings().await?;
+        let before = serde_json::to_value(&s).ok();
         for (key, value) in changes {
             rules::settings::apply(&mut s, key.trim(), value.trim())?;
         }
         self.store.save_settings(&s).await?;
+        self.record_change(
+            crate::model::AuditObject::Settings,
+            "settings",
+            "update",
+            before,
+            serde_json::to_value(&s).ok(),
+        )
+        .await;
         Ok(s)
     }
 

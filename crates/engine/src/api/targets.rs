@@ -87,6 +87,15 @@ impl Engine {
             let _ = self.store.delete_target(&name).await;
             return Err(e);
         }
+        let shown = self.store.targets().await?.into_iter().find(|t| t.name == name);
+        self.record_change(
+            crate::model::AuditObject::Target,
+            &name,
+            "add",
+            None,
+            shown.and_then(|t| serde_json::to_value(t).ok()),
+        )
+        .await;
         Ok(check)
     }
 
@@ -173,6 +182,14 @@ impl Engine {
         }
         self.store.delete_target(name).await?;
         self.keyring.delete_target_password(name).await?;
+        self.record_change(
+            crate::model::AuditObject::Target,
+            name,
+            "remove",
+            serde_json::to_value(&target).ok(),
+            None,
+        )
+        .await;
         Ok(target)
     }
 }

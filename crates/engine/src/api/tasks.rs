@@ -6,7 +6,7 @@ use super::{TaskUpdate, DEFAULT_HEARTBEAT_TIMEOUT};
 use crate::clock::{new_id, now};
 use crate::error::{EngineError, Remedy, Result};
 use crate::model::{
-    Connector, EventUsage, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template,
+    AuditObject, Connector, EventUsage, Folder, Limits, Task, TaskInput, TaskSummary, TaskUsage, Template,
     WorkflowReference,
 };
 use crate::rules;
@@ -53,7 +53,16 @@ impl Engine {
             });
         }
         self.store.insert_task(&task).await?;
-        self.task(&task.id).await
+        let saved = self.task(&task.id).await?;
+        self.record_change(
+            AuditObject::Task,
+            &task_name(&saved),
+            "create",
+            None,
+            audit_view(&saved),
+        )
+        .await;
+        Ok(saved)
     }
 
     /// A task of a `python_script` connector needs the connector's script in
@@ -85,8 +94,17 @@ impl Engine {
         let mut warnings = change_warnings(&existing, &task);
         warnings.extend(kind::task_warnings(&c, &task));
         self.store.update_task(&task).await?;
+        let saved = self.task(&task.id).await?;
+        self.record_change(
+            AuditObject::Task,
+            &task_name(&saved),
+            "update",
+            audit_view(&existing),
+            audit_view(&saved),
+        )
+        .await;
         Ok(TaskUpdate {
-            task: self.task(&task.id).await?,
+            task: saved,
             warnings,
         })
     }
@@ -112,6 +130,7 @@ impl Engine {
 
     pub async fn copy_task(&self, reference: &str, new_name: Option<&str>) -> Result<Task> {
         let source = self.task(reference).await?;
+        let copied_from = task_name(&source);
         let existing: Vec<String> = self
             .store
             .connector_tasks(&source.connector_id)
@@ -142,7 +161,16 @@ impl Engine {
             ..source
         };
         self.store.insert_task(&copy).await?;
-        self.task(&copy.id).await
+        let saved = self.task(&copy.id).await?;
+        self.record_change(
+            AuditObject::Task,
+            &task_name(&saved),
+            "copy",
+            None,
+            super::connectors::copied(audit_view(&saved), &copied_from),
+        )
+        .await;
+        Ok(saved)
     }
 
     /// Removes a task. A task referenced by workflows is refused unless `force`.
@@ -160,6 +188,14 @@ impl Engine {
             .with_remedy(Remedy::Force));
         }
         self.store.delete_task(&task.id).await?;
+        self.record_change(
+            AuditObject::Task,
+            &task_name(&task),
+            "remove",
+            audit_view(&task),
+            None,
+        )
+        .await;
         Ok(task)
     }
 
@@ -330,3 +366,26 @@ fn change_warnings(existing: &Task, task: &Task) -> Vec<String> {
 }
 
 pub use crate::model::ConnectorTaskSettings;
+
+/// `CONNECTOR/TASK`, as the audit names a task.
+fn task_name(t: &Task) -> String {
+    format!("{}/{}", t.connector_name, t.name)
+}
+
+/// A task as the audit compares it: its definition without what changes by itself (usage data, times).
+fn audit_view(t: &Task) -> Option<serde_json::Value> {
+    let mut v = serde_json::to_value(t).ok()?;
+    if let serde_json::Value::Object(m) = &mut v {
+        for k in [
+            "id",
+            "connector_id",
+            "references",
+            "created_at",
+            "updated_at",
+            "next_run",
+        ] {
+            m.remove(k);
+        }
+    }
+    Some(v)
+}

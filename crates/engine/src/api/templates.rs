@@ -70,6 +70,15 @@ impl Engine {
         self.store
             .save_template(LOCAL_TARGET, &template, &folders)
             .await?;
-        self.template(&code, None).await
+        let saved = self.template(&code, None).await?;
+        self.record_change(
+            crate::model::AuditObject::Template,
+            &code,
+            "add",
+            None,
+            serde_json::to_value(&saved).ok(),
+        )
+        .await;
+        Ok(saved)
     }
 }

@@ -49,6 +49,15 @@ impl Engine {
         self.store()
             .insert_api_token(name, &hash(&token), ids.as_deref(), &at)
             .await?;
+        // The token itself is never recorded: its name and what it may call.
+        self.record_change(
+            crate::model::AuditObject::ApiToken,
+            name,
+            "create",
+            None,
+            Some(serde_json::json!({ "tasks": if tasks.is_empty() { serde_json::json!("every task") } else { serde_json::json!(shown) } })),
+        )
+        .await;
         Ok(NewApiToken {
             token,
             info: ApiToken {
@@ -98,6 +107,8 @@ impl Engine {
 
     pub async fn revoke_api_token(&self, name: &str) -> Result<()> {
         if self.store().delete_api_token(name).await? {
+            self.record(crate::model::AuditObject::ApiToken, name, "revoke", Vec::new())
+                .await;
             Ok(())
         } else {
             Err(EngineError::not_found("token", name))

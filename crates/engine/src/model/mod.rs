@@ -28,6 +28,7 @@ macro_rules! words {
     };
 }
 
+pub mod audit;
 pub mod card;
 pub mod connector;
 pub mod hr;
@@ -38,6 +39,7 @@ pub mod task;
 pub mod template;
 pub mod token;
 
+pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
 pub use connector::{
     Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
 };

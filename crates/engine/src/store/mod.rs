@@ -3,6 +3,7 @@
 //! store; see [`cards`] for why), in WAL mode with a busy timeout so the
 //! desktop app, the CLI and `serve` can share them.
 
+mod audit;
 pub mod bulk;
 pub mod cards;
 mod connectors;

@@ -5,6 +5,7 @@
 #[cfg(unix)]
 mod active_directory;
 mod architecture;
+mod audit;
 #[cfg(unix)]
 mod authentication;
 mod connectors;

@@ -34,7 +34,55 @@ impl Engine {
         let (plan, staged) = self.plan_import(path, password, dry_run).await?;
         if !dry_run {
             self.apply_import(staged).await?;
+            self.record(
+                crate::model::AuditObject::Package,
+                &path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                "import",
+                import_changes(&plan),
+            )
+            .await;
         }
         Ok(plan)
     }
+}
+
+/// What an import did, field by field: each connector, task and script with its action and changes.
+fn import_changes(plan: &ImportPlan) -> Vec<crate::model::FieldChange> {
+    use crate::model::FieldChange;
+    use serde_json::Value;
+    let word = |a: &crate::package::PlanAction| serde_json::to_value(a).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    for c in &plan.connectors {
+        out.push(FieldChange {
+            field: format!("connector {}", c.name),
+            from: Value::Null,
+            to: word(&c.action),
+        });
+        out.extend(c.changes.iter().map(|ch| FieldChange {
+            field: format!("connector {}: {}", c.name, ch.field),
+            ..ch.clone()
+        }));
+        for t in &c.tasks {
+            out.push(FieldChange {
+                field: format!("task {}/{}", c.name, t.name),
+                from: Value::Null,
+                to: word(&t.action),
+            });
+            out.extend(t.changes.iter().map(|ch| FieldChange {
+                field: format!("task {}/{}: {}", c.name, t.name, ch.field),
+                ..ch.clone()
+            }));
+        }
+    }
+    for s in &plan.scripts {
+        out.push(FieldChange {
+            field: format!("script {}", s.name),
+            from: Value::Null,
+            to: serde_json::to_value(s).unwrap_or(Value::Null),
+        });
+    }
+    out
 }

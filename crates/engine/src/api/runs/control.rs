@@ -43,6 +43,9 @@ impl Engine {
     pub async fn clear_cache(&self, task_ref: &str) -> Result<Task> {
         let task = self.task(task_ref).await?;
         self.store().clear_cache(&task.id).await?;
+        let name = format!("{}/{}", task.connector_name, task.name);
+        self.record(crate::model::AuditObject::Task, &name, "clear_cache", Vec::new())
+            .await;
         Ok(task)
     }
 
@@ -50,6 +53,14 @@ impl Engine {
     pub async fn reset_incremental(&self, task_ref: &str) -> Result<Task> {
         let task = self.task(task_ref).await?;
         self.store().reset_incremental(&task.id).await?;
+        let name = format!("{}/{}", task.connector_name, task.name);
+        self.record(
+            crate::model::AuditObject::Task,
+            &name,
+            "reset_incremental",
+            Vec::new(),
+        )
+        .await;
         Ok(task)
     }
 }
