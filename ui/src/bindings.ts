@@ -905,6 +905,8 @@ export type Task = {
 	directory_operation?: DirectoryOperation | null,
 	/**  Authentication tasks: who may log in. */
 	authentication?: AuthenticationSettings | null,
+	/**  Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`). */
+	stale_after?: string | null,
 	references: WorkflowReference[],
 	created_at: string,
 	updated_at: string,
@@ -942,6 +944,8 @@ export type TaskInput = {
 	directory_operation?: DirectoryOperation | null,
 	/**  Authentication tasks: who may log in (`auth-task` writes it from `AUTH.json`). */
 	authentication?: AuthenticationSettings | null,
+	/**  Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`). */
+	stale_after?: string | null,
 	/**  Callers declared by hand (event tasks). */
 	declared_callers?: string[],
 	id?: string | null,

@@ -58,6 +58,7 @@ function draftOf(t: Task): TaskInput {
     limits: t.limits,
     heartbeat_timeout: t.heartbeat_timeout,
     max_runtime: t.max_runtime,
+    ...(t.stale_after ? { stale_after: t.stale_after } : {}),
     ...(t.directory_objects ? { directory_objects: t.directory_objects } : {}),
     ...(t.directory_operation ? { directory_operation: t.directory_operation } : {}),
     declared_callers: t.references.filter((r) => r.declared).map((r) => r.caller),
@@ -660,6 +661,11 @@ function Runtime({ draft, set }: Part) {
       <Field label="Maximum runtime (seconds)" hint="empty for no limit">
         <input type="number" min={1} aria-label="Maximum runtime (seconds)" value={draft.max_runtime ?? ""} onChange={(e) => set({ max_runtime: num(e.target.value) })} />
       </Field>
+      {draft.usage !== "event" && (
+        <Field label="Stale after" hint="an alert when no run succeeded for this long, e.g. 26h (m, h or d); empty for none">
+          <input aria-label="Stale after" value={draft.stale_after ?? ""} onChange={(e) => set({ stale_after: e.target.value.trim() || null })} />
+        </Field>
+      )}
     </div>
   );
 }

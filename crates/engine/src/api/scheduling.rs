@@ -25,8 +25,17 @@ impl RunHost for Engine {
         Engine::prune_history(self, now).await
     }
 
-    async fn record_skipped(&self, task_id: &str, planned: DateTime<Utc>) -> Result<Run> {
-        Engine::record_skipped(self, task_id, planned).await
+    async fn record_skipped(
+        &self,
+        task_id: &str,
+        planned: DateTime<Utc>,
+        reason: &crate::model::SkipReason,
+    ) -> Result<Run> {
+        Engine::record_skipped(self, task_id, planned, reason).await
+    }
+
+    async fn check_stale(&self, now: DateTime<Utc>) -> Result<Vec<String>> {
+        Engine::check_stale(self, now).await
     }
 
     async fn create_run(&self, task_id: &str, trigger: RunTrigger) -> Result<Run> {

@@ -285,6 +285,11 @@ impl Engine {
                 .authentication
                 .clone()
                 .filter(|_| usage == TaskUsage::Authentication),
+            stale_after: input
+                .stale_after
+                .clone()
+                .map(|s| s.trim().to_string())
+                .filter(|s| scheduled && !s.is_empty()),
             references,
             created_at: existing
                 .map(|e| e.created_at.clone())

@@ -45,7 +45,7 @@ pub use connector::{
 };
 pub use run::{
     EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,
-    RunStatus, RunTrigger, StageReport, StageStatus,
+    RunStatus, RunTrigger, SkipReason, StageReport, StageStatus,
 };
 pub use settings::{EnvironmentType, Settings};
 pub use target::{

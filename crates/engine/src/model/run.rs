@@ -288,7 +288,8 @@ impl Run {
     }
 
     /// A run that was due at `planned_at` and never started, for `reason`.
-    pub fn skipped(task_id: &str, task: String, planned_at: String, reason: &str) -> Run {
+    pub fn skipped(task_id: &str, task: String, planned_at: String, reason: &SkipReason) -> Run {
+        let reason = reason.describe();
         let mut run = Run::begin(task_id, task, RunKind::Scheduled, RunTrigger::Schedule);
         run.status = RunStatus::Skipped;
         run.planned_at = Some(planned_at);
@@ -482,5 +483,31 @@ mod tests {
         assert_eq!(run.extract.status, Some(StageStatus::Succeeded));
         assert_eq!(run.load.status, Some(StageStatus::Failed));
         assert_eq!((run.status, run.stage), (RunStatus::Failed, None));
+    }
+}
+
+/// Why a due run did not happen: history says, and an alert follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The task's previous run was still going at the due time.
+    PreviousRunBusy,
+    /// The task was running in another process (a CLI run) when its turn came.
+    RunningElsewhere,
+    /// No engine was running: `missed` due times passed, the first at the row's planned time, the last at `last`.
+    EngineNotRunning { missed: u32, last: String },
+}
+
+impl SkipReason {
+    pub fn describe(&self) -> String {
+        match self {
+            SkipReason::PreviousRunBusy => "the previous run of this task was still going".into(),
+            SkipReason::RunningElsewhere => "the task was running in another process (a CLI or window run)".into(),
+            SkipReason::EngineNotRunning { missed: 1, .. } => {
+                "no engine was running at its time (neither the window nor provisio serve)".into()
+            }
+            SkipReason::EngineNotRunning { missed, last } => format!(
+                "no engine was running (neither the window nor provisio serve): {missed} scheduled times passed, the last at {last}"
+            ),
+        }
     }
 }

@@ -251,6 +251,10 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub authentication: Option<AuthenticationSettings>,
+    /// Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[specta(optional)]
+    pub stale_after: Option<String>,
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
@@ -311,6 +315,9 @@ pub struct TaskInput {
     /// Authentication tasks: who may log in (`auth-task` writes it from `AUTH.json`).
     #[specta(optional)]
     pub authentication: Option<AuthenticationSettings>,
+    /// Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`).
+    #[specta(optional)]
+    pub stale_after: Option<String>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
     #[specta(optional)]

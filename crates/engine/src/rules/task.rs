@@ -82,8 +82,29 @@ pub fn check_against_target(
     Ok(())
 }
 
+/// `stale_after` as a duration: a whole number of minutes (`m`), hours (`h`) or days (`d`).
+pub fn stale_after(text: &str) -> Option<chrono::Duration> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = number.parse().ok().filter(|n| *n > 0 && *n <= 100_000)?;
+    match unit {
+        "m" => Some(chrono::Duration::minutes(n)),
+        "h" => Some(chrono::Duration::hours(n)),
+        "d" => Some(chrono::Duration::days(n)),
+        _ => None,
+    }
+}
+
 /// Limits, maximum runtime and heartbeat timeout.
 pub fn check_limits(input: &TaskInput) -> Result<()> {
+    if let Some(s) = input.stale_after.as_deref().filter(|s| !s.trim().is_empty()) {
+        if stale_after(s).is_none() {
+            return Err(EngineError::invalid(
+                "stale_after",
+                format!("'{s}' is not a duration: write a whole number and m, h or d, e.g. 26h"),
+            ));
+        }
+    }
     let limits = input.limits.clone().unwrap_or_default();
     if limits.update_limit == Some(0) {
         return Err(EngineError::invalid(

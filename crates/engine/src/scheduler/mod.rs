@@ -22,7 +22,7 @@ use chrono::{DateTime, Timelike, Utc};
 use std::future::Future;
 
 use crate::error::Result;
-use crate::model::{Run, RunTrigger};
+use crate::model::{Run, RunTrigger, SkipReason};
 use crate::store::{ScheduleRow, Store};
 use timing::Timing;
 
@@ -33,12 +33,15 @@ pub trait RunHost: Clone + Send + Sync + std::fmt::Debug + 'static {
     fn store(&self) -> &Store;
     /// Deletes runs beyond the retention settings; returns how many.
     fn prune_history(&self, now: DateTime<Utc>) -> impl Future<Output = Result<usize>> + Send;
-    /// Records that a due run was not started (its task was still running).
+    /// Records that a due run did not happen, and why (an alert follows).
     fn record_skipped(
         &self,
         task_id: &str,
         planned: DateTime<Utc>,
+        reason: &SkipReason,
     ) -> impl Future<Output = Result<Run>> + Send;
+    /// Alerts for tasks with no successful run within their `stale_after`.
+    fn check_stale(&self, now: DateTime<Utc>) -> impl Future<Output = Result<Vec<String>>> + Send;
     /// Records a new run of the task; refused when it runs elsewhere.
     fn create_run(&self, task_id: &str, trigger: RunTrigger) -> impl Future<Output = Result<Run>> + Send;
     fn set_planned(&self, run_id: &str, planned: &str) -> impl Future<Output = Result<()>> + Send;
@@ -212,6 +215,8 @@ pub struct TickReport {
     pub queued: Vec<String>,
     pub started: Vec<String>,
     pub skipped: Vec<String>,
+    /// Tasks alerted this tick for having no successful run within their `stale_after`.
+    pub stale: Vec<String>,
     pub caches_cleared: bool,
     pub pruned: usize,
 }
@@ -226,6 +231,7 @@ pub struct Scheduler<H: RunHost> {
     running: HashMap<String, tokio::task::JoinHandle<()>>,
     next_cache_clear: Option<DateTime<Utc>>,
     next_prune: Option<DateTime<Utc>>,
+    next_stale_check: Option<DateTime<Utc>>,
 }
 
 impl<H: RunHost> Scheduler<H> {
@@ -239,6 +245,7 @@ impl<H: RunHost> Scheduler<H> {
             running: HashMap::new(),
             next_cache_clear: None,
             next_prune: None,
+            next_stale_check: None,
         }
     }
 
@@ -264,12 +271,12 @@ impl<H: RunHost> Scheduler<H> {
         });
     }
 
-    /// When the application was not running at a task's time: one catch-up
-    /// run per task that missed one (only when the setting is on).
+    /// When no engine was running at a task's times: history records one
+    /// skipped row naming how many times passed (and an alert follows);
+    /// with the catch-up setting on, one catch-up run per task is queued.
+    /// Returns the tasks queued.
     pub async fn catch_up(&mut self) -> Result<Vec<String>> {
-        if !self.engine.store().settings().await?.catch_up {
-            return Ok(Vec::new());
-        }
+        let catch_up = self.engine.store().settings().await?.catch_up;
         let now = self.clock.now();
         let last = self.engine.store().last_fired().await?;
         let mut queued = Vec::new();
@@ -283,19 +290,38 @@ impl<H: RunHost> Scheduler<H> {
             let Ok(timing) = Timing::new(&row.schedule, &row.timezone) else {
                 continue;
             };
-            if let Some(missed) = timing
+            let Some(first) = timing
                 .next_after(last_at.with_timezone(&Utc))
                 .filter(|t| *t < now)
-            {
+            else {
+                continue;
+            };
+            // How many times passed (counted up to a bound: an every-second task closed for a week).
+            let (mut missed, mut last) = (1u32, first);
+            while missed < MISSED_COUNT_LIMIT {
+                match timing.next_after(last).filter(|t| *t < now) {
+                    Some(t) => {
+                        missed += 1;
+                        last = t;
+                    }
+                    None => break,
+                }
+            }
+            let reason = SkipReason::EngineNotRunning {
+                missed,
+                last: stamp(last),
+            };
+            self.engine.record_skipped(&row.task_id, first, &reason).await?;
+            self.engine
+                .store()
+                .set_last_fired(&row.task_id, &stamp(now))
+                .await?;
+            if catch_up {
                 self.queue.push_back(Job {
                     task_id: row.task_id.clone(),
                     trigger: RunTrigger::CatchUp,
-                    planned_at: Some(missed),
+                    planned_at: Some(last),
                 });
-                self.engine
-                    .store()
-                    .set_last_fired(&row.task_id, &stamp(now))
-                    .await?;
                 queued.push(row.task_id);
             }
         }
@@ -325,6 +351,12 @@ impl<H: RunHost> Scheduler<H> {
             self.next_cache_clear = Some(next_hour_in(&settings.cache_clear_hours, now));
         }
 
+        let next_stale = *self.next_stale_check.get_or_insert(now);
+        if now >= next_stale {
+            report.stale = self.engine.check_stale(now).await?;
+            self.next_stale_check = Some(now + chrono::Duration::minutes(1));
+        }
+
         let next_prune = *self.next_prune.get_or_insert(now);
         if now >= next_prune {
             report.pruned = self.engine.prune_history(now).await?;
@@ -339,7 +371,9 @@ impl<H: RunHost> Scheduler<H> {
             let busy = self.running.contains_key(&due.task_id)
                 || self.queue.iter().any(|j| j.task_id == due.task_id);
             if busy {
-                self.engine.record_skipped(&due.task_id, due.at).await?;
+                self.engine
+                    .record_skipped(&due.task_id, due.at, &SkipReason::PreviousRunBusy)
+                    .await?;
                 report.skipped.push(due.task_id);
             } else {
                 self.queue.push_back(Job {
@@ -377,7 +411,11 @@ impl<H: RunHost> Scheduler<H> {
                     Err(_) => {
                         // Running elsewhere (a CLI run) or removed meanwhile: record and move on.
                         let _ = engine
-                            .record_skipped(&job.task_id, job.planned_at.unwrap_or_else(Utc::now))
+                            .record_skipped(
+                                &job.task_id,
+                                job.planned_at.unwrap_or_else(Utc::now),
+                                &SkipReason::RunningElsewhere,
+                            )
                             .await;
                         return;
                     }
@@ -457,6 +495,9 @@ pub fn next_hour_in(hours: &[u8], now: DateTime<Utc>) -> DateTime<Utc> {
         .find(|t| hours.contains(&(t.hour() as u8)))
         .unwrap_or(top + chrono::Duration::hours(24))
 }
+
+/// Missed due times counted at most this far (one skipped row says how many).
+const MISSED_COUNT_LIMIT: u32 = 100_000;
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

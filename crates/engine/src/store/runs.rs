@@ -123,6 +123,18 @@ impl Store {
     }
 
     /// The task's running runs (normally one).
+    /// When the task's newest successful run ended, if it ever had one.
+    pub async fn last_success(&self, task_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT MAX(finished_at) FROM runs WHERE task_id = ? AND status = 'succeeded'",
+            )
+            .bind(task_id)
+            .fetch_one(self.pool())
+            .await?,
+        )
+    }
+
     pub async fn running_runs_of(&self, task_id: &str) -> Result<Vec<String>> {
         Ok(
             sqlx::query_scalar("SELECT id FROM runs WHERE task_id = ? AND status = 'running'")

@@ -91,6 +91,18 @@ impl Store {
         self.clear_cache("*").await
     }
 
+    /// Whether the task has an alert of this status nobody acknowledged yet.
+    pub async fn has_open_alert(&self, task_id: &str, status: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM alerts WHERE task_id = ? AND status = ? AND acknowledged = 0",
+        )
+        .bind(task_id)
+        .bind(status)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn add_alert(
         &self,
         task_id: Option<&str>,

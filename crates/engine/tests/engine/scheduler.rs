@@ -337,15 +337,44 @@ async fn catch_up_runs_a_missed_task_once_only_when_enabled() {
     )
     .await;
     let id = f.engine.task(&task).await.unwrap().id;
-    f.engine
-        .store()
-        .set_last_fired(&id, "2026-05-01T02:00:00.000Z")
-        .await
-        .unwrap();
-    // Closed through two 02:00s; catch-up is off by default: nothing.
+    let closed = || async {
+        f.engine
+            .store()
+            .set_last_fired(&id, "2026-05-01T02:00:00.000Z")
+            .await
+            .unwrap()
+    };
+    closed().await;
+    // Closed through two 02:00s; catch-up is off by default: no run, but history says so.
     let clock = Arc::new(ManualClock::new(utc("2026-05-03T09:00:00Z")));
     let mut s = Scheduler::new(f.engine.clone(), clock.clone());
     assert!(s.catch_up().await.unwrap().is_empty());
+    let history = f.engine.history(&task, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].status, RunStatus::Skipped);
+    assert_eq!(history[0].planned_at.as_deref(), Some("2026-05-02T02:00:00.000Z"));
+    assert_eq!(
+        history[0].extract.info.as_deref(),
+        Some(
+            "skipped: no engine was running (neither the window nor provisio serve): 2 scheduled times passed, \
+             the last at 2026-05-03T02:00:00.000Z"
+        )
+    );
+    let alerts = f.engine.alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(
+        (alerts[0].status.as_str(), alerts[0].task.as_str()),
+        ("skipped", "HR/Load")
+    );
+    // The same start again finds nothing new to record.
+    assert!(Scheduler::new(f.engine.clone(), clock.clone())
+        .catch_up()
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(f.engine.history(&task, 10).await.unwrap().len(), 1);
+
+    closed().await;
     f.engine
         .set_settings(&[("catch_up".into(), "true".into())])
         .await
@@ -354,9 +383,67 @@ async fn catch_up_runs_a_missed_task_once_only_when_enabled() {
     assert_eq!(s.catch_up().await.unwrap(), vec![id.clone()]);
     settle(&mut s, |s| s.running().is_empty() && s.queued() == 0).await;
     let history = f.engine.history(&task, 10).await.unwrap();
-    assert_eq!(history.len(), 1);
+    assert_eq!(history.len(), 3, "two skipped rows and the catch-up run");
     assert_eq!(history[0].trigger, provisio_engine::model::RunTrigger::CatchUp);
+    assert_eq!(history[0].status, RunStatus::Succeeded);
+    // One open alert per task: the second skip adds none.
+    assert_eq!(f.engine.alerts(10).await.unwrap().len(), 1);
     // A second start does not catch up again.
     let mut again = Scheduler::new(f.engine.clone(), clock.clone());
     assert!(again.catch_up().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_task_without_a_successful_run_for_its_stale_after_raises_one_alert() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1"]}"#,
+        r#"{"schedule": "0 0 2 * * *", "stale_after": "26h"}"#,
+    )
+    .await;
+    // `task show --json`, edited and fed back: a duration it cannot read is refused.
+    let mut shown = serde_json::to_value(f.engine.task(&task).await.unwrap()).unwrap();
+    shown["stale_after"] = "soon".into();
+    let input: provisio_engine::model::TaskInput = serde_json::from_value(shown).unwrap();
+    let e = f.engine.update_task(&task, input).await.unwrap_err().to_string();
+    assert!(e.contains("'soon' is not a duration"), "{e}");
+
+    // It ran once, successfully; 25 hours later all is well, 27 hours later it is stale.
+    run(&f.engine, &task).await;
+    let now = chrono::Utc::now();
+    let clock = Arc::new(ManualClock::new(now + chrono::Duration::hours(25)));
+    let mut s = Scheduler::new(f.engine.clone(), clock.clone());
+    assert!(s.tick().await.unwrap().stale.is_empty());
+    clock.set(now + chrono::Duration::hours(27));
+    let report = s.tick().await.unwrap();
+    assert_eq!(report.stale.len(), 1);
+    let alerts = f.engine.alerts(10).await.unwrap();
+    let stale = alerts
+        .iter()
+        .find(|a| a.status == "stale")
+        .expect("a stale alert");
+    assert!(
+        stale
+            .message
+            .starts_with("task HR/Load has had no successful run for more than 26h"),
+        "{}",
+        stale.message
+    );
+    // Still stale a minute later: still one alert.
+    clock.set(now + chrono::Duration::hours(27) + chrono::Duration::minutes(2));
+    assert!(s.tick().await.unwrap().stale.is_empty());
+    assert_eq!(
+        f.engine
+            .alerts(10)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|a| a.status == "stale")
+            .count(),
+        1
+    );
 }

@@ -42,17 +42,77 @@ impl Engine {
     }
 
     /// Records that a due run was not started because the task's previous run was still going.
-    pub async fn record_skipped(&self, task_id: &str, planned: chrono::DateTime<chrono::Utc>) -> Result<Run> {
+    pub async fn record_skipped(
+        &self,
+        task_id: &str,
+        planned: chrono::DateTime<chrono::Utc>,
+        reason: &crate::model::SkipReason,
+    ) -> Result<Run> {
         let task = self.task(task_id).await?;
         let at = planned.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let run = Run::skipped(
-            &task.id,
-            task_label(&task),
-            at,
-            "the previous run of this task was still going",
-        );
+        let run = Run::skipped(&task.id, task_label(&task), at.clone(), reason);
         self.store().insert_run(&run).await?;
+        // Never silent, never a flood: one open alert per task says its runs are being skipped.
+        if !self.store().has_open_alert(&task.id, "skipped").await? {
+            self.store()
+                .add_alert(
+                    Some(&task.id),
+                    Some(&run.id),
+                    &run.task,
+                    "skipped",
+                    &format!("the run due at {at} did not happen: {}", reason.describe()),
+                )
+                .await?;
+        }
         Ok(run)
+    }
+
+    /// Raises an alert for every enabled scheduled task with `stale_after`
+    /// that has had no successful run for that long (an HR file that
+    /// stopped arriving fails nothing, and is found here). One open alert per
+    /// task; returns the tasks alerted now.
+    pub async fn check_stale(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Vec<String>> {
+        let mut alerted = Vec::new();
+        for summary in self.store().list_tasks(None).await? {
+            if !summary.enabled || !summary.usage.runs_on_schedule() {
+                continue;
+            }
+            let task = self.task(&summary.id).await?;
+            let Some(limit) = task
+                .stale_after
+                .as_deref()
+                .and_then(crate::rules::task::stale_after)
+            else {
+                continue;
+            };
+            let last = self.store().last_success(&task.id).await?;
+            let since = last.clone().unwrap_or_else(|| task.created_at.clone());
+            let Ok(since_at) = chrono::DateTime::parse_from_rfc3339(&since) else {
+                continue;
+            };
+            if now - since_at.with_timezone(&chrono::Utc) <= limit
+                || self.store().has_open_alert(&task.id, "stale").await?
+            {
+                continue;
+            }
+            let name = task_label(&task);
+            let message = match last {
+                Some(at) => format!(
+                    "task {name} has had no successful run for more than {} (the last succeeded at {at})",
+                    task.stale_after.as_deref().unwrap_or_default()
+                ),
+                None => format!(
+                    "task {name} has had no successful run for more than {} (none since it was created at {})",
+                    task.stale_after.as_deref().unwrap_or_default(),
+                    task.created_at
+                ),
+            };
+            self.store()
+                .add_alert(Some(&task.id), None, &name, "stale", &message)
+                .await?;
+            alerted.push(task.id);
+        }
+        Ok(alerted)
     }
 
     /// Sets the planned (scheduled) time of a run.
