@@ -644,6 +644,9 @@ test("the Authentication tab lists a directory connector's authentication task, 
   writeFileSync(auth, JSON.stringify({ name: "Staff login", realm: "corp", login_attribute: "uid" }));
   provisio("auth-task", "create", "Directory", "--file", auth);
   provisio("task", "run", "Directory/Staff login", "--wait");
+  // A second day: bob leaves, the second run marks his login disabled.
+  execFileSync("ldapdelete", ["-x", "-H", ldap.url, "-D", ldap.admin, "-w", ldap.password, "uid=bob,ou=people,dc=example,dc=com"]);
+  provisio("task", "run", "Directory/Staff login", "--wait");
 
   await openTab("Authentication");
   await driver.click(await driver.byName("Refresh"));
@@ -671,12 +674,19 @@ test("the Authentication tab lists a directory connector's authentication task, 
   await shot("authentication-task-editor");
   await driver.click(await driver.byName("Cancel"));
 
+  // Its history, with the chart of its runs: two runs, the second removed one login.
+  await driver.click(await driver.byName("History of Staff login"));
+  await driver.waitForX("//figure[@aria-label='Last runs chart']");
+  const runs = await driver.until(() => contents("[data-testid=history-row]"), (r) => r.length === 2, { what: "both runs" });
+  assert.ok(runs[0].includes("1 / 0 / 0 / 1 / 0"), "fetched 1, removed 1: " + runs[0]);
+  await shot("history-chart");
+
   // The directory connector's editor tests its connection with the saved parameters and keyring password.
   await openTab("Overview");
   await driver.click(await driver.byName("Edit connector Directory"));
   await driver.click(await driver.byName("Test connection"));
   const check = await driver.until(() => contents("[data-testid=connection-check]"), (t) => t.length === 1, { what: "the connection check" });
-  assert.match(check[0], /as cn=admin,dc=example,dc=com; base DN dc=example,dc=com found; the user filter matches 2 entries/);
+  assert.match(check[0], /as cn=admin,dc=example,dc=com; base DN dc=example,dc=com found; the user filter matches 1 entries/);
   assert.match(check[0], /not encrypted/);
   await shot("connector-test-connection");
   await driver.click(await driver.byName("← Overview"));

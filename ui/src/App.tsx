@@ -130,6 +130,10 @@ export function App() {
               setTab("Overview");
               setScreen({ kind: "connector", id: null });
             }}
+            onHistory={(taskId, taskName) => {
+              setTab("Overview");
+              setScreen({ kind: "history", taskId, taskName });
+            }}
           />
         )}
       </main>

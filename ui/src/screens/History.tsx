@@ -3,6 +3,7 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { chooseFileToSave } from "../dialogs";
 import { api, errorMessage } from "../api";
 import type { Run, RunFile, RunStatus } from "../bindings";
+import { RunsChart } from "../components/RunsChart";
 import { VirtualTable, type Column } from "../components/VirtualTable";
 import { progressText, useProgress } from "../progress";
 import { when } from "../tabs/TasksPanel";
@@ -90,6 +91,7 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
         </label>
       </div>
       {history.error && <div className="banner error">{errorMessage(history.error)}</div>}
+      <RunsChart runs={history.data ?? []} />
       <VirtualTable
         label={`Runs of ${taskName}`}
         data={runs}

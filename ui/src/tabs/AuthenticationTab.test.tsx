@@ -16,7 +16,7 @@ const authTask = {
 describe("the Authentication tab", () => {
   it("lists only connectors that support authentication, asks for an imported task's realm and saves it", async () => {
     const saved: unknown[] = [];
-    renderWithEngine(<AuthenticationTab onNewConnector={() => {}} />, {
+    renderWithEngine(<AuthenticationTab onNewConnector={() => {}} onHistory={() => {}} />, {
       list_connectors: () => [summary("d1", "Directory", "ldap", 1), summary("h1", "HR", "hr_file", 0)],
       engine_status: () => ({ version: "0", data_dir: "/d", environment_type: "prod", scheduler: null, secure_access: "none" }),
       list_auth_tasks: () => [authTask],
@@ -43,7 +43,7 @@ describe("the Authentication tab", () => {
 
   it("tests a login and shows the verdict, clearing the password", async () => {
     const tested: unknown[] = [];
-    renderWithEngine(<AuthenticationTab onNewConnector={() => {}} />, {
+    renderWithEngine(<AuthenticationTab onNewConnector={() => {}} onHistory={() => {}} />, {
       list_connectors: () => [summary("d1", "Directory", "ldap", 1)],
       engine_status: () => ({ version: "0", data_dir: "/d", environment_type: "test", scheduler: null, secure_access: "ok" }),
       list_auth_tasks: () => [{ ...authTask, enabled: true }],

@@ -21,7 +21,14 @@ type Editing = { connector: ConnectorSummary; taskId: string | null };
  * users (directory connectors), how many authentication tasks each has, and
  * those tasks on expanding a row.
  */
-export function AuthenticationTab({ onNewConnector }: { onNewConnector: () => void }) {
+export function AuthenticationTab({
+  onNewConnector,
+  onHistory,
+}: {
+  onNewConnector: () => void;
+  /** Opens a task's run history (on the Overview tab's history screen). */
+  onHistory: (taskId: string, taskName: string) => void;
+}) {
   const client = useQueryClient();
   const connectors = useQuery(connectorsQuery);
   const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus() });
@@ -104,7 +111,7 @@ export function AuthenticationTab({ onNewConnector }: { onNewConnector: () => vo
           {list.map((c) => {
             const open = expanded.has(c.id);
             return (
-              <Rows key={c.id} expanded={open ? <AuthTasksPanel connector={c} edit={(taskId) => setEditing({ connector: c, taskId })} /> : null}>
+              <Rows key={c.id} expanded={open ? <AuthTasksPanel connector={c} edit={(taskId) => setEditing({ connector: c, taskId })} history={onHistory} /> : null}>
                 <tr data-testid="auth-connector-row">
                   <td>
                     <input type="checkbox" aria-label={`Select ${c.name}`} checked={selected.has(c.id)} onChange={() => setSelected((s) => toggle(s, c.id))} />
@@ -171,7 +178,15 @@ function Rows({ children, expanded }: { children: ReactNode; expanded: ReactNode
 }
 
 /** The authentication tasks of one connector, with their realm and last run. */
-function AuthTasksPanel({ connector, edit }: { connector: ConnectorSummary; edit: (taskId: string | null) => void }) {
+function AuthTasksPanel({
+  connector,
+  edit,
+  history,
+}: {
+  connector: ConnectorSummary;
+  edit: (taskId: string | null) => void;
+  history: (taskId: string, taskName: string) => void;
+}) {
   const client = useQueryClient();
   const tasks = useQuery(authTasksQuery(connector.id));
   const all = tasks.data ?? [];
@@ -242,6 +257,9 @@ function AuthTasksPanel({ connector, edit }: { connector: ConnectorSummary; edit
                 </button>
                 <button type="button" aria-label={`Copy ${t.name}`} onClick={() => copy.mutate(t)}>
                   Copy
+                </button>
+                <button type="button" aria-label={`History of ${t.name}`} onClick={() => history(t.id, t.name)}>
+                  History
                 </button>
                 <button type="button" aria-label={`Remove ${t.name}`} onClick={() => setRemoving([t])}>
                   Remove
