@@ -67,6 +67,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             data::list_templates,
             data::list_folders,
             data::list_datacards,
+            data::datacard_history,
             settings::get_settings,
             settings::settings_view,
             settings::check_setting,

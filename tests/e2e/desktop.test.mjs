@@ -448,6 +448,9 @@ test("the Data tab browses the loaded cards and names the task that wrote them",
   const text = await driver.text(detail);
   assert.match(text, /Written by HR users \/ Nightly/);
   assert.match(text, /last_name\s*last_name-99999/);
+  // Why it is so: the journal names the run that created it.
+  const changes = await driver.until(() => contents("[data-testid=card-change]"), (c) => c.length >= 1, { what: "the card's history" });
+  assert.match(changes[changes.length - 1], /^create .* by HR users\/Nightly: created by run [0-9a-f]{8}/);
   await shot("data");
   await openTab("Overview");
 });

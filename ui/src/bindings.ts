@@ -96,6 +96,8 @@ export const commands = {
 	listTemplates: (target: string | null) => typedError<Template[], ErrorBody>(__TAURI_INVOKE("list_templates", { target })),
 	listFolders: (target: string | null) => typedError<Folder[], ErrorBody>(__TAURI_INVOKE("list_folders", { target })),
 	listDatacards: (template: string, folder: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, limit })),
+	/**  Why a card is as it is: the journal's changes of it, newest first ("History of card"). */
+	datacardHistory: (card: number) => typedError<CardChange[], ErrorBody>(__TAURI_INVOKE("datacard_history", { card })),
 	getSettings: () => typedError<Settings, ErrorBody>(__TAURI_INVOKE("get_settings")),
 	/**  Every setting with its definition and value: the Settings tab renders these rows. */
 	settingsView: () => typedError<SettingRow[], ErrorBody>(__TAURI_INVOKE("settings_view")),
@@ -220,6 +222,20 @@ export type AuthenticationSettings = {
 	group_dn?: string | null,
 	/**  The attribute users log in with (`uid`, `sAMAccountName`, `mail`). */
 	login_attribute?: string,
+};
+
+/**  One change the journal holds for a card: which run made it, when, and the fields before and after. */
+export type CardChange = {
+	run_id: string,
+	/**  `CONNECTOR/TASK` of the run's task (empty when its task is gone). */
+	task: string,
+	/**  RFC 3339, UTC. */
+	at: string,
+	/**  `create`, `update` or `remove`. */
+	kind: string,
+	/**  Why, in words: "created by run R", "missing from full run R", "changed by run R". */
+	reason: string,
+	changes: FieldChange[],
 };
 
 /**

@@ -219,6 +219,8 @@ pub enum DatacardsCommand {
         #[arg(long, default_value_t = 1000)]
         limit: u64,
     },
+    /// Why a card is as it is: every change the journal holds for it, newest first
+    History { card: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2110,3 +2110,21 @@ fn the_audit_lists_the_cli_s_changes_newest_first_and_refuses_a_bad_date() {
     let err = cli.fails(&["audit", "list", "--since", "yesterday"]);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
 }
+
+#[test]
+fn datacards_history_names_the_run_that_created_a_card() {
+    let cli = Cli::new();
+    scripted(&cli, 3);
+    let run = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    let cards = cli.json(&["datacards", "list", "--template", "person"]);
+    let id = cards[0]["id"].to_string();
+    let history = cli.json(&["datacards", "history", &id]);
+    assert_eq!(history.as_array().map(Vec::len), Some(1), "{history}");
+    assert_eq!(history[0]["kind"], "create");
+    assert_eq!(history[0]["run_id"], run["id"]);
+    assert_eq!(history[0]["task"], "HR/Load");
+    let text = cli.ok(&["datacards", "history", &id]);
+    assert!(text.contains("created by run"), "{text}");
+    let err = cli.fails(&["datacards", "history", "999999"]);
+    assert!(err.contains("999999"), "{err}");
+}

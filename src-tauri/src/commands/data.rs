@@ -35,3 +35,13 @@ pub async fn list_datacards(
         .datacards(&template, folder.as_deref(), limit)
         .await?)
 }
+
+/// Why a card is as it is: the journal's changes of it, newest first ("History of card").
+#[tauri::command]
+#[specta::specta]
+pub async fn datacard_history(
+    state: State<'_, AppState>,
+    card: i64,
+) -> CommandResult<Vec<provisio_engine::model::CardChange>> {
+    Ok(state.engine.datacard_history(card).await?)
+}

@@ -118,10 +118,40 @@ export function DataTab() {
                   ))}
                 </tbody>
               </table>
+              <CardHistory cardId={chosen.id} />
             </aside>
           )}
         </div>
       )}
+    </section>
+  );
+}
+
+/** "History of card": every change the journal holds for it, newest first, field by field. */
+function CardHistory({ cardId }: { cardId: number }) {
+  const history = useQuery({ queryKey: ["card-history", cardId], queryFn: () => api.datacardHistory(cardId) });
+  const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
+  return (
+    <section aria-label={`History of card ${cardId}`}>
+      <h4>History of card</h4>
+      {history.error && <div className="banner error">{errorMessage(history.error)}</div>}
+      {history.data?.length === 0 && <p className="empty">The journal holds no change of this card (it was written before the journal began).</p>}
+      <ol className="card-history">
+        {(history.data ?? []).map((c) => (
+          <li key={`${c.run_id}-${c.kind}-${c.at}`} data-testid="card-change">
+            <strong>{c.kind}</strong> {when(c.at)} by {c.task || "a removed task"}: {c.reason}
+            {c.changes.length > 0 && (
+              <ul>
+                {c.changes.map((f) => (
+                  <li key={f.field}>
+                    <span className="mono">{f.field}</span>: {show(f.from)} → {show(f.to)}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </li>
+        ))}
+      </ol>
     </section>
   );
 }

@@ -10,6 +10,31 @@ use crate::output::{for_terminal, Printer};
 
 pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) -> Result<i32, EngineError> {
     match command {
+        DatacardsCommand::History { card } => {
+            let history = engine.datacard_history(card).await?;
+            printer.emit(&history, || {
+                crate::output::table(
+                    &["WHEN", "RUN", "TASK", "KIND", "WHY", "FIELDS"],
+                    history
+                        .iter()
+                        .map(|c| {
+                            vec![
+                                c.at.clone(),
+                                c.run_id.clone(),
+                                c.task.clone(),
+                                c.kind.clone(),
+                                c.reason.clone(),
+                                c.changes
+                                    .iter()
+                                    .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to))
+                                    .collect::<Vec<_>>()
+                                    .join("; "),
+                            ]
+                        })
+                        .collect(),
+                )
+            });
+        }
         DatacardsCommand::List {
             template,
             folder,

@@ -41,3 +41,54 @@ impl Engine {
         Ok(seen)
     }
 }
+
+impl Engine {
+    /// Why card `card_id` is as it is: every change the journal holds for
+    /// it, newest first (the run, its task, the fields before and after).
+    pub async fn datacard_history(&self, card_id: i64) -> Result<Vec<crate::model::CardChange>> {
+        use crate::model::{CardChange, FieldChange};
+        use serde_json::{Map, Value};
+        let rows = self.store().card_changes(card_id).await?;
+        if rows.is_empty() && !self.store().card_exists(card_id).await? {
+            return Err(crate::error::EngineError::not_found("card", card_id.to_string()));
+        }
+        let object = |text: Option<String>| -> Map<String, Value> {
+            text.and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                .and_then(|v| v.as_object().cloned())
+                .unwrap_or_default()
+        };
+        Ok(rows
+            .into_iter()
+            .map(|(run_id, task, kind, at_ms, before, after)| {
+                let (before, after) = (object(before), object(after));
+                let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
+                fields.sort();
+                fields.dedup();
+                let changes = fields
+                    .into_iter()
+                    .map(|f| FieldChange {
+                        field: f.clone(),
+                        from: before.get(f).cloned().unwrap_or(Value::Null),
+                        to: after.get(f).cloned().unwrap_or(Value::Null),
+                    })
+                    .collect();
+                let short = run_id.get(..8).unwrap_or(&run_id).to_string();
+                let reason = match kind.as_str() {
+                    "create" => format!("created by run {short}"),
+                    "remove" => format!("missing from full run {short}, so marked removed"),
+                    _ => format!("changed by run {short}"),
+                };
+                CardChange {
+                    at: chrono::DateTime::from_timestamp_millis(at_ms)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+                        .unwrap_or_default(),
+                    run_id,
+                    task,
+                    kind,
+                    reason,
+                    changes,
+                }
+            })
+            .collect())
+    }
+}

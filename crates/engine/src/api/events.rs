@@ -144,13 +144,15 @@ impl Engine {
             .await;
         // A read task's values: checked against its mappings, then written to the card if one is named.
         let outcome = match (outcome, &returns) {
-            (Ok(EventOutcome::Completed), Some(path)) => match self.read_back(&task, path, card).await {
-                Ok(values) => {
-                    run.returned = Some(values);
-                    Ok(EventOutcome::Completed)
+            (Ok(EventOutcome::Completed), Some(path)) => {
+                match self.read_back(&task, path, card, &run.id.clone()).await {
+                    Ok(values) => {
+                        run.returned = Some(values);
+                        Ok(EventOutcome::Completed)
+                    }
+                    Err(why) => Ok(EventOutcome::Exception(why)),
                 }
-                Err(why) => Ok(EventOutcome::Exception(why)),
-            },
+            }
             (other, _) => other,
         };
         let (status, outcome_text, message) = match outcome {
@@ -181,6 +183,7 @@ impl Engine {
         task: &crate::model::Task,
         path: &Path,
         card: Option<&CardKey>,
+        run_id: &str,
     ) -> std::result::Result<Value, String> {
         let text = std::fs::read_to_string(path).map_err(|_| {
             "the read script returned no values (it must call return_values from the SDK)".to_string()
@@ -235,7 +238,8 @@ impl Engine {
             values.insert(m.target.clone(), value);
         }
         if let Some(card) = card {
-            self.write_read_values(task, &target, card, &values).await?;
+            self.write_read_values(task, &target, card, &values, run_id)
+                .await?;
         }
         Ok(Value::Object(values))
     }
@@ -248,6 +252,7 @@ impl Engine {
         target: &str,
         card: &CardKey,
         values: &Map<String, Value>,
+        run_id: &str,
     ) -> std::result::Result<(), String> {
         let target = self.target_for(target).await.map_err(|e| e.to_string())?;
         let (template, folder, task_id) = (
@@ -256,6 +261,7 @@ impl Engine {
             task.id.clone(),
         );
         let (card, data) = (card.clone(), Value::Object(values.clone()).to_string());
+        let run_id = run_id.to_string();
         tokio::task::spawn_blocking(move || -> std::result::Result<(), String> {
             use crate::targets::CardWrite;
             let mut t = target.open().map_err(|e| e.to_string())?;
@@ -264,6 +270,8 @@ impl Engine {
                 Duration::from_secs(60),
             )
             .map_err(|e| e.to_string())?;
+            // The card's history names this invocation as the writer.
+            t.journal_as(&run_id);
             let write = CardWrite {
                 template: &template,
                 folder: &folder,

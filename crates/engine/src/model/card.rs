@@ -66,3 +66,18 @@ pub struct RemovalQuery<'a> {
     /// The attribute the object id maps to (a remote target reads the key from it).
     pub key_attribute: &'a str,
 }
+
+/// One change the journal holds for a card: which run made it, when, and the fields before and after.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct CardChange {
+    pub run_id: String,
+    /// `CONNECTOR/TASK` of the run's task (empty when its task is gone).
+    pub task: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    /// `create`, `update` or `remove`.
+    pub kind: String,
+    /// Why, in words: "created by run R", "missing from full run R", "changed by run R".
+    pub reason: String,
+    pub changes: Vec<crate::model::FieldChange>,
+}

@@ -40,6 +40,7 @@ pub mod template;
 pub mod token;
 
 pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
+pub use card::CardChange;
 pub use connector::{
     Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
 };

@@ -40,7 +40,7 @@ pub(super) fn stream_load(
     let output = open_output(output)?;
     let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
-    begin_load(target, task, stopped)?;
+    begin_load(target, task, &run.id, stopped)?;
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
@@ -296,7 +296,7 @@ pub(super) fn load(
     }
 
     // ---- load ----
-    begin_load(target, task, stopped)?;
+    begin_load(target, task, &run.id, stopped)?;
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
@@ -525,6 +525,7 @@ pub(super) fn finish_load(
 pub(super) fn begin_load(
     target: &mut dyn LoadTarget,
     task: &Task,
+    run_id: &str,
     stopped: &AtomicBool,
 ) -> std::result::Result<(), Halt> {
     target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
@@ -533,7 +534,10 @@ pub(super) fn begin_load(
         } else {
             Halt::failed_in(RunStage::Load)(e)
         }
-    })
+    })?;
+    // What the load changes is journalled as this run's, in its own transaction.
+    target.journal_as(run_id);
+    Ok(())
 }
 
 /// How long a load may wait for another task's load: the task's maximum

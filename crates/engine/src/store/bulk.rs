@@ -101,6 +101,10 @@ pub struct BulkCards {
     /// The id the next new card gets; ids are given out here so that one
     /// INSERT of many rows knows the id of each (read at the first insert).
     next_id: Option<i64>,
+    /// The run whose changes are journalled (`None`: nothing is).
+    journal_run: Option<String>,
+    /// Cards created and not journalled yet: (first id, how many), consecutive.
+    created: Option<(i64, i64)>,
 }
 
 /// The numbers of a card's names (`card_names`).
@@ -198,6 +202,8 @@ impl BulkCards {
             padded: Vec::new(),
             names: Vec::new(),
             next_id: None,
+            journal_run: None,
+            created: None,
         })
     }
 
@@ -244,6 +250,7 @@ impl BulkCards {
         if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
             // Indexed columns are left out when they stay the same: setting
             // them would rewrite the card's index entry.
+            self.journal_update(id, c.data)?;
             let mut s = self
                 .conn
                 .prepare_cached(
@@ -254,6 +261,7 @@ impl BulkCards {
             s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
             return Ok(Upsert::Updated(card));
         }
+        self.journal_update(id, c.data)?;
         let mut s = self
             .conn
             .prepare_cached(
@@ -379,7 +387,9 @@ impl BulkCards {
         }
         bind_names(&mut s, names, self.now_ms)?;
         s.raw_execute().map_err(db)?;
+        drop(s);
         out.extend((0..rows.len()).map(|i| Upsert::Created(CardRef { id: first + i as i64 })));
+        self.note_created(first, rows.len() as i64)?;
         Ok(())
     }
 
@@ -482,6 +492,7 @@ impl BulkCards {
     /// commit record of `store::cards`); earlier records of the task are
     /// settled by now and go.
     pub fn record_commit(&mut self, run: &crate::model::Run) -> Result<()> {
+        self.flush_created()?;
         self.conn
             .execute(
                 "DELETE FROM load_commits WHERE task_id = ?1",
@@ -618,6 +629,7 @@ impl BulkCards {
             })
             .map_err(db)?;
         let Some(id) = id else { return Ok(None) };
+        self.journal_update(id, c.data)?;
         self.conn
             .prepare_cached(
                 "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
@@ -659,6 +671,27 @@ impl BulkCards {
             return Ok(false);
         };
         let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
+        if let Some(run) = &self.journal_run {
+            // Same condition as the change: a card that is not changed is not journalled.
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
+                     SELECT ?1, id, 'remove', ?2, json_object(?3, json(data -> ?4)), json_object(?3, ?5)
+                     FROM datacards WHERE id = ?6 AND task = ?7",
+                )
+                .and_then(|mut s| {
+                    s.execute(params![
+                        run,
+                        self.now_ms,
+                        q.status_attribute,
+                        path,
+                        q.removed_value,
+                        card.id,
+                        task
+                    ])
+                })
+                .map_err(db)?;
+        }
         let changed = self
             .conn
             .execute(
@@ -679,10 +712,65 @@ impl BulkCards {
                 params![template, folder, self.now_ms, data.to_string(), id],
             )
             .map_err(db)?;
+        self.note_created(id, 1)?;
         Ok(CardRef { id })
     }
 
+    /// Journals what follows as `run_id`'s changes.
+    pub fn journal_as(&mut self, run_id: &str) {
+        self.journal_run = Some(run_id.to_string());
+    }
+
+    /// Created cards join the pending range when their ids follow it.
+    fn note_created(&mut self, first: i64, n: i64) -> Result<()> {
+        if self.journal_run.is_none() {
+            return Ok(());
+        }
+        match self.created {
+            Some((start, count)) if start + count == first => self.created = Some((start, count + n)),
+            _ => {
+                self.flush_created()?;
+                self.created = Some((first, n));
+            }
+        }
+        Ok(())
+    }
+
+    fn flush_created(&mut self) -> Result<()> {
+        if let (Some((first, n)), Some(run)) = (self.created.take(), &self.journal_run) {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO card_changes (run_id, card_id, cards, kind, at) VALUES (?1, ?2, ?3, 'create', ?4)",
+                )
+                .and_then(|mut s| s.execute(params![run, first, n, self.now_ms]))
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// The fields `patch` changes on card `id`: their values before and after.
+    fn journal_update(&mut self, id: i64, patch: &str) -> Result<()> {
+        let Some(run) = &self.journal_run else {
+            return Ok(());
+        };
+        self.conn
+            .prepare_cached(
+                "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
+                 SELECT ?1, d.id, 'update', ?3,
+                        (SELECT json_group_object(j.key, json(d.data -> j.fullkey))
+                           FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value)),
+                        (SELECT json_group_object(j.key, json(json_quote(j.value)))
+                           FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value))
+                   FROM datacards d WHERE d.id = ?4
+                    AND EXISTS (SELECT 1 FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value))",
+            )
+            .and_then(|mut s| s.execute(params![run, patch, self.now_ms, id]))
+            .map_err(db)?;
+        Ok(())
+    }
+
     pub fn commit(&mut self) -> Result<()> {
+        self.flush_created()?;
         // The checkpoint that follows a big commit copies the WAL into the database file.
         let wal = format!("{}-wal", self.database.display());
         let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);
@@ -700,6 +788,7 @@ impl BulkCards {
         self.names.clear();
         self.empty.clear();
         self.next_id = None;
+        self.created = None;
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.in_tx = false;

@@ -72,6 +72,20 @@ CREATE TABLE IF NOT EXISTS cards.task_cache_delta (
     task_id TEXT PRIMARY KEY,
     entries BLOB NOT NULL
 );
+-- The change journal: what each run did to each card, in the load's own
+-- transaction. A run of created cards is one row (first id, how many);
+-- updates and removals one row per card with the changed fields before and after.
+CREATE TABLE IF NOT EXISTS cards.card_changes (
+    id      INTEGER PRIMARY KEY,
+    run_id  TEXT NOT NULL,
+    card_id INTEGER NOT NULL,
+    cards   INTEGER NOT NULL DEFAULT 1,
+    kind    TEXT NOT NULL,
+    at      INTEGER NOT NULL,
+    before  TEXT,
+    after   TEXT
+);
+CREATE INDEX IF NOT EXISTS cards.card_changes_by_card ON card_changes (card_id);
 CREATE TABLE IF NOT EXISTS cards.load_commits (
     run_id  TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
@@ -102,7 +116,8 @@ async fn prune(conn: &mut SqliteConnection) {
     let _ = sqlx::raw_sql(
         "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
          DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
-         DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);",
+         DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);
+         DELETE FROM cards.card_changes WHERE run_id NOT IN (SELECT id FROM main.runs);",
     )
     .execute(&mut *conn)
     .await;

@@ -300,3 +300,45 @@ impl Store {
         .await?)
     }
 }
+
+impl Store {
+    /// What the journal holds for card `card_id`, newest first: (run id,
+    /// task label, kind, at in ms, before, after).
+    pub async fn card_changes(
+        &self,
+        card_id: i64,
+    ) -> Result<Vec<(String, String, String, i64, Option<String>, Option<String>)>> {
+        let rows = sqlx::query(
+            "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after
+             FROM cards.card_changes c LEFT JOIN runs r ON r.id = c.run_id
+             WHERE (c.kind != 'create' AND c.card_id = ?1)
+                OR (c.kind = 'create' AND c.card_id <= ?1 AND c.card_id + c.cards > ?1)
+             ORDER BY c.id DESC",
+        )
+        .bind(card_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("run_id")?,
+                    r.try_get("task")?,
+                    r.try_get("kind")?,
+                    r.try_get("at")?,
+                    r.try_get("before")?,
+                    r.try_get("after")?,
+                ))
+            })
+            .collect()
+    }
+}
+
+impl Store {
+    pub async fn card_exists(&self, card_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards.datacards WHERE id = ?1")
+            .bind(card_id)
+            .fetch_one(self.pool())
+            .await?;
+        Ok(n > 0)
+    }
+}

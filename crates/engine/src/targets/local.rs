@@ -42,6 +42,10 @@ impl LoadTarget for LocalTarget {
         self.cards.begin()
     }
 
+    fn journal_as(&mut self, run_id: &str) {
+        self.cards.journal_as(run_id)
+    }
+
     fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()> {
         self.cards.begin_in_turn(stopped, limit)
     }

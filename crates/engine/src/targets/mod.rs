@@ -62,6 +62,9 @@ pub trait LoadTarget {
         fetched: &dyn Fn(&str) -> bool,
     ) -> Result<Vec<(CardRef, String)>>;
     fn begin(&mut self) -> Result<()>;
+    /// From now on, the changes written are journalled as `run_id`'s
+    /// (targets without a journal ignore it).
+    fn journal_as(&mut self, _run_id: &str) {}
     /// [`LoadTarget::begin`] once no other load holds the target (loads
     /// take turns), checking `stopped` every second and giving up after `limit`.
     fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()>;

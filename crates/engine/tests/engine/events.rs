@@ -90,6 +90,21 @@ async fn a_read_task_returns_what_its_script_read_and_writes_it_to_the_named_car
     assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.message);
     assert_eq!(card().await["last_name"], "Doe-Read");
     assert_eq!(f.engine.datacards("person", None, 10).await.unwrap().len(), 1);
+    // The card's history names the invocation that wrote it, field by field.
+    let id = f.engine.datacards("person", None, 10).await.unwrap()[0].id;
+    let history = f.engine.datacard_history(id).await.unwrap();
+    assert_eq!(
+        (history[0].kind.as_str(), history[0].run_id.as_str()),
+        ("update", r.id.as_str())
+    );
+    assert_eq!(history[0].changes.len(), 1, "{:?}", history[0]);
+    assert_eq!(
+        (
+            history[0].changes[0].from.as_str(),
+            history[0].changes[0].to.as_str()
+        ),
+        (Some("Doe"), Some("Doe-Read"))
+    );
 
     // A card that does not exist is not made up.
     let nobody = CardKey {

@@ -14,6 +14,7 @@ mod events;
 mod fuzz;
 mod hardening;
 mod hr;
+mod journal;
 #[cfg(unix)]
 mod ldap;
 mod packages;

@@ -1,0 +1,135 @@
+//! The change journal: every card a load creates, changes or marks removed
+//! is journalled with the run, in the load's own transaction, and
+//! `datacard_history` says why a card is as it is, newest first.
+
+use provisio_engine::model::RunStatus;
+
+use crate::scripted::*;
+use crate::support::*;
+
+#[tokio::test]
+async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_field_by_field() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    assert_eq!(first.counts.created, 3);
+    let card = |key: &'static str| {
+        let engine = f.engine.clone();
+        async move {
+            engine
+                .datacards("person", None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|c| c.data["employee_id"] == key)
+                .unwrap()
+                .id
+        }
+    };
+    let (one, two) = (card("1").await, card("2").await);
+
+    // A busy day: everyone's name changes (prefix M); a quiet day changes nothing.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "3"], "prefix": "M"}}"#),
+        )
+        .await
+        .unwrap();
+    let busy = run(&f.engine, &task).await;
+    assert_eq!(busy.counts.updated, 3);
+    let quiet = run(&f.engine, &task).await;
+    assert_eq!(quiet.counts.updated, 0);
+    // 2 leaves the source: the next full run marks it removed.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "3"], "prefix": "M"}}"#),
+        )
+        .await
+        .unwrap();
+    let leaver = run(&f.engine, &task).await;
+    assert_eq!((leaver.status, leaver.counts.removed), (RunStatus::Succeeded, 1));
+
+    let history = f.engine.datacard_history(two).await.unwrap();
+    let kinds: Vec<&str> = history.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["remove", "update", "create"],
+        "newest first; the quiet day changed nothing"
+    );
+    let runs: Vec<&str> = history.iter().map(|c| c.run_id.as_str()).collect();
+    assert_eq!(runs, [leaver.id.as_str(), busy.id.as_str(), first.id.as_str()]);
+    assert!(history.iter().all(|c| c.task == "HR/Load"));
+    let removed = &history[0];
+    assert!(removed.reason.starts_with("missing from full run"), "{removed:?}");
+    assert_eq!(removed.changes.len(), 1);
+    assert_eq!(removed.changes[0].field, "accountStatus");
+    assert_eq!(removed.changes[0].to, "5 - Removed");
+    let changed = &history[1];
+    assert_eq!(
+        changed.changes.len(),
+        1,
+        "only the field that changed: {changed:?}"
+    );
+    assert_eq!(
+        (
+            &changed.changes[0].field,
+            &changed.changes[0].from,
+            &changed.changes[0].to
+        ),
+        (
+            &"last_name".to_string(),
+            &serde_json::json!("N2"),
+            &serde_json::json!("M2")
+        )
+    );
+    // Card 1 was created and changed, never removed.
+    let kinds: Vec<String> = f
+        .engine
+        .datacard_history(one)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.kind)
+        .collect();
+    assert_eq!(kinds, ["update", "create"]);
+    assert!(f.engine.datacard_history(987_654).await.is_err(), "no such card");
+}
+
+#[tokio::test]
+async fn a_run_that_commits_nothing_journals_nothing() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"limits": {"update_limit": 2}}"#,
+    )
+    .await;
+    // Three new cards exceed the limit of two: interrupted, nothing loaded, nothing journalled.
+    let r = run(&f.engine, &task).await;
+    assert_eq!(r.status, RunStatus::Interrupted);
+    assert!(f.engine.datacards("person", None, 10).await.unwrap().is_empty());
+    let approved = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(approved.counts.created, 3);
+    for card in f.engine.datacards("person", None, 10).await.unwrap() {
+        let history = f.engine.datacard_history(card.id).await.unwrap();
+        assert_eq!(history.len(), 1, "only the approved run: {history:?}");
+        assert_eq!(history[0].run_id, approved.id);
+    }
+}
