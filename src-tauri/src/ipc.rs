@@ -54,6 +54,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             tasks::missing_task_fields,
             tasks::schedule_preview,
             runs::run_now,
+            runs::undo_run,
             runs::stop_task,
             runs::clear_cache,
             runs::task_history,

@@ -684,6 +684,18 @@ test("the Authentication tab lists a directory connector's authentication task, 
   assert.ok(runs[0].includes("1 / 0 / 0 / 1 / 0"), "fetched 1, removed 1: " + runs[0]);
   await shot("history-chart");
 
+  // Undo the second day: its plan first, then bob's login is enabled again, by a run of its own.
+  await driver.click(await driver.byName("Open"));
+  await driver.click(await driver.byName("Undo this run…"));
+  const [undoPlan] = await driver.waitFor("[data-testid=undo-plan]");
+  await driver.until(() => driver.text(undoPlan), (t) => /restore — enabled: false → true/.test(t), { what: "the undo plan" });
+  await shot("undo-plan");
+  await driver.click(await driver.byName("Undo"));
+  await driver.waitFor("[data-testid=undo-done]");
+  await driver.click(await driver.byName("Close"));
+  const accounts = JSON.parse(provisio("--json", "datacards", "list", "--template", "auth_user"));
+  assert.equal(accounts.find((c) => c.data.account === "bob@corp").data.enabled, "true", "the undo restored bob's login");
+
   // The directory connector's editor tests its connection with the saved parameters and keyring password.
   await openTab("Overview");
   await driver.click(await driver.byName("Edit connector Directory"));

@@ -66,6 +66,8 @@ export const commands = {
 	schedulePreview: (schedule: string, timezone: string, runType: RunType, task: string | null) => typedError<SchedulePreview, ErrorBody>(__TAURI_INVOKE("schedule_preview", { schedule, timezone, runType, task })),
 	/**  Starts a run and returns at once; its progress arrives as `RunProgress` events. */
 	runNow: (task: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("run_now", { task })),
+	/**  Plans (`dry_run`) or applies the undo of a run (local store); conflicts only with `force`. */
+	undoRun: (runId: string, dryRun: boolean, force: boolean) => typedError<UndoPlan, ErrorBody>(__TAURI_INVOKE("undo_run", { runId, dryRun, force })),
 	/**  Asks the task's running runs to stop; returns their ids. */
 	stopTask: (task: string) => typedError<string[], ErrorBody>(__TAURI_INVOKE("stop_task", { task })),
 	clearCache: (task: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("clear_cache", { task })),
@@ -667,7 +669,9 @@ export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "
 "failed";
 
 /**  A run of a scheduled task, or an event task's invocation. */
-export type RunKind = "scheduled" | "event";
+export type RunKind = "scheduled" | "event" | 
+/**  The reversal of another run's changes (`run undo`). */
+"undo";
 
 /**
  *  What a run read: everything, only what changed since the last
@@ -1008,6 +1012,28 @@ export type Template = {
 	attributes: Attribute[],
 	/**  Seeded templates cannot be replaced by a user definition. */
 	built_in?: boolean,
+};
+
+/**  What undoing a run does, field by field; after an undo, the undo run's id. */
+export type UndoPlan = {
+	run_id: string,
+	task: string,
+	dry_run: boolean,
+	/**  Steps applied (or to apply); conflicts are applied only with `force`. */
+	steps: UndoStep[],
+	/**  The undo's own run (it is in history and can be undone too); `None` for a dry run. */
+	undo_run_id: string | null,
+};
+
+/**  One card an undo changes back, or cannot. */
+export type UndoStep = {
+	card_id: number,
+	/**  `mark removed` (a card the run created), `set back` (fields it changed), `restore` (a card it marked removed). */
+	action: string,
+	/**  Each field from its value now to the value the undo writes. */
+	changes: FieldChange[],
+	/**  Why the step is a conflict (a later run changed the field again; nothing to mark it removed with); `None` when it is not. */
+	conflict: string | null,
 };
 
 export type Value = null | boolean | number | string | Value[] | { [key in string]: Value };

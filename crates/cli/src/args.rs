@@ -141,6 +141,19 @@ pub enum RunCommand {
     },
     /// What an interrupted run planned: why it stopped, its counts and the first removals
     Plan { run_id: String },
+    /// Undo what a run changed (local store): plan first, then apply; conflicts only with --force
+    Undo {
+        run_id: String,
+        /// Show the plan, change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Also set back fields a later run changed again
+        #[arg(long)]
+        force: bool,
+        /// Only this card (repeatable)
+        #[arg(long = "card", value_name = "ID")]
+        cards: Vec<i64>,
+    },
     /// Execute a run recorded by `task run` without --wait (used internally)
     #[command(hide = true)]
     Execute {

@@ -130,3 +130,15 @@ pub async fn approve_run(state: State<'_, AppState>, run_id: String) -> CommandR
     });
     Ok(run)
 }
+
+/// Plans (`dry_run`) or applies the undo of a run (local store); conflicts only with `force`.
+#[tauri::command]
+#[specta::specta]
+pub async fn undo_run(
+    state: State<'_, AppState>,
+    run_id: String,
+    dry_run: bool,
+    force: bool,
+) -> CommandResult<provisio_engine::model::UndoPlan> {
+    Ok(state.engine.undo_run(&run_id, dry_run, force, &[]).await?)
+}

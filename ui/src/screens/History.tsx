@@ -1,8 +1,9 @@
 import { useMemo, useState } from "react";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { chooseFileToSave } from "../dialogs";
 import { api, errorMessage } from "../api";
 import type { Run, RunFile, RunStatus } from "../bindings";
+import { Confirm } from "../components/Confirm";
 import { RunsChart } from "../components/RunsChart";
 import { VirtualTable, type Column } from "../components/VirtualTable";
 import { progressText, useProgress } from "../progress";
@@ -144,6 +145,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
           ← History of {taskName}
         </button>
         <h2>Run {r ? when(r.started_at) : ""}</h2>
+        {r && r.status === "succeeded" && r.kind !== "event" && <UndoRun runId={runId} />}
       </div>
       {progress?.status === "running" && (
         <div className="banner notice" role="status" data-testid="run-progress">
@@ -210,5 +212,72 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
         {log.error ? errorMessage(log.error) : lines.join("\n")}
       </pre>
     </section>
+  );
+}
+
+/**
+ * "Undo this run…": the plan first, field by field (nothing changes), then
+ * the undo; a production installation asks once more. Conflicts (fields a
+ * later run changed again) are listed and skipped.
+ */
+function UndoRun({ runId }: { runId: string }) {
+  const client = useQueryClient();
+  const engine = useQuery({ queryKey: ["engine-status"], queryFn: () => api.engineStatus() });
+  const prod = engine.data?.environment_type === "prod";
+  const [asked, setAsked] = useState(false);
+  const [sure, setSure] = useState(false);
+  const plan = useQuery({ queryKey: ["undo-plan", runId], queryFn: () => api.undoRun(runId, true, false), enabled: asked });
+  const apply = useMutation({
+    mutationFn: () => api.undoRun(runId, false, false),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["history"] }),
+  });
+  const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
+  if (!asked) {
+    return (
+      <button type="button" onClick={() => setAsked(true)}>
+        Undo this run…
+      </button>
+    );
+  }
+  const steps = plan.data?.steps ?? [];
+  return (
+    <Confirm
+      title="Undo this run"
+      action={apply.data ? "Close" : prod && !sure ? "Undo in production…" : "Undo"}
+      onCancel={() => setAsked(false)}
+      onConfirm={() => {
+        if (apply.data) setAsked(false);
+        else if (prod && !sure) setSure(true);
+        else apply.mutate();
+      }}
+    >
+      {plan.isPending && <p>Reading the journal…</p>}
+      {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
+      {plan.data && (
+        <>
+          <p>
+            Undoing this run of {plan.data.task} changes {steps.filter((s) => !s.conflict).length} cards back
+            {steps.some((s) => s.conflict) ? `; ${steps.filter((s) => s.conflict).length} conflicting cards are skipped` : ""}:
+          </p>
+          <ul className="undo-plan" data-testid="undo-plan">
+            {steps.slice(0, 50).map((s) => (
+              <li key={`${s.card_id}-${s.action}`}>
+                Card {s.card_id}: {s.action}
+                {s.changes.map((c) => ` — ${c.field}: ${show(c.from)} → ${show(c.to)}`).join("")}
+                {s.conflict && <strong> (conflict: {s.conflict})</strong>}
+              </li>
+            ))}
+            {steps.length > 50 && <li>… and {steps.length - 50} more</li>}
+          </ul>
+        </>
+      )}
+      {prod && sure && !apply.data && <div className="banner warning" role="note">This is a production installation: Undo once more to change its cards.</div>}
+      {apply.error && <div className="banner error">{errorMessage(apply.error)}</div>}
+      {apply.data && (
+        <div className="banner notice" role="status" data-testid="undo-done">
+          Undone: run {apply.data.undo_run_id?.slice(0, 8)} in history put the cards back (it can be undone too).
+        </div>
+      )}
+    </Confirm>
   );
 }

@@ -43,4 +43,35 @@ describe("a run's detail", () => {
     fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "refused" } });
     expect(screen.getByTestId("run-log").textContent).toBe("the target refused card 7");
   });
+
+  it("undoes a succeeded run after showing its plan, and asks once more in production", async () => {
+    const calls: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
+      run_log: () => "",
+      engine_status: () => ({ version: "0", data_dir: "/d", environment_type: "prod", scheduler: null, secure_access: "none" }),
+      undo_run: (args) => {
+        calls.push(args);
+        return {
+          run_id: "r1", task: "HR/Nightly", dry_run: args.dryRun,
+          steps: [
+            { card_id: 7, action: "set back", changes: [{ field: "last_name", from: "X", to: "Doe" }], conflict: null },
+            { card_id: 8, action: "set back", changes: [{ field: "last_name", from: "Y", to: "Roe" }], conflict: "changed again since: last_name" },
+          ],
+          undo_run_id: args.dryRun ? null : "u1234567890",
+        };
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
+    const plan = await screen.findByTestId("undo-plan");
+    expect(plan.textContent).toContain("Card 7: set back — last_name: X → Doe");
+    expect(plan.textContent).toContain("conflict: changed again since: last_name");
+    expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);
+    fireEvent.click(screen.getByRole("button", { name: "Undo in production…" }));
+    await screen.findByText(/This is a production installation/);
+    expect(calls.length).toBe(1);
+    fireEvent.click(screen.getByRole("button", { name: "Undo" }));
+    await screen.findByTestId("undo-done");
+    expect(calls[1]).toEqual({ runId: "r1", dryRun: false, force: false });
+  });
 });

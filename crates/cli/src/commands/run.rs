@@ -52,6 +52,55 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
             });
             Ok(0)
         }
+        RunCommand::Undo {
+            run_id,
+            dry_run,
+            force,
+            cards,
+        } => {
+            let plan = engine.undo_run(&run_id, dry_run, force, &cards).await?;
+            printer.emit(&plan, || {
+                let mut out = format!(
+                    "{} of run {} of {}: {} cards",
+                    if plan.dry_run { "undo plan" } else { "undone" },
+                    plan.run_id,
+                    plan.task,
+                    plan.steps.len()
+                );
+                for s in &plan.steps {
+                    let fields: Vec<String> = s
+                        .changes
+                        .iter()
+                        .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
+                        .collect();
+                    out.push_str(&format!(
+                        "
+  card {} {}: {}",
+                        s.card_id,
+                        s.action,
+                        fields.join("; ")
+                    ));
+                    if let Some(c) = &s.conflict {
+                        out.push_str(&format!(
+                            " — conflict: {c}{}",
+                            if force {
+                                " (forced)"
+                            } else {
+                                "; skipped (--force applies it)"
+                            }
+                        ));
+                    }
+                }
+                if let Some(id) = &plan.undo_run_id {
+                    out.push_str(&format!(
+                        "
+the undo is run {id} (it can be undone too)"
+                    ));
+                }
+                out
+            });
+            Ok(0)
+        }
         RunCommand::Execute { run_id, approve } => {
             let run = engine.execute_run(&run_id, approve).await?;
             printer.emit(&run, || summary_text(&run, engine.interruption_help(&run)));

@@ -535,3 +535,45 @@ fn datacards_history_names_the_run_that_created_a_card() {
     let err = cli.fails(&["datacards", "history", "999999"]);
     assert!(err.contains("999999"), "{err}");
 }
+
+#[test]
+fn run_undo_shows_its_plan_then_sets_the_cards_back_as_a_run_of_its_own() {
+    let cli = Cli::new();
+    scripted(&cli, 3);
+    cli.json(&["task", "run", "HR/Load", "--wait"]);
+    let padded = cli.file("padded.json", r#"{"parameters": {"count": 3, "pad": 2}}"#);
+    cli.ok(&["connector", "update", "HR", "--file", padded.to_str().unwrap()]);
+    let changed = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(changed["counts"]["updated"], 3);
+    let id = changed["id"].as_str().unwrap();
+    let names = |cli: &Cli| -> Vec<String> {
+        let cards = cli.json(&["datacards", "list", "--template", "person"]);
+        let mut v: Vec<String> = cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["data"]["last_name"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&cli), ["P0xx", "P1xx", "P2xx"]);
+
+    let plan = cli.json(&["run", "undo", id, "--dry-run"]);
+    assert_eq!(plan["dry_run"], true);
+    assert_eq!(plan["steps"].as_array().map(Vec::len), Some(3));
+    assert_eq!(plan["steps"][0]["action"], "set back");
+    assert_eq!(names(&cli), ["P0xx", "P1xx", "P2xx"], "a dry run changes nothing");
+
+    let text = cli.ok(&["run", "undo", id]);
+    assert!(
+        text.contains("undone of run") && text.contains("last_name: \"P0xx\" -> \"P0\""),
+        "{text}"
+    );
+    assert_eq!(names(&cli), ["P0", "P1", "P2"]);
+    let history = cli.json(&["task", "history", "HR/Load"]);
+    assert_eq!(history[0]["kind"], "undo");
+    assert_eq!(history[0]["counts"]["updated"], 3);
+    let err = cli.fails(&["run", "undo", "no-such-run"]);
+    assert!(err.contains("no-such-run"), "{err}");
+}

@@ -81,3 +81,27 @@ pub struct CardChange {
     pub reason: String,
     pub changes: Vec<crate::model::FieldChange>,
 }
+
+/// One card an undo changes back, or cannot.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct UndoStep {
+    pub card_id: i64,
+    /// `mark removed` (a card the run created), `set back` (fields it changed), `restore` (a card it marked removed).
+    pub action: String,
+    /// Each field from its value now to the value the undo writes.
+    pub changes: Vec<crate::model::FieldChange>,
+    /// Why the step is a conflict (a later run changed the field again; nothing to mark it removed with); `None` when it is not.
+    pub conflict: Option<String>,
+}
+
+/// What undoing a run does, field by field; after an undo, the undo run's id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct UndoPlan {
+    pub run_id: String,
+    pub task: String,
+    pub dry_run: bool,
+    /// Steps applied (or to apply); conflicts are applied only with `force`.
+    pub steps: Vec<UndoStep>,
+    /// The undo's own run (it is in history and can be undone too); `None` for a dry run.
+    pub undo_run_id: Option<String>,
+}

@@ -40,7 +40,7 @@ pub mod template;
 pub mod token;
 
 pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
-pub use card::CardChange;
+pub use card::{CardChange, UndoPlan, UndoStep};
 pub use connector::{
     Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
 };

@@ -47,11 +47,14 @@ words! { RunStatus {
 pub enum RunKind {
     Scheduled,
     Event,
+    /// The reversal of another run's changes (`run undo`).
+    Undo,
 }
 
 words! { RunKind {
     Scheduled => "scheduled",
     Event => "event",
+    Undo => "undo",
 } }
 
 /// Where a running run is.

@@ -716,6 +716,19 @@ impl BulkCards {
         Ok(CardRef { id })
     }
 
+    /// Writes `patch`'s fields onto card `id` (a null removes the field), journalled; whether the card exists.
+    pub fn patch_card(&mut self, id: i64, patch: &str) -> Result<bool> {
+        self.journal_update(id, patch)?;
+        let changed = self
+            .conn
+            .prepare_cached(
+                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)), updated_at = ?3 WHERE id = ?1",
+            )
+            .and_then(|mut s| s.execute(params![id, patch, self.now_ms]))
+            .map_err(db)?;
+        Ok(changed > 0)
+    }
+
     /// Journals what follows as `run_id`'s changes.
     pub fn journal_as(&mut self, run_id: &str) {
         self.journal_run = Some(run_id.to_string());

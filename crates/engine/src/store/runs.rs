@@ -342,3 +342,51 @@ impl Store {
         Ok(n > 0)
     }
 }
+
+/// One journal row of a run: (row id, card id, how many cards, kind, before, after).
+pub type JournalRow = (i64, i64, i64, String, Option<String>, Option<String>);
+
+impl Store {
+    /// What the journal holds of run `run_id`, in the order it was written.
+    pub async fn run_changes(&self, run_id: &str) -> Result<Vec<JournalRow>> {
+        let rows = sqlx::query(
+            "SELECT id, card_id, cards, kind, before, after FROM cards.card_changes WHERE run_id = ?1 ORDER BY id",
+        )
+        .bind(run_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("card_id")?,
+                    r.try_get("cards")?,
+                    r.try_get("kind")?,
+                    r.try_get("before")?,
+                    r.try_get("after")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Whether a later journal row (after row `row_id`) changed card `card_id` again.
+    pub async fn changed_later(&self, card_id: i64, row_id: i64) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM cards.card_changes WHERE card_id = ?1 AND id > ?2 AND kind != 'create'",
+        )
+        .bind(card_id)
+        .bind(row_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
+    /// A card's values, if the card exists.
+    pub async fn card_data(&self, card_id: i64) -> Result<Option<serde_json::Value>> {
+        let text: Option<String> = sqlx::query_scalar("SELECT data FROM cards.datacards WHERE id = ?1")
+            .bind(card_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+}

@@ -66,6 +66,10 @@ impl LoadTarget for LocalTarget {
         self.cards.create_card(template, folder, data)
     }
 
+    fn patch_card(&mut self, card: CardRef, patch: &str) -> Result<bool> {
+        self.cards.patch_card(card.id, patch)
+    }
+
     fn take_back(&mut self, card: CardRef) -> Result<()> {
         self.cards.delete_card(card.id)
     }

@@ -116,6 +116,13 @@ pub trait LoadTarget {
     }
     /// Undoes a card this unit created (its object id turned up again later).
     fn take_back(&mut self, card: CardRef) -> Result<()>;
+    /// Writes `patch`'s fields onto `card` (a null removes a field); whether it exists. Undo uses it.
+    fn patch_card(&mut self, _card: CardRef, _patch: &str) -> Result<bool> {
+        Err(crate::error::EngineError::invalid(
+            "target",
+            "undoing a run is built for the local datacard store only",
+        ))
+    }
     /// Saves the task's data cache with the unit, streamed by `write` so the
     /// whole cache is never held twice in memory.
     fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()>;

@@ -133,3 +133,109 @@ async fn a_run_that_commits_nothing_journals_nothing() {
         assert_eq!(history[0].run_id, approved.id);
     }
 }
+
+#[tokio::test]
+async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itself_be_undone() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    let names = || {
+        let engine = f.engine.clone();
+        async move {
+            let mut v: Vec<(String, String, String)> = engine
+                .datacards("person", None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| {
+                    let s = |k: &str| c.data[k].as_str().unwrap_or("").to_string();
+                    (s("employee_id"), s("last_name"), s("accountStatus"))
+                })
+                .collect();
+            v.sort();
+            v
+        }
+    };
+    let before_bad_day = names().await;
+    // A bad day: everyone renamed, 3 dropped from the source (marked removed).
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2"], "prefix": "X"}}"#),
+        )
+        .await
+        .unwrap();
+    let bad = run(&f.engine, &task).await;
+    assert_eq!((bad.counts.updated, bad.counts.removed), (2, 1));
+
+    // The plan first: nothing changes.
+    let plan = f.engine.undo_run(&bad.id, true, false, &[]).await.unwrap();
+    assert_eq!(plan.steps.len(), 3);
+    assert!(plan.steps.iter().all(|s| s.conflict.is_none()), "{plan:?}");
+    assert!(plan.undo_run_id.is_none());
+    let restore = plan.steps.iter().find(|s| s.action == "restore").unwrap();
+    assert_eq!(restore.changes[0].field, "accountStatus");
+    assert_ne!(names().await, before_bad_day);
+
+    // The undo: exactly the state before the bad day, recorded as a run of its own.
+    let undone = f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
+    assert_eq!(names().await, before_bad_day);
+    let undo_run = f
+        .engine
+        .run(undone.undo_run_id.as_deref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        (undo_run.kind.as_str(), undo_run.status),
+        ("undo", RunStatus::Succeeded)
+    );
+    assert_eq!(undo_run.counts.updated, 3);
+
+    // Undoing the undo brings the bad day back; then a later run changes card 1
+    // again, and undoing the bad day once more reports that as a conflict.
+    f.engine
+        .undo_run(undone.undo_run_id.as_deref().unwrap(), false, false, &[])
+        .await
+        .unwrap();
+    let after_redo = names().await;
+    assert!(
+        after_redo.iter().any(|(id, name, _)| id == "1" && name == "X1"),
+        "{after_redo:?}"
+    );
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2"], "prefix": "Y"}}"#),
+        )
+        .await
+        .unwrap();
+    run(&f.engine, &task).await;
+    let plan = f.engine.undo_run(&bad.id, true, false, &[]).await.unwrap();
+    let conflicts: Vec<&str> = plan.steps.iter().filter_map(|s| s.conflict.as_deref()).collect();
+    assert!(
+        conflicts.iter().any(|c| c.contains("last_name")),
+        "card names changed again by the later run: {conflicts:?}"
+    );
+
+    // Undoing only the cards named: the first run's creation of card 1 only.
+    let one = f
+        .engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.data["employee_id"] == "1")
+        .unwrap()
+        .id;
+    let plan = f.engine.undo_run(&first.id, true, false, &[one]).await.unwrap();
+    assert_eq!(plan.steps.len(), 1);
+    assert_eq!(plan.steps[0].action, "mark removed");
+}

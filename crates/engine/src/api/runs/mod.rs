@@ -11,6 +11,7 @@ mod history;
 mod hr_report;
 mod inputs;
 mod recovery;
+mod undo;
 
 pub(crate) use approval::help_of;
 pub use approval::PlannedChanges;
