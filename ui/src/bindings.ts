@@ -357,7 +357,9 @@ export type DirectoryCheck = {
 	users_capped: boolean,
 	groups: number,
 	groups_capped: boolean,
-	/**  What works but deserves a look (a filter matching nothing, no encryption). */
+	/**  The server's certificate, when the connection is encrypted. */
+	certificate: ServerCertificate | null,
+	/**  What works but deserves a look (a filter matching nothing, no encryption, a certificate near its end). */
 	warnings: string[],
 };
 
@@ -767,6 +769,16 @@ export type ScriptVersion = {
 	/**  When it was replaced (RFC 3339). */
 	replaced_at: string,
 	bytes: number,
+};
+
+/**  A directory server's certificate as Test connection saw it. */
+export type ServerCertificate = {
+	subject: string,
+	issuer: string,
+	/**  RFC 3339, UTC. */
+	expires: string,
+	/**  Whole days until it expires (negative: expired). */
+	days_left: number,
 };
 
 /**  One setting's definition. */

@@ -56,6 +56,12 @@ function TestConnection({ id }: { id: string }) {
         <div className="banner notice" role="status" data-testid="connection-check">
           Connected to {test.data.url} (TLS: {test.data.tls}) as {test.data.bound_as}; base DN {test.data.base_dn} found; the user filter matches{" "}
           {counted(test.data.users, test.data.users_capped)} entries and the group filter {counted(test.data.groups, test.data.groups_capped)}.
+          {test.data.certificate && (
+            <div data-testid="server-certificate">
+              Certificate {test.data.certificate.subject}, issued by {test.data.certificate.issuer}, expires {test.data.certificate.expires} (
+              {test.data.certificate.days_left} days).
+            </div>
+          )}
           {test.data.warnings.map((w) => (
             <div key={w} className="note">
               Warning: {w}

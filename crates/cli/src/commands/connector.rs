@@ -54,6 +54,12 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
                         counted(check.groups, check.groups_capped)
                     ),
                 ];
+                if let Some(c) = &check.certificate {
+                    lines.push(format!(
+                        "certificate {} issued by {}, expires {} ({} days)",
+                        c.subject, c.issuer, c.expires, c.days_left
+                    ));
+                }
                 lines.extend(check.warnings.iter().map(|w| format!("warning: {w}")));
                 lines.join("\n")
             });

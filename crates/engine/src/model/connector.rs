@@ -131,6 +131,19 @@ pub struct DirectoryCheck {
     pub users_capped: bool,
     pub groups: u64,
     pub groups_capped: bool,
-    /// What works but deserves a look (a filter matching nothing, no encryption).
+    /// The server's certificate, when the connection is encrypted.
+    pub certificate: Option<ServerCertificate>,
+    /// What works but deserves a look (a filter matching nothing, no encryption, a certificate near its end).
     pub warnings: Vec<String>,
+}
+
+/// A directory server's certificate as Test connection saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct ServerCertificate {
+    pub subject: String,
+    pub issuer: String,
+    /// RFC 3339, UTC.
+    pub expires: String,
+    /// Whole days until it expires (negative: expired).
+    pub days_left: i64,
 }

@@ -43,6 +43,7 @@ pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
 pub use card::{CardChange, UndoPlan, UndoStep};
 pub use connector::{
     Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
+    ServerCertificate,
 };
 pub use run::{
     EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,

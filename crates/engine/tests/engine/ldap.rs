@@ -327,6 +327,18 @@ async fn start_tls_and_ldaps_trust_the_ca_file_from_the_connector_folder_and_ref
         .unwrap();
     let r = run(&f, "Directory/Users").await;
     assert_eq!(r.counts.created, 1);
+    // Test connection shows the certificate the reads trust, and warns of its near end (the test CA signs for 2 days).
+    let check = f.engine.test_connector("Directory").await.unwrap();
+    let cert = check.certificate.clone().expect("a certificate over StartTLS");
+    assert!(
+        cert.subject.contains("127.0.0.1") && cert.issuer.contains("Provisio test CA"),
+        "{cert:?}"
+    );
+    assert!((0..=2).contains(&cert.days_left), "{cert:?}");
+    assert!(
+        check.warnings.iter().any(|w| w.contains("expires on")),
+        "{check:?}"
+    );
 
     // LDAPS: TLS from the first byte, the same CA file trusted.
     let mut ldaps = params(&server, json!({"ca_file": "ca.pem"}));
@@ -342,6 +354,7 @@ async fn start_tls_and_ldaps_trust_the_ca_file_from_the_connector_folder_and_ref
         .unwrap();
     let check = f.engine.test_connector("Directory").await.unwrap();
     assert!(check.tls.starts_with("LDAPS"), "{check:?}");
+    assert!(check.certificate.is_some_and(|c| c.subject.contains("127.0.0.1")));
     assert_eq!(run(&f, "Directory/Users").await.counts.unchanged, 1);
 }
 

@@ -57,6 +57,13 @@ pub async fn test(
         warnings
             .push("the connection is not encrypted: use ldaps:// or start_tls outside a test network".into());
     }
+    let certificate = super::certificate::server_certificate(params).await?;
+    if let Some(c) = certificate.as_ref().filter(|c| c.days_left < 30) {
+        warnings.push(format!(
+            "the server's certificate ({}) expires on {}: in {} days; renew it before the reads start failing",
+            c.subject, c.expires, c.days_left
+        ));
+    }
     Ok(DirectoryCheck {
         url: params.url.clone(),
         tls: match (tls, &params.ca_file) {
@@ -70,6 +77,7 @@ pub async fn test(
         users_capped: users.1,
         groups: groups.0,
         groups_capped: groups.1,
+        certificate,
         warnings,
     })
 }

@@ -17,6 +17,7 @@
 //! state does.
 
 pub mod auth;
+mod certificate;
 pub mod check;
 pub mod event;
 pub mod parameters;
