@@ -3,6 +3,9 @@
 use std::io::Write;
 use std::process::Command;
 
+use serde_json::Value;
+
+use crate::slapd::{Slapd, BASE, READER};
 use crate::support::*;
 
 #[test]
@@ -122,4 +125,85 @@ fn authentication_tasks_are_created_listed_shown_tested_and_removed() {
     assert!(err.contains("not an authentication task"), "{err}");
     cli.ok(&["auth-task", "remove", "Directory/Staff login"]);
     assert!(!cli.ok(&["auth-task", "list"]).contains("Staff login"));
+}
+
+#[test]
+fn kill_9_during_a_directory_read_loads_nothing_and_the_next_run_loads_everyone() {
+    const USERS: usize = 3000;
+    let server = Slapd::start();
+    let mut ldif = String::new();
+    for i in 0..USERS {
+        ldif.push_str(&format!(
+            "dn: uid=u{i},ou=people,{BASE}\nobjectClass: inetOrgPerson\nuid: u{i}\ncn: u{i}\nsn: S{i}\n\n"
+        ));
+    }
+    server.add(&ldif);
+    let cli = Cli::new();
+    cli.ok(&["settings", "set", "environment_type=test"]);
+    let template = cli.file(
+        "template.json",
+        r#"{"code": "directory_user", "name": "Directory user", "attributes": [
+            {"code": "uuid"}, {"code": "uid"}, {"code": "taskid"}], "folders": [{"code": "directory_users"}]}"#,
+    );
+    cli.ok(&["template", "add", "--file", template.to_str().unwrap()]);
+    // One entry a page: the read takes thousands of round trips, long enough to be killed in.
+    let connector = cli.file(
+        "directory.json",
+        &serde_json::json!({"name": "Directory", "type": "ldap", "secret_parameters": ["/bind_password"],
+            "parameters": {"url": server.url(), "bind_dn": READER, "bind_password": server.reader_password,
+                           "base_dn": BASE, "directory_kind": "openldap", "page_size": 1}})
+        .to_string(),
+    );
+    cli.ok(&["connector", "create", "--file", connector.to_str().unwrap()]);
+    let task = cli.file(
+        "task.json",
+        r#"{"name": "Users", "usage": "scheduled", "schedule": "0 0 2 * * *", "object_id_attribute": "entryUUID",
+            "target_template": "directory_user", "target_folder": "directory_users", "task_id_attribute": "taskid",
+            "mappings": [{"source": "entryUUID", "target": "uuid"}, {"source": "uid", "target": "uid"}]}"#,
+    );
+    cli.ok(&[
+        "task",
+        "create",
+        "--connector",
+        "Directory",
+        "--file",
+        task.to_str().unwrap(),
+    ]);
+
+    let mut child = cli.spawn_run("Directory/Users");
+    let mut reading = false;
+    for _ in 0..500 {
+        let out = cli.run(&["--json", "task", "history", "Directory/Users", "--limit", "1"]);
+        if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+            if v[0]["stage"] == "extract" {
+                reading = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(reading, "the run never reached its directory read");
+    std::thread::sleep(std::time::Duration::from_millis(30));
+    child.kill().unwrap(); // SIGKILL mid-read
+    child.wait().unwrap();
+
+    let history = cli.json(&["task", "history", "Directory/Users"]);
+    assert_eq!(history[0]["status"], "failed", "{}", history[0]);
+    let cards = cli.json(&[
+        "datacards",
+        "list",
+        "--template",
+        "directory_user",
+        "--limit",
+        "10000",
+    ]);
+    assert_eq!(
+        cards.as_array().map(Vec::len),
+        Some(0),
+        "nothing of a killed read is loaded"
+    );
+
+    let run = cli.json(&["task", "run", "Directory/Users", "--wait"]);
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["counts"]["created"], USERS);
 }

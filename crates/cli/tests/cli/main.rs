@@ -9,4 +9,8 @@ mod packages_and_logs;
 mod runs;
 mod scripts;
 mod serve;
+// The engine tests' OpenLDAP helper: one slapd per test on 127.0.0.1.
+#[allow(dead_code)]
+#[path = "../../../engine/tests/engine/slapd.rs"]
+mod slapd;
 mod support;
