@@ -1,4 +1,4 @@
-import { useMemo, useState, type ReactNode } from "react";
+import { useMemo, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import { TemplateOptions } from "../components/TemplateOptions";
@@ -7,6 +7,7 @@ import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
 import type { Open } from "./nav";
+import { Field } from "../components/Field";
 
 /** The labels the editor shows for the engine's field names (the missing-fields list uses them). */
 export const FIELD_LABEL: Record<string, string> = {
@@ -254,15 +255,6 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
 
 type Part = { draft: TaskInput; set: (p: Partial<TaskInput>) => void };
 
-function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
-  return (
-    <label>
-      <span>{label}</span>
-      {children}
-      {hint && <small className="hint">{hint}</small>}
-    </label>
-  );
-}
 
 /** A labelled select of numbered choices: (value, text) pairs. */
 function NumberChoice(props: { label: string; value: number; options: [number, string][]; onChange: (n: number) => void }) {

@@ -7,6 +7,7 @@ import { onRowControl } from "../components/VirtualTable";
 import { choosePackage, ExportDialog, ImportDialog } from "../screens/Packages";
 import { connectorsQuery, TYPE_LABEL } from "./Overview";
 import { when } from "./TasksPanel";
+import { Field } from "../components/Field";
 
 const authTasksQuery = (connectorId: string) => ({
   queryKey: ["auth-tasks", connectorId],
@@ -306,15 +307,6 @@ function RemoveAuthTasks({ tasks, onDone }: { tasks: TaskSummary[]; onDone: () =
 
 const EMPTY: AuthTaskInput = { name: "", realm: "", login_attribute: "uid", user_filter: null, group_dn: null, schedule: "0 */15 * * * *", enabled: true };
 
-function Field({ label, children, hint }: { label: string; children: ReactNode; hint?: string }) {
-  return (
-    <label>
-      <span>{label}</span>
-      {children}
-      {hint && <small className="hint">{hint}</small>}
-    </label>
-  );
-}
 
 /** One authentication task: who may log in, to which realm, and a login test. */
 function AuthTaskEditor({ connector, taskId, onClose }: { connector: ConnectorSummary; taskId: string | null; onClose: () => void }) {

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use provisio_engine::model::{AuthTaskInput, RunStatus, RunTrigger};
 use serde_json::{json, Value};
 
-use crate::ldap::{directory_templates, params};
+use crate::ldap::{by_uid, directory_templates, params, users};
 use crate::slapd::{Slapd, BASE, WRITER};
 use crate::support::*;
 
@@ -59,23 +59,6 @@ async fn ad_directory(f: &Fixture, server: &Slapd, extra: Value) {
         ))
         .await
         .expect("AD connector created");
-}
-
-async fn users(f: &Fixture) -> Vec<Value> {
-    f.engine
-        .datacards("directory_user", Some("directory_users"), 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| serde_json::to_value(c).unwrap()["data"].clone())
-        .collect()
-}
-
-fn by_uid<'a>(cards: &'a [Value], uid: &str) -> &'a Value {
-    cards
-        .iter()
-        .find(|c| c["uid"] == uid)
-        .unwrap_or_else(|| panic!("no card for {uid} in {cards:?}"))
 }
 
 #[tokio::test]

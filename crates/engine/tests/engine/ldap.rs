@@ -84,7 +84,7 @@ async fn run(f: &Fixture, task: &str) -> Run {
     r
 }
 
-async fn users(f: &Fixture) -> Vec<Value> {
+pub(crate) async fn users(f: &Fixture) -> Vec<Value> {
     f.engine
         .datacards("directory_user", Some("directory_users"), 100)
         .await
@@ -94,7 +94,7 @@ async fn users(f: &Fixture) -> Vec<Value> {
         .collect()
 }
 
-fn by_uid<'a>(cards: &'a [Value], uid: &str) -> &'a Value {
+pub(crate) fn by_uid<'a>(cards: &'a [Value], uid: &str) -> &'a Value {
     cards
         .iter()
         .find(|c| c["uid"] == uid)
