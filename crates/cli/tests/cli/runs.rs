@@ -222,7 +222,23 @@ raise SystemExit(1)
 
 #[cfg(target_os = "linux")]
 #[test]
-fn after_kill_9_of_the_engine_the_next_start_ends_what_its_script_left_running() {
+fn after_kill_9_of_the_engine_the_next_start_ends_what_its_warm_started_script_left_running() {
+    next_start_ends_what_a_killed_engine_left(false);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn after_kill_9_of_the_engine_the_next_start_ends_what_its_cold_started_script_left_running() {
+    next_start_ends_what_a_killed_engine_left(true);
+}
+
+/// A script leaves children in its group, in a new session, in a new
+/// session with a cleared environment (no run mark), and a daemon that never
+/// execs; the engine is killed; the next start must end them all.
+#[cfg(target_os = "linux")]
+fn next_start_ends_what_a_killed_engine_left(cold: bool) {
+    // The two variants run side by side: each counts its own sleepers.
+    let tag = if cold { "2" } else { "1" };
     let cli = Cli::new();
     let marker = cli.dir.path().join("started");
     let daemon = cli.dir.path().join("daemon.pid");
@@ -234,8 +250,9 @@ fn after_kill_9_of_the_engine_the_next_start_ends_what_its_script_left_running()
             r#"import os, subprocess, time
 import common_subroutines_efecte_library as sdk
 a = sdk.initialize_script()
-subprocess.Popen(["setsid", "sleep", "311"])
-subprocess.Popen(["sleep", "312"])
+subprocess.Popen(["setsid", "sleep", "3{tag}1"])
+subprocess.Popen(["sleep", "3{tag}2"])
+subprocess.Popen(["setsid", "env", "-i", "sleep", "3{tag}3"])
 # A daemon that never execs, in a session of its own.
 if os.fork() == 0:
     os.setsid()
@@ -248,12 +265,13 @@ open({marker:?}, "w").write("x")
 time.sleep(600)
 "#,
             marker = marker.display().to_string(),
-            daemon = daemon.display().to_string()
+            daemon = daemon.display().to_string(),
         ),
         "0 0 * * * *",
         "{}",
     );
-    let mut child = cli.spawn_run("Orphans/Load");
+    let cold_start = [("PROVISIO_COLD_START", if cold { "1" } else { "0" })];
+    let mut child = cli.spawn_run_with("Orphans/Load", &cold_start);
     let started = std::time::Instant::now();
     while !marker.exists() {
         assert!(started.elapsed().as_secs() < 60, "the script never started");
@@ -262,12 +280,12 @@ time.sleep(600)
     std::thread::sleep(std::time::Duration::from_millis(200));
     let sleepers = || {
         let out = Command::new("pgrep")
-            .args(["-f", "sleep 31[12]"])
+            .args(["-f", &format!("sleep 3{tag}[123]")])
             .output()
             .unwrap();
         String::from_utf8(out.stdout).unwrap().split_whitespace().count()
     };
-    assert_eq!(sleepers(), 2, "the script's children are running");
+    assert_eq!(sleepers(), 3, "the script's children are running");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(sleepers() >= 1, "killing the engine alone leaves them running");

@@ -53,7 +53,13 @@ impl Cli {
 
     /// Starts `task run TASK --wait` in a process of its own, quiet, to be killed.
     pub(crate) fn spawn_run(&self, task: &str) -> std::process::Child {
+        self.spawn_run_with(task, &[])
+    }
+
+    /// `spawn_run` with these environment variables set for the engine.
+    pub(crate) fn spawn_run_with(&self, task: &str, env: &[(&str, &str)]) -> std::process::Child {
         Command::new(env!("CARGO_BIN_EXE_provisio"))
+            .envs(env.iter().copied())
             .arg("--data-dir")
             .arg(self.data())
             .args(["task", "run", task, "--wait"])

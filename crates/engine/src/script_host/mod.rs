@@ -219,9 +219,7 @@ impl ScriptHost {
         let pid = process.id();
         tracing::debug!(pid, script = %inv.script.display(), "script started");
         // Kept for a later engine, should this one die while the script runs.
-        if let Some(pid) = pid {
-            let _ = std::fs::write(dir.join(files::SCRIPT_PID), pid.to_string());
-        }
+        process.record(dir);
 
         let mut secrets_line = inv.secrets_line.into_inner().into_bytes();
         secrets_line.push(b'\n');

@@ -3,7 +3,7 @@
 //! stop them all, so every script runs as the leader of a new process group
 //! (Unix) and the whole group is signalled.
 //!
-//! A child can leave the group (`setsid`, a double fork). Two more fences:
+//! A child can leave the group (`setsid`, a double fork). More fences:
 //!
 //! - **Warm starts (the default on Unix):** each run's script is forked by a
 //!   supervisor of its own (`warm_start.py`), a child subreaper
@@ -19,14 +19,17 @@
 //!   new engine finds a run whose engine died), every process of this user
 //!   still carrying the mark is killed ([`end_marked`], Linux: read from
 //!   `/proc/PID/environ`).
+//! - **Cold starts** (a new interpreter per run: `PROVISIO_COLD_START`, or
+//!   no warm interpreter) go through the same kind of supervisor
+//!   (`cold_start.py`, [`Supervisor`]): a small interpreter, a child
+//!   subreaper, that execs the script in a fork and ends every descendant
+//!   when the script has exited. It leads the run's process group and
+//!   ignores the group's SIGTERM (meant for the script); SIGUSR1 tells it to
+//!   end the run at once, which is how a stop past its grace, a dropped run
+//!   and the next engine after a `kill -9` end a cold-started run.
 //!
-//! On a cold start (a new interpreter per run: `PROVISIO_COLD_START`, and
-//! Windows) only the group and the mark hold, so a descendant that both
-//! leaves the group and clears its environment before `exec` can outlive a
-//! run that ends on its own. The plan: cold starts go through the same
-//! supervisor (the bootstrap forks the script instead of the warm
-//! interpreter), and where systemd delegates a user slice, a cgroup per run
-//! (`cgroup.kill`) replaces the `/proc` walks.
+//! Where systemd delegates a user slice, a cgroup per run (`cgroup.kill`)
+//! could replace the `/proc` walks; the supervisors do not need one.
 //!
 //! Windows (not built yet): the script is started suspended in a job object
 //! with `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`; every process it creates
@@ -64,18 +67,26 @@ impl std::fmt::Debug for ScriptStdio {
     }
 }
 
-/// A script process: started normally, or forked by the warm interpreter.
+/// A script process: started directly (Windows), under a cold-start
+/// supervisor, or forked by the warm interpreter.
 #[derive(Debug)]
 pub enum ScriptProcess {
+    #[cfg(not(unix))]
     Spawned(Child),
+    #[cfg(unix)]
+    Supervised(Supervisor),
     #[cfg(unix)]
     Forked(super::warm::Forked),
 }
 
 impl ScriptProcess {
+    /// The process the host signals: the leader of the run's process group.
     pub fn id(&self) -> Option<u32> {
         match self {
+            #[cfg(not(unix))]
             ScriptProcess::Spawned(c) => c.id(),
+            #[cfg(unix)]
+            ScriptProcess::Supervised(s) => s.child.id(),
             #[cfg(unix)]
             ScriptProcess::Forked(f) => Some(f.id()),
         }
@@ -83,12 +94,68 @@ impl ScriptProcess {
 
     pub async fn wait(&mut self) -> std::io::Result<ExitStatus> {
         match self {
+            #[cfg(not(unix))]
             ScriptProcess::Spawned(c) => c.wait().await,
+            #[cfg(unix)]
+            ScriptProcess::Supervised(s) => {
+                let status = s.child.wait().await;
+                s.exited = status.is_ok();
+                status
+            }
             #[cfg(unix)]
             ScriptProcess::Forked(f) => f.wait().await,
         }
     }
+
+    /// Notes the run's process in its directory, for an engine that finds
+    /// the run after this one died ([`end_abandoned`]).
+    pub fn record(&self, run_dir: &Path) {
+        let Some(pid) = self.id() else { return };
+        let text = match self {
+            #[cfg(unix)]
+            ScriptProcess::Supervised(_) => format!("{pid} {SUPERVISOR_TAG}"),
+            _ => pid.to_string(),
+        };
+        let _ = std::fs::write(run_dir.join(crate::run_folder::SCRIPT_PID), text);
+    }
 }
+
+/// Marks a recorded process id as a cold-start supervisor's.
+const SUPERVISOR_TAG: &str = "supervisor";
+
+/// A cold-started run: its supervisor (`cold_start.py`), which leads the
+/// run's process group and has the script as its child.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct Supervisor {
+    child: Child,
+    exited: bool,
+}
+
+#[cfg(unix)]
+impl Drop for Supervisor {
+    /// Like `kill_on_drop`, but through the supervisor, so the script's
+    /// descendants go with it.
+    fn drop(&mut self) {
+        if !self.exited {
+            if let Some(pid) = self.child.id() {
+                end_supervised_now(pid);
+            }
+        }
+    }
+}
+
+/// Tells a cold-start supervisor to end its run at once.
+#[cfg(unix)]
+fn end_supervised_now(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGUSR1,
+    );
+}
+
+#[cfg(unix)]
+const COLD_START_SOURCE: &str = include_str!("cold_start.py");
 
 /// What to start: `python argv...` in `cwd` with exactly `env`.
 #[derive(Debug)]
@@ -135,6 +202,11 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
         }
     }
     let mut command = Command::new(inv.python);
+    #[cfg(unix)]
+    // The supervisor needs neither site-packages nor the script's PYTHON* settings.
+    command
+        .args(["-I", "-S", "-c", COLD_START_SOURCE])
+        .arg(inv.python);
     command
         .args(&inv.argv)
         .current_dir(inv.cwd)
@@ -143,7 +215,8 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        // On Unix the supervisor's own drop ends the run, descendants included.
+        .kill_on_drop(cfg!(not(unix)));
     isolate(&mut command);
     let mut child = command.spawn()?;
     let missing = || std::io::Error::other("the script's stdio pipes are missing");
@@ -152,10 +225,11 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
         stdout: Box::new(child.stdout.take().ok_or_else(missing)?),
         stderr: Box::new(child.stderr.take().ok_or_else(missing)?),
     };
-    Ok(Started {
-        process: ScriptProcess::Spawned(child),
-        stdio,
-    })
+    #[cfg(unix)]
+    let process = ScriptProcess::Supervised(Supervisor { child, exited: false });
+    #[cfg(not(unix))]
+    let process = ScriptProcess::Spawned(child);
+    Ok(Started { process, stdio })
 }
 
 /// A pipe (read end, write end), closed on exec so other children do not inherit it.
@@ -188,14 +262,21 @@ pub async fn terminate(child: &mut ScriptProcess, grace: Duration, mark: &Path) 
 async fn terminate_group(child: &mut ScriptProcess, grace: Duration) {
     #[cfg(unix)]
     {
+        use nix::sys::signal::Signal;
         if let Some(pid) = child.id() {
-            signal_group(pid, nix::sys::signal::Signal::SIGTERM);
-            if tokio::time::timeout(grace, child.wait()).await.is_ok() {
-                // The leader is gone; members that ignored SIGTERM are not.
-                signal_group(pid, nix::sys::signal::Signal::SIGKILL);
+            // A cold-start supervisor ignores this; the script and its group get it.
+            signal_group(pid, Signal::SIGTERM);
+            let mut ended = tokio::time::timeout(grace, child.wait()).await.is_ok();
+            if !ended && matches!(child, ScriptProcess::Supervised(_)) {
+                // Past the grace: the supervisor kills the script and every descendant.
+                end_supervised_now(pid);
+                ended = tokio::time::timeout(SUPERVISOR_GRACE, child.wait()).await.is_ok();
+            }
+            // The leader is gone (or would not go); members that ignored SIGTERM are not.
+            signal_group(pid, Signal::SIGKILL);
+            if ended {
                 return;
             }
-            signal_group(pid, nix::sys::signal::Signal::SIGKILL);
         }
     }
     #[cfg(not(unix))]
@@ -206,6 +287,10 @@ async fn terminate_group(child: &mut ScriptProcess, grace: Duration) {
     }
     let _ = child.wait().await;
 }
+
+/// How long a cold-start supervisor gets to end its run when told to.
+#[cfg(unix)]
+const SUPERVISOR_GRACE: Duration = Duration::from_secs(2);
 
 /// Kills a script's whole group at once (a run dropped or orphaned).
 pub fn kill_group(pid: u32) {
@@ -315,14 +400,26 @@ fn marked_processes(needle: &[u8], me: u32) -> Vec<u32> {
 }
 
 /// Ends what is left of a run whose engine died: the script's group (its id
-/// was kept in the run directory) and every process carrying the run's mark.
+/// was kept in the run directory, see [`ScriptProcess::record`]) and every
+/// process carrying the run's mark. A cold-started run's supervisor is told
+/// to end the run first, so the script's descendants go with it.
 pub fn end_abandoned(run_dir: &Path) {
+    let recorded = std::fs::read_to_string(run_dir.join(crate::run_folder::SCRIPT_PID)).unwrap_or_default();
+    let mut words = recorded.split_whitespace();
     // The id may have been reused since: only a process still in the run's directory is its script.
-    let script = std::fs::read_to_string(run_dir.join(crate::run_folder::SCRIPT_PID))
-        .ok()
-        .and_then(|text| text.trim().parse::<u32>().ok())
+    let pid = words
+        .next()
+        .and_then(|text| text.parse::<u32>().ok())
         .filter(|pid| runs_in(*pid, run_dir));
-    reap_group(script, run_dir);
+    #[cfg(unix)]
+    if let Some(pid) = pid.filter(|_| words.next() == Some(SUPERVISOR_TAG)) {
+        end_supervised_now(pid);
+        let since = std::time::Instant::now();
+        while runs_in(pid, run_dir) && since.elapsed() < SUPERVISOR_GRACE {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    reap_group(pid, run_dir);
 }
 
 /// Is `pid` alive with `dir` as its working directory? (Linux; elsewhere: is it alive.)

@@ -752,7 +752,7 @@ fn assert_all_ended(pids: &std::path::Path, when: &str) {
 
 #[cfg(target_os = "linux")]
 #[tokio::test]
-async fn on_warm_starts_no_descendant_outlives_a_run_that_succeeds_is_stopped_or_times_out() {
+async fn no_descendant_outlives_a_run_that_succeeds_is_stopped_or_times_out_on_either_start_path() {
     let f = fresh().await;
     // Succeeds.
     let pids = f.dir.path().join("ok.pids");
