@@ -26,6 +26,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             connectors::list_connectors,
             connectors::get_connector,
             connectors::save_connector,
+            connectors::connector_parameter_notes,
             connectors::copy_connector,
             connectors::remove_connector,
             connectors::reveal_secret,

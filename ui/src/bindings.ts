@@ -18,6 +18,11 @@ export const commands = {
 	 *  arrive as the editor's text: JSONC, checked by the engine's own reader.
 	 */
 	saveConnector: (reference: string | null, input: ConnectorInput) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("save_connector", { reference, input })),
+	/**
+	 *  What a parameter block (as the editor holds it) would not use, and why:
+	 *  the engine's own words, shown under the parameters while they are edited.
+	 */
+	connectorParameterNotes: (connectorType: ConnectorType, parameters: Value, target: string) => __TAURI_INVOKE<string[]>("connector_parameter_notes", { connectorType, parameters, target }),
 	copyConnector: (reference: string, name: string | null) => typedError<Connector, ErrorBody>(__TAURI_INVOKE("copy_connector", { reference, name })),
 	/**
 	 *  Removes a connector with its tasks; the window lists what goes first.

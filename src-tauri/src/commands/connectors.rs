@@ -1,6 +1,6 @@
 //! Connectors on the Overview and in the connector editor.
 
-use provisio_engine::model::{Connector, ConnectorInput, ConnectorSummary};
+use provisio_engine::model::{Connector, ConnectorInput, ConnectorSummary, ConnectorType};
 use provisio_engine::script_library::Script;
 use tauri::State;
 
@@ -33,6 +33,18 @@ pub async fn save_connector(
         Some(r) => state.engine.update_connector(&r, input).await?,
         None => state.engine.create_connector(input).await?,
     })
+}
+
+/// What a parameter block (as the editor holds it) would not use, and why:
+/// the engine's own words, shown under the parameters while they are edited.
+#[tauri::command]
+#[specta::specta]
+pub fn connector_parameter_notes(
+    connector_type: ConnectorType,
+    parameters: serde_json::Value,
+    target: String,
+) -> Vec<String> {
+    provisio_engine::source::kind::parameter_notes(connector_type, &parameters, &target)
 }
 
 #[tauri::command]

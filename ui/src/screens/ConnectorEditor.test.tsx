@@ -29,6 +29,24 @@ describe("the connector editor", () => {
     await waitFor(() => expect((save as HTMLButtonElement).disabled).toBe(false));
   });
 
+  it("says under the parameters, in the engine's words, what the block holds that the connector will not use", async () => {
+    const asked: unknown[] = [];
+    renderWithEngine(<ConnectorEditor id={null} open={() => {}} />, {
+      ...engine,
+      connector_parameter_notes: (args) => {
+        asked.push(args);
+        const { parameters } = args as { parameters: Record<string, unknown> };
+        return "webapi_url" in parameters ? ["webapi_url is not used: this connector writes to the local datacard store"] : [];
+      },
+    });
+    fireEvent.change(screen.getByLabelText("Type"), { target: { value: "hr_file" } });
+    fireEvent.change(screen.getByLabelText("Parameters"), { target: { value: '{ "file_path": "in/*.csv", "webapi_url": "https://acme.example" }' } });
+    expect((await screen.findByRole("note")).textContent).toBe("Note: webapi_url is not used: this connector writes to the local datacard store");
+    expect(asked).toContainEqual({ connectorType: "hr_file", parameters: { file_path: "in/*.csv", webapi_url: "https://acme.example" }, target: "local" });
+    fireEvent.change(screen.getByLabelText("Parameters"), { target: { value: '{ "file_path": "in/*.csv" }' } });
+    await waitFor(() => expect(screen.queryByRole("note")).toBeNull());
+  });
+
   it("names what Save needs, and refuses a script the library does not have", async () => {
     renderWithEngine(<ConnectorEditor id={null} open={() => {}} />, engine);
     const needs = screen.getByRole("list", { name: "What Save needs" });

@@ -97,6 +97,12 @@ function ConnectorForm({ id, existing, open }: { id: string | null; existing: Co
   const scriptExists = type !== "python_script" || !script || (scripts.data ?? []).some((s) => s.name === script);
   const blocked = missing.length > 0 || parsed.errors.length > 0 || !scriptExists;
 
+  // The engine says what the block holds that this connector will not use (webapi_* on the local store).
+  const notes = useQuery({
+    queryKey: ["connector-parameter-notes", type, target, parsed.value],
+    queryFn: () => api.connectorParameterNotes(type, (parsed.value ?? {}) as NonNullable<ConnectorInput["parameters"]>, target),
+    enabled: parsed.errors.length === 0,
+  });
   const save = useMutation({
     mutationFn: () => {
       const input: ConnectorInput = { name: name.trim(), type, parameters: (parsed.value ?? {}) as NonNullable<ConnectorInput["parameters"]>, target };
@@ -203,6 +209,11 @@ function ConnectorForm({ id, existing, open }: { id: string | null; existing: Co
           {parsed.errors.map((e) => (
             <div key={`${e.line}:${e.column}`} className="note error">
               Line {e.line}, column {e.column}: {e.message}
+            </div>
+          ))}
+          {(notes.data ?? []).map((n) => (
+            <div key={n} className="note" role="note">
+              Note: {n}
             </div>
           ))}
         </div>

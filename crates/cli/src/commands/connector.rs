@@ -83,17 +83,27 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
     };
     let folder = provisio_engine::source::kind::keeps_a_folder(connector.connector_type)
         .then(|| engine.connector_folder(&connector.id));
+    let notes: String = match verb {
+        "removed" => Vec::new(),
+        _ => engine.connector_notes(&connector.id).await?,
+    }
+    .iter()
+    .map(|n| format!("\nnote: {n}"))
+    .collect();
     printer.emit(&connector, || {
         let folder = folder
             .as_ref()
             .map(|f| format!("\nfolder (relative file_path starts here): {}", f.display()))
             .unwrap_or_default();
         if verb.is_empty() {
-            format!("{}{folder}", pretty(&connector))
+            format!("{}{folder}{notes}", pretty(&connector))
         } else if verb == "created" {
-            format!("connector {verb} '{}' ({}){folder}", connector.name, connector.id)
+            format!(
+                "connector {verb} '{}' ({}){folder}{notes}",
+                connector.name, connector.id
+            )
         } else {
-            format!("connector {verb} '{}' ({})", connector.name, connector.id)
+            format!("connector {verb} '{}' ({}){notes}", connector.name, connector.id)
         }
     });
     Ok(0)

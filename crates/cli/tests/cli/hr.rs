@@ -115,13 +115,22 @@ fn an_hr_parameter_block_becomes_an_esm_target_in_one_step() {
             solution.base_url()
         ),
     );
-    cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    // On the local store the block is not used, and the CLI says so (and how to use it).
+    let created = cli.ok(&["connector", "create", "--file", c.to_str().unwrap()]);
+    assert!(
+        created.contains("note: webapi_url, webapi_user, webapi_password are not used: this connector writes to the local datacard store")
+            && created.contains("provisio target add --from-connector"),
+        "{created}"
+    );
+    assert!(cli.ok(&["connector", "show", "HR"]).contains("are not used"));
     let added = cli.ok(&["target", "add", "--from-connector", "HR", "--name", "acme"]);
     assert_eq!(
         added.trim(),
         "target 'acme' added: logged in; 2 templates, 2 folders"
     );
     assert_eq!(cli.json(&["connector", "show", "HR"])["target"], "acme");
+    // Now they define where the connector writes: no note.
+    assert!(!cli.ok(&["connector", "show", "HR"]).contains("note:"));
     let listed = cli.ok(&["target", "list"]);
     let acme: Vec<&str> = listed
         .lines()

@@ -58,6 +58,12 @@ impl Engine {
         Ok(c)
     }
 
+    /// What the connector's parameter block holds that it will not use, and why.
+    pub async fn connector_notes(&self, reference: &str) -> Result<Vec<String>> {
+        let c = self.connector(reference).await?;
+        Ok(kind::parameter_notes(c.connector_type, &c.parameters, &c.target))
+    }
+
     pub async fn create_connector(&self, input: ConnectorInput) -> Result<Connector> {
         let rules::connector::CheckedConnector {
             name,
@@ -85,7 +91,7 @@ impl Engine {
             created_at: stamp.clone(),
             updated_at: stamp,
         };
-        kind::check_saved(self, &connector).await?;
+        kind::check_saved(self, &connector, &params).await?;
         // Keyring first: if it is locked nothing reaches the database; if the
         // database then refuses, the keyring entry is taken back.
         if !secret_values.is_empty() {
@@ -183,7 +189,11 @@ impl Engine {
             c.secret_parameters = values.keys().cloned().collect();
             secret_values = Some((old, values));
         }
-        kind::check_saved(self, &c).await?;
+        let merged = match &secret_values {
+            Some((_, values)) => secrets::merge_at_pointers(&c.parameters, values.clone()),
+            None => self.resolved_parameters(&c.id).await?.expose().clone(),
+        };
+        kind::check_saved(self, &c, &merged).await?;
         c.updated_at = now();
         if let Some((old, values)) = &secret_values {
             if !(old.is_empty() && values.is_empty()) {

@@ -99,6 +99,30 @@ impl Engine {
         Ok(check)
     }
 
+    /// An HR block's `webapi_*` name the solution the connector writes to, so
+    /// they must be its ESM target's address, user and password: a block that
+    /// says one solution while the run writes to another is refused (at save
+    /// and before a run fetches anything), never silently overruled.
+    pub(crate) async fn check_webapi(&self, target: &str, params: &serde_json::Value) -> Result<()> {
+        if !crate::rules::connector::writes_remotely(Some(target)) {
+            return Ok(());
+        }
+        let (info, password) = self.remote_target(target).await?;
+        let differ = crate::rules::target::webapi_differences(params, &info, password.expose());
+        if differ.is_empty() {
+            return Ok(());
+        }
+        Err(EngineError::invalid(
+            "parameters",
+            format!(
+                "the connector writes to target '{target}', but {}. Make webapi_url, webapi_user and \
+                 webapi_password the target's, or point the connector at the target they describe \
+                 (`provisio target add --from-connector CONNECTOR --name NAME` makes one)",
+                differ.join("; ")
+            ),
+        ))
+    }
+
     /// Turns an `hr_file` connector's `webapi_url` / `webapi_user` /
     /// `webapi_password` into the target `name`, and points the connector at it.
     pub async fn add_target_from_connector(&self, connector: &str, name: &str) -> Result<TargetCheck> {

@@ -110,6 +110,40 @@ pub fn check_input(input: TargetInput) -> Result<(TargetInfo, Sensitive<String>)
     ))
 }
 
+/// Where an HR block's `webapi_url` / `webapi_user` / `webapi_password`
+/// disagree with the ESM target the connector writes to (each named; the
+/// password never shown). Parameters left out are not compared: the target
+/// is what a run uses.
+pub fn webapi_differences(params: &serde_json::Value, target: &TargetInfo, password: &str) -> Vec<String> {
+    let text = |key: &str| {
+        params
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let mut differ = Vec::new();
+    let address = target.base_url.as_deref().unwrap_or_default();
+    if let Some(url) = text("webapi_url") {
+        let url = url.trim_end_matches('/');
+        let api_path = target.api_path.as_deref().unwrap_or(ESM_API_PATH);
+        let same = url == address || url.strip_suffix(api_path) == Some(address);
+        if !same {
+            differ.push(format!("webapi_url '{url}' is not its address ({address})"));
+        }
+    }
+    let user = target.user.as_deref().unwrap_or_default();
+    if let Some(given) = text("webapi_user") {
+        if given != user {
+            differ.push(format!("webapi_user '{given}' is not its user ('{user}')"));
+        }
+    }
+    if text("webapi_password").is_some_and(|given| given != password) {
+        differ.push("webapi_password is not its password".to_string());
+    }
+    differ
+}
+
 /// An http(s) address with a host, no credentials, query or fragment; without a trailing slash.
 pub fn check_base_url(text: &str) -> Result<String> {
     let text = text.trim();

@@ -36,6 +36,12 @@ pub trait Host: Sync {
         &self,
         connector: &Connector,
     ) -> impl Future<Output = Result<(String, String)>> + Send;
+    /// An HR block's `webapi_*` (in `parameters`, secrets merged in) checked against the connector's target.
+    fn check_webapi(
+        &self,
+        connector: &Connector,
+        parameters: &Value,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// The scheduled script of a script connector's task and the host to run it.
     fn scheduled_script(&self, task: &Task) -> impl Future<Output = Result<(PathBuf, ScriptHost)>> + Send;
     /// The event script of a script connector's event task and the host to run it.
@@ -251,9 +257,39 @@ pub fn check_parameters(t: ConnectorType, parameters: &Value, target: Option<&st
     }
 }
 
+/// What a parameter block holds that the connector will not use, and why
+/// (shown when it is saved, by `connector show` and in the editor), so that
+/// nothing is accepted and silently ignored. `target`: the connector's.
+pub fn parameter_notes(t: ConnectorType, parameters: &Value, target: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    if t == ConnectorType::HrFile && !crate::rules::connector::writes_remotely(Some(target)) {
+        let given: Vec<&str> = ["webapi_url", "webapi_user", "webapi_password"]
+            .into_iter()
+            .filter(|k| {
+                parameters
+                    .get(*k)
+                    .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+            })
+            .collect();
+        if !given.is_empty() {
+            notes.push(format!(
+                "{} {} not used: this connector writes to the local datacard store (target local), \
+                 and its report card goes there too. To write to the solution they name, make them a \
+                 target (`provisio target add --from-connector CONNECTOR --name NAME`) and point the \
+                 connector at it",
+                given.join(", "),
+                if given.len() == 1 { "is" } else { "are" }
+            ));
+        }
+    }
+    notes
+}
+
 /// What must exist besides the parameters for a connector to be saved.
-pub async fn check_saved(host: &impl Host, connector: &Connector) -> Result<()> {
+/// `parameters`: the connector's, secrets merged in.
+pub async fn check_saved(host: &impl Host, connector: &Connector, parameters: &Value) -> Result<()> {
     if writes_report(connector.connector_type) {
+        host.check_webapi(connector, parameters).await?;
         // Where its report goes must exist in its target: named now, not at the first run.
         host.report_destination(connector).await?;
     }
@@ -382,6 +418,7 @@ async fn prepare_hr(
     // A translation file lacking a case, or a report template or folder the
     // target lacks, is refused now, before anything is fetched.
     super::hr::report::Translations::load(host.data_dir(), &params.language)?;
+    host.check_webapi(connector, &merged).await?;
     host.report_destination(connector).await?;
     let mapped: Vec<&str> = task.mappings.iter().map(|m| m.target.as_str()).collect();
     let unmapped = hr::unmapped_mandatory(params.data_type, &mapped);

@@ -499,12 +499,73 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         e.contains("template 'hr_report' does not exist in target 'acme'"),
         "{e}"
     );
+    // webapi_* that name another solution, user or password than the target's are refused, not ignored.
+    for (key, value, said) in [
+        (
+            "webapi_url",
+            json!("https://other.example"),
+            "webapi_url 'https://other.example' is not its address",
+        ),
+        (
+            "webapi_user",
+            json!("someone"),
+            "webapi_user 'someone' is not its user ('webapi')",
+        ),
+        (
+            "webapi_password",
+            json!("not-the-password-9"),
+            "webapi_password is not its password",
+        ),
+    ] {
+        let mut other = params.clone();
+        other[key] = value;
+        let e = f
+            .engine
+            .create_connector(connector_input(
+                &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": other}).to_string(),
+            ))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("writes to target 'acme'") && e.contains(said), "{e}");
+        assert!(!e.contains("not-the-password-9") && !e.contains(PASSWORD), "{e}");
+    }
+    // The same solution given with the API's path, as the HR manual writes it, is the target's.
+    let mut with_path = params.clone();
+    with_path["webapi_url"] = json!(format!("{}/rest-api/itsm/v1/", standin.base_url()));
     f.engine
         .create_connector(connector_input(
-            &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": params}).to_string(),
+            &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": with_path}).to_string(),
         ))
         .await
         .unwrap();
+    assert!(f.engine.connector_notes("HR").await.unwrap().is_empty());
+    // Pointing a local connector with another solution's block at the target is refused too.
+    let mut elsewhere = params.clone();
+    elsewhere["webapi_url"] = json!("https://other.example/rest-api/itsm/v1");
+    f.engine
+        .create_connector(connector_input(
+            &json!({"name": "HR local", "type": "hr_file", "parameters": elsewhere}).to_string(),
+        ))
+        .await
+        .unwrap();
+    let notes = f.engine.connector_notes("HR local").await.unwrap();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("webapi_url, webapi_user, webapi_password are not used: this connector writes to the local datacard store"),
+        "{notes:?}"
+    );
+    let e = f
+        .engine
+        .update_connector("HR local", connector_input(r#"{"target": "acme"}"#))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("webapi_url 'https://other.example/rest-api/itsm/v1' is not its address"),
+        "{e}"
+    );
+    assert_eq!(f.engine.connector("HR local").await.unwrap().target, "local");
     f.engine
         .create_task(
             "HR",

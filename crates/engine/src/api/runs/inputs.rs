@@ -135,6 +135,14 @@ impl kind::Host for Engine {
         Engine::report_destination(self, connector).await
     }
 
+    async fn check_webapi(
+        &self,
+        connector: &crate::model::Connector,
+        parameters: &serde_json::Value,
+    ) -> Result<()> {
+        Engine::check_webapi(self, &connector.target, parameters).await
+    }
+
     async fn scheduled_script(&self, task: &Task) -> Result<(PathBuf, ScriptHost)> {
         let (_, script) = self.script_for(task, TaskUsage::Scheduled).await?;
         Ok((PathBuf::from(script.path), self.script_host().await?))
