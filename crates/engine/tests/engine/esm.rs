@@ -443,8 +443,8 @@ async fn a_ca_file_that_is_not_pem_is_refused_when_the_target_is_saved() {
     assert!(f.engine.targets().await.unwrap().iter().all(|t| t.name != "acme"));
 }
 
-#[tokio::test]
-async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_attachments() {
+/// The stand-in's solution with what an HR title run and its report need.
+fn hr_config() -> Config {
     let attr = |code: &str, ty: &str, multi: bool| (code.to_string(), ty.to_string(), multi);
     let mut cfg = config();
     cfg.templates.push(TemplateDef {
@@ -468,7 +468,76 @@ async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_att
         ],
         folders: vec!["admin_tasks".into()],
     });
-    let standin = StandIn::start(cfg);
+    cfg
+}
+
+/// An HR title task writing through the target `acme` (at `base_url`,
+/// `api_path`), whose block names the same solution; `inbox` holds its file.
+async fn hr_title_task(f: &Fixture, base_url: &str, api_path: Option<&str>, inbox: &std::path::Path) {
+    let mut t = target("acme", base_url, PASSWORD);
+    t.api_path = api_path.map(str::to_string);
+    f.engine.add_target(t).await.unwrap();
+    let params = json!({"file_path": format!("{}/*.csv", inbox.display()), "data_type": "title", "run_type": "full",
+        "report_template_code": "admin_task", "report_folder_code": "admin_tasks",
+        "webapi_url": base_url, "webapi_user": "webapi", "webapi_password": PASSWORD});
+    f.engine
+        .create_connector(connector_input(
+            &json!({"name": "HR", "type": "hr_file", "target": "acme", "parameters": params}).to_string(),
+        ))
+        .await
+        .unwrap();
+    f.engine
+        .create_task(
+            "HR",
+            task_input(
+                r#"{"name": "Load", "schedule": "0 0 6 * * *", "object_id_attribute": "TitleId",
+                    "target_template": "title", "target_folder": "titles", "task_id_attribute": "taskid",
+                    "mappings": [{"source": "TitleId", "target": "title_id"}, {"source": "Name", "target": "name"}]}"#,
+            ),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_hr_report_and_its_archive_uploads_pass_the_published_description() {
+    let standin = StandIn::start(hr_config());
+    let f = fresh().await;
+    f.engine
+        .set_settings(&[("environment_type".into(), "test".into())])
+        .await
+        .unwrap();
+    let prism = Prism::start(&standin.base_url(), f.dir.path());
+    let inbox = f.dir.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join("t.csv"), "TitleId;Name\nT1;Engineer\nT2;Manager\n").unwrap();
+    // Prism matches the description's paths without its base path.
+    hr_title_task(&f, &format!("http://127.0.0.1:{}", prism.port), Some("/"), &inbox).await;
+    let r = f
+        .engine
+        .run_task("HR/Load", RunTrigger::Manual, false)
+        .await
+        .unwrap();
+    let log = std::fs::read_to_string(&prism.log).unwrap();
+    assert_eq!(r.status, RunStatus::Succeeded, "{:?}\n{log}", r.message);
+    for bad in ["did not pass the validation", "violation", "✖"] {
+        assert!(!log.contains(bad), "Prism found a violation:\n{log}");
+    }
+    let seen = standin.data().requests.clone();
+    let uploads = seen
+        .iter()
+        .filter(|r| r.starts_with("POST /dc/admin_task/data/") && r.contains("/attachments/file"))
+        .count();
+    assert!(uploads >= 1, "no archive was uploaded through Prism: {seen:?}");
+    assert!(
+        log.matches("Request received").count() >= seen.len(),
+        "every call went through Prism:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn an_hr_run_report_reaches_the_solution_with_its_archives_uploaded_as_attachments() {
+    let standin = StandIn::start(hr_config());
     let f = fresh().await;
     f.engine
         .set_settings(&[("environment_type".into(), "test".into())])

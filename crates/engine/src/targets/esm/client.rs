@@ -100,6 +100,16 @@ impl std::fmt::Debug for EsmClient {
     }
 }
 
+/// The media type an uploaded file is sent as, from its name.
+fn content_type_of(name: &str) -> &'static str {
+    match name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()) {
+        Some(ext) if ext == "json" => "application/json",
+        Some(ext) if ext == "csv" => "text/csv",
+        Some(ext) if ext == "txt" || ext == "log" => "text/plain",
+        _ => "application/octet-stream",
+    }
+}
+
 impl EsmClient {
     pub fn new(target: &TargetInfo, password: Sensitive<String>) -> Result<EsmClient> {
         let wrong = |message: String| EngineError::Remote {
@@ -595,8 +605,13 @@ impl EsmClient {
             Method::POST,
             url,
             &move |b| {
-                let part =
-                    reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(name_for_form.clone());
+                let file = || {
+                    reqwest::blocking::multipart::Part::bytes(bytes.clone()).file_name(name_for_form.clone())
+                };
+                // A part without a Content-Type is legal, but some servers' parsers (and Prism's) fail on it.
+                let part = file()
+                    .mime_str(content_type_of(&name_for_form))
+                    .unwrap_or_else(|_| file());
                 let form = reqwest::blocking::multipart::Form::new()
                     .text("fileName", name_for_form.clone())
                     .part("fileUpload", part);
