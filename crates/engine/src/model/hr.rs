@@ -111,6 +111,24 @@ words! { ReportCase {
     Failed => "failed",
 } }
 
+/// What a report case found, in no language: a key of the translation
+/// files' `messages` and the values it names. The report words it in the
+/// connector's language; the run's history keeps the engine's English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFacts {
+    pub message: &'static str,
+    pub values: Vec<(&'static str, String)>,
+}
+
+impl CaseFacts {
+    pub fn new(message: &'static str, values: &[(&'static str, String)]) -> Self {
+        CaseFacts {
+            message,
+            values: values.to_vec(),
+        }
+    }
+}
+
 impl ReportCase {
     pub const ALL: [ReportCase; 10] = [
         ReportCase::Succeeded,

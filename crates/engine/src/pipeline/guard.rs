@@ -2,7 +2,7 @@
 //! numbers and the task's limits.
 
 use super::PLAN;
-use crate::model::hr::ReportCase;
+use crate::model::hr::{CaseFacts, ReportCase};
 use crate::model::Limits;
 
 /// What a run plans to change.
@@ -21,24 +21,40 @@ pub struct Planned {
 /// (`approved`) or the task's override lifts the update limit, never the
 /// minimum row count.
 pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<String> {
-    refusal_case(limits, planned, approved).map(|(_, why)| why)
+    refusal_case(limits, planned, approved).map(|(_, why, _)| why)
 }
 
 /// [`refusal`] with the limit that refused.
-pub fn refusal_case(limits: &Limits, planned: &Planned, approved: bool) -> Option<(ReportCase, String)> {
+pub fn refusal_case(
+    limits: &Limits,
+    planned: &Planned,
+    approved: bool,
+) -> Option<(ReportCase, String, CaseFacts)> {
     if let Some(min) = limits.minimum_row_count {
         let too_few = match planned.held {
-            Some(rows) if rows < min => Some(format!(
-                "the file holds only {rows} rows, fewer than the minimum row count of {min}; nothing was loaded"
+            Some(rows) if rows < min => Some((
+                format!(
+                    "the file holds only {rows} rows, fewer than the minimum row count of {min}; nothing was loaded"
+                ),
+                CaseFacts::new(
+                    "too_few_rows",
+                    &[("rows", rows.to_string()), ("minimum", min.to_string())],
+                ),
             )),
-            None if planned.valid < min => Some(format!(
-                "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
-                planned.valid
+            None if planned.valid < min => Some((
+                format!(
+                    "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
+                    planned.valid
+                ),
+                CaseFacts::new(
+                    "too_few_valid",
+                    &[("valid", planned.valid.to_string()), ("minimum", min.to_string())],
+                ),
             )),
             _ => None,
         };
-        if let Some(why) = too_few {
-            return Some((ReportCase::MinimumRows, why));
+        if let Some((why, facts)) = too_few {
+            return Some((ReportCase::MinimumRows, why, facts));
         }
     }
     let changes = planned.creates + planned.updates + planned.removals;
@@ -50,6 +66,16 @@ pub fn refusal_case(limits: &Limits, planned: &Planned, approved: bool) -> Optio
              nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
             planned.creates, planned.updates, planned.removals,
         ),
+            CaseFacts::new(
+                "update_limit",
+                &[
+                    ("changes", changes.to_string()),
+                    ("created", planned.creates.to_string()),
+                    ("updated", planned.updates.to_string()),
+                    ("removed", planned.removals.to_string()),
+                    ("limit", limit.to_string()),
+                ],
+            ),
         )),
         _ => None,
     }

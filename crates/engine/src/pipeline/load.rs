@@ -129,10 +129,13 @@ pub(super) fn stream_load(
 }
 
 pub(super) fn stopped_in_load() -> Halt {
-    Halt::load(
-        RunStatus::Stopped,
-        "stopped by a user during the load; nothing was committed",
-    )
+    Halt {
+        facts: Some(crate::model::hr::CaseFacts::new("stopped_in_load", &[])),
+        ..Halt::load(
+            RunStatus::Stopped,
+            "stopped by a user during the load; nothing was committed",
+        )
+    }
 }
 
 /// A change line as pass one writes it: the object key as JSON, a tab, the card JSON.
@@ -277,7 +280,7 @@ pub(super) fn load(
         },
         inputs.approved,
     );
-    if let Some((case, reason)) = refusal {
+    if let Some((case, reason, facts)) = refusal {
         let plan_file = crate::run_folder::PlanFile {
             reason: reason.clone(),
             // Which limit refused: what approving can help with (Engine::interruption_help).
@@ -291,6 +294,7 @@ pub(super) fn load(
         let _ = plan_file.write(&inputs.dir);
         return Err(Halt {
             case: Some(case),
+            facts: Some(facts),
             ..Halt::load(RunStatus::Interrupted, reason)
         });
     }

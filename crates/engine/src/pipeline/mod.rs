@@ -36,7 +36,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::EngineError;
-use crate::model::hr::ReportCase;
+use crate::model::hr::{CaseFacts, ReportCase};
 use crate::model::{Run, RunMode, RunStage, RunStatus, Task, Template};
 use crate::source::{Extract, ExtractError, Source};
 use crate::targets::OpenTarget;
@@ -50,6 +50,8 @@ pub struct Halt {
     pub status: RunStatus,
     /// The documented outcome, when the source or the guard named one (HR reports).
     pub case: Option<ReportCase>,
+    /// What the case found, for a report to word in its language.
+    pub facts: Option<CaseFacts>,
     /// The stage that stopped: extract (the source, validation) or load.
     pub stage: RunStage,
     pub info: String,
@@ -60,6 +62,7 @@ impl Halt {
         Halt {
             status,
             case: None,
+            facts: None,
             stage: RunStage::Extract,
             info: info.into(),
         }
@@ -68,6 +71,7 @@ impl Halt {
         Halt {
             status,
             case: None,
+            facts: None,
             stage: RunStage::Load,
             info: info.into(),
         }
@@ -80,6 +84,7 @@ impl Halt {
         move |e| Halt {
             status: RunStatus::Failed,
             case: None,
+            facts: None,
             stage,
             info: e.to_string(),
         }
@@ -173,14 +178,17 @@ pub async fn execute(
     let output = match outcome {
         Ok(output) => output,
         Err(ExtractError::Stopped) => {
-            return Err(Halt::extract(
-                RunStatus::Stopped,
-                "stopped by a user during the extract; nothing was loaded",
-            ))
+            return Err(Halt {
+                facts: Some(CaseFacts::new("stopped_in_extract", &[])),
+                ..Halt::extract(
+                    RunStatus::Stopped,
+                    "stopped by a user during the extract; nothing was loaded",
+                )
+            })
         }
         Err(ExtractError::Failed(why)) => return Err(Halt::extract(RunStatus::Failed, why)),
         Err(ExtractError::Interrupted(why)) => return Err(Halt::extract(RunStatus::Interrupted, why)),
-        Err(ExtractError::Case(case, why)) => {
+        Err(ExtractError::Case(case, why, facts)) => {
             // The manual's outcomes: several files or no archive interrupt; the rest fail.
             let status = match case {
                 ReportCase::MultipleFiles | ReportCase::ArchiveMissing => RunStatus::Interrupted,
@@ -188,6 +196,7 @@ pub async fn execute(
             };
             return Err(Halt {
                 case: Some(case),
+                facts: Some(facts),
                 ..Halt::extract(status, why)
             });
         }

@@ -46,8 +46,9 @@ pub enum ExtractError {
     Failed(String),
     /// The source refused to go on and loaded nothing (e.g. several files match); a person must act.
     Interrupted(String),
-    /// One of the documented outcomes of an HR file (file not received, archive missing, …).
-    Case(crate::model::hr::ReportCase, String),
+    /// One of the documented outcomes of an HR file (file not received,
+    /// archive missing, …): the English words and the facts a report translates.
+    Case(crate::model::hr::ReportCase, String, crate::model::hr::CaseFacts),
 }
 
 /// A connector's source, ready to extract.

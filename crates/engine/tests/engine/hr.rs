@@ -345,6 +345,16 @@ async fn no_file_several_files_an_empty_file_and_bad_text_each_get_their_outcome
         report["title"], "HR-tuonti HR/Load: tiedostoa ei saatu",
         "the report speaks the connector's language"
     );
+    // Wholly: what the engine found is worded in Finnish too, and no workstation path shows.
+    let said = report["description"].as_str().unwrap();
+    assert!(
+        said.starts_with("Tiedostoa ei löytynyt (mikään ei vastaa mallia 'in/*.csv')."),
+        "{said}"
+    );
+    assert!(
+        !said.contains("file not received") && !said.contains(&folder.display().to_string()),
+        "{said}"
+    );
 
     write(
         &folder,
@@ -363,13 +373,23 @@ async fn no_file_several_files_an_empty_file_and_bad_text_each_get_their_outcome
         "{:?}",
         r.extract
     );
-    assert_eq!(case_of(&last_report(&f).await), "multiple_files");
+    let report = last_report(&f).await;
+    assert_eq!(case_of(&report), "multiple_files");
+    assert_eq!(
+        report["description"],
+        "Mitään ei tuotu: useampi tiedosto vastaa mallia 'in/*.csv' (a.csv, b.csv). Jätä yksi tiedosto ja aja tehtävä uudelleen."
+    );
 
     std::fs::remove_file(folder.join("in/b.csv")).unwrap();
     write(&folder, "a.csv", b"  \n");
     let r = run(&f).await;
     assert_eq!(r.status, RunStatus::Failed);
-    assert_eq!(case_of(&last_report(&f).await), "file_empty");
+    let report = last_report(&f).await;
+    assert_eq!(case_of(&report), "file_empty");
+    assert_eq!(
+        report["description"],
+        "Tiedosto a.csv on tyhjä. Luo tiedosto uudelleen HR-järjestelmässä ja aja tehtävä."
+    );
 
     let mut latin1 = format!("{HEADER}\n{}\n3;E3;M", row(1, "A")).into_bytes();
     latin1.extend_from_slice(b"\xfcller;A;2026-01-01;T;M;O;x\n");
@@ -690,7 +710,24 @@ async fn the_minimum_row_count_counts_the_file_on_quiet_days_and_partial_reports
         "{:?}",
         r.load
     );
-    assert_eq!(case_of(&last_report(&f).await), "minimum_rows");
+    let report = last_report(&f).await;
+    assert_eq!(case_of(&report), "minimum_rows");
+    assert_eq!(
+        report["description"],
+        "Nothing was imported: the file holds only 5 rows, fewer than the minimum row count of 10."
+    );
+    // In German, wholly: the engine's finding is worded from the facts, not its English.
+    let german = params(json!({"run_type": "partial", "minimum_row_count": 10, "language": "de"}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": german}).to_string()))
+        .await
+        .unwrap();
+    let again = run(&f).await;
+    assert_eq!(again.status, RunStatus::Interrupted);
+    assert_eq!(
+        last_report(&f).await["description"],
+        "Nichts wurde importiert: die Datei enthält nur 5 Zeilen, weniger als die Mindestzeilenzahl 10."
+    );
     let cards = f.engine.datacards("workperiod", None, 100).await.unwrap();
     assert_eq!(cards.len(), 50);
     // Approving cannot lift the minimum: it is offered for review only.

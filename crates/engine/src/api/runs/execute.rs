@@ -101,19 +101,29 @@ impl Engine {
         };
         let result = match prepared {
             Ok(inputs) => pipeline::execute(self.store(), &mut run, inputs, stop_rx, stopped.clone()).await,
-            Err(e) => Err(Halt {
+            Err(e) => {
                 // Checked before anything is fetched: the connector's or task's settings are wrong.
-                case: matches!(e, EngineError::MissingFields { .. } | EngineError::Invalid { .. })
-                    .then_some(crate::model::hr::ReportCase::InvalidParameters),
-                status: RunStatus::Failed,
-                stage: RunStage::Extract,
-                info: e.to_string(),
-            }),
+                let settings = crate::source::hr::parameters::named_settings(&e);
+                let invalid = matches!(e, EngineError::MissingFields { .. } | EngineError::Invalid { .. })
+                    || !settings.is_empty();
+                Err(Halt {
+                    case: invalid.then_some(crate::model::hr::ReportCase::InvalidParameters),
+                    facts: (!settings.is_empty()).then(|| {
+                        crate::model::hr::CaseFacts::new(
+                            "invalid_parameters",
+                            &[("parameters", settings.join(", "))],
+                        )
+                    }),
+                    status: RunStatus::Failed,
+                    stage: RunStage::Extract,
+                    info: e.to_string(),
+                })
+            }
         };
         poller.abort();
-        let case = match &result {
-            Ok(()) => Some(crate::model::hr::ReportCase::Succeeded),
-            Err(halt) => halt.case,
+        let (case, facts) = match &result {
+            Ok(()) => (Some(crate::model::hr::ReportCase::Succeeded), None),
+            Err(halt) => (halt.case, halt.facts.clone()),
         };
         let result = match result {
             Ok(()) => {
@@ -140,7 +150,7 @@ impl Engine {
         let status = result?;
         let loaded = run.counts.created + run.counts.updated + run.counts.removed;
         tracking.finish(status, run.counts.fetched, loaded);
-        if let Err(why) = self.report_hr_run(&run, case, status).await {
+        if let Err(why) = self.report_hr_run(&run, case, facts.as_ref(), status).await {
             self.report_failed(&mut run, why).await?;
         }
         Ok(run)

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
-use crate::model::hr::ReportCase;
+use crate::model::hr::{CaseFacts, ReportCase};
 use crate::model::{Run, RunStatus};
 
 /// The folder of the data directory where the local store keeps report attachments.
@@ -23,6 +23,7 @@ impl Engine {
         &self,
         run: &Run,
         case: Option<ReportCase>,
+        facts: Option<&CaseFacts>,
         status: RunStatus,
     ) -> Result<()> {
         let Ok(task) = self.task(&run.task_id).await else {
@@ -60,6 +61,7 @@ impl Engine {
         let mut card = crate::source::hr::report::card(
             run,
             case,
+            facts,
             &texts,
             file.as_deref().map(std::path::Path::new),
             &dir,

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::model::hr::{HrDataType, HrParameters, HrRunType, ReportCase};
+use crate::model::hr::{CaseFacts, HrDataType, HrParameters, HrRunType, ReportCase};
 use crate::run_folder as files;
 use crate::source::{Extract, ExtractError};
 use sftp::SftpFetch;
@@ -211,19 +211,28 @@ impl HrFile {
                     self.params.file_path,
                     self.folder.display()
                 ),
+                // The folder is a workstation path: a report names the pattern only.
+                CaseFacts::new("file_not_received", &[("pattern", self.params.file_path.clone())]),
             )),
             [one] => Ok(one.clone()),
-            many => Err(ExtractError::Case(
-                ReportCase::MultipleFiles,
-                format!(
-                "multiple files match '{}' ({}); nothing was loaded. Leave one file and run the task again",
-                self.params.file_path,
-                many.iter()
+            many => {
+                let files = many
+                    .iter()
                     .filter_map(|p| p.file_name().map(|n| printable(&n.to_string_lossy())))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            )),
+                    .join(", ");
+                Err(ExtractError::Case(
+                    ReportCase::MultipleFiles,
+                    format!(
+                        "multiple files match '{}' ({files}); nothing was loaded. Leave one file and run the task again",
+                        self.params.file_path,
+                    ),
+                    CaseFacts::new(
+                        "multiple_files",
+                        &[("pattern", self.params.file_path.clone()), ("files", files)],
+                    ),
+                ))
+            }
         }
     }
 
@@ -343,6 +352,8 @@ impl HrFileJob {
             return Err(ExtractError::Case(
                 ReportCase::FileEmpty,
                 format!("the file {name} is empty"),
+                // A report is read elsewhere: the file's name, not its workstation path.
+                CaseFacts::new("file_empty", &[("file", report::shown_file(Path::new(&name)))]),
             ));
         }
         let reader = std::io::Cursor::new(head[..n].to_vec()).chain(file);
@@ -422,7 +433,7 @@ impl HrFileJob {
             ExtractError::Case(ReportCase::ArchiveMissing, format!(
                 "archive missing: a partial run compares with the previous file's archive {}, which does not exist; run the task once with run_type full",
                 self.archive.display()
-            ))
+            ), CaseFacts::new("archive_missing", &[]))
         })?;
         let index_current = std::fs::metadata(&self.archive_index)
             .ok()

@@ -28,6 +28,30 @@ pub fn mandatory_attributes(data_type: HrDataType) -> &'static [&'static [&'stat
     }
 }
 
+/// The settings an error of the checks before a run names as missing or
+/// wrong (parameter names, language-neutral), for a report to list in the
+/// connector's language. Empty when the error names none.
+pub fn named_settings(e: &EngineError) -> Vec<String> {
+    match e {
+        EngineError::WithRemedy { source, .. } => named_settings(source),
+        EngineError::MissingFields { fields } => fields.clone(),
+        EngineError::Invalid { field, message } if field == "parameters" => {
+            let mut names = Vec::new();
+            // check_parameters's own format: "missing mandatory fields: a, b; key: why; key: why".
+            for part in message.split("; ") {
+                if let Some(list) = part.strip_prefix("missing mandatory fields: ") {
+                    names.extend(list.split(", ").map(str::to_string));
+                } else if let Some((name, _)) = part.split_once(": ").filter(|(n, _)| !n.contains(' ')) {
+                    names.push(name.to_string());
+                }
+            }
+            names
+        }
+        EngineError::Invalid { field, .. } => vec![field.clone()],
+        _ => Vec::new(),
+    }
+}
+
 /// Reads and checks an `hr_file` parameter block; lists every missing or
 /// malformed parameter in one error. `remote_target`: the connector writes
 /// to a remote solution, which needs the `webapi_*` parameters.

@@ -4,6 +4,13 @@
 //! bundled (`assets/hr/translations/`); a file `DATA_DIR/translations/LANG.json`
 //! adds a language or replaces a bundled one. A file lacking any report case
 //! is refused when a run loads it, before anything is fetched.
+//!
+//! What a case found (no file matching a pattern, too few rows, the settings
+//! to correct) reaches the report through the files' `messages`, filled from
+//! the case's [`CaseFacts`], so the whole text is in the chosen language. A
+//! drop-in file may leave messages out: the bundled file of its language,
+//! else English, words them. Other failures (a broken connection, a refused
+//! request) keep the engine's own English words.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -12,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{EngineError, Result};
-use crate::model::hr::ReportCase;
+use crate::model::hr::{CaseFacts, ReportCase};
 use crate::model::{Run, RunFile};
 
 const BUNDLED: [(&str, &str); 4] = [
@@ -48,7 +55,24 @@ struct CaseText {
 #[derive(Debug, Deserialize)]
 struct File {
     cases: HashMap<String, CaseText>,
+    #[serde(default)]
+    messages: HashMap<String, String>,
 }
+
+/// The message keys the engine's [`CaseFacts`] use; every bundled language words each.
+pub const MESSAGES: [&str; 11] = [
+    "file_not_received",
+    "file_not_received_sftp",
+    "multiple_files",
+    "file_empty",
+    "archive_missing",
+    "too_few_rows",
+    "too_few_valid",
+    "update_limit",
+    "invalid_parameters",
+    "stopped_in_extract",
+    "stopped_in_load",
+];
 
 /// The report texts of one language, every case present.
 #[derive(Debug, Clone)]
@@ -59,6 +83,8 @@ pub struct Translations {
     /// held and how many changed. Optional, so that a language file written
     /// before it existed still loads (its `succeeded` text is used).
     succeeded_partial: Option<CaseText>,
+    /// What a case found, by [`CaseFacts::message`].
+    messages: HashMap<String, String>,
 }
 
 impl Translations {
@@ -80,7 +106,18 @@ impl Translations {
                 }
             },
         };
-        Translations::parse(language, &text, &from)
+        let mut texts = Translations::parse(language, &text, &from)?;
+        // A drop-in file without some messages: its language's bundled words, else English.
+        for fallback in [language, "en"] {
+            if let Some((_, bundled)) = BUNDLED.iter().find(|(l, _)| *l == fallback) {
+                if let Ok(f) = crate::jsonc::from_str::<File>(bundled) {
+                    for (key, text) in f.messages {
+                        texts.messages.entry(key).or_insert(text);
+                    }
+                }
+            }
+        }
+        Ok(texts)
     }
 
     fn parse(language: &str, text: &str, from: &str) -> Result<Translations> {
@@ -115,7 +152,23 @@ impl Translations {
                 .get(PARTIAL)
                 .filter(|t| !t.title.trim().is_empty() && !t.text.trim().is_empty())
                 .cloned(),
+            messages: file
+                .messages
+                .into_iter()
+                .filter(|(_, text)| !text.trim().is_empty())
+                .collect(),
         })
+    }
+
+    /// What a case found, in this language; `None` when no file words it.
+    pub fn message(&self, facts: &CaseFacts) -> Option<String> {
+        let text = self.messages.get(facts.message)?;
+        Some(
+            facts
+                .values
+                .iter()
+                .fold(text.clone(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v)),
+        )
     }
 
     /// The title and text of `case`, placeholders filled.
@@ -142,15 +195,23 @@ impl Translations {
 }
 
 /// The report card's values for a finished run.
-pub fn card(run: &Run, case: ReportCase, texts: &Translations, file: Option<&Path>, run_dir: &Path) -> Value {
+pub fn card(
+    run: &Run,
+    case: ReportCase,
+    facts: Option<&CaseFacts>,
+    texts: &Translations,
+    file: Option<&Path>,
+    run_dir: &Path,
+) -> Value {
     let c = &run.counts;
-    let info = run
-        .load
-        .info
-        .clone()
-        .filter(|_| run.ended_in == Some(crate::model::RunStage::Load))
-        .or_else(|| run.extract.info.clone())
-        .unwrap_or_default();
+    let info = facts.and_then(|f| texts.message(f)).unwrap_or_else(|| {
+        run.load
+            .info
+            .clone()
+            .filter(|_| run.ended_in == Some(crate::model::RunStage::Load))
+            .or_else(|| run.extract.info.clone())
+            .unwrap_or_default()
+    });
     let values = [
         ("task", run.task.clone()),
         ("file", file.map(shown_file).unwrap_or_default()),
@@ -199,7 +260,7 @@ pub fn card(run: &Run, case: ReportCase, texts: &Translations, file: Option<&Pat
 /// The file a report names: an SFTP address as it is, a file on this
 /// workstation by its name only (a card is read elsewhere, where the
 /// workstation's paths mean nothing).
-fn shown_file(file: &Path) -> String {
+pub(crate) fn shown_file(file: &Path) -> String {
     let text = file.display().to_string();
     if text.starts_with("sftp://") {
         return text;
@@ -239,6 +300,55 @@ mod tests {
         for (language, text) in BUNDLED {
             Translations::parse(language, text, language).unwrap_or_else(|e| panic!("{language}: {e}"));
         }
+    }
+
+    #[test]
+    fn every_bundled_language_words_every_message_with_the_engines_placeholders() {
+        let english: File = crate::jsonc::from_str(BUNDLED[0].1).unwrap();
+        let placeholders = |text: &str| {
+            let mut names: Vec<String> = text
+                .split('{')
+                .skip(1)
+                .filter_map(|s| s.split_once('}').map(|(n, _)| n.to_string()))
+                .collect();
+            names.sort();
+            names
+        };
+        for (language, text) in BUNDLED {
+            let file: File = crate::jsonc::from_str(text).unwrap();
+            for key in MESSAGES {
+                let said = file
+                    .messages
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{language} lacks the message {key}"));
+                assert_eq!(
+                    placeholders(said),
+                    placeholders(&english.messages[key]),
+                    "{language}: {key}"
+                );
+            }
+            assert_eq!(
+                file.messages.len(),
+                MESSAGES.len(),
+                "{language}: unknown messages"
+            );
+        }
+    }
+
+    #[test]
+    fn a_drop_in_file_without_messages_borrows_its_languages_bundled_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = dir.path().join("translations");
+        std::fs::create_dir_all(&own).unwrap();
+        let mut fi: serde_json::Value = serde_json::from_str(BUNDLED[1].1).unwrap();
+        fi.as_object_mut().unwrap().remove("messages");
+        std::fs::write(own.join("fi.json"), fi.to_string()).unwrap();
+        let texts = Translations::load(dir.path(), "fi").unwrap();
+        let facts = CaseFacts::new("too_few_rows", &[("rows", "5".into()), ("minimum", "10".into())]);
+        assert_eq!(
+            texts.message(&facts).unwrap(),
+            "tiedostossa on vain 5 riviä, vähemmän kuin vähimmäisrivimäärä 10"
+        );
     }
 
     #[test]

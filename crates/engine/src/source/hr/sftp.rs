@@ -17,7 +17,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use ssh2::{HashType, Session, Sftp};
 
-use crate::model::hr::{HrSftp, ReportCase};
+use crate::model::hr::{CaseFacts, HrSftp, ReportCase};
 use crate::secrets::Sensitive;
 use crate::source::ExtractError;
 
@@ -212,24 +212,34 @@ impl SftpFetch {
         names.sort();
         let name = match names.as_slice() {
             [] => {
+                let place = format!("{folder} on SFTP server {}", self.address());
                 return Err(ExtractError::Case(
                     ReportCase::FileNotReceived,
-                    format!(
-                        "file not received: nothing matches '{pattern}' in {folder} on SFTP server {}",
-                        self.address()
+                    format!("file not received: nothing matches '{pattern}' in {place}"),
+                    CaseFacts::new(
+                        "file_not_received_sftp",
+                        &[
+                            ("pattern", pattern.to_string()),
+                            ("folder", folder.to_string()),
+                            ("server", self.address()),
+                        ],
                     ),
-                ))
+                ));
             }
             [one] => one.clone(),
             many => {
+                let place = format!("{folder} on SFTP server {}", self.address());
                 return Err(ExtractError::Case(
                     ReportCase::MultipleFiles,
                     format!(
-                        "multiple files match '{pattern}' in {folder} on SFTP server {} ({}); nothing was loaded. Leave one file and run the task again",
-                        self.address(),
+                        "multiple files match '{pattern}' in {place} ({}); nothing was loaded. Leave one file and run the task again",
                         many.join(", ")
                     ),
-                ))
+                    CaseFacts::new(
+                        "multiple_files",
+                        &[("pattern", pattern.to_string()), ("files", many.join(", "))],
+                    ),
+                ));
             }
         };
         let remote = format!("{}/{name}", folder.trim_end_matches('/'));
@@ -291,7 +301,7 @@ impl SftpFetch {
             return Err(format!("the fetched file {remote} has an unexpected name"));
         }
         let sftp = self.open().map_err(|e| match e {
-            ExtractError::Failed(m) | ExtractError::Interrupted(m) | ExtractError::Case(_, m) => m,
+            ExtractError::Failed(m) | ExtractError::Interrupted(m) | ExtractError::Case(_, m, _) => m,
             ExtractError::Stopped => "stopped".into(),
         })?;
         let archive = archive.trim_end_matches('/');
