@@ -239,3 +239,86 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     assert_eq!(plan.steps.len(), 1);
     assert_eq!(plan.steps[0].action, "mark removed");
 }
+
+#[tokio::test]
+async fn an_undo_takes_its_tasks_turn_and_is_refused_while_the_task_runs() {
+    let f = fresh().await;
+    // People from the parameters; with `gate`, the script waits for that file first.
+    let script = r#"import json, os, time
+import common_subroutines_efecte_library as sdk
+args = sdk.initialize_script()
+p = args["connector_parameters"]
+gate = p.get("gate")
+if gate:
+    open(gate + ".waiting", "w").close()
+    while not os.path.exists(gate):
+        time.sleep(0.02)
+records = [{"id": i, "name": p.get("prefix", "N") + i, "groups": []} for i in p["ids"]]
+with open(args["expected_output_filename"], "w") as f:
+    json.dump(records, f)
+"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        script,
+        r#"{"ids": ["1", "2"]}"#,
+        "{}",
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    assert_eq!(first.counts.created, 2);
+    let gate = f.dir.path().join("gate");
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(
+                &serde_json::json!({"parameters": {"ids": ["1", "2"], "prefix": "X", "gate": gate}})
+                    .to_string(),
+            ),
+        )
+        .await
+        .unwrap();
+    let (engine, t) = (f.engine.clone(), task.clone());
+    let running = tokio::spawn(async move {
+        engine
+            .run_task(&t, provisio_engine::model::RunTrigger::Manual, false)
+            .await
+    });
+    let waiting = gate.with_extension("waiting");
+    let since = std::time::Instant::now();
+    while !waiting.exists() {
+        assert!(since.elapsed().as_secs() < 30, "the run never started");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let refused = f
+        .engine
+        .undo_run(&first.id, false, false, &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("is running: an undo takes the task's turn like a run"),
+        "{refused}"
+    );
+    // The plan can still be read while the task runs; nothing was changed by the refusal.
+    assert!(f.engine.undo_run(&first.id, true, false, &[]).await.is_ok());
+    std::fs::write(&gate, "").unwrap();
+    let renamed = running.await.unwrap().unwrap();
+    assert_eq!(
+        (renamed.status, renamed.counts.updated),
+        (RunStatus::Succeeded, 2)
+    );
+    // Its turn over, the undo goes in: the rename is put back.
+    let undone = f.engine.undo_run(&renamed.id, false, false, &[]).await.unwrap();
+    assert!(undone.undo_run_id.is_some(), "{undone:?}");
+    let names: Vec<String> = f
+        .engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.iter().all(|n| n.starts_with('N')), "{names:?}");
+}
