@@ -103,6 +103,7 @@ impl Engine {
         }
         let secrets = self.stored_secrets(&connector).await?;
         let masker = Masker::from_json_values(secrets.values());
+        let secret_values = crate::secrets::secret_texts(secrets.values());
         let parameters =
             crate::secrets::Sensitive::new(crate::secrets::merge_at_pointers(&connector.parameters, secrets));
         // Refused before anything is recorded: a missing script, a connector without event tasks.
@@ -145,7 +146,10 @@ impl Engine {
         // A read task's values: checked against its mappings, then written to the card if one is named.
         let outcome = match (outcome, &returns) {
             (Ok(EventOutcome::Completed), Some(path)) => {
-                match self.read_back(&task, path, card, &run.id.clone()).await {
+                match self
+                    .read_back(&task, path, card, &run.id.clone(), &secret_values)
+                    .await
+                {
                     Ok(values) => {
                         run.returned = Some(values);
                         Ok(EventOutcome::Completed)
@@ -184,6 +188,7 @@ impl Engine {
         path: &Path,
         card: Option<&CardKey>,
         run_id: &str,
+        secret_values: &[String],
     ) -> std::result::Result<Value, String> {
         let text = std::fs::read_to_string(path).map_err(|_| {
             "the read script returned no values (it must call return_values from the SDK)".to_string()
@@ -238,7 +243,7 @@ impl Engine {
             values.insert(m.target.clone(), value);
         }
         if let Some(card) = card {
-            self.write_read_values(task, &target, card, &values, run_id)
+            self.write_read_values(task, &target, card, &values, run_id, secret_values)
                 .await?;
         }
         Ok(Value::Object(values))
@@ -253,6 +258,7 @@ impl Engine {
         card: &CardKey,
         values: &Map<String, Value>,
         run_id: &str,
+        secret_values: &[String],
     ) -> std::result::Result<(), String> {
         let target = self.target_for(target).await.map_err(|e| e.to_string())?;
         let (template, folder, task_id) = (
@@ -262,6 +268,7 @@ impl Engine {
         );
         let (card, data) = (card.clone(), Value::Object(values.clone()).to_string());
         let run_id = run_id.to_string();
+        let secret_values = secret_values.to_vec();
         tokio::task::spawn_blocking(move || -> std::result::Result<(), String> {
             use crate::targets::CardWrite;
             let mut t = target.open().map_err(|e| e.to_string())?;
@@ -272,6 +279,7 @@ impl Engine {
             .map_err(|e| e.to_string())?;
             // The card's history names this invocation as the writer.
             t.journal_as(&run_id);
+            t.journal_masks(&secret_values).map_err(|e| e.to_string())?;
             let write = CardWrite {
                 template: &template,
                 folder: &folder,

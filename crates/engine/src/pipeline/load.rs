@@ -40,7 +40,7 @@ pub(super) fn stream_load(
     let output = open_output(output)?;
     let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
-    begin_load(target, task, &run.id, stopped)?;
+    begin_load(target, task, &run.id, &inputs.secret_values, stopped)?;
     let key_attribute = shape.key_attribute().to_string();
     let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (plan, loaded) = std::thread::scope(|scope| {
@@ -300,7 +300,7 @@ pub(super) fn load(
     }
 
     // ---- load ----
-    begin_load(target, task, &run.id, stopped)?;
+    begin_load(target, task, &run.id, &inputs.secret_values, stopped)?;
     let spill_path = inputs.dir.join(SPILL);
     let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
@@ -530,6 +530,7 @@ pub(super) fn begin_load(
     target: &mut dyn LoadTarget,
     task: &Task,
     run_id: &str,
+    secret_values: &[String],
     stopped: &AtomicBool,
 ) -> std::result::Result<(), Halt> {
     target.begin_in_turn(stopped, turn_wait(task)).map_err(|e| {
@@ -541,6 +542,9 @@ pub(super) fn begin_load(
     })?;
     // What the load changes is journalled as this run's, in its own transaction.
     target.journal_as(run_id);
+    target
+        .journal_masks(secret_values)
+        .map_err(Halt::failed_in(RunStage::Load))?;
     Ok(())
 }
 

@@ -123,6 +123,8 @@ pub struct RunInputs {
     pub strategy: LoadStrategy,
     /// Bumped as records are read and loaded (the window's live progress).
     pub progress: Arc<crate::progress::ProgressCounters>,
+    /// The connector's secret values, masked in the change journal.
+    pub secret_values: Vec<String>,
 }
 
 /// Runs the pipeline for a run already recorded as running. Each stage is

@@ -140,6 +140,8 @@ pub struct Prepared {
     pub required: Vec<Vec<String>>,
     /// Limits the connector sets for all its tasks (HR), replacing the task's own.
     pub limits: Option<Limits>,
+    /// The connector's secret values: a value a load writes that holds one is masked in the journal.
+    pub secret_values: Vec<String>,
 }
 
 /// Whether the connector's runs are a script's (its tasks name one).
@@ -377,6 +379,18 @@ pub fn debug_runs(connector: &Connector) -> bool {
 /// Everything a scheduled run of `task` reads from, checked before anything is fetched.
 pub async fn prepare(host: &impl Host, connector: &Connector, task: &Task) -> Result<Prepared> {
     let secrets = host.secrets(connector).await?;
+    let secret_values = crate::secrets::secret_texts(secrets.values());
+    let mut prepared = prepare_source(host, connector, task, secrets).await?;
+    prepared.secret_values = secret_values;
+    Ok(prepared)
+}
+
+async fn prepare_source(
+    host: &impl Host,
+    connector: &Connector,
+    task: &Task,
+    secrets: Map<String, Value>,
+) -> Result<Prepared> {
     match connector.connector_type {
         ConnectorType::PythonScript => {
             let (script, script_host) = host.scheduled_script(task).await?;
@@ -389,6 +403,7 @@ pub async fn prepare(host: &impl Host, connector: &Connector, task: &Task) -> Re
                 }),
                 required: Vec::new(),
                 limits: None,
+                secret_values: Vec::new(),
             })
         }
         ConnectorType::HrFile => prepare_hr(host, connector, task, secrets).await,
@@ -399,6 +414,7 @@ pub async fn prepare(host: &impl Host, connector: &Connector, task: &Task) -> Re
                 source: Source::Ldap(Box::new(source)),
                 required: Vec::new(),
                 limits: None,
+                secret_values: Vec::new(),
             })
         }
     }
@@ -462,5 +478,6 @@ async fn prepare_hr(
         }),
         required,
         limits: Some(limits),
+        secret_values: Vec::new(),
     })
 }

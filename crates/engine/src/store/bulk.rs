@@ -105,6 +105,10 @@ pub struct BulkCards {
     journal_run: Option<String>,
     /// Cards created and not journalled yet: (first id, how many), consecutive.
     created: Option<(i64, i64)>,
+    /// Secret values masked in this unit's journal rows at commit, and the
+    /// last journal row before the unit (its rows come after).
+    journal_masks: Vec<String>,
+    journal_from: i64,
 }
 
 /// The numbers of a card's names (`card_names`).
@@ -204,6 +208,8 @@ impl BulkCards {
             next_id: None,
             journal_run: None,
             created: None,
+            journal_masks: Vec::new(),
+            journal_from: 0,
         })
     }
 
@@ -734,6 +740,47 @@ impl BulkCards {
         self.journal_run = Some(run_id.to_string());
     }
 
+    /// Values (a connector's secrets) that never enter the journal: where a
+    /// journalled value holds one, it is masked before the unit commits.
+    pub fn journal_masks(&mut self, secrets: &[String]) -> Result<()> {
+        self.journal_masks = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
+        if !self.journal_masks.is_empty() {
+            self.journal_from = self
+                .conn
+                .query_row("SELECT coalesce(max(id), 0) FROM card_changes", [], |r| r.get(0))
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Masks the secrets in the journal rows this unit wrote (values are JSON
+    /// text: a long secret wherever it occurs, a short one as a whole value).
+    fn mask_journal(&mut self) -> Result<()> {
+        if self.journal_run.is_none() {
+            return Ok(());
+        }
+        let mask = serde_json::to_string(crate::secrets::MASK).unwrap_or_default();
+        for secret in std::mem::take(&mut self.journal_masks) {
+            let quoted = serde_json::to_string(&secret).unwrap_or_default();
+            let (needle, with) = if secret.chars().count() >= crate::secrets::TOKEN_ONLY_BELOW {
+                (
+                    quoted[1..quoted.len() - 1].to_string(),
+                    crate::secrets::MASK.to_string(),
+                )
+            } else {
+                (quoted, mask.clone())
+            };
+            self.conn
+                .execute(
+                    "UPDATE card_changes SET before = replace(before, ?1, ?2), after = replace(after, ?1, ?2)
+                     WHERE id > ?3 AND (instr(before, ?1) > 0 OR instr(after, ?1) > 0)",
+                    params![needle, with, self.journal_from],
+                )
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
     /// Created cards join the pending range when their ids follow it.
     fn note_created(&mut self, first: i64, n: i64) -> Result<()> {
         if self.journal_run.is_none() {
@@ -784,6 +831,7 @@ impl BulkCards {
 
     pub fn commit(&mut self) -> Result<()> {
         self.flush_created()?;
+        self.mask_journal()?;
         // The checkpoint that follows a big commit copies the WAL into the database file.
         let wal = format!("{}-wal", self.database.display());
         let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);

@@ -46,6 +46,10 @@ impl LoadTarget for LocalTarget {
         self.cards.journal_as(run_id)
     }
 
+    fn journal_masks(&mut self, secrets: &[String]) -> Result<()> {
+        self.cards.journal_masks(secrets)
+    }
+
     fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()> {
         self.cards.begin_in_turn(stopped, limit)
     }

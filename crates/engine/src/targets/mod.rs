@@ -65,6 +65,10 @@ pub trait LoadTarget {
     /// From now on, the changes written are journalled as `run_id`'s
     /// (targets without a journal ignore it).
     fn journal_as(&mut self, _run_id: &str) {}
+    /// Values (the connector's secrets) masked wherever this unit's journal rows hold them.
+    fn journal_masks(&mut self, _secrets: &[String]) -> Result<()> {
+        Ok(())
+    }
     /// [`LoadTarget::begin`] once no other load holds the target (loads
     /// take turns), checking `stopped` every second and giving up after `limit`.
     fn begin_in_turn(&mut self, stopped: &AtomicBool, limit: Duration) -> Result<()>;

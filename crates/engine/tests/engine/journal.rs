@@ -322,3 +322,86 @@ with open(args["expected_output_filename"], "w") as f:
         .collect();
     assert!(names.iter().all(|n| n.starts_with('N')), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_connector_secret_a_load_writes_is_masked_in_the_journal_and_never_written_back_by_an_undo() {
+    let f = fresh().await;
+    // With `leak`, the script writes its secret parameters into the cards, as a careless script might.
+    let script = r#"import json
+import common_subroutines_efecte_library as sdk
+args = sdk.initialize_script()
+p = args["connector_parameters"]
+if p.get("leak"):
+    names = {"1": "Bearer " + p["api_token"], "2": p["api_password"]}
+else:
+    names = {"1": "N1", "2": "N2"}
+with open(args["expected_output_filename"], "w") as f:
+    json.dump([{"id": i, "name": n, "groups": []} for i, n in names.items()], f)
+"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Leaky",
+        script,
+        r#"{"api_token": "tok-SECRET-12345", "api_password": "pw4711"}"#,
+        "{}",
+    )
+    .await;
+    let first = run(&f.engine, &task).await;
+    assert_eq!(first.counts.created, 2);
+    f.engine
+        .update_connector(
+            "Leaky",
+            connector_input(
+                r#"{"parameters": {"api_token": "********", "api_password": "********", "leak": true}}"#,
+            ),
+        )
+        .await
+        .unwrap();
+    let leaked = run(&f.engine, &task).await;
+    assert_eq!((leaked.status, leaked.counts.updated), (RunStatus::Succeeded, 2));
+    let cards = f.engine.datacards("person", None, 10).await.unwrap();
+    let id_of = |key: &str| cards.iter().find(|c| c.data["employee_id"] == key).unwrap().id;
+    let (one, two) = (id_of("1"), id_of("2"));
+
+    // The journal: before as it was, after masked (a long secret inside a value, a short one as the whole value).
+    let change = |history: Vec<provisio_engine::model::CardChange>| {
+        let c = &history[0].changes[0];
+        (c.from.clone(), c.to.clone())
+    };
+    assert_eq!(
+        change(f.engine.datacard_history(one).await.unwrap()),
+        (serde_json::json!("N1"), serde_json::json!("Bearer ********"))
+    );
+    assert_eq!(
+        change(f.engine.datacard_history(two).await.unwrap()),
+        (serde_json::json!("N2"), serde_json::json!("********"))
+    );
+
+    // Undoing the leak puts the names back; undoing that undo cannot put a secret back, even forced.
+    let undo = f.engine.undo_run(&leaked.id, false, false, &[]).await.unwrap();
+    let undo_id = undo.undo_run_id.unwrap();
+    let names = || async {
+        let mut v: Vec<String> = f
+            .engine
+            .datacards("person", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names().await, ["N1", "N2"]);
+    let plan = f.engine.undo_run(&undo_id, true, false, &[]).await.unwrap();
+    assert!(
+        plan.steps.iter().all(|s| s
+            .conflict
+            .as_deref()
+            .is_some_and(|c| c.contains("held a connector secret, which the journal does not keep"))),
+        "{plan:?}"
+    );
+    f.engine.undo_run(&undo_id, false, true, &[]).await.unwrap();
+    assert_eq!(names().await, ["N1", "N2"], "no mask was written into a card");
+}

@@ -82,6 +82,7 @@ impl Engine {
             source,
             required,
             limits,
+            secret_values,
         } = prepared?;
         let cache = cache?;
         let mut task = task;
@@ -106,6 +107,7 @@ impl Engine {
             template,
             task,
             progress: Default::default(),
+            secret_values,
         })
     }
 }

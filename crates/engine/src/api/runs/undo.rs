@@ -54,6 +54,9 @@ impl Engine {
                 format!("run {run_id} changed no card the journal knows of: there is nothing to undo"),
             ));
         }
+        // The journal holds the connector's secrets masked: compare what a card holds now masked the same way.
+        let secrets = self.stored_secrets(&connector).await?;
+        let masker = crate::secrets::Masker::from_json_values(secrets.values());
         let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
         let mut steps = Vec::new();
         for (row, first, count, kind, before, after) in journal {
@@ -68,7 +71,15 @@ impl Engine {
                     continue;
                 };
                 let later = self.store().changed_later(id, row).await?;
-                steps.push(undo_step(&task, &kind, id, &now, (&before, &after), later));
+                steps.push(undo_step(
+                    &task,
+                    &kind,
+                    id,
+                    &now,
+                    (&before, &after),
+                    later,
+                    &masker,
+                ));
             }
         }
         let mut plan = UndoPlan {
@@ -79,7 +90,12 @@ impl Engine {
             undo_run_id: None,
         };
         if !dry_run {
-            plan.undo_run_id = Some(self.apply_undo(&run, &task, &plan, force).await?.id);
+            let secret_values = crate::secrets::secret_texts(secrets.values());
+            plan.undo_run_id = Some(
+                self.apply_undo(&run, &task, &plan, force, secret_values)
+                    .await?
+                    .id,
+            );
         }
         Ok(plan)
     }
@@ -94,6 +110,7 @@ fn undo_step(
     now: &Value,
     (before, after): (&Map<String, Value>, &Map<String, Value>),
     later: bool,
+    masker: &crate::secrets::Masker,
 ) -> UndoStep {
     let current = |f: &str| now.get(f).cloned().unwrap_or(Value::Null);
     let again = later.then(|| "a later run changed this card again".to_string());
@@ -129,16 +146,31 @@ fn undo_step(
                 })
                 .collect();
             // Changed since by someone else when a field no longer holds what this run wrote.
+            let as_journalled = |v: Value| match v {
+                Value::String(s) => Value::String(masker.mask(&s)),
+                other => other,
+            };
             let moved = after
                 .iter()
-                .filter(|(f, v)| current(f) != **v)
+                .filter(|(f, v)| as_journalled(current(f)) != **v)
                 .map(|(f, _)| f.clone())
                 .collect::<Vec<_>>();
+            // The journal keeps secrets masked: such a value cannot be written back.
+            let masked: Vec<String> = changes
+                .iter()
+                .filter(|c| c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
+                .map(|c| c.field.clone())
+                .collect();
             UndoStep {
                 card_id: id,
                 action: if kind == "remove" { "restore" } else { "set back" }.into(),
                 changes,
-                conflict: if moved.is_empty() {
+                conflict: if !masked.is_empty() {
+                    Some(format!(
+                        "the value before held a connector secret, which the journal does not keep: {}",
+                        masked.join(", ")
+                    ))
+                } else if moved.is_empty() {
                     again
                 } else {
                     Some(format!("changed again since: {}", moved.join(", ")))
@@ -149,7 +181,14 @@ fn undo_step(
 }
 
 impl Engine {
-    async fn apply_undo(&self, undone: &Run, task: &Task, plan: &UndoPlan, force: bool) -> Result<Run> {
+    async fn apply_undo(
+        &self,
+        undone: &Run,
+        task: &Task,
+        plan: &UndoPlan,
+        force: bool,
+        secret_values: Vec<String>,
+    ) -> Result<Run> {
         let mut run = Run::begin(&task.id, task_label(task), RunKind::Undo, RunTrigger::Manual);
         run.enter(RunStage::Load);
         run.message = Some(format!("undo of run {}", undone.id));
@@ -166,18 +205,22 @@ impl Engine {
         let steps: Vec<(i64, String, bool)> = plan
             .steps
             .iter()
-            .filter(|s| (s.conflict.is_none() || force) && !s.changes.is_empty())
-            .map(|s| {
+            .filter(|s| s.conflict.is_none() || force)
+            .filter_map(|s| {
+                // Even forced, a masked secret is never written back as its mask.
                 let patch: Map<String, Value> = s
                     .changes
                     .iter()
+                    .filter(|c| !c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
                     .map(|c| (c.field.clone(), c.to.clone()))
                     .collect();
-                (
-                    s.card_id,
-                    Value::Object(patch).to_string(),
-                    s.action == "mark removed",
-                )
+                (!patch.is_empty()).then(|| {
+                    (
+                        s.card_id,
+                        Value::Object(patch).to_string(),
+                        s.action == "mark removed",
+                    )
+                })
             })
             .collect();
         let run_id = run.id.clone();
@@ -185,6 +228,7 @@ impl Engine {
             let mut t = target.open()?;
             t.begin_in_turn(&std::sync::atomic::AtomicBool::new(false), TURN_WAIT)?;
             t.journal_as(&run_id);
+            t.journal_masks(&secret_values)?;
             let mut counts = RunCounts::default();
             for (card, patch, removes) in &steps {
                 if t.patch_card(CardRef { id: *card }, patch)? {
