@@ -27,6 +27,8 @@ pub const SPILL: &str = "changes.spill";
 pub const BLOCKED: &str = "blocked.txt";
 /// What an interrupted run would have done ([`PlanFile`]).
 pub const PLAN: &str = "plan.json";
+/// The removals a run held over its update limit ([`HeldFile`]).
+pub const HELD: &str = "held.json";
 /// Cards a remote target refused, each with its reason.
 pub const FAILED: &str = "failed.txt";
 /// Present when someone asked the run to stop (any process may write it).
@@ -42,7 +44,7 @@ pub const SCRIPT_PID: &str = "script.pid";
 
 /// The files a run left that a user is shown (`run show`, the run detail).
 pub fn list(dir: &Path) -> Vec<RunFile> {
-    const SHOWN: [(&str, RunFileKind); 9] = [
+    const SHOWN: [(&str, RunFileKind); 10] = [
         (ARGS, RunFileKind::Args),
         (OUTPUT, RunFileKind::Output),
         (ERROR, RunFileKind::Error),
@@ -52,6 +54,7 @@ pub fn list(dir: &Path) -> Vec<RunFile> {
         (SPILL, RunFileKind::Changes),
         (BLOCKED, RunFileKind::Blocked),
         (FAILED, RunFileKind::Failed),
+        (HELD, RunFileKind::Held),
     ];
     SHOWN
         .iter()
@@ -82,6 +85,31 @@ pub struct PlanFile {
     pub removed_object_ids: Vec<String>,
     /// The run file holding every planned change.
     pub changes_file: String,
+}
+
+/// The removals a run held over its update limit (`on_limit: hold_excess`),
+/// and, once a person approved them, the run that applied them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldFile {
+    pub reason: String,
+    /// (card id, object id) of every held removal.
+    pub removals: Vec<(i64, String)>,
+    pub applied_by: Option<String>,
+}
+
+impl HeldFile {
+    pub fn read(dir: &Path) -> Option<HeldFile> {
+        std::fs::read(dir.join(HELD))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+    }
+
+    /// Written whole next to itself, then renamed: never half a file.
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let part = dir.join(format!("{HELD}.part"));
+        std::fs::write(&part, serde_json::to_vec(self).map_err(std::io::Error::other)?)?;
+        std::fs::rename(&part, dir.join(HELD))
+    }
 }
 
 impl PlanFile {

@@ -101,6 +101,11 @@ the undo is run {id} (it can be undone too)"
             });
             Ok(0)
         }
+        RunCommand::ApplyHeld { run_id } => {
+            let run = engine.apply_held(&run_id).await?;
+            printer.emit(&run, || summary_text(&run, None));
+            Ok(exit_code(&run))
+        }
         RunCommand::Execute { run_id, approve } => {
             let run = engine.execute_run(&run_id, approve).await?;
             printer.emit(&run, || summary_text(&run, engine.interruption_help(&run)));
@@ -131,6 +136,10 @@ fn help_hint(help: InterruptionHelp, run_id: &str, task: &str) -> String {
         InterruptionHelp::Fix => {
             format!("correct what it says, then run it again with `provisio task run {task}`")
         }
+        InterruptionHelp::ApplyHeld => format!(
+            "removals were held over the update limit: review them with `provisio run plan {run_id}`, \
+             apply them once with `provisio run apply-held {run_id}`"
+        ),
     }
 }
 
@@ -162,11 +171,19 @@ pub fn summary_text(run: &Run, help: Option<InterruptionHelp>) -> String {
         out.push_str(&format!("ended in the {ended} stage\n"));
     }
     out.push_str(&stage("extract", &run.extract));
-    if run.kind == provisio_engine::model::RunKind::Scheduled {
+    if run.kind != provisio_engine::model::RunKind::Event {
         out.push_str(&stage("load", &run.load));
         out.push_str(&format!(
-            "counts: fetched {}, valid {}, blocked {}, created {}, updated {}, unchanged {}, removed {}, failed {}\n",
-            c.fetched, c.valid, c.blocked, c.created, c.updated, c.unchanged, c.removed, c.failed
+            "counts: fetched {}, valid {}, blocked {}, created {}, updated {}, unchanged {}, removed {}, failed {}{}\n",
+            c.fetched,
+            c.valid,
+            c.blocked,
+            c.created,
+            c.updated,
+            c.unchanged,
+            c.removed,
+            c.failed,
+            if c.held > 0 { format!(", held {}", c.held) } else { String::new() }
         ));
     }
     if let Some(o) = &run.outcome {

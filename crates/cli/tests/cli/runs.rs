@@ -595,3 +595,54 @@ fn run_undo_shows_its_plan_then_sets_the_cards_back_as_a_run_of_its_own() {
     let err = cli.fails(&["run", "undo", "no-such-run"]);
     assert!(err.contains("no-such-run"), "{err}");
 }
+
+#[test]
+fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held() {
+    let cli = Cli::new();
+    scripted(&cli, 4);
+    let t = cli.file(
+        "hold.json",
+        r#"{"name": "Load", "schedule": "0 0 * * * *", "object_id_attribute": "id", "target_template": "person",
+            "target_folder": "persons", "task_id_attribute": "taskid",
+            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"}],
+            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"},
+            "limits": {"update_limit": 1, "on_limit": "hold_excess"}}"#,
+    );
+    cli.ok(&["task", "update", "HR/Load", "--file", t.to_str().unwrap()]);
+    cli.json(&["task", "run", "HR/Load", "--wait", "--approve"]);
+    // Two people leave the source: 2 removals over a limit of 1, nothing else: both held.
+    let fewer = cli.file("fewer.json", r#"{"parameters": {"count": 2}}"#);
+    cli.ok(&["connector", "update", "HR", "--file", fewer.to_str().unwrap()]);
+    let held = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(
+        (held["status"].as_str(), held["counts"]["held"].as_u64()),
+        (Some("succeeded"), Some(2))
+    );
+    let id = held["id"].as_str().unwrap();
+    let shown = cli.ok(&["run", "show", id]);
+    assert!(
+        shown.contains("held 2") && shown.contains(&format!("provisio run apply-held {id}")),
+        "{shown}"
+    );
+    let plan = cli.json(&["run", "plan", id]);
+    assert_eq!(
+        (plan["help"].as_str(), plan["removals"].as_u64()),
+        (Some("apply_held"), Some(2))
+    );
+
+    let applied = cli.json(&["run", "apply-held", id]);
+    assert_eq!(
+        (applied["kind"].as_str(), applied["counts"]["removed"].as_u64()),
+        (Some("held"), Some(2))
+    );
+    let cards = cli.json(&["datacards", "list", "--template", "person"]);
+    let removed = cards
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["data"]["accountStatus"] == "5 - Removed")
+        .count();
+    assert_eq!(removed, 2);
+    let err = cli.fails(&["run", "apply-held", id]);
+    assert!(err.contains("were applied already"), "{err}");
+}

@@ -59,7 +59,16 @@ impl Engine {
         };
         Ok(rows
             .into_iter()
-            .map(|(run_id, task, kind, at_ms, before, after)| {
+            .map(|row| {
+                let crate::store::CardChangeRow {
+                    run_id,
+                    task,
+                    kind,
+                    at_ms,
+                    before,
+                    after,
+                    run_kind,
+                } = row;
                 let (before, after) = (object(before), object(after));
                 let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
                 fields.sort();
@@ -73,9 +82,16 @@ impl Engine {
                     })
                     .collect();
                 let short = run_id.get(..8).unwrap_or(&run_id).to_string();
-                let reason = match kind.as_str() {
-                    "create" => format!("created by run {short}"),
-                    "remove" => format!("missing from full run {short}, so marked removed"),
+                let reason = match (run_kind.as_str(), kind.as_str()) {
+                    ("undo", "remove") => format!("marked removed by undo run {short}"),
+                    ("undo", _) => format!("set back by undo run {short}"),
+                    ("held", _) => format!(
+                        "marked removed by run {short}, which applied removals held over the update limit once approved"
+                    ),
+                    ("event", "remove") => format!("removed by event task invocation {short}"),
+                    ("event", _) => format!("written by event task invocation {short}"),
+                    (_, "create") => format!("created by run {short}"),
+                    (_, "remove") => format!("missing from full run {short}, so marked removed"),
                     _ => format!("changed by run {short}"),
                 };
                 CardChange {

@@ -55,8 +55,8 @@ pub use target::{
 };
 pub use task::{
     AuthTaskInput, AuthenticationSettings, ConnectorTaskSettings, DirectoryObjects, DirectoryOperation,
-    EventUsage, FailureSettings, LastRun, Limits, LoginVerdict, Mapping, MappingsType, RemovalSettings,
-    RunType, Task, TaskInput, TaskSummary, TaskUsage, WorkflowReference,
+    EventUsage, FailureSettings, LastRun, Limits, LoginVerdict, Mapping, MappingsType, OnLimit,
+    RemovalSettings, RunType, Task, TaskInput, TaskSummary, TaskUsage, WorkflowReference,
 };
 pub use template::{Attribute, AttributeType, Folder, Template, TemplateInput};
 pub use token::{ApiToken, NewApiToken};

@@ -49,12 +49,15 @@ pub enum RunKind {
     Event,
     /// The reversal of another run's changes (`run undo`).
     Undo,
+    /// The removals a run held over its update limit, applied once a person approved them.
+    Held,
 }
 
 words! { RunKind {
     Scheduled => "scheduled",
     Event => "event",
     Undo => "undo",
+    Held => "held",
 } }
 
 /// Where a running run is.
@@ -118,6 +121,9 @@ pub enum InterruptionHelp {
     /// parameters); the run's message says what. Approving would only be
     /// interrupted again.
     Fix,
+    /// The run loaded and held its removals over the update limit
+    /// (`on_limit: hold_excess`): approving applies them once.
+    ApplyHeld,
 }
 
 /// How an event script ended.
@@ -147,6 +153,8 @@ pub enum RunFileKind {
     Blocked,
     /// Cards the target refused, with reasons.
     Failed,
+    /// Removals held over the update limit, waiting for approval.
+    Held,
 }
 
 words! { RunFileKind {
@@ -159,6 +167,7 @@ words! { RunFileKind {
     Changes => "changes",
     Blocked => "blocked",
     Failed => "failed",
+    Held => "held",
 } }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
@@ -201,6 +210,9 @@ pub struct RunCounts {
     pub failed: u64,
     /// Cards that carried another task's id and now carry this one's.
     pub takeovers: u64,
+    /// Removals held for approval (`on_limit: hold_excess`), not applied.
+    #[serde(default)]
+    pub held: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

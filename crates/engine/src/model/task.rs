@@ -88,6 +88,20 @@ pub struct Limits {
     pub update_limit: Option<u64>,
     pub override_update_limit: bool,
     pub minimum_row_count: Option<u64>,
+    /// What a run does when its changes exceed `update_limit`.
+    pub on_limit: OnLimit,
+}
+
+/// What a run does when its changes exceed the update limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum OnLimit {
+    /// Load nothing and wait for a person (the manual's behaviour).
+    #[default]
+    Interrupt,
+    /// Load the new and changed cards and hold the removals for a person to
+    /// approve, when the removals are what exceeds the limit (otherwise interrupt).
+    HoldExcess,
 }
 
 /// A caller that invoked (or was declared to invoke) an event task.

@@ -3,7 +3,7 @@
 
 use super::PLAN;
 use crate::model::hr::{CaseFacts, ReportCase};
-use crate::model::Limits;
+use crate::model::{Limits, OnLimit};
 
 /// What a run plans to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +22,22 @@ pub struct Planned {
 /// minimum row count.
 pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<String> {
     refusal_case(limits, planned, approved).map(|(_, why, _)| why)
+}
+
+/// Whether the run loads its new and changed cards and holds its removals
+/// for approval instead of being refused (`on_limit: hold_excess`): only
+/// when the removals are what takes the changes over the update limit; a
+/// run whose new and changed cards alone exceed it is refused as before.
+pub fn holds_removals(limits: &Limits, planned: &Planned, approved: bool) -> bool {
+    let Some(limit) = limits.update_limit else {
+        return false;
+    };
+    limits.on_limit == OnLimit::HoldExcess
+        && !limits.override_update_limit
+        && !approved
+        && planned.removals > 0
+        && planned.creates + planned.updates + planned.removals > limit
+        && planned.creates + planned.updates <= limit
 }
 
 /// [`refusal`] with the limit that refused.
@@ -108,7 +124,25 @@ mod tests {
             minimum_row_count: min,
             update_limit: update,
             override_update_limit: override_limit,
+            on_limit: OnLimit::Interrupt,
         }
+    }
+
+    #[test]
+    fn hold_excess_holds_removals_only_when_they_are_what_exceeds_the_limit() {
+        let hold = |update: u64| Limits {
+            on_limit: OnLimit::HoldExcess,
+            ..limits(None, Some(update), false)
+        };
+        // 3 new + 2 changed fit a limit of 5; the 1 removal takes it over: held.
+        assert!(holds_removals(&hold(5), &PLANNED, false));
+        // Within the limit: nothing to hold.
+        assert!(!holds_removals(&hold(6), &PLANNED, false));
+        // New and changed alone exceed it: refused as the manual says.
+        assert!(!holds_removals(&hold(4), &PLANNED, false));
+        // Approved, or the manual's default: no holding.
+        assert!(!holds_removals(&hold(5), &PLANNED, true));
+        assert!(!holds_removals(&limits(None, Some(5), false), &PLANNED, false));
     }
 
     const PLANNED: Planned = Planned {

@@ -266,20 +266,39 @@ pub(super) fn load(
     let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
     let query = removal_query(task, shape.key_attribute(), removal);
-    let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
+    let mut candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
-    let refusal = guard::refusal_case(
-        &task.limits,
-        &guard::Planned {
-            valid: plan.counts.valid,
-            held: inputs.source.rows_held(&inputs.dir),
-            creates: plan.creates,
-            updates: plan.updates,
-            removals: candidates.len() as u64,
-        },
-        inputs.approved,
-    );
+    let planned = guard::Planned {
+        valid: plan.counts.valid,
+        held: inputs.source.rows_held(&inputs.dir),
+        creates: plan.creates,
+        updates: plan.updates,
+        removals: candidates.len() as u64,
+    };
+    // `on_limit: hold_excess`: the rest loads; the removals wait for a person.
+    let held = if guard::holds_removals(&task.limits, &planned, inputs.approved) {
+        let held = std::mem::take(&mut candidates);
+        let limit = task.limits.update_limit.unwrap_or_default();
+        crate::run_folder::HeldFile {
+            reason: format!(
+                "{} removals would take the run's {} changes over the update limit of {limit}; \
+                 they are held until a person approves them",
+                held.len(),
+                plan.creates + plan.updates + held.len() as u64,
+            ),
+            removals: held.iter().map(|(card, key)| (card.id, key.clone())).collect(),
+            applied_by: None,
+        }
+        .write(&inputs.dir)
+        .map_err(|e| io_halt("cannot keep the held removals in", &inputs.dir, e))?;
+        held.len() as u64
+    } else {
+        0
+    };
+    let refusal = (held == 0)
+        .then(|| guard::refusal_case(&task.limits, &planned, inputs.approved))
+        .flatten();
     if let Some((case, reason, facts)) = refusal {
         let plan_file = crate::run_folder::PlanFile {
             reason: reason.clone(),
@@ -306,6 +325,7 @@ pub(super) fn load(
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
     let key_attribute = shape.key_attribute().to_string();
     let mut counts = plan.counts.clone();
+    counts.held = held;
     let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
     // Whole lines, about 1 MB at a time, so the target can write many cards per statement.
     let mut batch = Vec::with_capacity(1 << 20);
@@ -489,12 +509,20 @@ pub(super) fn finish_load(
         })
         .map_err(Halt::failed_in(RunStage::Load))?;
     let load_info = format!(
-        "{} created, {} updated, {} unchanged, {} removed, {} failed{}",
+        "{} created, {} updated, {} unchanged, {} removed, {} failed{}{}",
         counts.created,
         counts.updated,
         counts.unchanged,
         counts.removed,
         counts.failed,
+        if counts.held > 0 {
+            format!(
+                "; {} removals held over the update limit, waiting for approval",
+                counts.held
+            )
+        } else {
+            String::new()
+        },
         if counts.takeovers > 0 {
             format!(
                 "; {} cards taken over from other tasks (the last writer's task id stands)",

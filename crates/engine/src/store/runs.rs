@@ -304,12 +304,10 @@ impl Store {
 impl Store {
     /// What the journal holds for card `card_id`, newest first: (run id,
     /// task label, kind, at in ms, before, after).
-    pub async fn card_changes(
-        &self,
-        card_id: i64,
-    ) -> Result<Vec<(String, String, String, i64, Option<String>, Option<String>)>> {
+    pub async fn card_changes(&self, card_id: i64) -> Result<Vec<CardChangeRow>> {
         let rows = sqlx::query(
-            "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after
+            "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after,
+                    COALESCE(r.kind, 'scheduled') AS run_kind
              FROM cards.card_changes c LEFT JOIN runs r ON r.id = c.run_id
              WHERE (c.kind != 'create' AND c.card_id = ?1)
                 OR (c.kind = 'create' AND c.card_id <= ?1 AND c.card_id + c.cards > ?1)
@@ -320,17 +318,32 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("run_id")?,
-                    r.try_get("task")?,
-                    r.try_get("kind")?,
-                    r.try_get("at")?,
-                    r.try_get("before")?,
-                    r.try_get("after")?,
-                ))
+                Ok(CardChangeRow {
+                    run_id: r.try_get("run_id")?,
+                    task: r.try_get("task")?,
+                    kind: r.try_get("kind")?,
+                    at_ms: r.try_get("at")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                    run_kind: r.try_get("run_kind")?,
+                })
             })
             .collect()
     }
+}
+
+/// One journal row for a card, with its run's task and kind.
+#[derive(Debug, Clone)]
+pub struct CardChangeRow {
+    pub run_id: String,
+    pub task: String,
+    /// `create`, `update` or `remove`.
+    pub kind: String,
+    pub at_ms: i64,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The kind of the run that made the change (`scheduled`, `event`, `undo`, `held`).
+    pub run_kind: String,
 }
 
 impl Store {

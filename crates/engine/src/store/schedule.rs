@@ -130,6 +130,15 @@ impl Store {
         Ok(())
     }
 
+    /// Marks every alert of a run read (what it asked for was done).
+    pub async fn acknowledge_alerts_of_run(&self, run_id: &str) -> Result<()> {
+        sqlx::query("UPDATE alerts SET acknowledged = 1 WHERE run_id = ?")
+            .bind(run_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Marks an alert read; false when no alert has this id.
     pub async fn acknowledge_alert(&self, id: i64) -> Result<bool> {
         let done = sqlx::query("UPDATE alerts SET acknowledged = 1 WHERE id = ?")

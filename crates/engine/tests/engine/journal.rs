@@ -405,3 +405,170 @@ with open(args["expected_output_filename"], "w") as f:
     f.engine.undo_run(&undo_id, false, true, &[]).await.unwrap();
     assert_eq!(names().await, ["N1", "N2"], "no mask was written into a card");
 }
+
+#[tokio::test]
+async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applies_them_once() {
+    use provisio_engine::model::{InterruptionHelp, RunKind};
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
+            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(first.counts.created, 5);
+    let status_of = || async {
+        let mut v: Vec<(String, String, String)> = f
+            .engine
+            .datacards("person", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| {
+                let s = |k: &str| c.data[k].as_str().unwrap_or("").to_string();
+                (s("employee_id"), s("last_name"), s("accountStatus"))
+            })
+            .collect();
+        v.sort();
+        v
+    };
+
+    // A bad day: 3 people missing from the source and 2 renamed: 5 changes over a limit of 2.
+    // The 2 renames fit the limit and load; the 3 removals are held.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2"], "prefix": "M"}}"#),
+        )
+        .await
+        .unwrap();
+    let bad_day = run(&f.engine, &task).await;
+    assert_eq!(bad_day.status, RunStatus::Succeeded, "{:?}", bad_day.load);
+    assert_eq!(
+        (
+            bad_day.counts.updated,
+            bad_day.counts.removed,
+            bad_day.counts.held
+        ),
+        (2, 0, 3)
+    );
+    assert!(
+        bad_day
+            .load
+            .info
+            .as_deref()
+            .unwrap_or_default()
+            .contains("3 removals held over the update limit"),
+        "{:?}",
+        bad_day.load
+    );
+    let now = status_of().await;
+    assert!(
+        now.iter().all(|(_, _, status)| status.is_empty()),
+        "nobody removed yet: {now:?}"
+    );
+    assert_eq!((now[0].1.as_str(), now[2].1.as_str()), ("M1", "N3"));
+    // The alert and the run say what helps: applying the held part.
+    assert_eq!(
+        f.engine.interruption_help(&bad_day),
+        Some(InterruptionHelp::ApplyHeld)
+    );
+    let alert = f.engine.alerts(10).await.unwrap().into_iter().next().unwrap();
+    assert_eq!(
+        (alert.status.as_str(), alert.help),
+        ("held", Some(InterruptionHelp::ApplyHeld))
+    );
+    let plan = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
+    assert_eq!(plan.removals, Some(3));
+    assert_eq!(plan.removed_object_ids, ["3", "4", "5"]);
+
+    // Approved: applied once, as a run of its own.
+    let applied = f.engine.apply_held(&bad_day.id).await.unwrap();
+    assert_eq!(
+        (applied.kind, applied.status, applied.counts.removed),
+        (RunKind::Held, RunStatus::Succeeded, 3)
+    );
+    let now = status_of().await;
+    assert_eq!(
+        now.iter()
+            .filter(|(_, _, s)| s == "5 - Removed")
+            .map(|(id, _, _)| id.as_str())
+            .collect::<Vec<_>>(),
+        ["3", "4", "5"]
+    );
+    assert_eq!(f.engine.interruption_help(&bad_day), None);
+    let alerts = f.engine.alerts(10).await.unwrap();
+    assert!(
+        alerts.iter().all(|a| a.acknowledged && a.help.is_none()),
+        "{alerts:?}"
+    );
+    let again = f.engine.apply_held(&bad_day.id).await.unwrap_err().to_string();
+    assert!(again.contains("were applied already, by run"), "{again}");
+    let three = f
+        .engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.data["employee_id"] == "3")
+        .unwrap();
+    let history = f.engine.datacard_history(three.id).await.unwrap();
+    assert!(
+        history[0]
+            .reason
+            .contains("applied removals held over the update limit"),
+        "{history:?}"
+    );
+
+    // Held twice: only the newest run's held part may be applied (a person held then may be back now).
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1"], "prefix": "Z"}}"#),
+        )
+        .await
+        .unwrap();
+    let mut t: serde_json::Value = serde_json::to_value(f.engine.task(&task).await.unwrap()).unwrap();
+    for k in [
+        "id",
+        "connector_id",
+        "connector_name",
+        "references",
+        "created_at",
+        "updated_at",
+        "next_run",
+    ] {
+        t.as_object_mut().unwrap().remove(k);
+    }
+    t["limits"]["update_limit"] = serde_json::json!(1);
+    f.engine
+        .update_task(&task, serde_json::from_value(t).unwrap())
+        .await
+        .unwrap();
+    let older = run(&f.engine, &task).await;
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1"], "prefix": "Q"}}"#),
+        )
+        .await
+        .unwrap();
+    let newer = run(&f.engine, &task).await;
+    assert_eq!((older.counts.updated, older.counts.held), (1, 1));
+    assert_eq!((newer.counts.updated, newer.counts.held), (1, 1));
+    let refused = f.engine.apply_held(&older.id).await.unwrap_err().to_string();
+    assert!(
+        refused.contains(&format!("run {} of HR/Load ran after run {}", newer.id, older.id)),
+        "{refused}"
+    );
+    assert_eq!(f.engine.apply_held(&newer.id).await.unwrap().counts.removed, 1);
+}

@@ -4,7 +4,7 @@ use crate::api::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::hr::ReportCase;
 use crate::model::{InterruptionHelp, Run, RunStatus};
-use crate::run_folder::PlanFile;
+use crate::run_folder::{HeldFile, PlanFile};
 
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
@@ -45,8 +45,19 @@ impl Engine {
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
     /// hint and the window's alert actions both ask here).
     pub fn interruption_help(&self, run: &Run) -> Option<InterruptionHelp> {
-        (run.status == RunStatus::Interrupted && run.kind == crate::model::RunKind::Scheduled)
-            .then(|| help_of(&self.run_dir(&run.id)))
+        if run.kind != crate::model::RunKind::Scheduled {
+            return None;
+        }
+        match run.status {
+            RunStatus::Interrupted => Some(help_of(&self.run_dir(&run.id))),
+            RunStatus::Succeeded if self.held_waiting(&run.id).is_some() => Some(InterruptionHelp::ApplyHeld),
+            _ => None,
+        }
+    }
+
+    /// The removals run `run_id` held over its update limit, while no run has applied them.
+    pub(crate) fn held_waiting(&self, run_id: &str) -> Option<HeldFile> {
+        HeldFile::read(&self.run_dir(run_id)).filter(|h| h.applied_by.is_none() && !h.removals.is_empty())
     }
 
     /// The plan of an interrupted run that approving can help; refused, with
@@ -54,7 +65,7 @@ impl Engine {
     pub async fn plan_to_approve(&self, run_id: &str) -> Result<PlannedChanges> {
         let plan = self.planned_changes(run_id).await?;
         match plan.help {
-            InterruptionHelp::ApprovePlan => Ok(plan),
+            InterruptionHelp::ApprovePlan | InterruptionHelp::ApplyHeld => Ok(plan),
             InterruptionHelp::ReviewPlan => Err(EngineError::invalid(
                 "run",
                 format!(
@@ -76,6 +87,26 @@ impl Engine {
     /// The planned changes of an interrupted scheduled run (what approving it lets through).
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
         let run = self.run(run_id).await?;
+        if run.status == RunStatus::Succeeded {
+            if let Some(held) = self.held_waiting(run_id) {
+                return Ok(PlannedChanges {
+                    help: InterruptionHelp::ApplyHeld,
+                    reason: held.reason,
+                    new: None,
+                    changed: None,
+                    removals: Some(held.removals.len() as u64),
+                    removed_object_ids: held
+                        .removals
+                        .into_iter()
+                        .take(SHOWN_REMOVALS)
+                        .map(|(_, key)| key)
+                        .collect(),
+                    run_id: run.id,
+                    task_id: run.task_id,
+                    task: run.task,
+                });
+            }
+        }
         if run.status != RunStatus::Interrupted || run.kind != crate::model::RunKind::Scheduled {
             return Err(EngineError::invalid(
                 "run",

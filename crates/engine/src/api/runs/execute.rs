@@ -148,6 +148,21 @@ impl Engine {
             }
         };
         let status = result?;
+        if status == RunStatus::Succeeded && run.counts.held > 0 {
+            let message = format!(
+                "{} removals held over the update limit: review them and approve to apply them once",
+                run.counts.held
+            );
+            self.store()
+                .add_alert(
+                    Some(&run.task_id),
+                    Some(&run.id),
+                    &run.task,
+                    crate::api::alerts::HELD_ALERT,
+                    &message,
+                )
+                .await?;
+        }
         let loaded = run.counts.created + run.counts.updated + run.counts.removed;
         tracking.finish(status, run.counts.fetched, loaded);
         if let Err(why) = self.report_hr_run(&run, case, facts.as_ref(), status).await {

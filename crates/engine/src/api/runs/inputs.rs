@@ -87,7 +87,11 @@ impl Engine {
         let cache = cache?;
         let mut task = task;
         if let Some(limits) = limits {
-            task.limits = limits;
+            // The connector's limits; what to do over them stays the task's.
+            task.limits = crate::model::Limits {
+                on_limit: task.limits.on_limit,
+                ..limits
+            };
         }
         Ok(RunInputs {
             source,

@@ -7,6 +7,7 @@
 mod approval;
 mod control;
 mod execute;
+mod held;
 mod history;
 mod hr_report;
 mod inputs;

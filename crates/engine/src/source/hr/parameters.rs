@@ -268,6 +268,7 @@ pub fn declared_limits(params: &Value) -> crate::model::Limits {
         override_update_limit: param_text(params, "override_update_limit")
             .is_some_and(|t| t.eq_ignore_ascii_case("true")),
         minimum_row_count: count("minimum_row_count"),
+        on_limit: Default::default(),
     }
 }
 
@@ -275,10 +276,13 @@ pub fn declared_limits(params: &Value) -> crate::model::Limits {
 /// task that names its own is refused with where to set them, never
 /// silently overruled at its run.
 pub fn check_task_own_settings(input: &crate::model::TaskInput) -> Result<()> {
-    let own_limits = input
-        .limits
-        .as_ref()
-        .is_some_and(|l| *l != crate::model::Limits::default());
+    // What a run does over the limit (`on_limit`) stays the task's own.
+    let own_limits = input.limits.as_ref().is_some_and(|l| {
+        crate::model::Limits {
+            on_limit: Default::default(),
+            ..l.clone()
+        } != crate::model::Limits::default()
+    });
     if own_limits {
         return Err(EngineError::invalid(
             "limits",
@@ -302,6 +306,7 @@ pub fn limits(params: &HrParameters) -> crate::model::Limits {
             .filter(|_| params.run_type == HrRunType::Partial),
         override_update_limit: params.override_update_limit,
         minimum_row_count: params.minimum_row_count,
+        on_limit: Default::default(),
     }
 }
 
