@@ -65,6 +65,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             runs::invoke_event,
             runs::planned_changes,
             runs::approve_run,
+            runs::apply_held,
             runs::live_progress,
             data::list_templates,
             data::list_folders,

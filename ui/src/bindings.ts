@@ -95,6 +95,11 @@ export const commands = {
 	 */
 	approveRun: (runId: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("approve_run", { runId })),
 	/**
+	 *  Applies once the removals a run held over its update limit (`on_limit: hold_excess`;
+	 *  the CLI's `run apply-held`).
+	 */
+	applyHeld: (runId: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("apply_held", { runId })),
+	/**
 	 *  The progress of a task's running run started by any process on the data
 	 *  directory (`provisio serve`, another window): the window polls it when no
 	 *  event of its own tells.
@@ -473,7 +478,12 @@ export type InterruptionHelp =
  *  parameters); the run's message says what. Approving would only be
  *  interrupted again.
  */
-"fix";
+"fix" | 
+/**
+ *  The run loaded and held its removals over the update limit
+ *  (`on_limit: hold_excess`): approving applies them once.
+ */
+"apply_held";
 
 /**  How a task's latest ended run went: what the Overview's status columns show. */
 export type LastRun = {
@@ -490,6 +500,8 @@ export type Limits = {
 	update_limit?: number | null,
 	override_update_limit?: boolean,
 	minimum_row_count?: number | null,
+	/**  What a run does when its changes exceed `update_limit`. */
+	on_limit?: OnLimit,
 };
 
 /**  What `logs export` wrote. */
@@ -563,6 +575,16 @@ export type MappingsType =
 export type NewApiToken = {
 	token: string,
 } & ApiToken;
+
+/**  What a run does when its changes exceed the update limit. */
+export type OnLimit = 
+/**  Load nothing and wait for a person (the manual's behaviour). */
+"interrupt" | 
+/**
+ *  Load the new and changed cards and hold the removals for a person to
+ *  approve, when the removals are what exceeds the limit (otherwise interrupt).
+ */
+"hold_excess";
 
 /**  What an import does with a connector, task or script. */
 export type PlanAction = 
@@ -662,6 +684,8 @@ export type RunCounts = {
 	failed: number,
 	/**  Cards that carried another task's id and now carry this one's. */
 	takeovers: number,
+	/**  Removals held for approval (`on_limit: hold_excess`), not applied. */
+	held?: number,
 };
 
 export type RunFile = {
@@ -673,12 +697,16 @@ export type RunFile = {
 /**  What a file in a run's directory is. */
 export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "plan" | "changes" | "blocked" | 
 /**  Cards the target refused, with reasons. */
-"failed";
+"failed" | 
+/**  Removals held over the update limit, waiting for approval. */
+"held";
 
 /**  A run of a scheduled task, or an event task's invocation. */
 export type RunKind = "scheduled" | "event" | 
 /**  The reversal of another run's changes (`run undo`). */
-"undo";
+"undo" | 
+/**  The removals a run held over its update limit, applied once a person approved them. */
+"held";
 
 /**
  *  What a run read: everything, only what changed since the last

@@ -131,6 +131,14 @@ pub async fn approve_run(state: State<'_, AppState>, run_id: String) -> CommandR
     Ok(run)
 }
 
+/// Applies once the removals a run held over its update limit (`on_limit: hold_excess`;
+/// the CLI's `run apply-held`).
+#[tauri::command]
+#[specta::specta]
+pub async fn apply_held(state: State<'_, AppState>, run_id: String) -> CommandResult<Run> {
+    Ok(state.engine.apply_held(&run_id).await?)
+}
+
 /// Plans (`dry_run`) or applies the undo of a run (local store); conflicts only with `force`.
 #[tauri::command]
 #[specta::specta]

@@ -93,6 +93,36 @@ describe("the alerts list", () => {
     expect(approved).toEqual(["run-7"]);
     expect(acked).toEqual([7]);
   });
+
+  it("offers a run's held removals for review, then applies them once without running the task again", async () => {
+    const applied: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(8, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-8", message: "3 removals held", help: "apply_held" }],
+      planned_changes: ({ runId }) => ({
+        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
+        new: null, changed: null, removals: 3, removed_object_ids: ["3", "4", "5"],
+      }),
+      apply_held: ({ runId }) => {
+        applied.push(runId);
+        return { id: "held-run-5678", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { removed: 3 } };
+      },
+      approve_run: () => {
+        throw { code: "invalid", message: "the task must not run again", remedy: null };
+      },
+      acknowledge_alert: () => null,
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    expect(screen.queryByRole("button", { name: "Review and approve alert 8" })).toBeNull();
+    fireEvent.click(await screen.findByRole("button", { name: "Review held removals of alert 8" }));
+    const dialog = await screen.findByRole("dialog", { name: "Apply held removals" });
+    await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held its removals"));
+    expect(screen.getByTestId("planned-counts").textContent).toBe("Newnot plannedChangednot plannedMarked removed3");
+    expect(screen.getByTestId("planned-removals").textContent).toBe("3\n4\n5");
+    fireEvent.click(screen.getByRole("button", { name: "Apply held removals" }));
+    expect(await screen.findByText("Applied: run held-run marked 3 cards removed.")).toBeTruthy();
+    expect(applied).toEqual(["run-8"]);
+  });
 });
 
 describe("interruptions offer only what helps", () => {

@@ -92,6 +92,11 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                       Review and approve…
                     </button>
                   )}
+                  {a.help === "apply_held" && a.run_id && !a.acknowledged && (
+                    <button type="button" aria-label={`Review held removals of alert ${a.id}`} onClick={() => setReviewing(a)}>
+                      Review held removals…
+                    </button>
+                  )}
                   {a.help === "review_plan" && a.run_id && !a.acknowledged && (
                     <button type="button" aria-label={`Review alert ${a.id}`} onClick={() => setReviewing(a)}>
                       Review…
@@ -119,34 +124,37 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
 function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; onClose: () => void }) {
   const client = useQueryClient();
   const plan = useQuery({ queryKey: ["planned-changes", runId], queryFn: () => api.plannedChanges(runId) });
+  const held = alert.help === "apply_held";
   const approve = useMutation({
     mutationFn: async () => {
-      const run = await api.approveRun(runId);
+      // Held removals are applied as they were planned; an interrupted run's task runs again.
+      const run = held ? await api.applyHeld(runId) : await api.approveRun(runId);
       await api.acknowledgeAlert(alert.id);
       return run;
     },
     onSettled: () => client.invalidateQueries(),
   });
   const p = plan.data;
-  const approvable = p?.help === "approve_plan";
+  const approvable = p?.help === "approve_plan" || p?.help === "apply_held";
   const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
   return (
     <div className="backdrop">
       <div
         role="dialog"
         aria-modal="true"
-        aria-label={alert.help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
+        aria-label={held ? "Apply held removals" : alert.help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
         className="dialog wide-dialog"
       >
         <h2>
-          {alert.help === "review_plan" ? "Review" : "Approve"} {alert.task}
+          {held ? "Held removals of" : alert.help === "review_plan" ? "Review" : "Approve"} {alert.task}
         </h2>
         {plan.isPending && <p>Reading the plan…</p>}
         {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
         {p && (
           <section aria-label="Planned changes">
             <p>
-              The run stopped before loading: <strong>{p.reason}</strong>
+              {held ? "The run loaded its other changes and held its removals: " : "The run stopped before loading: "}
+              <strong>{p.reason}</strong>
             </p>
             <dl className="detail-grid" data-testid="planned-counts">
               <dt>New</dt>
@@ -158,11 +166,13 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
             </dl>
             {p.removed_object_ids.length > 0 && (
               <>
-                <h3>Would be marked removed{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
+                <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
                 <pre className="log" data-testid="planned-removals">{p.removed_object_ids.join("\n")}</pre>
               </>
             )}
-            {approvable ? (
+            {held ? (
+              <p className="hint">Applying marks these cards removed now, once, as a run of its own (it can be undone).</p>
+            ) : approvable ? (
               <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
             ) : (
               <p className="hint" data-testid="not-approvable">
@@ -175,7 +185,9 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
         {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
         {approve.data && (
           <div className="banner notice" role="status">
-            Approved: run {approve.data.id.slice(0, 8)} started.
+            {held
+              ? `Applied: run ${approve.data.id.slice(0, 8)} marked ${approve.data.counts.removed} cards removed.`
+              : `Approved: run ${approve.data.id.slice(0, 8)} started.`}
           </div>
         )}
         <div className="actions">
@@ -184,7 +196,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
           </button>
           {!approve.data && approvable && (
             <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
-              Approve and run
+              {held ? "Apply held removals" : "Approve and run"}
             </button>
           )}
         </div>

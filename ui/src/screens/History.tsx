@@ -189,6 +189,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
             <dt>Counts</dt>
             <dd data-testid="run-counts">
               fetched {r.counts.fetched}, valid {r.counts.valid}, blocked {r.counts.blocked}, created {r.counts.created}, updated {r.counts.updated}, unchanged {r.counts.unchanged}, removed {r.counts.removed}, failed {r.counts.failed}
+              {(r.counts.held ?? 0) > 0 ? `, held for approval ${r.counts.held}` : ""}
             </dd>
           </dl>
           <div>

@@ -199,6 +199,41 @@ describe("the task editor", () => {
     expect(limits.textContent).toContain("Update limit100");
     expect(limits.textContent).toContain("Minimum row count10");
     expect(screen.queryByRole("spinbutton", { name: "Update limit" })).toBeNull();
+    // What a run does over the limit stays the task's own.
+    expect(screen.getByRole("combobox", { name: "Over the update limit" })).toBeTruthy();
+  });
+
+  it("lets a task hold the removals over its update limit instead of interrupting, with the connector's limits too", async () => {
+    const saved: unknown[] = [];
+    const task = {
+      id: "t3", connector_id: "c1", connector_name: "HR", name: "Nightly", usage: "scheduled", event_usage: "write", enabled: true,
+      schedule: "0 0 2 * * *", timezone: "UTC", run_type: "full", mappings_type: "generic", object_id_attribute: "id",
+      target_template: "person", target_folder: "persons", task_id_attribute: "taskid", data_source_type_attribute: null,
+      mappings: [{ source: "id", target: "employee_id" }], failure: null, removal: null,
+      limits: { update_limit: 100, override_update_limit: false, minimum_row_count: null, on_limit: "interrupt" },
+      heartbeat_timeout: 300, max_runtime: null, references: [], created_at: "", updated_at: "", next_run: null,
+    };
+    renderWithEngine(<TaskEditor connectorId="c1" taskId="t3" usage="scheduled" open={() => {}} />, {
+      ...engine,
+      missing_task_fields: () => [],
+      get_task: () => task,
+      task_change_warnings: () => [],
+      save_task: (args) => {
+        saved.push(args);
+        return task;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Limits" }));
+    const choice = (await screen.findByRole("combobox", { name: "Over the update limit" })) as HTMLSelectElement;
+    expect(choice.value).toBe("interrupt");
+    fireEvent.change(choice, { target: { value: "hold_excess" } });
+    const save = screen.getByRole("button", { name: "Save" });
+    await waitFor(() => expect((save as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(save);
+    await waitFor(() => expect(saved.length).toBe(1));
+    expect((saved[0] as { input: { limits: unknown } }).input.limits).toEqual({
+      update_limit: 100, override_update_limit: false, minimum_row_count: null, on_limit: "hold_excess",
+    });
   });
 
   it("labels override_update_limit as the standing setting it is", async () => {

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import { TemplateOptions } from "../components/TemplateOptions";
-import type { ConnectorTaskSettings, DirectoryObjects, DirectoryOperation, Run, Task, TaskInput, TaskUsage } from "../bindings";
+import type { ConnectorTaskSettings, DirectoryObjects, DirectoryOperation, Limits, OnLimit, Run, Task, TaskInput, TaskUsage } from "../bindings";
 import { Confirm } from "../components/Confirm";
 import { progressText, useTaskProgress } from "../progress";
 import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from "./schedule";
@@ -584,7 +584,19 @@ function Removal({ draft, set }: Part) {
 const num = (v: string) => (v.trim() === "" ? null : Math.max(0, Math.floor(Number(v))));
 
 function LimitsSection({ draft, set, fromConnector }: Part & { fromConnector: ConnectorTaskSettings | null }) {
-  const l = draft.limits ?? { update_limit: null, override_update_limit: false, minimum_row_count: null };
+  const l: Limits = draft.limits ?? { update_limit: null, override_update_limit: false, minimum_row_count: null, on_limit: "interrupt" };
+  // What a run does over the limit is the task's own, whoever sets the limit.
+  const onLimit = (
+    <Field
+      label="Over the update limit"
+      hint="hold the removals: when removals are what goes over the limit, the new and changed cards load and the removals wait for approval from the alert"
+    >
+      <select aria-label="Over the update limit" value={l.on_limit ?? "interrupt"} onChange={(e) => set({ limits: { ...l, on_limit: e.target.value as OnLimit } })}>
+        <option value="interrupt">Interrupt the run: load nothing until approved</option>
+        <option value="hold_excess">Load the rest, hold the removals for approval</option>
+      </select>
+    </Field>
+  );
   if (fromConnector) {
     // An HR task runs with its connector's limits: shown here, set in the connector's block.
     const c = fromConnector.limits;
@@ -599,6 +611,7 @@ function LimitsSection({ draft, set, fromConnector }: Part & { fromConnector: Co
           <dt>Minimum row count</dt>
           <dd>{c.minimum_row_count ?? "none"}</dd>
         </dl>
+        {onLimit}
       </div>
     );
   }
@@ -616,6 +629,7 @@ function LimitsSection({ draft, set, fromConnector }: Part & { fromConnector: Co
       <Field label="Minimum row count" hint="fewer records than this interrupts the run">
         <input type="number" min={0} aria-label="Minimum row count" value={l.minimum_row_count ?? ""} onChange={(e) => set({ limits: { ...l, minimum_row_count: num(e.target.value) } })} />
       </Field>
+      {onLimit}
     </div>
   );
 }
