@@ -20,6 +20,11 @@
 //!    ends: opening the database, and closing it, which checkpoints the WAL)
 //!    and its own ratios. Peak memory is read after the first engine round,
 //!    before the reference (which holds the whole file in memory) first runs.
+//! 3. Reversible runs: after each round, `provisio run undo` of the re-run
+//!    (2 % of the cards set back from the change journal, as a run of its
+//!    own), timed against the re-run that made those changes. The change
+//!    journal is written by both loads above, so its cost is inside their
+//!    figures. Target: the undo takes no longer than the re-run (ratio <= 1).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -166,6 +171,8 @@ struct Timings {
     /// The command's time before its run started and after it finished
     /// (opening the database; closing it, which checkpoints the WAL), first and re-run.
     outside: [(Duration, Duration); 2],
+    /// `run undo` of the re-run: the whole command.
+    undo: Duration,
 }
 
 /// A time the run's summary holds.
@@ -269,12 +276,23 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
         n.div_ceil(50)
     );
     let (total, script) = run_seconds(&run);
+    let rerun_outside = outside_the_run(&run, began, rerun_time);
+    // Put back what the re-run changed, from the journal.
+    let (out, undo) = provisio(d, &["--json", "run", "undo", run["id"].as_str().unwrap()]);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        plan["steps"].as_array().map(Vec::len).unwrap_or_default(),
+        n.div_ceil(50),
+        "the undo plans one step per changed card"
+    );
+    assert!(plan["undo_run_id"].is_string(), "the undo was applied");
     Timings {
         first: first_time,
         rerun: rerun_time,
         first_pipeline,
         rerun_pipeline: total.saturating_sub(script),
-        outside: [first_outside, outside_the_run(&run, began, rerun_time)],
+        outside: [first_outside, rerun_outside],
+        undo,
     }
 }
 
@@ -339,7 +357,7 @@ fn main() {
         let r = python_round(dir.path(), &first, &second);
         println!(
             "pipeline: round {round}: first load {} ({} engine after the script; {} before the run, {} after it), \
-             re-run {} ({}; {}, {}); reference {} / {}; ratio {:.1}x / {:.1}x",
+             re-run {} ({}; {}, {}); undo of the re-run {}; reference {} / {}; ratio {:.1}x / {:.1}x",
             secs(t.first),
             secs(t.first_pipeline),
             secs(t.outside[0].0),
@@ -348,6 +366,7 @@ fn main() {
             secs(t.rerun_pipeline),
             secs(t.outside[1].0),
             secs(t.outside[1].1),
+            secs(t.undo),
             secs(r.0),
             secs(r.1),
             r.0.as_secs_f64() / t.first.as_secs_f64(),
@@ -389,5 +408,13 @@ fn main() {
         ref_first.as_secs_f64() / first_t.as_secs_f64(),
         ref_rerun.as_secs_f64() / rerun_t.as_secs_f64(),
         verdict(ref_first.as_secs_f64() / first_t.as_secs_f64() >= 5.0)
+    );
+    let undo_t = median(rounds.iter().map(|r| r.undo).collect());
+    println!(
+        "undo of the re-run ({} cards set back, whole command) {} — {:.2}x the re-run that changed them; target <= 1x: {}",
+        n.div_ceil(50),
+        secs(undo_t),
+        undo_t.as_secs_f64() / rerun_t.as_secs_f64(),
+        verdict(undo_t <= rerun_t)
     );
 }

@@ -356,50 +356,55 @@ impl Store {
     }
 }
 
-/// One journal row of a run: (row id, card id, how many cards, kind, before, after).
-pub type JournalRow = (i64, i64, i64, String, Option<String>, Option<String>);
+/// One card a run's journal row changed, as an undo plans it: the row, the
+/// card, what the row says, the card's values now, and whether a later row
+/// changed the card again.
+#[derive(Debug, Clone)]
+pub struct UndoRow {
+    pub row: i64,
+    pub card: i64,
+    /// `create`, `update` or `remove`.
+    pub kind: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub data: String,
+    pub changed_later: bool,
+}
 
 impl Store {
-    /// What the journal holds of run `run_id`, in the order it was written.
-    pub async fn run_changes(&self, run_id: &str) -> Result<Vec<JournalRow>> {
+    /// Every card run `run_id` changed that still exists (a creation row
+    /// counts each card of its range), in journal order, read in one query.
+    pub async fn undo_rows(&self, run_id: &str) -> Result<Vec<UndoRow>> {
         let rows = sqlx::query(
-            "SELECT id, card_id, cards, kind, before, after FROM cards.card_changes WHERE run_id = ?1 ORDER BY id",
+            // Two point or range lookups by card id (a CASE in the join would scan every card).
+            "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, d.data,
+                    EXISTS (SELECT 1 FROM cards.card_changes l
+                            WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create') AS later
+               FROM cards.card_changes c JOIN cards.datacards d ON d.id = c.card_id
+              WHERE c.run_id = ?1 AND c.kind != 'create'
+             UNION ALL
+             SELECT c.id, d.id, c.kind, c.before, c.after, d.data,
+                    EXISTS (SELECT 1 FROM cards.card_changes l
+                            WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create')
+               FROM cards.card_changes c JOIN cards.datacards d ON d.id BETWEEN c.card_id AND c.card_id + c.cards - 1
+              WHERE c.run_id = ?1 AND c.kind = 'create'
+              ORDER BY 1, 2",
         )
         .bind(run_id)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get("id")?,
-                    r.try_get("card_id")?,
-                    r.try_get("cards")?,
-                    r.try_get("kind")?,
-                    r.try_get("before")?,
-                    r.try_get("after")?,
-                ))
+                Ok(UndoRow {
+                    row: r.try_get("row")?,
+                    card: r.try_get("card")?,
+                    kind: r.try_get("kind")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                    data: r.try_get("data")?,
+                    changed_later: r.try_get::<i64, _>("later")? != 0,
+                })
             })
             .collect()
-    }
-
-    /// Whether a later journal row (after row `row_id`) changed card `card_id` again.
-    pub async fn changed_later(&self, card_id: i64, row_id: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM cards.card_changes WHERE card_id = ?1 AND id > ?2 AND kind != 'create'",
-        )
-        .bind(card_id)
-        .bind(row_id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n > 0)
-    }
-
-    /// A card's values, if the card exists.
-    pub async fn card_data(&self, card_id: i64) -> Result<Option<serde_json::Value>> {
-        let text: Option<String> = sqlx::query_scalar("SELECT data FROM cards.datacards WHERE id = ?1")
-            .bind(card_id)
-            .fetch_optional(self.pool())
-            .await?;
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
     }
 }

@@ -47,7 +47,7 @@ impl Engine {
                 ),
             ));
         }
-        let journal = self.store().run_changes(&run.id).await?;
+        let journal = self.store().undo_rows(&run.id).await?;
         if journal.is_empty() {
             return Err(EngineError::invalid(
                 "run",
@@ -59,28 +59,18 @@ impl Engine {
         let masker = crate::secrets::Masker::from_json_values(secrets.values());
         let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
         let mut steps = Vec::new();
-        for (row, first, count, kind, before, after) in journal {
-            let (before, after) = (object(before.as_deref()), object(after.as_deref()));
-            let ids: Vec<i64> = match kind.as_str() {
-                "create" => (first..first + count).filter(|id| wanted(*id)).collect(),
-                _ if wanted(first) => vec![first],
-                _ => Vec::new(),
-            };
-            for id in ids {
-                let Some(now) = self.store().card_data(id).await? else {
-                    continue;
-                };
-                let later = self.store().changed_later(id, row).await?;
-                steps.push(undo_step(
-                    &task,
-                    &kind,
-                    id,
-                    &now,
-                    (&before, &after),
-                    later,
-                    &masker,
-                ));
-            }
+        for entry in journal.into_iter().filter(|e| wanted(e.card)) {
+            let (before, after) = (object(entry.before.as_deref()), object(entry.after.as_deref()));
+            let now: Value = serde_json::from_str(&entry.data).unwrap_or(Value::Null);
+            steps.push(undo_step(
+                &task,
+                &entry.kind,
+                entry.card,
+                &now,
+                (&before, &after),
+                entry.changed_later,
+                &masker,
+            ));
         }
         let mut plan = UndoPlan {
             run_id: run.id.clone(),
