@@ -77,7 +77,8 @@ fn main() {
     let _log = provisio_engine::logging::install(engine.data_dir(), &settings.log_level);
     tauri::async_runtime::set(runtime.handle().clone());
     let title = state::window_title(&settings);
-    let scheduling = scheduling::watch_scheduling(&runtime, &engine, settings.workflow_api.clone());
+    let (scheduling, closing) =
+        scheduling::watch_scheduling(&runtime, &engine, settings.workflow_api.clone());
     let scheduling_changes = scheduling.clone();
     let ipc = ipc::builder();
     let progress = engine.subscribe_progress();
@@ -95,9 +96,21 @@ fn main() {
             }
             Ok(())
         })
-        .run(tauri::generate_context!("../tauri.conf.json"));
-    if let Err(e) = result {
-        eprintln!("provisio: the desktop app stopped with an error: {e}");
-        std::process::exit(1);
-    }
+        .build(tauri::generate_context!("../tauri.conf.json"));
+    let app = match result {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("provisio: the desktop app stopped with an error: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut closing = Some(closing);
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event {
+            // As `provisio serve` on SIGTERM: nothing new starts, running runs get their grace.
+            if let Some(closing) = closing.take() {
+                runtime.block_on(closing.close());
+            }
+        }
+    });
 }

@@ -18,6 +18,7 @@
 //! `/api/v1/openapi.json`; `docs/workflow-api.openapi.json` is its committed copy.
 
 mod gate;
+pub mod host;
 mod limits;
 mod server;
 

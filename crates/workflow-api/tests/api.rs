@@ -9,6 +9,8 @@ use provisio_workflow_api::{serve_listener, Limits};
 
 #[path = "api/doors.rs"]
 mod doors;
+#[path = "api/host.rs"]
+mod host;
 use serde_json::{json, Value};
 
 struct Api {
