@@ -404,10 +404,17 @@ export type EnvironmentType = "test" | "prod" | "demo" | "dev";
 
 /**  The one serializable error that crosses the IPC and `--json` boundaries. */
 export type ErrorBody = {
-	code: string,
+	code: ErrorCode,
 	message: string,
 	remedy: Remedy | null,
 };
+
+/**
+ *  What kind of error it is: the stable code the window, the CLI's `--json`
+ *  and the workflow API branch on. The last groups are the workflow API's
+ *  and the desktop shell's own refusals (the engine never raises them).
+ */
+export type ErrorCode = "not_found" | "already_exists" | "missing_fields" | "invalid" | "immutable" | "in_use" | "input" | "keyring" | "disk_full" | "store" | "busy" | "stopped" | "internal" | "credentials_refused" | "remote" | "io" | "unauthorized" | "forbidden" | "rate_limited" | "wrong_host" | "cross_origin" | "too_large" | "method_not_allowed" | "not_chosen";
 
 /**  How an event script ended. */
 export type EventOutcomeKind = "completed" | "exception";

@@ -2,7 +2,7 @@
 //! person who has to fix the input; [`EngineError::code`] is the stable,
 //! machine-readable kind the UI and `--json` output carry.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
@@ -162,39 +162,39 @@ impl EngineError {
     }
 
     /// Stable kind, for the UI and for scripts reading `--json` errors.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             EngineError::WithRemedy { source, .. } => source.code(),
-            EngineError::NotFound { .. } => "not_found",
-            EngineError::AlreadyExists { .. } => "already_exists",
-            EngineError::MissingFields { .. } => "missing_fields",
-            EngineError::Invalid { .. } => "invalid",
-            EngineError::Immutable { .. } => "immutable",
-            EngineError::InUse { .. } => "in_use",
-            EngineError::Input { .. } => "input",
-            EngineError::Keyring(_) => "keyring",
-            EngineError::Store(e) if is_disk_full_sqlx(e) => "disk_full",
-            EngineError::CardStore(e) if is_disk_full(e) => "disk_full",
-            EngineError::StoreOpen { source, .. } if is_disk_full_sqlx(source) => "disk_full",
+            EngineError::NotFound { .. } => ErrorCode::NotFound,
+            EngineError::AlreadyExists { .. } => ErrorCode::AlreadyExists,
+            EngineError::MissingFields { .. } => ErrorCode::MissingFields,
+            EngineError::Invalid { .. } => ErrorCode::Invalid,
+            EngineError::Immutable { .. } => ErrorCode::Immutable,
+            EngineError::InUse { .. } => ErrorCode::InUse,
+            EngineError::Input { .. } => ErrorCode::Input,
+            EngineError::Keyring(_) => ErrorCode::Keyring,
+            EngineError::Store(e) if is_disk_full_sqlx(e) => ErrorCode::DiskFull,
+            EngineError::CardStore(e) if is_disk_full(e) => ErrorCode::DiskFull,
+            EngineError::StoreOpen { source, .. } if is_disk_full_sqlx(source) => ErrorCode::DiskFull,
             EngineError::Store(_)
             | EngineError::Migrate(_)
             | EngineError::CardStore(_)
             | EngineError::StoreOpen { .. }
-            | EngineError::Stored { .. } => "store",
-            EngineError::DiskFull { .. } => "disk_full",
-            EngineError::Io { source, .. } if source.raw_os_error() == Some(28) => "disk_full",
-            EngineError::Busy { .. } => "busy",
-            EngineError::Stopped { .. } => "stopped",
-            EngineError::Internal(_) => "internal",
-            EngineError::Remote { refused: true, .. } => "credentials_refused",
-            EngineError::Remote { .. } => "remote",
-            EngineError::Io { .. } => "io",
+            | EngineError::Stored { .. } => ErrorCode::Store,
+            EngineError::DiskFull { .. } => ErrorCode::DiskFull,
+            EngineError::Io { source, .. } if source.raw_os_error() == Some(28) => ErrorCode::DiskFull,
+            EngineError::Busy { .. } => ErrorCode::Busy,
+            EngineError::Stopped { .. } => ErrorCode::Stopped,
+            EngineError::Internal(_) => ErrorCode::Internal,
+            EngineError::Remote { refused: true, .. } => ErrorCode::CredentialsRefused,
+            EngineError::Remote { .. } => ErrorCode::Remote,
+            EngineError::Io { .. } => ErrorCode::Io,
         }
     }
 
     pub fn body(&self) -> ErrorBody {
         ErrorBody {
-            code: self.code().to_string(),
+            code: self.code(),
             message: self.to_string(),
             remedy: self.remedy().cloned(),
         }
@@ -211,10 +211,109 @@ fn is_disk_full_sqlx(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("13"))
 }
 
+/// What kind of error it is: the stable code the window, the CLI's `--json`
+/// and the workflow API branch on. The last groups are the workflow API's
+/// and the desktop shell's own refusals (the engine never raises them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    NotFound,
+    AlreadyExists,
+    MissingFields,
+    Invalid,
+    Immutable,
+    InUse,
+    Input,
+    Keyring,
+    DiskFull,
+    Store,
+    Busy,
+    Stopped,
+    Internal,
+    CredentialsRefused,
+    Remote,
+    Io,
+    // The workflow API's refusals.
+    Unauthorized,
+    Forbidden,
+    RateLimited,
+    WrongHost,
+    CrossOrigin,
+    TooLarge,
+    MethodNotAllowed,
+    // The desktop shell's refusal of a path no dialog of this session chose.
+    NotChosen,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 24] = [
+        ErrorCode::NotFound,
+        ErrorCode::AlreadyExists,
+        ErrorCode::MissingFields,
+        ErrorCode::Invalid,
+        ErrorCode::Immutable,
+        ErrorCode::InUse,
+        ErrorCode::Input,
+        ErrorCode::Keyring,
+        ErrorCode::DiskFull,
+        ErrorCode::Store,
+        ErrorCode::Busy,
+        ErrorCode::Stopped,
+        ErrorCode::Internal,
+        ErrorCode::CredentialsRefused,
+        ErrorCode::Remote,
+        ErrorCode::Io,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::RateLimited,
+        ErrorCode::WrongHost,
+        ErrorCode::CrossOrigin,
+        ErrorCode::TooLarge,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::NotChosen,
+    ];
+
+    /// The code as it is written (`not_found`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::MissingFields => "missing_fields",
+            ErrorCode::Invalid => "invalid",
+            ErrorCode::Immutable => "immutable",
+            ErrorCode::InUse => "in_use",
+            ErrorCode::Input => "input",
+            ErrorCode::Keyring => "keyring",
+            ErrorCode::DiskFull => "disk_full",
+            ErrorCode::Store => "store",
+            ErrorCode::Busy => "busy",
+            ErrorCode::Stopped => "stopped",
+            ErrorCode::Internal => "internal",
+            ErrorCode::CredentialsRefused => "credentials_refused",
+            ErrorCode::Remote => "remote",
+            ErrorCode::Io => "io",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::WrongHost => "wrong_host",
+            ErrorCode::CrossOrigin => "cross_origin",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::NotChosen => "not_chosen",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The one serializable error that crosses the IPC and `--json` boundaries.
 #[derive(Debug, Clone, Serialize, specta::Type)]
 pub struct ErrorBody {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub remedy: Option<Remedy>,
 }
@@ -230,20 +329,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_error_code_is_written_as_it_crosses_the_boundaries() {
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(
+                serde_json::from_value::<ErrorCode>(code.as_str().into()).unwrap(),
+                code
+            );
+        }
+    }
+
+    #[test]
     fn faults_that_are_not_the_input_keep_their_own_code() {
         let full = EngineError::io("cannot write the spill", std::io::Error::from_raw_os_error(28));
-        assert_eq!(full.code(), "disk_full");
-        assert_eq!(EngineError::Internal("a worker ended".into()).code(), "internal");
+        assert_eq!(full.code(), ErrorCode::DiskFull);
+        assert_eq!(
+            EngineError::Internal("a worker ended".into()).code(),
+            ErrorCode::Internal
+        );
         let stored = EngineError::Stored {
             what: "a run",
             message: "EOF".into(),
         };
-        assert_eq!(stored.code(), "store");
-        assert_eq!(EngineError::Busy { message: "x".into() }.code(), "busy");
+        assert_eq!(stored.code(), ErrorCode::Store);
+        assert_eq!(EngineError::Busy { message: "x".into() }.code(), ErrorCode::Busy);
         let with = EngineError::invalid("python", "not found").with_remedy(Remedy::Force);
         assert_eq!(
             (with.code(), with.to_string().as_str()),
-            ("invalid", "python: not found")
+            (ErrorCode::Invalid, "python: not found")
         );
         assert_eq!(with.body().remedy, Some(Remedy::Force));
     }

@@ -18,6 +18,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::{error, App};
+use provisio_engine::error::ErrorCode;
 
 /// The `Host` values (`name:port`) this API answers to.
 #[derive(Debug, Clone)]
@@ -82,7 +83,7 @@ pub(crate) async fn check(State(app): State<App>, request: Request, next: Next) 
     if !host.is_some_and(|h| app.hosts.allows(h)) {
         return error(
             StatusCode::MISDIRECTED_REQUEST,
-            "wrong_host",
+            ErrorCode::WrongHost,
             format!(
                 "this API answers only to its own address on port {} (localhost, 127.0.0.1, [::1] \
                  or the address it listens on); a request for '{}' is refused",
@@ -96,7 +97,7 @@ pub(crate) async fn check(State(app): State<App>, request: Request, next: Next) 
         if !app.hosts.allows_origin(origin) {
             return error(
                 StatusCode::FORBIDDEN,
-                "cross_origin",
+                ErrorCode::CrossOrigin,
                 format!(
                     "requests from web pages ('{}') are refused; call the API from a workflow engine or a script",
                     printable(origin, 100)
@@ -117,7 +118,7 @@ pub(crate) async fn check(State(app): State<App>, request: Request, next: Next) 
 pub(crate) fn too_large(app: &App) -> Response {
     error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
+        ErrorCode::TooLarge,
         format!("the body is larger than {} bytes", app.limits.body_bytes),
     )
 }

@@ -31,6 +31,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use provisio_engine::error::ErrorCode;
 use provisio_engine::model::{ApiToken, Run, RunTrigger, TaskUsage};
 use provisio_engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,7 @@ async fn no_route(request: Request) -> Response {
     let path = gate::printable(request.uri().path(), 200);
     error(
         StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!(
             "no such route: {} {path}; the routes are listed at /api/v1/openapi.json",
             request.method()
@@ -104,7 +105,7 @@ async fn wrong_method(request: Request) -> Response {
     let path = gate::printable(request.uri().path(), 200);
     error(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!(
             "{} is not a method of {path}; the routes are listed at /api/v1/openapi.json",
             request.method()
@@ -179,15 +180,17 @@ pub fn openapi_json() -> String {
 /// Every error: a stable code and a message a person can act on.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ApiError {
-    pub code: String,
+    /// A stable code: `unauthorized`, `forbidden`, `not_found`, `invalid`, `busy`, `in_use`, `rate_limited`, …
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
     pub message: String,
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+fn error(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Response {
     (
         status,
         Json(ApiError {
-            code: code.into(),
+            code,
             message: message.into(),
         }),
     )
@@ -196,10 +199,10 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
 
 fn engine_error(e: EngineError) -> Response {
     let status = match e.code() {
-        "not_found" => StatusCode::NOT_FOUND,
-        "invalid" | "missing_fields" | "input" => StatusCode::BAD_REQUEST,
-        "busy" => StatusCode::SERVICE_UNAVAILABLE,
-        "in_use" | "already_exists" => StatusCode::CONFLICT,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Invalid | ErrorCode::MissingFields | ErrorCode::Input => StatusCode::BAD_REQUEST,
+        ErrorCode::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::InUse | ErrorCode::AlreadyExists => StatusCode::CONFLICT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.code(), e.to_string())
@@ -221,7 +224,7 @@ async fn authorize(State(app): State<App>, mut request: Request, next: Next) -> 
         return with_retry_after(
             error(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!(
                     "more than {} failed authentications a minute came from this address; try again in {} s",
                     app.limits.failed_auth_per_minute,
@@ -242,7 +245,7 @@ async fn authorize(State(app): State<App>, mut request: Request, next: Next) -> 
             }
             return error(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                ErrorCode::Unauthorized,
                 "a valid API token is needed: send 'Authorization: Bearer TOKEN' (provisio api-token create)",
             );
         }
@@ -252,7 +255,7 @@ async fn authorize(State(app): State<App>, mut request: Request, next: Next) -> 
         return with_retry_after(
             error(
                 StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
+                ErrorCode::RateLimited,
                 format!(
                     "token '{}' sent more than {} requests a minute; try again in {} s",
                     token.name,
@@ -289,7 +292,7 @@ async fn task_for(
     if !token.may_call(&found.id) {
         return Err(error(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("token '{}' may not call {connector}/{task}", token.name),
         ));
     }
@@ -453,7 +456,7 @@ async fn invoke(
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                "invalid",
+                ErrorCode::Invalid,
                 format!("the body is not an invocation: {}", e.body_text()),
             )
         }
@@ -461,7 +464,7 @@ async fn invoke(
     if found.usage != TaskUsage::Event {
         return error(
             StatusCode::BAD_REQUEST,
-            "invalid",
+            ErrorCode::Invalid,
             format!("{connector}/{task} is a scheduled task: run it with POST …/run instead"),
         );
     }
@@ -487,7 +490,7 @@ async fn invoke(
 fn busy(app: &App) -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
-        "busy",
+        ErrorCode::Busy,
         format!(
             "all {} workers stayed busy for {:.1} s; nothing was run, try again later",
             app.engine.worker_slots().size(),
@@ -557,7 +560,7 @@ async fn read_run(
         Ok(run) if token.may_call(&run.task_id) => Json(run_view(&run)).into_response(),
         Ok(run) => error(
             StatusCode::FORBIDDEN,
-            "forbidden",
+            ErrorCode::Forbidden,
             format!("token '{}' may not read runs of {}", token.name, run.task),
         ),
         Err(e) => engine_error(e),

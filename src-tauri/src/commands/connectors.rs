@@ -4,7 +4,7 @@ use provisio_engine::model::{Connector, ConnectorInput, ConnectorSummary, Connec
 use provisio_engine::script_library::Script;
 use tauri::State;
 
-use super::{shell_error, CommandResult};
+use super::{shell_error, CommandResult, ErrorCode};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -82,7 +82,7 @@ pub async fn reveal_secret(
         Some(serde_json::Value::String(s)) => Ok(s.clone()),
         Some(other) => Ok(other.to_string()),
         None => Err(shell_error(
-            "not_found",
+            ErrorCode::NotFound,
             format!("the connector has no secret parameter at {pointer}; save it first"),
         )),
     }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
 
-use super::{shell_error, CommandResult};
+use super::{shell_error, CommandResult, ErrorCode};
 use crate::state::AppState;
 
 /// A filter of a file dialog: "Package" with `["zip"]`.
@@ -126,7 +126,7 @@ impl AppState {
             return Ok(p);
         }
         Err(shell_error(
-            "not_chosen",
+            ErrorCode::NotChosen,
             format!(
                 "'{}' was not chosen in a file dialog of this window; choose the file with the dialog",
                 path.chars()

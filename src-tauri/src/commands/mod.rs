@@ -19,14 +19,15 @@ pub mod targets;
 pub mod tasks;
 pub mod tokens;
 
+pub use provisio_engine::error::ErrorCode;
 use provisio_engine::ErrorBody;
 
 pub type CommandResult<T> = Result<T, ErrorBody>;
 
 /// An error of the shell itself (not the engine's), in the same shape.
-pub fn shell_error(code: &str, message: impl Into<String>) -> ErrorBody {
+pub fn shell_error(code: ErrorCode, message: impl Into<String>) -> ErrorBody {
     ErrorBody {
-        code: code.to_string(),
+        code,
         message: message.into(),
         remedy: None,
     }

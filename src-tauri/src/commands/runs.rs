@@ -5,7 +5,7 @@ use provisio_engine::api::PlannedChanges;
 use provisio_engine::model::{Run, RunFileKind, RunTrigger, Task};
 use tauri::State;
 
-use super::{shell_error, CommandResult};
+use super::{shell_error, CommandResult, ErrorCode};
 use crate::state::AppState;
 
 /// Starts a run and returns at once; its progress arrives as `RunProgress` events.
@@ -70,10 +70,10 @@ pub async fn save_run_file(
         .files
         .iter()
         .find(|f| f.kind == kind)
-        .ok_or_else(|| shell_error("not_found", format!("run {id} has no {kind} file")))?;
+        .ok_or_else(|| shell_error(ErrorCode::NotFound, format!("run {id} has no {kind} file")))?;
     std::fs::copy(&listed.path, &destination).map_err(|e| {
         shell_error(
-            "io",
+            ErrorCode::Io,
             format!("cannot save the {kind} file to {destination}: {e}; choose a folder you can write to"),
         )
     })

@@ -148,7 +148,7 @@ async fn a_target_is_added_only_with_working_credentials_and_removed_only_when_u
         .add_target(target("acme", &standin.base_url(), "wrong-password"))
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "credentials_refused", "{e}");
+    assert_eq!(e.code().as_str(), "credentials_refused", "{e}");
     assert!(e.to_string().contains("the credentials were refused"), "{e}");
     assert!(!e.to_string().contains("wrong-password"));
     assert_eq!(f.engine.targets().await.unwrap().len(), 1, "nothing was saved");
