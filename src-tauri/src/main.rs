@@ -74,7 +74,7 @@ fn main() {
     };
     // Read once at start: the log level, the window's title and the workflow API's address.
     let settings = runtime.block_on(engine.settings()).unwrap_or_default();
-    let _log = provisio_engine::logging::install(engine.data_dir(), &settings.log_level);
+    let _log = provisio_engine::logging::install(engine.data_dir(), settings.log_level.as_str());
     tauri::async_runtime::set(runtime.handle().clone());
     let title = state::window_title(&settings);
     let (scheduling, closing) =

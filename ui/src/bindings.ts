@@ -134,7 +134,7 @@ export const commands = {
 	importPlan: (path: string, password: string) => typedError<ImportPlan, ErrorBody>(__TAURI_INVOKE("import_plan", { path, password })),
 	/**  Applies the package at once (the engine checks it again first; a refusal applies nothing). */
 	applyImport: (path: string, password: string) => typedError<ImportPlan, ErrorBody>(__TAURI_INVOKE("apply_import", { path, password })),
-	engineLog: (minLevel: string | null, search: string | null, limit: number) => typedError<LogLine[], ErrorBody>(__TAURI_INVOKE("engine_log", { minLevel, search, limit })),
+	engineLog: (minLevel: LogLevel | null, search: string | null, limit: number) => typedError<LogLine[], ErrorBody>(__TAURI_INVOKE("engine_log", { minLevel, search, limit })),
 	/**  Packs the chosen logs into the zip at `path` (from the native save dialog). */
 	exportLogs: (path: string, selection: LogSelection) => typedError<LogExport, ErrorBody>(__TAURI_INVOKE("export_logs", { path, selection })),
 	/**  Opens the native dialog to choose a file to read; `None` when cancelled. */
@@ -156,14 +156,27 @@ export type Alert = {
 	task_id: string | null,
 	run_id: string | null,
 	task: string,
-	status: string,
+	status: AlertKind,
 	message: string,
 	acknowledged: boolean,
 	/**  `critical` when raised in a `prod` installation, else `warning`. */
-	severity: string,
-	/**  An interrupted run's: what helps it (filled by the engine from the run's plan). */
+	severity: Severity,
+	/**  What helps the run (an interrupted run's plan, held removals), filled by the engine. */
 	help: InterruptionHelp | null,
 };
+
+/**  Why an alert was raised. */
+export type AlertKind = 
+/**  A run or an event invocation failed (or its report or failure card could not be written). */
+"failed" | 
+/**  A guard or a source stopped a run before it loaded. */
+"interrupted" | 
+/**  A run held its removals over the update limit. */
+"held" | 
+/**  Due runs did not happen. */
+"skipped" | 
+/**  No run succeeded for longer than the task's `stale_after`. */
+"stale";
 
 /**  A token as listed (never the token itself). */
 export type ApiToken = {
@@ -519,12 +532,17 @@ export type LogExport = {
 	bytes: number,
 };
 
+/**
+ *  How much the engine log records, most severe first (the `log_level`
+ *  setting; each line of the log has one).
+ */
+export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
+
 /**  One line of the engine's log, as the Logs tab shows it. */
 export type LogLine = {
 	/**  RFC 3339, as written. */
 	time: string,
-	/**  `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`. */
-	level: string,
+	level: LogLevel,
 	/**  The part of the engine that wrote it. */
 	target: string,
 	message: string,
@@ -871,7 +889,7 @@ export type Settings = {
 	retention_days?: number | null,
 	/**  Run history kept per task: at most this many runs. */
 	retention_runs?: number | null,
-	log_level?: string,
+	log_level?: LogLevel,
 	/**  Run each task that missed its time once when the scheduler starts. */
 	catch_up?: boolean,
 	/**  Scheduled tasks imported into a `prod` environment stay disabled unless this is on. */
@@ -886,6 +904,9 @@ export type Settings = {
 	/**  The largest field of an HR file, in KB; `None`: no limit. */
 	hr_max_field_kb?: number | null,
 };
+
+/**  How urgent an alert is: production alerts are critical, others warnings. */
+export type Severity = "critical" | "warning";
 
 export type StageReport = {
 	status: StageStatus | null,

@@ -1,6 +1,6 @@
 //! Alerts: failed and interrupted runs, newest first; acknowledge.
 
-use provisio_engine::store::Alert;
+use provisio_engine::model::Alert;
 use tauri::State;
 
 use super::CommandResult;

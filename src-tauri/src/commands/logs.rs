@@ -1,6 +1,7 @@
 //! The Logs tab: the end of the engine's log, and the chosen sources packed into one zip.
 
 use provisio_engine::api::{LogExport, LogLine, LogSelection};
+use provisio_engine::model::LogLevel;
 use tauri::State;
 
 use super::CommandResult;
@@ -10,13 +11,13 @@ use crate::state::AppState;
 #[specta::specta]
 pub async fn engine_log(
     state: State<'_, AppState>,
-    min_level: Option<String>,
+    min_level: Option<LogLevel>,
     search: Option<String>,
     limit: u32,
 ) -> CommandResult<Vec<LogLine>> {
     Ok(state
         .engine
-        .engine_log(min_level.as_deref(), search.as_deref(), limit)
+        .engine_log(min_level.map(LogLevel::as_str), search.as_deref(), limit)
         .await?)
 }
 

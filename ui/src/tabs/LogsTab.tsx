@@ -26,7 +26,7 @@ export function LogsTab() {
   const columns = useMemo<Column<LogLine>[]>(
     () => [
       { id: "time", header: "Time", meta: { width: "240px" }, accessorFn: (l) => l.time, cell: (i) => <span className="mono">{String(i.getValue())}</span> },
-      { id: "level", header: "Level", meta: { width: "70px" }, accessorFn: (l) => l.level, cell: (i) => <span className={`level ${String(i.getValue()).toLowerCase()}`}>{String(i.getValue())}</span> },
+      { id: "level", header: "Level", meta: { width: "70px" }, accessorFn: (l) => l.level, cell: (i) => <span className={`level ${String(i.getValue())}`}>{String(i.getValue()).toUpperCase()}</span> },
       { id: "target", header: "Source", meta: { width: "220px" }, accessorFn: (l) => l.target },
       { id: "message", header: "Message", meta: { width: "minmax(200px, 2fr)" }, accessorFn: (l) => l.message },
       { id: "detail", header: "Detail", meta: { width: "minmax(160px, 1fr)" }, accessorFn: (l) => l.detail, cell: (i) => <span className="mono" title={String(i.getValue())}>{String(i.getValue())}</span> },
@@ -65,7 +65,7 @@ export function LogsTab() {
         columns={columns}
         rowId={(l) => `${l.time}|${l.target}|${l.message}|${l.detail}`}
         rowTestId="log-row"
-        rowClass={(l) => (l.level === "ERROR" ? "bad" : l.level === "WARN" ? "warn" : "")}
+        rowClass={(l) => (l.level === "error" ? "bad" : l.level === "warn" ? "warn" : "")}
         height={420}
         empty={log.isPending ? "Loading…" : search ? "No line matches the search at this level." : "The engine has written nothing at this level yet. Runs and settings changes write here."}
       />

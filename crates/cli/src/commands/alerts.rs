@@ -15,9 +15,9 @@ pub async fn run(engine: &Engine, command: AlertsCommand, printer: &Printer) -> 
                         .map(|a| {
                             vec![
                                 a.created_at.clone(),
-                                a.severity.clone(),
+                                a.severity.to_string(),
                                 a.task.clone(),
-                                a.status.clone(),
+                                a.status.to_string(),
                                 a.run_id.clone().unwrap_or_default(),
                                 a.message.clone(),
                             ]

@@ -30,7 +30,7 @@ pub async fn run(cli: Cli, printer: &Printer) -> Result<i32, EngineError> {
         .with_surface(provisio_engine::model::Surface::Cli);
     // The engine's log file; people read stderr, which keeps its own messages.
     let level = engine.settings().await.map(|s| s.log_level).unwrap_or_default();
-    let _log = provisio_engine::logging::install(engine.data_dir(), &level);
+    let _log = provisio_engine::logging::install(engine.data_dir(), level.as_str());
     tracing::debug!(command = ?std::env::args().nth(1), "provisio command");
     if let Command::Serve {
         grace,

@@ -2,19 +2,17 @@
 
 use super::Engine;
 use crate::error::Result;
-
-/// The alert of a run that held removals over its update limit.
-pub(crate) const HELD_ALERT: &str = "held";
+use crate::model::AlertKind;
 
 impl Engine {
     pub async fn alerts(&self, limit: u32) -> Result<Vec<crate::store::Alert>> {
         let mut alerts = self.store().alerts(limit).await?;
         for alert in alerts.iter_mut() {
             let Some(run_id) = &alert.run_id else { continue };
-            alert.help = match alert.status.as_str() {
-                "interrupted" => Some(crate::api::runs::help_of(&self.run_dir(run_id))),
+            alert.help = match alert.status {
+                AlertKind::Interrupted => Some(crate::api::runs::help_of(&self.run_dir(run_id))),
                 // Held removals wait for approval until a run applied them.
-                HELD_ALERT => self
+                AlertKind::Held => self
                     .held_waiting(run_id)
                     .map(|_| crate::model::InterruptionHelp::ApplyHeld),
                 _ => None,

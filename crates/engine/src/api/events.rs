@@ -174,7 +174,13 @@ impl Engine {
         if run.status == RunStatus::Failed {
             let message = run.message.clone().unwrap_or_default();
             self.store()
-                .add_alert(Some(&run.task_id), Some(&run.id), &run.task, "failed", &message)
+                .add_alert(
+                    Some(&run.task_id),
+                    Some(&run.id),
+                    &run.task,
+                    crate::model::AlertKind::Failed,
+                    &message,
+                )
                 .await?;
         }
         Ok(run)

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::Engine;
 use crate::error::{EngineError, Result};
 use crate::logging;
+use crate::model::LogLevel;
 use crate::run_folder as files;
 use crate::secrets::Masker;
 
@@ -50,8 +51,7 @@ impl LogSelection {
 pub struct LogLine {
     /// RFC 3339, as written.
     pub time: String,
-    /// `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`.
-    pub level: String,
+    pub level: LogLevel,
     /// The part of the engine that wrote it.
     pub target: String,
     pub message: String,
@@ -151,9 +151,9 @@ impl Engine {
         search: Option<&str>,
         limit: u32,
     ) -> Result<Vec<LogLine>> {
-        let min = match min_level {
-            None | Some("") => 5,
-            Some(level) => level_rank(level).ok_or_else(|| {
+        let min = match min_level.map(str::trim) {
+            None | Some("") => LogLevel::Trace,
+            Some(level) => LogLevel::parse(level).ok_or_else(|| {
                 EngineError::invalid(
                     "level",
                     format!("'{level}' is not a log level (error, warn, info, debug, trace)"),
@@ -177,7 +177,7 @@ impl Engine {
                 let mut lines: Vec<LogLine> = text
                     .lines()
                     .filter_map(parse_line)
-                    .filter(|l| level_rank(&l.level).is_some_and(|r| r <= min))
+                    .filter(|l| l.level <= min)
                     .filter(|l| {
                         search.as_ref().is_none_or(|s| {
                             l.message.to_lowercase().contains(s)
@@ -198,18 +198,6 @@ impl Engine {
         })
         .await
         .map_err(|e| EngineError::Internal(format!("reading the engine log: {e}")))
-    }
-}
-
-/// ERROR = 1 … TRACE = 5.
-fn level_rank(level: &str) -> Option<u8> {
-    match level.to_ascii_uppercase().as_str() {
-        "ERROR" => Some(1),
-        "WARN" | "WARNING" => Some(2),
-        "INFO" => Some(3),
-        "DEBUG" => Some(4),
-        "TRACE" => Some(5),
-        _ => None,
     }
 }
 
@@ -242,7 +230,8 @@ fn parse_line(line: &str) -> Option<LogLine> {
     }
     Some(LogLine {
         time: v.get("timestamp").map(text).unwrap_or_default(),
-        level: v.get("level").map(text).unwrap_or_default(),
+        // A line without a level it can read is not a line of this log.
+        level: LogLevel::parse(&v.get("level").map(text)?)?,
         target: v.get("target").map(text).unwrap_or_default(),
         message,
         detail: detail.join(" "),

@@ -28,6 +28,7 @@ macro_rules! words {
     };
 }
 
+pub mod alert;
 pub mod audit;
 pub mod card;
 pub mod connector;
@@ -39,6 +40,7 @@ pub mod task;
 pub mod template;
 pub mod token;
 
+pub use alert::{Alert, AlertKind, Severity};
 pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
 pub use card::{CardChange, UndoPlan, UndoStep};
 pub use connector::{
@@ -49,7 +51,7 @@ pub use run::{
     EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,
     RunStatus, RunTrigger, SkipReason, StageReport, StageStatus,
 };
-pub use settings::{EnvironmentType, Settings};
+pub use settings::{EnvironmentType, LogLevel, Settings};
 pub use target::{
     TargetCheck, TargetInfo, TargetInput, TargetKind, ESM_API_PATH, ESM_BATCH_SIZE, LOCAL_TARGET,
 };

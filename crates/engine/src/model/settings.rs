@@ -49,7 +49,7 @@ pub struct Settings {
     pub retention_days: Option<u32>,
     /// Run history kept per task: at most this many runs.
     pub retention_runs: Option<u32>,
-    pub log_level: String,
+    pub log_level: LogLevel,
     /// Run each task that missed its time once when the scheduler starts.
     pub catch_up: bool,
     /// Scheduled tasks imported into a `prod` environment stay disabled unless this is on.
@@ -73,12 +73,49 @@ impl Default for Settings {
             python: "python3".to_string(),
             retention_days: Some(30),
             retention_runs: Some(1000),
-            log_level: "info".to_string(),
+            log_level: LogLevel::Info,
             catch_up: false,
             workflow_api: None,
             enable_imported_tasks_in_prod: false,
             hr_max_file_mb: Some(1024),
             hr_max_field_kb: Some(1024),
+        }
+    }
+}
+
+/// How much the engine log records, most severe first (the `log_level`
+/// setting; each line of the log has one).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, specta::Type, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    #[default]
+    Info,
+    Debug,
+    Trace,
+}
+
+words! { LogLevel {
+    Error => "error",
+    Warn => "warn",
+    Info => "info",
+    Debug => "debug",
+    Trace => "trace",
+} }
+
+impl LogLevel {
+    /// A level as written in the setting or in a log line, in any case (`WARNING` too).
+    pub fn parse(word: &str) -> Option<LogLevel> {
+        match word.to_ascii_lowercase().as_str() {
+            "error" => Some(LogLevel::Error),
+            "warn" | "warning" => Some(LogLevel::Warn),
+            "info" => Some(LogLevel::Info),
+            "debug" => Some(LogLevel::Debug),
+            "trace" => Some(LogLevel::Trace),
+            _ => None,
         }
     }
 }

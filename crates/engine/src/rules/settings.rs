@@ -153,7 +153,7 @@ pub fn value_of(s: &Settings, name: &str) -> String {
         "python" => s.python.clone(),
         "retention_days" => count(s.retention_days),
         "retention_runs" => count(s.retention_runs),
-        "log_level" => s.log_level.clone(),
+        "log_level" => s.log_level.to_string(),
         "catch_up" => s.catch_up.to_string(),
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod.to_string(),
         "workflow_api" => s.workflow_api.clone().unwrap_or_else(|| "off".into()),
@@ -280,9 +280,9 @@ pub fn apply(s: &mut Settings, key: &str, value: &str) -> Result<()> {
         "retention_runs" => s.retention_runs = optional_number(value)?,
         "hr_max_file_mb" => s.hr_max_file_mb = optional_number(value)?,
         "hr_max_field_kb" => s.hr_max_field_kb = optional_number(value)?,
-        "log_level" => match value {
-            "error" | "warn" | "info" | "debug" | "trace" => s.log_level = value.into(),
-            _ => return Err(bad("is not a log level; use error, warn, info, debug or trace")),
+        "log_level" => match crate::model::LogLevel::parse(value.trim()) {
+            Some(level) => s.log_level = level,
+            None => return Err(bad("is not a log level; use error, warn, info, debug or trace")),
         },
         "catch_up" => s.catch_up = boolean(value)?,
         "enable_imported_tasks_in_prod" => s.enable_imported_tasks_in_prod = boolean(value)?,

@@ -15,21 +15,8 @@ pub struct ScheduleRow {
     pub timezone: String,
 }
 
-#[derive(Debug, Clone, serde::Serialize, specta::Type)]
-pub struct Alert {
-    pub id: i64,
-    pub created_at: String,
-    pub task_id: Option<String>,
-    pub run_id: Option<String>,
-    pub task: String,
-    pub status: String,
-    pub message: String,
-    pub acknowledged: bool,
-    /// `critical` when raised in a `prod` installation, else `warning`.
-    pub severity: String,
-    /// An interrupted run's: what helps it (filled by the engine from the run's plan).
-    pub help: Option<crate::model::InterruptionHelp>,
-}
+pub use crate::model::Alert;
+use crate::model::{AlertKind, Severity};
 
 impl Store {
     /// Bumped by triggers on every task insert, update and delete.
@@ -92,12 +79,12 @@ impl Store {
     }
 
     /// Whether the task has an alert of this status nobody acknowledged yet.
-    pub async fn has_open_alert(&self, task_id: &str, status: &str) -> Result<bool> {
+    pub async fn has_open_alert(&self, task_id: &str, status: AlertKind) -> Result<bool> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM alerts WHERE task_id = ? AND status = ? AND acknowledged = 0",
         )
         .bind(task_id)
-        .bind(status)
+        .bind(status.as_str())
         .fetch_one(self.pool())
         .await?;
         Ok(n > 0)
@@ -108,12 +95,16 @@ impl Store {
         task_id: Option<&str>,
         run_id: Option<&str>,
         task: &str,
-        status: &str,
+        status: AlertKind,
         message: &str,
     ) -> Result<()> {
         // Production failures are critical; others are warnings (the seed's rule).
         let prod = self.settings().await?.environment_type == Some(crate::model::EnvironmentType::Prod);
-        let severity = if prod { "critical" } else { "warning" };
+        let severity = if prod {
+            Severity::Critical
+        } else {
+            Severity::Warning
+        };
         sqlx::query(
             "INSERT INTO alerts (created_at, task_id, run_id, task, status, message, severity)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -122,9 +113,9 @@ impl Store {
         .bind(task_id)
         .bind(run_id)
         .bind(task)
-        .bind(status)
+        .bind(status.as_str())
         .bind(message)
-        .bind(severity)
+        .bind(severity.as_str())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -161,10 +152,10 @@ impl Store {
                     task_id: r.try_get("task_id")?,
                     run_id: r.try_get("run_id")?,
                     task: r.try_get("task")?,
-                    status: r.try_get("status")?,
+                    status: AlertKind::parse(r.try_get("status")?),
                     message: r.try_get("message")?,
                     acknowledged: r.try_get::<i64, _>("acknowledged")? != 0,
-                    severity: r.try_get("severity")?,
+                    severity: Severity::parse(r.try_get("severity")?),
                     help: None,
                 })
             })

@@ -158,7 +158,7 @@ impl Engine {
                     Some(&run.task_id),
                     Some(&run.id),
                     &run.task,
-                    crate::api::alerts::HELD_ALERT,
+                    crate::model::AlertKind::Held,
                     &message,
                 )
                 .await?;
@@ -186,7 +186,7 @@ impl Engine {
                     Some(&run.task_id),
                     Some(&run.id),
                     &run.task,
-                    run.status.as_str(),
+                    crate::model::AlertKind::of_run(run.status),
                     &halt.info,
                 )
                 .await?;
@@ -233,7 +233,7 @@ impl Engine {
                             Some(&run.task_id),
                             Some(&run.id),
                             &run.task,
-                            run.status.as_str(),
+                            crate::model::AlertKind::of_run(run.status),
                             &format!("the failure card could not be written: {e}"),
                         )
                         .await;

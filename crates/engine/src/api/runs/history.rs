@@ -53,13 +53,17 @@ impl Engine {
         let run = Run::skipped(&task.id, task_label(&task), at.clone(), reason);
         self.store().insert_run(&run).await?;
         // Never silent, never a flood: one open alert per task says its runs are being skipped.
-        if !self.store().has_open_alert(&task.id, "skipped").await? {
+        if !self
+            .store()
+            .has_open_alert(&task.id, crate::model::AlertKind::Skipped)
+            .await?
+        {
             self.store()
                 .add_alert(
                     Some(&task.id),
                     Some(&run.id),
                     &run.task,
-                    "skipped",
+                    crate::model::AlertKind::Skipped,
                     &format!("the run due at {at} did not happen: {}", reason.describe()),
                 )
                 .await?;
@@ -91,7 +95,10 @@ impl Engine {
                 continue;
             };
             if now - since_at.with_timezone(&chrono::Utc) <= limit
-                || self.store().has_open_alert(&task.id, "stale").await?
+                || self
+                    .store()
+                    .has_open_alert(&task.id, crate::model::AlertKind::Stale)
+                    .await?
             {
                 continue;
             }
@@ -108,7 +115,13 @@ impl Engine {
                 ),
             };
             self.store()
-                .add_alert(Some(&task.id), None, &name, "stale", &message)
+                .add_alert(
+                    Some(&task.id),
+                    None,
+                    &name,
+                    crate::model::AlertKind::Stale,
+                    &message,
+                )
                 .await?;
             alerted.push(task.id);
         }

@@ -134,7 +134,7 @@ impl Engine {
                 Some(&run.task_id),
                 Some(&run.id),
                 &run.task,
-                run.status.as_str(),
+                crate::model::AlertKind::of_run(run.status),
                 &info,
             )
             .await?;
