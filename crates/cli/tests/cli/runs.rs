@@ -646,3 +646,107 @@ fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held(
     let err = cli.fails(&["run", "apply-held", id]);
     assert!(err.contains("were applied already"), "{err}");
 }
+
+/// kill -9 at random points of `run undo`: the undo sets every card back or
+/// none, is never left running, and an undo that did not commit can be run
+/// again and sets everything back once.
+#[test]
+fn kill_point_sweep_over_an_undo_sets_back_all_or_nothing() {
+    const COUNT: usize = 20_000;
+    let changed = COUNT.div_ceil(50);
+    let cli = Cli::new();
+    scripted_task(
+        &cli,
+        "Sweep",
+        "Load",
+        GENERATIONS,
+        "0 0 * * * *",
+        &format!(r#"{{"count": {COUNT}}}"#),
+    );
+    assert_eq!(
+        cli.json(&["task", "run", "Sweep/Load", "--wait"])["status"],
+        "succeeded"
+    );
+    // Cards of the changing kind (every 50th) whose name carries generation `g`.
+    let named = |cli: &Cli, g: u32| {
+        let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "1000000"]);
+        let suffix = format!("-g{g}");
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| {
+                c["data"]["employee_id"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<usize>()
+                    .unwrap()
+                    % 50
+                    == 0
+            })
+            .filter(|c| c["data"]["last_name"].as_str().unwrap().ends_with(&suffix))
+            .count()
+    };
+    let undo = |cli: &Cli, run: &str| {
+        Command::new(env!("CARGO_BIN_EXE_provisio"))
+            .arg("--data-dir")
+            .arg(cli.data())
+            .args(["run", "undo", run])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    // How long an undisturbed undo takes here, to spread the kills over.
+    set_generation(&cli, 1, COUNT);
+    let rerun = cli.json(&["task", "run", "Sweep/Load", "--wait"]);
+    let started = std::time::Instant::now();
+    assert!(undo(&cli, rerun["id"].as_str().unwrap())
+        .wait()
+        .unwrap()
+        .success());
+    let undisturbed = started.elapsed();
+    assert_eq!((named(&cli, 0), named(&cli, 1)), (changed, 0));
+
+    let (mut killed, mut done) = (0, 0);
+    for point in 0..6u32 {
+        let generation = point + 2;
+        set_generation(&cli, generation, COUNT);
+        let rerun = cli.json(&["task", "run", "Sweep/Load", "--wait"]);
+        // (After an undo the task's cache is empty: the re-run writes every card, the journal holds the 2 % that changed.)
+        assert_eq!(named(&cli, generation), changed, "{rerun}");
+        let id = rerun["id"].as_str().unwrap().to_string();
+        let mut child = undo(&cli, &id);
+        std::thread::sleep(undisturbed.mul_f64(f64::from(point) / 5.0 * 1.1));
+        let _ = child.kill();
+        child.wait().unwrap();
+        let last = &cli.json(&["task", "history", "Sweep/Load", "--limit", "1"])[0];
+        assert_ne!(last["status"], "running", "point {point}: {last}");
+        let (back, still) = (named(&cli, 0), named(&cli, generation));
+        assert!(
+            (back, still) == (changed, 0) || (back, still) == (0, changed),
+            "point {point}: an undo applied by halves: {back} set back, {still} not"
+        );
+        if back == changed {
+            done += 1;
+            assert_eq!(
+                (last["kind"].as_str(), last["status"].as_str()),
+                (Some("undo"), Some("succeeded")),
+                "{last}"
+            );
+        } else {
+            killed += 1;
+            // Run again, the undo sets everything back once.
+            let again = cli.json(&["run", "undo", &id]);
+            assert!(again["undo_run_id"].is_string(), "point {point}: {again}");
+            assert_eq!(
+                (named(&cli, 0), named(&cli, generation)),
+                (changed, 0),
+                "point {point}"
+            );
+        }
+    }
+    println!(
+        "undo kill sweep: {killed} killed before the commit, {done} after (undisturbed undo {undisturbed:?})"
+    );
+}
