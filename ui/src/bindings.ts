@@ -261,6 +261,12 @@ export type CardChange = {
 	/**  Why, in words: "created by run R", "missing from full run R", "changed by run R". */
 	reason: string,
 	changes: FieldChange[],
+	/**
+	 *  The fingerprint (xxh3 of object id and mapped values) of the source
+	 *  record that a load or read-back wrote; `None` for creations (journalled
+	 *  as ranges), removals and undos, which write no record.
+	 */
+	source_fingerprint: string | null,
 };
 
 /**

@@ -140,6 +140,12 @@ function CardHistory({ cardId }: { cardId: number }) {
         {(history.data ?? []).map((c) => (
           <li key={`${c.run_id}-${c.kind}-${c.at}`} data-testid="card-change">
             <strong>{c.kind}</strong> {when(c.at)} by {c.task || "a removed task"}: {c.reason}
+            {c.source_fingerprint && (
+              <>
+                {" "}
+                (source record <span className="mono" title="xxh3 of the record's object id and mapped values">{c.source_fingerprint}</span>)
+              </>
+            )}
             {c.changes.length > 0 && (
               <ul>
                 {c.changes.map((f) => (

@@ -14,7 +14,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             let history = engine.datacard_history(card).await?;
             printer.emit(&history, || {
                 crate::output::table(
-                    &["WHEN", "RUN", "TASK", "KIND", "WHY", "FIELDS"],
+                    &["WHEN", "RUN", "TASK", "KIND", "WHY", "SOURCE", "FIELDS"],
                     history
                         .iter()
                         .map(|c| {
@@ -24,6 +24,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
                                 c.task.clone(),
                                 c.kind.clone(),
                                 c.reason.clone(),
+                                c.source_fingerprint.clone().unwrap_or_default(),
                                 c.changes
                                     .iter()
                                     .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to))

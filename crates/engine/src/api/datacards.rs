@@ -68,6 +68,7 @@ impl Engine {
                     before,
                     after,
                     run_kind,
+                    fingerprint,
                 } = row;
                 let (before, after) = (object(before), object(after));
                 let mut fields: Vec<&String> = before.keys().chain(after.keys()).collect();
@@ -103,6 +104,7 @@ impl Engine {
                     kind,
                     reason,
                     changes,
+                    source_fingerprint: fingerprint,
                 }
             })
             .collect())

@@ -80,6 +80,10 @@ pub struct CardChange {
     /// Why, in words: "created by run R", "missing from full run R", "changed by run R".
     pub reason: String,
     pub changes: Vec<crate::model::FieldChange>,
+    /// The fingerprint (xxh3 of object id and mapped values) of the source
+    /// record that a load or read-back wrote; `None` for creations (journalled
+    /// as ranges), removals and undos, which write no record.
+    pub source_fingerprint: Option<String>,
 }
 
 /// One card an undo changes back, or cannot.

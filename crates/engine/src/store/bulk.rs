@@ -59,6 +59,15 @@ fn with_room(json: &str, size: usize, out: &mut String) {
     }
 }
 
+/// A source record's fingerprint: xxh3 of its object id and mapped values, hex.
+pub fn fingerprint(key: &str, values: &str) -> String {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(key.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(values.as_bytes());
+    format!("{:016x}", hasher.digest())
+}
+
 /// SQL `card_data(json, previous_size)`: the new values of a card in the
 /// room of its previous ones (see [`room_for`]).
 fn register_card_data(conn: &Connection) -> rusqlite::Result<()> {
@@ -256,7 +265,7 @@ impl BulkCards {
         if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
             // Indexed columns are left out when they stay the same: setting
             // them would rewrite the card's index entry.
-            self.journal_update(id, c.data)?;
+            self.journal_update(id, c.data, Some(c.key))?;
             let mut s = self
                 .conn
                 .prepare_cached(
@@ -267,7 +276,7 @@ impl BulkCards {
             s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
             return Ok(Upsert::Updated(card));
         }
-        self.journal_update(id, c.data)?;
+        self.journal_update(id, c.data, Some(c.key))?;
         let mut s = self
             .conn
             .prepare_cached(
@@ -635,7 +644,7 @@ impl BulkCards {
             })
             .map_err(db)?;
         let Some(id) = id else { return Ok(None) };
-        self.journal_update(id, c.data)?;
+        self.journal_update(id, c.data, Some(c.key))?;
         self.conn
             .prepare_cached(
                 "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
@@ -724,7 +733,7 @@ impl BulkCards {
 
     /// Writes `patch`'s fields onto card `id` (a null removes the field), journalled; whether the card exists.
     pub fn patch_card(&mut self, id: i64, patch: &str) -> Result<bool> {
-        self.journal_update(id, patch)?;
+        self.journal_update(id, patch, None)?;
         let changed = self
             .conn
             .prepare_cached(
@@ -808,12 +817,14 @@ impl BulkCards {
         Ok(())
     }
 
-    /// The fields `patch` changes on card `id`: their values before and after.
-    fn journal_update(&mut self, id: i64, patch: &str) -> Result<()> {
+    /// The fields `patch` changes on card `id`: their values before and
+    /// after, and the fingerprint of the source record (object id `source`)
+    /// when a record is what is written.
+    fn journal_update(&mut self, id: i64, patch: &str, source: Option<&str>) -> Result<()> {
         let Some(run) = &self.journal_run else {
             return Ok(());
         };
-        self.conn
+        let journalled = self.conn
             .prepare_cached(
                 "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
                  SELECT ?1, d.id, 'update', ?3,
@@ -826,6 +837,14 @@ impl BulkCards {
             )
             .and_then(|mut s| s.execute(params![run, patch, self.now_ms, id]))
             .map_err(db)?;
+        if let (Some(key), true) = (source, journalled > 0) {
+            self.conn
+                .prepare_cached(
+                    "INSERT INTO card_sources (change_id, fingerprint) VALUES (last_insert_rowid(), ?1)",
+                )
+                .and_then(|mut s| s.execute(params![fingerprint(key, patch)]))
+                .map_err(db)?;
+        }
         Ok(())
     }
 

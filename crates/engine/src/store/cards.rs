@@ -86,6 +86,12 @@ CREATE TABLE IF NOT EXISTS cards.card_changes (
     after   TEXT
 );
 CREATE INDEX IF NOT EXISTS cards.card_changes_by_card ON card_changes (card_id);
+-- The source record behind a journalled change: the fingerprint (xxh3 of its
+-- object id and mapped values, hex) of the record a load or read-back wrote.
+CREATE TABLE IF NOT EXISTS cards.card_sources (
+    change_id   INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cards.load_commits (
     run_id  TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
@@ -117,7 +123,8 @@ async fn prune(conn: &mut SqliteConnection) {
         "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
          DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
          DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);
-         DELETE FROM cards.card_changes WHERE run_id NOT IN (SELECT id FROM main.runs);",
+         DELETE FROM cards.card_changes WHERE run_id NOT IN (SELECT id FROM main.runs);
+         DELETE FROM cards.card_sources WHERE change_id NOT IN (SELECT id FROM cards.card_changes);",
     )
     .execute(&mut *conn)
     .await;

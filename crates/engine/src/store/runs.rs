@@ -307,8 +307,9 @@ impl Store {
     pub async fn card_changes(&self, card_id: i64) -> Result<Vec<CardChangeRow>> {
         let rows = sqlx::query(
             "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after,
-                    COALESCE(r.kind, 'scheduled') AS run_kind
+                    COALESCE(r.kind, 'scheduled') AS run_kind, s.fingerprint
              FROM cards.card_changes c LEFT JOIN runs r ON r.id = c.run_id
+                  LEFT JOIN cards.card_sources s ON s.change_id = c.id
              WHERE (c.kind != 'create' AND c.card_id = ?1)
                 OR (c.kind = 'create' AND c.card_id <= ?1 AND c.card_id + c.cards > ?1)
              ORDER BY c.id DESC",
@@ -326,6 +327,7 @@ impl Store {
                     before: r.try_get("before")?,
                     after: r.try_get("after")?,
                     run_kind: r.try_get("run_kind")?,
+                    fingerprint: r.try_get("fingerprint")?,
                 })
             })
             .collect()
@@ -344,6 +346,8 @@ pub struct CardChangeRow {
     pub after: Option<String>,
     /// The kind of the run that made the change (`scheduled`, `event`, `undo`, `held`).
     pub run_kind: String,
+    /// The source record's fingerprint, when a record was written.
+    pub fingerprint: Option<String>,
 }
 
 impl Store {

@@ -92,6 +92,29 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
             &serde_json::json!("M2")
         )
     );
+    // The change names the source record behind it; a removal and a creation write no record.
+    let fingerprint = changed
+        .source_fingerprint
+        .clone()
+        .expect("the renamed record's fingerprint");
+    assert!(
+        fingerprint.len() == 16 && fingerprint.chars().all(|c| c.is_ascii_hexdigit()),
+        "{fingerprint}"
+    );
+    let one_changed = f.engine.datacard_history(one).await.unwrap()[0].clone();
+    assert!(one_changed.source_fingerprint.is_some(), "{one_changed:?}");
+    assert_ne!(
+        one_changed.source_fingerprint.as_deref(),
+        Some(fingerprint.as_str()),
+        "another record, another fingerprint"
+    );
+    assert_eq!(
+        (
+            removed.source_fingerprint.as_deref(),
+            history[2].source_fingerprint.as_deref()
+        ),
+        (None, None)
+    );
     // Card 1 was created and changed, never removed.
     let kinds: Vec<String> = f
         .engine
