@@ -520,6 +520,61 @@ test("a failing run raises an alert: the Alerts button opens the list, and Ackno
   await driver.click(await driver.byName("Close"));
 });
 
+test("a run over its update limit holds its removals; the alert's review applies them once", async () => {
+  const script = join(dataDir, "people.py");
+  writeFileSync(
+    script,
+    "import json, common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\nids = a['connector_parameters']['ids']\n" +
+      "json.dump([{'id': i, 'name': 'N' + i} for i in ids], open(a['expected_output_filename'], 'w'))\n",
+  );
+  provisio("script", "add", script, "--kind", "scheduled");
+  const connector = join(dataDir, "people.json");
+  writeFileSync(connector, '{ "name": "People", "type": "python_script", "script": "people.py", "parameters": { "ids": ["1", "2", "3"] } }');
+  provisio("connector", "create", "--file", connector);
+  const task = join(dataDir, "people-task.json");
+  writeFileSync(
+    task,
+    JSON.stringify({
+      name: "Nightly", usage: "scheduled", schedule: "0 0 3 * * *", timezone: "UTC", object_id_attribute: "id",
+      target_template: "person", target_folder: "persons", task_id_attribute: "taskid",
+      mappings: [{ source: "id", target: "employee_id" }, { source: "name", target: "last_name" }],
+      removal: { status_attribute: "accountStatus", removed_value: "5 - Removed" },
+      limits: { update_limit: 1, on_limit: "hold_excess" },
+    }),
+  );
+  provisio("task", "create", "--connector", "People", "--file", task);
+  provisio("task", "run", "People/Nightly", "--wait", "--approve");
+  // Two people leave the source: two removals over a limit of one are held, not applied.
+  writeFileSync(connector, '{ "parameters": { "ids": ["1"] } }');
+  provisio("connector", "update", "People", "--file", connector);
+  const held = JSON.parse(provisio("--json", "task", "run", "People/Nightly", "--wait"));
+  assert.equal(held.counts.held, 2);
+
+  await driver.click(await driver.byName("Alerts"));
+  const [review] = await driver.until(
+    () => driver.cmd("POST", "/elements", { using: "xpath", value: "//button[starts-with(@aria-label, 'Review held removals of alert')]" }),
+    (found) => found.length === 1,
+    { what: "the held alert's review", timeoutMs: 40000 },
+  );
+  await driver.click(Object.values(review)[0]);
+  await driver.waitForX("//div[@role='dialog' and @aria-label='Apply held removals']");
+  await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "2\n3", { what: "the held removals listed" });
+  await shot("held-removals");
+  // The button, not the dialog that bears the same name.
+  await driver.click((await driver.waitForX("//button[normalize-space()='Apply held removals']"))[0]);
+  await driver.until(() => contents("[role=status]"), (t) => t.some((x) => /^Applied: run \S+ marked 2 cards removed\.$/.test(x)), { what: "applied" });
+  // The dialog's Close (the last in the page, on top), then the list's.
+  for (let i = 0; i < 2; i++) {
+    const open = await driver.cmd("POST", "/elements", { using: "xpath", value: "//button[normalize-space()='Close']" });
+    if (open.length) await driver.click(Object.values(open[open.length - 1])[0]);
+  }
+  // Applied once, as a run of its own that marked both removed; nothing is held any more.
+  const history = JSON.parse(provisio("--json", "task", "history", "People/Nightly"));
+  assert.equal(history[0].counts.removed, 2);
+  assert.doesNotMatch(provisio("run", "show", held.id), /apply-held/);
+  assert.equal(history[0].kind, "held", "applying is a run of its own");
+});
+
 // ---- Desktop app part 2 ------------------------------------------------------
 
 /** The textContent of every element matching `css` (WebKit's getText is empty for clipped cells). */
