@@ -746,7 +746,9 @@ export type RunKind = "scheduled" | "event" |
 export type RunMode = "full" | "incremental" | 
 /**  An HR run that loads only rows changed since the archived previous file. */
 "partial" | "event" | 
-/**  A skipped run read nothing. */
+/**  A skipped run read nothing (`not_run`; older versions wrote `-`). */
+"not_run" | 
+/**  A skipped run read nothing (`not_run`; older versions wrote `-`). */
 "-";
 
 /**  One progress message of one run. */

@@ -44,7 +44,7 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
       { id: "execution", header: "Execution id", meta: { width: "96px" }, accessorFn: (r) => r.id.slice(0, 8) },
       { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
       { id: "trigger", header: "Trigger", meta: { width: "76px" }, accessorFn: (r) => r.trigger },
-      { id: "type", header: "Run type", meta: { width: "68px" }, accessorFn: (r) => r.run_type },
+      { id: "type", header: "Run type", meta: { width: "68px" }, accessorFn: (r) => (r.run_type === "not_run" ? "—" : r.run_type) },
       { id: "started", header: "Started", meta: { width: "136px" }, accessorFn: (r) => shortWhen(r.started_at) },
       { id: "extract", header: "Extract", meta: { width: "100px" }, accessorFn: (r) => r.extract.status ?? "—" },
       { id: "extractDone", header: "Extract complete", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.extract.completed) },

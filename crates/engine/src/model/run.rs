@@ -94,8 +94,8 @@ pub enum RunMode {
     /// An HR run that loads only rows changed since the archived previous file.
     Partial,
     Event,
-    /// A skipped run read nothing.
-    #[serde(rename = "-")]
+    /// A skipped run read nothing (`not_run`; older versions wrote `-`).
+    #[serde(rename = "not_run", alias = "-")]
     NotRun,
 }
 
@@ -104,7 +104,7 @@ words! { RunMode {
     Incremental => "incremental",
     Partial => "partial",
     Event => "event",
-    NotRun => "-",
+    NotRun => "not_run",
 } }
 
 /// What helps an interrupted scheduled run: one rule for the CLI's hint and
@@ -445,6 +445,13 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skipped_runs_mode_crosses_as_a_word_and_older_runs_still_read() {
+        assert_eq!(serde_json::to_value(RunMode::NotRun).unwrap(), "not_run");
+        assert_eq!(serde_json::from_value::<RunMode>("-".into()).unwrap(), RunMode::NotRun);
+        assert_eq!(serde_json::from_value::<RunMode>("not_run".into()).unwrap(), RunMode::NotRun);
+    }
 
     fn running() -> Run {
         Run::begin("t1", "hr/people".into(), RunKind::Scheduled, RunTrigger::Manual)
