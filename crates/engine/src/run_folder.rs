@@ -25,8 +25,22 @@ pub const LOG: &str = "run.log";
 pub const SPILL: &str = "changes.spill";
 /// Records validation blocked, with their reasons.
 pub const BLOCKED: &str = "blocked.txt";
+/// The same records' reasons as facts, one JSON object a line
+/// ([`BlockedFacts`]), for a report to word in its language.
+pub const BLOCKED_FACTS: &str = "blocked.facts.jsonl";
 /// What an interrupted run would have done ([`PlanFile`]).
 pub const PLAN: &str = "plan.json";
+/// One blocked record's reason as facts (a line of [`BLOCKED_FACTS`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlockedFacts {
+    /// Its place among the records (none for a repeated object id).
+    pub record: Option<u64>,
+    pub key: Option<String>,
+    /// A key of the translation files' `messages`.
+    pub message: String,
+    pub values: Vec<(String, String)>,
+}
+
 /// The removals a run held over its update limit ([`HeldFile`]).
 pub const HELD: &str = "held.json";
 /// Cards a remote target refused, each with its reason.

@@ -449,8 +449,14 @@ mod tests {
     #[test]
     fn a_skipped_runs_mode_crosses_as_a_word_and_older_runs_still_read() {
         assert_eq!(serde_json::to_value(RunMode::NotRun).unwrap(), "not_run");
-        assert_eq!(serde_json::from_value::<RunMode>("-".into()).unwrap(), RunMode::NotRun);
-        assert_eq!(serde_json::from_value::<RunMode>("not_run".into()).unwrap(), RunMode::NotRun);
+        assert_eq!(
+            serde_json::from_value::<RunMode>("-".into()).unwrap(),
+            RunMode::NotRun
+        );
+        assert_eq!(
+            serde_json::from_value::<RunMode>("not_run".into()).unwrap(),
+            RunMode::NotRun
+        );
     }
 
     fn running() -> Run {

@@ -93,6 +93,7 @@ pub(super) fn plan_changes(
             sink,
             blocked_path: dir.join(BLOCKED),
             blocked: None,
+            blocked_facts: None,
         };
         // Results arrive in any order; apply them in file order.
         let mut waiting = std::collections::BTreeMap::new();
@@ -220,15 +221,22 @@ pub(super) struct Apply {
     pub(super) sink: Sink,
     pub(super) blocked_path: PathBuf,
     pub(super) blocked: Option<BufWriter<std::fs::File>>,
+    pub(super) blocked_facts: Option<BufWriter<std::fs::File>>,
 }
 
 impl Apply {
-    fn write_blocked(&mut self, line: String) {
+    /// A blocked record's line for people, and its facts for a report.
+    fn write_blocked(&mut self, line: String, facts: crate::run_folder::BlockedFacts) {
         if self.blocked.is_none() {
             self.blocked = std::fs::File::create(&self.blocked_path).ok().map(BufWriter::new);
+            let facts_path = self.blocked_path.with_file_name(crate::run_folder::BLOCKED_FACTS);
+            self.blocked_facts = std::fs::File::create(facts_path).ok().map(BufWriter::new);
         }
         if let Some(w) = self.blocked.as_mut() {
             let _ = writeln!(w, "{line}");
+        }
+        if let (Some(w), Ok(json)) = (self.blocked_facts.as_mut(), serde_json::to_string(&facts)) {
+            let _ = writeln!(w, "{json}");
         }
     }
 
@@ -258,7 +266,18 @@ impl Apply {
                 Item::Blocked(b) => {
                     self.counts.blocked += 1;
                     let line = format!("record {}: {b}", self.counts.fetched);
-                    self.write_blocked(line);
+                    let facts = crate::run_folder::BlockedFacts {
+                        record: Some(self.counts.fetched),
+                        key: b.key.clone(),
+                        message: b.facts.message.to_string(),
+                        values: b
+                            .facts
+                            .values
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.clone()))
+                            .collect(),
+                    };
+                    self.write_blocked(line, facts);
                     if let Some(key) = b.key {
                         let id = cache::key_hash(&key);
                         let slot = self.slots.entry(id);
@@ -288,10 +307,16 @@ impl Apply {
             let duplicated = slot.occurrences > 1 || (slot.occurrences == 1 && slot.blocked);
             if duplicated {
                 self.counts.blocked += slot.occurrences as u64;
-                duplicated_lines.push(format!(
-                    "{}: the object id occurs in {} records; all of them are blocked",
-                    self.duplicate_names.get(id).map(String::as_str).unwrap_or("?"),
-                    slot.occurrences + u32::from(slot.blocked)
+                let key = self.duplicate_names.get(id).map(String::as_str).unwrap_or("?");
+                let times = slot.occurrences + u32::from(slot.blocked);
+                duplicated_lines.push((
+                    format!("{key}: the object id occurs in {times} records; all of them are blocked"),
+                    crate::run_folder::BlockedFacts {
+                        record: None,
+                        key: Some(key.to_string()),
+                        message: "blocked_id_repeated".into(),
+                        values: vec![("times".into(), times.to_string())],
+                    },
                 ));
             } else if slot.occurrences == 1 {
                 if !slot.cached {
@@ -303,10 +328,13 @@ impl Apply {
                 }
             }
         }
-        for line in duplicated_lines {
-            self.write_blocked(line);
+        for (line, facts) in duplicated_lines {
+            self.write_blocked(line, facts);
         }
         if let Some(w) = self.blocked.as_mut() {
+            let _ = w.flush();
+        }
+        if let Some(w) = self.blocked_facts.as_mut() {
             let _ = w.flush();
         }
         self.counts.valid = self.counts.fetched - self.counts.blocked;

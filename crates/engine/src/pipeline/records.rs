@@ -2,6 +2,7 @@
 //! (the validate stage, docs/architecture.md). Only mapped attributes are materialized; everything
 //! else in a record is skipped without allocating.
 
+use crate::model::hr::CaseFacts;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -56,11 +57,13 @@ pub struct CardData<'a> {
     pub json: &'a [u8],
 }
 
-/// Why a record was blocked.
+/// Why a record was blocked: the engine's words, and the same as facts a
+/// report words in the connector's language.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
     pub key: Option<String>,
     pub reason: String,
+    pub facts: CaseFacts,
 }
 
 impl RecordShape {
@@ -147,6 +150,7 @@ impl RecordShape {
             return Err(Blocked {
                 key: None,
                 reason: "the record is not valid UTF-8 text".into(),
+                facts: CaseFacts::new("blocked_not_utf8", &[]),
             });
         };
         let mut de = serde_json::Deserializer::from_str(text);
@@ -166,15 +170,29 @@ impl RecordShape {
                     "attribute '{}' appears more than once in the record",
                     self.columns[slot].source
                 ),
+                facts: CaseFacts::new(
+                    "blocked_attribute_twice",
+                    &[("attribute", self.columns[slot].source.clone())],
+                ),
             });
         }
         if let Err(e) = parsed {
-            let reason = if e.classify() == serde_json::error::Category::Data {
-                "the record is not a JSON object".to_string()
+            let (reason, facts) = if e.classify() == serde_json::error::Category::Data {
+                (
+                    "the record is not a JSON object".to_string(),
+                    CaseFacts::new("blocked_not_an_object", &[]),
+                )
             } else {
-                format!("invalid JSON: {e}")
+                (
+                    format!("invalid JSON: {e}"),
+                    CaseFacts::new("blocked_invalid_json", &[("error", e.to_string())]),
+                )
             };
-            return Err(Blocked { key: None, reason });
+            return Err(Blocked {
+                key: None,
+                reason,
+                facts,
+            });
         }
         let id_source = &self.columns[self.id_slot].source;
         key.clear();
@@ -191,6 +209,7 @@ impl RecordShape {
                 return Err(Blocked {
                     key: None,
                     reason: format!("the object id '{id_source}' is missing"),
+                    facts: CaseFacts::new("blocked_id_missing", &[("attribute", id_source.clone())]),
                 })
             }
             Some((raw, _)) => {
@@ -200,6 +219,7 @@ impl RecordShape {
                         "the object id '{id_source}' must be a non-empty string or a number, not {}",
                         kind(raw.as_bytes()[0])
                     ),
+                    facts: CaseFacts::new("blocked_id_not_text", &[("attribute", id_source.clone())]),
                 })
             }
         };
@@ -207,12 +227,14 @@ impl RecordShape {
             return Err(Blocked {
                 key: None,
                 reason: format!("the object id '{id_source}' is empty"),
+                facts: CaseFacts::new("blocked_id_empty", &[("attribute", id_source.clone())]),
             });
         }
         let key = &*key;
-        let block = |reason: String| Blocked {
+        let block = |reason: String, facts: CaseFacts| Blocked {
             key: Some(key.to_string()),
             reason,
+            facts,
         };
         for group in &self.required {
             let has_value = |slot: &usize| {
@@ -230,17 +252,28 @@ impl RecordShape {
                         )
                     })
                     .collect();
-                return Err(block(format!(
-                    "mandatory attribute {} has no value",
-                    names.join(" or ")
-                )));
+                let listed = group
+                    .iter()
+                    .map(|s| self.columns[*s].target.clone())
+                    .collect::<Vec<_>>()
+                    .join(" / ");
+                return Err(block(
+                    format!("mandatory attribute {} has no value", names.join(" or ")),
+                    CaseFacts::new("blocked_mandatory_empty", &[("attributes", listed)]),
+                ));
             }
         }
         out.clear();
         out.push(b'{');
         for (i, (column, value)) in self.columns.iter().zip(values.iter()).enumerate() {
             let Some(raw) = value.map(|r| r.get()) else {
-                return Err(block(format!("attribute '{}' is missing", column.source)));
+                return Err(block(
+                    format!("attribute '{}' is missing", column.source),
+                    CaseFacts::new(
+                        "blocked_attribute_missing",
+                        &[("attribute", column.source.clone())],
+                    ),
+                ));
             };
             // A pretty-printed list spans lines; cards are stored compact (one line each).
             let compacted;
@@ -262,11 +295,21 @@ impl RecordShape {
                 };
                 if !allowed {
                     let shown = serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
-                    return Err(block(format!(
-                        "'{shown}' is not an allowed value of '{}' (allowed: {})",
-                        column.target,
-                        column.static_values.join(", ")
-                    )));
+                    return Err(block(
+                        format!(
+                            "'{shown}' is not an allowed value of '{}' (allowed: {})",
+                            column.target,
+                            column.static_values.join(", ")
+                        ),
+                        CaseFacts::new(
+                            "blocked_value_not_allowed",
+                            &[
+                                ("value", shown.clone()),
+                                ("attribute", column.target.clone()),
+                                ("allowed", column.static_values.join(", ")),
+                            ],
+                        ),
+                    ));
                 }
             }
             if i > 0 {
@@ -282,16 +325,28 @@ impl RecordShape {
                     out.push(b']');
                 }
                 (false, b'[') => {
-                    return Err(block(format!(
-                        "attribute '{}' holds a list, but '{}' is not a multi-value attribute",
-                        column.source, column.target
-                    )))
+                    return Err(block(
+                        format!(
+                            "attribute '{}' holds a list, but '{}' is not a multi-value attribute",
+                            column.source, column.target
+                        ),
+                        CaseFacts::new(
+                            "blocked_list_not_multi_value",
+                            &[
+                                ("attribute", column.source.clone()),
+                                ("target", column.target.clone()),
+                            ],
+                        ),
+                    ))
                 }
                 (false, b'{') => {
-                    return Err(block(format!(
-                        "attribute '{}' holds an object; a plain value is expected",
-                        column.source
-                    )))
+                    return Err(block(
+                        format!(
+                            "attribute '{}' holds an object; a plain value is expected",
+                            column.source
+                        ),
+                        CaseFacts::new("blocked_object_value", &[("attribute", column.source.clone())]),
+                    ))
                 }
                 (false, _) => out.extend_from_slice(raw.as_bytes()),
             }

@@ -903,3 +903,47 @@ async fn an_hr_task_takes_its_limits_and_run_type_from_the_connector_and_says_so
         .unwrap()
         .is_none());
 }
+
+#[tokio::test]
+async fn a_reports_blocked_rows_are_in_the_connectors_language_too() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({"language": "de"})).await;
+    // Row 2 lacks its employee id (mandatory), rows 3 and 4 share one object id.
+    let rows = [
+        row(1, "A"),
+        "2;;B;Bo;2026-01-02;T1;M1;O1;x".to_string(),
+        row(3, "C"),
+        row(3, "D"),
+    ];
+    write(
+        &folder,
+        "w.csv",
+        format!("{HEADER}\n{}\n", rows.join("\n")).as_bytes(),
+    );
+    let r = run(&f).await;
+    assert_eq!(
+        (r.status, r.counts.blocked),
+        (RunStatus::Succeeded, 3),
+        "{:?}",
+        r.extract
+    );
+    let report = last_report(&f).await;
+    let technical: Value = serde_json::from_str(report["report"].as_str().unwrap()).unwrap();
+    let blocked: Vec<&str> = technical["blocked_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        blocked,
+        [
+            "Datensatz 2 (2): das Pflichtattribut employee_id hat keinen Wert",
+            "3: die Objekt-ID kommt in 2 Datensätzen vor; alle sind gesperrt",
+        ],
+        "{blocked:?}"
+    );
+    // The run's own file keeps the engine's words for people reading the run.
+    let text = std::fs::read_to_string(f.engine.run_dir(&r.id).join("blocked.txt")).unwrap();
+    assert!(text.contains("has no value"), "{text}");
+}

@@ -60,7 +60,7 @@ struct File {
 }
 
 /// The message keys the engine's [`CaseFacts`] use; every bundled language words each.
-pub const MESSAGES: [&str; 11] = [
+pub const MESSAGES: [&str; 27] = [
     "file_not_received",
     "file_not_received_sftp",
     "multiple_files",
@@ -72,6 +72,22 @@ pub const MESSAGES: [&str; 11] = [
     "invalid_parameters",
     "stopped_in_extract",
     "stopped_in_load",
+    "blocked_record_key",
+    "blocked_record",
+    "blocked_key",
+    "blocked_not_utf8",
+    "blocked_attribute_twice",
+    "blocked_not_an_object",
+    "blocked_invalid_json",
+    "blocked_id_missing",
+    "blocked_id_not_text",
+    "blocked_id_empty",
+    "blocked_mandatory_empty",
+    "blocked_attribute_missing",
+    "blocked_value_not_allowed",
+    "blocked_list_not_multi_value",
+    "blocked_object_value",
+    "blocked_id_repeated",
 ];
 
 /// The report texts of one language, every case present.
@@ -162,11 +178,15 @@ impl Translations {
 
     /// What a case found, in this language; `None` when no file words it.
     pub fn message(&self, facts: &CaseFacts) -> Option<String> {
-        let text = self.messages.get(facts.message)?;
+        self.worded(facts.message, facts.values.iter().map(|(k, v)| (*k, v.as_str())))
+    }
+
+    /// Message `key` with its placeholders filled; `None` when no file words it.
+    fn worded<'a>(&self, key: &str, values: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+        let text = self.messages.get(key)?;
         Some(
-            facts
-                .values
-                .iter()
+            values
+                .into_iter()
                 .fold(text.clone(), |acc, (k, v)| acc.replace(&format!("{{{k}}}"), v)),
         )
     }
@@ -234,12 +254,7 @@ pub fn card(
     ];
     let partial = run.run_type == crate::model::RunMode::Partial;
     let (title, description) = texts.render_run(case, partial, &values);
-    let blocked: Vec<String> = std::fs::read_to_string(run_dir.join(crate::run_folder::BLOCKED))
-        .unwrap_or_default()
-        .lines()
-        .take(MAX_BLOCKED_LISTED)
-        .map(str::to_string)
-        .collect();
+    let blocked = blocked_rows(texts, run_dir);
     let planned = crate::run_folder::PlanFile::read(run_dir);
     let report = json!({
         "case": case,
@@ -255,6 +270,45 @@ pub fn card(
         "status": if case == ReportCase::Succeeded && c.blocked == 0 { "done" } else { "open" },
         "report": report.to_string(),
     })
+}
+
+/// The blocked records a report lists, in its language: from the facts the
+/// validation kept beside `blocked.txt` (a run of an older version has only
+/// the text, listed as it is).
+fn blocked_rows(texts: &Translations, run_dir: &Path) -> Vec<String> {
+    let facts = std::fs::read_to_string(run_dir.join(crate::run_folder::BLOCKED_FACTS)).unwrap_or_default();
+    if facts.is_empty() {
+        return std::fs::read_to_string(run_dir.join(crate::run_folder::BLOCKED))
+            .unwrap_or_default()
+            .lines()
+            .take(MAX_BLOCKED_LISTED)
+            .map(str::to_string)
+            .collect();
+    }
+    facts
+        .lines()
+        .filter_map(|l| serde_json::from_str::<crate::run_folder::BlockedFacts>(l).ok())
+        .take(MAX_BLOCKED_LISTED)
+        .map(|f| {
+            let values = f.values.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+            let reason = texts
+                .worded(&f.message, values)
+                .unwrap_or_else(|| f.message.clone());
+            let record = f.record.map(|r| r.to_string()).unwrap_or_default();
+            let key = f.key.clone().unwrap_or_default();
+            let frame = match (f.record.is_some(), f.key.is_some()) {
+                (true, true) => "blocked_record_key",
+                (true, false) => "blocked_record",
+                _ => "blocked_key",
+            };
+            let framed = [
+                ("record", record.as_str()),
+                ("key", key.as_str()),
+                ("reason", reason.as_str()),
+            ];
+            texts.worded(frame, framed).unwrap_or(reason)
+        })
+        .collect()
 }
 
 /// The file a report names: an SFTP address as it is, a file on this
