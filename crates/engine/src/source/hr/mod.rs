@@ -212,7 +212,10 @@ impl HrFile {
                     self.folder.display()
                 ),
                 // The folder is a workstation path: a report names the pattern only.
-                CaseFacts::new("file_not_received", &[("pattern", self.params.file_path.clone())]),
+                CaseFacts::new(
+                    "file_not_received",
+                    &[("pattern", report::shown_pattern(&self.params.file_path))],
+                ),
             )),
             [one] => Ok(one.clone()),
             many => {
@@ -229,7 +232,7 @@ impl HrFile {
                     ),
                     CaseFacts::new(
                         "multiple_files",
-                        &[("pattern", self.params.file_path.clone()), ("files", files)],
+                        &[("pattern", report::shown_pattern(&self.params.file_path)), ("files", files)],
                     ),
                 ))
             }

@@ -311,6 +311,19 @@ fn blocked_rows(texts: &Translations, run_dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A file pattern as a report names it: one relative to the connector's
+/// folder as it is, an absolute one (a workstation path) by its last part.
+pub(crate) fn shown_pattern(pattern: &str) -> String {
+    let path = Path::new(pattern);
+    if path.is_absolute() || pattern.starts_with('\\') {
+        return path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| pattern.to_string());
+    }
+    pattern.to_string()
+}
+
 /// The file a report names: an SFTP address as it is, a file on this
 /// workstation by its name only (a card is read elsewhere, where the
 /// workstation's paths mean nothing).
@@ -348,6 +361,12 @@ pub fn attachments(run: &Run, archives: &[&Path]) -> Vec<(String, std::path::Pat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_names_a_relative_pattern_as_it_is_and_an_absolute_one_by_its_last_part() {
+        assert_eq!(shown_pattern("in/*.csv"), "in/*.csv");
+        assert_eq!(shown_pattern("/srv/hr/exports/*.csv"), "*.csv");
+    }
 
     #[test]
     fn every_bundled_language_has_every_case() {
