@@ -32,7 +32,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use provisio_engine::error::ErrorCode;
-use provisio_engine::model::{ApiToken, Run, RunTrigger, TaskUsage};
+use provisio_engine::model::{ApiToken, EventOutcomeKind, Run, RunKind, RunStatus, RunTrigger, TaskUsage};
 use provisio_engine::{Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -328,11 +328,13 @@ pub struct TaskView {
     pub id: String,
     pub connector: String,
     pub name: String,
-    /// `scheduled` or `event`.
-    pub usage: String,
+    /// `scheduled`, `event` or `authentication`.
+    #[schema(value_type = String)]
+    pub usage: TaskUsage,
     pub enabled: bool,
     /// The status of its last run, if it has run.
-    pub last_status: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub last_status: Option<RunStatus>,
     pub last_run_id: Option<String>,
 }
 
@@ -357,9 +359,9 @@ async fn list_tasks(State(app): State<App>, Extension(token): Extension<ApiToken
             id: t.id,
             connector: t.connector_name,
             name: t.name,
-            usage: t.usage.as_str().into(),
+            usage: t.usage,
             enabled: t.enabled,
-            last_status: last.as_ref().map(|r| r.status.as_str().to_string()),
+            last_status: last.as_ref().map(|r| r.status),
             last_run_id: last.map(|r| r.id),
         });
     }
@@ -393,14 +395,17 @@ pub struct RunView {
     pub id: String,
     /// `CONNECTOR/TASK`.
     pub task: String,
-    /// `scheduled` or `event`.
-    pub kind: String,
+    /// `scheduled`, `event`, `undo` or `held`.
+    #[schema(value_type = String)]
+    pub kind: RunKind,
     /// `running`, `succeeded`, `failed`, `interrupted`, `stopped`, …
-    pub status: String,
+    #[schema(value_type = String)]
+    pub status: RunStatus,
     pub started_at: String,
     pub finished_at: Option<String>,
-    /// Event runs: `completed` or `raised`.
-    pub outcome: Option<String>,
+    /// Event runs: `completed` or `exception` (the script raised).
+    #[schema(value_type = Option<String>)]
+    pub outcome: Option<EventOutcomeKind>,
     /// What the run said: the event script's message, or the stage that ended it.
     pub message: Option<String>,
     /// Read tasks: the values the script read, by template attribute.
@@ -419,11 +424,11 @@ fn run_view(run: &Run) -> RunView {
     RunView {
         id: run.id.clone(),
         task: run.task.clone(),
-        kind: run.kind.as_str().into(),
-        status: run.status.as_str().into(),
+        kind: run.kind,
+        status: run.status,
         started_at: run.started_at.clone(),
         finished_at: run.finished_at.clone(),
-        outcome: run.outcome.map(|o| o.as_str().to_string()),
+        outcome: run.outcome,
         message,
         values: run.returned.clone(),
         counts: serde_json::to_value(&run.counts).unwrap_or_default(),

@@ -187,7 +187,11 @@ async fn a_workflow_invokes_an_event_task_and_is_recorded_as_its_caller() {
         .iter()
         .find(|t| t["name"] == "Disable")
         .unwrap();
-    assert_eq!(disable["last_status"], "succeeded");
+    assert_eq!(
+        (disable["last_status"].as_str(), disable["usage"].as_str()),
+        (Some("succeeded"), Some("event"))
+    );
+    assert_eq!(read["kind"], "event", "{read}");
 
     // A read task answers with what its script read.
     let (status, read) = api
