@@ -19,66 +19,15 @@
 # killed and the descendants follow. An engine that finds a run of a dead
 # engine sends SIGUSR1 to this process.
 
-import ctypes
 import os
 import signal
 import sys
 
-PR_SET_CHILD_SUBREAPER = 36
-
-
-def children_of(parent):
-    """Processes whose parent is `parent` (from /proc; empty where there is none)."""
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == parent:
-            found.append(int(name))
-    return found
-
-
-def end_descendants():
-    """Kills this process's children until none is left: a killed
-    process's own children come back to the subreaper and are next."""
-    me = os.getpid()
-    while True:
-        left = children_of(me)
-        if not left:
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0] != 0:
-                    pass
-            except ChildProcessError:
-                pass
-            return
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-
+# become_subreaper and end_descendants: reaper.py, which the host puts first.
 
 def main():
     python, argv = sys.argv[1], sys.argv[2:]
-    try:  # Linux: orphans of the run come back here instead of to init.
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except Exception:
-        pass
+    become_subreaper()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     script = os.fork()
     if script == 0:

@@ -155,7 +155,7 @@ fn end_supervised_now(pid: u32) {
 }
 
 #[cfg(unix)]
-const COLD_START_SOURCE: &str = include_str!("cold_start.py");
+const COLD_START_SOURCE: &str = concat!(include_str!("reaper.py"), include_str!("cold_start.py"));
 
 /// What to start: `python argv...` in `cwd` with exactly `env`.
 #[derive(Debug)]

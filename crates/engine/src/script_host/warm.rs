@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-const SOURCE: &str = include_str!("warm_start.py");
+const SOURCE: &str = concat!(include_str!("reaper.py"), include_str!("warm_start.py"));
 /// How long to wait for the warm interpreter to confirm a start.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// After a warm interpreter failed, normal starts are used for this long.

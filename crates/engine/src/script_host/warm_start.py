@@ -26,7 +26,6 @@
 # supervisor's.
 
 import atexit
-import ctypes
 import gc
 import io
 import json
@@ -156,17 +155,11 @@ def serve():
         reap()
 
 
-PR_SET_CHILD_SUBREAPER = 36
-
-
 def supervise(told_w, passed):
     """In the run's supervisor: forks the script (the function returns in
     the script's process), tells its pid on `told_w`, waits for it, ends
     every descendant left behind, and leaves with the script's status."""
-    try:  # Linux: orphans of the run come back here instead of to init.
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    except Exception:
-        pass
+    become_subreaper()  # reaper.py, which the host puts first
     try:
         script = os.fork()
     except OSError as e:
@@ -207,55 +200,6 @@ def supervise(told_w, passed):
             pass
         os._exit(128 + number)
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
-
-
-def children_of(parent):
-    """Processes whose parent is `parent` (from /proc; empty where there is none)."""
-    found = []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name, "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 1 and int(fields[1]) == parent:
-            found.append(int(name))
-    return found
-
-
-def end_descendants():
-    """Kills the supervisor's children until none is left: a killed
-    process's own children come back to the subreaper and are next."""
-    me = os.getpid()
-    while True:
-        left = children_of(me)
-        if not left:
-            # Nothing listed (or no /proc to list from): reap what has ended, never block.
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0] != 0:
-                    pass
-            except ChildProcessError:
-                pass
-            return
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        try:
-            os.waitpid(-1, 0)
-        except ChildProcessError:
-            return
-        except InterruptedError:
-            continue
 
 
 def run(request):

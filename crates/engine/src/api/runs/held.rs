@@ -78,15 +78,13 @@ impl Engine {
         let mut run = Run::begin(&task.id, task_label(&task), RunKind::Held, RunTrigger::Manual);
         run.enter(RunStage::Load);
         run.message = Some(applied_message(run_id));
-        self.store().insert_run(&run).await.map_err(|e| match e {
-            EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
-                message: format!(
+        self.store()
+            .insert_run(&run)
+            .await
+            .map_err(|e| super::turn_taken(e, || format!(
                     "task '{}' is running: applying held removals takes the task's turn; apply them when it has ended",
                     run.task
-                ),
-            },
-            other => other,
-        })?;
+                )))?;
         let target = self.target_for(&connector.target).await?;
         let key_attribute = task
             .mappings

@@ -54,14 +54,13 @@ impl Engine {
         run.enter(RunStage::Queued);
         run.run_type = kind::declared_run_mode(&connector)
             .unwrap_or_else(|| pipeline::effective_run_type(&task, cache.as_ref()));
-        self.store().insert_run(&run).await.map_err(|e| match e {
-            EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
-                message: format!(
+        self.store().insert_run(&run).await.map_err(|e| {
+            turn_taken(e, || {
+                format!(
                     "task '{}' is already running; a task never runs twice at once",
                     run.task
-                ),
-            },
-            other => other,
+                )
+            })
         })?;
         Ok(run)
     }
@@ -81,6 +80,18 @@ impl Engine {
     pub async fn run_task(&self, task_ref: &str, trigger: RunTrigger, approved: bool) -> Result<Run> {
         let run = self.create_run(task_ref, trigger).await?;
         self.execute_run(&run.id, approved).await
+    }
+}
+
+/// `e` when recording a run failed because a run of the same task (a
+/// scheduled run, an undo, applying held removals) is running: one at a time
+/// per task. Any other error stays as it is.
+pub(crate) fn turn_taken(e: EngineError, message: impl FnOnce() -> String) -> EngineError {
+    match e {
+        EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            EngineError::InUse { message: message() }
+        }
+        other => other,
     }
 }
 

@@ -182,15 +182,13 @@ impl Engine {
         let mut run = Run::begin(&task.id, task_label(task), RunKind::Undo, RunTrigger::Manual);
         run.enter(RunStage::Load);
         run.message = Some(format!("undo of run {}", undone.id));
-        self.store().insert_run(&run).await.map_err(|e| match e {
-            EngineError::Store(sqlx::Error::Database(db)) if db.is_unique_violation() => EngineError::InUse {
-                message: format!(
+        self.store()
+            .insert_run(&run)
+            .await
+            .map_err(|e| super::turn_taken(e, || format!(
                     "task '{}' is running: an undo takes the task's turn like a run; undo run {} when it has ended",
                     run.task, undone.id
-                ),
-            },
-            other => other,
-        })?;
+                )))?;
         let target = self.target_for(crate::model::LOCAL_TARGET).await?;
         let steps: Vec<(i64, String, bool)> = plan
             .steps
