@@ -670,22 +670,7 @@ fn kill_point_sweep_over_an_undo_sets_back_all_or_nothing() {
     // Cards of the changing kind (every 50th) whose name carries generation `g`.
     let named = |cli: &Cli, g: u32| {
         let cards = cli.json(&["datacards", "list", "--template", "person", "--limit", "1000000"]);
-        let suffix = format!("-g{g}");
-        cards
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| {
-                c["data"]["employee_id"]
-                    .as_str()
-                    .unwrap()
-                    .parse::<usize>()
-                    .unwrap()
-                    % 50
-                    == 0
-            })
-            .filter(|c| c["data"]["last_name"].as_str().unwrap().ends_with(&suffix))
-            .count()
+        of_generation(cards.as_array().unwrap(), g)
     };
     let undo = |cli: &Cli, run: &str| {
         Command::new(env!("CARGO_BIN_EXE_provisio"))

@@ -231,22 +231,7 @@ pub(crate) fn kill_at(cli: &Cli, delay: std::time::Duration, count: usize, gener
         );
     } else {
         assert_eq!(cards.len(), count, "a re-run never adds or loses cards");
-        let of = |g: u32| {
-            let suffix = format!("-g{g}");
-            cards
-                .iter()
-                .filter(|c| {
-                    c["data"]["employee_id"]
-                        .as_str()
-                        .unwrap()
-                        .parse::<usize>()
-                        .unwrap()
-                        % 50
-                        == 0
-                })
-                .filter(|c| c["data"]["last_name"].as_str().unwrap().ends_with(&suffix))
-                .count()
-        };
+        let of = |g: u32| of_generation(cards, g);
         let expect = count.div_ceil(50);
         let (old, new) = (of(before), of(after));
         assert!(
@@ -256,6 +241,24 @@ pub(crate) fn kill_at(cli: &Cli, delay: std::time::Duration, count: usize, gener
         assert_eq!(new == expect, committed, "{last}");
     }
     committed
+}
+
+/// How many of the cards `GENERATIONS` changes (every 50th) carry generation `g` in their name.
+pub(crate) fn of_generation(cards: &[Value], g: u32) -> usize {
+    let suffix = format!("-g{g}");
+    cards
+        .iter()
+        .filter(|c| {
+            c["data"]["employee_id"]
+                .as_str()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                % 50
+                == 0
+        })
+        .filter(|c| c["data"]["last_name"].as_str().unwrap().ends_with(&suffix))
+        .count()
 }
 
 /// Sets the generation the script writes, and makes the next run compare against it.

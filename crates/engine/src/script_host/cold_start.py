@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 
-# become_subreaper and end_descendants: reaper.py, which the host puts first.
+# become_subreaper and leave_with: reaper.py, which the host puts first.
 
 def main():
     python, argv = sys.argv[1], sys.argv[2:]
@@ -64,16 +64,7 @@ def main():
             running[0] = False
             status = raw
             break
-    end_descendants()
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-        except Exception:
-            pass
-        os._exit(128 + number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+    leave_with(status)
 
 
 main()

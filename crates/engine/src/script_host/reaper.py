@@ -1,5 +1,6 @@
 # Shared by the run supervisors of warm and cold starts (prepended to both
-# sources by the host): become a child subreaper, and end every descendant.
+# sources by the host): become a child subreaper, end every descendant, and
+# leave with the script's own status.
 
 import ctypes
 import os
@@ -60,3 +61,18 @@ def end_descendants():
             os.waitpid(-1, 0)
         except ChildProcessError:
             return
+
+
+def leave_with(status):
+    """Ends every descendant, then leaves as the script did: its exit code,
+    or the signal that ended it (re-raised on this process)."""
+    end_descendants()
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+        except Exception:
+            pass
+        os._exit(128 + number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)

@@ -190,16 +190,7 @@ def supervise(told_w, passed):
         if pid == script:
             status = raw
             break
-    end_descendants()
-    if os.WIFSIGNALED(status):
-        number = os.WTERMSIG(status)
-        try:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
-        except Exception:
-            pass
-        os._exit(128 + number)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+    leave_with(status)
 
 
 def run(request):

@@ -560,18 +560,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         )
         .await
         .unwrap();
-    let mut t: serde_json::Value = serde_json::to_value(f.engine.task(&task).await.unwrap()).unwrap();
-    for k in [
-        "id",
-        "connector_id",
-        "connector_name",
-        "references",
-        "created_at",
-        "updated_at",
-        "next_run",
-    ] {
-        t.as_object_mut().unwrap().remove(k);
-    }
+    let mut t = editable_task(&f.engine, &task).await;
     t["limits"]["update_limit"] = serde_json::json!(1);
     f.engine
         .update_task(&task, serde_json::from_value(t).unwrap())

@@ -125,18 +125,7 @@ async fn importing_again_merges_by_name_and_the_dry_run_shows_changes_field_by_f
         )
         .await
         .unwrap();
-    let mut t = serde_json::to_value(f.engine.task("HR/Load").await.unwrap()).unwrap();
-    for k in [
-        "id",
-        "connector_id",
-        "connector_name",
-        "references",
-        "created_at",
-        "updated_at",
-        "next_run",
-    ] {
-        t.as_object_mut().unwrap().remove(k);
-    }
+    let mut t = editable_task(&f.engine, "HR/Load").await;
     t["schedule"] = "0 30 4 * * *".into();
     f.engine
         .update_task("HR/Load", serde_json::from_value(t).unwrap())

@@ -148,7 +148,7 @@ async fn edits_take_effect_without_a_restart() {
     s.tick().await.unwrap();
     let id = f.engine.task(&task).await.unwrap().id;
     assert_eq!(s.agenda().next(&id), Some(utc("2026-05-02T03:00:00Z")));
-    let mut edit = daily_task_like(&f, &task).await;
+    let mut edit = editable_task(&f.engine, &task).await;
     edit["schedule"] = "0 15 10 * * *".into();
     f.engine
         .update_task(&task, serde_json::from_value(edit.clone()).unwrap())
@@ -165,22 +165,6 @@ async fn edits_take_effect_without_a_restart() {
     assert_eq!(s.agenda().next(&id), None);
     clock.set(utc("2026-05-01T10:15:00Z"));
     assert!(s.tick().await.unwrap().queued.is_empty());
-}
-
-async fn daily_task_like(f: &Fixture, task: &str) -> serde_json::Value {
-    let mut v = serde_json::to_value(f.engine.task(task).await.unwrap()).unwrap();
-    for k in [
-        "id",
-        "connector_id",
-        "connector_name",
-        "references",
-        "created_at",
-        "updated_at",
-        "next_run",
-    ] {
-        v.as_object_mut().unwrap().remove(k);
-    }
-    v
 }
 
 #[tokio::test]

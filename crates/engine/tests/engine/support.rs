@@ -101,3 +101,21 @@ pub async fn connector(engine: &Engine, name: &str) -> provisio_engine::model::C
 pub fn message(e: EngineError) -> String {
     e.to_string()
 }
+
+/// A saved task as the input that would save it again: its JSON without the
+/// fields the engine keeps (ids, names, times, references), ready to edit.
+pub async fn editable_task(engine: &Engine, task: &str) -> serde_json::Value {
+    let mut t = serde_json::to_value(engine.task(task).await.unwrap()).unwrap();
+    for k in [
+        "id",
+        "connector_id",
+        "connector_name",
+        "references",
+        "created_at",
+        "updated_at",
+        "next_run",
+    ] {
+        t.as_object_mut().unwrap().remove(k);
+    }
+    t
+}
