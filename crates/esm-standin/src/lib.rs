@@ -146,6 +146,16 @@ impl Data {
         true
     }
 
+    /// Sets one attribute of a live card, as a person would in the
+    /// solution's own window; false when there is no such card.
+    pub fn edit(&mut self, id: i64, template: &str, attribute: &str, value: &str) -> bool {
+        self.change(
+            id,
+            template,
+            Map::from_iter([(attribute.to_string(), json!([value]))]),
+        )
+    }
+
     /// Cards of a template that are not deleted.
     pub fn live(&self, template: &str) -> Vec<(&i64, &Card)> {
         self.cards

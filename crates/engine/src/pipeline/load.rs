@@ -1,14 +1,14 @@
 //! The load core and its two drivers: `stream_load` writes while pass one
 //! reads (a task without limits), `load` reads the spill after the guard
-//! (a task with limits). Both end in `finish_load`: removal marking and the
-//! commit, all through [`LoadTarget`].
+//! (a task with limits). Both mark removals (`mark_removals`) and end in
+//! `finish_load`, the commit, all through [`LoadTarget`].
 
 use std::io::BufRead;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::plan::{io_halt, loadable, open_output, plan_changes, Plan};
+use super::plan::{loadable, open_output, plan_changes, Plan};
 use super::report::record_extract;
 use super::sink::Sink;
 use super::{cache, guard, records, Halt, RunInputs, SPILL};
@@ -24,13 +24,11 @@ use records::RecordShape;
 /// cannot be taken back that way: then everything is rolled back and `None`
 /// returned, and the caller runs the two-pass way (rare: repeated ids whose
 /// first record changed a card).
-#[allow(clippy::too_many_arguments)]
 pub(super) fn stream_load(
     inputs: &RunInputs,
     shape: &RecordShape,
     output: &Path,
     slots: Slots,
-    removal: Option<&crate::model::RemovalSettings>,
     mut run: Run,
     stopped: &AtomicBool,
     (script_time, script_started): (Duration, std::time::Instant),
@@ -107,7 +105,7 @@ pub(super) fn stream_load(
         }
     }
     // Which of the task's cards were not fetched is known only now.
-    let query = removal_query(task, shape.key_attribute(), removal);
+    let query = removal_query(task, shape.key_attribute(), removal_of(task, &run));
     let candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
     record_extract(
         &mut run,
@@ -115,16 +113,8 @@ pub(super) fn stream_load(
         script_time,
         script_started.elapsed() - script_time,
     );
-    let done = finish_load(
-        target,
-        inputs,
-        &mut plan,
-        counts,
-        query.as_ref(),
-        &candidates,
-        run,
-        stopped,
-    )?;
+    mark_removals(target, query.as_ref(), &candidates, &mut counts)?;
+    let done = finish_load(target, inputs, &mut plan, counts, run, stopped)?;
     Ok(Some(done))
 }
 
@@ -220,6 +210,11 @@ pub(super) fn written(counts: &mut RunCounts, slot: &mut Slot, outcome: Upsert) 
     slot.card = card.id;
 }
 
+/// The task's removal settings when this run may mark cards removed (full runs only).
+fn removal_of<'a>(task: &'a Task, run: &Run) -> Option<&'a crate::model::RemovalSettings> {
+    task.removal.as_ref().filter(|_| run.run_type == RunMode::Full)
+}
+
 pub(super) fn removal_query<'a>(
     task: &'a Task,
     key_attribute: &'a str,
@@ -258,14 +253,13 @@ pub(super) fn load(
     inputs: &RunInputs,
     shape: &RecordShape,
     mut plan: Plan,
-    removal: Option<&crate::model::RemovalSettings>,
     run: Run,
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
     let mut opened = inputs.target.open().map_err(Halt::failed_in(RunStage::Load))?;
     let target: &mut (dyn LoadTarget + Send) = &mut *opened;
-    let query = removal_query(task, shape.key_attribute(), removal);
+    let query = removal_query(task, shape.key_attribute(), removal_of(task, &run));
     let mut candidates = removal_candidates(target, query.as_ref(), &plan.slots)?;
 
     // ---- guard ----
@@ -291,7 +285,7 @@ pub(super) fn load(
             applied_by: None,
         }
         .write(&inputs.dir)
-        .map_err(|e| io_halt("cannot keep the held removals in", &inputs.dir, e))?;
+        .map_err(|e| Halt::io("cannot keep the held removals in", &inputs.dir, e))?;
         held.len() as u64
     } else {
         0
@@ -321,7 +315,7 @@ pub(super) fn load(
     // ---- load ----
     begin_load(target, task, &run.id, &inputs.secret_values, stopped)?;
     let spill_path = inputs.dir.join(SPILL);
-    let spill = std::fs::File::open(&spill_path).map_err(|e| io_halt("cannot read", &spill_path, e))?;
+    let spill = std::fs::File::open(&spill_path).map_err(|e| Halt::io("cannot read", &spill_path, e))?;
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
     let key_attribute = shape.key_attribute().to_string();
     let mut counts = plan.counts.clone();
@@ -335,7 +329,7 @@ pub(super) fn load(
         while batch.len() < 1 << 20 {
             let n = spill
                 .read_until(b'\n', &mut batch)
-                .map_err(|e| io_halt("cannot read", &spill_path, e))?;
+                .map_err(|e| Halt::io("cannot read", &spill_path, e))?;
             if n == 0 {
                 break;
             }
@@ -370,42 +364,42 @@ pub(super) fn load(
             return Err(stopped_in_load());
         }
     }
-    finish_load(
-        target,
-        inputs,
-        &mut plan,
-        counts,
-        query.as_ref(),
-        &candidates,
-        run,
-        stopped,
-    )
+    mark_removals(target, query.as_ref(), &candidates, &mut counts)?;
+    finish_load(target, inputs, &mut plan, counts, run, stopped)
+}
+
+/// Marks the candidates removed (a full run with removal settings), counting them.
+fn mark_removals(
+    target: &mut dyn LoadTarget,
+    query: Option<&RemovalQuery>,
+    candidates: &[(crate::targets::CardRef, String)],
+    counts: &mut RunCounts,
+) -> std::result::Result<(), Halt> {
+    let Some(q) = query else {
+        return Ok(());
+    };
+    for (card, _) in candidates {
+        if target
+            .mark_removed(*card, q)
+            .map_err(Halt::failed_in(RunStage::Load))?
+        {
+            counts.removed += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Removal marking and the commit: the cache, the run's final state and the
 /// cards go in together.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn finish_load(
     target: &mut dyn LoadTarget,
     inputs: &RunInputs,
     plan: &mut Plan,
-    mut counts: RunCounts,
-    query: Option<&RemovalQuery>,
-    candidates: &[(crate::targets::CardRef, String)],
+    counts: RunCounts,
     mut run: Run,
     stopped: &AtomicBool,
 ) -> std::result::Result<Run, Halt> {
     let task = &inputs.task;
-    if let Some(q) = query {
-        for (card, _) in candidates {
-            if target
-                .mark_removed(*card, q)
-                .map_err(Halt::failed_in(RunStage::Load))?
-            {
-                counts.removed += 1;
-            }
-        }
-    }
     if stopped.load(Ordering::Relaxed) {
         target.rollback();
         return Err(stopped_in_load());

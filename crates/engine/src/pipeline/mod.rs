@@ -24,7 +24,7 @@ mod report;
 mod sink;
 
 use load::{load, stream_load};
-use plan::{io_halt, open_output, plan_changes};
+use plan::{open_output, plan_changes};
 pub use report::effective_run_type;
 use report::record_extract;
 use sink::Sink;
@@ -75,6 +75,10 @@ impl Halt {
             stage: RunStage::Load,
             info: info.into(),
         }
+    }
+    /// A file of the run (its output, the spill) could not be used.
+    fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Self {
+        Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
     }
 }
 
@@ -221,7 +225,7 @@ pub async fn execute(
         // The load transaction is open from the first record on, so the stage
         // is recorded now: no other write can get in until it commits.
         inputs.progress.enter(RunStage::Load);
-        let removal = enter_load(store, run, task).await?;
+        enter_load(store, run).await?;
         let snapshot = run.clone();
         let (blocking_inputs, shape, output, stopped) =
             (inputs.clone(), shape.clone(), output.clone(), stopped.clone());
@@ -231,7 +235,6 @@ pub async fn execute(
                 &shape,
                 &output,
                 slots,
-                removal.as_ref(),
                 snapshot,
                 &stopped,
                 (script_time, script_started),
@@ -268,7 +271,7 @@ pub async fn execute(
         tokio::task::spawn_blocking(move || {
             let spill_path = dir.join(SPILL);
             let spill =
-                std::fs::File::create(&spill_path).map_err(|e| io_halt("cannot create", &spill_path, e))?;
+                std::fs::File::create(&spill_path).map_err(|e| Halt::io("cannot create", &spill_path, e))?;
             let sink = Sink::Spill {
                 writer: BufWriter::with_capacity(1 << 20, spill),
                 path: spill_path,
@@ -289,39 +292,21 @@ pub async fn execute(
     // The stage is recorded before the transaction starts, so after a crash
     // the run shows where it was.
     inputs.progress.enter(RunStage::Load);
-    let removal = enter_load(store, run, task).await?;
+    enter_load(store, run).await?;
     let snapshot = run.clone();
     let blocking_inputs = inputs.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        load(
-            &blocking_inputs,
-            &shape,
-            plan,
-            removal.as_ref(),
-            snapshot,
-            &stopped,
-        )
-    })
-    .await
-    .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
+    let done = tokio::task::spawn_blocking(move || load(&blocking_inputs, &shape, plan, snapshot, &stopped))
+        .await
+        .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
     after_commit(store, run, &inputs).await;
     Ok(())
 }
 
-/// Records that the load stage has begun; returns the task's removal
-/// settings when this run may mark cards removed (full runs only).
-async fn enter_load(
-    store: &crate::store::Store,
-    run: &mut Run,
-    task: &Task,
-) -> std::result::Result<Option<crate::model::RemovalSettings>, Halt> {
+/// Records that the load stage has begun.
+async fn enter_load(store: &crate::store::Store, run: &mut Run) -> std::result::Result<(), Halt> {
     run.enter(RunStage::Load);
-    store
-        .save_run(run)
-        .await
-        .map_err(Halt::failed_in(RunStage::Load))?;
-    Ok(task.removal.clone().filter(|_| run.run_type == RunMode::Full))
+    store.save_run(run).await.map_err(Halt::failed_in(RunStage::Load))
 }
 
 /// What follows a committed load: the source keeps what the next run needs

@@ -21,13 +21,9 @@ pub(super) struct Plan {
     pub(super) updates: u64,
 }
 
-pub(super) fn io_halt(what: &str, path: &Path, e: std::io::Error) -> Halt {
-    Halt::extract(RunStatus::Failed, format!("{what} {}: {e}", path.display()))
-}
-
 /// Opens the script's output for pass one; never waits (see [`crate::platform::open_regular`]).
 pub(super) fn open_output(output: &Path) -> std::result::Result<std::fs::File, Halt> {
-    crate::platform::open_regular(output).map_err(|e| io_halt("cannot open the output file", output, e))
+    crate::platform::open_regular(output).map_err(|e| Halt::io("cannot open the output file", output, e))
 }
 
 /// Pass one: stream the output, validate each record, compare it with the

@@ -4,7 +4,6 @@
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
-use super::plan::io_halt;
 use super::Halt;
 use crate::model::RunStatus;
 
@@ -29,7 +28,7 @@ impl Sink {
             // Pass two finds the known card in the plan.
             Sink::Spill { writer, path } => writer
                 .write_all(line)
-                .map_err(|e| io_halt("cannot write", path, e)),
+                .map_err(|e| Halt::io("cannot write", path, e)),
             Sink::Stream { pending, .. } => {
                 if let Some(card) = known_card {
                     let _ = write!(pending, "{card}");
@@ -54,7 +53,7 @@ impl Sink {
 
     pub(super) fn flush(&mut self) -> std::result::Result<(), Halt> {
         match self {
-            Sink::Spill { writer, path } => writer.flush().map_err(|e| io_halt("cannot write", path, e)),
+            Sink::Spill { writer, path } => writer.flush().map_err(|e| Halt::io("cannot write", path, e)),
             // Dropping the sender (with the sink) tells the loader there is no more.
             Sink::Stream { .. } => Ok(()),
         }

@@ -9,6 +9,7 @@
 //! started anew; to the script and to everything here the two are the same.
 
 pub mod capture;
+mod group;
 pub mod process;
 pub mod python;
 #[cfg(unix)]

@@ -1,5 +1,6 @@
-//! The one place that knows how a platform groups, signals and checks
-//! processes. A script may start children of its own; stopping a run must
+//! The one place that knows how a platform groups and supervises a
+//! script's processes (the signals themselves: [`super::group`]). A script
+//! may start children of its own; stopping a run must
 //! stop them all, so every script runs as the leader of a new process group
 //! (Unix) and the whole group is signalled.
 //!
@@ -43,6 +44,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::process::{Child, Command};
+
+#[cfg(unix)]
+use super::group::signal_group;
+pub use super::group::{is_alive, kill_group};
 
 pub type ScriptInput = Box<dyn AsyncWrite + Unpin + Send>;
 pub type ScriptOutput = Box<dyn AsyncRead + Unpin + Send>;
@@ -292,14 +297,6 @@ async fn terminate_group(child: &mut ScriptProcess, grace: Duration) {
 #[cfg(unix)]
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(2);
 
-/// Kills a script's whole group at once (a run dropped or orphaned).
-pub fn kill_group(pid: u32) {
-    #[cfg(unix)]
-    signal_group(pid, nix::sys::signal::Signal::SIGKILL);
-    #[cfg(not(unix))]
-    let _ = pid;
-}
-
 /// Kills whatever the script left running after it exited: what is still in
 /// its group, and every process carrying the run's `mark`.
 pub fn reap_group(pid: Option<u32>, mark: &Path) {
@@ -307,29 +304,6 @@ pub fn reap_group(pid: Option<u32>, mark: &Path) {
         kill_group(pid);
     }
     end_marked(mark);
-}
-
-#[cfg(unix)]
-fn signal_group(pid: u32, signal: nix::sys::signal::Signal) {
-    // ESRCH (group already gone) is the normal case after a clean exit.
-    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid as i32), signal);
-}
-
-/// Is a process with this id still running? Used to find runs whose owner died.
-pub fn is_alive(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), None) {
-            Ok(()) => true,
-            Err(nix::errno::Errno::EPERM) => true,
-            Err(_) => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        // Without a check, a run is only taken for dead when its process id is ours.
-        pid != std::process::id()
-    }
 }
 
 /// The environment variable that marks every process of one run (value: the run's directory).

@@ -73,7 +73,7 @@ impl Forked {
             Err(_) => {
                 self.exit = None;
                 // The warm interpreter died and cannot tell: make sure the run is gone.
-                super::process::kill_group(self.pid);
+                super::group::kill_group(self.pid);
                 Err(std::io::Error::other(
                     "the warm interpreter ended while the script was running",
                 ))
@@ -86,7 +86,7 @@ impl Drop for Forked {
     /// Like `kill_on_drop`: a run whose future is dropped leaves nothing behind.
     fn drop(&mut self) {
         if self.status.is_none() {
-            super::process::kill_group(self.pid);
+            super::group::kill_group(self.pid);
         }
     }
 }

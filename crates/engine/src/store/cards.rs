@@ -92,6 +92,24 @@ CREATE TABLE IF NOT EXISTS cards.card_sources (
     change_id   INTEGER PRIMARY KEY,
     fingerprint TEXT NOT NULL
 );
+-- The journal of loads into remote targets (store::remote_journal): one row
+-- per confirmed write, with the changed fields before and after.
+CREATE TABLE IF NOT EXISTS cards.remote_changes (
+    id          INTEGER PRIMARY KEY,
+    run_id      TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    template    TEXT NOT NULL,
+    key_attribute TEXT NOT NULL,
+    object_key  TEXT NOT NULL,
+    card_id     INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    before      TEXT,
+    after       TEXT NOT NULL,
+    fingerprint TEXT
+);
+CREATE INDEX IF NOT EXISTS cards.remote_changes_by_run ON remote_changes (run_id);
+CREATE INDEX IF NOT EXISTS cards.remote_changes_by_card ON remote_changes (target, card_id);
 CREATE TABLE IF NOT EXISTS cards.load_commits (
     run_id  TEXT PRIMARY KEY,
     task_id TEXT NOT NULL,
@@ -124,7 +142,8 @@ async fn prune(conn: &mut SqliteConnection) {
          DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
          DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);
          DELETE FROM cards.card_changes WHERE run_id NOT IN (SELECT id FROM main.runs);
-         DELETE FROM cards.card_sources WHERE change_id NOT IN (SELECT id FROM cards.card_changes);",
+         DELETE FROM cards.card_sources WHERE change_id NOT IN (SELECT id FROM cards.card_changes);
+         DELETE FROM cards.remote_changes WHERE run_id NOT IN (SELECT id FROM main.runs);",
     )
     .execute(&mut *conn)
     .await;

@@ -8,6 +8,7 @@ pub mod bulk;
 pub mod cards;
 mod connectors;
 mod import;
+pub mod remote_journal;
 mod runs;
 mod schedule;
 mod scripts;

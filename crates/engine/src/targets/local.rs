@@ -70,7 +70,7 @@ impl LoadTarget for LocalTarget {
         self.cards.create_card(template, folder, data)
     }
 
-    fn patch_card(&mut self, card: CardRef, patch: &str) -> Result<bool> {
+    fn patch_card(&mut self, _template: &str, card: CardRef, patch: &str) -> Result<bool> {
         self.cards.patch_card(card.id, patch)
     }
 

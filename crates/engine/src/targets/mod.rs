@@ -120,11 +120,23 @@ pub trait LoadTarget {
     }
     /// Undoes a card this unit created (its object id turned up again later).
     fn take_back(&mut self, card: CardRef) -> Result<()>;
-    /// Writes `patch`'s fields onto `card` (a null removes a field); whether it exists. Undo uses it.
-    fn patch_card(&mut self, _card: CardRef, _patch: &str) -> Result<bool> {
-        Err(crate::error::EngineError::invalid(
-            "target",
-            "undoing a run is built for the local datacard store only",
+    /// Writes `patch`'s fields onto `card` of `template` (a null removes a
+    /// field), journalled; whether the card exists. Undo uses it.
+    fn patch_card(&mut self, template: &str, card: CardRef, patch: &str) -> Result<bool>;
+    /// The values of `fields` of `cards` of `template` (card, key in
+    /// `key_attribute`) as the journal keeps them, by card; a card missing
+    /// from the answer is gone. An undo of a remote run plans with it, and
+    /// writes with [`LoadTarget::patch_card`] only cards read so (the local
+    /// store's undo reads the card file directly).
+    fn read_cards(
+        &mut self,
+        _template: &str,
+        _key_attribute: &str,
+        _cards: &[(CardRef, String)],
+        _fields: &[&str],
+    ) -> Result<std::collections::HashMap<i64, serde_json::Map<String, serde_json::Value>>> {
+        Err(crate::error::EngineError::Internal(
+            "this target's cards are read from the card store".into(),
         ))
     }
     /// Saves the task's data cache with the unit, streamed by `write` so the

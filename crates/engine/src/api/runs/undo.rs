@@ -1,11 +1,18 @@
-//! Undoing a run from the change journal (local store): the cards it
-//! created are marked removed as a full run marks leavers, the fields it
-//! changed are set back, the cards it marked removed are restored. A field
-//! a later run changed again is a conflict: listed, and skipped unless
-//! forced. The undo is a run of its own (kind `undo`): in history,
-//! journalled (so it can be undone), all or nothing in one transaction, and
+//! Undoing a run from the change journal: the cards it created are marked
+//! removed as a full run marks leavers, the fields it changed are set back,
+//! the cards it marked removed are restored. A field a later run changed
+//! again is a conflict: listed, and skipped unless forced; a field that
+//! holds its value from before already needs nothing. The undo is a run of
+//! its own (kind `undo`): in history, journalled (so it can be undone), and
 //! it clears the task's data cache so the next run compares every record.
+//!
+//! On the local store the undo is all or nothing in one transaction. A
+//! remote solution cannot roll back: an undo through its API goes card by
+//! card, each confirmed change journalled at once, so an undo cut off
+//! halfway is failed in history, shows what it did, and is finished by
+//! undoing the run again (what is done already needs nothing).
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -38,40 +45,37 @@ impl Engine {
         let run = self.run(run_id).await?;
         let task = self.task(&run.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
-        if connector.target != crate::model::LOCAL_TARGET {
-            return Err(EngineError::invalid(
-                "run",
-                format!(
-                    "run {run_id} loaded into target '{}': undo is built for the local datacard store only",
-                    connector.target
-                ),
-            ));
-        }
-        let journal = self.store().undo_rows(&run.id).await?;
-        if journal.is_empty() {
-            return Err(EngineError::invalid(
-                "run",
-                format!("run {run_id} changed no card the journal knows of: there is nothing to undo"),
-            ));
-        }
         // The journal holds the connector's secrets masked: compare what a card holds now masked the same way.
         let secrets = self.stored_secrets(&connector).await?;
         let masker = crate::secrets::Masker::from_json_values(secrets.values());
         let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
-        let mut steps = Vec::new();
-        for entry in journal.into_iter().filter(|e| wanted(e.card)) {
-            let (before, after) = (object(entry.before.as_deref()), object(entry.after.as_deref()));
-            let now: Value = serde_json::from_str(&entry.data).unwrap_or(Value::Null);
-            steps.push(undo_step(
-                &task,
-                &entry.kind,
-                entry.card,
-                &now,
-                (&before, &after),
-                entry.changed_later,
-                &masker,
+        let (target, steps) = if Engine::target_rolls_back(&connector.target) {
+            let journal = self.store().undo_rows(&run.id).await?;
+            let any = !journal.is_empty();
+            let mut steps = Vec::new();
+            for entry in journal.into_iter().filter(|e| wanted(e.card)) {
+                let (before, after) = (object(entry.before.as_deref()), object(entry.after.as_deref()));
+                let now: Value = serde_json::from_str(&entry.data).unwrap_or(Value::Null);
+                let row = Journalled {
+                    kind: &entry.kind,
+                    card: entry.card,
+                    before: &before,
+                    after: &after,
+                    changed_later: entry.changed_later,
+                };
+                steps.extend(undo_step(&task, &row, Some(&now), &masker).map(|s| (CardAt::default(), s)));
+            }
+            (any.then(|| crate::model::LOCAL_TARGET.to_string()), steps)
+        } else {
+            self.remote_steps(&run, &task, &masker, &wanted).await?
+        };
+        let Some(target) = target else {
+            return Err(EngineError::invalid(
+                "run",
+                format!("run {run_id} changed no card the journal knows of: there is nothing to undo"),
             ));
-        }
+        };
+        let (cards_at, steps): (Vec<CardAt>, Vec<UndoStep>) = steps.into_iter().unzip();
         let mut plan = UndoPlan {
             run_id: run.id.clone(),
             task: task_label(&task),
@@ -80,33 +84,176 @@ impl Engine {
             undo_run_id: None,
         };
         if !dry_run {
+            if plan.steps.is_empty() {
+                return Err(EngineError::invalid(
+                    "run",
+                    format!("every card run {run_id} changed holds its values from before already: there is nothing to undo"),
+                ));
+            }
             let secret_values = crate::secrets::secret_texts(secrets.values());
+            let on = Target {
+                name: target,
+                cards: cards_at,
+            };
             plan.undo_run_id = Some(
-                self.apply_undo(&run, &task, &plan, force, secret_values)
+                self.apply_undo(&run, &task, &plan, &on, force, secret_values)
                     .await?
                     .id,
             );
         }
         Ok(plan)
     }
+
+    /// The steps undoing a run into a remote target, planned against the
+    /// cards' values now (read through the API by key), with where each
+    /// card is; and the target (`None`: the journal holds nothing).
+    async fn remote_steps(
+        &self,
+        run: &Run,
+        task: &Task,
+        masker: &crate::secrets::Masker,
+        wanted: &(dyn Fn(i64) -> bool + Sync),
+    ) -> Result<(Option<String>, Vec<(CardAt, UndoStep)>)> {
+        let rows = self.store().remote_undo_rows(&run.id).await?;
+        let Some(name) = rows.first().map(|r| r.target.clone()) else {
+            return Ok((None, Vec::new()));
+        };
+        let rows: Vec<_> = rows.into_iter().filter(|r| wanted(r.card)).collect();
+        let opener = self.target_for(&name).await?;
+        let mut fields: Vec<String> = task.removal.iter().map(|r| r.status_attribute.clone()).collect();
+        for row in &rows {
+            for f in object(row.after.as_deref()).keys() {
+                if !fields.contains(f) {
+                    fields.push(f.clone());
+                }
+            }
+        }
+        let cards: Vec<(CardAt, CardRef)> = rows
+            .iter()
+            .map(|r| {
+                let at = CardAt {
+                    template: r.template.clone(),
+                    key_attribute: r.key_attribute.clone(),
+                    key: r.key.clone(),
+                };
+                (at, CardRef { id: r.card })
+            })
+            .collect();
+        let now = tokio::task::spawn_blocking(move || -> Result<HashMap<i64, Map<String, Value>>> {
+            let mut target = opener.open()?;
+            read_remote(target.as_mut(), &cards, &fields)
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("reading the cards to undo stopped: {e}")))??;
+        let mut steps = Vec::new();
+        for row in rows {
+            let (before, after) = (object(row.before.as_deref()), object(row.after.as_deref()));
+            let journalled = Journalled {
+                kind: &row.kind,
+                card: row.card,
+                before: &before,
+                after: &after,
+                changed_later: row.changed_later,
+            };
+            let values = now.get(&row.card).cloned().map(Value::Object);
+            let step = undo_step(task, &journalled, values.as_ref(), masker).map(|mut s| {
+                if values.is_none() {
+                    s.changes.clear();
+                    s.conflict = Some(format!(
+                        "target '{name}' has no {} card {} with {} '{}' any more",
+                        row.template, row.card, row.key_attribute, row.key
+                    ));
+                }
+                s
+            });
+            let at = CardAt {
+                template: row.template,
+                key_attribute: row.key_attribute,
+                key: row.key,
+            };
+            steps.extend(step.map(|s| (at, s)));
+        }
+        Ok((Some(name), steps))
+    }
 }
 
-/// What undoing one journal row does to card `id` (`now`: its values now;
-/// `later`: a later run changed it again).
+/// The values of `fields` of remote `cards` now, by card; one read per
+/// template and key attribute (a missing card is gone).
+fn read_remote(
+    target: &mut dyn crate::targets::LoadTarget,
+    cards: &[(CardAt, CardRef)],
+    fields: &[String],
+) -> Result<HashMap<i64, Map<String, Value>>> {
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    // (template, key attribute) → cards with their keys.
+    type Group<'a> = (&'a str, &'a str, Vec<(CardRef, String)>);
+    let mut groups: Vec<Group> = Vec::new();
+    for (at, card) in cards {
+        match groups
+            .iter_mut()
+            .find(|(t, k, _)| *t == at.template && *k == at.key_attribute)
+        {
+            Some(group) => group.2.push((*card, at.key.clone())),
+            None => groups.push((&at.template, &at.key_attribute, vec![(*card, at.key.clone())])),
+        }
+    }
+    let mut now = HashMap::new();
+    for (template, key_attribute, group) in groups {
+        now.extend(target.read_cards(template, key_attribute, &group, &fields)?);
+    }
+    Ok(now)
+}
+
+/// Where an undo writes: the target, and where each step's card is
+/// (a remote target finds it by key; the local store needs none of it).
+struct Target {
+    name: String,
+    cards: Vec<CardAt>,
+}
+
+/// A remote card's template, key attribute and key.
+#[derive(Debug, Clone, Default)]
+struct CardAt {
+    template: String,
+    key_attribute: String,
+    key: String,
+}
+
+/// One journal row as an undo reads it.
+struct Journalled<'a> {
+    kind: &'a str,
+    card: i64,
+    before: &'a Map<String, Value>,
+    after: &'a Map<String, Value>,
+    /// A later run changed the card again.
+    changed_later: bool,
+}
+
+/// What undoing one journal row does to its card (`now`: the card's values
+/// now; `None`, a card that is gone). `None` when the card holds what it
+/// held before the run already (an undo that was applied, a later run that
+/// put the same values back): there is nothing to do.
 fn undo_step(
     task: &Task,
-    kind: &str,
-    id: i64,
-    now: &Value,
-    (before, after): (&Map<String, Value>, &Map<String, Value>),
-    later: bool,
+    row: &Journalled,
+    now: Option<&Value>,
     masker: &crate::secrets::Masker,
-) -> UndoStep {
-    let current = |f: &str| now.get(f).cloned().unwrap_or(Value::Null);
-    let again = later.then(|| "a later run changed this card again".to_string());
-    match kind {
-        "create" => match &task.removal {
-            Some(r) => UndoStep {
+) -> Option<UndoStep> {
+    let current = |f: &str| now.and_then(|n| n.get(f)).cloned().unwrap_or(Value::Null);
+    // What the journal would hold for a value now (secrets masked).
+    let as_journalled = |v: Value| match v {
+        Value::String(s) => Value::String(masker.mask(&s)),
+        other => other,
+    };
+    let id = row.card;
+    // A card created and changed since: the changes would be removed with it.
+    let again = row
+        .changed_later
+        .then(|| "a later run changed this card again".to_string());
+    if row.kind == "create" {
+        return match &task.removal {
+            Some(r) if current(&r.status_attribute).as_str() == Some(r.removed_value.as_str()) => None,
+            Some(r) => Some(UndoStep {
                 card_id: id,
                 action: "mark removed".into(),
                 changes: vec![FieldChange {
@@ -115,8 +262,8 @@ fn undo_step(
                     to: Value::String(r.removed_value.clone()),
                 }],
                 conflict: again,
-            },
-            None => UndoStep {
+            }),
+            None => Some(UndoStep {
                 card_id: id,
                 action: "mark removed".into(),
                 changes: Vec::new(),
@@ -124,50 +271,62 @@ fn undo_step(
                     "task {} has no removal settings: there is no status to mark the card removed with",
                     task_label(task)
                 )),
-            },
-        },
-        _ => {
-            let changes: Vec<FieldChange> = after
-                .keys()
-                .map(|f| FieldChange {
-                    field: f.clone(),
-                    from: current(f),
-                    to: before.get(f).cloned().unwrap_or(Value::Null),
-                })
-                .collect();
-            // Changed since by someone else when a field no longer holds what this run wrote.
-            let as_journalled = |v: Value| match v {
-                Value::String(s) => Value::String(masker.mask(&s)),
-                other => other,
-            };
-            let moved = after
-                .iter()
-                .filter(|(f, v)| as_journalled(current(f)) != **v)
-                .map(|(f, _)| f.clone())
-                .collect::<Vec<_>>();
-            // The journal keeps secrets masked: such a value cannot be written back.
-            let masked: Vec<String> = changes
-                .iter()
-                .filter(|c| c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
-                .map(|c| c.field.clone())
-                .collect();
-            UndoStep {
-                card_id: id,
-                action: if kind == "remove" { "restore" } else { "set back" }.into(),
-                changes,
-                conflict: if !masked.is_empty() {
-                    Some(format!(
-                        "the value before held a connector secret, which the journal does not keep: {}",
-                        masked.join(", ")
-                    ))
-                } else if moved.is_empty() {
-                    again
-                } else {
-                    Some(format!("changed again since: {}", moved.join(", ")))
-                },
-            }
-        }
+            }),
+        };
     }
+    let before = |f: &str| row.before.get(f).cloned().unwrap_or(Value::Null);
+    // Fields that hold their value from before already need nothing.
+    let changes: Vec<FieldChange> = row
+        .after
+        .keys()
+        .filter(|f| now.is_none() || as_journalled(current(f)) != before(f))
+        .map(|f| FieldChange {
+            field: f.clone(),
+            from: current(f),
+            to: before(f),
+        })
+        .collect();
+    if changes.is_empty() {
+        return None;
+    }
+    // Changed since by someone else when a field no longer holds what this run wrote.
+    let moved = changes
+        .iter()
+        .filter(|c| {
+            row.after
+                .get(&c.field)
+                .is_some_and(|v| as_journalled(c.from.clone()) != *v)
+        })
+        .map(|c| c.field.clone())
+        .collect::<Vec<_>>();
+    // The journal keeps secrets masked: such a value cannot be written back.
+    let masked: Vec<String> = changes
+        .iter()
+        .filter(|c| c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
+        .map(|c| c.field.clone())
+        .collect();
+    Some(UndoStep {
+        card_id: id,
+        action: if row.kind == "remove" {
+            "restore"
+        } else {
+            "set back"
+        }
+        .into(),
+        changes,
+        conflict: if !masked.is_empty() {
+            Some(format!(
+                "the value before held a connector secret, which the journal does not keep: {}",
+                masked.join(", ")
+            ))
+        } else if moved.is_empty() {
+            // Later rows that left these fields as this run wrote them (an
+            // undo undone, a run writing the same values) are no conflict.
+            None
+        } else {
+            Some(format!("changed again since: {}", moved.join(", ")))
+        },
+    })
 }
 
 impl Engine {
@@ -176,6 +335,7 @@ impl Engine {
         undone: &Run,
         task: &Task,
         plan: &UndoPlan,
+        on: &Target,
         force: bool,
         secret_values: Vec<String>,
     ) -> Result<Run> {
@@ -189,12 +349,13 @@ impl Engine {
                     "task '{}' is running: an undo takes the task's turn like a run; undo run {} when it has ended",
                     run.task, undone.id
                 )))?;
-        let target = self.target_for(crate::model::LOCAL_TARGET).await?;
-        let steps: Vec<(i64, String, bool)> = plan
+        let target = self.target_for(&on.name).await?;
+        let steps: Vec<(CardAt, CardRef, String, bool)> = plan
             .steps
             .iter()
-            .filter(|s| s.conflict.is_none() || force)
-            .filter_map(|s| {
+            .zip(&on.cards)
+            .filter(|(s, _)| s.conflict.is_none() || force)
+            .filter_map(|(s, at)| {
                 // Even forced, a masked secret is never written back as its mask.
                 let patch: Map<String, Value> = s
                     .changes
@@ -204,12 +365,21 @@ impl Engine {
                     .collect();
                 (!patch.is_empty()).then(|| {
                     (
-                        s.card_id,
+                        at.clone(),
+                        CardRef { id: s.card_id },
                         Value::Object(patch).to_string(),
                         s.action == "mark removed",
                     )
                 })
             })
+            .collect();
+        let remote = !Engine::target_rolls_back(&on.name);
+        let fields: Vec<String> = plan
+            .steps
+            .iter()
+            .flat_map(|s| s.changes.iter().map(|c| c.field.clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
             .collect();
         let run_id = run.id.clone();
         let applied = tokio::task::spawn_blocking(move || -> Result<RunCounts> {
@@ -217,9 +387,15 @@ impl Engine {
             t.begin_in_turn(&std::sync::atomic::AtomicBool::new(false), TURN_WAIT)?;
             t.journal_as(&run_id);
             t.journal_masks(&secret_values)?;
+            if remote {
+                // The values before of the undo's own journal, read just before it writes.
+                let cards: Vec<(CardAt, CardRef)> =
+                    steps.iter().map(|(at, card, ..)| (at.clone(), *card)).collect();
+                read_remote(t.as_mut(), &cards, &fields)?;
+            }
             let mut counts = RunCounts::default();
-            for (card, patch, removes) in &steps {
-                if t.patch_card(CardRef { id: *card }, patch)? {
+            for (at, card, patch, removes) in &steps {
+                if t.patch_card(&at.template, *card, patch)? {
                     if *removes {
                         counts.removed += 1;
                     } else {
@@ -257,6 +433,10 @@ impl Engine {
             Err(e) => {
                 run.end_early(crate::model::RunStatus::Failed, RunStage::Load, &e.to_string());
                 self.store().save_run(&run).await?;
+                if remote {
+                    // What the solution confirmed stays (and is journalled): the cache no longer matches it.
+                    self.store().clear_cache(&task.id).await?;
+                }
                 Err(e)
             }
         }

@@ -471,6 +471,38 @@ impl EsmClient {
     /// Cards of `template` matching an EQL `filter`, with the first value of each of `attributes`; every page.
     pub fn find(&mut self, template: &str, filter: &str, attributes: &[&str]) -> Result<Vec<FoundCard>> {
         let mut found = Vec::new();
+        self.find_each(template, filter, attributes, &mut |id, item| {
+            let values = attributes
+                .iter()
+                .filter_map(|a| first_value(item, a).map(|v| (a.to_string(), v)))
+                .collect();
+            found.push(FoundCard { id, values });
+        })?;
+        Ok(found)
+    }
+
+    /// Like [`EsmClient::find`], with every value of each attribute ([`card_values`]).
+    pub fn find_values(
+        &mut self,
+        template: &str,
+        filter: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<(i64, serde_json::Map<String, Value>)>> {
+        let mut found = Vec::new();
+        self.find_each(template, filter, attributes, &mut |id, item| {
+            found.push((id, card_values(item, attributes)));
+        })?;
+        Ok(found)
+    }
+
+    /// Calls `each` with every card of `template` matching `filter`, page by page.
+    fn find_each(
+        &mut self,
+        template: &str,
+        filter: &str,
+        attributes: &[&str],
+        each: &mut dyn FnMut(i64, &Value),
+    ) -> Result<()> {
         let mut below: Option<i64> = None;
         loop {
             let mut query = vec![
@@ -493,19 +525,33 @@ impl EsmClient {
                 .cloned()
                 .unwrap_or_default();
             let n = items.len();
-            for item in items {
-                let Some(id) = card_id(&item) else { continue };
-                let values = attributes
-                    .iter()
-                    .filter_map(|a| first_value(&item, a).map(|v| (a.to_string(), v)))
-                    .collect();
+            for item in &items {
+                let Some(id) = card_id(item) else { continue };
                 below = Some(below.map_or(id, |b| b.min(id)));
-                found.push(FoundCard { id, values });
+                each(id, item);
             }
             if n < PAGE {
-                return Ok(found);
+                return Ok(());
             }
         }
+    }
+
+    /// One card's `attributes` ([`card_values`]); `None` when the solution has no such card.
+    pub fn read(
+        &mut self,
+        template: &str,
+        id: i64,
+        attributes: &[&str],
+    ) -> Result<Option<serde_json::Map<String, Value>>> {
+        let card = id.to_string();
+        let url = self.url(&["dc", template, "data", &card]);
+        let query = [("selectedAttributes", attributes.join(","))];
+        let r = self.call(Method::GET, url, &move |b| b.query(&query), Repeat::Safe)?;
+        if r.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let answer = self.answer(r, &format!("reading {template} card {id}"), AnswerSize::Small)?;
+        Ok(Some(card_values(&answer, attributes)))
     }
 
     /// Creates and updates cards with the bulk endpoint; one result per item, in order.
@@ -716,6 +762,59 @@ fn first_value(card: &Value, attribute: &str) -> Option<String> {
     })
 }
 
+/// The values of `attributes` of a card as the API returns it, each as the
+/// journal keeps values: text, a list of texts when there are several, null
+/// when there is none (so a value read back compares equal to the one written).
+pub fn card_values(card: &Value, attributes: &[&str]) -> serde_json::Map<String, Value> {
+    attributes
+        .iter()
+        .map(|a| {
+            let texts: Vec<Value> = card
+                .get("data")
+                .and_then(|d| d.get(a))
+                .and_then(|v| v.get("values"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.get("value").or_else(|| v.get("code")))
+                .filter(|v| !v.is_null())
+                .map(|v| Value::String(text_of(v)))
+                .collect();
+            (a.to_string(), one_or_list(texts))
+        })
+        .collect()
+}
+
+/// A value written to a card (`{attr: value | [values]}`'s value) as [`card_values`] reads it back.
+pub fn written_value(value: &Value) -> Value {
+    match value {
+        Value::Null => Value::Null,
+        Value::Array(items) => one_or_list(
+            items
+                .iter()
+                .filter(|i| !i.is_null())
+                .map(|i| Value::String(text_of(i)))
+                .collect(),
+        ),
+        other => Value::String(text_of(other)),
+    }
+}
+
+fn text_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn one_or_list(mut texts: Vec<Value>) -> Value {
+    match texts.len() {
+        0 => Value::Null,
+        1 => texts.pop().unwrap_or(Value::Null),
+        _ => Value::Array(texts),
+    }
+}
+
 /// Card values `{attr: value | [values]}` in the API's shape `{attr: {values: [{value}]}}`.
 pub fn card_data(data: &Value) -> Value {
     let Some(map) = data.as_object() else {
@@ -759,6 +858,18 @@ mod tests {
             json!({"a": {"values": [{"value": "x"}]}, "m": {"values": [{"value": "1"}, {"value": "2"}]},
                    "n": {"values": []}, "k": {"values": [{"value": 42}]}})
         );
+    }
+
+    #[test]
+    fn values_read_back_compare_equal_to_the_values_written() {
+        let written = json!({"a": "x", "m": ["1", "2"], "one": ["g"], "n": null, "k": 42});
+        let api = json!({"data": card_data(&written)});
+        let read = card_values(&api, &["a", "m", "one", "n", "k", "absent"]);
+        for (attribute, value) in written.as_object().unwrap() {
+            assert_eq!(read[attribute], written_value(value), "{attribute}");
+        }
+        assert_eq!(read["absent"], Value::Null);
+        assert_eq!(read["k"], json!("42"));
     }
 
     #[test]

@@ -8,8 +8,14 @@
 //! the next run finds the cards this one made by their object key (one
 //! filtered listing per batch of unknown keys) and updates them instead of
 //! creating them again.
+//!
+//! Every confirmed write is journalled ([`journal`]) with the changed
+//! fields' values before, read in the same lookup that finds unknown keys
+//! (one listing per [`KEYS_PER_LOOKUP`] cards, all of a batch's cards when
+//! journalling), so a run into the solution can be undone through the API.
 
 pub mod client;
+mod journal;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -24,6 +30,7 @@ use crate::model::{Run, TargetInfo};
 use crate::secrets::Sensitive;
 use crate::store::bulk::BulkCards;
 use client::{card_data, eql_text, BulkResult, EsmClient};
+use journal::{Before, Journal, Written};
 
 /// Unknown keys looked up per listing (the filter goes into the URL).
 const KEYS_PER_LOOKUP: usize = 40;
@@ -37,6 +44,14 @@ pub struct EsmTarget {
     /// Cards this load created, with their template (to take one back).
     created: HashMap<i64, String>,
     failures: Vec<(String, String)>,
+    /// The target's name and the card file (its journal rows go there).
+    name: String,
+    cards_file: std::path::PathBuf,
+    journal: Journal,
+    /// Status values and keys of the removal candidates listed, by card (the value before of a removal).
+    statuses: HashMap<i64, (Value, String)>,
+    /// Cards [`LoadTarget::read_cards`] read: key attribute, key, values.
+    read: HashMap<i64, (String, String, serde_json::Map<String, Value>)>,
 }
 
 impl EsmTarget {
@@ -47,6 +62,11 @@ impl EsmTarget {
             local_open: false,
             created: HashMap::new(),
             failures: Vec::new(),
+            name: target.name.clone(),
+            cards_file: cards_file.to_path_buf(),
+            journal: Journal::default(),
+            statuses: HashMap::new(),
+            read: HashMap::new(),
         })
     }
 
@@ -59,37 +79,60 @@ impl EsmTarget {
         Ok(&mut self.local)
     }
 
-    /// Existing cards of `template` by key: (card, carries another task's id).
-    fn look_up(&mut self, cards: &[&CardWrite]) -> Result<HashMap<String, (i64, bool)>> {
+    /// Existing cards of `template` by key: (card, carries another task's
+    /// id); and the values of `fields` of every card found, by card.
+    fn look_up(&mut self, cards: &[&CardWrite], fields: &[&str]) -> Result<(Found, Before)> {
         let mut found = HashMap::new();
+        let mut before = Before::new();
         let Some(first) = cards.first() else {
-            return Ok(found);
+            return Ok((found, before));
         };
         let key_attribute = first.key_attribute;
         let task_attribute = first.task_id_attribute;
         let mut attributes = vec![key_attribute];
         attributes.extend(task_attribute);
+        for field in fields {
+            if !attributes.contains(field) {
+                attributes.push(field);
+            }
+        }
         for chunk in cards.chunks(KEYS_PER_LOOKUP) {
             let filter = chunk
                 .iter()
                 .map(|c| format!("${key_attribute}$ = {}", eql_text(c.key)))
                 .collect::<Vec<_>>()
                 .join(" or ");
-            for card in self.client.find(first.template, &filter, &attributes)? {
-                let Some(key) = card.values.get(key_attribute) else {
+            for (id, values) in self.client.find_values(first.template, &filter, &attributes)? {
+                let Some(key) = values.get(key_attribute).and_then(first_text) else {
                     continue;
                 };
                 let other_task = task_attribute
-                    .and_then(|a| card.values.get(a))
+                    .and_then(|a| values.get(a))
+                    .and_then(first_text)
                     .is_some_and(|t| t != first.task_id);
                 // Two cards with one key (made outside this engine): the oldest is the one.
-                let entry = found.entry(key.clone()).or_insert((card.id, other_task));
-                if card.id < entry.0 {
-                    *entry = (card.id, other_task);
+                let entry = found.entry(key).or_insert((id, other_task));
+                if id < entry.0 {
+                    *entry = (id, other_task);
+                }
+                if !fields.is_empty() {
+                    before.insert(id, values);
                 }
             }
         }
-        Ok(found)
+        Ok((found, before))
+    }
+}
+
+/// Cards found by key: (card, carries another task's id).
+type Found = HashMap<String, (i64, bool)>;
+
+/// The first of a value read from the solution (text, or a list of texts).
+fn first_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => items.first().and_then(first_text),
+        _ => None,
     }
 }
 
@@ -110,7 +153,13 @@ impl LoadTarget for EsmTarget {
             .filter(|c| c.values.get(query.status_attribute).map(String::as_str) != Some(query.removed_value))
             .filter_map(|c| {
                 let key = c.values.get(query.key_attribute).cloned().unwrap_or_default();
-                (!fetched(&key)).then_some((CardRef { id: c.id }, key))
+                if fetched(&key) {
+                    return None;
+                }
+                let status = c.values.get(query.status_attribute).cloned();
+                self.statuses
+                    .insert(c.id, (status.map_or(Value::Null, Value::String), key.clone()));
+                Some((CardRef { id: c.id }, key))
             })
             .collect())
     }
@@ -125,8 +174,25 @@ impl LoadTarget for EsmTarget {
     }
 
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        let unknown: Vec<&CardWrite> = cards.iter().filter(|c| c.known_card.is_none()).collect();
-        let found = self.look_up(&unknown)?;
+        let values: Vec<serde_json::Map<String, Value>> = cards
+            .iter()
+            .map(|c| serde_json::from_str(c.data).unwrap_or_default())
+            .collect();
+        // Journalling, every card is looked up for its values before; else only unknown keys.
+        let journalling = self.journal.on();
+        let lookup: Vec<&CardWrite> = cards
+            .iter()
+            .filter(|c| journalling || c.known_card.is_none())
+            .collect();
+        let mut fields: Vec<&str> = Vec::new();
+        if journalling {
+            for field in values.iter().flat_map(|v| v.keys()) {
+                if !fields.contains(&field.as_str()) {
+                    fields.push(field);
+                }
+            }
+        }
+        let (found, before) = self.look_up(&lookup, &fields)?;
         // Per card: the card to update and whether it carried another task's id, or none (create).
         let plan: Vec<Option<(i64, bool)>> = cards
             .iter()
@@ -137,13 +203,18 @@ impl LoadTarget for EsmTarget {
             })
             .collect();
         let batch = self.client.batch_size;
-        for (chunk, ids) in cards.chunks(batch).zip(plan.chunks(batch)) {
+        for ((chunk, ids), written) in cards
+            .chunks(batch)
+            .zip(plan.chunks(batch))
+            .zip(values.chunks(batch))
+        {
             let Some(first) = chunk.first() else { continue };
             let items: Vec<Value> = chunk
                 .iter()
                 .zip(ids)
-                .map(|(c, id)| {
-                    let data = card_data(&serde_json::from_str(c.data).unwrap_or(Value::Null));
+                .zip(written)
+                .map(|((c, id), data)| {
+                    let data = card_data(&Value::Object(data.clone()));
                     match id {
                         Some((id, _)) => json!({"dataCardId": id.to_string(), "data": data}),
                         None => json!({"folderCode": c.folder, "data": data}),
@@ -151,14 +222,31 @@ impl LoadTarget for EsmTarget {
                 })
                 .collect();
             let results = self.client.bulk(first.template, &items)?;
-            for ((card, id), result) in chunk.iter().zip(ids).zip(results) {
+            for (((card, id), result), written) in chunk.iter().zip(ids).zip(results).zip(written) {
+                let fingerprint = || Some(crate::store::bulk::fingerprint(card.key, card.data));
+                let to = |id| Written {
+                    template: card.template,
+                    key_attribute: card.key_attribute,
+                    key: card.key,
+                    id,
+                };
                 out.push(match (result, id) {
                     (BulkResult::Saved(saved), None) => {
                         self.created.insert(saved, card.template.to_string());
+                        self.journal
+                            .record(to(saved), "create", None, written, fingerprint())?;
                         Upsert::Created(CardRef { id: saved })
                     }
-                    (BulkResult::Saved(saved), Some((_, true))) => Upsert::TakenOver(CardRef { id: saved }),
-                    (BulkResult::Saved(saved), Some((_, false))) => Upsert::Updated(CardRef { id: saved }),
+                    (BulkResult::Saved(saved), Some((_, other_task))) => {
+                        let was = before.get(&saved).cloned().unwrap_or_default();
+                        self.journal
+                            .record(to(saved), "update", Some(&was), written, fingerprint())?;
+                        if *other_task {
+                            Upsert::TakenOver(CardRef { id: saved })
+                        } else {
+                            Upsert::Updated(CardRef { id: saved })
+                        }
+                    }
                     (BulkResult::Refused(reason), _) => {
                         tracing::warn!(key = card.key, %reason, "the target refused a card");
                         self.failures.push((card.key.to_string(), reason));
@@ -166,14 +254,113 @@ impl LoadTarget for EsmTarget {
                     }
                 });
             }
+            self.journal.flush(false)?;
         }
         Ok(())
     }
 
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool> {
-        let data = json!({ query.status_attribute: query.removed_value });
+        let status = query.status_attribute;
+        let listed = self.statuses.remove(&card.id);
+        let (was, key) = match listed {
+            Some(listed) => listed,
+            // A removal held for approval: the card as it is now.
+            None if self.journal.on() => {
+                let fields = [status, query.key_attribute];
+                match self.client.read(query.template, card.id, &fields)? {
+                    Some(mut values) => (
+                        values.remove(status).unwrap_or(Value::Null),
+                        values
+                            .get(query.key_attribute)
+                            .and_then(first_text)
+                            .unwrap_or_default(),
+                    ),
+                    None => return Ok(false),
+                }
+            }
+            None => (Value::Null, String::new()),
+        };
+        let data = json!({ status: query.removed_value });
         self.client.patch(query.template, card.id, &data)?;
+        let before = serde_json::Map::from_iter([(status.to_string(), was)]);
+        let written = data.as_object().cloned().unwrap_or_default();
+        let to = Written {
+            template: query.template,
+            key_attribute: query.key_attribute,
+            key: &key,
+            id: card.id,
+        };
+        self.journal.record(to, "remove", Some(&before), &written, None)?;
+        self.journal.flush(false)?;
         Ok(true)
+    }
+
+    /// Only cards [`LoadTarget::read_cards`] read (an undo reads them all
+    /// first): their values then are the values before in the journal.
+    fn patch_card(&mut self, template: &str, card: CardRef, patch: &str) -> Result<bool> {
+        let Some((key_attribute, key, before)) = self.read.remove(&card.id) else {
+            return Ok(false);
+        };
+        let written: serde_json::Map<String, Value> = serde_json::from_str(patch).unwrap_or_default();
+        self.client
+            .patch(template, card.id, &Value::Object(written.clone()))?;
+        let to = Written {
+            template,
+            key_attribute: &key_attribute,
+            key: &key,
+            id: card.id,
+        };
+        self.journal.record(to, "update", Some(&before), &written, None)?;
+        self.journal.flush(false)?;
+        Ok(true)
+    }
+
+    /// One listing per [`KEYS_PER_LOOKUP`] cards, by key (the published
+    /// description's answer for a single card cannot be validated: its
+    /// value element matches two schemas of a `oneOf`).
+    fn read_cards(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        cards: &[(CardRef, String)],
+        fields: &[&str],
+    ) -> Result<HashMap<i64, serde_json::Map<String, Value>>> {
+        let mut attributes = vec![key_attribute];
+        attributes.extend(fields.iter().filter(|f| **f != key_attribute));
+        let wanted: HashMap<i64, &str> = cards.iter().map(|(c, k)| (c.id, k.as_str())).collect();
+        let mut out = HashMap::new();
+        for chunk in cards.chunks(KEYS_PER_LOOKUP) {
+            let mut keys: Vec<&str> = chunk.iter().map(|(_, k)| k.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            let filter = keys
+                .iter()
+                .map(|k| format!("${key_attribute}$ = {}", eql_text(k)))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            for (id, mut values) in self.client.find_values(template, &filter, &attributes)? {
+                if !wanted.contains_key(&id) {
+                    continue;
+                }
+                let key = values.get(key_attribute).and_then(first_text).unwrap_or_default();
+                if !fields.contains(&key_attribute) {
+                    values.remove(key_attribute);
+                }
+                self.read
+                    .insert(id, (key_attribute.to_string(), key, values.clone()));
+                out.insert(id, values);
+            }
+        }
+        Ok(out)
+    }
+
+    fn journal_as(&mut self, run_id: &str) {
+        self.journal.start(run_id, &self.cards_file, &self.name);
+    }
+
+    fn journal_masks(&mut self, secrets: &[String]) -> Result<()> {
+        self.journal.mask(secrets);
+        Ok(())
     }
 
     fn create_card(&mut self, template: &str, folder: &str, data: &Value) -> Result<CardRef> {
@@ -211,6 +398,7 @@ impl LoadTarget for EsmTarget {
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.journal.flush(true)?;
         self.local()?.commit()?;
         self.local_open = false;
         self.created.clear();
@@ -220,6 +408,7 @@ impl LoadTarget for EsmTarget {
 
     /// What the solution confirmed stays (it cannot be undone); the local cache is not written.
     fn rollback(&mut self) {
+        self.keep_journal();
         if self.local_open {
             self.local.rollback();
             self.local_open = false;
@@ -228,5 +417,20 @@ impl LoadTarget for EsmTarget {
 
     fn take_failures(&mut self) -> Vec<(String, String)> {
         std::mem::take(&mut self.failures)
+    }
+}
+
+impl EsmTarget {
+    /// What the solution confirmed is journalled even when the run fails.
+    fn keep_journal(&mut self) {
+        if let Err(e) = self.journal.flush(true) {
+            tracing::error!(target = %self.name, error = %e, "the journal of confirmed remote writes could not be saved");
+        }
+    }
+}
+
+impl Drop for EsmTarget {
+    fn drop(&mut self) {
+        self.keep_journal();
     }
 }
