@@ -14,4 +14,26 @@ export default tseslint.config(
       ...reactHooks.configs.recommended.rules,
     },
   },
+  {
+    // One data layer: keys come from src/queryKeys.ts, and every invalidation names what it refreshes.
+    files: ["src/**/*.{ts,tsx}"],
+    ignores: ["src/queryKeys.ts", "src/**/*.test.{ts,tsx}", "src/test/**"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "Property[key.name='queryKey'] > ArrayExpression",
+          message: "Name query keys through the factories of src/queryKeys.ts.",
+        },
+        {
+          selector: "CallExpression[callee.property.name=/^(setQueryData|getQueryData)$/] > ArrayExpression.arguments",
+          message: "Name query keys through the factories of src/queryKeys.ts.",
+        },
+        {
+          selector: "CallExpression[callee.property.name='invalidateQueries'][arguments.length=0]",
+          message: "Invalidate the areas a change shows in (src/queryKeys.ts), not every query.",
+        },
+      ],
+    },
+  },
 );

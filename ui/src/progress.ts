@@ -5,6 +5,7 @@ import { useSyncExternalStore } from "react";
 import { useQuery, type QueryClient } from "@tanstack/react-query";
 import { api } from "./api";
 import { events, type RunProgress } from "./bindings";
+import { queryKeys } from "./queryKeys";
 
 let byRun: ReadonlyMap<string, RunProgress> = new Map();
 const listeners = new Set<() => void>();
@@ -22,11 +23,11 @@ export async function listenToProgress(client: QueryClient): Promise<() => void>
     const p = event.payload;
     publish(p);
     if (p.status !== "running") {
-      void client.invalidateQueries({ queryKey: ["connectors"] });
-      void client.invalidateQueries({ queryKey: ["tasks"] });
-      void client.invalidateQueries({ queryKey: ["history", p.task_id] });
-      void client.invalidateQueries({ queryKey: ["run", p.run_id] });
-      if (p.status !== "succeeded") void client.invalidateQueries({ queryKey: ["alerts"] });
+      void client.invalidateQueries({ queryKey: queryKeys.connectors.all() });
+      void client.invalidateQueries({ queryKey: queryKeys.tasks.all() });
+      void client.invalidateQueries({ queryKey: queryKeys.runs.historyOf(p.task_id) });
+      void client.invalidateQueries({ queryKey: queryKeys.runs.one(p.run_id) });
+      if (p.status !== "succeeded") void client.invalidateQueries({ queryKey: queryKeys.alerts() });
     }
   });
 }
@@ -34,7 +35,7 @@ export async function listenToProgress(client: QueryClient): Promise<() => void>
 /** The top bar's scheduler light follows each change of who schedules as it happens. */
 export async function listenToScheduling(client: QueryClient): Promise<() => void> {
   return events.schedulerStatusEvent.listen(() => {
-    void client.invalidateQueries({ queryKey: ["engine-status"] });
+    void client.invalidateQueries({ queryKey: queryKeys.engineStatus() });
   });
 }
 
@@ -56,7 +57,7 @@ export function useTaskProgress(taskId: string | undefined): RunProgress | undef
   // A run another process executes (provisio serve, another window) sends no
   // event here: its progress is read from the store while it runs.
   const recorded = useQuery({
-    queryKey: ["live-progress", taskId],
+    queryKey: queryKeys.tasks.liveProgress(taskId),
     queryFn: () => api.liveProgress(taskId ?? ""),
     enabled: taskId !== undefined && found?.status !== "running",
     refetchInterval: 1000,

@@ -521,6 +521,82 @@ async fn a_run_into_the_solution_is_undone_through_its_api_and_the_undo_can_be_u
     }
 }
 
+/// A careless script writes a connector secret into a remote card: the
+/// solution gets what the script wrote, the journal in the card file only
+/// its mask, and undoing the run after cannot write the mask back.
+#[tokio::test]
+async fn a_secret_written_to_the_solution_is_masked_in_the_journal_and_never_written_back() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    f.engine
+        .add_target(target("acme", &standin.base_url(), PASSWORD))
+        .await
+        .unwrap();
+    let task = remote_task(&f.engine, f.dir.path(), json!({"ids": ["1"]})).await;
+    run(&f.engine, task).await;
+    // `prefix_token` is a secret by its name; the script uses it as the name's prefix.
+    let script = PEOPLE.replace(r#"p.get("prefix", "N")"#, r#"p.get("prefix_token", "N")"#);
+    let file = f.dir.path().join("people_token.py");
+    std::fs::write(&file, script).unwrap();
+    f.engine.add_script(&file, ScriptKind::Both, None).await.unwrap();
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(
+                &json!({"script": "people_token.py", "parameters": {"ids": ["1"], "prefix_token": "tok-SECRET-98765-"}})
+                    .to_string(),
+            ),
+        )
+        .await
+        .unwrap();
+    let leaked = run(&f.engine, task).await;
+    assert_eq!(leaked.counts.updated, 1, "{:?}", leaked.load);
+    assert_eq!(
+        people(&standin)[0].1,
+        "tok-SECRET-98765-1",
+        "the solution has what the script wrote"
+    );
+
+    let data = f.engine.data_dir().to_path_buf();
+    let journal: Vec<String> = {
+        let conn = rusqlite::Connection::open(data.join("datacards.db")).unwrap();
+        let mut rows = conn
+            .prepare("SELECT coalesce(before, '') || after FROM remote_changes")
+            .unwrap();
+        rows.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert!(journal.iter().any(|r| r.contains("********1")), "{journal:?}");
+    assert!(journal.iter().all(|r| !r.contains("SECRET")), "{journal:?}");
+
+    // Undo the leak, then undo that undo: the mask is a conflict, never written, even forced.
+    let undo = f.engine.undo_run(&leaked.id, false, false, &[]).await.unwrap();
+    assert_eq!(people(&standin)[0].1, "N1");
+    let plan = f
+        .engine
+        .undo_run(undo.undo_run_id.as_deref().unwrap(), true, false, &[])
+        .await
+        .unwrap();
+    assert!(
+        plan.steps.iter().all(|s| s
+            .conflict
+            .as_deref()
+            .is_some_and(|c| c.contains("held a connector secret"))),
+        "{plan:?}"
+    );
+    f.engine
+        .undo_run(undo.undo_run_id.as_deref().unwrap(), false, true, &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        people(&standin)[0].1,
+        "N1",
+        "no mask was written into the solution"
+    );
+}
+
 #[tokio::test]
 async fn a_target_with_a_request_rate_limit_paces_its_calls() {
     let standin = StandIn::start(config());

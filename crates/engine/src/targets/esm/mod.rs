@@ -192,7 +192,7 @@ impl LoadTarget for EsmTarget {
                 }
             }
         }
-        let (found, before) = self.look_up(&lookup, &fields)?;
+        let (found, mut before) = self.look_up(&lookup, &fields)?;
         // Per card: the card to update and whether it carried another task's id, or none (create).
         let plan: Vec<Option<(i64, bool)>> = cards
             .iter()
@@ -202,6 +202,18 @@ impl LoadTarget for EsmTarget {
                     .or_else(|| found.get(c.key).copied())
             })
             .collect();
+        // A cached card the key lookup did not return (its key was changed in
+        // the solution) is read by id, so its values before are known too.
+        if journalling {
+            let template = cards.first().map(|c| c.template).unwrap_or_default();
+            for id in plan.iter().flatten().map(|(id, _)| *id) {
+                if let std::collections::hash_map::Entry::Vacant(missing) = before.entry(id) {
+                    if let Some(values) = self.client.read(template, id, &fields)? {
+                        missing.insert(values);
+                    }
+                }
+            }
+        }
         let batch = self.client.batch_size;
         for ((chunk, ids), written) in cards
             .chunks(batch)

@@ -1,0 +1,163 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { renderWithEngine } from "../../test/render";
+import { AlertsButton } from "./Alerts";
+
+const alert = (id: number, severity: string, acknowledged: boolean) => ({
+  id, created_at: "2026-12-04T01:00:00Z", task_id: "t1", run_id: "r1", task: `HR/Task ${id}`,
+  status: "failed", message: "the script ended with exit code 1", acknowledged, severity, help: null as string | null,
+});
+
+describe("the alerts list", () => {
+  it("counts every unacknowledged alert on the button, coloured by the most severe, lists them, and acknowledges one", async () => {
+    const alerts = [alert(3, "critical", false), alert(2, "critical", true), alert(1, "warning", false)];
+    const acked: number[] = [];
+    renderWithEngine(<AlertsButton />, {
+      // A fresh list per call, as the IPC delivers.
+      list_alerts: () => alerts.map((a) => ({ ...a })),
+      acknowledge_alert: ({ id }) => {
+        acked.push(id as number);
+        alerts[0] = alert(3, "critical", true);
+        return null;
+      },
+    });
+    const button = screen.getByRole("button", { name: "Alerts" });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
+    expect(button.className).toContain("critical");
+    fireEvent.click(button);
+    const rows = await screen.findAllByTestId("alert-row");
+    expect(rows.map((r) => r.textContent?.includes("Acknowledge"))).toEqual([true, false, true]);
+    fireEvent.click(screen.getByRole("button", { name: "Acknowledge alert 3" }));
+    await waitFor(() => expect(acked).toEqual([3]));
+    // The warning left is still counted, in amber.
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(button.className).toContain("warning");
+    expect(button.className).not.toContain("critical");
+  });
+
+  it("counts warnings too where every alert is one (a test installation), amber", async () => {
+    renderWithEngine(<AlertsButton />, { list_alerts: () => [alert(1, "warning", false), alert(2, "warning", true)] });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(screen.getByRole("button", { name: "Alerts" }).className).toBe("alerts warning");
+  });
+
+  it("notifies each alert that arrives after the window opened, not the ones already listed", async () => {
+    const shown: { title: string; body: string | undefined }[] = [];
+    // What the notification plugin's script provides in the real window: the web Notification API.
+    const SystemNotification = Object.assign(
+      function (title: string, options?: { body?: string }) {
+        shown.push({ title, body: options?.body });
+      },
+      { permission: "granted", requestPermission: () => Promise.resolve("granted") },
+    );
+    Object.defineProperty(window, "Notification", { value: SystemNotification, configurable: true });
+    const alerts = [alert(1, "critical", false)];
+    const view = renderWithEngine(<AlertsButton />, { list_alerts: () => alerts.map((a) => ({ ...a })) });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
+    expect(shown).toEqual([]);
+    alerts.unshift({ ...alert(2, "critical", false), task: "HR/Nightly", status: "interrupted", help: "approve_plan", message: "the update limit of 100 would be exceeded (2,000 changes)" });
+    // The list refreshes (every 15 s, or when a run ends): the new alert is announced once.
+    await view.client.invalidateQueries({ queryKey: ["alerts"] });
+    await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
+    await view.client.invalidateQueries({ queryKey: ["alerts"] });
+    await waitFor(() => expect(shown).toEqual([{ title: "Critical: HR/Nightly interrupted: waiting for approval", body: "the update limit of 100 would be exceeded (2,000 changes)" }]));
+  });
+
+  it("shows an interrupted run's planned changes before approving it, then approves once", async () => {
+    const approved: unknown[] = [];
+    const acked: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
+      planned_changes: ({ runId }) => ({
+        help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
+        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"],
+      }),
+      approve_run: ({ runId }) => {
+        approved.push(runId);
+        return { id: "new-run-1234", task_id: "t1", task: "HR/Nightly", status: "running" };
+      },
+      acknowledge_alert: ({ id }) => {
+        acked.push(id);
+        return null;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Review and approve alert 7" }));
+    const dialog = await screen.findByRole("dialog", { name: "Approve interrupted run" });
+    await waitFor(() => expect(dialog.textContent).toContain("the update limit of 100 would be exceeded (2,000 changes)"));
+    expect(screen.getByTestId("planned-counts").textContent).toBe("New1,200Changed500Marked removed300");
+    expect(screen.getByTestId("planned-removals").textContent).toBe("E-1\nE-2");
+    expect(approved).toEqual([]);
+    fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
+    expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
+    expect(approved).toEqual(["run-7"]);
+    expect(acked).toEqual([7]);
+  });
+
+  it("offers a run's held removals for review, then applies them once without running the task again", async () => {
+    const applied: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(8, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-8", message: "3 removals held", help: "apply_held" }],
+      planned_changes: ({ runId }) => ({
+        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
+        new: null, changed: null, removals: 3, removed_object_ids: ["3", "4", "5"],
+      }),
+      apply_held: ({ runId }) => {
+        applied.push(runId);
+        return { id: "held-run-5678", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { removed: 3 } };
+      },
+      approve_run: () => {
+        throw { code: "invalid", message: "the task must not run again", remedy: null };
+      },
+      acknowledge_alert: () => null,
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    expect(screen.queryByRole("button", { name: "Review and approve alert 8" })).toBeNull();
+    fireEvent.click(await screen.findByRole("button", { name: "Review held removals of alert 8" }));
+    const dialog = await screen.findByRole("dialog", { name: "Apply held removals" });
+    await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held its removals"));
+    expect(screen.getByTestId("planned-counts").textContent).toBe("Newnot plannedChangednot plannedMarked removed3");
+    expect(screen.getByTestId("planned-removals").textContent).toBe("3\n4\n5");
+    fireEvent.click(screen.getByRole("button", { name: "Apply held removals" }));
+    expect(await screen.findByText("Applied: run held-run marked 3 cards removed.")).toBeTruthy();
+    expect(applied).toEqual(["run-8"]);
+  });
+});
+
+describe("interruptions offer only what helps", () => {
+  it("offers approval for an update-limit trip, review without approval for too few rows, and nothing for a file to fix", async () => {
+    const approved: unknown[] = [];
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [
+        { ...alert(3, "critical", false), task: "HR/Limit", status: "interrupted", run_id: "run-3", help: "approve_plan" },
+        { ...alert(2, "critical", false), task: "HR/Short", status: "interrupted", run_id: "run-2", help: "review_plan" },
+        { ...alert(1, "critical", false), task: "HR/Twice", status: "interrupted", run_id: "run-1", help: "fix", message: "multiple files match 'in/*.csv'" },
+      ],
+      planned_changes: ({ runId }) => ({
+        help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
+        reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
+        new: 0, changed: 0, removals: 0, removed_object_ids: [],
+      }),
+      approve_run: ({ runId }) => {
+        approved.push(runId);
+        return null;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    expect(await screen.findByRole("button", { name: "Review and approve alert 3" })).toBeTruthy();
+    expect(screen.queryByRole("button", { name: "Review and approve alert 2" })).toBeNull();
+    expect(screen.queryByRole("button", { name: /alert 1$/, hidden: false })?.textContent).toBe("Acknowledge");
+    expect(screen.queryByRole("button", { name: "Review alert 1" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Review alert 2" }));
+    const dialog = await screen.findByRole("dialog", { name: "Review interrupted run" });
+    await waitFor(() => expect(dialog.textContent).toContain("the file holds only 5 rows"));
+    expect(screen.getByTestId("not-approvable").textContent).toContain("Approving cannot help");
+    expect(screen.queryByRole("button", { name: "Approve and run" })).toBeNull();
+    expect(approved).toEqual([]);
+  });
+});
+
+afterEach(() => {
+  Reflect.deleteProperty(window, "Notification");
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { fireEvent, screen, waitFor } from "@testing-library/react";
+import { renderWithEngine } from "../../test/render";
+import { RunDetail } from "./History";
+
+const run = {
+  id: "r1", task_id: "t1", task: "HR/Nightly", kind: "scheduled", trigger: "manual", status: "failed",
+  stage: null, ended_in: "load", planned_at: null, started_at: "2026-12-04T00:45:19Z", finished_at: "2026-12-04T00:45:21Z",
+  run_type: "full", extract: { status: "succeeded", started: "2026-12-04T00:45:19Z", completed: "2026-12-04T00:45:20Z", info: "fetched 3 records" },
+  load: { status: "failed", started: "2026-12-04T00:45:20Z", completed: "2026-12-04T00:45:21Z", info: "the target refused" },
+  counts: { fetched: 3, valid: 3, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 3, takeovers: 0 },
+  files: [{ kind: "output", path: "/data/runs/r1/output.json", size: 1234 }],
+  outcome: null, message: null,
+};
+
+describe("a run's detail", () => {
+  it("saves a file where the native save dialog points, and searches the log", async () => {
+    let copied: unknown = null;
+    let asked: unknown = null;
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => run,
+      run_log: () => "line one\nthe target refused card 7\nline three",
+      choose_file_to_save: (args) => {
+        asked = args;
+        return "/home/me/output.json";
+      },
+      save_run_file: (args) => {
+        copied = args;
+        return 1234;
+      },
+    });
+    expect((await screen.findByTestId("run-counts")).textContent).toContain("failed 3");
+    // The execution id and each stage's times, as the history columns people know.
+    expect(screen.getByTestId("run-id").textContent).toBe("r1");
+    const at = (iso: string) => new Date(iso).toLocaleString();
+    expect(screen.getByTestId("extract-times").textContent).toBe(`${at("2026-12-04T00:45:19Z")} / ${at("2026-12-04T00:45:20Z")}`);
+    expect(screen.getByTestId("load-times").textContent).toBe(`${at("2026-12-04T00:45:20Z")} / ${at("2026-12-04T00:45:21Z")}`);
+    fireEvent.click(screen.getByRole("button", { name: "Save output file" }));
+    await screen.findByText("Saved to /home/me/output.json");
+    expect(copied).toEqual({ id: "r1", kind: "output", destination: "/home/me/output.json" });
+    expect(JSON.stringify(asked)).toContain("output.json");
+    await waitFor(() => expect(screen.getByTestId("run-log").textContent).toContain("line three"));
+    fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "refused" } });
+    expect(screen.getByTestId("run-log").textContent).toBe("the target refused card 7");
+  });
+
+  it("undoes a succeeded run after showing its plan, and asks once more in production", async () => {
+    const calls: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
+      run_log: () => "",
+      engine_status: () => ({ version: "0", data_dir: "/d", environment_type: "prod", scheduler: null, secure_access: "none" }),
+      undo_run: (args) => {
+        calls.push(args);
+        return {
+          run_id: "r1", task: "HR/Nightly", dry_run: args.dryRun,
+          steps: [
+            { card_id: 7, action: "set back", changes: [{ field: "last_name", from: "X", to: "Doe" }], conflict: null },
+            { card_id: 8, action: "set back", changes: [{ field: "last_name", from: "Y", to: "Roe" }], conflict: "changed again since: last_name" },
+          ],
+          undo_run_id: args.dryRun ? null : "u1234567890",
+        };
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
+    const plan = await screen.findByTestId("undo-plan");
+    expect(plan.textContent).toContain("Card 7: set back — last_name: X → Doe");
+    expect(plan.textContent).toContain("conflict: changed again since: last_name");
+    expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);
+    fireEvent.click(screen.getByRole("button", { name: "Undo in production…" }));
+    await screen.findByText(/This is a production installation/);
+    expect(calls.length).toBe(1);
+    fireEvent.click(screen.getByRole("button", { name: "Undo" }));
+    await screen.findByTestId("undo-done");
+    expect(calls[1]).toEqual({ runId: "r1", dryRun: false, force: false });
+  });
+});

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { render } from "@testing-library/react";
+import { RunsChart, durationOf } from "./RunsChart";
+import type { Run } from "../../bindings";
+
+const run = (i: number, status: Run["status"], seconds: number, created: number): Run =>
+  ({
+    id: `r${i}`,
+    status,
+    started_at: `2026-12-0${i}T06:00:00Z`,
+    finished_at: new Date(Date.parse(`2026-12-0${i}T06:00:00Z`) + seconds * 1000).toISOString(),
+    counts: { fetched: created, valid: created, blocked: 0, created, updated: 0, unchanged: 0, removed: 0, failed: 0, takeovers: 0 },
+  }) as unknown as Run;
+
+describe("the history chart", () => {
+  it("draws one bar per run, oldest first, failed runs red, and the counts as lines", () => {
+    // Newest first, as history lists them.
+    const runs = [run(3, "failed", 1, 0), run(2, "succeeded", 4, 500), run(1, "succeeded", 2, 10)];
+    const { container } = render(<RunsChart runs={runs} />);
+    const bars = [...container.querySelectorAll("rect")];
+    expect(bars.map((b) => b.querySelector("title")?.textContent?.slice(0, 10))).toEqual(["2026-12-01", "2026-12-02", "2026-12-03"]);
+    expect(bars[2]?.getAttribute("fill")).toBe("#dc2626");
+    // The longest run has the tallest bar.
+    const heights = bars.map((b) => Number(b.getAttribute("height")));
+    expect(Math.max(...heights)).toBe(heights[1]);
+    expect(container.querySelectorAll("polyline").length).toBe(4);
+    expect(container.textContent).toContain("up to 500 cards");
+    expect(durationOf(runs[1] as Run)).toBe(4);
+  });
+
+  it("draws nothing for fewer than two runs", () => {
+    const { container } = render(<RunsChart runs={[run(1, "succeeded", 1, 1)]} />);
+    expect(container.querySelector("svg")).toBeNull();
+  });
+});

@@ -1,0 +1,26 @@
+import type { ConnectorSummary, StageStatus } from "./bindings";
+
+/**
+ * How the window writes values, in one place: every screen and tab formats
+ * times, stages and connector types through these, so the same value reads
+ * the same everywhere.
+ */
+
+/** A connector type in the words of the window. */
+export const TYPE_LABEL: Record<ConnectorSummary["type"], string> = {
+  python_script: "Generic Python Script",
+  hr_file: "HR file",
+  ldap: "Directory (LDAP / Active Directory)",
+};
+
+/** A run stage's status; a dash when the stage has not run. */
+export function stageText(s: StageStatus | null | undefined): string {
+  return s ?? "—";
+}
+
+/** A time (RFC 3339) in the user's locale; a dash when there is none. */
+export function when(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
