@@ -698,7 +698,7 @@ fn kill_point_sweep_over_an_undo_sets_back_all_or_nothing() {
         let generation = point + 2;
         set_generation(&cli, generation, COUNT);
         let rerun = cli.json(&["task", "run", "Sweep/Load", "--wait"]);
-        // (After an undo the task's cache is empty: the re-run writes every card, the journal holds the 2 % that changed.)
+        // (The cache still holds the undone generation: the re-run writes the 2 % the new generation changed.)
         assert_eq!(named(&cli, generation), changed, "{rerun}");
         let id = rerun["id"].as_str().unwrap().to_string();
         let mut child = undo(&cli, &id);

@@ -263,6 +263,62 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     assert_eq!(plan.steps[0].action, "mark removed");
 }
 
+/// The cache after an undo: the same bad source again writes nothing (the
+/// undo sticks); a source that changed since is applied as usual.
+#[tokio::test]
+async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2"]}"#,
+        "{}",
+    )
+    .await;
+    run(&f.engine, &task).await;
+    let names = || async {
+        let mut v: Vec<String> = f
+            .engine
+            .datacards("person", None, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let prefix = |p: &str| {
+        connector_input(&format!(
+            r#"{{"parameters": {{"ids": ["1", "2"], "prefix": "{p}"}}}}"#
+        ))
+    };
+    f.engine.update_connector("HR", prefix("X")).await.unwrap();
+    let bad = run(&f.engine, &task).await;
+    f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
+    assert_eq!(names().await, ["N1", "N2"]);
+
+    let again = run(&f.engine, &task).await;
+    assert_eq!(
+        (again.counts.updated, again.counts.unchanged),
+        (0, 2),
+        "{:?}",
+        again.counts
+    );
+    assert_eq!(
+        names().await,
+        ["N1", "N2"],
+        "the bad source was not applied again"
+    );
+
+    f.engine.update_connector("HR", prefix("Y")).await.unwrap();
+    let fixed = run(&f.engine, &task).await;
+    assert_eq!(fixed.counts.updated, 2);
+    assert_eq!(names().await, ["Y1", "Y2"]);
+}
+
 #[tokio::test]
 async fn an_undo_takes_its_tasks_turn_and_is_refused_while_the_task_runs() {
     let f = fresh().await;

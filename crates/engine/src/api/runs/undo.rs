@@ -3,8 +3,13 @@
 //! the cards it marked removed are restored. A field a later run changed
 //! again is a conflict: listed, and skipped unless forced; a field that
 //! holds its value from before already needs nothing. The undo is a run of
-//! its own (kind `undo`): in history, journalled (so it can be undone), and
-//! it clears the task's data cache so the next run compares every record.
+//! its own (kind `undo`): in history, journalled (so it can be undone).
+//!
+//! The task's data cache is left as the undone run wrote it: it still
+//! holds the source records' values that run saw, so a next run whose
+//! source still holds them writes nothing (the undo sticks: a bad file
+//! delivered twice is not applied again), and a record the source changed
+//! since differs from the cache and is applied as usual.
 //!
 //! On the local store the undo is all or nothing in one transaction. A
 //! remote solution cannot roll back: an undo through its API goes card by
@@ -419,8 +424,6 @@ impl Engine {
                     ),
                 );
                 self.store().save_run(&run).await?;
-                // The next run compares every record with the cards as they are now.
-                self.store().clear_cache(&task.id).await?;
                 self.record(
                     crate::model::AuditObject::Task,
                     &task_label(task),
@@ -433,10 +436,6 @@ impl Engine {
             Err(e) => {
                 run.end_early(crate::model::RunStatus::Failed, RunStage::Load, &e.to_string());
                 self.store().save_run(&run).await?;
-                if remote {
-                    // What the solution confirmed stays (and is journalled): the cache no longer matches it.
-                    self.store().clear_cache(&task.id).await?;
-                }
                 Err(e)
             }
         }
