@@ -263,8 +263,10 @@ export type CardChange = {
 	changes: FieldChange[],
 	/**
 	 *  The fingerprint (xxh3 of object id and mapped values) of the source
-	 *  record that a load or read-back wrote; `None` for creations (journalled
-	 *  as ranges), removals and undos, which write no record.
+	 *  record that a load or read-back wrote; `None` for removals and undos,
+	 *  which write no record. A creation is journalled as part of a range of
+	 *  ids, without values: its fingerprint is taken from the card while the
+	 *  card still holds what was created (no later change), else `None`.
 	 */
 	source_fingerprint: string | null,
 };

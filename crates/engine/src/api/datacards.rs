@@ -52,6 +52,14 @@ impl Engine {
         if rows.is_empty() && !self.store().card_exists(card_id).await? {
             return Err(crate::error::EngineError::not_found("card", card_id.to_string()));
         }
+        // The only row a creation: the card still holds the created record's values.
+        let created_as_is = match rows.as_slice() {
+            [only] if only.kind == "create" => match self.store().card_key_and_data(card_id).await? {
+                Some((Some(key), data)) => Some(crate::store::bulk::fingerprint(&key, &data)),
+                _ => None,
+            },
+            _ => None,
+        };
         let object = |text: Option<String>| -> Map<String, Value> {
             text.and_then(|t| serde_json::from_str::<Value>(&t).ok())
                 .and_then(|v| v.as_object().cloned())
@@ -104,7 +112,7 @@ impl Engine {
                     kind,
                     reason,
                     changes,
-                    source_fingerprint: fingerprint,
+                    source_fingerprint: fingerprint.or_else(|| created_as_is.clone()),
                 }
             })
             .collect())

@@ -81,8 +81,10 @@ pub struct CardChange {
     pub reason: String,
     pub changes: Vec<crate::model::FieldChange>,
     /// The fingerprint (xxh3 of object id and mapped values) of the source
-    /// record that a load or read-back wrote; `None` for creations (journalled
-    /// as ranges), removals and undos, which write no record.
+    /// record that a load or read-back wrote; `None` for removals and undos,
+    /// which write no record. A creation is journalled as part of a range of
+    /// ids, without values: its fingerprint is taken from the card while the
+    /// card still holds what was created (no later change), else `None`.
     pub source_fingerprint: Option<String>,
 }
 

@@ -351,6 +351,16 @@ pub struct CardChangeRow {
 }
 
 impl Store {
+    /// A card's object key and values (without the room kept after them); `None` when there is no such card.
+    pub async fn card_key_and_data(&self, card_id: i64) -> Result<Option<(Option<String>, String)>> {
+        let row: Option<(Option<String>, String)> =
+            sqlx::query_as("SELECT object_key, rtrim(data) FROM cards.datacards WHERE id = ?1")
+                .bind(card_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row)
+    }
+
     pub async fn card_exists(&self, card_id: i64) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards.datacards WHERE id = ?1")
             .bind(card_id)

@@ -35,6 +35,12 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
         }
     };
     let (one, two) = (card("1").await, card("2").await);
+    // A card as created names its record too (read from the card, which still holds it).
+    let created = f.engine.datacard_history(one).await.unwrap();
+    let created_fingerprint = created[0]
+        .source_fingerprint
+        .clone()
+        .expect("the creating record's fingerprint");
 
     // A busy day: everyone's name changes (prefix M); a quiet day changes nothing.
     f.engine
@@ -126,6 +132,24 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
         .collect();
     assert_eq!(kinds, ["update", "create"]);
     assert!(f.engine.datacard_history(987_654).await.is_err(), "no such card");
+
+    // The record that created card 1 comes back: the same record, the same fingerprint.
+    f.engine
+        .update_connector("HR", connector_input(r#"{"parameters": {"ids": ["1", "3"]}}"#))
+        .await
+        .unwrap();
+    run(&f.engine, &task).await;
+    let back = f.engine.datacard_history(one).await.unwrap();
+    assert_eq!(back[0].kind, "update");
+    assert_eq!(
+        back[0].source_fingerprint.as_deref(),
+        Some(created_fingerprint.as_str())
+    );
+    assert_eq!(
+        back.last().unwrap().source_fingerprint,
+        None,
+        "changed since: no longer known"
+    );
 }
 
 #[tokio::test]
