@@ -269,6 +269,11 @@ export type CardChange = {
 	 *  card still holds what was created (no later change), else `None`.
 	 */
 	source_fingerprint: string | null,
+	/**
+	 *  The file and row (1-based, the header not counted) of the record, when
+	 *  the run read a file and keeps its row index (HR runs).
+	 */
+	source_row: SourceRow | null,
 };
 
 /**
@@ -917,6 +922,13 @@ export type Settings = {
 
 /**  How urgent an alert is: production alerts are critical, others warnings. */
 export type Severity = "critical" | "warning";
+
+/**  Where a record came from in the file a run read. */
+export type SourceRow = {
+	/**  The file's name. */
+	file: string,
+	row: number,
+};
 
 export type StageReport = {
 	status: StageStatus | null,

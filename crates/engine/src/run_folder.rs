@@ -51,6 +51,8 @@ pub const STOP: &str = "stop-requested";
 pub const PROGRESS: &str = "progress.json";
 /// An HR run: the file it read, as a report shows it.
 pub const SOURCE_FILE: &str = "source-file.txt";
+/// Where each record a run loaded sits in the file it read (see [`SourceRows`]).
+pub const SOURCE_ROW_INDEX: &str = "source-rows.index";
 /// A read event task: the values its script handed back.
 pub const RETURNED: &str = "returned.json";
 /// The process id of the run's script (its supervisor), for recovery after a crash.
@@ -165,5 +167,93 @@ mod tests {
         std::fs::write(dir.path().join(PLAN), b"{not json").unwrap();
         assert_eq!(PlanFile::read(dir.path()), None);
         assert_eq!(list(dir.path())[0].kind, RunFileKind::Plan);
+    }
+}
+
+/// Where the records a run loaded came from in the file it read ([`SOURCE_FILE`]):
+/// (xxh3 of the object id, row number) per record, in the order the source
+/// wrote them, 12 bytes each. A card's history names the row that wrote it;
+/// looking one key up reads the index once (a million rows: 12 MB), which a
+/// history shown now and then can afford, and which costs the run nothing
+/// but the writing.
+#[derive(Debug)]
+pub struct SourceRows {
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl SourceRows {
+    pub fn create(run_dir: &Path) -> std::io::Result<SourceRows> {
+        let file = std::fs::File::create(run_dir.join(SOURCE_ROW_INDEX))?;
+        Ok(SourceRows {
+            out: std::io::BufWriter::with_capacity(1 << 16, file),
+        })
+    }
+
+    /// The record with object id hash `id` (see [`SourceRows::id_hash`]) is row `row` (1-based).
+    pub fn add(&mut self, id: u64, row: u64) -> std::io::Result<()> {
+        use std::io::Write;
+        self.out.write_all(&id.to_le_bytes())?;
+        self.out
+            .write_all(&(row.min(u64::from(u32::MAX)) as u32).to_le_bytes())
+    }
+
+    pub fn finish(mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.out.flush()
+    }
+
+    pub fn id_hash(object_id: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(object_id.as_bytes())
+    }
+
+    /// The file a run read and the row of the record with `object_id`, when the run keeps them.
+    pub fn find(run_dir: &Path, object_id: &str) -> Option<crate::model::SourceRow> {
+        use std::io::Read;
+        let shown = std::fs::read_to_string(run_dir.join(SOURCE_FILE)).ok()?;
+        // Its name, as a report names it (a history is read far from the folder it was in).
+        let file = Path::new(shown.trim())
+            .file_name()
+            .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
+        let wanted = SourceRows::id_hash(object_id);
+        let mut index = std::io::BufReader::with_capacity(
+            1 << 16,
+            std::fs::File::open(run_dir.join(SOURCE_ROW_INDEX)).ok()?,
+        );
+        let mut entry = [0u8; 12];
+        while index.read_exact(&mut entry).is_ok() {
+            let (id, row) = entry.split_at(8);
+            if u64::from_le_bytes(id.try_into().ok()?) == wanted {
+                return Some(crate::model::SourceRow {
+                    file,
+                    row: u32::from_le_bytes(row.try_into().ok()?),
+                });
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod source_rows_tests {
+    use super::*;
+
+    #[test]
+    fn a_record_s_row_is_found_by_its_object_id_and_an_unknown_id_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(SOURCE_FILE), "workperiod.csv").unwrap();
+        let mut rows = SourceRows::create(dir.path()).unwrap();
+        for (id, row) in [("E-7", 3), ("E-1", 1), ("E-9", 70_000)] {
+            rows.add(SourceRows::id_hash(id), row).unwrap();
+        }
+        rows.finish().unwrap();
+        assert_eq!(
+            SourceRows::find(dir.path(), "E-9"),
+            Some(crate::model::SourceRow {
+                file: "workperiod.csv".into(),
+                row: 70_000
+            })
+        );
+        assert_eq!(SourceRows::find(dir.path(), "E-7").map(|f| f.row), Some(3));
+        assert_eq!(SourceRows::find(dir.path(), "E-2"), None);
     }
 }

@@ -14,7 +14,9 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             let history = engine.datacard_history(card).await?;
             printer.emit(&history, || {
                 crate::output::table(
-                    &["WHEN", "RUN", "TASK", "KIND", "WHY", "SOURCE", "FIELDS"],
+                    &[
+                        "WHEN", "RUN", "TASK", "KIND", "WHY", "SOURCE", "FILE ROW", "FIELDS",
+                    ],
                     history
                         .iter()
                         .map(|c| {
@@ -25,6 +27,10 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
                                 c.kind.clone(),
                                 c.reason.clone(),
                                 c.source_fingerprint.clone().unwrap_or_default(),
+                                c.source_row
+                                    .as_ref()
+                                    .map(|r| format!("{} row {}", r.file, r.row))
+                                    .unwrap_or_default(),
                                 c.changes
                                     .iter()
                                     .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to))

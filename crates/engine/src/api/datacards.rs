@@ -52,13 +52,36 @@ impl Engine {
         if rows.is_empty() && !self.store().card_exists(card_id).await? {
             return Err(crate::error::EngineError::not_found("card", card_id.to_string()));
         }
+        let card = self.store().card_key_and_data(card_id).await?;
         // The only row a creation: the card still holds the created record's values.
-        let created_as_is = match rows.as_slice() {
-            [only] if only.kind == "create" => match self.store().card_key_and_data(card_id).await? {
-                Some((Some(key), data)) => Some(crate::store::bulk::fingerprint(&key, &data)),
-                _ => None,
-            },
+        let created_as_is = match (rows.as_slice(), &card) {
+            ([only], Some((Some(key), data))) if only.kind == "create" => {
+                Some(crate::store::bulk::fingerprint(key, data))
+            }
             _ => None,
+        };
+        // The file row of each record a run wrote, from the run's row index (read off the runtime's threads).
+        let key = card.and_then(|(key, _)| key);
+        let wrote: Vec<(String, std::path::PathBuf)> = rows
+            .iter()
+            .filter(|r| {
+                matches!(r.kind.as_str(), "create" | "update")
+                    && !matches!(r.run_kind.as_str(), "undo" | "held")
+            })
+            .map(|r| (r.run_id.clone(), self.run_dir(&r.run_id)))
+            .collect();
+        let source_rows: std::collections::HashMap<String, crate::model::SourceRow> = match key {
+            Some(key) => tokio::task::spawn_blocking(move || {
+                wrote
+                    .into_iter()
+                    .filter_map(|(run, dir)| {
+                        crate::run_folder::SourceRows::find(&dir, &key).map(|r| (run, r))
+                    })
+                    .collect()
+            })
+            .await
+            .unwrap_or_default(),
+            None => Default::default(),
         };
         let object = |text: Option<String>| -> Map<String, Value> {
             text.and_then(|t| serde_json::from_str::<Value>(&t).ok())
@@ -90,6 +113,9 @@ impl Engine {
                         to: after.get(f).cloned().unwrap_or(Value::Null),
                     })
                     .collect();
+                let source_row = matches!(kind.as_str(), "create" | "update")
+                    .then(|| source_rows.get(&run_id).cloned())
+                    .flatten();
                 let short = run_id.get(..8).unwrap_or(&run_id).to_string();
                 let reason = match (run_kind.as_str(), kind.as_str()) {
                     ("undo", "remove") => format!("marked removed by undo run {short}"),
@@ -107,12 +133,13 @@ impl Engine {
                     at: chrono::DateTime::from_timestamp_millis(at_ms)
                         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
                         .unwrap_or_default(),
-                    run_id,
                     task,
                     kind,
                     reason,
                     changes,
                     source_fingerprint: fingerprint.or_else(|| created_as_is.clone()),
+                    source_row,
+                    run_id,
                 }
             })
             .collect())

@@ -86,6 +86,17 @@ pub struct CardChange {
     /// ids, without values: its fingerprint is taken from the card while the
     /// card still holds what was created (no later change), else `None`.
     pub source_fingerprint: Option<String>,
+    /// The file and row (1-based, the header not counted) of the record, when
+    /// the run read a file and keeps its row index (HR runs).
+    pub source_row: Option<SourceRow>,
+}
+
+/// Where a record came from in the file a run read.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct SourceRow {
+    /// The file's name.
+    pub file: String,
+    pub row: u32,
 }
 
 /// One card an undo changes back, or cannot.

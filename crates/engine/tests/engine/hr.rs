@@ -324,6 +324,72 @@ async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_
     );
 }
 
+/// A card's history names the file and row of the record behind each
+/// creation and change (issue 24), on full and partial runs, as the rows
+/// stood in that day's file.
+#[tokio::test]
+async fn a_card_s_history_names_the_file_and_row_each_change_came_from() {
+    let f = fresh().await;
+    let folder = hr(&f, json!({})).await;
+    let file = |rows: &[String]| format!("{HEADER}\n{}\n", rows.join("\n"));
+    let rows: Vec<String> = (1..=5).map(|i| row(i, &format!("L{i}"))).collect();
+    write(&folder, "w.csv", file(&rows).as_bytes());
+    let full = run(&f).await;
+    assert_eq!(full.counts.created, 5);
+    let partial = params(json!({"run_type": "partial"}));
+    f.engine
+        .update_connector("HR", connector_input(&json!({"parameters": partial}).to_string()))
+        .await
+        .unwrap();
+    // A newcomer first in the file; row 2's person (now the file's third row) renamed.
+    let mut next = vec![row(6, "New")];
+    next.extend(rows.iter().cloned());
+    next[2] = row(2, "Changed");
+    write(&folder, "w2.csv", file(&next).as_bytes());
+    std::fs::remove_file(folder.join("in/w.csv")).unwrap();
+    let r = run(&f).await;
+    assert_eq!(
+        (r.status, r.counts.updated, r.counts.created),
+        (RunStatus::Succeeded, 1, 1),
+        "{:?}",
+        r.load
+    );
+
+    let card = |id: &'static str| {
+        let engine = f.engine.clone();
+        async move {
+            engine
+                .datacards("workperiod", None, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|c| c.data["row_id"] == id)
+                .unwrap()
+                .id
+        }
+    };
+    let rows_of = |history: Vec<provisio_engine::model::CardChange>| -> Vec<(String, String, u32)> {
+        history
+            .into_iter()
+            .map(|c| {
+                let at = c.source_row.expect("a file row");
+                (c.kind, at.file, at.row)
+            })
+            .collect()
+    };
+    assert_eq!(
+        rows_of(f.engine.datacard_history(card("2").await).await.unwrap()),
+        [
+            ("update".into(), "w2.csv".into(), 3),
+            ("create".into(), "w.csv".into(), 2)
+        ]
+    );
+    assert_eq!(
+        rows_of(f.engine.datacard_history(card("6").await).await.unwrap()),
+        [("create".into(), "w2.csv".into(), 1)]
+    );
+}
+
 #[tokio::test]
 async fn no_file_several_files_an_empty_file_and_bad_text_each_get_their_outcome() {
     let f = fresh().await;

@@ -147,6 +147,12 @@ function CardHistory({ cardId }: { cardId: number }) {
                 (source record <span className="mono" title="xxh3 of the record's object id and mapped values">{c.source_fingerprint}</span>)
               </>
             )}
+            {c.source_row && (
+              <>
+                {" "}
+                from <span data-testid="source-row">{c.source_row.file} row {c.source_row.row}</span>
+              </>
+            )}
             {c.changes.length > 0 && (
               <ul>
                 {c.changes.map((f) => (

@@ -671,11 +671,12 @@ impl JsonRows {
 }
 
 /// Offsets (in the staged archive) of the rows that differ from the previous
-/// file: both indexes are sorted by id hash, so one merge walks them in
+/// file, each with its id hash (`None` is for rows without an id, which the
+/// caller adds). Both indexes are sorted by id hash, so one merge walks them in
 /// memory order (measured: a lookup per row cost a cache miss per row, a
 /// third of a partial run's reading). An id the previous file had several
 /// times counts as unchanged when any of its rows matches.
-fn changed_rows(current: &[(u64, u64, u64)], previous: &[(u64, u64)]) -> Vec<u64> {
+fn changed_rows(current: &[(u64, u64, u64)], previous: &[(u64, u64)]) -> Vec<(u64, Option<u64>)> {
     let mut changed = Vec::new();
     let mut j = 0;
     for &(id, row, at) in current {
@@ -687,7 +688,7 @@ fn changed_rows(current: &[(u64, u64, u64)], previous: &[(u64, u64)]) -> Vec<u64
             .take_while(|(p, _)| *p == id)
             .any(|(_, r)| *r == row);
         if !same {
-            changed.push(at);
+            changed.push((at, Some(id)));
         }
     }
     changed
@@ -879,6 +880,11 @@ struct RowsOut {
     archived: u64,
     written: u64,
     dir: PathBuf,
+    /// Each loaded record's row in the file (see [`files::SourceRows`]).
+    source_rows: files::SourceRows,
+    /// A partial run: where each row starts in the staged archive, in file
+    /// order, so a changed row read back at the end knows its row number.
+    starts: Vec<u64>,
 }
 
 impl RowsOut {
@@ -899,6 +905,8 @@ impl RowsOut {
             archived: 0,
             written: 0,
             dir: dir.to_path_buf(),
+            source_rows: files::SourceRows::create(dir)?,
+            starts: Vec::new(),
         })
     }
 
@@ -921,6 +929,11 @@ impl RowsOut {
         // A full run loads every row: written now. A partial run's changed rows are known at the end.
         if self.previous.is_none() {
             self.write_output(json)?;
+            if let Some(id) = id_hash {
+                self.source_rows.add(id, self.archived)?;
+            }
+        } else {
+            self.starts.push(at);
         }
         Ok(())
     }
@@ -950,7 +963,7 @@ impl RowsOut {
         if let Some(previous) = self.previous.take() {
             let mut changed = changed_rows(&self.rows, &previous);
             drop(previous);
-            changed.append(&mut self.unkeyed);
+            changed.extend(self.unkeyed.drain(..).map(|at| (at, None)));
             // In file order, read back from the staged archive (still in the
             // page cache). A small buffer, moved forward without dropping what
             // it holds: a seek that refilled 64 KB for each of 20,000 changed
@@ -962,8 +975,11 @@ impl RowsOut {
             );
             let mut line = Vec::with_capacity(1024);
             let mut position = 0u64;
-            for at in changed {
+            for (at, id) in changed {
                 use std::io::BufRead;
+                if let (Some(id), Ok(i)) = (id, self.starts.binary_search(&at)) {
+                    self.source_rows.add(id, i as u64 + 1)?;
+                }
                 archive.seek_relative(at as i64 - position as i64)?;
                 line.clear();
                 archive.read_until(b'\n', &mut line)?;
@@ -979,6 +995,7 @@ impl RowsOut {
         }
         tracing::debug!(rows = self.archived, changed = self.written, "HR file read");
         std::fs::write(self.dir.join(SOURCE_ROWS), self.archived.to_string())?;
+        self.source_rows.finish()?;
         self.output.write_all(b"]\n")?;
         self.output.flush()?;
         Ok(self.output_path)
@@ -1253,8 +1270,9 @@ mod tests {
         let current = [(1, 10, 500), (2, 20, 100), (2, 21, 300), (4, 40, 200), (5, 50, 0)];
         let previous = [(1, 10), (2, 21), (3, 30), (5, 99), (5, 50)];
         // 2/20 differs from the previous row of id 2, 4 is new; 5 matches one of its two previous rows.
-        assert_eq!(changed_rows(&current, &previous), [100, 200]);
-        assert_eq!(changed_rows(&current, &[]), [500, 100, 300, 200, 0]);
+        let at = |changed: Vec<(u64, Option<u64>)>| changed.into_iter().map(|c| c.0).collect::<Vec<_>>();
+        assert_eq!(at(changed_rows(&current, &previous)), [100, 200]);
+        assert_eq!(at(changed_rows(&current, &[])), [500, 100, 300, 200, 0]);
     }
 
     #[test]
