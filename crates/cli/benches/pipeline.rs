@@ -20,7 +20,14 @@
 //!    ends: opening the database, and closing it, which checkpoints the WAL)
 //!    and its own ratios. Peak memory is read after the first engine round,
 //!    before the reference (which holds the whole file in memory) first runs.
-//! 3. Reversible runs: after each round, `provisio run undo` of the re-run
+//! 3. The change journal: each round is run a second time with the journal
+//!    turned off (`PROVISIO_BENCH_WITHOUT_JOURNAL`, for this benchmark only),
+//!    and the engine's time after the script is compared. Targets: the journal
+//!    adds <= 10 % to the first load and to the re-run; the first load's
+//!    journal (SQLite pages, `dbstat`) <= 1.5x the cards' own pages (created
+//!    cards are journalled by reference: one row per range of ids); the
+//!    re-run's journal size per changed field is printed.
+//! 4. Reversible runs: after each round, `provisio run undo` of the re-run
 //!    (2 % of the cards set back from the change journal, as a run of its
 //!    own), timed against the re-run that made those changes. The change
 //!    journal is written by both loads above, so its cost is inside their
@@ -171,9 +178,36 @@ struct Timings {
     /// The command's time before its run started and after it finished
     /// (opening the database; closing it, which checkpoints the WAL), first and re-run.
     outside: [(Duration, Duration); 2],
-    /// `run undo` of the re-run: the whole command.
+    /// `run undo` of the re-run: the whole command (zero without a journal).
     undo: Duration,
+    /// With a journal: (journal bytes, cards' bytes) after the first load,
+    /// and (journal bytes, changed fields) of the re-run.
+    journal: Option<JournalSize>,
 }
+
+#[derive(Debug, Clone, Copy)]
+struct JournalSize {
+    first: (u64, u64),
+    rerun: (u64, u64),
+}
+
+/// Pages (bytes) the tables and indexes named take in the card file.
+fn pages(card_file: &Path, names: &[&str]) -> u64 {
+    let conn = rusqlite::Connection::open(card_file).unwrap();
+    let list = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    conn.query_row(
+        &format!("SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name IN ({list})"),
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap() as u64
+}
+
+const JOURNAL_TABLES: [&str; 3] = ["card_changes", "card_changes_by_card", "card_sources"];
 
 /// A time the run's summary holds.
 fn recorded(run: &serde_json::Value, field: &str) -> chrono::DateTime<chrono::Utc> {
@@ -211,7 +245,7 @@ fn run_seconds(run: &serde_json::Value) -> (Duration, Duration) {
     (total.to_std().unwrap(), Duration::from_secs_f64(script))
 }
 
-fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
+fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool) -> Timings {
     let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&data);
     let d = data.as_path();
@@ -257,6 +291,13 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
     let first_outside = outside_the_run(&run, began, first_time);
     let (total, script) = run_seconds(&run);
     let first_pipeline = total.saturating_sub(script);
+    let card_file = data.join("datacards.db");
+    let first_journal = journal.then(|| {
+        (
+            pages(&card_file, &JOURNAL_TABLES),
+            pages(&card_file, &["datacards", "datacards_by_key"]),
+        )
+    });
     write_connector(second);
     provisio(
         d,
@@ -277,6 +318,32 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
     );
     let (total, script) = run_seconds(&run);
     let rerun_outside = outside_the_run(&run, began, rerun_time);
+    let rerun_pipeline = total.saturating_sub(script);
+    if !journal {
+        return Timings {
+            first: first_time,
+            rerun: rerun_time,
+            first_pipeline,
+            rerun_pipeline,
+            outside: [first_outside, rerun_outside],
+            undo: Duration::ZERO,
+            journal: None,
+        };
+    }
+    let journal_size = first_journal.map(|first| {
+        let conn = rusqlite::Connection::open(&card_file).unwrap();
+        let fields: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM card_changes c, json_each(c.after) WHERE c.run_id = ?1",
+                [run["id"].as_str().unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        JournalSize {
+            first,
+            rerun: (pages(&card_file, &JOURNAL_TABLES) - first.0, fields as u64),
+        }
+    });
     // Put back what the re-run changed, from the journal.
     let (out, undo) = provisio(d, &["--json", "run", "undo", run["id"].as_str().unwrap()]);
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -290,9 +357,10 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize) -> Timings {
         first: first_time,
         rerun: rerun_time,
         first_pipeline,
-        rerun_pipeline: total.saturating_sub(script),
+        rerun_pipeline,
         outside: [first_outside, rerun_outside],
         undo,
+        journal: journal_size,
     }
 }
 
@@ -347,9 +415,10 @@ fn main() {
     // shared machine weighs on both; each round's ratio is printed too.
     let mut rounds = Vec::new();
     let mut reference = Vec::new();
+    let mut unjournalled = Vec::new();
     let mut rss = 0.0;
     for round in 1..=repeat {
-        let t = engine_round(dir.path(), &first, &second, n);
+        let t = engine_round(dir.path(), &first, &second, n, true);
         if round == 1 {
             // Before any reference ran: the largest child so far is a provisio process.
             rss = children_max_rss_mb();
@@ -372,8 +441,17 @@ fn main() {
             r.0.as_secs_f64() / t.first.as_secs_f64(),
             r.1.as_secs_f64() / t.rerun.as_secs_f64(),
         );
+        std::env::set_var("PROVISIO_BENCH_WITHOUT_JOURNAL", "1");
+        let bare = engine_round(dir.path(), &first, &second, n, false);
+        std::env::remove_var("PROVISIO_BENCH_WITHOUT_JOURNAL");
+        println!(
+            "pipeline: round {round}: without the journal: first load {} engine after the script, re-run {}",
+            secs(bare.first_pipeline),
+            secs(bare.rerun_pipeline),
+        );
         rounds.push(t);
         reference.push(r);
+        unjournalled.push(bare);
     }
     let first_t = median(rounds.iter().map(|r| r.first).collect());
     let rerun_t = median(rounds.iter().map(|r| r.rerun).collect());
@@ -409,6 +487,36 @@ fn main() {
         ref_rerun.as_secs_f64() / rerun_t.as_secs_f64(),
         verdict(ref_first.as_secs_f64() / first_t.as_secs_f64() >= 5.0)
     );
+    let bare_first = median(unjournalled.iter().map(|r| r.first_pipeline).collect());
+    let bare_rerun = median(unjournalled.iter().map(|r| r.rerun_pipeline).collect());
+    let overhead = |with: Duration, without: Duration| with.as_secs_f64() / without.as_secs_f64() - 1.0;
+    let (first_o, rerun_o) = (overhead(first_p, bare_first), overhead(rerun_p, bare_rerun));
+    println!(
+        "journal: time it adds (engine after the script, medians) — first load {} vs {} without: {:+.0} %, \
+         re-run {} vs {}: {:+.0} % — target <= 10 %: {}",
+        secs(first_p),
+        secs(bare_first),
+        first_o * 100.0,
+        secs(rerun_p),
+        secs(bare_rerun),
+        rerun_o * 100.0,
+        verdict(first_o <= 0.10 && rerun_o <= 0.10)
+    );
+    if let Some(size) = rounds.iter().find_map(|r| r.journal) {
+        let (journal, cards) = size.first;
+        let (rerun_bytes, fields) = size.rerun;
+        println!(
+            "journal: size after the first load {:.1} MB, {:.3}x the cards' {:.0} MB — target <= 1.5x: {}; \
+             the re-run's {} changed fields {:.1} MB, {:.0} bytes per changed field",
+            journal as f64 / 1e6,
+            journal as f64 / cards as f64,
+            cards as f64 / 1e6,
+            verdict(journal as f64 <= 1.5 * cards as f64),
+            fields,
+            rerun_bytes as f64 / 1e6,
+            rerun_bytes as f64 / fields.max(1) as f64,
+        );
+    }
     let undo_t = median(rounds.iter().map(|r| r.undo).collect());
     println!(
         "undo of the re-run ({} cards set back, whole command) {} — {:.2}x the re-run that changed them; target <= 1x: {}",

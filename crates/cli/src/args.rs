@@ -235,7 +235,12 @@ pub enum DatacardsCommand {
         limit: u64,
     },
     /// Why a card is as it is: every change the journal holds for it, newest first
-    History { card: i64 },
+    History {
+        card: i64,
+        /// A card of this remote target (ESM): the changes this engine's runs made to it there
+        #[arg(long)]
+        target: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

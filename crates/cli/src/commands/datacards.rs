@@ -10,8 +10,13 @@ use crate::output::{for_terminal, Printer};
 
 pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) -> Result<i32, EngineError> {
     match command {
-        DatacardsCommand::History { card } => {
-            let history = engine.datacard_history(card).await?;
+        DatacardsCommand::History { card, target } => {
+            let history = match target.as_deref() {
+                Some(target) if target != provisio_engine::model::LOCAL_TARGET => {
+                    engine.remote_card_history(target, card).await?
+                }
+                _ => engine.datacard_history(card).await?,
+            };
             printer.emit(&history, || {
                 crate::output::table(
                     &[

@@ -46,8 +46,6 @@ impl Engine {
     /// Why card `card_id` is as it is: every change the journal holds for
     /// it, newest first (the run, its task, the fields before and after).
     pub async fn datacard_history(&self, card_id: i64) -> Result<Vec<crate::model::CardChange>> {
-        use crate::model::{CardChange, FieldChange};
-        use serde_json::{Map, Value};
         let rows = self.store().card_changes(card_id).await?;
         if rows.is_empty() && !self.store().card_exists(card_id).await? {
             return Err(crate::error::EngineError::not_found("card", card_id.to_string()));
@@ -60,8 +58,39 @@ impl Engine {
             }
             _ => None,
         };
+        self.history_of(rows, card.and_then(|(key, _)| key), created_as_is)
+            .await
+    }
+
+    /// Why card `card_id` of remote target `target` is as it is: the changes
+    /// this engine's runs made to it through the API, newest first (changes
+    /// made in the solution itself are not known here).
+    pub async fn remote_card_history(
+        &self,
+        target: &str,
+        card_id: i64,
+    ) -> Result<Vec<crate::model::CardChange>> {
+        let (rows, key) = self.store().remote_card_changes(target, card_id).await?;
+        if rows.is_empty() {
+            return Err(crate::error::EngineError::not_found(
+                "card",
+                format!("{card_id} (no run of this engine changed it in target '{target}')"),
+            ));
+        }
+        self.history_of(rows, key, None).await
+    }
+
+    /// The journal rows of one card as its history: why each change, field by
+    /// field, with the source record's fingerprint and file row where known.
+    async fn history_of(
+        &self,
+        rows: Vec<crate::store::CardChangeRow>,
+        key: Option<String>,
+        created_as_is: Option<String>,
+    ) -> Result<Vec<crate::model::CardChange>> {
+        use crate::model::{CardChange, FieldChange};
+        use serde_json::{Map, Value};
         // The file row of each record a run wrote, from the run's row index (read off the runtime's threads).
-        let key = card.and_then(|(key, _)| key);
         let wrote: Vec<(String, std::path::PathBuf)> = rows
             .iter()
             .filter(|r| {

@@ -171,3 +171,42 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// What the remote journal holds for card `card_id` of `target`, newest
+    /// first, as a history reads it; and the card's key.
+    pub async fn remote_card_changes(
+        &self,
+        target: &str,
+        card_id: i64,
+    ) -> Result<(Vec<super::CardChangeRow>, Option<String>)> {
+        let rows = sqlx::query(
+            "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before,
+                    c.after, COALESCE(r.kind, 'scheduled') AS run_kind, c.fingerprint, c.object_key
+             FROM cards.remote_changes c LEFT JOIN runs r ON r.id = c.run_id
+             WHERE c.target = ?1 AND c.card_id = ?2
+             ORDER BY c.id DESC",
+        )
+        .bind(target)
+        .bind(card_id)
+        .fetch_all(self.pool())
+        .await?;
+        let key = rows.first().map(|r| r.try_get("object_key")).transpose()?;
+        let changes = rows
+            .iter()
+            .map(|r| {
+                Ok(super::CardChangeRow {
+                    run_id: r.try_get("run_id")?,
+                    task: r.try_get("task")?,
+                    kind: r.try_get("kind")?,
+                    at_ms: r.try_get("at")?,
+                    before: r.try_get("before")?,
+                    after: r.try_get("after")?,
+                    run_kind: r.try_get("run_kind")?,
+                    fingerprint: r.try_get("fingerprint")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((changes, key))
+    }
+}

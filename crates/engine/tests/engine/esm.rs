@@ -497,6 +497,24 @@ async fn a_run_into_the_solution_is_undone_through_its_api_and_the_undo_can_be_u
         .find(|(_, c)| c.text("employee_id").as_deref() == Some("2"))
         .unwrap()
         .0;
+    // Why card 2 is as it is, from this engine's journal of the target.
+    let history = f.engine.remote_card_history("acme", two).await.unwrap();
+    let told: Vec<(&str, &str)> = history
+        .iter()
+        .map(|c| (c.kind.as_str(), c.reason.split(' ').next().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        told,
+        [
+            ("update", "set"),
+            ("update", "set"),
+            ("update", "changed"),
+            ("create", "created")
+        ],
+        "newest first: the undo undone, the undo, the bad day, the first run"
+    );
+    assert_eq!(history[3].source_fingerprint.as_deref().map(str::len), Some(16));
+    assert!(f.engine.remote_card_history("acme", 999_999).await.is_err());
     assert!(standin.data().edit(two, "person", "last_name", "Edited"));
     let plan = f.engine.undo_run(&bad.id, true, false, &[]).await.unwrap();
     let conflict = plan.steps.iter().find(|s| s.card_id == two).unwrap();
