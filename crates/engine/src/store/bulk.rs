@@ -826,14 +826,13 @@ impl BulkCards {
         };
         let journalled = self.conn
             .prepare_cached(
+                // One pass over the patch's fields (three passes cost a third of a re-run's time).
                 "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
-                 SELECT ?1, d.id, 'update', ?3,
-                        (SELECT json_group_object(j.key, json(d.data -> j.fullkey))
-                           FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value)),
-                        (SELECT json_group_object(j.key, json(json_quote(j.value)))
-                           FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value))
-                   FROM datacards d WHERE d.id = ?4
-                    AND EXISTS (SELECT 1 FROM json_each(?2) j WHERE (d.data -> j.fullkey) IS NOT json_quote(j.value))",
+                 SELECT ?1, ?4, 'update', ?3, json_group_object(field, json(was)), json_group_object(field, json(now))
+                   FROM (SELECT j.key AS field, d.data -> j.fullkey AS was, json_quote(j.value) AS now
+                           FROM datacards d, json_each(?2) j WHERE d.id = ?4)
+                  WHERE was IS NOT now
+                 HAVING count(*) > 0",
             )
             .and_then(|mut s| s.execute(params![run, patch, self.now_ms, id]))
             .map_err(db)?;
