@@ -343,6 +343,53 @@ async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
     assert_eq!(names().await, ["Y1", "Y2"]);
 }
 
+/// An undo killed after its commit, before its run row was written: the
+/// next engine finds the commit record and shows the undo as it ended.
+#[tokio::test]
+async fn an_undo_that_committed_just_before_its_process_died_is_shown_as_succeeded() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2"]}"#,
+        "{}",
+    )
+    .await;
+    run(&f.engine, &task).await;
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2"], "prefix": "X"}}"#),
+        )
+        .await
+        .unwrap();
+    let bad = run(&f.engine, &task).await;
+    let undo = f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
+    let undo_id = undo.undo_run_id.unwrap();
+    let data = f.engine.data_dir().to_path_buf();
+    f.engine.close().await;
+    // As if the process died between the undo's commit and its run row.
+    let conn = rusqlite::Connection::open(data.join("provisio.db")).unwrap();
+    conn.execute(
+        "UPDATE runs SET status = 'running', finished_at = NULL, owner_pid = 2147483646,
+            summary = json_set(summary, '$.status', 'running', '$.finished_at', NULL)
+         WHERE id = ?1",
+        [&undo_id],
+    )
+    .unwrap();
+    drop(conn);
+    let engine = provisio_engine::Engine::open(&data).await.unwrap();
+    let recovered = engine.run(&undo_id).await.unwrap();
+    assert_eq!(
+        (recovered.status, recovered.counts.updated),
+        (RunStatus::Succeeded, 2),
+        "{:?}",
+        recovered.load
+    );
+}
+
 #[tokio::test]
 async fn an_undo_takes_its_tasks_turn_and_is_refused_while_the_task_runs() {
     let f = fresh().await;

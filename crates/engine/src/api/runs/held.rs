@@ -94,7 +94,8 @@ impl Engine {
             .unwrap_or_default();
         let cards: Vec<i64> = held.removals.iter().map(|(card, _)| *card).collect();
         let (run_id_now, task_for_load) = (run.id.clone(), task.clone());
-        let applied = tokio::task::spawn_blocking(move || -> Result<RunCounts> {
+        let (pending, held_run, held_count) = (run.clone(), run_id.to_string(), held.removals.len());
+        let applied = tokio::task::spawn_blocking(move || -> Result<Run> {
             let query = RemovalQuery {
                 template: &task_for_load.target_template,
                 task_id: &task_for_load.id,
@@ -114,21 +115,22 @@ impl Engine {
                     counts.removed += 1;
                 }
             }
+            let mut done = pending;
+            let removed = counts.removed;
+            done.succeed(
+                counts,
+                format!("{removed} of the {held_count} removals run {held_run} held were applied"),
+            );
+            // The final state commits with the removals (a kill -9 after the commit is told apart).
+            t.record_commit(&done)?;
             t.commit()?;
-            Ok(counts)
+            Ok(done)
         })
         .await
         .map_err(|e| EngineError::Internal(format!("applying the held removals stopped: {e}")))?;
         match applied {
-            Ok(counts) => {
-                let removed = counts.removed;
-                run.succeed(
-                    counts,
-                    format!(
-                        "{removed} of the {} removals run {run_id} held were applied",
-                        held.removals.len()
-                    ),
-                );
+            Ok(done) => {
+                run = done;
                 self.store().save_run(&run).await?;
                 held.applied_by = Some(run.id.clone());
                 held.write(&self.run_dir(run_id)).map_err(|e| {

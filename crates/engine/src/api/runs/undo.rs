@@ -387,7 +387,8 @@ impl Engine {
             .into_iter()
             .collect();
         let run_id = run.id.clone();
-        let applied = tokio::task::spawn_blocking(move || -> Result<RunCounts> {
+        let (pending, undone_id, total) = (run.clone(), undone.id.clone(), plan.steps.len() as u64);
+        let applied = tokio::task::spawn_blocking(move || -> Result<Run> {
             let mut t = target.open()?;
             t.begin_in_turn(&std::sync::atomic::AtomicBool::new(false), TURN_WAIT)?;
             t.journal_as(&run_id);
@@ -408,21 +409,23 @@ impl Engine {
                     }
                 }
             }
+            let mut done = pending;
+            let skipped = total - counts.updated - counts.removed;
+            done.succeed(
+                counts,
+                format!("undo of run {undone_id}: {skipped} conflicting or empty steps skipped"),
+            );
+            // The undo's final state commits with the cards it set back, so after
+            // a kill -9 the next engine tells a committed undo from one that was not.
+            t.record_commit(&done)?;
             t.commit()?;
-            Ok(counts)
+            Ok(done)
         })
         .await
         .map_err(|e| EngineError::Internal(format!("the undo stopped: {e}")))?;
         match applied {
-            Ok(counts) => {
-                let skipped = plan.steps.len() as u64 - counts.updated - counts.removed;
-                run.succeed(
-                    counts,
-                    format!(
-                        "undo of run {}: {skipped} conflicting or empty steps skipped",
-                        undone.id
-                    ),
-                );
+            Ok(done) => {
+                run = done;
                 self.store().save_run(&run).await?;
                 self.record(
                     crate::model::AuditObject::Task,
