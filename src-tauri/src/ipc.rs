@@ -56,6 +56,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             tasks::schedule_preview,
             runs::run_now,
             runs::undo_run,
+            runs::run_undoable,
             runs::stop_task,
             runs::clear_cache,
             runs::task_history,

@@ -71,8 +71,10 @@ export const commands = {
 	schedulePreview: (schedule: string, timezone: string, runType: RunType, task: string | null) => typedError<SchedulePreview, ErrorBody>(__TAURI_INVOKE("schedule_preview", { schedule, timezone, runType, task })),
 	/**  Starts a run and returns at once; its progress arrives as `RunProgress` events. */
 	runNow: (task: string) => typedError<Run, ErrorBody>(__TAURI_INVOKE("run_now", { task })),
-	/**  Plans (`dry_run`) or applies the undo of a run (local store); conflicts only with `force`. */
+	/**  Plans (`dry_run`) or applies the undo of a run (local store or ESM target); conflicts only with `force`. */
 	undoRun: (runId: string, dryRun: boolean, force: boolean) => typedError<UndoPlan, ErrorBody>(__TAURI_INVOKE("undo_run", { runId, dryRun, force })),
+	/**  Whether the journal holds changes of a run (a failed run into a remote target may have some). */
+	runUndoable: (runId: string) => typedError<boolean, ErrorBody>(__TAURI_INVOKE("run_undoable", { runId })),
 	/**  Asks the task's running runs to stop; returns their ids. */
 	stopTask: (task: string) => typedError<string[], ErrorBody>(__TAURI_INVOKE("stop_task", { task })),
 	clearCache: (task: string) => typedError<Task, ErrorBody>(__TAURI_INVOKE("clear_cache", { task })),

@@ -55,6 +55,7 @@ export const queryKeys = {
     log: (id: string) => ["run-log", id] as const,
     plannedChanges: (id: string) => ["planned-changes", id] as const,
     undoPlan: (id: string) => ["undo-plan", id] as const,
+    undoable: (id: string) => ["undoable", id] as const,
   },
   data: {
     cards: (template: string, folder: string) => ["datacards", template, folder] as const,

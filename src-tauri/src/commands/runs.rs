@@ -139,7 +139,14 @@ pub async fn apply_held(state: State<'_, AppState>, run_id: String) -> CommandRe
     Ok(state.engine.apply_held(&run_id).await?)
 }
 
-/// Plans (`dry_run`) or applies the undo of a run (local store); conflicts only with `force`.
+/// Whether the journal holds changes of a run (a failed run into a remote target may have some).
+#[tauri::command]
+#[specta::specta]
+pub async fn run_undoable(state: State<'_, AppState>, run_id: String) -> CommandResult<bool> {
+    Ok(state.engine.run_undoable(&run_id).await?)
+}
+
+/// Plans (`dry_run`) or applies the undo of a run (local store or ESM target); conflicts only with `force`.
 #[tauri::command]
 #[specta::specta]
 pub async fn undo_run(

@@ -351,6 +351,20 @@ pub struct CardChangeRow {
 }
 
 impl Store {
+    /// Whether the journal holds any change run `run_id` made (local or remote).
+    /// Newest rows first: the runs people undo are recent ones.
+    pub async fn run_changed_cards(&self, run_id: &str) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM (SELECT id FROM cards.card_changes WHERE run_id = ?1 ORDER BY id DESC LIMIT 1)
+             UNION ALL SELECT 1 FROM (SELECT id FROM cards.remote_changes WHERE run_id = ?1 ORDER BY id DESC LIMIT 1)
+             LIMIT 1",
+        )
+        .bind(run_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// A card's object key and values (without the room kept after them); `None` when there is no such card.
     pub async fn card_key_and_data(&self, card_id: i64) -> Result<Option<(Option<String>, String)>> {
         let row: Option<(Option<String>, String)> =

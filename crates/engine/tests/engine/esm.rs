@@ -316,6 +316,10 @@ async fn a_load_cut_off_midway_leaves_no_duplicates_and_the_next_run_converges()
     // What it confirmed is journalled all the same, so the failed run can be
     // undone: four batches of ten (the fifth batch's answer was cut off, so
     // the engine never learnt those cards' ids; the next run adopts them by key).
+    assert!(
+        f.engine.run_undoable(&r.id).await.unwrap(),
+        "the window offers the undo"
+    );
     let plan = f.engine.undo_run(&r.id, true, false, &[]).await.unwrap();
     assert_eq!(plan.steps.len(), 40, "{plan:?}");
     assert!(plan

@@ -168,6 +168,10 @@ async fn a_run_that_commits_nothing_journals_nothing() {
     let r = run(&f.engine, &task).await;
     assert_eq!(r.status, RunStatus::Interrupted);
     assert!(f.engine.datacards("person", None, 10).await.unwrap().is_empty());
+    assert!(
+        !f.engine.run_undoable(&r.id).await.unwrap(),
+        "nothing to offer an undo for"
+    );
     let approved = f
         .engine
         .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
@@ -179,6 +183,7 @@ async fn a_run_that_commits_nothing_journals_nothing() {
         assert_eq!(history.len(), 1, "only the approved run: {history:?}");
         assert_eq!(history[0].run_id, approved.id);
     }
+    assert!(f.engine.run_undoable(&approved.id).await.unwrap());
 }
 
 #[tokio::test]

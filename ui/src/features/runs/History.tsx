@@ -139,6 +139,9 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
     },
   });
   const r = run.data;
+  // A run that failed into a remote target may have left confirmed writes: they can be undone too.
+  const ended = r !== undefined && r.status !== "running" && r.status !== "succeeded" && r.kind !== "event";
+  const partlyWritten = useQuery({ queryKey: queryKeys.runs.undoable(runId), queryFn: () => api.runUndoable(runId), enabled: ended });
   return (
     <section aria-label="Run detail" className="editor">
       <div className="editor-bar">
@@ -146,7 +149,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
           ← History of {taskName}
         </button>
         <h2>Run {r ? when(r.started_at) : ""}</h2>
-        {r && r.status === "succeeded" && r.kind !== "event" && <UndoRun runId={runId} />}
+        {r && r.kind !== "event" && (r.status === "succeeded" || (partlyWritten.data ?? false)) && <UndoRun runId={runId} />}
       </div>
       {progress?.status === "running" && (
         <div className="banner notice" role="status" data-testid="run-progress">

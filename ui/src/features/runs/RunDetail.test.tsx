@@ -20,6 +20,7 @@ describe("a run's detail", () => {
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => run,
       run_log: () => "line one\nthe target refused card 7\nline three",
+      run_undoable: () => false,
       choose_file_to_save: (args) => {
         asked = args;
         return "/home/me/output.json";
@@ -42,6 +43,21 @@ describe("a run's detail", () => {
     await waitFor(() => expect(screen.getByTestId("run-log").textContent).toContain("line three"));
     fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "refused" } });
     expect(screen.getByTestId("run-log").textContent).toBe("the target refused card 7");
+    expect(screen.queryByRole("button", { name: "Undo this run…" }), "a failed run that wrote nothing").toBeNull();
+  });
+
+  it("offers to undo a failed run whose confirmed writes the journal holds (a remote target keeps them)", async () => {
+    const asked: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => run,
+      run_log: () => "",
+      run_undoable: (args) => {
+        asked.push(args);
+        return true;
+      },
+    });
+    expect(await screen.findByRole("button", { name: "Undo this run…" })).toBeTruthy();
+    expect(asked).toEqual([{ runId: "r1" }]);
   });
 
   it("undoes a succeeded run after showing its plan, and asks once more in production", async () => {

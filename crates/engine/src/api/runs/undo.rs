@@ -38,6 +38,13 @@ fn object(text: Option<&str>) -> Map<String, Value> {
 }
 
 impl Engine {
+    /// Whether run `run_id` changed cards the journal knows of: what the
+    /// window asks before it offers "Undo this run…" for a run that failed
+    /// (a remote solution keeps what it confirmed before the failure).
+    pub async fn run_undoable(&self, run_id: &str) -> Result<bool> {
+        self.store().run_changed_cards(run_id).await
+    }
+
     /// Plans (and unless `dry_run`, applies) the reversal of run `run_id`;
     /// `cards` limits it to those cards; `force` applies conflicts too.
     pub async fn undo_run(
