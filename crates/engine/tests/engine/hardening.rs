@@ -426,15 +426,16 @@ async fn processes_a_script_starts_end_with_its_run_even_in_a_new_session() {
 import common_subroutines_efecte_library as sdk
 args = sdk.initialize_script()
 # One child in the script's group, one that leaves it with setsid, one double-forked daemon.
-a = subprocess.Popen(["sleep", "300"])
-b = subprocess.Popen(["setsid", "sleep", "301"])
+# (Durations no other test uses: pgrep sees every test's sleepers, and tests run side by side.)
+a = subprocess.Popen(["sleep", "311"])
+b = subprocess.Popen(["setsid", "sleep", "312"])
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
-        os.execvp("sleep", ["sleep", "302"])
+        os.execvp("sleep", ["sleep", "313"])
     os._exit(0)
 import time; time.sleep(0.3)
-found = subprocess.run(["pgrep", "-f", "sleep 30[012]"], capture_output=True, text=True).stdout.split()
+found = subprocess.run(["pgrep", "-f", "sleep 31[123]"], capture_output=True, text=True).stdout.split()
 open({pids:?}, "w").write(" ".join(found))
 with open(args["expected_output_filename"], "w") as f:
     json.dump([{{"id": "1", "name": "n", "groups": []}}], f)
