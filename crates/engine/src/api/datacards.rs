@@ -47,10 +47,10 @@ impl Engine {
     /// it, newest first (the run, its task, the fields before and after).
     pub async fn datacard_history(&self, card_id: i64) -> Result<Vec<crate::model::CardChange>> {
         let rows = self.store().card_changes(card_id).await?;
-        if rows.is_empty() && !self.store().card_exists(card_id).await? {
+        let card = self.store().card_key_and_data(card_id).await?;
+        if rows.is_empty() && card.is_none() {
             return Err(crate::error::EngineError::not_found("card", card_id.to_string()));
         }
-        let card = self.store().card_key_and_data(card_id).await?;
         // The only row a creation: the card still holds the created record's values.
         let created_as_is = match (rows.as_slice(), &card) {
             ([only], Some((Some(key), data))) if only.kind == "create" => {
@@ -90,13 +90,14 @@ impl Engine {
     ) -> Result<Vec<crate::model::CardChange>> {
         use crate::model::{CardChange, FieldChange};
         use serde_json::{Map, Value};
+        // Rows that wrote a source record (an undo or held removals write none).
+        let wrote_a_record = |kind: &str, run_kind: &str| {
+            matches!(kind, "create" | "update") && !matches!(run_kind, "undo" | "held")
+        };
         // The file row of each record a run wrote, from the run's row index (read off the runtime's threads).
         let wrote: Vec<(String, std::path::PathBuf)> = rows
             .iter()
-            .filter(|r| {
-                matches!(r.kind.as_str(), "create" | "update")
-                    && !matches!(r.run_kind.as_str(), "undo" | "held")
-            })
+            .filter(|r| wrote_a_record(&r.kind, &r.run_kind))
             .map(|r| (r.run_id.clone(), self.run_dir(&r.run_id)))
             .collect();
         let source_rows: std::collections::HashMap<String, crate::model::SourceRow> = match key {
@@ -142,7 +143,7 @@ impl Engine {
                         to: after.get(f).cloned().unwrap_or(Value::Null),
                     })
                     .collect();
-                let source_row = matches!(kind.as_str(), "create" | "update")
+                let source_row = wrote_a_record(&kind, &run_kind)
                     .then(|| source_rows.get(&run_id).cloned())
                     .flatten();
                 let short = run_id.get(..8).unwrap_or(&run_id).to_string();

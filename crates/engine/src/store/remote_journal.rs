@@ -194,18 +194,7 @@ impl Store {
         let key = rows.first().map(|r| r.try_get("object_key")).transpose()?;
         let changes = rows
             .iter()
-            .map(|r| {
-                Ok(super::CardChangeRow {
-                    run_id: r.try_get("run_id")?,
-                    task: r.try_get("task")?,
-                    kind: r.try_get("kind")?,
-                    at_ms: r.try_get("at")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
-                    run_kind: r.try_get("run_kind")?,
-                    fingerprint: r.try_get("fingerprint")?,
-                })
-            })
+            .map(super::CardChangeRow::read)
             .collect::<Result<Vec<_>>>()?;
         Ok((changes, key))
     }

@@ -317,20 +317,7 @@ impl Store {
         .bind(card_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CardChangeRow {
-                    run_id: r.try_get("run_id")?,
-                    task: r.try_get("task")?,
-                    kind: r.try_get("kind")?,
-                    at_ms: r.try_get("at")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
-                    run_kind: r.try_get("run_kind")?,
-                    fingerprint: r.try_get("fingerprint")?,
-                })
-            })
-            .collect()
+        rows.iter().map(CardChangeRow::read).collect()
     }
 }
 
@@ -348,6 +335,23 @@ pub struct CardChangeRow {
     pub run_kind: String,
     /// The source record's fingerprint, when a record was written.
     pub fingerprint: Option<String>,
+}
+
+impl CardChangeRow {
+    /// A row of a history query (the local journal's or the remote one's):
+    /// run_id, task, kind, at, before, after, run_kind, fingerprint.
+    pub(super) fn read(r: &sqlx::sqlite::SqliteRow) -> Result<CardChangeRow> {
+        Ok(CardChangeRow {
+            run_id: r.try_get("run_id")?,
+            task: r.try_get("task")?,
+            kind: r.try_get("kind")?,
+            at_ms: r.try_get("at")?,
+            before: r.try_get("before")?,
+            after: r.try_get("after")?,
+            run_kind: r.try_get("run_kind")?,
+            fingerprint: r.try_get("fingerprint")?,
+        })
+    }
 }
 
 impl Store {
@@ -373,14 +377,6 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         Ok(row)
-    }
-
-    pub async fn card_exists(&self, card_id: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM cards.datacards WHERE id = ?1")
-            .bind(card_id)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(n > 0)
     }
 }
 

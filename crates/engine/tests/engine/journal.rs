@@ -7,6 +7,44 @@ use provisio_engine::model::RunStatus;
 use crate::scripted::*;
 use crate::support::*;
 
+/// The person cards' last names, sorted.
+async fn last_names(engine: &provisio_engine::Engine) -> Vec<String> {
+    let mut names: Vec<String> = engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Connector parameters naming persons 1 and 2 with `prefix`.
+fn prefixed(prefix: &str) -> provisio_engine::model::ConnectorInput {
+    connector_input(&format!(
+        r#"{{"parameters": {{"ids": ["1", "2"], "prefix": "{prefix}"}}}}"#
+    ))
+}
+
+/// Task HR/Load loads persons 1 and 2 (N1, N2), then a bad day renames them
+/// (X1, X2): the task and the bad day's run.
+async fn a_bad_day(f: &Fixture) -> (String, provisio_engine::model::Run) {
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2"]}"#,
+        "{}",
+    )
+    .await;
+    run(&f.engine, &task).await;
+    f.engine.update_connector("HR", prefixed("X")).await.unwrap();
+    let bad = run(&f.engine, &task).await;
+    (task, bad)
+}
+
 #[tokio::test]
 async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_field_by_field() {
     let f = fresh().await;
@@ -297,37 +335,9 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
 #[tokio::test]
 async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "HR",
-        PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2"]}"#,
-        "{}",
-    )
-    .await;
-    run(&f.engine, &task).await;
-    let names = || async {
-        let mut v: Vec<String> = f
-            .engine
-            .datacards("person", None, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
-            .collect();
-        v.sort();
-        v
-    };
-    let prefix = |p: &str| {
-        connector_input(&format!(
-            r#"{{"parameters": {{"ids": ["1", "2"], "prefix": "{p}"}}}}"#
-        ))
-    };
-    f.engine.update_connector("HR", prefix("X")).await.unwrap();
-    let bad = run(&f.engine, &task).await;
+    let (task, bad) = a_bad_day(&f).await;
     f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
-    assert_eq!(names().await, ["N1", "N2"]);
+    assert_eq!(last_names(&f.engine).await, ["N1", "N2"]);
 
     let again = run(&f.engine, &task).await;
     assert_eq!(
@@ -337,15 +347,15 @@ async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
         again.counts
     );
     assert_eq!(
-        names().await,
+        last_names(&f.engine).await,
         ["N1", "N2"],
         "the bad source was not applied again"
     );
 
-    f.engine.update_connector("HR", prefix("Y")).await.unwrap();
+    f.engine.update_connector("HR", prefixed("Y")).await.unwrap();
     let fixed = run(&f.engine, &task).await;
     assert_eq!(fixed.counts.updated, 2);
-    assert_eq!(names().await, ["Y1", "Y2"]);
+    assert_eq!(last_names(&f.engine).await, ["Y1", "Y2"]);
 }
 
 /// An undo killed after its commit, before its run row was written: the
@@ -353,24 +363,7 @@ async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
 #[tokio::test]
 async fn an_undo_that_committed_just_before_its_process_died_is_shown_as_succeeded() {
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "HR",
-        PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2"]}"#,
-        "{}",
-    )
-    .await;
-    run(&f.engine, &task).await;
-    f.engine
-        .update_connector(
-            "HR",
-            connector_input(r#"{"parameters": {"ids": ["1", "2"], "prefix": "X"}}"#),
-        )
-        .await
-        .unwrap();
-    let bad = run(&f.engine, &task).await;
+    let (_, bad) = a_bad_day(&f).await;
     let undo = f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
     let undo_id = undo.undo_run_id.unwrap();
     let data = f.engine.data_dir().to_path_buf();
@@ -467,14 +460,7 @@ with open(args["expected_output_filename"], "w") as f:
     // Its turn over, the undo goes in: the rename is put back.
     let undone = f.engine.undo_run(&renamed.id, false, false, &[]).await.unwrap();
     assert!(undone.undo_run_id.is_some(), "{undone:?}");
-    let names: Vec<String> = f
-        .engine
-        .datacards("person", None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
-        .collect();
+    let names = last_names(&f.engine).await;
     assert!(names.iter().all(|n| n.starts_with('N')), "{names:?}");
 }
 
@@ -536,19 +522,7 @@ with open(args["expected_output_filename"], "w") as f:
     // Undoing the leak puts the names back; undoing that undo cannot put a secret back, even forced.
     let undo = f.engine.undo_run(&leaked.id, false, false, &[]).await.unwrap();
     let undo_id = undo.undo_run_id.unwrap();
-    let names = || async {
-        let mut v: Vec<String> = f
-            .engine
-            .datacards("person", None, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
-            .collect();
-        v.sort();
-        v
-    };
-    assert_eq!(names().await, ["N1", "N2"]);
+    assert_eq!(last_names(&f.engine).await, ["N1", "N2"]);
     let plan = f.engine.undo_run(&undo_id, true, false, &[]).await.unwrap();
     assert!(
         plan.steps.iter().all(|s| s
@@ -558,7 +532,11 @@ with open(args["expected_output_filename"], "w") as f:
         "{plan:?}"
     );
     f.engine.undo_run(&undo_id, false, true, &[]).await.unwrap();
-    assert_eq!(names().await, ["N1", "N2"], "no mask was written into a card");
+    assert_eq!(
+        last_names(&f.engine).await,
+        ["N1", "N2"],
+        "no mask was written into a card"
+    );
 }
 
 #[tokio::test]

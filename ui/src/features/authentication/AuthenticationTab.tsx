@@ -6,8 +6,7 @@ import { Confirm } from "../../components/Confirm";
 import { onRowControl } from "../../components/VirtualTable";
 import { choosePackage, ExportDialog, ImportDialog } from "../packages/Packages";
 import { connectorsQuery } from "../connectors/Overview";
-import { TYPE_LABEL } from "../../format";
-import { when } from "../../format";
+import { TYPE_LABEL, when } from "../../format";
 import { Field } from "../../components/Field";
 import { queryKeys } from "../../queryKeys";
 

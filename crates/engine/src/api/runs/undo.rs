@@ -142,14 +142,7 @@ impl Engine {
         }
         let cards: Vec<(CardAt, CardRef)> = rows
             .iter()
-            .map(|r| {
-                let at = CardAt {
-                    template: r.template.clone(),
-                    key_attribute: r.key_attribute.clone(),
-                    key: r.key.clone(),
-                };
-                (at, CardRef { id: r.card })
-            })
+            .map(|r| (CardAt::of(r), CardRef { id: r.card }))
             .collect();
         let now = tokio::task::spawn_blocking(move || -> Result<HashMap<i64, Map<String, Value>>> {
             let mut target = opener.open()?;
@@ -178,12 +171,7 @@ impl Engine {
                 }
                 s
             });
-            let at = CardAt {
-                template: row.template,
-                key_attribute: row.key_attribute,
-                key: row.key,
-            };
-            steps.extend(step.map(|s| (at, s)));
+            steps.extend(step.map(|s| (CardAt::of(&row), s)));
         }
         Ok((Some(name), steps))
     }
@@ -229,6 +217,16 @@ struct CardAt {
     template: String,
     key_attribute: String,
     key: String,
+}
+
+impl CardAt {
+    fn of(row: &crate::store::remote_journal::RemoteUndoRow) -> CardAt {
+        CardAt {
+            template: row.template.clone(),
+            key_attribute: row.key_attribute.clone(),
+            key: row.key.clone(),
+        }
+    }
 }
 
 /// One journal row as an undo reads it.

@@ -920,7 +920,8 @@ impl RowsOut {
         self.archive.write_all(json)?;
         self.at += json.len() as u64;
         self.archived += 1;
-        let id_hash = id.map(|id| hash(id.as_bytes()));
+        // The hash the row index is looked up by (the archive index keeps the same value).
+        let id_hash = id.map(files::SourceRows::id_hash);
         match (id_hash, self.previous.is_some()) {
             (Some(id), _) => self.rows.push((id, hash(json), at)),
             (None, true) => self.unkeyed.push(at),

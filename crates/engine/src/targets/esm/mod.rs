@@ -96,31 +96,47 @@ impl EsmTarget {
                 attributes.push(field);
             }
         }
-        for chunk in cards.chunks(KEYS_PER_LOOKUP) {
-            let filter = chunk
-                .iter()
-                .map(|c| format!("${key_attribute}$ = {}", eql_text(c.key)))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            for (id, values) in self.client.find_values(first.template, &filter, &attributes)? {
-                let Some(key) = values.get(key_attribute).and_then(first_text) else {
-                    continue;
-                };
-                let other_task = task_attribute
-                    .and_then(|a| values.get(a))
-                    .and_then(first_text)
-                    .is_some_and(|t| t != first.task_id);
-                // Two cards with one key (made outside this engine): the oldest is the one.
-                let entry = found.entry(key).or_insert((id, other_task));
-                if id < entry.0 {
-                    *entry = (id, other_task);
-                }
-                if !fields.is_empty() {
-                    before.insert(id, values);
-                }
+        let keys: Vec<&str> = cards.iter().map(|c| c.key).collect();
+        for (id, values) in self.find_by_keys(first.template, key_attribute, &keys, &attributes)? {
+            let Some(key) = values.get(key_attribute).and_then(first_text) else {
+                continue;
+            };
+            let other_task = task_attribute
+                .and_then(|a| values.get(a))
+                .and_then(first_text)
+                .is_some_and(|t| t != first.task_id);
+            // Two cards with one key (made outside this engine): the oldest is the one.
+            let entry = found.entry(key).or_insert((id, other_task));
+            if id < entry.0 {
+                *entry = (id, other_task);
+            }
+            if !fields.is_empty() {
+                before.insert(id, values);
             }
         }
         Ok((found, before))
+    }
+
+    /// The cards of `template` whose `key_attribute` holds one of `keys`,
+    /// with every value of `attributes`: one listing per [`KEYS_PER_LOOKUP`]
+    /// keys (the filter goes into the URL).
+    fn find_by_keys(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        keys: &[&str],
+        attributes: &[&str],
+    ) -> Result<Vec<(i64, serde_json::Map<String, Value>)>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(KEYS_PER_LOOKUP) {
+            let filter = chunk
+                .iter()
+                .map(|k| format!("${key_attribute}$ = {}", eql_text(k)))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            found.extend(self.client.find_values(template, &filter, attributes)?);
+        }
+        Ok(found)
     }
 }
 
@@ -341,27 +357,20 @@ impl LoadTarget for EsmTarget {
         attributes.extend(fields.iter().filter(|f| **f != key_attribute));
         let wanted: HashMap<i64, &str> = cards.iter().map(|(c, k)| (c.id, k.as_str())).collect();
         let mut out = HashMap::new();
-        for chunk in cards.chunks(KEYS_PER_LOOKUP) {
-            let mut keys: Vec<&str> = chunk.iter().map(|(_, k)| k.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let filter = keys
-                .iter()
-                .map(|k| format!("${key_attribute}$ = {}", eql_text(k)))
-                .collect::<Vec<_>>()
-                .join(" or ");
-            for (id, mut values) in self.client.find_values(template, &filter, &attributes)? {
-                if !wanted.contains_key(&id) {
-                    continue;
-                }
-                let key = values.get(key_attribute).and_then(first_text).unwrap_or_default();
-                if !fields.contains(&key_attribute) {
-                    values.remove(key_attribute);
-                }
-                self.read
-                    .insert(id, (key_attribute.to_string(), key, values.clone()));
-                out.insert(id, values);
+        let mut keys: Vec<&str> = cards.iter().map(|(_, k)| k.as_str()).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for (id, mut values) in self.find_by_keys(template, key_attribute, &keys, &attributes)? {
+            if !wanted.contains_key(&id) {
+                continue;
             }
+            let key = values.get(key_attribute).and_then(first_text).unwrap_or_default();
+            if !fields.contains(&key_attribute) {
+                values.remove(key_attribute);
+            }
+            self.read
+                .insert(id, (key_attribute.to_string(), key, values.clone()));
+            out.insert(id, values);
         }
         Ok(out)
     }
