@@ -9,7 +9,7 @@ import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
 import { when } from "../../format";
 import type { Open } from "../../navigation";
-import { queryKeys } from "../../queryKeys";
+import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
 const STATUSES: RunStatus[] = ["running", "succeeded", "failed", "interrupted", "stopped", "skipped"];
 
@@ -234,7 +234,8 @@ function UndoRun({ runId }: { runId: string }) {
   const plan = useQuery({ queryKey: queryKeys.runs.undoPlan(runId), queryFn: () => api.undoRun(runId, true, false), enabled: asked });
   const apply = useMutation({
     mutationFn: () => api.undoRun(runId, false, false),
-    onSuccess: () => void client.invalidateQueries({ queryKey: queryKeys.runs.history() }),
+    // The undo is a run of its own and changes cards: history, the Data tab and the task's last run show it.
+    onSuccess: () => void invalidate(client, ...runKeys()),
   });
   const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
   if (!asked) {
@@ -245,24 +246,29 @@ function UndoRun({ runId }: { runId: string }) {
     );
   }
   const steps = plan.data?.steps ?? [];
+  // A plan with no step: every card already holds its values from before.
+  const nothing = plan.data !== undefined && steps.length === 0;
+  const cards = (n: number) => `${n} card${n === 1 ? "" : "s"}`;
+  const conflicts = steps.filter((s) => s.conflict).length;
   return (
     <Confirm
       title="Undo this run"
-      action={apply.data ? "Close" : prod && !sure ? "Undo in production…" : "Undo"}
+      action={apply.data || nothing ? "Close" : prod && !sure ? "Undo in production…" : "Undo"}
       onCancel={() => setAsked(false)}
       onConfirm={() => {
-        if (apply.data) setAsked(false);
+        if (apply.data || nothing) setAsked(false);
         else if (prod && !sure) setSure(true);
         else apply.mutate();
       }}
     >
       {plan.isPending && <p>Reading the journal…</p>}
       {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
-      {plan.data && (
+      {nothing && <p role="status">Every card this run changed holds its values from before already: there is nothing to undo.</p>}
+      {plan.data && !nothing && (
         <>
           <p>
-            Undoing this run of {plan.data.task} changes {steps.filter((s) => !s.conflict).length} cards back
-            {steps.some((s) => s.conflict) ? `; ${steps.filter((s) => s.conflict).length} conflicting cards are skipped` : ""}:
+            Undoing this run of {plan.data.task} changes {cards(steps.filter((s) => !s.conflict).length)} back
+            {conflicts > 0 ? `; ${cards(conflicts)} in conflict ${conflicts === 1 ? "is" : "are"} skipped` : ""}:
           </p>
           <ul className="undo-plan" data-testid="undo-plan">
             {steps.slice(0, 50).map((s) => (

@@ -46,6 +46,23 @@ describe("a run's detail", () => {
     expect(screen.queryByRole("button", { name: "Undo this run…" }), "a failed run that wrote nothing").toBeNull();
   });
 
+  it("says there is nothing to undo when every card already holds its values from before", async () => {
+    const calls: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
+      run_log: () => "",
+      undo_run: (args) => {
+        calls.push(args);
+        return { run_id: "r1", task: "HR/Nightly", dry_run: true, steps: [], undo_run_id: null };
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
+    await screen.findByText(/there is nothing to undo/);
+    fireEvent.click(screen.getByRole("button", { name: "Close" }));
+    expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);
+    expect(screen.queryByRole("dialog")).toBeNull();
+  });
+
   it("offers to undo a failed run whose confirmed writes the journal holds (a remote target keeps them)", async () => {
     const asked: unknown[] = [];
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
@@ -81,6 +98,7 @@ describe("a run's detail", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
     const plan = await screen.findByTestId("undo-plan");
     expect(plan.textContent).toContain("Card 7: set back — last_name: X → Doe");
+    expect(screen.getByText(/changes 1 card back; 1 card in conflict is skipped/)).toBeTruthy();
     expect(plan.textContent).toContain("conflict: changed again since: last_name");
     expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);
     fireEvent.click(screen.getByRole("button", { name: "Undo in production…" }));
