@@ -520,12 +520,13 @@ test("a failing run raises an alert: the Alerts button opens the list, and Ackno
   await driver.click(await driver.byName("Close"));
 });
 
-test("a run over its update limit holds its removals; the alert's review applies them once", async () => {
+test("a run over its update limit holds what took it over; the alert's review applies it once", async () => {
   const script = join(dataDir, "people.py");
   writeFileSync(
     script,
     "import json, common_subroutines_efecte_library as sdk\na = sdk.initialize_script()\nids = a['connector_parameters']['ids']\n" +
-      "json.dump([{'id': i, 'name': 'N' + i} for i in ids], open(a['expected_output_filename'], 'w'))\n",
+      "prefix = a['connector_parameters'].get('prefix', 'N')\n" +
+      "json.dump([{'id': i, 'name': prefix + i} for i in ids], open(a['expected_output_filename'], 'w'))\n",
   );
   provisio("script", "add", script, "--kind", "scheduled");
   const connector = join(dataDir, "people.json");
@@ -544,33 +545,37 @@ test("a run over its update limit holds its removals; the alert's review applies
   );
   provisio("task", "create", "--connector", "People", "--file", task);
   provisio("task", "run", "People/Nightly", "--wait", "--approve");
-  // Two people leave the source: two removals over a limit of one are held, not applied.
-  writeFileSync(connector, '{ "parameters": { "ids": ["1"] } }');
+  // A bad day: two people renamed and one gone, three changes over a limit of one. The renames
+  // take the run over, so they are held with the removal, not applied.
+  writeFileSync(connector, '{ "parameters": { "ids": ["1", "2"], "prefix": "M" } }');
   provisio("connector", "update", "People", "--file", connector);
   const held = JSON.parse(provisio("--json", "task", "run", "People/Nightly", "--wait"));
-  assert.equal(held.counts.held, 2);
+  assert.equal(held.counts.held, 3);
+  assert.equal(held.counts.updated, 0);
 
   await driver.click(await driver.byName("Alerts"));
   const [review] = await driver.until(
-    () => driver.cmd("POST", "/elements", { using: "xpath", value: "//button[starts-with(@aria-label, 'Review held removals of alert')]" }),
+    () => driver.cmd("POST", "/elements", { using: "xpath", value: "//button[starts-with(@aria-label, 'Review held changes of alert')]" }),
     (found) => found.length === 1,
     { what: "the held alert's review", timeoutMs: 40000 },
   );
   await driver.click(Object.values(review)[0]);
-  await driver.waitForX("//div[@role='dialog' and @aria-label='Apply held removals']");
-  await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "2\n3", { what: "the held removals listed" });
-  await shot("held-removals");
+  await driver.waitForX("//div[@role='dialog' and @aria-label='Apply held changes']");
+  await driver.until(() => contents("[data-testid=held-changed]"), (t) => t.length === 1 && t[0] === "1\n2", { what: "the held changed cards listed" });
+  await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "3", { what: "the held removal listed" });
+  await shot("held-changes");
   // The button, not the dialog that bears the same name.
-  await driver.click((await driver.waitForX("//button[normalize-space()='Apply held removals']"))[0]);
-  await driver.until(() => contents("[role=status]"), (t) => t.some((x) => /^Applied: run \S+ marked 2 cards removed\.$/.test(x)), { what: "applied" });
+  await driver.click((await driver.waitForX("//button[normalize-space()='Apply held changes']"))[0]);
+  await driver.until(() => contents("[role=status]"), (t) => t.some((x) => /^Applied: run \S+ changed 2 cards and marked 1 card removed\.$/.test(x)), { what: "applied" });
   // The dialog's Close (the last in the page, on top), then the list's.
   for (let i = 0; i < 2; i++) {
     const open = await driver.cmd("POST", "/elements", { using: "xpath", value: "//button[normalize-space()='Close']" });
     if (open.length) await driver.click(Object.values(open[open.length - 1])[0]);
   }
-  // Applied once, as a run of its own that marked both removed; nothing is held any more.
+  // Applied once, as a run of its own that renamed both and marked one removed; nothing is held any more.
   const history = JSON.parse(provisio("--json", "task", "history", "People/Nightly"));
-  assert.equal(history[0].counts.removed, 2);
+  assert.equal(history[0].counts.removed, 1);
+  assert.equal(history[0].counts.updated, 2);
   assert.doesNotMatch(provisio("run", "show", held.id), /apply-held/);
   assert.equal(history[0].kind, "held", "applying is a run of its own");
 });

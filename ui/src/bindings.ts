@@ -652,6 +652,8 @@ export type PlannedChanges = {
 	removals: number | null,
 	/**  The first object ids the run would mark removed. */
 	removed_object_ids: string[],
+	/**  The first object ids of the changed cards a run held (`on_limit: hold_excess`). */
+	changed_object_ids: string[],
 };
 
 /**  What the Settings tab's "Check" shows about an interpreter. */
@@ -724,7 +726,7 @@ export type RunCounts = {
 	failed: number,
 	/**  Cards that carried another task's id and now carry this one's. */
 	takeovers: number,
-	/**  Removals held for approval (`on_limit: hold_excess`), not applied. */
+	/**  Removals and changed cards held for approval (`on_limit: hold_excess`), not applied. */
 	held?: number,
 };
 
@@ -738,7 +740,7 @@ export type RunFile = {
 export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "plan" | "changes" | "blocked" | 
 /**  Cards the target refused, with reasons. */
 "failed" | 
-/**  Removals held over the update limit, waiting for approval. */
+/**  What a run held over the update limit, waiting for approval. */
 "held";
 
 /**  A run of a scheduled task, or an event task's invocation. */

@@ -154,7 +154,7 @@ pub enum RunCommand {
         #[arg(long = "card", value_name = "ID")]
         cards: Vec<i64>,
     },
-    /// Apply once the removals a run held over its update limit (task setting on_limit: hold_excess)
+    /// Apply once what a run held over its update limit (task setting on_limit: hold_excess)
     ApplyHeld { run_id: String },
     /// Execute a run recorded by `task run` without --wait (used internally)
     #[command(hide = true)]

@@ -41,8 +41,11 @@ pub struct BlockedFacts {
     pub values: Vec<(String, String)>,
 }
 
-/// The removals a run held over its update limit ([`HeldFile`]).
+/// What a run held over its update limit ([`HeldFile`]).
 pub const HELD: &str = "held.json";
+/// The changed cards a run held over its update limit, with their values
+/// (see `pipeline::held`).
+pub const HELD_CHANGES: &str = "held-changes.spill";
 /// Cards a remote target refused, each with its reason.
 pub const FAILED: &str = "failed.txt";
 /// Present when someone asked the run to stop (any process may write it).
@@ -60,7 +63,7 @@ pub const SCRIPT_PID: &str = "script.pid";
 
 /// The files a run left that a user is shown (`run show`, the run detail).
 pub fn list(dir: &Path) -> Vec<RunFile> {
-    const SHOWN: [(&str, RunFileKind); 10] = [
+    const SHOWN: [(&str, RunFileKind); 11] = [
         (ARGS, RunFileKind::Args),
         (OUTPUT, RunFileKind::Output),
         (ERROR, RunFileKind::Error),
@@ -71,6 +74,7 @@ pub fn list(dir: &Path) -> Vec<RunFile> {
         (BLOCKED, RunFileKind::Blocked),
         (FAILED, RunFileKind::Failed),
         (HELD, RunFileKind::Held),
+        (HELD_CHANGES, RunFileKind::Held),
     ];
     SHOWN
         .iter()
@@ -103,17 +107,36 @@ pub struct PlanFile {
     pub changes_file: String,
 }
 
-/// The removals a run held over its update limit (`on_limit: hold_excess`),
-/// and, once a person approved them, the run that applied them.
+/// What a run held over its update limit (`on_limit: hold_excess`): its
+/// removals, and its changed cards when those took it over (their values in
+/// [`HELD_CHANGES`]); once a person approved them, the run that applied them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldFile {
     pub reason: String,
     /// (card id, object id) of every held removal.
     pub removals: Vec<(i64, String)>,
+    /// How many changed cards were held ([`HELD_CHANGES`] has them).
+    #[serde(default)]
+    pub updates: u64,
     pub applied_by: Option<String>,
 }
 
+/// What a run held, in words: `2 changed cards and 1 removal`.
+pub fn held_what(updates: u64, removals: u64) -> String {
+    let count = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    match (updates, removals) {
+        (0, r) => count(r, "removal"),
+        (u, 0) => count(u, "changed card"),
+        (u, r) => format!("{} and {}", count(u, "changed card"), count(r, "removal")),
+    }
+}
+
 impl HeldFile {
+    /// What it holds, in words ([`held_what`]).
+    pub fn what(&self) -> String {
+        held_what(self.updates, self.removals.len() as u64)
+    }
+
     pub fn read(dir: &Path) -> Option<HeldFile> {
         std::fs::read(dir.join(HELD))
             .ok()

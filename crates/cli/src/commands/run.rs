@@ -33,14 +33,21 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
             let count = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_else(|| "not planned".into());
             printer.emit(&plan, || {
                 let mut out = format!(
-                    "run {} of {} stopped before loading: {}\nnew: {}\nchanged: {}\nmarked removed: {}",
+                    "run {} of {} {}: {}\nnew: {}\nchanged: {}\nmarked removed: {}",
                     plan.run_id,
                     plan.task,
+                    match plan.help {
+                        InterruptionHelp::ApplyHeld => "loaded the rest and held",
+                        _ => "stopped before loading",
+                    },
                     plan.reason,
                     count(plan.new),
                     count(plan.changed),
                     count(plan.removals)
                 );
+                for id in &plan.changed_object_ids {
+                    out.push_str(&format!("\n  changed: {id}"));
+                }
                 for id in &plan.removed_object_ids {
                     out.push_str(&format!("\n  removed: {id}"));
                 }
@@ -137,7 +144,7 @@ fn help_hint(help: InterruptionHelp, run_id: &str, task: &str) -> String {
             format!("correct what it says, then run it again with `provisio task run {task}`")
         }
         InterruptionHelp::ApplyHeld => format!(
-            "removals were held over the update limit: review them with `provisio run plan {run_id}`, \
+            "changes were held over the update limit: review them with `provisio run plan {run_id}`, \
              apply them once with `provisio run apply-held {run_id}`"
         ),
     }

@@ -629,6 +629,13 @@ fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held(
         (plan["help"].as_str(), plan["removals"].as_u64()),
         (Some("apply_held"), Some(2))
     );
+    let plan = cli.ok(&["run", "plan", id]);
+    assert!(
+        plan.starts_with(&format!(
+            "run {id} of HR/Load loaded the rest and held: 2 removals would take"
+        )) && plan.contains("\n  removed: "),
+        "{plan}"
+    );
 
     let applied = cli.json(&["run", "apply-held", id]);
     assert_eq!(
@@ -644,7 +651,7 @@ fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held(
         .count();
     assert_eq!(removed, 2);
     let err = cli.fails(&["run", "apply-held", id]);
-    assert!(err.contains("were applied already"), "{err}");
+    assert!(err.contains("was applied already"), "{err}");
 }
 
 /// kill -9 at random points of `run undo`: the undo sets every card back or

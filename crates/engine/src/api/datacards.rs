@@ -150,8 +150,11 @@ impl Engine {
                 let reason = match (run_kind.as_str(), kind.as_str()) {
                     ("undo", "remove") => format!("marked removed by undo run {short}"),
                     ("undo", _) => format!("set back by undo run {short}"),
-                    ("held", _) => format!(
+                    ("held", "remove") => format!(
                         "marked removed by run {short}, which applied removals held over the update limit once approved"
+                    ),
+                    ("held", _) => format!(
+                        "changed by run {short}, which applied changes held over the update limit once approved"
                     ),
                     ("event", "remove") => format!("removed by event task invocation {short}"),
                     ("event", _) => format!("written by event task invocation {short}"),

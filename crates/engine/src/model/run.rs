@@ -153,7 +153,7 @@ pub enum RunFileKind {
     Blocked,
     /// Cards the target refused, with reasons.
     Failed,
-    /// Removals held over the update limit, waiting for approval.
+    /// What a run held over the update limit, waiting for approval.
     Held,
 }
 
@@ -210,7 +210,7 @@ pub struct RunCounts {
     pub failed: u64,
     /// Cards that carried another task's id and now carry this one's.
     pub takeovers: u64,
-    /// Removals held for approval (`on_limit: hold_excess`), not applied.
+    /// Removals and changed cards held for approval (`on_limit: hold_excess`), not applied.
     #[serde(default)]
     pub held: u64,
 }

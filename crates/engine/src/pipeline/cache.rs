@@ -34,6 +34,8 @@ pub struct Slot {
     pub cached: bool,
     /// A record with this id was blocked this run.
     pub blocked: bool,
+    /// Its card's removal is held for approval: the cache keeps what it knew.
+    pub held: bool,
 }
 
 /// Keys are already hashes: use them as they are.
@@ -240,6 +242,21 @@ fn merge(base: &[(u64, u64, i64)], changes: &[(u64, u64, i64)], drop_removed: bo
     out
 }
 
+/// The stored cache `row` with `changes` (sorted by id) applied: the bytes
+/// to store, and whether they are a delta on top of the entries stored whole.
+pub fn patched(row: &crate::store::CacheRow, changes: &[(u64, u64, i64)]) -> (Vec<u8>, bool) {
+    let slots = slots_of(Some(row), false);
+    let (entries, delta) = match slots.delta_base.as_ref().and_then(|base| base.next(changes)) {
+        Some(delta) => (delta, true),
+        None => (merge(&slots.kept, changes, true), false),
+    };
+    let mut out = Vec::with_capacity(entries.len() * ENTRY_SIZE);
+    for (key, hash, card) in entries {
+        encode_entry(&mut out, key, hash, card);
+    }
+    (out, delta)
+}
+
 /// The task's stored cache, if it was made with the task's current mappings.
 pub async fn current(
     store: &crate::store::Store,
@@ -379,6 +396,43 @@ mod tests {
         assert_eq!(
             slots.untouched().collect::<Vec<_>>(),
             [(1, 10, 100), (3, 30, 300)]
+        );
+    }
+
+    #[test]
+    fn applied_changes_patch_the_stored_cache_as_a_delta_or_whole() {
+        let whole: Vec<(u64, u64, i64)> = (1..=16).map(|i| (i, i * 10, i as i64 * 100)).collect();
+        let row = crate::store::CacheRow {
+            mappings_hash: "m".into(),
+            entries: blob(&whole),
+            delta: blob(&[(3, 31, 300)]),
+            last_successful_extract: None,
+        };
+        let read = |entries: Vec<u8>, delta: bool| {
+            let row = crate::store::CacheRow {
+                entries: if delta {
+                    row.entries.clone()
+                } else {
+                    entries.clone()
+                },
+                delta: if delta { entries } else { Vec::new() },
+                ..row.clone()
+            };
+            slots_of(Some(&row), false).untouched().collect::<Vec<_>>()
+        };
+        // One change on 16 entries: a delta, merged with the one stored.
+        let (entries, delta) = patched(&row, &[(4, 41, 400)]);
+        assert!(delta);
+        let seen = read(entries, delta);
+        assert_eq!((seen[2], seen[3], seen.len()), ((3, 31, 300), (4, 41, 400), 16));
+        // Many: written whole, with the stored delta folded in.
+        let many: Vec<(u64, u64, i64)> = (5..=9).map(|i| (i, i * 11, i as i64 * 100)).collect();
+        let (entries, delta) = patched(&row, &many);
+        assert!(!delta);
+        let seen = read(entries, delta);
+        assert_eq!(
+            (seen[2], seen[4], seen[15]),
+            ((3, 31, 300), (5, 55, 500), (16, 160, 1600))
         );
     }
 }

@@ -24,20 +24,39 @@ pub fn refusal(limits: &Limits, planned: &Planned, approved: bool) -> Option<Str
     refusal_case(limits, planned, approved).map(|(_, why, _)| why)
 }
 
-/// Whether the run loads its new and changed cards and holds its removals
-/// for approval instead of being refused (`on_limit: hold_excess`): only
-/// when the removals are what takes the changes over the update limit; a
-/// run whose new and changed cards alone exceed it is refused as before.
-pub fn holds_removals(limits: &Limits, planned: &Planned, approved: bool) -> bool {
-    let Some(limit) = limits.update_limit else {
-        return false;
-    };
-    limits.on_limit == OnLimit::HoldExcess
-        && !limits.override_update_limit
-        && !approved
-        && planned.removals > 0
-        && planned.creates + planned.updates + planned.removals > limit
-        && planned.creates + planned.updates <= limit
+/// What a run over its update limit holds for a person's approval instead
+/// of being refused (`on_limit: hold_excess`), the rest loading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Excess {
+    /// The removals take the run over the limit: they wait; new and changed cards load.
+    Removals,
+    /// The changed cards take it over: they wait with the removals; new cards load.
+    /// All of them, not the part past the limit: which records came first in
+    /// a file is no reason to load a mass change halfway.
+    ChangesAndRemovals,
+}
+
+/// What the run holds (see [`Excess`]), or `None`: within the limit, the
+/// manual's behaviour (`interrupt`), approved, or new cards alone over the
+/// limit (then there is nothing suspicious to set apart: it is refused).
+pub fn excess(limits: &Limits, planned: &Planned, approved: bool) -> Option<Excess> {
+    let limit = limits.update_limit?;
+    let holding = limits.on_limit == OnLimit::HoldExcess && !limits.override_update_limit && !approved;
+    let Planned {
+        creates,
+        updates,
+        removals,
+        ..
+    } = *planned;
+    if !holding || creates + updates + removals <= limit {
+        None
+    } else if creates + updates <= limit {
+        Some(Excess::Removals)
+    } else if creates <= limit {
+        Some(Excess::ChangesAndRemovals)
+    } else {
+        None
+    }
 }
 
 /// [`refusal`] with the limit that refused.
@@ -129,20 +148,35 @@ mod tests {
     }
 
     #[test]
-    fn hold_excess_holds_removals_only_when_they_are_what_exceeds_the_limit() {
+    fn hold_excess_holds_the_kind_of_change_that_takes_the_run_over_the_limit() {
         let hold = |update: u64| Limits {
             on_limit: OnLimit::HoldExcess,
             ..limits(None, Some(update), false)
         };
         // 3 new + 2 changed fit a limit of 5; the 1 removal takes it over: held.
-        assert!(holds_removals(&hold(5), &PLANNED, false));
+        assert_eq!(excess(&hold(5), &PLANNED, false), Some(Excess::Removals));
         // Within the limit: nothing to hold.
-        assert!(!holds_removals(&hold(6), &PLANNED, false));
-        // New and changed alone exceed it: refused as the manual says.
-        assert!(!holds_removals(&hold(4), &PLANNED, false));
-        // Approved, or the manual's default: no holding.
-        assert!(!holds_removals(&hold(5), &PLANNED, true));
-        assert!(!holds_removals(&limits(None, Some(5), false), &PLANNED, false));
+        assert_eq!(excess(&hold(6), &PLANNED, false), None);
+        // The changed cards take it over: they wait with the removal, the 3 new load.
+        assert_eq!(
+            excess(&hold(4), &PLANNED, false),
+            Some(Excess::ChangesAndRemovals)
+        );
+        assert_eq!(
+            excess(&hold(3), &PLANNED, false),
+            Some(Excess::ChangesAndRemovals)
+        );
+        // New cards alone exceed it: refused as the manual says.
+        assert_eq!(excess(&hold(2), &PLANNED, false), None);
+        assert!(refusal(&hold(2), &PLANNED, false).is_some());
+        // Approved, overridden, or the manual's default: no holding.
+        assert_eq!(excess(&hold(5), &PLANNED, true), None);
+        let overridden = Limits {
+            override_update_limit: true,
+            ..hold(5)
+        };
+        assert_eq!(excess(&overridden, &PLANNED, false), None);
+        assert_eq!(excess(&limits(None, Some(5), false), &PLANNED, false), None);
     }
 
     const PLANNED: Planned = Planned {

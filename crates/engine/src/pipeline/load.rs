@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::held::HeldChanges;
 use super::plan::{loadable, open_output, plan_changes, Plan};
 use super::report::record_extract;
 use super::sink::Sink;
@@ -270,27 +271,18 @@ pub(super) fn load(
         updates: plan.updates,
         removals: candidates.len() as u64,
     };
-    // `on_limit: hold_excess`: the rest loads; the removals wait for a person.
-    let held = if guard::holds_removals(&task.limits, &planned, inputs.approved) {
-        let held = std::mem::take(&mut candidates);
-        let limit = task.limits.update_limit.unwrap_or_default();
-        crate::run_folder::HeldFile {
-            reason: format!(
-                "{} removals would take the run's {} changes over the update limit of {limit}; \
-                 they are held until a person approves them",
-                held.len(),
-                plan.creates + plan.updates + held.len() as u64,
-            ),
-            removals: held.iter().map(|(card, key)| (card.id, key.clone())).collect(),
-            applied_by: None,
-        }
-        .write(&inputs.dir)
-        .map_err(|e| Halt::io("cannot keep the held removals in", &inputs.dir, e))?;
-        held.len() as u64
-    } else {
-        0
+    // `on_limit: hold_excess`: the rest loads; what took the run over the limit waits for a person.
+    let excess = guard::excess(&task.limits, &planned, inputs.approved);
+    let held_removals = match excess {
+        Some(_) => std::mem::take(&mut candidates),
+        None => Vec::new(),
     };
-    let refusal = (held == 0)
+    let mut held_changes = match excess {
+        Some(guard::Excess::ChangesAndRemovals) => Some(HeldChanges::create(&inputs.dir)?),
+        _ => None,
+    };
+    let refusal = excess
+        .is_none()
         .then(|| guard::refusal_case(&task.limits, &planned, inputs.approved))
         .flatten();
     if let Some((case, reason, facts)) = refusal {
@@ -319,7 +311,6 @@ pub(super) fn load(
     let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
     let key_attribute = shape.key_attribute().to_string();
     let mut counts = plan.counts.clone();
-    counts.held = held;
     let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
     // Whole lines, about 1 MB at a time, so the target can write many cards per statement.
     let mut batch = Vec::with_capacity(1 << 20);
@@ -345,6 +336,10 @@ pub(super) fn load(
             let Some(slot) = plan.slots.get(&id).filter(|s| loadable(s)) else {
                 continue;
             };
+            if let Some(held) = held_changes.as_mut().filter(|_| changed(slot)) {
+                held.hold(id, slot.card, slot.new_hash, line)?;
+                continue;
+            }
             changes.push(Change {
                 id,
                 known: slot.cached.then_some(slot.card),
@@ -364,8 +359,57 @@ pub(super) fn load(
             return Err(stopped_in_load());
         }
     }
+    if let Some(excess) = excess {
+        let held_updates = match held_changes {
+            Some(held) => held.finish()?,
+            None => Vec::new(),
+        };
+        // The cache keeps what the held cards held before: until a person
+        // applies them, the next run plans them again (and a card whose
+        // removal is held is still there, as the cache knew it).
+        for id in &held_updates {
+            if let Some(slot) = plan.slots.get_mut(id) {
+                slot.new_hash = slot.cached_hash;
+            }
+        }
+        for (_, key) in &held_removals {
+            if let Some(slot) = plan.slots.get_mut(&cache::key_hash(key)) {
+                slot.held = true;
+            }
+        }
+        let limit = task.limits.update_limit.unwrap_or_default();
+        let total = plan.creates + plan.updates + held_removals.len() as u64;
+        let held_what = crate::run_folder::held_what(held_updates.len() as u64, held_removals.len() as u64);
+        let reason = format!(
+            "{held_what} would take the run's {total} changes over the update limit of {limit}; \
+             they are held until a person approves them{}",
+            match (excess, plan.creates) {
+                (guard::Excess::Removals, _) | (_, 0) => String::new(),
+                (_, 1) => " (the new card was loaded)".into(),
+                (_, n) => format!(" (the {n} new cards were loaded)"),
+            },
+        );
+        crate::run_folder::HeldFile {
+            reason,
+            removals: held_removals
+                .iter()
+                .map(|(card, key)| (card.id, key.clone()))
+                .collect(),
+            updates: held_updates.len() as u64,
+            applied_by: None,
+        }
+        .write(&inputs.dir)
+        .map_err(|e| Halt::io("cannot keep what the run held in", &inputs.dir, e))?;
+        plan.held_updates = held_updates.len() as u64;
+        counts.held = held_removals.len() as u64 + plan.held_updates;
+    }
     mark_removals(target, query.as_ref(), &candidates, &mut counts)?;
     finish_load(target, inputs, &mut plan, counts, run, stopped)
+}
+
+/// A card the cache knew, with other values now.
+fn changed(slot: &Slot) -> bool {
+    slot.cached && slot.cached_hash != slot.new_hash
 }
 
 /// Marks the candidates removed (a full run with removal settings), counting them.
@@ -411,7 +455,7 @@ pub(super) fn finish_load(
     let entry = |slot: &Slot| -> Option<(u64, i64)> {
         if loadable(slot) {
             Some((slot.new_hash, slot.card))
-        } else if slot.cached && (incremental || slot.occurrences > 0 || slot.blocked) {
+        } else if slot.cached && (incremental || slot.occurrences > 0 || slot.blocked || slot.held) {
             // Not loaded this time but still known: keep what was written before.
             Some((slot.cached_hash, slot.card))
         } else {
@@ -509,14 +553,7 @@ pub(super) fn finish_load(
         counts.unchanged,
         counts.removed,
         counts.failed,
-        if counts.held > 0 {
-            format!(
-                "; {} removals held over the update limit, waiting for approval",
-                counts.held
-            )
-        } else {
-            String::new()
-        },
+        held_words(counts.held - plan.held_updates, plan.held_updates),
         if counts.takeovers > 0 {
             format!(
                 "; {} cards taken over from other tasks (the last writer's task id stands)",
@@ -545,6 +582,17 @@ pub(super) fn finish_load(
     target.commit().map_err(Halt::failed_in(RunStage::Load))?;
     tracing::debug!(ms = committing.elapsed().as_millis() as u64, "load committed");
     Ok(run)
+}
+
+/// What a run held over its update limit, as its load line ends.
+fn held_words(removals: u64, updates: u64) -> String {
+    if removals + updates == 0 {
+        return String::new();
+    }
+    format!(
+        "; {} held over the update limit, waiting for approval",
+        crate::run_folder::held_what(updates, removals)
+    )
 }
 
 /// Set (to anything) only by `cargo bench --bench pipeline`: loads write no

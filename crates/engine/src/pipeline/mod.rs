@@ -16,6 +16,7 @@
 
 pub mod cache;
 pub mod guard;
+pub mod held;
 pub use crate::json_array;
 mod load;
 mod plan;

@@ -19,6 +19,8 @@ pub(super) struct Plan {
     pub(super) counts: RunCounts,
     pub(super) creates: u64,
     pub(super) updates: u64,
+    /// Of the updates, those held over the update limit (`on_limit: hold_excess`).
+    pub(super) held_updates: u64,
 }
 
 /// Opens the script's output for pass one; never waits (see [`crate::platform::open_regular`]).
@@ -339,6 +341,7 @@ impl Apply {
             counts: self.counts,
             creates,
             updates,
+            held_updates: 0,
         })
     }
 }

@@ -8,7 +8,7 @@ use crate::error::{EngineError, Result};
 use crate::model::Run;
 
 /// A task's cache row.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct CacheRow {
     pub mappings_hash: String,
     /// The cache as last written whole, then the changes since (both sorted

@@ -20,6 +20,22 @@ async fn last_names(engine: &provisio_engine::Engine) -> Vec<String> {
     names
 }
 
+/// (employee_id, last_name, accountStatus) of the person cards, sorted.
+async fn people(engine: &provisio_engine::Engine) -> Vec<(String, String, String)> {
+    let mut v: Vec<(String, String, String)> = engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| {
+            let s = |k: &str| c.data[k].as_str().unwrap_or("").to_string();
+            (s("employee_id"), s("last_name"), s("accountStatus"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
 /// Connector parameters naming persons 1 and 2 with `prefix`.
 fn prefixed(prefix: &str) -> provisio_engine::model::ConnectorInput {
     connector_input(&format!(
@@ -559,21 +575,6 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         .await
         .unwrap();
     assert_eq!(first.counts.created, 5);
-    let status_of = || async {
-        let mut v: Vec<(String, String, String)> = f
-            .engine
-            .datacards("person", None, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| {
-                let s = |k: &str| c.data[k].as_str().unwrap_or("").to_string();
-                (s("employee_id"), s("last_name"), s("accountStatus"))
-            })
-            .collect();
-        v.sort();
-        v
-    };
 
     // A bad day: 3 people missing from the source and 2 renamed: 5 changes over a limit of 2.
     // The 2 renames fit the limit and load; the 3 removals are held.
@@ -604,7 +605,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         "{:?}",
         bad_day.load
     );
-    let now = status_of().await;
+    let now = people(&f.engine).await;
     assert!(
         now.iter().all(|(_, _, status)| status.is_empty()),
         "nobody removed yet: {now:?}"
@@ -630,7 +631,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         (applied.kind, applied.status, applied.counts.removed),
         (RunKind::Held, RunStatus::Succeeded, 3)
     );
-    let now = status_of().await;
+    let now = people(&f.engine).await;
     assert_eq!(
         now.iter()
             .filter(|(_, _, s)| s == "5 - Removed")
@@ -645,7 +646,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         "{alerts:?}"
     );
     let again = f.engine.apply_held(&bad_day.id).await.unwrap_err().to_string();
-    assert!(again.contains("were applied already, by run"), "{again}");
+    assert!(again.contains("was applied already, by run"), "{again}");
     let three = f
         .engine
         .datacards("person", None, 10)
@@ -693,4 +694,167 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         "{refused}"
     );
     assert_eq!(f.engine.apply_held(&newer.id).await.unwrap().counts.removed, 1);
+}
+
+#[tokio::test]
+async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_until_a_person_applies_them() {
+    use provisio_engine::model::RunKind;
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
+            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(first.counts.created, 5);
+    let named = |people: &[(String, String, String)]| -> Vec<String> {
+        people
+            .iter()
+            .map(|(_, name, status)| format!("{name}{status}"))
+            .collect()
+    };
+    let renamed_by = |prefix: &str| {
+        connector_input(&format!(
+            r#"{{"parameters": {{"ids": ["1", "2", "3", "4", "6"], "prefix": "{prefix}"}}}}"#
+        ))
+    };
+
+    // A mapping gone wrong renames everyone on the day a newcomer (6) arrives and 5 leaves:
+    // 4 changed, 1 new, 1 removal over a limit of 2. The newcomer loads; the rest waits.
+    f.engine.update_connector("HR", renamed_by("M")).await.unwrap();
+    let bad_day = run(&f.engine, &task).await;
+    assert_eq!(bad_day.status, RunStatus::Succeeded, "{:?}", bad_day.load);
+    let c = &bad_day.counts;
+    assert_eq!((c.created, c.updated, c.removed, c.held), (1, 0, 0, 5));
+    let info = bad_day.load.info.clone().unwrap_or_default();
+    assert!(
+        info.contains("4 changed cards and 1 removal held over the update limit, waiting for approval"),
+        "{info}"
+    );
+    assert_eq!(
+        named(&people(&f.engine).await),
+        ["N1", "N2", "N3", "N4", "N5", "M6"]
+    );
+    let plan = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
+    assert_eq!(
+        (
+            plan.changed,
+            plan.removals,
+            plan.changed_object_ids.clone(),
+            plan.removed_object_ids.clone()
+        ),
+        (
+            Some(4),
+            Some(1),
+            vec!["1".to_string(), "2".into(), "3".into(), "4".into()],
+            vec!["5".to_string()]
+        )
+    );
+    assert!(
+        plan.reason.starts_with(
+            "4 changed cards and 1 removal would take the run's 6 changes over the update limit of 2"
+        ) && plan.reason.ends_with("(the new card was loaded)"),
+        "{}",
+        plan.reason
+    );
+
+    // Not applied, and the file is fixed the next day: the held part is simply not needed
+    // (the cache kept what the cards held), and the older run's held part can no longer be applied.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "3", "4", "5", "6"], "prefix": "N"}}"#),
+        )
+        .await
+        .unwrap();
+    let fixed = run(&f.engine, &task).await;
+    let c = &fixed.counts;
+    assert_eq!(
+        (c.created, c.updated, c.unchanged, c.held),
+        (0, 1, 5, 0),
+        "{:?}",
+        fixed.load
+    );
+    let refused = f.engine.apply_held(&bad_day.id).await.unwrap_err().to_string();
+    assert!(refused.contains("ran after run"), "{refused}");
+    assert_eq!(
+        named(&people(&f.engine).await),
+        ["N1", "N2", "N3", "N4", "N5", "N6"]
+    );
+
+    // Another bad day, approved: written once as a run of its own, journalled and undoable.
+    f.engine.update_connector("HR", renamed_by("Q")).await.unwrap();
+    let bad_day = run(&f.engine, &task).await;
+    assert_eq!(
+        (bad_day.counts.updated, bad_day.counts.held),
+        (0, 6),
+        "{:?}",
+        bad_day.load
+    );
+    let applied = f.engine.apply_held(&bad_day.id).await.unwrap();
+    let c = &applied.counts;
+    assert_eq!(
+        (applied.kind, applied.status, c.updated, c.removed),
+        (RunKind::Held, RunStatus::Succeeded, 5, 1)
+    );
+    assert_eq!(
+        applied.load.info,
+        Some(format!(
+            "5 of the 5 changed cards and 1 of the 1 removals run {} held were applied",
+            bad_day.id
+        ))
+    );
+    assert_eq!(
+        named(&people(&f.engine).await),
+        ["Q1", "Q2", "Q3", "Q4", "N55 - Removed", "Q6"]
+    );
+    assert_eq!(f.engine.interruption_help(&bad_day), None);
+    let one = people_ids(&f.engine, "1").await;
+    let history = f.engine.datacard_history(one).await.unwrap();
+    assert!(
+        history[0]
+            .reason
+            .contains("which applied changes held over the update limit once approved")
+            && history[0]
+                .changes
+                .iter()
+                .any(|c| c.field == "last_name" && c.from == "N1" && c.to == "Q1"),
+        "{history:?}"
+    );
+    // The applied values are in the task's cache: the same file the next day changes nothing.
+    let next = run(&f.engine, &task).await;
+    let c = &next.counts;
+    assert_eq!(
+        (c.created, c.updated, c.removed, c.held, c.unchanged),
+        (0, 0, 0, 0, 5),
+        "{:?}",
+        next.load
+    );
+    // And the applied run is undone like any other.
+    f.engine.undo_run(&applied.id, false, false, &[]).await.unwrap();
+    assert_eq!(
+        named(&people(&f.engine).await),
+        ["N1", "N2", "N3", "N4", "N5", "N6"]
+    );
+}
+
+/// The card id of person `employee_id`.
+async fn people_ids(engine: &provisio_engine::Engine, employee_id: &str) -> i64 {
+    engine
+        .datacards("person", None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.data["employee_id"] == employee_id)
+        .unwrap()
+        .id
 }

@@ -70,7 +70,7 @@ describe("the alerts list", () => {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
-        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"],
+        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);
@@ -101,11 +101,11 @@ describe("the alerts list", () => {
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
-        new: null, changed: null, removals: 3, removed_object_ids: ["3", "4", "5"],
+        new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [],
       }),
       apply_held: ({ runId }) => {
         applied.push(runId);
-        return { id: "held-run-5678", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { removed: 3 } };
+        return { id: "held-run-5678", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { created: 0, updated: 0, removed: 3 } };
       },
       approve_run: () => {
         throw { code: "invalid", message: "the task must not run again", remedy: null };
@@ -114,14 +114,36 @@ describe("the alerts list", () => {
     });
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     expect(screen.queryByRole("button", { name: "Review and approve alert 8" })).toBeNull();
-    fireEvent.click(await screen.findByRole("button", { name: "Review held removals of alert 8" }));
-    const dialog = await screen.findByRole("dialog", { name: "Apply held removals" });
-    await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held its removals"));
-    expect(screen.getByTestId("planned-counts").textContent).toBe("Newnot plannedChangednot plannedMarked removed3");
+    fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 8" }));
+    const dialog = await screen.findByRole("dialog", { name: "Apply held changes" });
+    await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held these"));
+    expect(screen.getByTestId("planned-counts").textContent).toBe("New0Changed0Marked removed3");
     expect(screen.getByTestId("planned-removals").textContent).toBe("3\n4\n5");
-    fireEvent.click(screen.getByRole("button", { name: "Apply held removals" }));
+    expect(screen.queryByTestId("held-changed")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
     expect(await screen.findByText("Applied: run held-run marked 3 cards removed.")).toBeTruthy();
     expect(applied).toEqual(["run-8"]);
+  });
+
+  it("lists the changed cards a run held when they took it over its limit, and says what applying changed", async () => {
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(9, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-9", message: "5 changed cards held", help: "apply_held" }],
+      planned_changes: ({ runId }) => ({
+        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        reason: "5 changed cards would take the run's 6 changes over the update limit of 2; they are held until a person approves them (the new card was loaded)",
+        new: 0, changed: 5, removals: 0, removed_object_ids: [], changed_object_ids: ["1", "2", "3", "4", "5"],
+      }),
+      apply_held: () => ({ id: "held-run-9999", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { created: 0, updated: 5, removed: 0 } }),
+      acknowledge_alert: () => null,
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 9" }));
+    await screen.findByRole("dialog", { name: "Apply held changes" });
+    expect((await screen.findByTestId("held-changed")).textContent).toBe("1\n2\n3\n4\n5");
+    expect(screen.getByTestId("planned-counts").textContent).toBe("New0Changed5Marked removed0");
+    expect(screen.queryByTestId("planned-removals")).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
+    expect(await screen.findByText("Applied: run held-run changed 5 cards.")).toBeTruthy();
   });
 });
 
@@ -137,7 +159,7 @@ describe("interruptions offer only what helps", () => {
       planned_changes: ({ runId }) => ({
         help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
         reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
-        new: 0, changed: 0, removals: 0, removed_object_ids: [],
+        new: 0, changed: 0, removals: 0, removed_object_ids: [], changed_object_ids: [],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);

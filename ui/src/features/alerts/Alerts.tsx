@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
-import type { Alert } from "../../bindings";
+import type { Alert, RunCounts } from "../../bindings";
 import { useAlertNotifications } from "../../notify";
-import { when } from "../../format";
+import { plural, when } from "../../format";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
 export const alertsQuery = { queryKey: queryKeys.alerts(), queryFn: () => api.listAlerts(200), refetchInterval: 15_000 };
@@ -94,8 +94,8 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                     </button>
                   )}
                   {a.help === "apply_held" && a.run_id && !a.acknowledged && (
-                    <button type="button" aria-label={`Review held removals of alert ${a.id}`} onClick={() => setReviewing(a)}>
-                      Review held removals…
+                    <button type="button" aria-label={`Review held changes of alert ${a.id}`} onClick={() => setReviewing(a)}>
+                      Review held changes…
                     </button>
                   )}
                   {a.help === "review_plan" && a.run_id && !a.acknowledged && (
@@ -128,7 +128,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
   const held = alert.help === "apply_held";
   const approve = useMutation({
     mutationFn: async () => {
-      // Held removals are applied as they were planned; an interrupted run's task runs again.
+      // Held changes are applied as they were kept; an interrupted run's task runs again.
       const run = held ? await api.applyHeld(runId) : await api.approveRun(runId);
       await api.acknowledgeAlert(alert.id);
       return run;
@@ -143,18 +143,18 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
       <div
         role="dialog"
         aria-modal="true"
-        aria-label={held ? "Apply held removals" : alert.help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
+        aria-label={held ? "Apply held changes" : alert.help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
         className="dialog wide-dialog"
       >
         <h2>
-          {held ? "Held removals of" : alert.help === "review_plan" ? "Review" : "Approve"} {alert.task}
+          {held ? "Held changes of" : alert.help === "review_plan" ? "Review" : "Approve"} {alert.task}
         </h2>
         {plan.isPending && <p>Reading the plan…</p>}
         {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
         {p && (
           <section aria-label="Planned changes">
             <p>
-              {held ? "The run loaded its other changes and held its removals: " : "The run stopped before loading: "}
+              {held ? "The run loaded its other changes and held these: " : "The run stopped before loading: "}
               <strong>{p.reason}</strong>
             </p>
             <dl className="detail-grid" data-testid="planned-counts">
@@ -165,6 +165,15 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
               <dt>Marked removed</dt>
               <dd>{count(p.removals)}</dd>
             </dl>
+            {p.changed_object_ids.length > 0 && (
+              <>
+                <h3>
+                  Held, to be changed as the source says
+                  {p.changed !== null && p.changed > p.changed_object_ids.length ? ` (the first ${p.changed_object_ids.length})` : ""}
+                </h3>
+                <pre className="log" data-testid="held-changed">{p.changed_object_ids.join("\n")}</pre>
+              </>
+            )}
             {p.removed_object_ids.length > 0 && (
               <>
                 <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
@@ -172,7 +181,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
               </>
             )}
             {held ? (
-              <p className="hint">Applying marks these cards removed now, once, as a run of its own (it can be undone).</p>
+              <p className="hint">Applying writes these cards now, once, as a run of its own (it can be undone).</p>
             ) : approvable ? (
               <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
             ) : (
@@ -187,7 +196,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
         {approve.data && (
           <div className="banner notice" role="status">
             {held
-              ? `Applied: run ${approve.data.id.slice(0, 8)} marked ${approve.data.counts.removed} cards removed.`
+              ? `Applied: run ${approve.data.id.slice(0, 8)} ${appliedWords(approve.data.counts)}.`
               : `Approved: run ${approve.data.id.slice(0, 8)} started.`}
           </div>
         )}
@@ -197,11 +206,20 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
           </button>
           {!approve.data && approvable && (
             <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
-              {held ? "Apply held removals" : "Approve and run"}
+              {held ? "Apply held changes" : "Approve and run"}
             </button>
           )}
         </div>
       </div>
     </div>
   );
+}
+
+/** What a run that applied held changes did, in words. */
+function appliedWords(counts: RunCounts): string {
+  const parts = [];
+  if (counts.updated > 0) parts.push(`changed ${plural(counts.updated, "card")}`);
+  if (counts.created > 0) parts.push(`created ${plural(counts.created, "card")}`);
+  if (counts.removed > 0 || parts.length === 0) parts.push(`marked ${plural(counts.removed, "card")} removed`);
+  return parts.join(" and ");
 }

@@ -7,7 +7,7 @@ import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
-import { when } from "../../format";
+import { plural, when } from "../../format";
 import type { Open } from "../../navigation";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
@@ -248,7 +248,7 @@ function UndoRun({ runId }: { runId: string }) {
   const steps = plan.data?.steps ?? [];
   // A plan with no step: every card already holds its values from before.
   const nothing = plan.data !== undefined && steps.length === 0;
-  const cards = (n: number) => `${n} card${n === 1 ? "" : "s"}`;
+  const cards = (n: number) => plural(n, "card");
   const conflicts = steps.filter((s) => s.conflict).length;
   return (
     <Confirm

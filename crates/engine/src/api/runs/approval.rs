@@ -36,10 +36,12 @@ pub struct PlannedChanges {
     pub removals: Option<u64>,
     /// The first object ids the run would mark removed.
     pub removed_object_ids: Vec<String>,
+    /// The first object ids of the changed cards a run held (`on_limit: hold_excess`).
+    pub changed_object_ids: Vec<String>,
 }
 
 /// Object ids shown with a plan; the changes file has them all.
-const SHOWN_REMOVALS: usize = 200;
+const SHOWN_IDS: usize = 200;
 
 impl Engine {
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
@@ -55,9 +57,10 @@ impl Engine {
         }
     }
 
-    /// The removals run `run_id` held over its update limit, while no run has applied them.
+    /// What run `run_id` held over its update limit, while no run has applied it.
     pub(crate) fn held_waiting(&self, run_id: &str) -> Option<HeldFile> {
-        HeldFile::read(&self.run_dir(run_id)).filter(|h| h.applied_by.is_none() && !h.removals.is_empty())
+        HeldFile::read(&self.run_dir(run_id))
+            .filter(|h| h.applied_by.is_none() && (!h.removals.is_empty() || h.updates > 0))
     }
 
     /// The plan of an interrupted run that approving can help; refused, with
@@ -92,13 +95,18 @@ impl Engine {
                 return Ok(PlannedChanges {
                     help: InterruptionHelp::ApplyHeld,
                     reason: held.reason,
-                    new: None,
-                    changed: None,
+                    // What is held: new cards never are (they loaded).
+                    new: Some(0),
+                    changed: Some(held.updates),
+                    changed_object_ids: crate::pipeline::held::held_object_ids(
+                        &self.run_dir(run_id),
+                        SHOWN_IDS,
+                    ),
                     removals: Some(held.removals.len() as u64),
                     removed_object_ids: held
                         .removals
                         .into_iter()
-                        .take(SHOWN_REMOVALS)
+                        .take(SHOWN_IDS)
                         .map(|(_, key)| key)
                         .collect(),
                     run_id: run.id,
@@ -132,14 +140,9 @@ impl Engine {
             removals: count(|p| p.removals),
             removed_object_ids: plan
                 .as_ref()
-                .map(|p| {
-                    p.removed_object_ids
-                        .iter()
-                        .take(SHOWN_REMOVALS)
-                        .cloned()
-                        .collect()
-                })
+                .map(|p| p.removed_object_ids.iter().take(SHOWN_IDS).cloned().collect())
                 .unwrap_or_default(),
+            changed_object_ids: Vec::new(),
             run_id: run.id,
             task_id: run.task_id,
             task: run.task,

@@ -149,10 +149,11 @@ impl Engine {
         };
         let status = result?;
         if status == RunStatus::Succeeded && run.counts.held > 0 {
-            let message = format!(
-                "{} removals held over the update limit: review them and approve to apply them once",
-                run.counts.held
-            );
+            let what = crate::run_folder::HeldFile::read(&self.run_dir(&run.id))
+                .map(|held| held.what())
+                .unwrap_or_else(|| format!("{} changes", run.counts.held));
+            let message =
+                format!("{what} held over the update limit: review them and approve to apply them once");
             self.store()
                 .add_alert(
                     Some(&run.task_id),

@@ -1,7 +1,9 @@
-//! Removals held over the update limit (`on_limit: hold_excess`): a run
-//! loaded its new and changed cards and kept its removals in `held.json`;
-//! approving applies them once, as a run of their own (kind `held`: in
-//! history, journalled, all or nothing, taking the task's turn).
+//! Changes held over the update limit (`on_limit: hold_excess`): a run
+//! loaded the rest and kept its removals (and, when its changed cards took
+//! it over, those with their values) in its folder; approving applies them
+//! once, as a run of their own (kind `held`: in history, journalled, all or
+//! nothing, taking the task's turn), and stores the applied values in the
+//! task's cache so the next run does not plan them again.
 
 use std::time::Duration;
 
@@ -9,28 +11,32 @@ use super::task_label;
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::{Run, RunCounts, RunKind, RunStage, RunStatus, RunTrigger};
+use crate::pipeline::cache;
 use crate::targets::{CardRef, RemovalQuery};
 
 /// How long applying waits for another load to finish with the card store.
 const TURN_WAIT: Duration = Duration::from_secs(600);
 
 impl Engine {
-    /// Applies the removals run `run_id` held over its update limit, once.
+    /// Applies what run `run_id` held over its update limit, once.
     /// Refused when nothing is held (or it was applied), or when a newer run
     /// of the task has run since: its own picture of the source counts, not
     /// this older one (a person held then may be back).
     pub async fn apply_held(&self, run_id: &str) -> Result<Run> {
         let held_run = self.run(run_id).await?;
-        let Some(mut held) = crate::run_folder::HeldFile::read(&self.run_dir(run_id)) else {
+        let held_file = crate::run_folder::HeldFile::read(&self.run_dir(run_id))
+            // A run that did not commit held nothing (its file was written just before the commit).
+            .filter(|_| held_run.status == RunStatus::Succeeded);
+        let Some(mut held) = held_file else {
             return Err(EngineError::invalid(
                 "run",
-                format!("run {run_id} held no removals: there is nothing to apply"),
+                format!("run {run_id} held nothing over its update limit: there is nothing to apply"),
             ));
         };
         if let Some(by) = &held.applied_by {
             return Err(EngineError::invalid(
                 "run",
-                format!("the removals run {run_id} held were applied already, by run {by}"),
+                format!("what run {run_id} held was applied already, by run {by}"),
             ));
         }
         let task = self.task(&held_run.task_id).await?;
@@ -44,10 +50,7 @@ impl Engine {
         }) {
             return Err(EngineError::invalid(
                 "run",
-                format!(
-                    "the removals run {run_id} held were applied already, by run {}",
-                    by.id
-                ),
+                format!("what run {run_id} held was applied already, by run {}", by.id),
             ));
         }
         let newest = recent
@@ -58,12 +61,13 @@ impl Engine {
                 "run",
                 format!(
                     "run {} of {} ran after run {run_id}: its picture of the source is newer. \
-                     Apply that run's held removals if it holds any, or run the task again",
+                     Apply what that run held if it holds anything, or run the task again",
                     newer.id, newer.task
                 ),
             ));
         }
-        let Some(removal) = task.removal.clone() else {
+        let removal = task.removal.clone().filter(|_| !held.removals.is_empty());
+        if removal.is_none() && !held.removals.is_empty() {
             return Err(EngineError::invalid(
                 "task",
                 format!(
@@ -71,7 +75,9 @@ impl Engine {
                     task_label(&task)
                 ),
             ));
-        };
+        }
+        // The cache the held run left (no newer run has run since): the applied values go into it.
+        let cache_row = crate::pipeline::cache::current(self.store(), &task).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let secret_values = crate::secrets::secret_texts(self.stored_secrets(&connector).await?.values());
 
@@ -82,7 +88,7 @@ impl Engine {
             .insert_run(&run)
             .await
             .map_err(|e| super::turn_taken(e, || format!(
-                    "task '{}' is running: applying held removals takes the task's turn; apply them when it has ended",
+                    "task '{}' is running: applying what a run held takes the task's turn; apply it when the task has ended",
                     run.task
                 )))?;
         let target = self.target_for(&connector.target).await?;
@@ -92,42 +98,84 @@ impl Engine {
             .find(|m| Some(&m.source) == task.object_id_attribute.as_ref())
             .map(|m| m.target.clone())
             .unwrap_or_default();
-        let cards: Vec<i64> = held.removals.iter().map(|(card, _)| *card).collect();
+        let cards = held.removals.clone();
         let (run_id_now, task_for_load) = (run.id.clone(), task.clone());
         let (pending, held_run, held_count) = (run.clone(), run_id.to_string(), held.removals.len());
+        let held_dir = self.run_dir(run_id);
+        let held_updates = held.updates;
         let applied = tokio::task::spawn_blocking(move || -> Result<Run> {
-            let query = RemovalQuery {
-                template: &task_for_load.target_template,
-                task_id: &task_for_load.id,
-                status_attribute: &removal.status_attribute,
-                removed_value: &removal.removed_value,
-                task_id_attribute: task_for_load.task_id_attribute.as_deref(),
-                key_attribute: &key_attribute,
-            };
             let mut t = target.open()?;
             t.begin_in_turn(&std::sync::atomic::AtomicBool::new(false), TURN_WAIT)?;
             t.journal_as(&run_id_now);
             t.journal_masks(&secret_values)?;
             let mut counts = RunCounts::default();
-            for card in cards {
-                // Only cards the task still owns: another task may have taken one over since.
-                if t.mark_removed(CardRef { id: card }, &query)? {
-                    counts.removed += 1;
+            // How applying changes the task's cache: (object id hash, value hash, card).
+            let mut patches = Vec::new();
+            if let Some(removal) = &removal {
+                let query = RemovalQuery {
+                    template: &task_for_load.target_template,
+                    task_id: &task_for_load.id,
+                    status_attribute: &removal.status_attribute,
+                    removed_value: &removal.removed_value,
+                    task_id_attribute: task_for_load.task_id_attribute.as_deref(),
+                    key_attribute: &key_attribute,
+                };
+                for (card, key) in cards {
+                    // Only cards the task still owns: another task may have taken one over since.
+                    if t.mark_removed(CardRef { id: card }, &query)? {
+                        counts.removed += 1;
+                    }
+                    // The held run kept it in the cache; gone now, it is written as new should it return.
+                    patches.push((cache::key_hash(&key), 0, cache::REMOVED));
                 }
             }
+            if held_updates > 0 {
+                patches.extend(crate::pipeline::held::apply_held_changes(
+                    &mut *t,
+                    &task_for_load,
+                    &key_attribute,
+                    &held_dir,
+                    &mut counts,
+                )?);
+            }
+            // Without a cache (cleared since) the next run compares everything anyway.
+            if let Some(row) = cache_row.filter(|_| !patches.is_empty()) {
+                patches.sort_unstable_by_key(|p| p.0);
+                let (entries, delta) = cache::patched(&row, &patches);
+                let mappings_hash = cache::mappings_hash(&task_for_load);
+                let saved = crate::targets::CacheWrite {
+                    task_id: &task_for_load.id,
+                    mappings_hash: &mappings_hash,
+                    size: entries.len(),
+                    last_extract: None,
+                    valid_from_ms: crate::clock::millis_of(&pending.started_at),
+                    delta,
+                };
+                t.save_cache(&saved, &mut |w| w.write_all(&entries))?;
+            }
             let mut done = pending;
-            let removed = counts.removed;
-            done.succeed(
-                counts,
-                format!("{removed} of the {held_count} removals run {held_run} held were applied"),
-            );
+            let message = match (held_updates, held_count) {
+                (0, n) => format!(
+                    "{} of the {n} removals run {held_run} held were applied",
+                    counts.removed
+                ),
+                (u, 0) => format!(
+                    "{} of the {u} changed cards run {held_run} held were applied",
+                    counts.updated
+                ),
+                (u, n) => format!(
+                    "{} of the {u} changed cards and {} of the {n} removals run {held_run} held were applied",
+                    counts.updated, counts.removed
+                ),
+            };
+            done.succeed(counts, message);
             // The final state commits with the removals (a kill -9 after the commit is told apart).
             t.record_commit(&done)?;
             t.commit()?;
             Ok(done)
         })
         .await
-        .map_err(|e| EngineError::Internal(format!("applying the held removals stopped: {e}")))?;
+        .map_err(|e| EngineError::Internal(format!("applying what a run held stopped: {e}")))?;
         match applied {
             Ok(done) => {
                 run = done;
@@ -158,7 +206,7 @@ impl Engine {
     }
 }
 
-/// The message of the run that applies `run_id`'s held removals (also how a later call knows it was done).
+/// The message of the run that applies what `run_id` held (also how a later call knows it was done).
 fn applied_message(run_id: &str) -> String {
-    format!("held removals of run {run_id}, approved")
+    format!("held changes of run {run_id}, approved")
 }
