@@ -38,6 +38,122 @@ pub struct Slot {
     pub held: bool,
 }
 
+impl Slot {
+    /// Read exactly once and not blocked: this run writes its card if it changed.
+    pub fn loadable(&self) -> bool {
+        self.occurrences == 1 && !self.blocked
+    }
+
+    /// (value hash, card) the cache keeps for this id after the run, if
+    /// any. `incremental`: the run read only part of the data, so an id it
+    /// did not read is still known.
+    fn kept(&self, incremental: bool) -> Option<(u64, i64)> {
+        if self.loadable() {
+            Some((self.new_hash, self.card))
+        } else if self.cached && (incremental || self.occurrences > 0 || self.blocked || self.held) {
+            // Not loaded this time but still known: keep what was written before.
+            Some((self.cached_hash, self.card))
+        } else {
+            None
+        }
+    }
+}
+
+/// What a run stores as its task's cache when its load commits: all the
+/// entries, sorted by id (so that a later partial run reads them without
+/// sorting and may store only its changes on top of them), or — a run that
+/// read part of the data over entries stored whole — only its changes.
+#[derive(Debug)]
+pub struct NextCache<'s> {
+    /// The entries of the ids this run touched, sorted.
+    touched: Vec<(u64, u64, i64)>,
+    delta: Option<Vec<(u64, u64, i64)>>,
+    /// The stored entries this run did not read, kept (a run that read part of the data).
+    untouched: Option<&'s Slots>,
+    /// Bytes of entries [`NextCache::write_to`] writes.
+    pub size: usize,
+}
+
+impl<'s> NextCache<'s> {
+    /// The cache after a run that knows `slots`; `incremental`: it read part of the data.
+    pub fn after(slots: &'s Slots, incremental: bool) -> Self {
+        let mut touched: Vec<(u64, u64, i64)> = slots
+            .touched()
+            .filter_map(|(key, slot)| match slot.kept(incremental) {
+                Some((hash, card)) => Some((*key, hash, card)),
+                // Known before, gone now: a delta says so.
+                None if incremental && slot.cached => Some((*key, 0, REMOVED)),
+                None => None,
+            })
+            .collect();
+        touched.sort_unstable_by_key(|e| e.0);
+        let delta = if incremental {
+            slots.delta_base.as_ref().and_then(|base| base.next(&touched))
+        } else {
+            None
+        };
+        if delta.is_none() {
+            touched.retain(|e| e.2 != REMOVED);
+        }
+        let untouched = (incremental && delta.is_none()).then_some(slots);
+        let size = match (&delta, untouched) {
+            (Some(d), _) => d.len() * ENTRY_SIZE,
+            (None, Some(slots)) => (touched.len() + slots.untouched().count()) * ENTRY_SIZE,
+            (None, None) => touched.len() * ENTRY_SIZE,
+        };
+        NextCache {
+            touched,
+            delta,
+            untouched,
+            size,
+        }
+    }
+
+    /// The entries are changes to the ones stored whole, not all of them.
+    pub fn is_delta(&self) -> bool {
+        self.delta.is_some()
+    }
+
+    /// Streams the entries, 64 KB at a time.
+    pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let mut chunk = Vec::with_capacity(1 << 16);
+        let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
+            encode_entry(&mut chunk, key, hash, card);
+            if chunk.len() >= 1 << 16 {
+                w.write_all(&chunk)?;
+                chunk.clear();
+            }
+            Ok(())
+        };
+        match (&self.delta, self.untouched) {
+            (Some(changes), _) => {
+                for &e in changes {
+                    write(e)?;
+                }
+            }
+            (None, Some(slots)) => {
+                // Merged in id order with the (sorted) entries this run did not touch.
+                let mut touched = self.touched.iter().copied().peekable();
+                for kept in slots.untouched() {
+                    while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                        write(t)?;
+                    }
+                    write(kept)?;
+                }
+                for t in touched {
+                    write(t)?;
+                }
+            }
+            (None, None) => {
+                for &e in &self.touched {
+                    write(e)?;
+                }
+            }
+        }
+        w.write_all(&chunk)
+    }
+}
+
 /// Keys are already hashes: use them as they are.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct IdHasher(u64);

@@ -10,12 +10,12 @@
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use super::load::{parse_change, write_changes, Change};
+use super::changes::{next_lines, parse_change, write_changes, written, Change};
 use super::{cache, Halt};
 use crate::error::{EngineError, Result};
 use crate::model::{RunCounts, Task};
 use crate::run_folder::HELD_CHANGES;
-use crate::targets::{LoadTarget, Upsert};
+use crate::targets::LoadTarget;
 
 /// Collects the held changed cards while the load reads its changes.
 pub(super) struct HeldChanges {
@@ -93,20 +93,9 @@ pub fn apply_held_changes(
     let mut patches = Vec::new();
     let mut batch = Vec::with_capacity(1 << 20);
     let mut outcomes = Vec::new();
-    loop {
-        // Whole lines, about 1 MB at a time, as the load writes them.
-        batch.clear();
-        while batch.len() < 1 << 20 {
-            let n = reader
-                .read_until(b'\n', &mut batch)
-                .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?;
-            if n == 0 {
-                break;
-            }
-        }
-        if batch.is_empty() {
-            break;
-        }
+    while next_lines(&mut reader, &mut batch)
+        .map_err(|e| EngineError::io(format!("cannot read {}", path.display()), e))?
+    {
         let lines = std::str::from_utf8(&batch).map_err(|_| damaged())?;
         let mut changes = Vec::new();
         let mut hashes = Vec::new();
@@ -122,22 +111,12 @@ pub fn apply_held_changes(
         }
         write_changes(target, task, key_attribute, &changes, &mut outcomes).map_err(halted)?;
         for ((change, hash), outcome) in changes.iter().zip(hashes).zip(&outcomes) {
-            let card = match *outcome {
-                Upsert::Created(c) => {
-                    counts.created += 1;
-                    c
-                }
-                Upsert::Updated(c) | Upsert::TakenOver(c) => {
-                    counts.updated += 1;
-                    c
-                }
-                // Not written: the cache keeps the old value, so the next run plans it again.
-                Upsert::Failed => {
-                    counts.failed += 1;
-                    continue;
-                }
-            };
-            patches.push((change.id, hash, card.id));
+            let mut slot = cache::Slot::default();
+            written(counts, &mut slot, *outcome);
+            // One the target refused keeps its old cache entry: the next run plans it again.
+            if !slot.blocked {
+                patches.push((change.id, hash, slot.card));
+            }
         }
     }
     Ok(patches)

@@ -2,7 +2,8 @@
 //! guard → load → commit, the same for every connector type. One file per
 //! stage: [`plan`] (validate and compare, pass one), [`sink`] (where its
 //! changes go), [`guard`] (a pure decision), [`load`] (the load core and its
-//! two drivers), [`report`] (what the run says); this file runs them in order. A source turns
+//! two drivers, writing [`changes`]), [`held`] (what a run held over its
+//! limit), [`report`] (what the run says); this file runs them in order. A source turns
 //! a connector into an output file of records; a [`LoadTarget`] takes the
 //! changes. Neither knows about the other.
 //!
@@ -12,9 +13,10 @@
 //! pass two reads that spill into the target inside one transaction that
 //! also carries the task's cache and the run's final state. A run without
 //! limits has no guard to wait for, so its changes go into that transaction
-//! while pass one is still reading (`stream_load`); the commit is the same.
+//! while pass one is still reading ([`Streamed`]); the commit is the same.
 
 pub mod cache;
+mod changes;
 pub mod guard;
 pub mod held;
 pub use crate::json_array;
@@ -24,7 +26,7 @@ pub mod records;
 mod report;
 mod sink;
 
-use load::{load, stream_load};
+use load::{Streamed, TwoPass};
 use plan::{open_output, plan_changes};
 pub use report::effective_run_type;
 use report::record_extract;
@@ -99,7 +101,7 @@ impl Halt {
 /// How a load meets the pass that validates and compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LoadStrategy {
-    /// A task without limits loads while pass one reads (`stream_load`);
+    /// A task without limits loads while pass one reads ([`Streamed`]);
     /// one with limits has a guard to wait for and loads in a second pass.
     #[default]
     Streamed,
@@ -231,15 +233,13 @@ pub async fn execute(
         let (blocking_inputs, shape, output, stopped) =
             (inputs.clone(), shape.clone(), output.clone(), stopped.clone());
         let streamed = tokio::task::spawn_blocking(move || {
-            stream_load(
-                &blocking_inputs,
-                &shape,
-                &output,
-                slots,
-                snapshot,
-                &stopped,
-                (script_time, script_started),
-            )
+            let driver = Streamed {
+                inputs: &blocking_inputs,
+                shape: &shape,
+                stopped: &stopped,
+                script: (script_time, script_started),
+            };
+            driver.load(&output, slots, snapshot)
         })
         .await
         .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
@@ -248,7 +248,7 @@ pub async fn execute(
             after_commit(store, run, &inputs).await;
             return Ok(());
         }
-        // Rolled back (see `stream_load`): the two-pass way, from the cache as committed.
+        // Rolled back (see [`Streamed::load`]): the two-pass way, from the cache as committed.
         slots = cache::slots_of(
             cache::current(store, task)
                 .await
@@ -296,9 +296,16 @@ pub async fn execute(
     enter_load(store, run).await?;
     let snapshot = run.clone();
     let blocking_inputs = inputs.clone();
-    let done = tokio::task::spawn_blocking(move || load(&blocking_inputs, &shape, plan, snapshot, &stopped))
-        .await
-        .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
+    let done = tokio::task::spawn_blocking(move || {
+        let driver = TwoPass {
+            inputs: &blocking_inputs,
+            shape: &shape,
+            stopped: &stopped,
+        };
+        driver.load(plan, snapshot)
+    })
+    .await
+    .map_err(|e| Halt::load(RunStatus::Failed, format!("the load stopped unexpectedly: {e}")))??;
     *run = done;
     after_commit(store, run, &inputs).await;
     Ok(())

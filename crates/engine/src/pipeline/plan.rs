@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::sink::Sink;
 use super::{cache, json_array, records, Halt, BLOCKED};
 use crate::model::{RunCounts, RunStatus};
-use cache::{Slot, Slots};
+use cache::Slots;
 use records::RecordShape;
 
 /// Result of pass one.
@@ -344,8 +344,4 @@ impl Apply {
             held_updates: 0,
         })
     }
-}
-
-pub(super) fn loadable(slot: &Slot) -> bool {
-    slot.occurrences == 1 && !slot.blocked
 }

@@ -1,0 +1,118 @@
+//! The streamed driver: a run without limits has no guard to wait for, so
+//! its changes go into the load transaction while pass one is still
+//! reading, and the two use both cores.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use super::super::cache::{self, Slots};
+use super::super::changes::{parse_change, written, Change};
+use super::super::plan::{open_output, plan_changes};
+use super::super::records::RecordShape;
+use super::super::report::record_extract;
+use super::super::sink::Sink;
+use super::super::{Halt, RunInputs};
+use super::LoadCore;
+use crate::model::{Run, RunStatus};
+use crate::targets::Upsert;
+
+/// Loads while pass one reads.
+pub(in crate::pipeline) struct Streamed<'a> {
+    pub(in crate::pipeline) inputs: &'a RunInputs,
+    pub(in crate::pipeline) shape: &'a RecordShape,
+    pub(in crate::pipeline) stopped: &'a AtomicBool,
+    /// How long the source took, and when it started (for the extract stage's report).
+    pub(in crate::pipeline) script: (Duration, Instant),
+}
+
+impl Streamed<'_> {
+    /// Validates, compares and loads `output` in one pass. An id found
+    /// repeated later takes back the card its first record created, before
+    /// the commit. A card its first record *updated* cannot be taken back
+    /// that way: then everything is rolled back and `None` returned, and the
+    /// caller runs the two-pass way (rare: repeated ids whose first record
+    /// changed a card).
+    pub(in crate::pipeline) fn load(
+        &self,
+        output: &Path,
+        slots: Slots,
+        mut run: Run,
+    ) -> Result<Option<Run>, Halt> {
+        let inputs = self.inputs;
+        // Opened before the transaction: nothing that could wait on a script happens inside it.
+        let output = open_output(output)?;
+        let mut core = LoadCore::open(inputs, self.shape.key_attribute(), self.stopped)?;
+        core.begin(&run.id)?;
+        let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let (plan, loaded) = std::thread::scope(|scope| {
+            let core = &mut core;
+            let loader = scope.spawn(move || -> Result<Vec<(u64, Upsert)>, Halt> {
+                let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
+                let mut made = Vec::new();
+                for lines in from_pass_one {
+                    // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
+                    let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
+                    let mut changes = Vec::new();
+                    for line in lines.split('\n').filter(|l| !l.is_empty()) {
+                        let (known, change) = line.split_once('\t').ok_or_else(damaged)?;
+                        let (key, data) = parse_change(change).ok_or_else(damaged)?;
+                        changes.push(Change {
+                            id: cache::key_hash(&key),
+                            known: known.parse().ok(),
+                            key,
+                            data,
+                        });
+                    }
+                    let outcomes = core.write(&changes)?;
+                    made.extend(changes.iter().map(|c| c.id).zip(outcomes.iter().copied()));
+                }
+                Ok(made)
+            });
+            let sink = Sink::Stream {
+                to_loader,
+                pending: Vec::new(),
+            };
+            let plan = plan_changes(output, &inputs.dir, self.shape, slots, sink, &inputs.progress);
+            let loaded = loader
+                .join()
+                .unwrap_or_else(|_| Err(Halt::load(RunStatus::Failed, "the load stopped unexpectedly")));
+            (plan, loaded)
+        });
+        // A stopped or failed loader explains a pass one that ended early; an
+        // invalid output explains a loader that was cut off.
+        let (mut plan, loaded) = match (plan, loaded) {
+            (Ok(plan), Ok(loaded)) => (plan, loaded),
+            (Err(halt), Ok(_)) | (_, Err(halt)) => {
+                core.rollback();
+                return Err(halt);
+            }
+        };
+        let mut counts = plan.counts.clone();
+        for (id, outcome) in loaded {
+            let slot = plan.slots.get_mut(&id).filter(|s| s.loadable());
+            match (slot, outcome) {
+                (Some(slot), outcome) => written(&mut counts, slot, outcome),
+                // Its id turned up again later: all its records are blocked.
+                (None, Upsert::Created(c)) => core.take_back(c)?,
+                (None, Upsert::Failed) => {}
+                (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
+                    core.rollback();
+                    return Ok(None);
+                }
+            }
+        }
+        // Which of the task's cards were not fetched is known only now.
+        let query = core.removal_query(&run);
+        let candidates = core.removal_candidates(query.as_ref(), &plan.slots)?;
+        let (script_time, script_started) = self.script;
+        record_extract(
+            &mut run,
+            &plan.counts,
+            script_time,
+            script_started.elapsed() - script_time,
+        );
+        core.mark_removals(query.as_ref(), &candidates, &mut counts)?;
+        core.commit(&plan, counts, run).map(Some)
+    }
+}
