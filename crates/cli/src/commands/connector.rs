@@ -12,7 +12,16 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
             let list = engine.list_connectors().await?;
             printer.emit(&list, || {
                 table(
-                    &["ID", "NAME", "TYPE", "SCRIPT", "TARGET", "SCHEDULED", "EVENT"],
+                    &[
+                        "ID",
+                        "NAME",
+                        "TYPE",
+                        "SCRIPT",
+                        "TARGET",
+                        "SCHEDULED",
+                        "EVENT",
+                        "AUTH",
+                    ],
                     list.iter()
                         .map(|c| {
                             vec![
@@ -23,6 +32,12 @@ pub async fn run(engine: &Engine, command: ConnectorCommand, printer: &Printer) 
                                 c.target.clone(),
                                 c.scheduled_count.to_string(),
                                 c.event_count.to_string(),
+                                // Only directory connectors have authentication tasks.
+                                if c.supports_authentication {
+                                    c.authentication_count.to_string()
+                                } else {
+                                    String::new()
+                                },
                             ]
                         })
                         .collect(),

@@ -56,6 +56,26 @@ fn authentication_tasks_are_created_listed_shown_tested_and_removed() {
 
     // A script connector has no authentication tasks; a missing login attribute is named.
     create_connector(&cli);
+    let listed = cli.ok(&["connector", "list"]);
+    let row = |name: &str| -> Vec<String> {
+        let line = listed.lines().find(|l| l.contains(name)).unwrap_or_default();
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    assert!(
+        listed
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .ends_with("EVENT  AUTH"),
+        "{listed}"
+    );
+    assert_eq!(row("Directory").last().map(String::as_str), Some("1"), "{listed}");
+    assert_eq!(
+        row("HR users").last().map(String::as_str),
+        Some("0"),
+        "the EVENT column ends a script connector's row: {listed}"
+    );
     let err = cli.fails(&[
         "auth-task",
         "create",

@@ -9,8 +9,9 @@ use crate::model::{Run, RunCounts, RunMode, RunType, Task};
 /// The extract stage's report once pass one has seen every record.
 pub(super) fn record_extract(run: &mut Run, counts: &RunCounts, script: Duration, validation: Duration) {
     let info = format!(
-        "fetched {} records: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
+        "fetched {} record{}: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
         counts.fetched,
+        if counts.fetched == 1 { "" } else { "s" },
         counts.valid,
         counts.blocked,
         if counts.blocked > 0 {

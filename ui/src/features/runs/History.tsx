@@ -214,7 +214,15 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
       <h3>Log</h3>
       <input type="search" aria-label="Search the log" placeholder="Search the log" value={search} onChange={(e) => setSearch(e.target.value)} />
       <pre className="log" tabIndex={0} aria-label="Run log" data-testid="run-log">
-        {log.error ? errorMessage(log.error) : lines.join("\n")}
+        {log.error
+          ? errorMessage(log.error)
+          : log.isPending
+            ? "Loading…"
+            : lines.some((l) => l !== "")
+              ? lines.join("\n")
+              : search
+                ? `No line of the log holds “${search}”.`
+                : "The run wrote no log lines."}
       </pre>
     </section>
   );

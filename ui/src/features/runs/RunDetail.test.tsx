@@ -43,6 +43,8 @@ describe("a run's detail", () => {
     await waitFor(() => expect(screen.getByTestId("run-log").textContent).toContain("line three"));
     fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "refused" } });
     expect(screen.getByTestId("run-log").textContent).toBe("the target refused card 7");
+    fireEvent.change(screen.getByLabelText("Search the log"), { target: { value: "nowhere" } });
+    expect(screen.getByTestId("run-log").textContent).toBe("No line of the log holds “nowhere”.");
     expect(screen.queryByRole("button", { name: "Undo this run…" }), "a failed run that wrote nothing").toBeNull();
   });
 
@@ -58,6 +60,8 @@ describe("a run's detail", () => {
     });
     fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
     await screen.findByText(/there is nothing to undo/);
+    // An empty log says so, rather than showing an empty box.
+    expect(screen.getByTestId("run-log").textContent).toBe("The run wrote no log lines.");
     fireEvent.click(screen.getByRole("button", { name: "Close" }));
     expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);
     expect(screen.queryByRole("dialog")).toBeNull();
