@@ -44,6 +44,11 @@ impl Slot {
         self.occurrences == 1 && !self.blocked
     }
 
+    /// A card the cache knew, with other values now (an update, when loadable).
+    pub fn changed(&self) -> bool {
+        self.cached && self.cached_hash != self.new_hash
+    }
+
     /// (value hash, card) the cache keeps for this id after the run, if
     /// any. `incremental`: the run read only part of the data, so an id it
     /// did not read is still known.

@@ -319,7 +319,7 @@ impl Apply {
             } else if slot.occurrences == 1 {
                 if !slot.cached {
                     creates += 1;
-                } else if slot.cached_hash != slot.new_hash {
+                } else if slot.changed() {
                     updates += 1;
                 } else {
                     self.counts.unchanged += 1;

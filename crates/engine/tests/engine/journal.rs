@@ -75,20 +75,10 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
     .await;
     let first = run(&f.engine, &task).await;
     assert_eq!(first.counts.created, 3);
-    let card = |key: &'static str| {
-        let engine = f.engine.clone();
-        async move {
-            engine
-                .datacards("person", None, 10)
-                .await
-                .unwrap()
-                .into_iter()
-                .find(|c| c.data["employee_id"] == key)
-                .unwrap()
-                .id
-        }
-    };
-    let (one, two) = (card("1").await, card("2").await);
+    let (one, two) = (
+        card_id_of_person(&f.engine, "1").await,
+        card_id_of_person(&f.engine, "2").await,
+    );
     // A card as created names its record too (read from the card, which still holds it).
     let created = f.engine.datacard_history(one).await.unwrap();
     let created_fingerprint = created[0]
@@ -332,15 +322,7 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     );
 
     // Undoing only the cards named: the first run's creation of card 1 only.
-    let one = f
-        .engine
-        .datacards("person", None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.data["employee_id"] == "1")
-        .unwrap()
-        .id;
+    let one = card_id_of_person(&f.engine, "1").await;
     let plan = f.engine.undo_run(&first.id, true, false, &[one]).await.unwrap();
     assert_eq!(plan.steps.len(), 1);
     assert_eq!(plan.steps[0].action, "mark removed");
@@ -559,22 +541,7 @@ with open(args["expected_output_filename"], "w") as f:
 async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applies_them_once() {
     use provisio_engine::model::{InterruptionHelp, RunKind};
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "HR",
-        PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
-        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
-            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
-    )
-    .await;
-    let first = f
-        .engine
-        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
-        .await
-        .unwrap();
-    assert_eq!(first.counts.created, 5);
+    let task = five_people_held_over_a_limit_of_two(&f).await;
 
     // A bad day: 3 people missing from the source and 2 renamed: 5 changes over a limit of 2.
     // The 2 renames fit the limit and load; the 3 removals are held.
@@ -647,15 +614,8 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
     );
     let again = f.engine.apply_held(&bad_day.id).await.unwrap_err().to_string();
     assert!(again.contains("was applied already, by run"), "{again}");
-    let three = f
-        .engine
-        .datacards("person", None, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|c| c.data["employee_id"] == "3")
-        .unwrap();
-    let history = f.engine.datacard_history(three.id).await.unwrap();
+    let three = card_id_of_person(&f.engine, "3").await;
+    let history = f.engine.datacard_history(three).await.unwrap();
     assert!(
         history[0]
             .reason
@@ -700,22 +660,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
 async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_until_a_person_applies_them() {
     use provisio_engine::model::RunKind;
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "HR",
-        PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
-        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
-            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
-    )
-    .await;
-    let first = f
-        .engine
-        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
-        .await
-        .unwrap();
-    assert_eq!(first.counts.created, 5);
+    let task = five_people_held_over_a_limit_of_two(&f).await;
     let named = |people: &[(String, String, String)]| -> Vec<String> {
         people
             .iter()
@@ -818,7 +763,7 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
         ["Q1", "Q2", "Q3", "Q4", "N55 - Removed", "Q6"]
     );
     assert_eq!(f.engine.interruption_help(&bad_day), None);
-    let one = people_ids(&f.engine, "1").await;
+    let one = card_id_of_person(&f.engine, "1").await;
     let history = f.engine.datacard_history(one).await.unwrap();
     assert!(
         history[0]
@@ -848,7 +793,7 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
 }
 
 /// The card id of person `employee_id`.
-async fn people_ids(engine: &provisio_engine::Engine, employee_id: &str) -> i64 {
+async fn card_id_of_person(engine: &provisio_engine::Engine, employee_id: &str) -> i64 {
     engine
         .datacards("person", None, 10)
         .await
@@ -857,4 +802,26 @@ async fn people_ids(engine: &provisio_engine::Engine, employee_id: &str) -> i64 
         .find(|c| c.data["employee_id"] == employee_id)
         .unwrap()
         .id
+}
+
+/// Task HR/Load with `on_limit: hold_excess`, an update limit of 2 and
+/// removal settings, after a first (approved) load of persons 1 to 5.
+async fn five_people_held_over_a_limit_of_two(f: &Fixture) -> String {
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
+            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(first.counts.created, 5);
+    task
 }

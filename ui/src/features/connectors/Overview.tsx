@@ -8,7 +8,7 @@ import { STATUS_TEXT, StatusLight } from "../../components/StatusLight";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import type { Open } from "../../navigation";
 import { TasksPanel } from "../tasks/TasksPanel";
-import { TYPE_LABEL } from "../../format";
+import { TYPE_LABEL, plural } from "../../format";
 import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKeys";
 
 export const connectorsQuery = { queryKey: queryKeys.connectors.all(), queryFn: () => api.listConnectors() };
@@ -256,7 +256,7 @@ function RemoveConnectors({ connectors, onDone }: { connectors: ConnectorSummary
 function referencesOf(tasks: TaskSummary[]): string {
   if (tasks.length === 0) return ": no tasks";
   const used = tasks.filter((t) => t.reference_count > 0);
-  const parts = [`${tasks.length} task${tasks.length === 1 ? "" : "s"} (${tasks.map((t) => t.name).join(", ")})`];
+  const parts = [`${plural(tasks.length, "task")} (${tasks.map((t) => t.name).join(", ")})`];
   if (used.length > 0) {
     parts.push(`workflows still call ${used.map((t) => `${t.name} (${t.reference_count} references)`).join(", ")}`);
   }

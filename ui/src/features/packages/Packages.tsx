@@ -5,6 +5,7 @@ import type { ConnectorSummary, ExportSummary, FieldChange, ImportPlan, PlanActi
 import { Confirm } from "../../components/Confirm";
 import { chooseFileToOpen, chooseFileToSave } from "../../dialogs";
 import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKeys";
+import { plural } from "../../format";
 
 /** A rough guess at how hard the password is to guess: its length times the variety of characters. */
 export function passwordStrength(password: string): { label: "too short" | "weak" | "fair" | "strong"; bits: number } {
@@ -57,7 +58,7 @@ export function ExportDialog({ connectors, onClose }: { connectors: ConnectorSum
   return (
     <Modal title="Export connectors">
       <p>
-        {connectors.length} connector{connectors.length === 1 ? "" : "s"} with their tasks, secrets and custom scripts, encrypted with the password:{" "}
+        {plural(connectors.length, "connector")} with their tasks, secrets and custom scripts, encrypted with the password:{" "}
         <strong>{connectors.map((c) => c.name).join(", ")}</strong>
       </p>
       <form

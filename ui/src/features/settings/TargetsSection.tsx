@@ -5,6 +5,7 @@ import { configurationKeys, invalidate, queryKeys } from "../../queryKeys";
 import type { TargetCheck } from "../../bindings";
 import type { TargetInfo } from "../../bindings";
 import type { TargetInput } from "../../bindings";
+import { plural } from "../../format";
 
 /** Where loads go: the local store and ESM solutions; add, test connection, remove. */
 export function TargetsSection() {
@@ -75,8 +76,7 @@ export function TargetsSection() {
 
 /** "3 templates, 1 folder": what a login read. */
 function counted(c: TargetCheck): string {
-  const n = (k: number, word: string) => `${k} ${word}${k === 1 ? "" : "s"}`;
-  return `${n(c.templates, "template")}, ${n(c.folders, "folder")}`;
+  return `${plural(c.templates, "template")}, ${plural(c.folders, "folder")}`;
 }
 
 function Said({ said }: { said: { ok: boolean; text: string } | undefined }) {

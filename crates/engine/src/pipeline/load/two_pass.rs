@@ -68,7 +68,7 @@ impl TwoPass<'_> {
                 let Some(slot) = plan.slots.get(&id).filter(|s| s.loadable()) else {
                     continue;
                 };
-                if let Some(held) = held_changes.as_mut().filter(|_| changed(slot)) {
+                if let Some(held) = held_changes.as_mut().filter(|_| slot.changed()) {
                     held.hold(id, slot.card, slot.new_hash, line)?;
                     continue;
                 }
@@ -183,9 +183,4 @@ impl TwoPass<'_> {
         plan.held_updates = held_updates.len() as u64;
         Ok(held_removals.len() as u64 + plan.held_updates)
     }
-}
-
-/// A card the cache knew, with other values now.
-fn changed(slot: &cache::Slot) -> bool {
-    slot.cached && slot.cached_hash != slot.new_hash
 }
