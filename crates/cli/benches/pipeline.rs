@@ -209,7 +209,13 @@ fn pages(card_file: &Path, names: &[&str]) -> u64 {
     .unwrap() as u64
 }
 
-const JOURNAL_TABLES: [&str; 3] = ["card_changes", "card_changes_by_card", "card_sources"];
+const JOURNAL_TABLES: [&str; 5] = [
+    "card_changes",
+    "card_changes_by_card",
+    "card_changes_created",
+    "card_sources",
+    "card_origins",
+];
 
 /// A time the run's summary holds.
 fn recorded(run: &serde_json::Value, field: &str) -> chrono::DateTime<chrono::Utc> {

@@ -84,7 +84,7 @@ pub struct CardChange {
     /// record that a load or read-back wrote; `None` for removals and undos,
     /// which write no record. A creation is journalled as part of a range of
     /// ids, without values: its fingerprint is taken from the card while the
-    /// card still holds what was created (no later change), else `None`.
+    /// card still holds what was created, and kept when the card first changes.
     pub source_fingerprint: Option<String>,
     /// The file and row (1-based, the header not counted) of the record, when
     /// the run read a file and keeps its row index (HR runs).

@@ -18,9 +18,6 @@
 //! id, and so is the delta; in the delta a card id of [`REMOVED`] marks an id
 //! that left the cache. Readers merge the two.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
-
 /// What the pipeline knows about one object id during a run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Slot {
@@ -159,25 +156,71 @@ impl<'s> NextCache<'s> {
     }
 }
 
-/// Keys are already hashes: use them as they are.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+/// Object id → slot: the slots in the order their ids were first touched,
+/// and a hash table of their positions. Its buckets hold 4 bytes, not the
+/// 40 of a map of the slots themselves; a million ids need 2^21 buckets,
+/// so the two take ~50 MB where such a map took ~86 MB (the largest part of
+/// a million-record run's memory).
+#[derive(Debug, Default)]
+struct SlotMap {
+    /// Positions in `slots`, hashed by id (ids are already hashes: used as they are).
+    index: hashbrown::HashTable<u32>,
+    slots: Vec<(u64, Slot)>,
 }
 
-type SlotMap = HashMap<u64, Slot, BuildHasherDefault<IdHasher>>;
+impl SlotMap {
+    fn position(&self, id: u64) -> Option<usize> {
+        let slots = &self.slots;
+        self.index
+            .find(id, |&at| slots[at as usize].0 == id)
+            .map(|&at| at as usize)
+    }
+
+    fn get(&self, id: u64) -> Option<&Slot> {
+        self.position(id).map(|at| &self.slots[at].1)
+    }
+
+    fn get_mut(&mut self, id: u64) -> Option<&mut Slot> {
+        let at = self.position(id)?;
+        Some(&mut self.slots[at].1)
+    }
+
+    fn contains_key(&self, id: u64) -> bool {
+        self.position(id).is_some()
+    }
+
+    /// The slot of `id`, made by `new` if the id has none.
+    fn entry(&mut self, id: u64, new: impl FnOnce() -> Slot) -> &mut Slot {
+        let at = match self.position(id) {
+            Some(at) => at,
+            None => {
+                let at = self.slots.len();
+                self.slots.push((id, new()));
+                let slots = &self.slots;
+                // A run of 2^32 ids would need ~170 GB of slots first.
+                self.index
+                    .insert_unique(id, at as u32, |&other| slots[other as usize].0);
+                at
+            }
+        };
+        &mut self.slots[at].1
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u64, &Slot)> {
+        self.slots.iter().map(|(id, slot)| (id, slot))
+    }
+
+    fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        // Exact: the count is an estimate already, and a doubled vector would be unused.
+        self.slots.reserve_exact(additional);
+        let slots = &self.slots;
+        self.index.reserve(additional, |&other| slots[other as usize].0);
+    }
+}
 
 /// Bytes one entry takes in the blob.
 pub const ENTRY_SIZE: usize = 24;
@@ -228,8 +271,7 @@ impl Slots {
     pub fn entry(&mut self, id: u64) -> &mut Slot {
         let kept = &self.kept;
         self.touched
-            .entry(id)
-            .or_insert_with(|| match kept.binary_search_by_key(&id, |e| e.0) {
+            .entry(id, || match kept.binary_search_by_key(&id, |e| e.0) {
                 Ok(at) => Slot {
                     cached_hash: kept[at].1,
                     card: kept[at].2,
@@ -242,11 +284,11 @@ impl Slots {
 
     /// An id this run touched.
     pub fn get(&self, id: &u64) -> Option<&Slot> {
-        self.touched.get(id)
+        self.touched.get(*id)
     }
 
     pub fn get_mut(&mut self, id: &u64) -> Option<&mut Slot> {
-        self.touched.get_mut(id)
+        self.touched.get_mut(*id)
     }
 
     /// Every id this run touched (and, for a full run, every stored one).
@@ -258,7 +300,7 @@ impl Slots {
     pub fn untouched(&self) -> impl Iterator<Item = (u64, u64, i64)> + '_ {
         self.kept
             .iter()
-            .filter(|e| !self.touched.contains_key(&e.0))
+            .filter(|e| !self.touched.contains_key(e.0))
             .copied()
     }
 
@@ -267,7 +309,7 @@ impl Slots {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.touched.is_empty()
+        self.touched.len() == 0
     }
 
     pub fn reserve(&mut self, additional: usize) {
@@ -329,15 +371,13 @@ fn entries(blob: &[u8]) -> impl ExactSizeIterator<Item = (u64, u64, i64)> + '_ {
 fn insert_cached(into: &mut Slots, entries: impl ExactSizeIterator<Item = (u64, u64, i64)>) {
     into.touched.reserve(entries.len());
     for (id, hash, card) in entries {
-        into.touched.insert(
-            id,
-            Slot {
-                cached_hash: hash,
-                card,
-                cached: true,
-                ..Default::default()
-            },
-        );
+        // A blob holds each id once; were one there twice, the later entry wins.
+        *into.touched.entry(id, Slot::default) = Slot {
+            cached_hash: hash,
+            card,
+            cached: true,
+            ..Default::default()
+        };
     }
 }
 

@@ -103,6 +103,27 @@ pub fn fingerprint(key: &str, values: &str) -> String {
     format!("{:016x}", hasher.digest())
 }
 
+/// A card's values as stored, without the room kept after them.
+fn stored_values(data: &str) -> &str {
+    data.trim_end_matches(' ')
+}
+
+/// SQL `source_fingerprint(object_key, data)`: the [`fingerprint`] of the
+/// record a card holds.
+fn register_source_fingerprint(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "source_fingerprint",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let key: String = ctx.get(0)?;
+            let data: String = ctx.get(1)?;
+            Ok(fingerprint(&key, stored_values(&data)))
+        },
+    )
+}
+
 /// SQL `card_data(json, previous_size)`: the new values of a card in the
 /// room of its previous ones (see [`room_for`]).
 fn register_card_data(conn: &Connection) -> rusqlite::Result<()> {
@@ -239,6 +260,7 @@ impl BulkCards {
         conn.pragma_update(None, "cache_size", -i64::from(LOAD_CACHE_KIB))
             .map_err(db)?;
         register_card_data(&conn).map_err(db)?;
+        register_source_fingerprint(&conn).map_err(db)?;
         Ok(BulkCards {
             conn,
             database: database.to_path_buf(),
@@ -487,8 +509,8 @@ impl BulkCards {
             }
             self.conn
                 .execute(
-                    "INSERT INTO task_cache_delta (task_id, entries) VALUES (?1, zeroblob(?2))
-                     ON CONFLICT (task_id) DO UPDATE SET entries = excluded.entries",
+                    // Replaced, not updated: an upsert's update makes the zeroblob in memory.
+                    "INSERT OR REPLACE INTO task_cache_delta (task_id, entries) VALUES (?1, zeroblob(?2))",
                     params![task_id, size as i64],
                 )
                 .map_err(db)?;
@@ -500,13 +522,22 @@ impl BulkCards {
             self.conn
                 .execute(
                     "INSERT INTO task_cache (task_id, mappings_hash, entries, last_successful_extract, updated_at, valid_from)
-                     VALUES (?1, ?2, zeroblob(?3), ?4, ?5, ?6)
+                     VALUES (?1, ?2, X'', ?3, ?4, ?5)
                      ON CONFLICT (task_id) DO UPDATE SET mappings_hash = excluded.mappings_hash,
-                        entries = excluded.entries,
+                        entries = X'',
                         last_successful_extract = COALESCE(excluded.last_successful_extract, last_successful_extract),
                         updated_at = excluded.updated_at,
                         valid_from = excluded.valid_from",
-                    params![task_id, mappings_hash, size as i64, last_extract, self.now, valid_from_ms],
+                    params![task_id, mappings_hash, last_extract, self.now, valid_from_ms],
+                )
+                .map_err(db)?;
+            // The blob in a table of its own, where it is the last column (see
+            // store::cards), and replaced, not updated: an upsert's update makes
+            // the zeroblob in memory too (twice 24 MB at a million entries).
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO task_cache_entries (task_id, entries) VALUES (?1, zeroblob(?2))",
+                    params![task_id, size as i64],
                 )
                 .map_err(db)?;
             // Written whole: the changes recorded on top of the old entries are in it.
@@ -516,7 +547,10 @@ impl BulkCards {
                     params![task_id],
                 )
                 .map_err(db)?;
-            ("task_cache", "SELECT rowid FROM task_cache WHERE task_id = ?1")
+            (
+                "task_cache_entries",
+                "SELECT rowid FROM task_cache_entries WHERE task_id = ?1",
+            )
         };
         let rowid: i64 = self
             .conn
@@ -741,6 +775,14 @@ impl BulkCards {
                     ])
                 })
                 .map_err(db)?;
+            self.conn
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO card_origins (card_id, fingerprint)
+                     SELECT id, source_fingerprint(object_key, data) FROM datacards
+                      WHERE id = ?1 AND task = ?2 AND object_key IS NOT NULL",
+                )
+                .and_then(|mut s| s.execute(params![card.id, task]))
+                .map_err(db)?;
         }
         let changed = self
             .conn
@@ -861,12 +903,12 @@ impl BulkCards {
         };
         // The diff in Rust from the card's text: the same work in SQL's JSON
         // functions was most of what the journal added to a re-run.
-        let old: Option<String> = self
+        let old: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT data FROM datacards WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .prepare_cached("SELECT data, object_key FROM datacards WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db)?;
-        let Some(old) = old else {
+        let Some((old, old_key)) = old else {
             return Ok(());
         };
         let journalled = match changed_fields(&old, patch) {
@@ -893,7 +935,11 @@ impl BulkCards {
                 .and_then(|mut s| s.execute(params![run, patch, self.now_ms, id]))
                 .map_err(db)?,
         };
-        if let (Some(key), true) = (source, journalled > 0) {
+        if journalled == 0 {
+            return Ok(());
+        }
+        if let Some(key) = source {
+            // Right after the change's row: `last_insert_rowid()` is its id.
             self.conn
                 .prepare_cached(
                     "INSERT INTO card_sources (change_id, fingerprint) VALUES (last_insert_rowid(), ?1)",
@@ -901,6 +947,20 @@ impl BulkCards {
                 .and_then(|mut s| s.execute(params![fingerprint(key, patch)]))
                 .map_err(db)?;
         }
+        match old_key {
+            Some(old_key) => self.keep_origin(id, &old_key, &old),
+            None => Ok(()),
+        }
+    }
+
+    /// Keeps the fingerprint of the record card `id` was created from, when
+    /// this is its first change: its values before the change are the
+    /// created ones (later changes find the origin kept and leave it).
+    fn keep_origin(&mut self, id: i64, key: &str, old: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO card_origins (card_id, fingerprint) VALUES (?1, ?2)")
+            .and_then(|mut s| s.execute(params![id, fingerprint(key, stored_values(old))]))
+            .map_err(db)?;
         Ok(())
     }
 

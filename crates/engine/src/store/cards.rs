@@ -66,6 +66,15 @@ CREATE TABLE IF NOT EXISTS cards.task_cache (
     updated_at              TEXT NOT NULL,
     valid_from              INTEGER NOT NULL DEFAULT 0  -- ms: start of the run that wrote it
 );
+-- A task's cache entries written whole (see pipeline::cache). Apart from
+-- task_cache, whose entries column older versions filled, so that the blob is
+-- the last column of its row: SQLite writes a zeroblob placeholder in the last
+-- column without making it in memory, and one in a middle column in full
+-- (twice 24 MB at a million entries). Valid with the task_cache row.
+CREATE TABLE IF NOT EXISTS cards.task_cache_entries (
+    task_id TEXT PRIMARY KEY,
+    entries BLOB NOT NULL
+);
 -- Changes to a task's cache since its entries were written whole (see pipeline::cache);
 -- valid with the task_cache row they belong to.
 CREATE TABLE IF NOT EXISTS cards.task_cache_delta (
@@ -86,10 +95,19 @@ CREATE TABLE IF NOT EXISTS cards.card_changes (
     after   TEXT
 );
 CREATE INDEX IF NOT EXISTS cards.card_changes_by_card ON card_changes (card_id);
+-- The first card of each range of created cards, to find the oldest creation the journal still holds.
+CREATE INDEX IF NOT EXISTS cards.card_changes_created ON card_changes (card_id) WHERE kind = 'create';
 -- The source record behind a journalled change: the fingerprint (xxh3 of its
 -- object id and mapped values, hex) of the record a load or read-back wrote.
 CREATE TABLE IF NOT EXISTS cards.card_sources (
     change_id   INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL
+);
+-- The fingerprint of the record a card was created from, kept when the card
+-- first changes (a creation is journalled as a range of ids, without values:
+-- until the card changes, the card itself holds the created record).
+CREATE TABLE IF NOT EXISTS cards.card_origins (
+    card_id     INTEGER PRIMARY KEY,
     fingerprint TEXT NOT NULL
 );
 -- The journal of loads into remote targets (store::remote_journal): one row
@@ -133,16 +151,21 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
 }
 
 /// Removes the caches and commit records of tasks that no longer exist
-/// (SQLite cannot cascade a removal across files). Best effort and without
+/// (SQLite cannot cascade a removal across files), the journal of runs that
+/// are gone, and the origins of cards whose creation left the journal (card
+/// ids only grow, so those are the cards below the oldest creation kept). Best effort and without
 /// waiting: while a load holds the card store, it is left for the next open.
 async fn prune(conn: &mut SqliteConnection) {
     let _ = sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await;
     let _ = sqlx::raw_sql(
         "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
          DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
+         DELETE FROM cards.task_cache_entries WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
          DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);
          DELETE FROM cards.card_changes WHERE run_id NOT IN (SELECT id FROM main.runs);
          DELETE FROM cards.card_sources WHERE change_id NOT IN (SELECT id FROM cards.card_changes);
+         DELETE FROM cards.card_origins WHERE card_id < (SELECT coalesce(min(card_id), 1 << 62)
+             FROM cards.card_changes INDEXED BY card_changes_created WHERE kind = 'create');
          DELETE FROM cards.remote_changes WHERE run_id NOT IN (SELECT id FROM main.runs);",
     )
     .execute(&mut *conn)

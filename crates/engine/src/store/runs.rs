@@ -155,7 +155,7 @@ impl Store {
 
     pub async fn cache(&self, task_id: &str) -> Result<Option<CacheRow>> {
         self.cache_row(
-            "entries",
+            "COALESCE((SELECT e.entries FROM task_cache_entries e WHERE e.task_id = ?1), entries)",
             "COALESCE((SELECT d.entries FROM task_cache_delta d WHERE d.task_id = ?1), X'')",
             task_id,
         )
@@ -307,9 +307,10 @@ impl Store {
     pub async fn card_changes(&self, card_id: i64) -> Result<Vec<CardChangeRow>> {
         let rows = sqlx::query(
             "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after,
-                    COALESCE(r.kind, 'scheduled') AS run_kind, s.fingerprint
+                    COALESCE(r.kind, 'scheduled') AS run_kind, COALESCE(s.fingerprint, o.fingerprint) AS fingerprint
              FROM cards.card_changes c LEFT JOIN runs r ON r.id = c.run_id
                   LEFT JOIN cards.card_sources s ON s.change_id = c.id
+                  LEFT JOIN cards.card_origins o ON c.kind = 'create' AND o.card_id = ?1
              WHERE (c.kind != 'create' AND c.card_id = ?1)
                 OR (c.kind = 'create' AND c.card_id <= ?1 AND c.card_id + c.cards > ?1)
              ORDER BY c.id DESC",

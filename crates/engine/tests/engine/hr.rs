@@ -632,7 +632,7 @@ fn cache_sizes(f: &Fixture) -> (usize, usize) {
             / 24
     };
     (
-        size("SELECT SUM(length(entries)) FROM task_cache"),
+        size("SELECT SUM(length(entries)) FROM task_cache_entries"),
         size("SELECT SUM(length(entries)) FROM task_cache_delta"),
     )
 }

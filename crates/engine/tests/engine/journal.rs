@@ -69,24 +69,31 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
         f.dir.path(),
         "HR",
         PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"ids": ["1", "2", "3", "4"]}"#,
         r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
     )
     .await;
     let first = run(&f.engine, &task).await;
-    assert_eq!(first.counts.created, 3);
-    let (one, two) = (
+    assert_eq!(first.counts.created, 4);
+    let (one, two, four) = (
         card_id_of_person(&f.engine, "1").await,
         card_id_of_person(&f.engine, "2").await,
+        card_id_of_person(&f.engine, "4").await,
     );
     // A card as created names its record too (read from the card, which still holds it).
-    let created = f.engine.datacard_history(one).await.unwrap();
-    let created_fingerprint = created[0]
-        .source_fingerprint
-        .clone()
-        .expect("the creating record's fingerprint");
+    let created_from = |history: Vec<provisio_engine::model::CardChange>| {
+        assert_eq!(history.len(), 1, "{history:?}");
+        history[0]
+            .source_fingerprint
+            .clone()
+            .expect("the creating record's fingerprint")
+    };
+    let created_fingerprint = created_from(f.engine.datacard_history(one).await.unwrap());
+    let two_created = created_from(f.engine.datacard_history(two).await.unwrap());
+    let four_created = created_from(f.engine.datacard_history(four).await.unwrap());
+    assert_ne!(two_created, four_created, "another record, another fingerprint");
 
-    // A busy day: everyone's name changes (prefix M); a quiet day changes nothing.
+    // A busy day: everyone's name changes (prefix M) and 4 leaves; a quiet day changes nothing.
     f.engine
         .update_connector(
             "HR",
@@ -95,7 +102,7 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
         .await
         .unwrap();
     let busy = run(&f.engine, &task).await;
-    assert_eq!(busy.counts.updated, 3);
+    assert_eq!((busy.counts.updated, busy.counts.removed), (3, 1));
     let quiet = run(&f.engine, &task).await;
     assert_eq!(quiet.counts.updated, 0);
     // 2 leaves the source: the next full run marks it removed.
@@ -142,7 +149,8 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
             &serde_json::json!("M2")
         )
     );
-    // The change names the source record behind it; a removal and a creation write no record.
+    // The change names the source record behind it; a removal writes no record, and a
+    // creation keeps naming the record it was created from after the card changed.
     let fingerprint = changed
         .source_fingerprint
         .clone()
@@ -163,7 +171,15 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
             removed.source_fingerprint.as_deref(),
             history[2].source_fingerprint.as_deref()
         ),
-        (None, None)
+        (None, Some(two_created.as_str()))
+    );
+    // Card 4's first change was its removal: its creation still names its record.
+    let four_history = f.engine.datacard_history(four).await.unwrap();
+    let kinds: Vec<&str> = four_history.iter().map(|c| c.kind.as_str()).collect();
+    assert_eq!(kinds, ["remove", "create"]);
+    assert_eq!(
+        four_history[1].source_fingerprint.as_deref(),
+        Some(four_created.as_str())
     );
     // Card 1 was created and changed, never removed.
     let kinds: Vec<String> = f
@@ -190,9 +206,9 @@ async fn a_card_s_history_names_the_runs_that_created_changed_and_removed_it_fie
         Some(created_fingerprint.as_str())
     );
     assert_eq!(
-        back.last().unwrap().source_fingerprint,
-        None,
-        "changed since: no longer known"
+        back.last().unwrap().source_fingerprint.as_deref(),
+        Some(created_fingerprint.as_str()),
+        "changed twice since: the creation still names its record"
     );
 }
 

@@ -47,9 +47,9 @@ impl Streamed<'_> {
         let (to_loader, from_pass_one) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let (plan, loaded) = std::thread::scope(|scope| {
             let core = &mut core;
-            let loader = scope.spawn(move || -> Result<Vec<(u64, Upsert)>, Halt> {
+            let loader = scope.spawn(move || -> Result<Outcomes, Halt> {
                 let damaged = || Halt::load(RunStatus::Failed, "a change line is damaged");
-                let mut made = Vec::new();
+                let (mut made, mut odd) = (Vec::new(), Vec::new());
                 for lines in from_pass_one {
                     // Whole batches are checked at once (SIMD): pass one wrote them from valid text.
                     let lines = simdutf8::basic::from_utf8(&lines).map_err(|_| damaged())?;
@@ -65,9 +65,14 @@ impl Streamed<'_> {
                         });
                     }
                     let outcomes = core.write(&changes)?;
-                    made.extend(changes.iter().map(|c| c.id).zip(outcomes.iter().copied()));
+                    for (c, &outcome) in changes.iter().zip(outcomes) {
+                        match Made::new(c.id, outcome) {
+                            Some(m) => made.push(m),
+                            None => odd.push((c.id, outcome)),
+                        }
+                    }
                 }
-                Ok(made)
+                Ok((made, odd))
             });
             let sink = Sink::Stream {
                 to_loader,
@@ -89,7 +94,8 @@ impl Streamed<'_> {
             }
         };
         let mut counts = plan.counts.clone();
-        for (id, outcome) in loaded {
+        let (made, odd) = loaded;
+        for (id, outcome) in made.into_iter().map(Made::read).chain(odd) {
             let slot = plan.slots.get_mut(&id).filter(|s| s.loadable());
             match (slot, outcome) {
                 (Some(slot), outcome) => written(&mut counts, slot, outcome),
@@ -114,5 +120,72 @@ impl Streamed<'_> {
         );
         core.mark_removals(query.as_ref(), &candidates, &mut counts)?;
         core.commit(&plan, counts, run).map(Some)
+    }
+}
+
+/// What the load did to each id: packed, and the few whose card id does not pack.
+type Outcomes = (Vec<Made>, Vec<(u64, Upsert)>);
+
+/// What the load did to one id, kept until pass one has finished (a million
+/// of them on a first load): 16 bytes, the kind of write in the top two bits
+/// of the card id, where an id and an [`Upsert`] side by side take 24.
+#[derive(Debug, Clone, Copy)]
+struct Made {
+    id: u64,
+    outcome: u64,
+}
+
+/// Card ids up to this leave the top two bits free.
+const CARD_BITS: u64 = (1 << 62) - 1;
+
+impl Made {
+    /// `None` for a card id the top bits cannot be added to (negative or
+    /// beyond 2^62: not seen in practice; the caller keeps such an outcome as it is).
+    fn new(id: u64, outcome: Upsert) -> Option<Made> {
+        let (kind, card) = match outcome {
+            Upsert::Created(c) => (0, c.id),
+            Upsert::Updated(c) => (1, c.id),
+            Upsert::TakenOver(c) => (2, c.id),
+            Upsert::Failed => (3, 0),
+        };
+        let card = u64::try_from(card).ok().filter(|&c| c <= CARD_BITS)?;
+        Some(Made {
+            id,
+            outcome: kind << 62 | card,
+        })
+    }
+
+    fn read(self) -> (u64, Upsert) {
+        let card = crate::targets::CardRef {
+            id: (self.outcome & CARD_BITS) as i64,
+        };
+        let outcome = match self.outcome >> 62 {
+            0 => Upsert::Created(card),
+            1 => Upsert::Updated(card),
+            2 => Upsert::TakenOver(card),
+            _ => Upsert::Failed,
+        };
+        (self.id, outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Made;
+    use crate::targets::CardRef;
+    use crate::targets::Upsert;
+
+    #[test]
+    fn an_outcome_reads_back_as_written_and_odd_card_ids_are_left_to_the_caller() {
+        for outcome in [
+            Upsert::Created(CardRef { id: 1 }),
+            Upsert::Updated(CardRef { id: (1 << 62) - 1 }),
+            Upsert::TakenOver(CardRef { id: 77 }),
+            Upsert::Failed,
+        ] {
+            assert_eq!(Made::new(9, outcome).unwrap().read(), (9, outcome));
+        }
+        assert!(Made::new(9, Upsert::Created(CardRef { id: 1 << 62 })).is_none());
+        assert!(Made::new(9, Upsert::Updated(CardRef { id: -1 })).is_none());
     }
 }
