@@ -451,6 +451,7 @@ test("the Data tab browses the loaded cards and names the task that wrote them",
   // Why it is so: the journal names the run that created it.
   const changes = await driver.until(() => contents("[data-testid=card-change]"), (c) => c.length >= 1, { what: "the card's history" });
   assert.match(changes[changes.length - 1], /^create .* by HR users\/Nightly: created by run [0-9a-f]{8}/);
+  assert.match(changes[changes.length - 1], /source record [0-9a-f]{16}/, "the record it was created from");
   await shot("data");
   await openTab("Overview");
 });
