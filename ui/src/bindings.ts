@@ -268,7 +268,7 @@ export type CardChange = {
 	 *  record that a load or read-back wrote; `None` for removals and undos,
 	 *  which write no record. A creation is journalled as part of a range of
 	 *  ids, without values: its fingerprint is taken from the card while the
-	 *  card still holds what was created (no later change), else `None`.
+	 *  card still holds what was created, and kept when the card first changes.
 	 */
 	source_fingerprint: string | null,
 	/**

@@ -770,7 +770,7 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
     assert_eq!(
         applied.load.info,
         Some(format!(
-            "5 of the 5 changed cards and 1 of the 1 removals run {} held were applied",
+            "applied all 5 changed cards and the removal that run {} held",
             bad_day.id
         ))
     );

@@ -117,7 +117,7 @@ describe("the alerts list", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 8" }));
     const dialog = await screen.findByRole("dialog", { name: "Apply held changes" });
     await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held these"));
-    expect(screen.getByTestId("planned-counts").textContent).toBe("New0Changed0Marked removed3");
+    expect(screen.getByTestId("planned-counts").textContent).toBe("Changed0Marked removed3");
     expect(screen.getByTestId("planned-removals").textContent).toBe("3\n4\n5");
     expect(screen.queryByTestId("held-changed")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
@@ -140,7 +140,7 @@ describe("the alerts list", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 9" }));
     await screen.findByRole("dialog", { name: "Apply held changes" });
     expect((await screen.findByTestId("held-changed")).textContent).toBe("1\n2\n3\n4\n5");
-    expect(screen.getByTestId("planned-counts").textContent).toBe("New0Changed5Marked removed0");
+    expect(screen.getByTestId("planned-counts").textContent).toBe("Changed5Marked removed0");
     expect(screen.queryByTestId("planned-removals")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
     expect(await screen.findByText("Applied: run held-run changed 5 cards.")).toBeTruthy();

@@ -158,8 +158,13 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
               <strong>{p.reason}</strong>
             </p>
             <dl className="detail-grid" data-testid="planned-counts">
-              <dt>New</dt>
-              <dd>{count(p.new)}</dd>
+              {/* New cards are never held: the run loaded them. */}
+              {!held && (
+                <>
+                  <dt>New</dt>
+                  <dd>{count(p.new)}</dd>
+                </>
+              )}
               <dt>Changed</dt>
               <dd>{count(p.changed)}</dd>
               <dt>Marked removed</dt>

@@ -154,19 +154,12 @@ impl Engine {
                 t.save_cache(&saved, &mut |w| w.write_all(&entries))?;
             }
             let mut done = pending;
+            let changed = applied(counts.updated, held_updates, "changed card");
+            let removed = applied(counts.removed, held_count as u64, "removal");
             let message = match (held_updates, held_count) {
-                (0, n) => format!(
-                    "{} of the {n} removals run {held_run} held were applied",
-                    counts.removed
-                ),
-                (u, 0) => format!(
-                    "{} of the {u} changed cards run {held_run} held were applied",
-                    counts.updated
-                ),
-                (u, n) => format!(
-                    "{} of the {u} changed cards and {} of the {n} removals run {held_run} held were applied",
-                    counts.updated, counts.removed
-                ),
+                (0, _) => format!("applied {removed} that run {held_run} held"),
+                (_, 0) => format!("applied {changed} that run {held_run} held"),
+                _ => format!("applied {changed} and {removed} that run {held_run} held"),
             };
             done.succeed(counts, message);
             // The final state commits with the removals (a kill -9 after the commit is told apart).
@@ -209,4 +202,23 @@ impl Engine {
 /// The message of the run that applies what `run_id` held (also how a later call knows it was done).
 fn applied_message(run_id: &str) -> String {
     format!("held changes of run {run_id}, approved")
+}
+
+/// "the removal", "all 5 removals", "4 of the 5 removals": how many of what a run held were applied.
+fn applied(done: u64, held: u64, what: &str) -> String {
+    match (done, held) {
+        (1, 1) => format!("the {what}"),
+        (d, h) if d == h => format!("all {h} {what}s"),
+        (d, h) => format!("{d} of the {h} {what}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn what_was_applied_is_said_as_a_person_would() {
+        assert_eq!(super::applied(1, 1, "removal"), "the removal");
+        assert_eq!(super::applied(5, 5, "changed card"), "all 5 changed cards");
+        assert_eq!(super::applied(4, 5, "removal"), "4 of the 5 removals");
+    }
 }
