@@ -153,8 +153,9 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
 /// Removes the caches and commit records of tasks that no longer exist
 /// (SQLite cannot cascade a removal across files), the journal of runs that
 /// are gone, and the origins of cards whose creation left the journal (card
-/// ids only grow, so those are the cards below the oldest creation kept). Best effort and without
-/// waiting: while a load holds the card store, it is left for the next open.
+/// ids only grow, so those are the cards below the oldest creation kept).
+/// Best effort and without waiting: while a load holds the card store, it is
+/// left for the next open.
 async fn prune(conn: &mut SqliteConnection) {
     let _ = sqlx::query("PRAGMA busy_timeout = 0").execute(&mut *conn).await;
     let _ = sqlx::raw_sql(

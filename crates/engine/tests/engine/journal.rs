@@ -259,24 +259,7 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     )
     .await;
     let first = run(&f.engine, &task).await;
-    let names = || {
-        let engine = f.engine.clone();
-        async move {
-            let mut v: Vec<(String, String, String)> = engine
-                .datacards("person", None, 10)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|c| {
-                    let s = |k: &str| c.data[k].as_str().unwrap_or("").to_string();
-                    (s("employee_id"), s("last_name"), s("accountStatus"))
-                })
-                .collect();
-            v.sort();
-            v
-        }
-    };
-    let before_bad_day = names().await;
+    let before_bad_day = people(&f.engine).await;
     // A bad day: everyone renamed, 3 dropped from the source (marked removed).
     f.engine
         .update_connector(
@@ -295,11 +278,11 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     assert!(plan.undo_run_id.is_none());
     let restore = plan.steps.iter().find(|s| s.action == "restore").unwrap();
     assert_eq!(restore.changes[0].field, "accountStatus");
-    assert_ne!(names().await, before_bad_day);
+    assert_ne!(people(&f.engine).await, before_bad_day);
 
     // The undo: exactly the state before the bad day, recorded as a run of its own.
     let undone = f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
-    assert_eq!(names().await, before_bad_day);
+    assert_eq!(people(&f.engine).await, before_bad_day);
     let undo_run = f
         .engine
         .run(undone.undo_run_id.as_deref().unwrap())
@@ -317,7 +300,7 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
         .undo_run(undone.undo_run_id.as_deref().unwrap(), false, false, &[])
         .await
         .unwrap();
-    let after_redo = names().await;
+    let after_redo = people(&f.engine).await;
     assert!(
         after_redo.iter().any(|(id, name, _)| id == "1" && name == "X1"),
         "{after_redo:?}"
