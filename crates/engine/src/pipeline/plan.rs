@@ -193,7 +193,7 @@ pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut recor
         match shape.card(element, &mut card, &mut key, scratch) {
             Ok(()) => {
                 let start = parsed.lines.len();
-                let _ = serde_json::to_writer(&mut parsed.lines, &key);
+                write_key(&mut parsed.lines, &key);
                 parsed.lines.push(b'\t');
                 parsed.lines.extend_from_slice(&card);
                 parsed.lines.push(b'\n');
@@ -208,6 +208,19 @@ pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut recor
         }
     }
     parsed
+}
+
+/// The object key as a JSON string. A key without quotes, backslashes or
+/// control characters (nearly all) is written as it is, which is what the
+/// serializer would write, without its per-character escaping.
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *out, key);
+    }
 }
 
 /// Pass one's state, applied batch by batch in file order.
@@ -343,5 +356,26 @@ impl Apply {
             updates,
             held_updates: 0,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_key_is_written_as_the_serializer_writes_it() {
+        for key in [
+            "emp-0001",
+            "Zoë",
+            "",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1f}",
+            "\u{7f}",
+        ] {
+            let mut out = Vec::new();
+            super::write_key(&mut out, key);
+            assert_eq!(out, serde_json::to_vec(key).unwrap(), "{key:?}");
+        }
     }
 }

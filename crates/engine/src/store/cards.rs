@@ -141,6 +141,10 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
         .bind(file.display().to_string())
         .execute(&mut *conn)
         .await?;
+    // Takes effect in a new file only, before its first table (a WAL file keeps its page size).
+    sqlx::query(&format!("PRAGMA cards.page_size = {}", super::PAGE_SIZE))
+        .execute(&mut *conn)
+        .await?;
     // The file's own PRAGMAs (foreign_keys belongs to the connection, set already).
     for (name, value) in super::PRAGMAS.iter().filter(|(n, _)| *n != "foreign_keys") {
         sqlx::query(&format!("PRAGMA cards.{name} = {value}"))
