@@ -10,11 +10,13 @@
 //!
 //! Blob layout, repeated (little endian): u64 id hash, u64 value hash, i64 card id.
 //!
-//! A run that reads part of the data (partial, incremental) and touches few
-//! ids writes only its changes (the delta) beside the entries stored whole,
-//! as long as the changes stay small next to them: rewriting a million
-//! entries (24 MB, then the same again at the checkpoint) to change 2 % of
-//! them was a fifth of a partial HR run. Entries written whole are sorted by
+//! A run that changes few entries writes only its changes (the delta)
+//! beside the entries stored whole, as long as the changes stay small next
+//! to them: rewriting a million entries (24 MB, then the same again at the
+//! checkpoint) to change 2 % of them was a fifth of a partial HR run, and
+//! the commit of a full script re-run waited for it too. A full run's
+//! changes are the ids it wrote, added or dropped; a partial run's are the
+//! ids it touched. Entries written whole are sorted by
 //! id, and so is the delta; in the delta a card id of [`REMOVED`] marks an id
 //! that left the cache. Readers merge the two.
 
@@ -79,6 +81,19 @@ pub struct NextCache<'s> {
 impl<'s> NextCache<'s> {
     /// The cache after a run that knows `slots`; `incremental`: it read part of the data.
     pub fn after(slots: &'s Slots, incremental: bool) -> Self {
+        if let Some(delta) = slots
+            .delta_base
+            .as_ref()
+            .filter(|_| !incremental)
+            .and_then(|base| base.next(&full_run_changes(slots)))
+        {
+            return NextCache {
+                touched: Vec::new(),
+                size: delta.len() * ENTRY_SIZE,
+                delta: Some(delta),
+                untouched: None,
+            };
+        }
         let mut touched: Vec<(u64, u64, i64)> = slots
             .touched()
             .filter_map(|(key, slot)| match slot.kept(incremental) {
@@ -154,6 +169,25 @@ impl<'s> NextCache<'s> {
         }
         w.write_all(&chunk)
     }
+}
+
+/// What a full run changes in the cache (it touched every stored id):
+/// the entries of ids it wrote or saw for the first time, and a removal mark
+/// for the stored ids it keeps no more; sorted by id. An entry whose value
+/// hash is the one stored was not written (pass one writes a card only when
+/// its hash changed), so its card is the stored one too.
+fn full_run_changes(slots: &Slots) -> Vec<(u64, u64, i64)> {
+    let mut changes: Vec<(u64, u64, i64)> = slots
+        .touched()
+        .filter_map(|(&key, slot)| match slot.kept(false) {
+            Some((hash, _)) if slot.cached && hash == slot.cached_hash => None,
+            Some((hash, card)) => Some((key, hash, card)),
+            None if slot.cached => Some((key, 0, REMOVED)),
+            None => None,
+        })
+        .collect();
+    changes.sort_unstable_by_key(|e| e.0);
+    changes
 }
 
 /// Object id → slot: the slots in the order their ids were first touched,
@@ -330,9 +364,22 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
     let Some(row) = row else {
         return slots;
     };
-    if whole && row.delta.is_empty() {
-        // Straight into the map: no second copy of a million entries.
-        decode(&row.entries, &mut slots);
+    let stored_whole = row.entries.len() / ENTRY_SIZE;
+    if whole && entries(&row.entries).map(|e| e.0).is_sorted() {
+        // Straight into the map, the delta merged in on the way: no second
+        // copy of a million entries. Sorted entries can take a delta next.
+        let delta: Vec<(u64, u64, i64)> = entries(&row.delta).collect();
+        let merged = Merged {
+            base: entries(&row.entries).peekable(),
+            changes: delta.iter().copied().peekable(),
+        };
+        insert_cached(&mut slots, merged, stored_whole + delta.len());
+        if stored_whole > 0 {
+            slots.delta_base = Some(DeltaBase {
+                whole: stored_whole,
+                delta,
+            });
+        }
         return slots;
     }
     let mut kept: Vec<(u64, u64, i64)> = entries(&row.entries).collect();
@@ -346,17 +393,45 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
         kept = merge(&kept, &delta, true);
     }
     if whole {
-        insert_cached(&mut slots, kept.into_iter());
+        let n = kept.len();
+        insert_cached(&mut slots, kept.into_iter(), n);
     } else {
         if sorted && !row.entries.is_empty() {
             slots.delta_base = Some(DeltaBase {
-                whole: row.entries.len() / ENTRY_SIZE,
+                whole: stored_whole,
                 delta,
             });
         }
         slots.kept = kept;
     }
     slots
+}
+
+/// Stored entries (sorted) with a delta (sorted) applied, as they are read:
+/// the delta's entry wins, and ids it marks [`REMOVED`] leave.
+struct Merged<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> {
+    base: std::iter::Peekable<B>,
+    changes: std::iter::Peekable<C>,
+}
+
+impl<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> Iterator for Merged<B, C> {
+    type Item = (u64, u64, i64);
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let next = match (self.base.peek(), self.changes.peek()) {
+                (Some(b), Some(c)) if c.0 < b.0 => self.changes.next(),
+                (Some(b), Some(c)) if c.0 == b.0 => {
+                    self.base.next();
+                    self.changes.next()
+                }
+                (Some(_), _) => self.base.next(),
+                (None, _) => self.changes.next(),
+            }?;
+            if next.2 != REMOVED {
+                return Some(next);
+            }
+        }
+    }
 }
 
 /// A blob's entries, in stored order.
@@ -367,9 +442,10 @@ fn entries(blob: &[u8]) -> impl ExactSizeIterator<Item = (u64, u64, i64)> + '_ {
     })
 }
 
-/// Each entry as the slot of an id known from the cache (a run that reads all of the data).
-fn insert_cached(into: &mut Slots, entries: impl ExactSizeIterator<Item = (u64, u64, i64)>) {
-    into.touched.reserve(entries.len());
+/// Each entry as the slot of an id known from the cache (a run that reads
+/// all of the data); `about`: how many there are, at most.
+fn insert_cached(into: &mut Slots, entries: impl Iterator<Item = (u64, u64, i64)>, about: usize) {
+    into.touched.reserve(about);
     for (id, hash, card) in entries {
         // A blob holds each id once; were one there twice, the later entry wins.
         *into.touched.entry(id, Slot::default) = Slot {
@@ -430,7 +506,7 @@ pub async fn current(
 }
 
 pub fn decode(blob: &[u8], into: &mut Slots) {
-    insert_cached(into, entries(blob));
+    insert_cached(into, entries(blob), blob.len() / ENTRY_SIZE);
 }
 
 /// Appends one entry.
@@ -557,6 +633,83 @@ mod tests {
         assert_eq!(
             slots.untouched().collect::<Vec<_>>(),
             [(1, 10, 100), (3, 30, 300)]
+        );
+    }
+
+    /// A full run over `row`'s cache: every id but `gone` read again, those
+    /// in `changed` with another value hash, and id 1000 new.
+    fn full_run(row: &crate::store::CacheRow, gone: u64, changed: &[u64]) -> (bool, Vec<u8>) {
+        let mut slots = slots_of(Some(row), true);
+        let ids: Vec<u64> = slots.touched().map(|(k, _)| *k).collect();
+        for id in ids.into_iter().filter(|&i| i != gone) {
+            let slot = slots.entry(id);
+            slot.occurrences = 1;
+            slot.new_hash = slot.cached_hash + u64::from(changed.contains(&id));
+        }
+        let new = slots.entry(1000);
+        (new.occurrences, new.new_hash, new.card) = (1, 10_000, 100_000);
+        let next = NextCache::after(&slots, false);
+        let mut written = Vec::new();
+        next.write_to(&mut written).unwrap();
+        assert_eq!(written.len(), next.size);
+        (next.is_delta(), written)
+    }
+
+    #[test]
+    fn a_full_run_that_changes_few_entries_stores_only_its_changes() {
+        let whole: Vec<(u64, u64, i64)> = (1..=64).map(|i| (i, i * 10, i as i64 * 100)).collect();
+        let row = crate::store::CacheRow {
+            mappings_hash: "m".into(),
+            entries: blob(&whole),
+            delta: blob(&[(3, 31, 300)]),
+            last_successful_extract: None,
+        };
+        assert_eq!(slots_of(Some(&row), true).delta_base.map(|b| b.whole), Some(64));
+        // 2 changed, 5 gone, 1000 new: three changes, merged with the stored delta.
+        let (delta, written) = full_run(&row, 5, &[2]);
+        assert!(delta);
+        assert_eq!(
+            entries(&written).collect::<Vec<_>>(),
+            [
+                (2, 21, 200),
+                (3, 31, 300),
+                (5, 0, REMOVED),
+                (1000, 10_000, 100_000)
+            ]
+        );
+        // Read back, it is the cache the whole write would have stored.
+        let mut expected: Vec<(u64, u64, i64)> = whole
+            .iter()
+            .filter(|e| e.0 != 5)
+            .map(|&e| match e.0 {
+                2 => (2, 21, 200),
+                3 => (3, 31, 300),
+                _ => e,
+            })
+            .collect();
+        expected.push((1000, 10_000, 100_000));
+        let after = crate::store::CacheRow {
+            delta: written,
+            ..row.clone()
+        };
+        let mut seen: Vec<(u64, u64, i64)> = slots_of(Some(&after), true)
+            .touched()
+            .map(|(k, s)| (*k, s.cached_hash, s.card))
+            .collect();
+        seen.sort();
+        assert_eq!(seen, expected);
+        assert_eq!(
+            slots_of(Some(&after), false).untouched().collect::<Vec<_>>(),
+            expected
+        );
+        // Ten changes on 64 entries: the cache is written whole, the delta folded in.
+        let (delta, written) = full_run(&row, 5, &(10..20).collect::<Vec<_>>());
+        assert!(!delta);
+        let stored = entries(&written).collect::<Vec<_>>();
+        assert_eq!(stored.len(), 64);
+        assert_eq!(
+            (stored[1], stored[2], stored[9]),
+            ((2, 20, 200), (3, 31, 300), (11, 111, 1100))
         );
     }
 

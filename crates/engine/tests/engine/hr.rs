@@ -702,7 +702,19 @@ async fn partial_runs_store_only_their_changes_to_the_cache_and_every_later_run_
         "{:?}",
         r.load
     );
-    assert_eq!(cache_sizes(&f), (40, 0), "a full run writes the cache whole");
+    assert_eq!(
+        cache_sizes(&f),
+        (40, 3),
+        "a full run that changes nothing adds nothing"
+    );
+    // A full run that changes one row adds it to the delta; the next full run
+    // reads it and finds nothing to write.
+    rows[19] = row(20, "Full");
+    write(&folder, "w.csv", file(&rows).as_bytes());
+    assert_eq!(run(&f).await.counts.updated, 1);
+    assert_eq!(cache_sizes(&f), (40, 4), "ids 3, 7, 12 and 20 changed");
+    let r = run(&f).await;
+    assert_eq!((r.counts.unchanged, r.counts.updated), (40, 0), "{:?}", r.load);
     let cards = f.engine.datacards("workperiod", None, 100).await.unwrap();
     let last_of = |id: &str| {
         cards
