@@ -389,7 +389,7 @@ mod tests {
     /// A reader that hands out a few bytes per call, so that reads end anywhere.
     struct Trickle<'a> {
         text: &'a [u8],
-        sizes: std::iter::Cycle<std::vec::IntoIter<usize>>,
+        sizes: std::iter::Cycle<std::iter::Copied<std::slice::Iter<'a, usize>>>,
     }
 
     impl Read for Trickle<'_> {
@@ -405,7 +405,7 @@ mod tests {
     fn outcome(text: &[u8], sizes: &[usize], bytewise: bool) -> (Vec<Vec<u8>>, String) {
         let mut r = ArrayReader::new(Trickle {
             text,
-            sizes: sizes.to_vec().into_iter().cycle(),
+            sizes: sizes.iter().copied().cycle(),
         });
         r.bytewise = bytewise;
         let mut out = Vec::new();
