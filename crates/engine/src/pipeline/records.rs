@@ -143,9 +143,9 @@ impl RecordShape {
         scratch: &mut CardScratch,
     ) -> Result<(), Blocked> {
         // No allocation per record for the usual handful of mapped attributes.
-        let mut on_stack: [Option<&RawValue>; 32] = [None; 32];
+        let mut on_stack: [Option<&str>; 32] = [None; 32];
         let mut on_heap;
-        let values: &mut [Option<&RawValue>] = if self.columns.len() <= on_stack.len() {
+        let values: &mut [Option<&str>] = if self.columns.len() <= on_stack.len() {
             &mut on_stack[..self.columns.len()]
         } else {
             on_heap = vec![None; self.columns.len()];
@@ -159,15 +159,23 @@ impl RecordShape {
                 facts: CaseFacts::new("blocked_not_utf8", &[]),
             });
         };
-        let mut de = serde_json::Deserializer::from_str(text);
+        // The usual record is read by `flat_fields`; anything else by serde,
+        // which also words what is wrong.
         let mut duplicate = None;
-        let parsed = RecordSeed {
-            shape: self,
-            values: &mut *values,
-            hints: &mut scratch.hints,
-            duplicate: &mut duplicate,
-        }
-        .deserialize(&mut de);
+        let parsed = match self.flat_fields(text, values, &mut scratch.hints) {
+            Some(()) => Ok(()),
+            None => {
+                values.fill(None);
+                let mut de = serde_json::Deserializer::from_str(text);
+                RecordSeed {
+                    shape: self,
+                    values: &mut *values,
+                    hints: &mut scratch.hints,
+                    duplicate: &mut duplicate,
+                }
+                .deserialize(&mut de)
+            }
+        };
         if let Some(slot) = duplicate {
             // Which of the two values was meant cannot be known: keep neither.
             return Err(Blocked {
@@ -202,7 +210,7 @@ impl RecordShape {
         }
         let id_source = &self.columns[self.id_slot].source;
         key.clear();
-        match values[self.id_slot].map(|r| (r.get(), r.get().as_bytes()[0])) {
+        match values[self.id_slot].map(|r| (r, r.as_bytes()[0])) {
             // Usually plain text between the quotes: copied into the reused buffer.
             Some((raw, b'"')) if !raw.contains('\\') => key.push_str(&raw[1..raw.len() - 1]),
             Some((raw, b'"')) => {
@@ -245,7 +253,7 @@ impl RecordShape {
         for group in &self.required {
             let has_value = |slot: &usize| {
                 values[*slot].is_some_and(|r| {
-                    !matches!(r.get(), "null" | "\"\"" | "[]") && !r.get().trim_matches('"').trim().is_empty()
+                    !matches!(r, "null" | "\"\"" | "[]") && !r.trim_matches('"').trim().is_empty()
                 })
             };
             if !group.iter().any(has_value) {
@@ -272,7 +280,7 @@ impl RecordShape {
         out.clear();
         out.push(b'{');
         for (i, (column, value)) in self.columns.iter().zip(values.iter()).enumerate() {
-            let Some(raw) = value.map(|r| r.get()) else {
+            let Some(raw) = *value else {
                 return Err(block(
                     format!("attribute '{}' is missing", column.source),
                     CaseFacts::new(
@@ -363,6 +371,164 @@ impl RecordShape {
     }
 }
 
+impl RecordShape {
+    /// The slot of the attribute named `key`, the `index`th of its record
+    /// (`None`: not mapped). Records of one output nearly always list their
+    /// attributes in the same order: the name at `index` last time is tried first.
+    fn slot_of(&self, index: usize, key: &str, hints: &mut Vec<Hint>) -> Option<usize> {
+        let columns = &self.columns;
+        if hints.len() <= index {
+            hints.push(Hint::Unknown);
+        }
+        match &hints[index] {
+            Hint::Mapped(s) if same(&columns[*s].source, key) => Some(*s),
+            Hint::Unmapped(k) if same(k, key) => None,
+            _ => {
+                // A handful of mapped attributes: a linear scan beats hashing every key.
+                let found = columns.iter().position(|c| c.source == key);
+                hints[index] = match found {
+                    Some(s) => Hint::Mapped(s),
+                    None => Hint::Unmapped(key.into()),
+                };
+                found
+            }
+        }
+    }
+
+    /// The mapped values of the usual record, read without serde's
+    /// machinery (most of the time of a big output went there): an object
+    /// whose values are strings without escapes, numbers, booleans and nulls,
+    /// each attribute once. `None` for anything else — lists, objects,
+    /// escapes, an attribute twice, text that is not JSON — which serde then
+    /// reads, and words when it is wrong. What this accepts, serde accepts
+    /// with the same values (a test holds the two side by side).
+    fn flat_fields<'t>(
+        &self,
+        text: &'t str,
+        values: &mut [Option<&'t str>],
+        hints: &mut Vec<Hint>,
+    ) -> Option<()> {
+        let b = text.as_bytes();
+        let mut i = skip_ws(b, 0);
+        if b.get(i) != Some(&b'{') {
+            return None;
+        }
+        i = skip_ws(b, i + 1);
+        if b.get(i) == Some(&b'}') {
+            return (i + 1 == b.len()).then_some(());
+        }
+        let mut index = 0;
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let key_end = string_end(b, i + 1)?;
+            let key = &text[i + 1..key_end];
+            i = skip_ws(b, key_end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            let start = skip_ws(b, i + 1);
+            let end = match b.get(start)? {
+                b'"' => string_end(b, start + 1)? + 1,
+                b'-' | b'0'..=b'9' => number_end(b, start)?,
+                b't' => literal_end(b, start, b"true")?,
+                b'f' => literal_end(b, start, b"false")?,
+                b'n' => literal_end(b, start, b"null")?,
+                _ => return None,
+            };
+            match self.slot_of(index, key, hints) {
+                Some(slot) if values[slot].is_some() => return None,
+                Some(slot) => values[slot] = Some(&text[start..end]),
+                None => {}
+            }
+            index += 1;
+            i = skip_ws(b, end);
+            match b.get(i)? {
+                b',' => i = skip_ws(b, i + 1),
+                b'}' => return (i + 1 == b.len()).then_some(()),
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// The first byte at or after `i` that is not JSON whitespace.
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\n' | b'\r' | b'\t')) {
+        i += 1;
+    }
+    i
+}
+
+/// Where the string whose text starts at `i` closes: `None` at a backslash
+/// or a control character (serde reads those), or without a closing quote.
+fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    // Eight bytes at a time (most strings of a record are longer than a few).
+    while let Some(chunk) = b.get(i..i + 8) {
+        let found = special_bytes(u64::from_le_bytes(chunk.try_into().ok()?));
+        if found != 0 {
+            let at = i + (found.trailing_zeros() / 8) as usize;
+            return (b[at] == b'"').then_some(at);
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(i),
+            b'\\' | 0..=0x1f => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// The high bit of each byte of `x` (eight bytes, the first lowest) that is
+/// a quote, a backslash or a control character. Exact up to the first such
+/// byte; past it a borrow may mark more, so only the lowest mark is used.
+fn special_bytes(x: u64) -> u64 {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(LOW) & !v;
+    let quote = zero(x ^ (LOW * u64::from(b'"')));
+    let backslash = zero(x ^ (LOW * u64::from(b'\\')));
+    let control = x.wrapping_sub(LOW * 0x20);
+    (quote | backslash | control) & !x & HIGH
+}
+
+/// The end of a number as JSON writes one (`-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`).
+fn number_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |mut i: usize| {
+        let from = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i > from).then_some(i)
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    i = match b.get(i)? {
+        b'0' => i + 1,
+        b'1'..=b'9' => digits(i)?,
+        _ => return None,
+    };
+    if b.get(i) == Some(&b'.') {
+        i = digits(i + 1)?;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        i = digits(i)?;
+    }
+    Some(i)
+}
+
+fn literal_end(b: &[u8], i: usize, literal: &[u8]) -> Option<usize> {
+    b[i..].starts_with(literal).then_some(i + literal.len())
+}
+
 /// The key of a numeric object id: its value, not its spelling, so `1`,
 /// `1.0`, `1e0` and `10E-1` are one record (pandas turns integer columns into
 /// floats as soon as one value is missing, and a script's ids change
@@ -409,7 +575,7 @@ fn kind(first: u8) -> &'static str {
 
 struct RecordSeed<'a, 'de> {
     shape: &'a RecordShape,
-    values: &'a mut [Option<&'de RawValue>],
+    values: &'a mut [Option<&'de str>],
     hints: &'a mut Vec<Hint>,
     /// Set to the slot of a mapped attribute the record names twice.
     duplicate: &'a mut Option<usize>,
@@ -428,32 +594,16 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
         f.write_str("a JSON object")
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let columns = &self.shape.columns;
         let mut index = 0;
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
-            if self.hints.len() <= index {
-                self.hints.push(Hint::Unknown);
-            }
-            let slot = match &self.hints[index] {
-                Hint::Mapped(s) if same(&columns[*s].source, &key) => Some(*s),
-                Hint::Unmapped(k) if same(k, &key) => None,
-                _ => {
-                    // A handful of mapped attributes: a linear scan beats hashing every key.
-                    let found = columns.iter().position(|c| c.source == key.as_ref());
-                    self.hints[index] = match found {
-                        Some(s) => Hint::Mapped(s),
-                        None => Hint::Unmapped(key.as_ref().into()),
-                    };
-                    found
-                }
-            };
+            let slot = self.shape.slot_of(index, &key, self.hints);
             index += 1;
             match slot {
                 Some(slot) if self.values[slot].is_some() => {
                     *self.duplicate = Some(slot);
                     return Err(serde::de::Error::custom("duplicate attribute"));
                 }
-                Some(slot) => self.values[slot] = Some(map.next_value()?),
+                Some(slot) => self.values[slot] = Some(map.next_value::<&RawValue>()?.get()),
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -507,7 +657,120 @@ impl fmt::Display for Blocked {
 
 #[cfg(test)]
 mod tests {
-    use super::numeric_key;
+    use super::*;
+    use proptest::prelude::*;
+
+    fn shape() -> RecordShape {
+        let task: Task = serde_json::from_value(serde_json::json!({
+            "id": "t1", "connector_id": "c1", "connector_name": "C", "name": "Load", "usage": "scheduled",
+            "enabled": true, "schedule": "0 0 * * * *", "timezone": "UTC", "run_type": "full",
+            "mappings_type": "generic", "object_id_attribute": "id", "target_template": "person",
+            "target_folder": "persons", "task_id_attribute": "taskid", "data_source_type_attribute": null,
+            "mappings": [{"source": "id", "target": "employee_id"}, {"source": "name", "target": "last_name"},
+                         {"source": "n", "target": "number"}],
+            "failure": null, "removal": null, "limits": {}, "heartbeat_timeout": 300, "max_runtime": null,
+            "references": [], "created_at": "x", "updated_at": "x"
+        }))
+        .unwrap();
+        let template: Template = serde_json::from_value(serde_json::json!({
+            "code": "person", "name": "Person", "attributes": [
+                {"code": "employee_id"}, {"code": "last_name"}, {"code": "number"}, {"code": "taskid"}]
+        }))
+        .unwrap();
+        RecordShape::new(&task, &template, "python_script")
+    }
+
+    /// The values serde reads from `text`, or why it would not.
+    fn by_serde<'t>(shape: &RecordShape, text: &'t str) -> Result<Vec<Option<&'t str>>, String> {
+        let mut values = vec![None; 3];
+        let mut duplicate = None;
+        let mut de = serde_json::Deserializer::from_str(text);
+        RecordSeed {
+            shape,
+            values: &mut values,
+            hints: &mut Vec::new(),
+            duplicate: &mut duplicate,
+        }
+        .deserialize(&mut de)
+        .map_err(|e| e.to_string())?;
+        Ok(values)
+    }
+
+    fn by_flat<'t>(
+        shape: &RecordShape,
+        text: &'t str,
+        hints: &mut Vec<Hint>,
+    ) -> Option<Vec<Option<&'t str>>> {
+        let mut values = vec![None; 3];
+        shape.flat_fields(text, &mut values, hints).map(|()| values)
+    }
+
+    #[test]
+    fn the_usual_records_are_read_without_serde_and_as_serde_reads_them() {
+        let shape = shape();
+        let mut hints = Vec::new();
+        for text in [
+            r#"{"id":"emp-1","name":"Zoë","n":12,"other":null}"#,
+            "{ \"id\" : 7 ,\n\t\"n\": -0.5e+3, \"name\": \"\", \"x\": true, \"y\": false }",
+            r#"{"other": "a", "id": "2"}"#,
+            r#"{"id": "a rather long value, ÿ and ü included, past eight bytes", "name": "Ölund-Ärjäng"}"#,
+            "{}",
+        ] {
+            let flat = by_flat(&shape, text, &mut hints).unwrap_or_else(|| panic!("not read: {text}"));
+            assert_eq!(Ok(flat), by_serde(&shape, text), "{text}");
+        }
+        // Lists, objects, escapes, an attribute twice, broken JSON: left to serde.
+        for text in [
+            r#"{"id":"1","name":["a"]}"#,
+            r#"{"id":"1","o":{"a":1}}"#,
+            r#"{"id":"a\"b"}"#,
+            r#"{"id":"1","id":"2"}"#,
+            r#"{"id":"1","n":01}"#,
+            r#"{"id":"1","n":1.}"#,
+            r#"{"id":"1",}"#,
+            r#"{"id":"1"} x"#,
+            "{\"id\":\"a\u{1}\"}",
+            "{\"id\":\"twelve bytes\u{1f} then more\"}",
+            r#"{"id":"twenty bytes of text\" then more"}"#,
+            r#"["id"]"#,
+        ] {
+            assert_eq!(by_flat(&shape, text, &mut hints), None, "{text}");
+        }
+    }
+
+    /// Records as outputs hold them, and broken in the ways they break.
+    fn recordish() -> impl Strategy<Value = String> {
+        let value = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("fals".to_string()),
+            "-?[0-9]{0,3}(\\.[0-9]{0,2})?([eE][-+]?[0-9]{0,2})?",
+            "\"[a-z \\\\\"\u{1}é]{0,8}\"",
+            "\\[[0-9, ]{0,5}\\]",
+            "\\{\"a\": ?[0-9]\\}",
+        ];
+        let pair = ("id|name|n|other|x", "[ \n]{0,2}", value);
+        proptest::collection::vec(pair, 0..6).prop_flat_map(|pairs| {
+            let body: Vec<String> = pairs
+                .into_iter()
+                .map(|(k, ws, v)| format!("\"{k}\"{ws}:{ws}{v}"))
+                .collect();
+            ("[ ]{0,1}", "(,|, |,,)", "[ }x]{0,1}")
+                .prop_map(move |(lead, sep, tail)| format!("{lead}{{{}}}{}", body.join(&sep), tail.trim()))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        /// Whatever the flat reader accepts, serde accepts, with the same values.
+        #[test]
+        fn the_flat_reader_accepts_only_what_serde_reads_the_same(text in recordish()) {
+            let shape = shape();
+            if let Some(flat) = by_flat(&shape, &text, &mut Vec::new()) {
+                prop_assert_eq!(Ok(flat), by_serde(&shape, &text), "{}", text);
+            }
+        }
+    }
 
     fn key(raw: &str) -> String {
         let mut k = String::new();
