@@ -1,9 +1,10 @@
 //! Streaming a top-level JSON array element by element, in bounded memory.
 //!
 //! A script's output can hold millions of records. We read the file in
-//! chunks, find each element's bytes with a small scanner (strings, escapes
-//! and nesting depth only), and hand each element to `serde_json::from_slice`,
-//! which is several times faster than parsing from a reader.
+//! chunks and find each element's bytes with a small scanner (strings,
+//! escapes and nesting depth only; inside an object 64 bytes at a time, see
+//! [`Structure`]); the caller parses each element on its own, which is
+//! several times faster than parsing from a reader.
 
 use std::io::Read;
 
