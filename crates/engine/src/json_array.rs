@@ -145,29 +145,17 @@ impl<R: Read> ArrayReader<R> {
         // Scan one value: track strings and nesting; a scalar ends at , ] or whitespace.
         let mut start = self.pos;
         let mut i = start;
-        let mut depth: i64 = 0;
-        let mut in_string = false;
-        let mut escaped = false;
+        let mut at = Structure::default();
         // A block that is not plain JSON sends the rest of the element byte by byte.
         let mut bytewise = self.bytewise;
         loop {
             // Inside an object or array, 64 bytes at a time (most of the work of a big output).
-            if depth > 0 && !bytewise && self.end - i >= BLOCK {
-                let mut scan = Structure {
-                    depth,
-                    in_string,
-                    escaped,
-                };
-                let (used, end) = scan.blocks(&self.buf[i..self.end]);
+            if at.depth > 0 && !bytewise && self.end - i >= BLOCK {
+                let (used, end) = at.blocks(&self.buf[i..self.end]);
                 i += used;
                 if end {
                     break;
                 }
-                Structure {
-                    depth,
-                    in_string,
-                    escaped,
-                } = scan;
                 // Fewer than 64 bytes left (read more, or finish byte by byte), or an odd block.
                 bytewise = self.end - i >= BLOCK;
             }
@@ -176,7 +164,7 @@ impl<R: Read> ArrayReader<R> {
                 // fill() moves unconsumed bytes to the front; keep our offsets relative.
                 self.pos = start;
                 if !self.fill()? {
-                    if depth == 0 && !in_string && consumed > 0 {
+                    if at.depth == 0 && !at.in_string && consumed > 0 {
                         break;
                     }
                     return Err(ArrayError::Truncated(self.count + 1));
@@ -186,19 +174,19 @@ impl<R: Read> ArrayReader<R> {
                 continue;
             }
             let b = self.buf[i];
-            if in_string {
-                if escaped {
-                    escaped = false;
+            if at.in_string {
+                if at.escaped {
+                    at.escaped = false;
                 } else if b == b'\\' {
-                    escaped = true;
+                    at.escaped = true;
                 } else if b == b'"' {
-                    in_string = false;
-                    if depth == 0 {
+                    at.in_string = false;
+                    if at.depth == 0 {
                         i += 1;
                         break;
                     }
                 } else {
-                    // A string outside the blocks below: jump to the next quote or backslash.
+                    // A string the blocks did not cover: jump to the next quote or backslash.
                     match memchr::memchr2(b'"', b'\\', &self.buf[i..self.end]) {
                         Some(n) => i += n,
                         None => i = self.end,
@@ -207,16 +195,16 @@ impl<R: Read> ArrayReader<R> {
                 }
             } else {
                 match b {
-                    b'"' => in_string = true,
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' if depth > 0 => {
-                        depth -= 1;
-                        if depth == 0 {
+                    b'"' => at.in_string = true,
+                    b'{' | b'[' => at.depth += 1,
+                    b'}' | b']' if at.depth > 0 => {
+                        at.depth -= 1;
+                        if at.depth == 0 {
                             i += 1;
                             break;
                         }
                     }
-                    b',' | b']' | b' ' | b'\n' | b'\r' | b'\t' if depth == 0 => break,
+                    b',' | b']' | b' ' | b'\n' | b'\r' | b'\t' if at.depth == 0 => break,
                     _ => {}
                 }
             }
@@ -243,7 +231,7 @@ const BLOCK: usize = 64;
 
 /// Where the scan of an element stands after a byte: nesting depth, and
 /// whether the byte is inside a string, and escaped by a backslash.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Structure {
     depth: i64,
     in_string: bool,
@@ -270,9 +258,8 @@ impl Structure {
             if backslashes & !inside != 0 {
                 return (used, false);
             }
-            let opens = opens & !inside;
-            let brackets = (opens | closes) & !inside;
-            let mut rest = brackets;
+            // Only brackets outside strings count.
+            let mut rest = (opens | closes) & !inside;
             while rest != 0 {
                 let at = rest.trailing_zeros();
                 if opens & (1 << at) != 0 {

@@ -372,6 +372,7 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
         let merged = Merged {
             base: entries(&row.entries).peekable(),
             changes: delta.iter().copied().peekable(),
+            drop_removed: true,
         };
         insert_cached(&mut slots, merged, stored_whole + delta.len());
         if stored_whole > 0 {
@@ -407,11 +408,13 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
     slots
 }
 
-/// Stored entries (sorted) with a delta (sorted) applied, as they are read:
-/// the delta's entry wins, and ids it marks [`REMOVED`] leave.
+/// Entries (sorted) with changes (sorted) applied, one at a time: the
+/// change's entry wins. With `drop_removed`, ids a change marks [`REMOVED`]
+/// leave (reading); without, the marks stay (a delta on top of another).
 struct Merged<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> {
     base: std::iter::Peekable<B>,
     changes: std::iter::Peekable<C>,
+    drop_removed: bool,
 }
 
 impl<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> Iterator for Merged<B, C> {
@@ -427,7 +430,7 @@ impl<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> I
                 (Some(_), _) => self.base.next(),
                 (None, _) => self.changes.next(),
             }?;
-            if next.2 != REMOVED {
+            if !(self.drop_removed && next.2 == REMOVED) {
                 return Some(next);
             }
         }
@@ -457,25 +460,14 @@ fn insert_cached(into: &mut Slots, entries: impl Iterator<Item = (u64, u64, i64)
     }
 }
 
-/// `base` with `changes` applied, both sorted by id; the changes win. With
-/// `drop_removed`, ids marked [`REMOVED`] leave (reading); without, the
-/// marks stay (a delta on top of another).
+/// `base` with `changes` applied, both sorted by id, collected (see [`Merged`]).
 fn merge(base: &[(u64, u64, i64)], changes: &[(u64, u64, i64)], drop_removed: bool) -> Vec<(u64, u64, i64)> {
     let mut out = Vec::with_capacity(base.len() + changes.len());
-    let mut changes = changes.iter().copied().peekable();
-    for &b in base {
-        while let Some(c) = changes.next_if(|c| c.0 < b.0) {
-            if !(drop_removed && c.2 == REMOVED) {
-                out.push(c);
-            }
-        }
-        match changes.next_if(|c| c.0 == b.0) {
-            Some(c) if !(drop_removed && c.2 == REMOVED) => out.push(c),
-            Some(_) => {}
-            None => out.push(b),
-        }
-    }
-    out.extend(changes.filter(|c| !(drop_removed && c.2 == REMOVED)));
+    out.extend(Merged {
+        base: base.iter().copied().peekable(),
+        changes: changes.iter().copied().peekable(),
+        drop_removed,
+    });
     out
 }
 
