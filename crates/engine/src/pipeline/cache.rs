@@ -3,22 +3,54 @@
 //! transaction as the load it describes, so it never runs ahead of the data.
 //!
 //! Object ids are kept as their 64-bit xxh3 hash, not as text: a million ids
-//! then cost 24 bytes each in the blob and no allocation while streaming.
+//! then cost 32 bytes each in the blob and no allocation while streaming.
 //! Two ids of one task colliding needs ~2^32 ids; at a million the chance is
 //! about 3 in 10^8 per run, and its effect is one record treated as changed
 //! or unchanged wrongly until the next cache clear.
 //!
-//! Blob layout, repeated (little endian): u64 id hash, u64 value hash, i64 card id.
+//! Blob layout, repeated (little endian): u64 id hash, u64 value hash, u64
+//! record hash, i64 card id. The record hash is that of the output element
+//! the card was made from, exactly as the source wrote it ([`Entry::record`]):
+//! a re-run finds most records byte for byte as they were, and pass one
+//! skips reading them (see `RecordIndex`). 0 means not known.
 //!
 //! A run that changes few entries writes only its changes (the delta)
 //! beside the entries stored whole, as long as the changes stay small next
-//! to them: rewriting a million entries (24 MB, then the same again at the
+//! to them: rewriting a million entries (32 MB, then the same again at the
 //! checkpoint) to change 2 % of them was a fifth of a partial HR run, and
 //! the commit of a full script re-run waited for it too. A full run's
 //! changes are the ids it wrote, added or dropped; a partial run's are the
 //! ids it touched. Entries written whole are sorted by
 //! id, and so is the delta; in the delta a card id of [`REMOVED`] marks an id
 //! that left the cache. Readers merge the two.
+
+/// One cache entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry {
+    /// The object id's hash ([`key_hash`]).
+    pub id: u64,
+    /// The hash of the card values last written ([`hash`]).
+    pub hash: u64,
+    /// The hash of the record they were made from (`RecordShape::record_hash`), 0 when not known.
+    pub record: u64,
+    pub card: i64,
+}
+
+impl Entry {
+    pub fn new(id: u64, hash: u64, record: u64, card: i64) -> Self {
+        Entry {
+            id,
+            hash,
+            record,
+            card,
+        }
+    }
+
+    /// In a delta: `id` is no longer in the cache.
+    pub fn removed(id: u64) -> Self {
+        Entry::new(id, 0, 0, REMOVED)
+    }
+}
 
 /// What the pipeline knows about one object id during a run.
 #[derive(Debug, Clone, Copy, Default)]
@@ -28,6 +60,8 @@ pub struct Slot {
     pub card: i64,
     /// This run: hash of the new values.
     pub new_hash: u64,
+    /// This run: hash of the record read (0: not known).
+    pub new_record: u64,
     /// How often the id occurred in valid records this run.
     pub occurrences: u32,
     pub cached: bool,
@@ -35,6 +69,8 @@ pub struct Slot {
     pub blocked: bool,
     /// Its card's removal is held for approval: the cache keeps what it knew.
     pub held: bool,
+    /// The record read this run is the one the cache knows, byte for byte.
+    pub same_record: bool,
 }
 
 impl Slot {
@@ -48,15 +84,20 @@ impl Slot {
         self.cached && self.cached_hash != self.new_hash
     }
 
-    /// (value hash, card) the cache keeps for this id after the run, if
-    /// any. `incremental`: the run read only part of the data, so an id it
-    /// did not read is still known.
-    fn kept(&self, incremental: bool) -> Option<(u64, i64)> {
+    /// The entry the cache keeps for `id` after the run, if any, and
+    /// whether it is the stored one unchanged. `incremental`: the run read
+    /// only part of the data, so an id it did not read is still known.
+    fn kept(&self, id: u64, incremental: bool) -> Option<(Entry, bool)> {
         if self.loadable() {
-            Some((self.new_hash, self.card))
+            let unchanged = self.cached && self.new_hash == self.cached_hash && self.same_record;
+            Some((
+                Entry::new(id, self.new_hash, self.new_record, self.card),
+                unchanged,
+            ))
         } else if self.cached && (incremental || self.occurrences > 0 || self.blocked || self.held) {
-            // Not loaded this time but still known: keep what was written before.
-            Some((self.cached_hash, self.card))
+            // Not loaded this time but still known: keep what was written
+            // before (the record it was made from is not known here).
+            Some((Entry::new(id, self.cached_hash, 0, self.card), true))
         } else {
             None
         }
@@ -70,8 +111,8 @@ impl Slot {
 #[derive(Debug)]
 pub struct NextCache<'s> {
     /// The entries of the ids this run touched, sorted.
-    touched: Vec<(u64, u64, i64)>,
-    delta: Option<Vec<(u64, u64, i64)>>,
+    touched: Vec<Entry>,
+    delta: Option<Vec<Entry>>,
     /// The stored entries this run did not read, kept (a run that read part of the data).
     untouched: Option<&'s Slots>,
     /// Bytes of entries [`NextCache::write_to`] writes.
@@ -94,23 +135,23 @@ impl<'s> NextCache<'s> {
                 untouched: None,
             };
         }
-        let mut touched: Vec<(u64, u64, i64)> = slots
+        let mut touched: Vec<Entry> = slots
             .touched()
-            .filter_map(|(key, slot)| match slot.kept(incremental) {
-                Some((hash, card)) => Some((*key, hash, card)),
+            .filter_map(|(&id, slot)| match slot.kept(id, incremental) {
+                Some((entry, _)) => Some(entry),
                 // Known before, gone now: a delta says so.
-                None if incremental && slot.cached => Some((*key, 0, REMOVED)),
+                None if incremental && slot.cached => Some(Entry::removed(id)),
                 None => None,
             })
             .collect();
-        touched.sort_unstable_by_key(|e| e.0);
+        touched.sort_unstable_by_key(|e| e.id);
         let delta = if incremental {
             slots.delta_base.as_ref().and_then(|base| base.next(&touched))
         } else {
             None
         };
         if delta.is_none() {
-            touched.retain(|e| e.2 != REMOVED);
+            touched.retain(|e| e.card != REMOVED);
         }
         let untouched = (incremental && delta.is_none()).then_some(slots);
         let size = match (&delta, untouched) {
@@ -134,8 +175,8 @@ impl<'s> NextCache<'s> {
     /// Streams the entries, 64 KB at a time.
     pub fn write_to(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
         let mut chunk = Vec::with_capacity(1 << 16);
-        let mut write = |(key, hash, card): (u64, u64, i64)| -> std::io::Result<()> {
-            encode_entry(&mut chunk, key, hash, card);
+        let mut write = |entry: Entry| -> std::io::Result<()> {
+            encode_entry(&mut chunk, entry);
             if chunk.len() >= 1 << 16 {
                 w.write_all(&chunk)?;
                 chunk.clear();
@@ -152,7 +193,7 @@ impl<'s> NextCache<'s> {
                 // Merged in id order with the (sorted) entries this run did not touch.
                 let mut touched = self.touched.iter().copied().peekable();
                 for kept in slots.untouched() {
-                    while let Some(t) = touched.next_if(|t| t.0 < kept.0) {
+                    while let Some(t) = touched.next_if(|t| t.id < kept.id) {
                         write(t)?;
                     }
                     write(kept)?;
@@ -175,18 +216,19 @@ impl<'s> NextCache<'s> {
 /// the entries of ids it wrote or saw for the first time, and a removal mark
 /// for the stored ids it keeps no more; sorted by id. An entry whose value
 /// hash is the one stored was not written (pass one writes a card only when
-/// its hash changed), so its card is the stored one too.
-fn full_run_changes(slots: &Slots) -> Vec<(u64, u64, i64)> {
-    let mut changes: Vec<(u64, u64, i64)> = slots
+/// its hash changed), so its card is the stored one too; it is a change
+/// still when its record was read with other bytes (the record hash to keep).
+fn full_run_changes(slots: &Slots) -> Vec<Entry> {
+    let mut changes: Vec<Entry> = slots
         .touched()
-        .filter_map(|(&key, slot)| match slot.kept(false) {
-            Some((hash, _)) if slot.cached && hash == slot.cached_hash => None,
-            Some((hash, card)) => Some((key, hash, card)),
-            None if slot.cached => Some((key, 0, REMOVED)),
+        .filter_map(|(&id, slot)| match slot.kept(id, false) {
+            Some((_, true)) => None,
+            Some((entry, false)) => Some(entry),
+            None if slot.cached => Some(Entry::removed(id)),
             None => None,
         })
         .collect();
-    changes.sort_unstable_by_key(|e| e.0);
+    changes.sort_unstable_by_key(|e| e.id);
     changes
 }
 
@@ -257,7 +299,7 @@ impl SlotMap {
 }
 
 /// Bytes one entry takes in the blob.
-pub const ENTRY_SIZE: usize = 24;
+pub const ENTRY_SIZE: usize = 32;
 
 /// In a delta, the card id of an id that is no longer in the cache.
 pub const REMOVED: i64 = i64::MIN;
@@ -270,14 +312,14 @@ const DELTA_SHARE: usize = 8;
 #[derive(Debug, Default)]
 pub struct DeltaBase {
     pub whole: usize,
-    pub delta: Vec<(u64, u64, i64)>,
+    pub delta: Vec<Entry>,
 }
 
 impl DeltaBase {
     /// The delta to store after a run that touched `changes` (sorted by id;
     /// [`REMOVED`] for ids that left), or `None` when it has grown too big
     /// and the cache is better written whole.
-    pub fn next(&self, changes: &[(u64, u64, i64)]) -> Option<Vec<(u64, u64, i64)>> {
+    pub fn next(&self, changes: &[Entry]) -> Option<Vec<Entry>> {
         if (self.delta.len() + changes.len()) * DELTA_SHARE > self.whole {
             return None;
         }
@@ -294,10 +336,12 @@ impl DeltaBase {
 #[derive(Debug, Default)]
 pub struct Slots {
     touched: SlotMap,
-    /// Stored entries (id, value hash, card) sorted by id; ids in `touched` are shadowed.
-    kept: Vec<(u64, u64, i64)>,
+    /// Stored entries sorted by id; ids in `touched` are shadowed.
+    kept: Vec<Entry>,
     /// Set when the stored cache had entries written whole, sorted: the run may write a delta.
     pub delta_base: Option<DeltaBase>,
+    /// The stored record hashes, for pass one (see [`RecordIndex`]).
+    records: Option<RecordIndex>,
 }
 
 impl Slots {
@@ -305,10 +349,10 @@ impl Slots {
     pub fn entry(&mut self, id: u64) -> &mut Slot {
         let kept = &self.kept;
         self.touched
-            .entry(id, || match kept.binary_search_by_key(&id, |e| e.0) {
+            .entry(id, || match kept.binary_search_by_key(&id, |e| e.id) {
                 Ok(at) => Slot {
-                    cached_hash: kept[at].1,
-                    card: kept[at].2,
+                    cached_hash: kept[at].hash,
+                    card: kept[at].card,
                     cached: true,
                     ..Default::default()
                 },
@@ -330,12 +374,17 @@ impl Slots {
         self.touched.iter()
     }
 
-    /// Stored entries this run did not touch: (id, value hash, card).
-    pub fn untouched(&self) -> impl Iterator<Item = (u64, u64, i64)> + '_ {
+    /// Stored entries this run did not touch.
+    pub fn untouched(&self) -> impl Iterator<Item = Entry> + '_ {
         self.kept
             .iter()
-            .filter(|e| !self.touched.contains_key(e.0))
+            .filter(|e| !self.touched.contains_key(e.id))
             .copied()
+    }
+
+    /// The stored record hashes by id, handed to pass one's workers (once).
+    pub fn take_records(&mut self) -> Option<RecordIndex> {
+        self.records.take()
     }
 
     pub fn len(&self) -> usize {
@@ -365,16 +414,22 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
         return slots;
     };
     let stored_whole = row.entries.len() / ENTRY_SIZE;
-    if whole && entries(&row.entries).map(|e| e.0).is_sorted() {
+    if whole && entries(&row.entries).map(|e| e.id).is_sorted() {
         // Straight into the map, the delta merged in on the way: no second
         // copy of a million entries. Sorted entries can take a delta next.
-        let delta: Vec<(u64, u64, i64)> = entries(&row.delta).collect();
+        let delta: Vec<Entry> = entries(&row.delta).collect();
         let merged = Merged {
             base: entries(&row.entries).peekable(),
             changes: delta.iter().copied().peekable(),
             drop_removed: true,
         };
-        insert_cached(&mut slots, merged, stored_whole + delta.len());
+        let mut records = RecordIndex::collecting(stored_whole + delta.len());
+        insert_cached(
+            &mut slots,
+            merged.inspect(|e| records.push(e)),
+            stored_whole + delta.len(),
+        );
+        slots.records = records.finish();
         if stored_whole > 0 {
             slots.delta_base = Some(DeltaBase {
                 whole: stored_whole,
@@ -383,16 +438,19 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
         }
         return slots;
     }
-    let mut kept: Vec<(u64, u64, i64)> = entries(&row.entries).collect();
-    let sorted = kept.is_sorted_by_key(|e| e.0);
+    let mut kept: Vec<Entry> = entries(&row.entries).collect();
+    let sorted = kept.is_sorted_by_key(|e| e.id);
     // Older versions wrote a full run's cache unsorted; sorted once here.
     if !sorted {
-        kept.sort_unstable_by_key(|e| e.0);
+        kept.sort_unstable_by_key(|e| e.id);
     }
-    let delta: Vec<(u64, u64, i64)> = entries(&row.delta).collect();
+    let delta: Vec<Entry> = entries(&row.delta).collect();
     if !delta.is_empty() {
         kept = merge(&kept, &delta, true);
     }
+    let mut records = RecordIndex::collecting(kept.len());
+    kept.iter().for_each(|e| records.push(e));
+    slots.records = records.finish();
     if whole {
         let n = kept.len();
         insert_cached(&mut slots, kept.into_iter(), n);
@@ -411,26 +469,26 @@ pub fn slots_of(row: Option<&crate::store::CacheRow>, whole: bool) -> Slots {
 /// Entries (sorted) with changes (sorted) applied, one at a time: the
 /// change's entry wins. With `drop_removed`, ids a change marks [`REMOVED`]
 /// leave (reading); without, the marks stay (a delta on top of another).
-struct Merged<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> {
+struct Merged<B: Iterator<Item = Entry>, C: Iterator<Item = Entry>> {
     base: std::iter::Peekable<B>,
     changes: std::iter::Peekable<C>,
     drop_removed: bool,
 }
 
-impl<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> Iterator for Merged<B, C> {
-    type Item = (u64, u64, i64);
+impl<B: Iterator<Item = Entry>, C: Iterator<Item = Entry>> Iterator for Merged<B, C> {
+    type Item = Entry;
     fn next(&mut self) -> Option<Self::Item> {
         loop {
             let next = match (self.base.peek(), self.changes.peek()) {
-                (Some(b), Some(c)) if c.0 < b.0 => self.changes.next(),
-                (Some(b), Some(c)) if c.0 == b.0 => {
+                (Some(b), Some(c)) if c.id < b.id => self.changes.next(),
+                (Some(b), Some(c)) if c.id == b.id => {
                     self.base.next();
                     self.changes.next()
                 }
                 (Some(_), _) => self.base.next(),
                 (None, _) => self.changes.next(),
             }?;
-            if !(self.drop_removed && next.2 == REMOVED) {
+            if !(self.drop_removed && next.card == REMOVED) {
                 return Some(next);
             }
         }
@@ -438,22 +496,22 @@ impl<B: Iterator<Item = (u64, u64, i64)>, C: Iterator<Item = (u64, u64, i64)>> I
 }
 
 /// A blob's entries, in stored order.
-fn entries(blob: &[u8]) -> impl ExactSizeIterator<Item = (u64, u64, i64)> + '_ {
+fn entries(blob: &[u8]) -> impl ExactSizeIterator<Item = Entry> + '_ {
     blob.chunks_exact(ENTRY_SIZE).map(|e| {
         let word = |i: usize| u64::from_le_bytes(e[i..i + 8].try_into().unwrap_or_default());
-        (word(0), word(8), word(16) as i64)
+        Entry::new(word(0), word(8), word(16), word(24) as i64)
     })
 }
 
 /// Each entry as the slot of an id known from the cache (a run that reads
 /// all of the data); `about`: how many there are, at most.
-fn insert_cached(into: &mut Slots, entries: impl Iterator<Item = (u64, u64, i64)>, about: usize) {
+fn insert_cached(into: &mut Slots, entries: impl Iterator<Item = Entry>, about: usize) {
     into.touched.reserve(about);
-    for (id, hash, card) in entries {
+    for e in entries {
         // A blob holds each id once; were one there twice, the later entry wins.
-        *into.touched.entry(id, Slot::default) = Slot {
-            cached_hash: hash,
-            card,
+        *into.touched.entry(e.id, Slot::default) = Slot {
+            cached_hash: e.hash,
+            card: e.card,
             cached: true,
             ..Default::default()
         };
@@ -461,7 +519,7 @@ fn insert_cached(into: &mut Slots, entries: impl Iterator<Item = (u64, u64, i64)
 }
 
 /// `base` with `changes` applied, both sorted by id, collected (see [`Merged`]).
-fn merge(base: &[(u64, u64, i64)], changes: &[(u64, u64, i64)], drop_removed: bool) -> Vec<(u64, u64, i64)> {
+fn merge(base: &[Entry], changes: &[Entry], drop_removed: bool) -> Vec<Entry> {
     let mut out = Vec::with_capacity(base.len() + changes.len());
     out.extend(Merged {
         base: base.iter().copied().peekable(),
@@ -473,15 +531,15 @@ fn merge(base: &[(u64, u64, i64)], changes: &[(u64, u64, i64)], drop_removed: bo
 
 /// The stored cache `row` with `changes` (sorted by id) applied: the bytes
 /// to store, and whether they are a delta on top of the entries stored whole.
-pub fn patched(row: &crate::store::CacheRow, changes: &[(u64, u64, i64)]) -> (Vec<u8>, bool) {
+pub fn patched(row: &crate::store::CacheRow, changes: &[Entry]) -> (Vec<u8>, bool) {
     let slots = slots_of(Some(row), false);
     let (entries, delta) = match slots.delta_base.as_ref().and_then(|base| base.next(changes)) {
         Some(delta) => (delta, true),
         None => (merge(&slots.kept, changes, true), false),
     };
     let mut out = Vec::with_capacity(entries.len() * ENTRY_SIZE);
-    for (key, hash, card) in entries {
-        encode_entry(&mut out, key, hash, card);
+    for entry in entries {
+        encode_entry(&mut out, entry);
     }
     (out, delta)
 }
@@ -502,17 +560,77 @@ pub fn decode(blob: &[u8], into: &mut Slots) {
 }
 
 /// Appends one entry.
-pub fn encode_entry(out: &mut Vec<u8>, key: u64, hash: u64, card: i64) {
-    out.extend_from_slice(&key.to_le_bytes());
-    out.extend_from_slice(&hash.to_le_bytes());
-    out.extend_from_slice(&card.to_le_bytes());
+pub fn encode_entry(out: &mut Vec<u8>, entry: Entry) {
+    out.extend_from_slice(&entry.id.to_le_bytes());
+    out.extend_from_slice(&entry.hash.to_le_bytes());
+    out.extend_from_slice(&entry.record.to_le_bytes());
+    out.extend_from_slice(&entry.card.to_le_bytes());
+}
+
+/// The record hashes of the stored cache by object id, read-only, for pass
+/// one's workers while the run's own slots change: a record that hashes as
+/// the stored one is the record the stored card was made from, so it is
+/// neither read nor validated again. Ids are hashes already (uniform): the
+/// top bits pick a bucket of about one entry, no probing.
+#[derive(Debug, Default)]
+pub struct RecordIndex {
+    /// (id, record hash), sorted by id; unknown record hashes left out.
+    entries: Vec<(u64, u64)>,
+    /// Where each bucket's entries start (one more than the buckets).
+    starts: Vec<u32>,
+    shift: u32,
+}
+
+impl RecordIndex {
+    /// An index to fill with entries in id order (see [`RecordIndex::push`]).
+    fn collecting(about: usize) -> Self {
+        RecordIndex {
+            entries: Vec::with_capacity(about),
+            ..Default::default()
+        }
+    }
+
+    fn push(&mut self, e: &Entry) {
+        if e.record != 0 {
+            self.entries.push((e.id, e.record));
+        }
+    }
+
+    /// The index, or `None` when it knows no record (a cache from before
+    /// record hashes, or nothing stored).
+    fn finish(mut self) -> Option<Self> {
+        let n = self.entries.len();
+        if n == 0 || n > u32::MAX as usize {
+            return None;
+        }
+        self.entries.shrink_to_fit();
+        let bits = (usize::BITS - n.leading_zeros()).clamp(1, 32);
+        self.shift = 64 - bits;
+        let buckets = 1usize << bits;
+        self.starts = Vec::with_capacity(buckets + 1);
+        let mut at = 0;
+        for bucket in 0..=buckets {
+            while at < n && ((self.entries[at].0 >> self.shift) as usize) < bucket {
+                at += 1;
+            }
+            self.starts.push(at as u32);
+        }
+        Some(self)
+    }
+
+    /// The stored record hash of `id`.
+    pub fn get(&self, id: u64) -> Option<u64> {
+        let bucket = (id >> self.shift) as usize;
+        let (from, to) = (self.starts[bucket] as usize, self.starts[bucket + 1] as usize);
+        self.entries[from..to].iter().find(|e| e.0 == id).map(|e| e.1)
+    }
 }
 
 /// A fingerprint of everything that decides what a card looks like: a change
 /// of mappings, template or key attributes (or of the cache format) invalidates the cache.
 pub fn mappings_hash(task: &crate::model::Task) -> String {
     let basis = serde_json::json!([
-        "cache-v2",
+        "cache-v3",
         task.mappings,
         task.target_template,
         task.target_folder,
@@ -537,8 +655,8 @@ mod tests {
     #[test]
     fn entries_round_trip() {
         let mut blob = Vec::new();
-        encode_entry(&mut blob, key_hash("emp-1"), 42, 7);
-        encode_entry(&mut blob, key_hash("ä"), u64::MAX, -1);
+        encode_entry(&mut blob, Entry::new(key_hash("emp-1"), 42, 5, 7));
+        encode_entry(&mut blob, Entry::new(key_hash("ä"), u64::MAX, 0, -1));
         let mut slots = Slots::default();
         decode(&blob, &mut slots);
         assert_eq!(slots.get(&key_hash("emp-1")).unwrap().cached_hash, 42);
@@ -550,7 +668,7 @@ mod tests {
     fn a_partial_run_sees_the_stored_entries_it_touches_and_keeps_the_rest() {
         let mut blob = Vec::new();
         for (i, key) in ["a", "b", "c"].iter().enumerate() {
-            encode_entry(&mut blob, key_hash(key), i as u64, 10 + i as i64);
+            encode_entry(&mut blob, e(key_hash(key), i as u64, 10 + i as i64));
         }
         let row = crate::store::CacheRow {
             mappings_hash: "m".into(),
@@ -563,18 +681,27 @@ mod tests {
         let b = slots.entry(key_hash("b"));
         assert!(b.cached && b.cached_hash == 1 && b.card == 11);
         assert!(!slots.entry(key_hash("new")).cached);
-        let mut rest: Vec<i64> = slots.untouched().map(|e| e.2).collect();
+        let mut rest: Vec<i64> = slots.untouched().map(|e| e.card).collect();
         rest.sort();
         assert_eq!(rest, [10, 12]);
         assert_eq!(slots_of(Some(&row), true).touched().count(), 3);
     }
 
+    /// An entry without a known record.
+    fn e(id: u64, hash: u64, card: i64) -> Entry {
+        Entry::new(id, hash, 0, card)
+    }
+
     fn blob(entries: &[(u64, u64, i64)]) -> Vec<u8> {
         let mut out = Vec::new();
         for &(k, h, c) in entries {
-            encode_entry(&mut out, k, h, c);
+            encode_entry(&mut out, e(k, h, c));
         }
         out
+    }
+
+    fn tuples(entries: impl Iterator<Item = Entry>) -> Vec<(u64, u64, i64)> {
+        entries.map(|e| (e.id, e.hash, e.card)).collect()
     }
 
     #[test]
@@ -588,7 +715,7 @@ mod tests {
         };
         let mut partial = slots_of(Some(&row), false);
         assert_eq!(
-            partial.untouched().collect::<Vec<_>>(),
+            tuples(partial.untouched()),
             [(1, 10, 100), (2, 20, 200), (3, 31, 300)]
         );
         let base = partial.delta_base.take().expect("sorted entries take a delta");
@@ -603,12 +730,15 @@ mod tests {
     fn a_delta_grows_by_merging_and_gives_way_to_a_whole_write_when_too_big() {
         let base = DeltaBase {
             whole: 80,
-            delta: vec![(2, 20, 200), (5, 0, REMOVED)],
+            delta: vec![e(2, 20, 200), Entry::removed(5)],
         };
         // The newer change wins; removal marks stay in a delta.
-        let next = base.next(&[(2, 21, 200), (7, 70, 700)]).unwrap();
-        assert_eq!(next, [(2, 21, 200), (5, 0, REMOVED), (7, 70, 700)]);
-        let many: Vec<(u64, u64, i64)> = (100..110).map(|i| (i, i, i as i64)).collect();
+        let next = base.next(&[e(2, 21, 200), e(7, 70, 700)]).unwrap();
+        assert_eq!(
+            tuples(next.into_iter()),
+            [(2, 21, 200), (5, 0, REMOVED), (7, 70, 700)]
+        );
+        let many: Vec<Entry> = (100..110).map(|i| e(i, i, i as i64)).collect();
         assert!(
             base.next(&many).is_none(),
             "12 changes on 80 entries: written whole"
@@ -622,21 +752,21 @@ mod tests {
         };
         let slots = slots_of(Some(&row), false);
         assert!(slots.delta_base.is_none());
-        assert_eq!(
-            slots.untouched().collect::<Vec<_>>(),
-            [(1, 10, 100), (3, 30, 300)]
-        );
+        assert_eq!(tuples(slots.untouched()), [(1, 10, 100), (3, 30, 300)]);
     }
 
     /// A full run over `row`'s cache: every id but `gone` read again, those
-    /// in `changed` with another value hash, and id 1000 new.
+    /// in `changed` from other records with another value hash, the rest
+    /// from the records stored, and id 1000 new.
     fn full_run(row: &crate::store::CacheRow, gone: u64, changed: &[u64]) -> (bool, Vec<u8>) {
         let mut slots = slots_of(Some(row), true);
         let ids: Vec<u64> = slots.touched().map(|(k, _)| *k).collect();
         for id in ids.into_iter().filter(|&i| i != gone) {
             let slot = slots.entry(id);
             slot.occurrences = 1;
-            slot.new_hash = slot.cached_hash + u64::from(changed.contains(&id));
+            let change = changed.contains(&id);
+            slot.new_hash = slot.cached_hash + u64::from(change);
+            slot.same_record = !change;
         }
         let new = slots.entry(1000);
         (new.occurrences, new.new_hash, new.card) = (1, 10_000, 100_000);
@@ -661,7 +791,7 @@ mod tests {
         let (delta, written) = full_run(&row, 5, &[2]);
         assert!(delta);
         assert_eq!(
-            entries(&written).collect::<Vec<_>>(),
+            tuples(entries(&written)),
             [
                 (2, 21, 200),
                 (3, 31, 300),
@@ -690,14 +820,11 @@ mod tests {
             .collect();
         seen.sort();
         assert_eq!(seen, expected);
-        assert_eq!(
-            slots_of(Some(&after), false).untouched().collect::<Vec<_>>(),
-            expected
-        );
+        assert_eq!(tuples(slots_of(Some(&after), false).untouched()), expected);
         // Ten changes on 64 entries: the cache is written whole, the delta folded in.
         let (delta, written) = full_run(&row, 5, &(10..20).collect::<Vec<_>>());
         assert!(!delta);
-        let stored = entries(&written).collect::<Vec<_>>();
+        let stored = tuples(entries(&written));
         assert_eq!(stored.len(), 64);
         assert_eq!(
             (stored[1], stored[2], stored[9]),
@@ -724,15 +851,15 @@ mod tests {
                 delta: if delta { entries } else { Vec::new() },
                 ..row.clone()
             };
-            slots_of(Some(&row), false).untouched().collect::<Vec<_>>()
+            tuples(slots_of(Some(&row), false).untouched())
         };
         // One change on 16 entries: a delta, merged with the one stored.
-        let (entries, delta) = patched(&row, &[(4, 41, 400)]);
+        let (entries, delta) = patched(&row, &[e(4, 41, 400)]);
         assert!(delta);
         let seen = read(entries, delta);
         assert_eq!((seen[2], seen[3], seen.len()), ((3, 31, 300), (4, 41, 400), 16));
         // Many: written whole, with the stored delta folded in.
-        let many: Vec<(u64, u64, i64)> = (5..=9).map(|i| (i, i * 11, i as i64 * 100)).collect();
+        let many: Vec<Entry> = (5..=9).map(|i| e(i, i * 11, i as i64 * 100)).collect();
         let (entries, delta) = patched(&row, &many);
         assert!(!delta);
         let seen = read(entries, delta);
@@ -740,5 +867,73 @@ mod tests {
             (seen[2], seen[4], seen[15]),
             ((3, 31, 300), (5, 55, 500), (16, 160, 1600))
         );
+    }
+
+    #[test]
+    fn a_record_read_with_other_bytes_is_a_change_of_its_entry_even_with_the_same_values() {
+        let whole: Vec<Entry> = (1..=64)
+            .map(|i| Entry::new(i, i * 10, i + 500, i as i64 * 100))
+            .collect();
+        let mut out = Vec::new();
+        whole.iter().for_each(|&entry| encode_entry(&mut out, entry));
+        let row = crate::store::CacheRow {
+            mappings_hash: "m".into(),
+            entries: out,
+            // 3 was last written without knowing its record.
+            delta: blob(&[(3, 31, 300)]),
+            last_successful_extract: None,
+        };
+        let mut slots = slots_of(Some(&row), true);
+        let index = slots.take_records().expect("the stored records are known");
+        assert_eq!(
+            (index.get(2), index.get(3), index.get(65)),
+            (Some(502), None, None)
+        );
+        for id in 1..=64 {
+            let slot = slots.entry(id);
+            slot.occurrences = 1;
+            slot.new_hash = slot.cached_hash;
+            // 4: the same values from other bytes (an attribute the task does not map changed, say).
+            (slot.new_record, slot.same_record) = match id {
+                4 => (9_999, false),
+                3 => (503, false),
+                _ => (id + 500, true),
+            };
+        }
+        let next = NextCache::after(&slots, false);
+        let mut written = Vec::new();
+        next.write_to(&mut written).unwrap();
+        assert!(next.is_delta());
+        let stored: Vec<Entry> = entries(&written).collect();
+        assert_eq!(
+            stored,
+            [Entry::new(3, 31, 503, 300), Entry::new(4, 40, 9_999, 400)],
+            "the records now known are kept; values and cards as they were"
+        );
+        // A cache from before record hashes offers pass one nothing to skip.
+        let old = crate::store::CacheRow {
+            entries: blob(&[(1, 10, 100)]),
+            delta: Vec::new(),
+            ..row.clone()
+        };
+        assert!(slots_of(Some(&old), true).take_records().is_none());
+        assert!(slots_of(Some(&old), false).take_records().is_none());
+    }
+
+    #[test]
+    fn the_record_index_finds_every_id_of_a_large_cache_and_no_other() {
+        let ids: Vec<u64> = (0..5_000u64)
+            .map(|i| xxhash_rust::xxh3::xxh3_64(&i.to_le_bytes()))
+            .collect();
+        let mut sorted: Vec<Entry> = ids.iter().map(|&id| Entry::new(id, 1, id ^ 7, 1)).collect();
+        sorted.sort_unstable_by_key(|e| e.id);
+        let mut index = RecordIndex::collecting(sorted.len());
+        sorted.iter().for_each(|e| index.push(e));
+        let index = index.finish().unwrap();
+        assert!(ids.iter().all(|&id| index.get(id) == Some(id ^ 7)));
+        assert!((5_000..6_000u64)
+            .map(|i| xxhash_rust::xxh3::xxh3_64(&i.to_le_bytes()))
+            .all(|id| index.get(id).is_none()));
+        assert_eq!((index.get(0), index.get(u64::MAX)), (None, None));
     }
 }

@@ -83,7 +83,7 @@ pub fn apply_held_changes(
     key_attribute: &str,
     dir: &Path,
     counts: &mut RunCounts,
-) -> Result<Vec<(u64, u64, i64)>> {
+) -> Result<Vec<cache::Entry>> {
     let path = dir.join(HELD_CHANGES);
     let file = std::fs::File::open(&path)
         .map_err(|e| EngineError::io(format!("cannot read the held changes in {}", path.display()), e))?;
@@ -115,7 +115,8 @@ pub fn apply_held_changes(
             written(counts, &mut slot, *outcome);
             // One the target refused keeps its old cache entry: the next run plans it again.
             if !slot.blocked {
-                patches.push((change.id, hash, slot.card));
+                // The record it came from is not known here: the next run reads it.
+                patches.push(cache::Entry::new(change.id, hash, 0, slot.card));
             }
         }
     }

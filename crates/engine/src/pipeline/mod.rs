@@ -161,7 +161,7 @@ pub async fn execute(
         .await
         .map_err(Halt::failed_in(RunStage::Extract))?;
     let last_successful_extract = cache_row.as_ref().and_then(|c| c.last_successful_extract.clone());
-    // The cache (a million entries is 24 MB) is decoded while a script runs in
+    // The cache (a million entries is 32 MB) is decoded while a script runs in
     // its own process; after a source that reads in this process, so that the
     // two do not hold their memory at the same time.
     let mut cache_row = Some(cache_row);

@@ -52,6 +52,9 @@ pub(super) fn plan_changes(
         .unwrap_or(0)
         .min(50_000_000) as usize;
     slots.reserve(estimate.saturating_sub(slots.len()));
+    // Read by every worker while `Apply` changes the slots.
+    let records = slots.take_records();
+    let records = records.as_ref();
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -74,7 +77,7 @@ pub(super) fn plan_changes(
                     };
                     let Ok((seq, batch)) = next else { return };
                     if parsed_tx
-                        .send((seq, parse_batch(shape, batch, &mut scratch)))
+                        .send((seq, parse_batch(shape, records, batch, &mut scratch)))
                         .is_err()
                     {
                         return;
@@ -140,6 +143,17 @@ pub(super) enum Item {
     Valid {
         id: u64,
         hash: u64,
+        /// [`RecordShape::record_hash`], and whether the cache knows it for this id.
+        record: u64,
+        same_record: bool,
+        start: usize,
+        end: usize,
+    },
+    /// The record the cache knows for this id, byte for byte: its card is
+    /// the stored one, so it was not read. `lines[start..end]` is its key.
+    Same {
+        id: u64,
+        record: u64,
         start: usize,
         end: usize,
     },
@@ -178,7 +192,12 @@ pub(super) fn split_batches(file: std::fs::File, tx: &std::sync::mpsc::SyncSende
     }
 }
 
-pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut records::CardScratch) -> Parsed {
+pub(super) fn parse_batch(
+    shape: &RecordShape,
+    records: Option<&cache::RecordIndex>,
+    batch: Batch,
+    scratch: &mut records::CardScratch,
+) -> Parsed {
     let mut parsed = Parsed {
         lines: Vec::with_capacity(batch.bytes.len() + batch.bytes.len() / 4),
         items: Vec::with_capacity(batch.ends.len()),
@@ -190,6 +209,23 @@ pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut recor
     for &end in &batch.ends {
         let element = &batch.bytes[begin..end];
         begin = end;
+        let record = shape.record_hash(element);
+        // Most records of a re-run are as they were: found by key and bytes alone.
+        if let Some(index) = records.filter(|_| shape.quick_key(element, &mut key)) {
+            let id = cache::key_hash(&key);
+            if index.get(id) == Some(record) {
+                let start = parsed.lines.len();
+                write_key(&mut parsed.lines, &key);
+                parsed.lines.push(b'\t');
+                parsed.items.push(Item::Same {
+                    id,
+                    record,
+                    start,
+                    end: parsed.lines.len(),
+                });
+                continue;
+            }
+        }
         match shape.card(element, &mut card, &mut key, scratch) {
             Ok(()) => {
                 let start = parsed.lines.len();
@@ -197,9 +233,12 @@ pub(super) fn parse_batch(shape: &RecordShape, batch: Batch, scratch: &mut recor
                 parsed.lines.push(b'\t');
                 parsed.lines.extend_from_slice(&card);
                 parsed.lines.push(b'\n');
+                let id = cache::key_hash(&key);
                 parsed.items.push(Item::Valid {
-                    id: cache::key_hash(&key),
+                    id,
                     hash: cache::hash(&card),
+                    record,
+                    same_record: records.is_some_and(|index| index.get(id) == Some(record)),
                     start,
                     end: parsed.lines.len(),
                 });
@@ -251,27 +290,50 @@ impl Apply {
         }
     }
 
+    /// Counts a valid record of id `id` (`line` starts with its key): its
+    /// slot when this is the id's first, `None` for a duplicate.
+    fn first_read(&mut self, id: u64, line: &[u8]) -> Option<&mut cache::Slot> {
+        let slot = self.slots.entry(id);
+        slot.occurrences += 1;
+        if slot.occurrences > 1 || slot.blocked {
+            let key_json = line.split(|b| *b == b'\t').next().unwrap_or_default();
+            let key = serde_json::from_slice::<String>(key_json).unwrap_or_default();
+            self.duplicate_names.entry(id).or_insert(key);
+        }
+        (slot.occurrences == 1).then_some(slot)
+    }
+
     fn batch(&mut self, parsed: Parsed) -> std::result::Result<(), Halt> {
         for item in parsed.items {
             self.counts.fetched += 1;
             match item {
-                Item::Valid { id, hash, start, end } => {
-                    let slot = self.slots.entry(id);
-                    slot.occurrences += 1;
-                    if slot.occurrences > 1 || slot.blocked {
-                        let line = &parsed.lines[start..end];
-                        let key_json = line.split(|b| *b == b'\t').next().unwrap_or_default();
-                        let key = serde_json::from_slice::<String>(key_json).unwrap_or_default();
-                        self.duplicate_names.entry(id).or_insert(key);
-                    }
-                    if slot.occurrences > 1 {
+                Item::Valid {
+                    id,
+                    hash,
+                    record,
+                    same_record,
+                    start,
+                    end,
+                } => {
+                    let line = &parsed.lines[start..end];
+                    let Some(slot) = self.first_read(id, line) else {
                         continue;
-                    }
-                    slot.new_hash = hash;
+                    };
+                    (slot.new_hash, slot.new_record, slot.same_record) = (hash, record, same_record);
                     // An id already seen in a blocked record is blocked too: nothing to write.
                     if !slot.blocked && (!slot.cached || slot.cached_hash != hash) {
                         let known = slot.cached.then_some(slot.card);
-                        self.sink.write(&parsed.lines[start..end], known)?;
+                        self.sink.write(line, known)?;
+                    }
+                }
+                Item::Same {
+                    id,
+                    record,
+                    start,
+                    end,
+                } => {
+                    if let Some(slot) = self.first_read(id, &parsed.lines[start..end]) {
+                        (slot.new_hash, slot.new_record, slot.same_record) = (slot.cached_hash, record, true);
                     }
                 }
                 Item::Blocked(b) => {

@@ -533,7 +533,7 @@ impl BulkCards {
                 .map_err(db)?;
             // The blob in a table of its own, where it is the last column (see
             // store::cards), and replaced, not updated: an upsert's update makes
-            // the zeroblob in memory too (twice 24 MB at a million entries).
+            // the zeroblob in memory too (twice 32 MB at a million entries).
             self.conn
                 .execute(
                     "INSERT OR REPLACE INTO task_cache_entries (task_id, entries) VALUES (?1, zeroblob(?2))",

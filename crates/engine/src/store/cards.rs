@@ -70,7 +70,7 @@ CREATE TABLE IF NOT EXISTS cards.task_cache (
 -- task_cache, whose entries column older versions filled, so that the blob is
 -- the last column of its row: SQLite writes a zeroblob placeholder in the last
 -- column without making it in memory, and one in a middle column in full
--- (twice 24 MB at a million entries). Valid with the task_cache row.
+-- (twice 32 MB at a million entries). Valid with the task_cache row.
 CREATE TABLE IF NOT EXISTS cards.task_cache_entries (
     task_id TEXT PRIMARY KEY,
     entries BLOB NOT NULL

@@ -629,7 +629,7 @@ fn cache_sizes(f: &Fixture) -> (usize, usize) {
         db.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
             .unwrap()
             .unwrap_or(0) as usize
-            / 24
+            / provisio_engine::pipeline::cache::ENTRY_SIZE
     };
     (
         size("SELECT SUM(length(entries)) FROM task_cache_entries"),

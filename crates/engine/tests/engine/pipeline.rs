@@ -640,6 +640,73 @@ with open(a["expected_output_filename"], "w") as f:
     assert_eq!(card.data["groups"], serde_json::json!(["g1"]));
 }
 
+/// Records the cache knows byte for byte are not read again (pass one's
+/// shortcut); what decides their cards must still reach them.
+async fn a_rerun_skips_records_it_knows_byte_for_byte_yet_a_template_change_reaches_every_card(f: Fixture) {
+    const MEMBERS: &str = r#"import json
+import common_subroutines_efecte_library as sdk
+args = sdk.initialize_script()
+p = args["connector_parameters"]
+records = [{"id": i, "name": p.get("prefix", "N") + i, "note": p.get("note", "")} for i in ["1", "2", "3"]]
+with open(args["expected_output_filename"], "w") as f:
+    json.dump(records, f)
+"#;
+    let member = |multi_value: bool| {
+        serde_json::from_value::<provisio_engine::model::TemplateInput>(serde_json::json!({
+            "code": "member", "name": "Member",
+            "attributes": [{"code": "member_id"}, {"code": "name", "multi_value": multi_value}],
+            "folders": [{"code": "members"}]
+        }))
+        .unwrap()
+    };
+    f.engine.add_template(member(false)).await.unwrap();
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Members",
+        MEMBERS,
+        "{}",
+        r#"{"target_template": "member", "target_folder": "members",
+            "mappings": [{"source": "id", "target": "member_id"}, {"source": "name", "target": "name"}]}"#,
+    )
+    .await;
+    let counts = |r: provisio_engine::model::Run| (r.counts.created, r.counts.updated, r.counts.unchanged);
+    let name_of_2 = || async {
+        f.engine
+            .datacards("member", None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|c| c.data["member_id"] == "2")
+            .expect("member 2 has a card")
+            .data["name"]
+            .clone()
+    };
+    assert_eq!(counts(run(&f.engine, &task).await), (3, 0, 0));
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 0, 3));
+    // Other bytes, the same mapped values (an attribute the task does not map): nothing to write.
+    let params = |p: &str| connector_input(&format!(r#"{{"parameters": {p}}}"#));
+    f.engine
+        .update_connector("Members", params(r#"{"note": "moved"}"#))
+        .await
+        .unwrap();
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 0, 3));
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 0, 3));
+    // The same records, a template that makes other cards of them: every card is written.
+    f.engine.add_template(member(true)).await.unwrap();
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 3, 0));
+    assert_eq!(name_of_2().await, serde_json::json!(["N2"]));
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 0, 3));
+    // And a mapped value that changes is written, once.
+    f.engine
+        .update_connector("Members", params(r#"{"note": "moved", "prefix": "M"}"#))
+        .await
+        .unwrap();
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 3, 0));
+    assert_eq!(name_of_2().await, serde_json::json!(["M2"]));
+    assert_eq!(counts(run(&f.engine, &task).await), (0, 0, 3));
+}
+
 // Every pipeline test above runs twice: with the load streamed beside pass
 // one where the task allows it, and always in a second pass.
 under_both_load_strategies!(
@@ -659,4 +726,5 @@ under_both_load_strategies!(
     an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card,
     attribute_names_written_with_json_escapes_are_found,
     a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load,
+    a_rerun_skips_records_it_knows_byte_for_byte_yet_a_template_change_reaches_every_card,
 );

@@ -109,7 +109,7 @@ impl Engine {
             t.journal_as(&run_id_now);
             t.journal_masks(&secret_values)?;
             let mut counts = RunCounts::default();
-            // How applying changes the task's cache: (object id hash, value hash, card).
+            // How applying changes the task's cache.
             let mut patches = Vec::new();
             if let Some(removal) = &removal {
                 let query = RemovalQuery {
@@ -126,7 +126,7 @@ impl Engine {
                         counts.removed += 1;
                     }
                     // The held run kept it in the cache; gone now, it is written as new should it return.
-                    patches.push((cache::key_hash(&key), 0, cache::REMOVED));
+                    patches.push(cache::Entry::removed(cache::key_hash(&key)));
                 }
             }
             if held_updates > 0 {
@@ -140,7 +140,7 @@ impl Engine {
             }
             // Without a cache (cleared since) the next run compares everything anyway.
             if let Some(row) = cache_row.filter(|_| !patches.is_empty()) {
-                patches.sort_unstable_by_key(|p| p.0);
+                patches.sort_unstable_by_key(|p| p.id);
                 let (entries, delta) = cache::patched(&row, &patches);
                 let mappings_hash = cache::mappings_hash(&task_for_load);
                 let saved = crate::targets::CacheWrite {

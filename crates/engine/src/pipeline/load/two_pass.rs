@@ -150,6 +150,8 @@ impl TwoPass<'_> {
         for id in held_updates {
             if let Some(slot) = plan.slots.get_mut(id) {
                 slot.new_hash = slot.cached_hash;
+                // Not the record the card holds: the next run must read it again.
+                (slot.new_record, slot.same_record) = (0, false);
             }
         }
         for (_, key) in held_removals {
