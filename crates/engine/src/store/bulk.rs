@@ -64,7 +64,7 @@ fn with_room(json: &str, size: usize, out: &mut String) {
 /// when nothing changes, `None` when either is not an object of plain keys.
 /// Values compare as text: every card value and patch is written compact by
 /// the same serializer (a field written as null where there was none is no change).
-fn changed_fields(old: &str, patch: &str) -> Option<Option<(String, String)>> {
+pub(super) fn changed_fields(old: &str, patch: &str) -> Option<Option<(String, String)>> {
     use serde_json::value::RawValue;
     let old: std::collections::HashMap<&str, &RawValue> = serde_json::from_str(old.trim_end()).ok()?;
     let new: std::collections::BTreeMap<&str, &RawValue> = serde_json::from_str(patch).ok()?;
@@ -287,12 +287,13 @@ impl BulkCards {
             task,
             ..
         } = names;
-        let mut found: Option<(i64, Option<i64>, Option<i64>)> = None;
+        let mut found: Option<FoundCard> = None;
         if let Some(id) = c.known_card {
             let mut s = self
                 .conn
                 .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards WHERE id = ?1 AND template = ?2 AND object_key = ?3",
+                    "SELECT id, task, key_attribute, data, object_key FROM datacards
+                      WHERE id = ?1 AND template = ?2 AND object_key = ?3",
                 )
                 .map_err(db)?;
             found = s
@@ -304,7 +305,7 @@ impl BulkCards {
             let mut s = self
                 .conn
                 .prepare_cached(
-                    "SELECT id, task, key_attribute FROM datacards INDEXED BY datacards_by_key
+                    "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
                      WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
                 )
                 .map_err(db)?;
@@ -313,36 +314,25 @@ impl BulkCards {
                 .optional()
                 .map_err(db)?;
         }
-        let Some((id, previous_task, previous_key_attribute)) = found else {
+        let Some(found) = found else {
             let mut out = Vec::with_capacity(1);
             self.insert_cards(names, &[c], &mut out)?;
             return Ok(out[0]);
         };
+        let (id, previous_task) = (found.id, found.task);
+        // Indexed columns are left out when they stay the same: setting
+        // them would rewrite the card's index entry.
+        let same_owner = previous_task == Some(task) && found.key_attribute == Some(key_attribute);
+        let owner = (!same_owner).then_some((task, key_attribute, c.key));
+        self.write_patch(
+            id,
+            &found.data,
+            found.object_key.as_deref(),
+            c.data,
+            Some(c.key),
+            owner,
+        )?;
         let card = CardRef { id };
-        if previous_task == Some(task) && previous_key_attribute == Some(key_attribute) {
-            // Indexed columns are left out when they stay the same: setting
-            // them would rewrite the card's index entry.
-            self.journal_update(id, c.data, Some(c.key))?;
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                        updated_at = ?3 WHERE id = ?1",
-                )
-                .map_err(db)?;
-            s.execute(params![id, c.data, self.now_ms]).map_err(db)?;
-            return Ok(Upsert::Updated(card));
-        }
-        self.journal_update(id, c.data, Some(c.key))?;
-        let mut s = self
-            .conn
-            .prepare_cached(
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                    task = ?3, key_attribute = ?4, object_key = ?5, updated_at = ?6 WHERE id = ?1",
-            )
-            .map_err(db)?;
-        s.execute(params![id, c.data, task, key_attribute, c.key, self.now_ms])
-            .map_err(db)?;
         Ok(match previous_task {
             Some(p) if p != task => Upsert::TakenOver(card),
             _ => Upsert::Updated(card),
@@ -598,8 +588,24 @@ impl BulkCards {
 }
 
 /// A card a record matched: (id, task, key attribute), as both lookups select them.
-fn found_card(r: &rusqlite::Row) -> rusqlite::Result<(i64, Option<i64>, Option<i64>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+/// A card found to be written over: who owns it, and what it holds.
+struct FoundCard {
+    id: i64,
+    task: Option<i64>,
+    key_attribute: Option<i64>,
+    data: String,
+    object_key: Option<String>,
+}
+
+/// A row of `SELECT id, task, key_attribute, data, object_key`.
+fn found_card(r: &rusqlite::Row) -> rusqlite::Result<FoundCard> {
+    Ok(FoundCard {
+        id: r.get(0)?,
+        task: r.get(1)?,
+        key_attribute: r.get(2)?,
+        data: r.get(3)?,
+        object_key: r.get(4)?,
+    })
 }
 
 /// `INSERT` of `rows` new cards: ?1..?5 the shared names and time, then id, key and values per row.
@@ -701,27 +707,27 @@ impl BulkCards {
         else {
             return Ok(None);
         };
-        let id: Option<i64> = self
+        let found: Option<FoundCard> = self
             .conn
             .prepare_cached(
-                "SELECT id FROM datacards INDEXED BY datacards_by_key
+                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
                  WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 ORDER BY id LIMIT 1",
             )
             .and_then(|mut s| {
-                s.query_row(params![template, key_attribute, c.key], |r| r.get(0))
+                s.query_row(params![template, key_attribute, c.key], found_card)
                     .optional()
             })
             .map_err(db)?;
-        let Some(id) = id else { return Ok(None) };
-        self.journal_update(id, c.data, Some(c.key))?;
-        self.conn
-            .prepare_cached(
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                    updated_at = ?3 WHERE id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![id, c.data, self.now_ms]))
-            .map_err(db)?;
-        Ok(Some(CardRef { id }))
+        let Some(found) = found else { return Ok(None) };
+        self.write_patch(
+            found.id,
+            &found.data,
+            found.object_key.as_deref(),
+            c.data,
+            Some(c.key),
+            None,
+        )?;
+        Ok(Some(CardRef { id: found.id }))
     }
 
     pub fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
@@ -810,15 +816,16 @@ impl BulkCards {
 
     /// Writes `patch`'s fields onto card `id` (a null removes the field), journalled; whether the card exists.
     pub fn patch_card(&mut self, id: i64, patch: &str) -> Result<bool> {
-        self.journal_update(id, patch, None)?;
-        let changed = self
+        let stored: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached(
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)), updated_at = ?3 WHERE id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![id, patch, self.now_ms]))
+            .prepare_cached("SELECT data, object_key FROM datacards WHERE id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db)?;
-        Ok(changed > 0)
+        let Some((data, object_key)) = stored else {
+            return Ok(false);
+        };
+        self.write_patch(id, &data, object_key.as_deref(), patch, None, None)?;
+        Ok(true)
     }
 
     /// Journals what follows as `run_id`'s changes.
@@ -894,24 +901,77 @@ impl BulkCards {
         Ok(())
     }
 
-    /// The fields `patch` changes on card `id`: their values before and
-    /// after, and the fingerprint of the source record (object id `source`)
-    /// when a record is what is written.
-    fn journal_update(&mut self, id: i64, patch: &str, source: Option<&str>) -> Result<()> {
+    /// Writes `patch`'s fields onto card `id`, whose stored values are `old`
+    /// (object key `old_key`): the change journalled, then the card with its
+    /// room; `owner`: the task, key attribute and key the card now takes
+    /// (only when they change). The usual flat card is patched in Rust
+    /// ([`super::card_patch`]); anything else by SQLite's `json_patch`.
+    fn write_patch(
+        &mut self,
+        id: i64,
+        old: &str,
+        old_key: Option<&str>,
+        patch: &str,
+        source: Option<&str>,
+        owner: Option<(i64, i64, &str)>,
+    ) -> Result<()> {
+        let journalled = self.journal_run.is_some();
+        let (data, change) = match super::card_patch::patch(old, patch) {
+            Some(patched) => {
+                let mut data = String::new();
+                with_room(&patched.data, old.len(), &mut data);
+                (Some(data), Some(patched.change))
+            }
+            None => (None, journalled.then(|| changed_fields(old, patch)).flatten()),
+        };
+        if journalled {
+            self.journal_change(id, change, patch, source, old, old_key)?;
+        }
+        // The new values as text, or SQLite's patch of the stored ones.
+        let value = data.as_deref().unwrap_or(patch);
+        let sql = match (data.is_some(), owner.is_some()) {
+            (true, false) => "UPDATE datacards SET data = ?2, updated_at = ?3 WHERE id = ?1",
+            (true, true) => {
+                "UPDATE datacards SET data = ?2, updated_at = ?3,
+                    task = ?4, key_attribute = ?5, object_key = ?6 WHERE id = ?1"
+            }
+            (false, false) => {
+                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                    updated_at = ?3 WHERE id = ?1"
+            }
+            (false, true) => {
+                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                    updated_at = ?3, task = ?4, key_attribute = ?5, object_key = ?6 WHERE id = ?1"
+            }
+        };
+        let mut s = self.conn.prepare_cached(sql).map_err(db)?;
+        match owner {
+            None => s.execute(params![id, value, self.now_ms]),
+            Some((task, key_attribute, key)) => {
+                s.execute(params![id, value, self.now_ms, task, key_attribute, key])
+            }
+        }
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// Journals the fields `patch` changes on card `id` (`change`: their
+    /// values before and after, `None` when only SQLite can tell), and the
+    /// fingerprint of the source record (object id `source`) when a record
+    /// is what is written.
+    fn journal_change(
+        &mut self,
+        id: i64,
+        change: Option<Option<(String, String)>>,
+        patch: &str,
+        source: Option<&str>,
+        old: &str,
+        old_key: Option<&str>,
+    ) -> Result<()> {
         let Some(run) = &self.journal_run else {
             return Ok(());
         };
-        // The diff in Rust from the card's text: the same work in SQL's JSON
-        // functions was most of what the journal added to a re-run.
-        let old: Option<(String, Option<String>)> = self
-            .conn
-            .prepare_cached("SELECT data, object_key FROM datacards WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
-            .map_err(db)?;
-        let Some((old, old_key)) = old else {
-            return Ok(());
-        };
-        let journalled = match changed_fields(&old, patch) {
+        let journalled = match change {
             Some(None) => 0,
             Some(Some((before, after))) => self
                 .conn
@@ -948,7 +1008,7 @@ impl BulkCards {
                 .map_err(db)?;
         }
         match old_key {
-            Some(old_key) => self.keep_origin(id, &old_key, &old),
+            Some(old_key) => self.keep_origin(id, old_key, old),
             None => Ok(()),
         }
     }

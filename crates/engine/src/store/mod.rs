@@ -5,6 +5,7 @@
 
 mod audit;
 pub mod bulk;
+mod card_patch;
 pub mod cards;
 mod connectors;
 mod import;
