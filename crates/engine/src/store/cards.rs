@@ -97,6 +97,9 @@ CREATE TABLE IF NOT EXISTS cards.card_changes (
 CREATE INDEX IF NOT EXISTS cards.card_changes_by_card ON card_changes (card_id);
 -- The first card of each range of created cards, to find the oldest creation the journal still holds.
 CREATE INDEX IF NOT EXISTS cards.card_changes_created ON card_changes (card_id) WHERE kind = 'create';
+-- A run's rows, for its undo and its page of changes: without it both read the
+-- whole journal, which grows by every run's changes for as long as it is kept.
+CREATE INDEX IF NOT EXISTS cards.card_changes_by_run ON card_changes (run_id);
 -- The source record behind a journalled change: the fingerprint (xxh3 of its
 -- object id and mapped values, hex) of the record a load or read-back wrote.
 CREATE TABLE IF NOT EXISTS cards.card_sources (

@@ -824,3 +824,21 @@ async fn five_people_held_over_a_limit_of_two(f: &Fixture) -> String {
     assert_eq!(first.counts.created, 5);
     task
 }
+
+#[tokio::test]
+async fn a_runs_journal_rows_are_found_without_reading_the_whole_journal() {
+    let f = fresh().await;
+    let data_dir = f.engine.data_dir().to_path_buf();
+    f.engine.close().await;
+    let conn = rusqlite::Connection::open(data_dir.join("datacards.db")).unwrap();
+    // What an undo and a run's page of changes ask: the journal grows by
+    // every run's changes for as long as it is kept.
+    let plan: String = conn
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id, card_id FROM card_changes WHERE run_id = 'r' AND kind != 'create'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("INDEX card_changes_by_run"), "{plan}");
+}

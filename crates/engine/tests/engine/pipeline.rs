@@ -577,10 +577,10 @@ async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
     let conn = rusqlite::Connection::open(&database).unwrap();
     let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
-    // Row bytes (values, ids, header) and the card-id index entry, rounded up generously.
+    // Row bytes (values, ids, header) and the card-id and run-id index entries, rounded up generously.
     let journal: i64 = conn
         .query_row(
-            "SELECT IFNULL(SUM(IFNULL(length(before), 0) + IFNULL(length(after), 0) + length(run_id) + 64), 0)
+            "SELECT IFNULL(SUM(IFNULL(length(before), 0) + IFNULL(length(after), 0) + 2 * length(run_id) + 80), 0)
              FROM card_changes",
             [],
             |r| r.get(0),
