@@ -25,10 +25,16 @@ impl Printer {
         // A closed pipe (`provisio ... | head`) is not an error worth a panic.
         let mut out = std::io::stdout().lock();
         if self.json {
-            match serde_json::to_string_pretty(value) {
-                Ok(s) => {
-                    let _ = writeln!(out, "{s}");
+            // Written as it is made, not built whole first: an undo's plan of
+            // 20,000 cards is 35 MB of JSON.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            match serde_json::to_writer_pretty(&mut out, value) {
+                Ok(()) => {
+                    let _ = writeln!(out);
+                    let _ = out.flush();
                 }
+                // A closed pipe, as above.
+                Err(e) if e.is_io() => {}
                 Err(e) => eprintln!("error: cannot print the result as JSON: {e}"),
             }
         } else {

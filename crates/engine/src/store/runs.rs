@@ -399,37 +399,54 @@ pub struct UndoRow {
 impl Store {
     /// Every card run `run_id` changed that still exists (a creation row
     /// counts each card of its range), in journal order, read in one query.
+    ///
+    /// Read on a connection of its own (rusqlite, on a blocking thread): an
+    /// undo of 20,000 cards reads 20 MB of journal and card text, which the
+    /// async pool hands over row by row between threads (measured: the
+    /// undo's planning 0.55 s -> 0.3 s).
     pub async fn undo_rows(&self, run_id: &str) -> Result<Vec<UndoRow>> {
-        let rows = sqlx::query(
-            // Two point or range lookups by card id (a CASE in the join would scan every card).
-            "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, d.data,
-                    EXISTS (SELECT 1 FROM cards.card_changes l
-                            WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create') AS later
-               FROM cards.card_changes c JOIN cards.datacards d ON d.id = c.card_id
-              WHERE c.run_id = ?1 AND c.kind != 'create'
-             UNION ALL
-             SELECT c.id, d.id, c.kind, c.before, c.after, d.data,
-                    EXISTS (SELECT 1 FROM cards.card_changes l
-                            WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create')
-               FROM cards.card_changes c JOIN cards.datacards d ON d.id BETWEEN c.card_id AND c.card_id + c.cards - 1
-              WHERE c.run_id = ?1 AND c.kind = 'create'
-              ORDER BY 1, 2",
-        )
-        .bind(run_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UndoRow {
-                    row: r.try_get("row")?,
-                    card: r.try_get("card")?,
-                    kind: r.try_get("kind")?,
-                    before: r.try_get("before")?,
-                    after: r.try_get("after")?,
-                    data: r.try_get("data")?,
-                    changed_later: r.try_get::<i64, _>("later")? != 0,
-                })
-            })
-            .collect()
+        let file = self.dir.join(super::cards::CARDS_FILE);
+        let run_id = run_id.to_string();
+        tokio::task::spawn_blocking(move || read_undo_rows(&file, &run_id))
+            .await
+            .map_err(|e| EngineError::Internal(format!("reading the change journal stopped: {e}")))?
     }
+}
+
+fn read_undo_rows(file: &std::path::Path, run_id: &str) -> Result<Vec<UndoRow>> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        file,
+        // Read-write without create: a read-only connection to a WAL file needs its
+        // shared-memory file to exist already.
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    let mut query = conn.prepare(
+        // Two point or range lookups by card id (a CASE in the join would scan every card).
+        "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, d.data,
+                EXISTS (SELECT 1 FROM card_changes l
+                        WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create') AS later
+           FROM card_changes c JOIN datacards d ON d.id = c.card_id
+          WHERE c.run_id = ?1 AND c.kind != 'create'
+         UNION ALL
+         SELECT c.id, d.id, c.kind, c.before, c.after, d.data,
+                EXISTS (SELECT 1 FROM card_changes l
+                        WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create')
+           FROM card_changes c JOIN datacards d ON d.id BETWEEN c.card_id AND c.card_id + c.cards - 1
+          WHERE c.run_id = ?1 AND c.kind = 'create'
+          ORDER BY 1, 2",
+    )?;
+    let rows = query.query_map([run_id], |r| {
+        Ok(UndoRow {
+            row: r.get(0)?,
+            card: r.get(1)?,
+            kind: r.get(2)?,
+            before: r.get(3)?,
+            after: r.get(4)?,
+            data: r.get(5)?,
+            changed_later: r.get::<_, i64>(6)? != 0,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

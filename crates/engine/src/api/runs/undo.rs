@@ -32,9 +32,10 @@ use crate::targets::CardRef;
 const TURN_WAIT: Duration = Duration::from_secs(600);
 
 fn object(text: Option<&str>) -> Map<String, Value> {
-    text.and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|v| v.as_object().cloned())
-        .unwrap_or_default()
+    match text.and_then(|t| serde_json::from_str::<Value>(t).ok()) {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }
 
 impl Engine {
@@ -64,7 +65,7 @@ impl Engine {
         let (target, steps) = if Engine::target_rolls_back(&connector.target) {
             let journal = self.store().undo_rows(&run.id).await?;
             let any = !journal.is_empty();
-            let mut steps = Vec::new();
+            let mut steps = Vec::with_capacity(journal.len());
             for entry in journal.into_iter().filter(|e| wanted(e.card)) {
                 let (before, after) = (object(entry.before.as_deref()), object(entry.after.as_deref()));
                 let now: Value = serde_json::from_str(&entry.data).unwrap_or(Value::Null);
@@ -249,11 +250,16 @@ fn undo_step(
     now: Option<&Value>,
     masker: &crate::secrets::Masker,
 ) -> Option<UndoStep> {
-    let current = |f: &str| now.and_then(|n| n.get(f)).cloned().unwrap_or(Value::Null);
-    // What the journal would hold for a value now (secrets masked).
-    let as_journalled = |v: Value| match v {
-        Value::String(s) => Value::String(masker.mask(&s)),
-        other => other,
+    let now_of = |f: &str| now.and_then(|n| n.get(f));
+    let current = |f: &str| now_of(f).cloned().unwrap_or(Value::Null);
+    // Whether a value now is what the journal holds (it keeps secrets
+    // masked), compared in place: an undo compares every field it journalled.
+    let holds = |value: Option<&Value>, journalled: Option<&Value>| {
+        let (value, journalled) = (value.unwrap_or(&Value::Null), journalled.unwrap_or(&Value::Null));
+        match value {
+            Value::String(s) if !masker.is_empty() => journalled.as_str() == Some(masker.mask(s).as_str()),
+            _ => value == journalled,
+        }
     };
     let id = row.card;
     // A card created and changed since: the changes would be removed with it.
@@ -284,18 +290,18 @@ fn undo_step(
             }),
         };
     }
-    let before = |f: &str| row.before.get(f).cloned().unwrap_or(Value::Null);
     // Fields that hold their value from before already need nothing.
-    let changes: Vec<FieldChange> = row
-        .after
-        .keys()
-        .filter(|f| now.is_none() || as_journalled(current(f)) != before(f))
-        .map(|f| FieldChange {
+    let mut changes: Vec<FieldChange> = Vec::with_capacity(row.after.len());
+    for f in row.after.keys() {
+        if now.is_some() && holds(now_of(f), row.before.get(f)) {
+            continue;
+        }
+        changes.push(FieldChange {
             field: f.clone(),
             from: current(f),
-            to: before(f),
-        })
-        .collect();
+            to: row.before.get(f).cloned().unwrap_or(Value::Null),
+        });
+    }
     if changes.is_empty() {
         return None;
     }
@@ -305,7 +311,7 @@ fn undo_step(
         .filter(|c| {
             row.after
                 .get(&c.field)
-                .is_some_and(|v| as_journalled(c.from.clone()) != *v)
+                .is_some_and(|v| !holds(Some(&c.from), Some(v)))
         })
         .map(|c| c.field.clone())
         .collect::<Vec<_>>();
