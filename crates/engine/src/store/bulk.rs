@@ -199,15 +199,23 @@ fn db(e: rusqlite::Error) -> EngineError {
 /// connection to close removes the WAL (see `Engine::close`). Gives up at
 /// once when another connection is busy.
 pub fn checkpoint_and_close(database: &Path) {
-    // Never creates a database that is not there.
-    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    if let Ok(conn) = Connection::open_with_flags(database, flags) {
-        // A moment's wait (a connection of this process may still be letting
-        // go of its lock), never more: another process's load must not hold
-        // this one's exit.
-        let _ = conn.busy_timeout(Duration::from_millis(250));
+    // A moment's wait (a connection of this process may still be letting
+    // go of its lock), never more: another process's load must not hold
+    // this one's exit.
+    if let Ok(conn) = open_existing(database, Duration::from_millis(250)) {
         let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
     }
+}
+
+/// A connection of its own to a database file that must already be there,
+/// waiting up to `busy` for another writer. Read-write without create: it
+/// never makes a file that is not there, and (unlike a read-only one) it
+/// works on a WAL file whose shared-memory file is not there yet.
+pub(super) fn open_existing(database: &Path, busy: Duration) -> rusqlite::Result<Connection> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(database, flags)?;
+    conn.busy_timeout(busy)?;
+    Ok(conn)
 }
 
 impl BulkCards {

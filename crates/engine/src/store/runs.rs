@@ -414,14 +414,7 @@ impl Store {
 }
 
 fn read_undo_rows(file: &std::path::Path, run_id: &str) -> Result<Vec<UndoRow>> {
-    use rusqlite::OpenFlags;
-    let conn = rusqlite::Connection::open_with_flags(
-        file,
-        // Read-write without create: a read-only connection to a WAL file needs its
-        // shared-memory file to exist already.
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    let conn = super::bulk::open_existing(file, super::BUSY_TIMEOUT)?;
     let mut query = conn.prepare(
         // Two point or range lookups by card id (a CASE in the join would scan every card).
         "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, d.data,
