@@ -337,7 +337,7 @@ pub enum TaskCommand {
     },
     /// Stop the task's running run
     Stop { task: String },
-    /// Clear the task's data cache: its next run writes every record again (an incremental task stays incremental)
+    /// Clear the task's data cache: its next run checks every record against its card again (an incremental task stays incremental)
     ClearCache { task: String },
     /// Reset an incremental task's state: its next run is full
     ResetIncremental { task: String },

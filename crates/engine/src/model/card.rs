@@ -31,6 +31,9 @@ pub struct CardRef {
 pub enum Upsert {
     Created(CardRef),
     Updated(CardRef),
+    /// The card already held every value written and stays its task's:
+    /// nothing was written (a local target's answer; a remote one says `Updated`).
+    Unchanged(CardRef),
     /// Updated a card that carried another task's id.
     TakenOver(CardRef),
     /// The target refused this card (a remote target's per-card error); the

@@ -80,6 +80,11 @@ pub(super) fn written(counts: &mut RunCounts, slot: &mut Slot, outcome: Upsert) 
             counts.updated += 1;
             c
         }
+        // A record the cache did not know (or knew otherwise) whose card already says it all.
+        Upsert::Unchanged(c) => {
+            counts.unchanged += 1;
+            c
+        }
         Upsert::TakenOver(c) => {
             counts.updated += 1;
             counts.takeovers += 1;

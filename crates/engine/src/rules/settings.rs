@@ -57,7 +57,7 @@ pub const KEYS: &[SettingKey] = &[
         label: "Cache clear hours",
         setting_type: SettingType::Hours,
         default: "0",
-        description: "Hours of the day (UTC) at which every task's data cache is cleared, so the next run of each task writes every record again.",
+        description: "Hours of the day (UTC) at which every task's data cache is cleared, so the next run of each task checks every record against its card again.",
     },
     SettingKey {
         name: "workers",

@@ -332,7 +332,7 @@ impl BulkCards {
         // them would rewrite the card's index entry.
         let same_owner = previous_task == Some(task) && found.key_attribute == Some(key_attribute);
         let owner = (!same_owner).then_some((task, key_attribute, c.key));
-        self.write_patch(
+        let written = self.write_patch(
             id,
             &found.data,
             found.object_key.as_deref(),
@@ -343,7 +343,8 @@ impl BulkCards {
         let card = CardRef { id };
         Ok(match previous_task {
             Some(p) if p != task => Upsert::TakenOver(card),
-            _ => Upsert::Updated(card),
+            _ if written => Upsert::Updated(card),
+            _ => Upsert::Unchanged(card),
         })
     }
 
@@ -921,6 +922,8 @@ impl BulkCards {
     /// room; `owner`: the task, key attribute and key the card now takes
     /// (only when they change). The usual flat card is patched in Rust
     /// ([`super::card_patch`]); anything else by SQLite's `json_patch`.
+    /// False when the patch changed no field and the owner stays: nothing
+    /// was written.
     fn write_patch(
         &mut self,
         id: i64,
@@ -929,9 +932,10 @@ impl BulkCards {
         patch: &str,
         source: Option<&str>,
         owner: Option<(i64, i64, &str)>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let journalled = self.journal_run.is_some();
         let (data, change) = match super::card_patch::patch(old, patch) {
+            Some(patched) if patched.change.is_none() => (None, Some(None)),
             Some(patched) => {
                 let mut data = String::new();
                 with_room(&patched.data, old.len(), &mut data);
@@ -939,6 +943,11 @@ impl BulkCards {
             }
             None => (None, journalled.then(|| changed_fields(old, patch)).flatten()),
         };
+        // A patch that changes no field leaves the card, its room and its
+        // time as they are: nothing to journal, no page to write.
+        if change == Some(None) && owner.is_none() {
+            return Ok(false);
+        }
         if journalled {
             self.journal_change(id, change, patch, source, old, old_key)?;
         }
@@ -967,7 +976,7 @@ impl BulkCards {
             }
         }
         .map_err(db)?;
-        Ok(())
+        Ok(true)
     }
 
     /// Journals the fields `patch` changes on card `id` (`change`: their

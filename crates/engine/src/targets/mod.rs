@@ -85,7 +85,7 @@ pub trait LoadTarget {
         let mut out = Vec::with_capacity(1);
         self.upsert_all(std::slice::from_ref(card), &mut out)?;
         match out.first() {
-            Some(Upsert::Updated(c) | Upsert::TakenOver(c)) => Ok(Some(*c)),
+            Some(Upsert::Updated(c) | Upsert::Unchanged(c) | Upsert::TakenOver(c)) => Ok(Some(*c)),
             Some(Upsert::Created(c)) => {
                 self.take_back(*c)?;
                 Ok(None)

@@ -355,6 +355,47 @@ async fn an_undone_run_is_not_applied_again_while_the_source_still_holds_it() {
     assert_eq!(last_names(&f.engine).await, ["Y1", "Y2"]);
 }
 
+/// After an undo, the source of the day before the bad one: the cards hold
+/// its values again, so the run says nothing changed, writes nothing to
+/// the cards' history and offers no undo (the cache, which still remembers
+/// the bad day, made it look at every record).
+#[tokio::test]
+async fn the_source_an_undo_went_back_to_is_counted_unchanged_and_journals_nothing() {
+    let f = fresh().await;
+    let (task, bad) = a_bad_day(&f).await;
+    f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
+    let cards = f.engine.datacards("person", None, 10).await.unwrap();
+    let mut history = Vec::new();
+    for card in &cards {
+        history.push(f.engine.datacard_history(card.id).await.unwrap().len());
+    }
+
+    f.engine.update_connector("HR", prefixed("N")).await.unwrap();
+    let good_again = run(&f.engine, &task).await;
+    assert_eq!(good_again.status, RunStatus::Succeeded);
+    assert_eq!(
+        (good_again.counts.updated, good_again.counts.unchanged),
+        (0, 2),
+        "{:?}",
+        good_again.counts
+    );
+    assert_eq!(last_names(&f.engine).await, ["N1", "N2"]);
+    for (card, before) in cards.iter().zip(history) {
+        assert_eq!(
+            f.engine.datacard_history(card.id).await.unwrap().len(),
+            before,
+            "card {} gained a history line for a run that changed nothing",
+            card.id
+        );
+    }
+    assert!(!f.engine.run_undoable(&good_again.id).await.unwrap());
+
+    // The cache now remembers the good day: a real change is applied as usual.
+    f.engine.update_connector("HR", prefixed("Y")).await.unwrap();
+    assert_eq!(run(&f.engine, &task).await.counts.updated, 2);
+    assert_eq!(last_names(&f.engine).await, ["Y1", "Y2"]);
+}
+
 /// An undo killed after its commit, before its run row was written: the
 /// next engine finds the commit record and shows the undo as it ended.
 #[tokio::test]

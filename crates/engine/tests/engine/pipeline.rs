@@ -58,10 +58,17 @@ async fn an_unchanged_rerun_writes_nothing_and_a_change_updates_one_card(f: Fixt
     assert_eq!(card_of(&f, "2").await["last_name"], "M2");
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
 
-    // A cleared cache makes the next run a first run: every card is written again, none duplicated.
-    f.engine.clear_cache(&task).await.unwrap();
+    // A card edited by hand: the cache still says its record is unchanged, so the run leaves it.
+    edit_card_by_hand(&f.engine, "2", "last_name", "Edited");
     let fourth = run(&f.engine, &task).await;
-    assert_eq!((fourth.counts.updated, fourth.counts.unchanged), (3, 0));
+    assert_eq!((fourth.counts.updated, fourth.counts.unchanged), (0, 3));
+    assert_eq!(card_of(&f, "2").await["last_name"], "Edited");
+    // A cleared cache makes the next run a first run: every record is compared
+    // with its card again, the edited one set back, none duplicated.
+    f.engine.clear_cache(&task).await.unwrap();
+    let fifth = run(&f.engine, &task).await;
+    assert_eq!((fifth.counts.updated, fifth.counts.unchanged), (1, 2));
+    assert_eq!(card_of(&f, "2").await["last_name"], "M2");
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 3);
 }
 

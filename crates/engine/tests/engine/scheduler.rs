@@ -204,6 +204,8 @@ async fn caches_are_cleared_at_the_configured_utc_hours() {
         .await
         .unwrap()
         .is_none_or(|c| c.entries.is_empty()));
+    // The cleared cache makes the run compare its record with the card: an edit by hand is set back.
+    edit_card_by_hand(&f.engine, "1", "last_name", "Edited");
     assert_eq!(
         run(&f.engine, &task).await.counts.updated,
         1,
@@ -226,7 +228,8 @@ async fn caches_are_cleared_at_the_configured_utc_hours() {
         .await
         .unwrap()
         .is_none_or(|c| c.entries.is_empty()));
-    // The next run behaves as a first run: everything is written again.
+    // The next run behaves as a first run: every record is compared with its card again.
+    edit_card_by_hand(&f.engine, "1", "last_name", "Edited");
     assert_eq!(run(&f.engine, &task).await.counts.updated, 1);
     clock.set(utc("2026-05-01T11:59:00Z"));
     assert!(!s.tick().await.unwrap().caches_cleared);

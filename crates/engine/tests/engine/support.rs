@@ -119,3 +119,18 @@ pub async fn editable_task(engine: &Engine, task: &str) -> serde_json::Value {
     }
     t
 }
+
+/// Sets `field` of the card whose object key is `key` straight in the card
+/// file, as someone editing the store by hand would: no run, no journal, no
+/// cache told. A run that compares its records with the cards sets it back.
+pub fn edit_card_by_hand(engine: &Engine, key: &str, field: &str, value: &str) {
+    let conn = rusqlite::Connection::open(engine.data_dir().join("datacards.db")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    let edited = conn
+        .execute(
+            "UPDATE datacards SET data = json_set(data, '$.' || ?1, ?2) WHERE object_key = ?3",
+            rusqlite::params![field, value, key],
+        )
+        .unwrap();
+    assert_eq!(edited, 1, "one card has the key {key}");
+}

@@ -220,7 +220,7 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
         </div>
       )}
       {save.isSuccess && !save.isPending && <div className="banner notice">Saved.</div>}
-      {clear.isSuccess && <div className="banner notice">The data cache was cleared: the next run compares with nothing and writes every record.</div>}
+      {clear.isSuccess && <div className="banner notice">The data cache was cleared: the next run checks every record against its card again.</div>}
       {actionError && (
         <div className="banner error" role="alert">
           {errorMessage(actionError)}
@@ -249,7 +249,7 @@ export function TaskForm(props: EditorProps & { initial: TaskInput }) {
           {section === "Runtime" && <Runtime draft={draft} set={set} />}
           {section === "Cache" && (
             <p>
-              The data cache remembers what the last run loaded, so that unchanged records are not written again. Clear it with <strong>Clear data cache</strong> in the top bar to reload every record on the next run.
+              The data cache remembers what the last run loaded, so that unchanged records are not written again. Clear it with <strong>Clear data cache</strong> in the top bar to check every record against its card again on the next run.
             </p>
           )}
           {section === "Test" && savedId && <TestPanel taskId={savedId} draft={draft} />}

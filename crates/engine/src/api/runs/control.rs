@@ -36,8 +36,9 @@ impl Engine {
         Ok(ids)
     }
 
-    /// Clears the task's data cache: its next run writes every record again
-    /// (cards are found by their object id, so none is duplicated). An
+    /// Clears the task's data cache: its next run checks every record against
+    /// its card again (cards are found by their object id, so none is
+    /// duplicated; a local card that already holds the record is left). An
     /// incremental task stays incremental, as the seed says it does after its
     /// first run; [`Engine::reset_incremental`] is what makes its next run full.
     pub async fn clear_cache(&self, task_ref: &str) -> Result<Task> {

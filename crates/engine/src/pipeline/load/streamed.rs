@@ -101,7 +101,7 @@ impl Streamed<'_> {
                 (Some(slot), outcome) => written(&mut counts, slot, outcome),
                 // Its id turned up again later: all its records are blocked.
                 (None, Upsert::Created(c)) => core.take_back(c)?,
-                (None, Upsert::Failed) => {}
+                (None, Upsert::Failed | Upsert::Unchanged(_)) => {}
                 (None, Upsert::Updated(_) | Upsert::TakenOver(_)) => {
                     core.rollback();
                     return Ok(None);
@@ -128,7 +128,9 @@ type Outcomes = (Vec<Made>, Vec<(u64, Upsert)>);
 
 /// What the load did to one id, kept until pass one has finished (a million
 /// of them on a first load): 16 bytes, the kind of write in the top two bits
-/// of the card id, where an id and an [`Upsert`] side by side take 24.
+/// of the card id, where an id and an [`Upsert`] side by side take 24. The
+/// fourth kind is shared: a failure has no card (0), an unchanged card has
+/// one (card ids start at 1).
 #[derive(Debug, Clone, Copy)]
 struct Made {
     id: u64,
@@ -139,16 +141,20 @@ struct Made {
 const CARD_BITS: u64 = (1 << 62) - 1;
 
 impl Made {
-    /// `None` for a card id the top bits cannot be added to (negative or
+    /// `None` for a card id the top bits cannot be added to (not positive or
     /// beyond 2^62: not seen in practice; the caller keeps such an outcome as it is).
     fn new(id: u64, outcome: Upsert) -> Option<Made> {
         let (kind, card) = match outcome {
             Upsert::Created(c) => (0, c.id),
             Upsert::Updated(c) => (1, c.id),
             Upsert::TakenOver(c) => (2, c.id),
+            Upsert::Unchanged(c) => (3, c.id),
             Upsert::Failed => (3, 0),
         };
-        let card = u64::try_from(card).ok().filter(|&c| c <= CARD_BITS)?;
+        let failed = outcome == Upsert::Failed;
+        let card = u64::try_from(card)
+            .ok()
+            .filter(|&c| c <= CARD_BITS && (failed || c > 0))?;
         Some(Made {
             id,
             outcome: kind << 62 | card,
@@ -163,6 +169,7 @@ impl Made {
             0 => Upsert::Created(card),
             1 => Upsert::Updated(card),
             2 => Upsert::TakenOver(card),
+            _ if card.id > 0 => Upsert::Unchanged(card),
             _ => Upsert::Failed,
         };
         (self.id, outcome)
@@ -181,11 +188,14 @@ mod tests {
             Upsert::Created(CardRef { id: 1 }),
             Upsert::Updated(CardRef { id: (1 << 62) - 1 }),
             Upsert::TakenOver(CardRef { id: 77 }),
+            Upsert::Unchanged(CardRef { id: 1 }),
+            Upsert::Unchanged(CardRef { id: (1 << 62) - 1 }),
             Upsert::Failed,
         ] {
             assert_eq!(Made::new(9, outcome).unwrap().read(), (9, outcome));
         }
         assert!(Made::new(9, Upsert::Created(CardRef { id: 1 << 62 })).is_none());
         assert!(Made::new(9, Upsert::Updated(CardRef { id: -1 })).is_none());
+        assert!(Made::new(9, Upsert::Unchanged(CardRef { id: 0 })).is_none());
     }
 }
