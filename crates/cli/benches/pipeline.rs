@@ -34,6 +34,10 @@
 //!    own), timed against the re-run that made those changes. The change
 //!    journal is written by both loads above, so its cost is inside their
 //!    figures. Target: the undo takes no longer than the re-run (ratio <= 1).
+//! 5. After the undo, the task's cache cleared (`cache_clear_hours` does it
+//!    at 00 UTC by default) and the re-run's file run again: every record is
+//!    compared with its card, 2 % are written. Printed against the re-run
+//!    with its cache and against the reference's re-run; no target.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -182,6 +186,9 @@ struct Timings {
     outside: [(Duration, Duration); 2],
     /// `run undo` of the re-run: the whole command (zero without a journal).
     undo: Duration,
+    /// After the undo, the cache cleared and the re-run's file run again:
+    /// every record compared with its card, 2 % changed (zero without a journal).
+    cleared: Duration,
     /// With a journal: (journal bytes, cards' bytes) after the first load,
     /// and (journal bytes, changed fields) of the re-run.
     journal: Option<JournalSize>,
@@ -335,6 +342,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
             rerun_pipeline,
             outside: [first_outside, rerun_outside],
             undo: Duration::ZERO,
+            cleared: Duration::ZERO,
             journal: None,
         };
     }
@@ -361,6 +369,19 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
         "the undo plans one step per changed card"
     );
     assert!(plan["undo_run_id"].is_string(), "the undo was applied");
+    // The first run of a day after the cache clear (at 00 UTC by default):
+    // the cards hold the first file again, the cache is gone.
+    provisio(d, &["task", "clear-cache", "Bench/Load"]);
+    let (out, cleared) = provisio(d, &["--json", "task", "run", "Bench/Load", "--wait"]);
+    let run: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            run["counts"]["updated"].as_u64().unwrap() as usize,
+            run["counts"]["unchanged"].as_u64().unwrap() as usize
+        ),
+        (n.div_ceil(50), n - n.div_ceil(50)),
+        "{run}"
+    );
     Timings {
         first: first_time,
         rerun: rerun_time,
@@ -368,6 +389,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
         rerun_pipeline,
         outside: [first_outside, rerun_outside],
         undo,
+        cleared,
         journal: journal_size,
     }
 }
@@ -434,7 +456,7 @@ fn main() {
         let r = python_round(dir.path(), &first, &second);
         println!(
             "pipeline: round {round}: first load {} ({} engine after the script; {} before the run, {} after it), \
-             re-run {} ({}; {}, {}); undo of the re-run {}; reference {} / {}; ratio {:.1}x / {:.1}x",
+             re-run {} ({}; {}, {}); undo of the re-run {}; after a cache clear {}; reference {} / {}; ratio {:.1}x / {:.1}x",
             secs(t.first),
             secs(t.first_pipeline),
             secs(t.outside[0].0),
@@ -444,6 +466,7 @@ fn main() {
             secs(t.outside[1].0),
             secs(t.outside[1].1),
             secs(t.undo),
+            secs(t.cleared),
             secs(r.0),
             secs(r.1),
             r.0.as_secs_f64() / t.first.as_secs_f64(),
@@ -535,5 +558,16 @@ fn main() {
         secs(undo_t),
         undo_t.as_secs_f64() / rerun_t.as_secs_f64(),
         verdict(undo_t <= rerun_t)
+    );
+    // No target: the reference, which compares every record with its state
+    // on each run, is what such a run does too.
+    let cleared_t = median(rounds.iter().map(|r| r.cleared).collect());
+    println!(
+        "after a cache clear (the first run of a day; 2 % changed, every record compared with its card): {} whole command, \
+         {:.1}x the re-run with its cache; the reference re-run {} ({:.1}x)",
+        secs(cleared_t),
+        cleared_t.as_secs_f64() / rerun_t.as_secs_f64(),
+        secs(ref_rerun),
+        ref_rerun.as_secs_f64() / cleared_t.as_secs_f64(),
     );
 }
