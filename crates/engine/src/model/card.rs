@@ -41,6 +41,19 @@ pub enum Upsert {
     Failed,
 }
 
+/// What writing a record would do, found without writing: a run over its
+/// update limit counts the records its cache did not know (after a cache
+/// clear: all of them) by what they would change, not as new cards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Foreseen {
+    /// No card holds the record's key yet (or the target cannot tell).
+    New,
+    /// Its card holds every value already and stays its task's.
+    Same,
+    /// Its card would change (values, or the task that owns it).
+    Changes,
+}
+
 /// One record to write.
 #[derive(Debug)]
 pub struct CardWrite<'a> {

@@ -9,7 +9,7 @@ use std::io::BufRead;
 use super::cache::Slot;
 use super::{records, Halt};
 use crate::model::{RunCounts, RunStage, Task};
-use crate::targets::{CardWrite, LoadTarget, Upsert};
+use crate::targets::{CardWrite, Foreseen, LoadTarget, Upsert};
 
 /// One new or changed card of a load batch.
 pub(super) struct Change<'a> {
@@ -41,15 +41,9 @@ pub(super) fn next_lines(reader: &mut impl BufRead, batch: &mut Vec<u8>) -> std:
     Ok(!batch.is_empty())
 }
 
-/// Writes a batch of changes in order; `outcomes` then says what happened to each.
-pub(super) fn write_changes(
-    target: &mut dyn LoadTarget,
-    task: &Task,
-    key_attribute: &str,
-    changes: &[Change],
-    outcomes: &mut Vec<Upsert>,
-) -> std::result::Result<(), Halt> {
-    let writes: Vec<CardWrite> = changes
+/// The batch as the target takes it.
+fn card_writes<'a>(task: &'a Task, key_attribute: &'a str, changes: &'a [Change]) -> Vec<CardWrite<'a>> {
+    changes
         .iter()
         .map(|c| CardWrite {
             template: &task.target_template,
@@ -61,10 +55,35 @@ pub(super) fn write_changes(
             task_id_attribute: task.task_id_attribute.as_deref(),
             data: c.data,
         })
-        .collect();
+        .collect()
+}
+
+/// Writes a batch of changes in order; `outcomes` then says what happened to each.
+pub(super) fn write_changes(
+    target: &mut dyn LoadTarget,
+    task: &Task,
+    key_attribute: &str,
+    changes: &[Change],
+    outcomes: &mut Vec<Upsert>,
+) -> std::result::Result<(), Halt> {
     outcomes.clear();
     target
-        .upsert_all(&writes, outcomes)
+        .upsert_all(&card_writes(task, key_attribute, changes), outcomes)
+        .map_err(Halt::failed_in(RunStage::Load))?;
+    Ok(())
+}
+
+/// What writing a batch of changes would do to each (`foreseen`), nothing written.
+pub(super) fn foresee_changes(
+    target: &mut dyn LoadTarget,
+    task: &Task,
+    key_attribute: &str,
+    changes: &[Change],
+    foreseen: &mut Vec<Foreseen>,
+) -> std::result::Result<(), Halt> {
+    foreseen.clear();
+    target
+        .foresee_all(&card_writes(task, key_attribute, changes), foreseen)
         .map_err(Halt::failed_in(RunStage::Load))?;
     Ok(())
 }

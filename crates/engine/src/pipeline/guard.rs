@@ -59,6 +59,13 @@ pub fn excess(limits: &Limits, planned: &Planned, approved: bool) -> Option<Exce
     }
 }
 
+/// Whether the plan's changes exceed the update limit, neither the task's
+/// override nor an approval lifting it.
+pub fn over_update_limit(limits: &Limits, planned: &Planned, approved: bool) -> bool {
+    let changes = planned.creates + planned.updates + planned.removals;
+    limits.update_limit.is_some_and(|limit| changes > limit) && !limits.override_update_limit && !approved
+}
+
 /// [`refusal`] with the limit that refused.
 pub fn refusal_case(
     limits: &Limits,

@@ -16,7 +16,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, Result};
-use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, RemovalQuery, Upsert};
+use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, RemovalQuery, Upsert};
 
 /// Page cache of the load connection. SQLite's default (2 MB) makes a big
 /// transaction evict and re-read the pages it keeps coming back to (the
@@ -57,6 +57,22 @@ fn with_room(json: &str, size: usize, out: &mut String) {
     while out.len() < size {
         out.push_str(&SPACES[..SPACES.len().min(size - out.len())]);
     }
+}
+
+/// A card compared again (after a cache clear, say) most often holds the
+/// very text it is patched with (`old` with its room): no field to look at.
+fn same_text(old: &str, patch: &str) -> bool {
+    old.trim_end_matches(' ') == patch
+}
+
+/// Whether card values `old` hold every field of `patch` already, as
+/// [`BulkCards::write_patch`] finds it (there it then writes nothing).
+fn holds_already(old: &str, patch: &str) -> bool {
+    same_text(old, patch)
+        || match super::card_patch::patch(old, patch) {
+            Some(patched) => patched.change.is_none(),
+            None => changed_fields(old, patch) == Some(None),
+        }
 }
 
 /// The fields `patch` changes in `old` (card values as JSON text, with its
@@ -345,6 +361,38 @@ impl BulkCards {
             Some(p) if p != task => Upsert::TakenOver(card),
             _ if written => Upsert::Updated(card),
             _ => Upsert::Unchanged(card),
+        })
+    }
+
+    /// What [`BulkCards::upsert_all`] would do with `c`, read without
+    /// writing: the card whose key attribute holds its key (the cache's card
+    /// is not asked for: the records foreseen are those it did not know).
+    pub fn foresee(&mut self, c: &CardWrite) -> Result<Foreseen> {
+        let (Some(template), Some(key_attribute)) =
+            (self.known_name(c.template)?, self.known_name(c.key_attribute)?)
+        else {
+            return Ok(Foreseen::New);
+        };
+        let found: Option<FoundCard> = self
+            .conn
+            .prepare_cached(
+                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
+                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![template, key_attribute, c.key], found_card)
+                    .optional()
+            })
+            .map_err(db)?;
+        let Some(found) = found else {
+            return Ok(Foreseen::New);
+        };
+        let task = self.known_name(c.task_id)?;
+        let same_owner = task.is_some() && found.task == task && found.key_attribute == Some(key_attribute);
+        Ok(if same_owner && holds_already(&found.data, c.data) {
+            Foreseen::Same
+        } else {
+            Foreseen::Changes
         })
     }
 
@@ -933,9 +981,7 @@ impl BulkCards {
         source: Option<&str>,
         owner: Option<(i64, i64, &str)>,
     ) -> Result<bool> {
-        // A card compared again (after a cache clear, say) most often holds
-        // the very text it is patched with: no field to look at.
-        if owner.is_none() && old.trim_end_matches(' ') == patch {
+        if owner.is_none() && same_text(old, patch) {
             return Ok(false);
         }
         let journalled = self.journal_run.is_some();
@@ -946,7 +992,8 @@ impl BulkCards {
                 with_room(&patched.data, old.len(), &mut data);
                 (Some(data), Some(patched.change))
             }
-            None => (None, journalled.then(|| changed_fields(old, patch)).flatten()),
+            // (Read whether journalled or not: an unchanged card is left either way.)
+            None => (None, changed_fields(old, patch)),
         };
         // A patch that changes no field leaves the card, its room and its
         // time as they are: nothing to journal, no page to write.

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use super::{CacheEntries, CacheWrite, CardRef, CardWrite, LoadTarget, RemovalQuery, Upsert};
+use super::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, LoadTarget, RemovalQuery, Upsert};
 use crate::error::Result;
 use crate::model::Run;
 use crate::store::bulk::BulkCards;
@@ -56,6 +56,13 @@ impl LoadTarget for LocalTarget {
 
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
         self.cards.upsert_all(cards, out)
+    }
+
+    fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()> {
+        for c in cards {
+            out.push(self.cards.foresee(c)?);
+        }
+        Ok(())
     }
 
     fn mark_removed(&mut self, card: CardRef, query: &RemovalQuery) -> Result<bool> {

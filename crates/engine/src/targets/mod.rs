@@ -10,7 +10,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::error::Result;
-pub use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, RemovalQuery, Upsert};
+pub use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, RemovalQuery, Upsert};
 use crate::model::Run;
 
 type Opener = dyn Fn() -> Result<Box<dyn LoadTarget + Send>> + Send + Sync;
@@ -75,6 +75,13 @@ pub trait LoadTarget {
     /// Writes records in order, appending what happened to each to `out`
     /// (a batch, so that a target can write many with one request).
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()>;
+    /// What [`LoadTarget::upsert_all`] would do with each record, appended
+    /// to `out`, nothing written (no transaction needed). A target that
+    /// cannot tell without sending says `New`: every record is sent anyway.
+    fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()> {
+        out.extend(cards.iter().map(|_| Foreseen::New));
+        Ok(())
+    }
     /// A read-back: writes `card`'s fields onto the existing card whose key
     /// attribute holds its key, never changing which task owns the card
     /// (so the task that loaded it still marks it removed on a full run).

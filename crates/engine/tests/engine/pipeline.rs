@@ -179,6 +179,78 @@ async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once(f: 
     assert_eq!(run(&f.engine, &task).await.status, RunStatus::Interrupted);
 }
 
+/// The cache is cleared every night by default and at each start: the next
+/// run of a task with an update limit counts what it would change on the
+/// cards, not every record as a new card, so a quiet day is not refused and
+/// a mass change still is (or is held, with `hold_excess`).
+#[tokio::test]
+async fn after_a_cache_clear_the_update_limit_counts_what_would_change_not_every_record() {
+    let f = fresh().await;
+    let six = |prefix: &str| {
+        connector_input(&format!(
+            r#"{{"parameters": {{"ids": ["1", "2", "3", "4", "5", "6"], "prefix": "{prefix}"}}}}"#
+        ))
+    };
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        r#"{"limits": {"update_limit": 3}}"#,
+    )
+    .await;
+    let manual = provisio_engine::model::RunTrigger::Manual;
+    let approved = f.engine.run_task(&task, manual, true).await.unwrap();
+    assert_eq!(approved.counts.created, 5);
+
+    // A quiet day after the clear: nothing to change, nothing refused.
+    f.engine.clear_cache(&task).await.unwrap();
+    let quiet = run(&f.engine, &task).await;
+    assert_eq!(quiet.status, RunStatus::Succeeded, "{:?}", quiet.load);
+    let c = &quiet.counts;
+    assert_eq!((c.created, c.updated, c.unchanged), (0, 0, 5));
+
+    // Two cards edited by hand and a newcomer: 3 changes after a clear, within the limit.
+    edit_card_by_hand(&f.engine, "1", "last_name", "Edited");
+    edit_card_by_hand(&f.engine, "2", "last_name", "Edited");
+    f.engine.update_connector("HR", six("N")).await.unwrap();
+    f.engine.clear_cache(&task).await.unwrap();
+    let busy = run(&f.engine, &task).await;
+    assert_eq!(busy.status, RunStatus::Succeeded, "{:?}", busy.load);
+    let c = &busy.counts;
+    assert_eq!((c.created, c.updated, c.unchanged), (1, 2, 3));
+    assert_eq!(card_of(&f, "1").await["last_name"], "N1");
+
+    // A mass change after a clear is refused as the changes it is.
+    f.engine.update_connector("HR", six("X")).await.unwrap();
+    f.engine.clear_cache(&task).await.unwrap();
+    let mass = run(&f.engine, &task).await;
+    assert_eq!(mass.status, RunStatus::Interrupted);
+    let info = mass.load.info.clone().unwrap_or_default();
+    assert!(
+        info.starts_with("6 planned changes (0 new, 6 changed, 0 removals) exceed the update limit of 3"),
+        "{info}"
+    );
+    assert_eq!(card_of(&f, "1").await["last_name"], "N1", "nothing was loaded");
+
+    // With hold_excess the changed cards wait for a person, then apply once.
+    let mut t = editable_task(&f.engine, &task).await;
+    t["limits"]["on_limit"] = serde_json::json!("hold_excess");
+    f.engine
+        .update_task(&task, serde_json::from_value(t).unwrap())
+        .await
+        .unwrap();
+    f.engine.clear_cache(&task).await.unwrap();
+    let held = run(&f.engine, &task).await;
+    assert_eq!(held.status, RunStatus::Succeeded, "{:?}", held.load);
+    assert_eq!((held.counts.updated, held.counts.held), (0, 6));
+    assert_eq!(card_of(&f, "1").await["last_name"], "N1", "held, not loaded");
+    let applied = f.engine.apply_held(&held.id).await.unwrap();
+    assert_eq!(applied.counts.updated, 6, "{:?}", applied.counts);
+    assert_eq!(card_of(&f, "6").await["last_name"], "X6");
+}
+
 async fn fewer_rows_than_the_minimum_interrupt_the_run(f: Fixture) {
     let task = scripted_task(
         &f.engine,

@@ -15,11 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::cache::{self, NextCache, Slots};
-use super::changes::{write_changes, Change};
+use super::changes::{foresee_changes, write_changes, Change};
 use super::plan::Plan;
 use super::{Halt, RunInputs, SPILL};
 use crate::model::{RemovalSettings, Run, RunCounts, RunMode, RunStage, RunStatus, Task};
-use crate::targets::{CacheWrite, CardRef, LoadTarget, RemovalQuery, Upsert};
+use crate::targets::{CacheWrite, CardRef, Foreseen, LoadTarget, RemovalQuery, Upsert};
 
 /// Set (to anything) only by `cargo bench --bench pipeline`: loads write no
 /// change journal, so the benchmark can print what the journal costs.
@@ -36,6 +36,8 @@ struct LoadCore<'a> {
     stopped: &'a AtomicBool,
     /// What the target did with each change of the last batch.
     outcomes: Vec<Upsert>,
+    /// What the target foresaw for each change of the last batch foreseen.
+    foreseen: Vec<Foreseen>,
 }
 
 impl<'a> LoadCore<'a> {
@@ -47,6 +49,7 @@ impl<'a> LoadCore<'a> {
             key_attribute,
             stopped,
             outcomes: Vec::new(),
+            foreseen: Vec::new(),
         })
     }
 
@@ -86,6 +89,21 @@ impl<'a> LoadCore<'a> {
             return Err(stopped_in_load());
         }
         Ok(&self.outcomes)
+    }
+
+    /// What writing a batch of changes would do to each, nothing written.
+    fn foresee(&mut self, changes: &[Change]) -> Result<&[Foreseen], Halt> {
+        foresee_changes(
+            &mut *self.target,
+            &self.inputs.task,
+            self.key_attribute,
+            changes,
+            &mut self.foreseen,
+        )?;
+        if self.stopped.load(Ordering::Relaxed) {
+            return Err(stopped_in_load());
+        }
+        Ok(&self.foreseen)
     }
 
     /// Which cards the run marks removed: a full run's, with the task's removal settings.

@@ -3,6 +3,9 @@
 //! the load transaction. With `on_limit: hold_excess` the part of the plan
 //! that took it over the update limit is held for a person instead.
 
+use std::collections::HashSet;
+use std::io::BufReader;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use super::super::changes::{next_lines, parse_change, written, Change};
@@ -13,6 +16,7 @@ use super::super::records::RecordShape;
 use super::super::{cache, Halt, RunInputs, SPILL};
 use super::{Candidates, LoadCore};
 use crate::model::{Run, RunStatus};
+use crate::targets::Foreseen;
 
 /// Guards, then loads the spill.
 pub(in crate::pipeline) struct TwoPass<'a> {
@@ -30,13 +34,24 @@ impl TwoPass<'_> {
         let mut candidates = core.removal_candidates(query.as_ref(), &plan.slots)?;
 
         // ---- guard ----
-        let planned = guard::Planned {
+        let mut planned = guard::Planned {
             valid: plan.counts.valid,
             held: inputs.source.rows_held(&inputs.dir),
             creates: plan.creates,
             updates: plan.updates,
             removals: candidates.len() as u64,
         };
+        // Pass one plans every record its cache does not know as a new card:
+        // after a cache clear (every night by default, and at each start)
+        // that is every record. Over the update limit, those are counted by
+        // what they would do to the cards instead, as the load will find them.
+        let mut changing = HashSet::new();
+        if plan.creates > 0 && guard::over_update_limit(&task.limits, &planned, inputs.approved) {
+            let (same, changes) = foresee_unknown(&mut core, &plan, &mut changing)?;
+            plan.creates -= same + changes;
+            plan.updates += changes;
+            (planned.creates, planned.updates) = (plan.creates, plan.updates);
+        }
         // `on_limit: hold_excess`: the rest loads; what took the run over the limit waits for a person.
         let excess = guard::excess(&task.limits, &planned, inputs.approved);
         let held_removals = match excess {
@@ -53,9 +68,7 @@ impl TwoPass<'_> {
 
         // ---- load ----
         core.begin(&run.id)?;
-        let spill_path = inputs.dir.join(SPILL);
-        let spill = std::fs::File::open(&spill_path).map_err(|e| Halt::io("cannot read", &spill_path, e))?;
-        let mut spill = std::io::BufReader::with_capacity(1 << 20, spill);
+        let (mut spill, spill_path) = open_spill(inputs)?;
         let mut counts = plan.counts.clone();
         let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
         let mut batch = Vec::with_capacity(1 << 20);
@@ -68,7 +81,8 @@ impl TwoPass<'_> {
                 let Some(slot) = plan.slots.get(&id).filter(|s| s.loadable()) else {
                     continue;
                 };
-                if let Some(held) = held_changes.as_mut().filter(|_| slot.changed()) {
+                let changes_card = slot.changed() || changing.contains(&id);
+                if let Some(held) = held_changes.as_mut().filter(|_| changes_card) {
                     held.hold(id, slot.card, slot.new_hash, line)?;
                     continue;
                 }
@@ -185,4 +199,53 @@ impl TwoPass<'_> {
         plan.held_updates = held_updates.len() as u64;
         Ok(held_removals.len() as u64 + plan.held_updates)
     }
+}
+
+/// The spill pass one wrote, to read a batch of lines at a time.
+fn open_spill(inputs: &RunInputs) -> Result<(BufReader<std::fs::File>, PathBuf), Halt> {
+    let path = inputs.dir.join(SPILL);
+    let file = std::fs::File::open(&path).map_err(|e| Halt::io("cannot read", &path, e))?;
+    Ok((BufReader::with_capacity(1 << 20, file), path))
+}
+
+/// Reads the spill for the records the cache did not know and asks the
+/// target what writing them would do (nothing is written): how many would
+/// leave their card as it is and how many would change one; `changing`
+/// gets the ids of the latter.
+fn foresee_unknown(
+    core: &mut LoadCore,
+    plan: &Plan,
+    changing: &mut HashSet<u64>,
+) -> Result<(u64, u64), Halt> {
+    let (mut spill, spill_path) = open_spill(core.inputs)?;
+    let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
+    let (mut same, mut changes) = (0, 0);
+    let mut batch = Vec::with_capacity(1 << 20);
+    while next_lines(&mut spill, &mut batch).map_err(|e| Halt::io("cannot read", &spill_path, e))? {
+        let lines = simdutf8::basic::from_utf8(&batch).map_err(|_| damaged())?;
+        let mut unknown = Vec::new();
+        for line in lines.split('\n').filter(|l| !l.is_empty()) {
+            let (key, data) = parse_change(line).ok_or_else(damaged)?;
+            let id = cache::key_hash(&key);
+            if plan.slots.get(&id).is_some_and(|s| s.loadable() && !s.cached) {
+                unknown.push(Change {
+                    id,
+                    known: None,
+                    key,
+                    data,
+                });
+            }
+        }
+        for (change, foreseen) in unknown.iter().zip(core.foresee(&unknown)?) {
+            match foreseen {
+                Foreseen::New => {}
+                Foreseen::Same => same += 1,
+                Foreseen::Changes => {
+                    changes += 1;
+                    changing.insert(change.id);
+                }
+            }
+        }
+    }
+    Ok((same, changes))
 }
