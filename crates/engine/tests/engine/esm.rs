@@ -389,6 +389,49 @@ impl Drop for Prism {
     }
 }
 
+/// After a cache clear the solution's cards are read by key, so a task with
+/// an update limit counts what would change there: a quiet morning loads, a
+/// mass change is refused as the changes it is.
+#[tokio::test]
+async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_solution() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    f.engine
+        .add_target(target("acme", &standin.base_url(), PASSWORD))
+        .await
+        .unwrap();
+    let ids = json!(["1", "2", "3", "4", "5"]);
+    let task = remote_task(&f.engine, f.dir.path(), json!({ "ids": ids })).await;
+    let mut t = editable_task(&f.engine, task).await;
+    t["limits"] = json!({"update_limit": 3});
+    f.engine
+        .update_task(task, serde_json::from_value(t).unwrap())
+        .await
+        .unwrap();
+    let first = f.engine.run_task(task, RunTrigger::Manual, true).await.unwrap();
+    assert_eq!(first.counts.created, 5, "{:?}", first.load);
+
+    f.engine.clear_cache(task).await.unwrap();
+    let quiet = run(&f.engine, task).await;
+    assert_eq!(quiet.status, RunStatus::Succeeded, "{:?}", quiet.load);
+    assert_eq!(standin.data().live("person").len(), 5, "none duplicated");
+
+    set_params(&f.engine, json!({"ids": ids, "prefix": "X"})).await;
+    f.engine.clear_cache(task).await.unwrap();
+    let mass = run(&f.engine, task).await;
+    assert_eq!(mass.status, RunStatus::Interrupted, "{:?}", mass.load);
+    let info = mass.load.info.clone().unwrap_or_default();
+    assert!(
+        info.starts_with("5 planned changes (0 new, 5 changed, 0 removals) exceed the update limit of 3"),
+        "{info}"
+    );
+    assert!(
+        people(&standin).iter().all(|(_, name, _)| name.starts_with('N')),
+        "nothing was sent: {:?}",
+        people(&standin)
+    );
+}
+
 #[tokio::test]
 async fn no_request_the_client_sends_violates_the_published_description() {
     let standin = StandIn::start(config());

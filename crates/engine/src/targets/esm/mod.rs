@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{CacheEntries, CacheWrite, CardRef, CardWrite, LoadTarget, RemovalQuery, Upsert};
+use super::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, LoadTarget, RemovalQuery, Upsert};
 use crate::error::Result;
 use crate::model::{Run, TargetInfo};
 use crate::secrets::Sensitive;
@@ -283,6 +283,43 @@ impl LoadTarget for EsmTarget {
                 });
             }
             self.journal.flush(false)?;
+        }
+        Ok(())
+    }
+
+    /// The cards are read by key (one listing per [`KEYS_PER_LOOKUP`]) and
+    /// compared field by field as the journal compares them: a card "the
+    /// same" is one the journal would find no change on.
+    fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()> {
+        let values: Vec<serde_json::Map<String, Value>> = cards
+            .iter()
+            .map(|c| serde_json::from_str(c.data).unwrap_or_default())
+            .collect();
+        let mut fields: Vec<&str> = Vec::new();
+        for field in values.iter().flat_map(|v| v.keys()) {
+            if !fields.contains(&field.as_str()) {
+                fields.push(field);
+            }
+        }
+        let lookup: Vec<&CardWrite> = cards.iter().collect();
+        let (found, before) = self.look_up(&lookup, &fields)?;
+        for (card, written) in cards.iter().zip(&values) {
+            out.push(match found.get(card.key) {
+                None => Foreseen::New,
+                Some((_, true)) => Foreseen::Changes,
+                Some((id, false)) => {
+                    let holds = |was: &serde_json::Map<String, Value>| {
+                        written.iter().all(|(field, value)| {
+                            was.get(field).unwrap_or(&Value::Null) == &client::written_value(value)
+                        })
+                    };
+                    if before.get(id).is_some_and(holds) {
+                        Foreseen::Same
+                    } else {
+                        Foreseen::Changes
+                    }
+                }
+            });
         }
         Ok(())
     }
