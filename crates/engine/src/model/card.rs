@@ -46,7 +46,7 @@ pub enum Upsert {
 /// clear: all of them) by what they would change, not as new cards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Foreseen {
-    /// No card holds the record's key yet (or the target cannot tell).
+    /// No card holds the record's key yet.
     New,
     /// Its card holds every value already and stays its task's.
     Same,

@@ -76,12 +76,9 @@ pub trait LoadTarget {
     /// (a batch, so that a target can write many with one request).
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()>;
     /// What [`LoadTarget::upsert_all`] would do with each record, appended
-    /// to `out`, nothing written (no transaction needed). A target that
-    /// cannot tell without sending says `New`: every record is sent anyway.
-    fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()> {
-        out.extend(cards.iter().map(|_| Foreseen::New));
-        Ok(())
-    }
+    /// to `out`, nothing written (no transaction needed): the guard's count
+    /// of the records the task's cache does not know.
+    fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()>;
     /// A read-back: writes `card`'s fields onto the existing card whose key
     /// attribute holds its key, never changing which task owns the card
     /// (so the task that loaded it still marks it removed on a full run).
