@@ -370,6 +370,18 @@ test("Run now shows live progress, then the history row with its counts and the 
     what: "the run's end",
   });
   assert.equal(ended, "Ended: succeeded: 150,000 records read, 150,000 loaded");
+  // Clearing the data cache from the editor: the banner says what the next run does.
+  await driver.click(await driver.byName("Clear data cache"));
+  await driver.until(
+    () =>
+      driver.cmd("POST", "/elements", {
+        using: "xpath",
+        value: "//div[contains(@class, 'banner') and contains(., 'The data cache was cleared: the next run checks every record against its card again.')]",
+      }),
+    (found) => found.length === 1,
+    { what: "the cache-cleared banner" },
+  );
+  await shot("task-editor-cache-cleared");
 
   await driver.click(await driver.byName("History"));
   const [row] = await driver.waitFor("[data-testid=history-row]");
@@ -399,6 +411,11 @@ test("Run now shows live progress, then the history row with its counts and the 
   await driver.type(await driver.byName("Search the log"), "generating");
   assert.equal((await driver.text(log)).split("\n").length, 1, "the search keeps matching lines only");
   await shot("run-detail");
+
+  // The run after the clear checks every record against its card: none changed, none written.
+  const again = JSON.parse(provisio("--json", "task", "run", "HR users/Nightly", "--wait"));
+  assert.equal(again.status, "succeeded");
+  assert.deepEqual([again.counts.created, again.counts.updated, again.counts.unchanged], [0, 0, 150000]);
 });
 
 test("the Overview shows the connector green and the task's statuses", async () => {
