@@ -41,14 +41,8 @@ pub enum Excess {
 /// limit (then there is nothing suspicious to set apart: it is refused).
 pub fn excess(limits: &Limits, planned: &Planned, approved: bool) -> Option<Excess> {
     let limit = limits.update_limit?;
-    let holding = limits.on_limit == OnLimit::HoldExcess && !limits.override_update_limit && !approved;
-    let Planned {
-        creates,
-        updates,
-        removals,
-        ..
-    } = *planned;
-    if !holding || creates + updates + removals <= limit {
+    let Planned { creates, updates, .. } = *planned;
+    if limits.on_limit != OnLimit::HoldExcess || !over_update_limit(limits, planned, approved) {
         None
     } else if creates + updates <= limit {
         Some(Excess::Removals)
@@ -101,7 +95,7 @@ pub fn refusal_case(
     }
     let changes = planned.creates + planned.updates + planned.removals;
     match limits.update_limit {
-        Some(limit) if changes > limit && !limits.override_update_limit && !approved => Some((
+        Some(limit) if over_update_limit(limits, planned, approved) => Some((
             ReportCase::UpdateLimit,
             format!(
             "{changes} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \

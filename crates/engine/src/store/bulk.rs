@@ -65,14 +65,28 @@ fn same_text(old: &str, patch: &str) -> bool {
     old.trim_end_matches(' ') == patch
 }
 
+/// What writing `patch` onto card values `old` does: the new text with
+/// `old`'s room when the Rust patch wrote it and it differs (`None`: SQLite's
+/// `json_patch` writes it), and the fields it changes before and after
+/// (`Some(None)`: none; `None`: only SQLite can tell).
+type PatchOutcome = (Option<String>, Option<Option<(String, String)>>);
+
+fn patch_outcome(old: &str, patch: &str) -> PatchOutcome {
+    match super::card_patch::patch(old, patch) {
+        Some(patched) if patched.change.is_none() => (None, Some(None)),
+        Some(patched) => {
+            let mut data = String::new();
+            with_room(&patched.data, old.len(), &mut data);
+            (Some(data), Some(patched.change))
+        }
+        None => (None, changed_fields(old, patch)),
+    }
+}
+
 /// Whether card values `old` hold every field of `patch` already, as
 /// [`BulkCards::write_patch`] finds it (there it then writes nothing).
 fn holds_already(old: &str, patch: &str) -> bool {
-    same_text(old, patch)
-        || match super::card_patch::patch(old, patch) {
-            Some(patched) => patched.change.is_none(),
-            None => changed_fields(old, patch) == Some(None),
-        }
+    same_text(old, patch) || patch_outcome(old, patch).1 == Some(None)
 }
 
 /// The fields `patch` changes in `old` (card values as JSON text, with its
@@ -326,17 +340,7 @@ impl BulkCards {
                 .map_err(db)?;
         }
         if found.is_none() && !self.no_cards_yet(template, key_attribute)? {
-            let mut s = self
-                .conn
-                .prepare_cached(
-                    "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
-                     WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
-                )
-                .map_err(db)?;
-            found = s
-                .query_row(params![template, key_attribute, c.key], found_card)
-                .optional()
-                .map_err(db)?;
+            found = self.card_by_key(template, key_attribute, c.key)?;
         }
         let Some(found) = found else {
             let mut out = Vec::with_capacity(1);
@@ -364,6 +368,21 @@ impl BulkCards {
         })
     }
 
+    /// The card of `template` whose `key_attribute` holds `key`, as a load
+    /// finds it (the first in the index's order).
+    fn card_by_key(&mut self, template: i64, key_attribute: i64, key: &str) -> Result<Option<FoundCard>> {
+        self.conn
+            .prepare_cached(
+                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
+                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![template, key_attribute, key], found_card)
+                    .optional()
+            })
+            .map_err(db)
+    }
+
     /// What [`BulkCards::upsert_all`] would do with `c`, read without
     /// writing: the card whose key attribute holds its key (the cache's card
     /// is not asked for: the records foreseen are those it did not know).
@@ -373,18 +392,7 @@ impl BulkCards {
         else {
             return Ok(Foreseen::New);
         };
-        let found: Option<FoundCard> = self
-            .conn
-            .prepare_cached(
-                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
-                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![template, key_attribute, c.key], found_card)
-                    .optional()
-            })
-            .map_err(db)?;
-        let Some(found) = found else {
+        let Some(found) = self.card_by_key(template, key_attribute, c.key)? else {
             return Ok(Foreseen::New);
         };
         let task = self.known_name(c.task_id)?;
@@ -985,16 +993,7 @@ impl BulkCards {
             return Ok(false);
         }
         let journalled = self.journal_run.is_some();
-        let (data, change) = match super::card_patch::patch(old, patch) {
-            Some(patched) if patched.change.is_none() => (None, Some(None)),
-            Some(patched) => {
-                let mut data = String::new();
-                with_room(&patched.data, old.len(), &mut data);
-                (Some(data), Some(patched.change))
-            }
-            // (Read whether journalled or not: an unchanged card is left either way.)
-            None => (None, changed_fields(old, patch)),
-        };
+        let (data, change) = patch_outcome(old, patch);
         // A patch that changes no field leaves the card, its room and its
         // time as they are: nothing to journal, no page to write.
         if change == Some(None) && owner.is_none() {

@@ -3,6 +3,7 @@
 //! the load transaction. With `on_limit: hold_excess` the part of the plan
 //! that took it over the update limit is held for a person instead.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::BufReader;
 use std::path::PathBuf;
@@ -68,16 +69,12 @@ impl TwoPass<'_> {
 
         // ---- load ----
         core.begin(&run.id)?;
-        let (mut spill, spill_path) = open_spill(inputs)?;
+        let mut spill = Spill::open(inputs)?;
         let mut counts = plan.counts.clone();
-        let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
-        let mut batch = Vec::with_capacity(1 << 20);
-        while next_lines(&mut spill, &mut batch).map_err(|e| Halt::io("cannot read", &spill_path, e))? {
-            let lines = simdutf8::basic::from_utf8(&batch).map_err(|_| damaged())?;
+        while let Some(lines) = spill.next_batch()? {
             let mut changes = Vec::new();
-            for line in lines.split('\n').filter(|l| !l.is_empty()) {
-                let (key, data) = parse_change(line).ok_or_else(damaged)?;
-                let id = cache::key_hash(&key);
+            for line in lines {
+                let (key, data, id) = spilled(line)?;
                 let Some(slot) = plan.slots.get(&id).filter(|s| s.loadable()) else {
                     continue;
                 };
@@ -201,11 +198,45 @@ impl TwoPass<'_> {
     }
 }
 
-/// The spill pass one wrote, to read a batch of lines at a time.
-fn open_spill(inputs: &RunInputs) -> Result<(BufReader<std::fs::File>, PathBuf), Halt> {
-    let path = inputs.dir.join(SPILL);
-    let file = std::fs::File::open(&path).map_err(|e| Halt::io("cannot read", &path, e))?;
-    Ok((BufReader::with_capacity(1 << 20, file), path))
+/// The spill pass one wrote, read a batch of whole lines at a time.
+struct Spill {
+    reader: BufReader<std::fs::File>,
+    path: PathBuf,
+    batch: Vec<u8>,
+}
+
+impl Spill {
+    fn open(inputs: &RunInputs) -> Result<Spill, Halt> {
+        let path = inputs.dir.join(SPILL);
+        let file = std::fs::File::open(&path).map_err(|e| Halt::io("cannot read", &path, e))?;
+        Ok(Spill {
+            reader: BufReader::with_capacity(1 << 20, file),
+            path,
+            batch: Vec::with_capacity(1 << 20),
+        })
+    }
+
+    /// The next batch's change lines, `None` at the end.
+    fn next_batch(&mut self) -> Result<Option<impl Iterator<Item = &str>>, Halt> {
+        if !next_lines(&mut self.reader, &mut self.batch)
+            .map_err(|e| Halt::io("cannot read", &self.path, e))?
+        {
+            return Ok(None);
+        }
+        let lines = simdutf8::basic::from_utf8(&self.batch).map_err(|_| damaged())?;
+        Ok(Some(lines.split('\n').filter(|l| !l.is_empty())))
+    }
+}
+
+/// A change line of the spill: its object key, its card values and the key's hash.
+fn spilled(line: &str) -> Result<(Cow<'_, str>, &str, u64), Halt> {
+    let (key, data) = parse_change(line).ok_or_else(damaged)?;
+    let id = cache::key_hash(&key);
+    Ok((key, data, id))
+}
+
+fn damaged() -> Halt {
+    Halt::load(RunStatus::Failed, "the change file is damaged")
 }
 
 /// Reads the spill for the records the cache did not know and asks the
@@ -217,16 +248,12 @@ fn foresee_unknown(
     plan: &Plan,
     changing: &mut HashSet<u64>,
 ) -> Result<(u64, u64), Halt> {
-    let (mut spill, spill_path) = open_spill(core.inputs)?;
-    let damaged = || Halt::load(RunStatus::Failed, "the change file is damaged");
+    let mut spill = Spill::open(core.inputs)?;
     let (mut same, mut changes) = (0, 0);
-    let mut batch = Vec::with_capacity(1 << 20);
-    while next_lines(&mut spill, &mut batch).map_err(|e| Halt::io("cannot read", &spill_path, e))? {
-        let lines = simdutf8::basic::from_utf8(&batch).map_err(|_| damaged())?;
+    while let Some(lines) = spill.next_batch()? {
         let mut unknown = Vec::new();
-        for line in lines.split('\n').filter(|l| !l.is_empty()) {
-            let (key, data) = parse_change(line).ok_or_else(damaged)?;
-            let id = cache::key_hash(&key);
+        for line in lines {
+            let (key, data, id) = spilled(line)?;
             if plan.slots.get(&id).is_some_and(|s| s.loadable() && !s.cached) {
                 unknown.push(Change {
                     id,

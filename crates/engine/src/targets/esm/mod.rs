@@ -140,6 +140,25 @@ impl EsmTarget {
     }
 }
 
+/// Each card's values as the load writes them.
+fn values_of(cards: &[CardWrite]) -> Vec<serde_json::Map<String, Value>> {
+    cards
+        .iter()
+        .map(|c| serde_json::from_str(c.data).unwrap_or_default())
+        .collect()
+}
+
+/// Every field the cards' values name, once each, in the order first met.
+fn fields_of(values: &[serde_json::Map<String, Value>]) -> Vec<&str> {
+    let mut fields: Vec<&str> = Vec::new();
+    for field in values.iter().flat_map(|v| v.keys()) {
+        if !fields.contains(&field.as_str()) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
 /// Cards found by key: (card, carries another task's id).
 type Found = HashMap<String, (i64, bool)>;
 
@@ -190,24 +209,18 @@ impl LoadTarget for EsmTarget {
     }
 
     fn upsert_all(&mut self, cards: &[CardWrite], out: &mut Vec<Upsert>) -> Result<()> {
-        let values: Vec<serde_json::Map<String, Value>> = cards
-            .iter()
-            .map(|c| serde_json::from_str(c.data).unwrap_or_default())
-            .collect();
+        let values = values_of(cards);
         // Journalling, every card is looked up for its values before; else only unknown keys.
         let journalling = self.journal.on();
         let lookup: Vec<&CardWrite> = cards
             .iter()
             .filter(|c| journalling || c.known_card.is_none())
             .collect();
-        let mut fields: Vec<&str> = Vec::new();
-        if journalling {
-            for field in values.iter().flat_map(|v| v.keys()) {
-                if !fields.contains(&field.as_str()) {
-                    fields.push(field);
-                }
-            }
-        }
+        let fields = if journalling {
+            fields_of(&values)
+        } else {
+            Vec::new()
+        };
         let (found, mut before) = self.look_up(&lookup, &fields)?;
         // Per card: the card to update and whether it carried another task's id, or none (create).
         let plan: Vec<Option<(i64, bool)>> = cards
@@ -291,18 +304,9 @@ impl LoadTarget for EsmTarget {
     /// compared field by field as the journal compares them: a card "the
     /// same" is one the journal would find no change on.
     fn foresee_all(&mut self, cards: &[CardWrite], out: &mut Vec<Foreseen>) -> Result<()> {
-        let values: Vec<serde_json::Map<String, Value>> = cards
-            .iter()
-            .map(|c| serde_json::from_str(c.data).unwrap_or_default())
-            .collect();
-        let mut fields: Vec<&str> = Vec::new();
-        for field in values.iter().flat_map(|v| v.keys()) {
-            if !fields.contains(&field.as_str()) {
-                fields.push(field);
-            }
-        }
+        let values = values_of(cards);
         let lookup: Vec<&CardWrite> = cards.iter().collect();
-        let (found, before) = self.look_up(&lookup, &fields)?;
+        let (found, before) = self.look_up(&lookup, &fields_of(&values))?;
         for (card, written) in cards.iter().zip(&values) {
             out.push(match found.get(card.key) {
                 None => Foreseen::New,
