@@ -1,4 +1,4 @@
-import type { ConnectorSummary, StageStatus } from "./bindings";
+import type { ConnectorSummary, RunCounts, StageStatus } from "./bindings";
 
 /**
  * How the window writes values, in one place: every screen and tab formats
@@ -28,4 +28,19 @@ export function when(iso: string | null | undefined): string {
 /** `1 card`, `3 cards`: a count with its noun. */
 export function plural(n: number, word: string): string {
   return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** The counts a run reports, in the order and words of the run's detail and the CLI. */
+const COUNT_NAMES = ["fetched", "valid", "blocked", "created", "updated", "unchanged", "removed", "failed"] as const;
+
+/**
+ * A run's counts as words: `fetched 150000, valid 150000, …`. `brief` keeps
+ * what a history row needs (fetched always, then only counts above zero), so
+ * a quiet run after a cache clear reads "fetched 150000, unchanged 150000"
+ * instead of a row of numbers to subtract.
+ */
+export function countsText(counts: RunCounts, brief = false): string {
+  const parts = COUNT_NAMES.filter((n) => !brief || n === "fetched" || (n !== "valid" && counts[n] > 0)).map((n) => `${n} ${counts[n]}`);
+  if ((counts.held ?? 0) > 0) parts.push(`held for approval ${counts.held ?? 0}`);
+  return parts.join(", ");
 }

@@ -13,7 +13,8 @@ import {
 } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 
-export type Column<T> = ColumnDef<T, unknown> & { meta?: { width?: string } };
+/** `width`: the column's grid track; `wrap`: long text wraps onto more lines instead of being cut (rows measure their height). */
+export type Column<T> = ColumnDef<T, unknown> & { meta?: { width?: string; wrap?: boolean } };
 
 type Props<T> = {
   label: string;
@@ -57,6 +58,10 @@ export function VirtualTable<T>(props: Props<T>) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtual = useVirtualizer({
     count: rows.length,
+    // Sizes are measured per row, not per position: a run added at the top
+    // shifts every index, and keys by index would leave the shifted rows
+    // unobserved at the size their old place had (a wrapped row was cut).
+    getItemKey: (index) => rows[index]?.id ?? index,
     getScrollElement: () => scroller.current,
     estimateSize: () => 36,
     overscan: 12,
@@ -112,7 +117,12 @@ export function VirtualTable<T>(props: Props<T>) {
                   }}
                 >
                   {row.getVisibleCells().map((cell) => (
-                    <div key={cell.id} role="cell" className="vcell" title={cellTitle(cell.getValue())}>
+                    <div
+                      key={cell.id}
+                      role="cell"
+                      className={(cell.column.columnDef as Column<T>).meta?.wrap ? "vcell wrap" : "vcell"}
+                      title={cellTitle(cell.getValue())}
+                    >
                       {flexRender(cell.column.columnDef.cell, cell.getContext())}
                     </div>
                   ))}

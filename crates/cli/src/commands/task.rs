@@ -75,8 +75,18 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
             printer.emit(&runs, || {
                 table(
                     &[
-                        "RUN", "STATUS", "TRIGGER", "STARTED", "EXTRACT", "LOAD", "FETCHED", "CREATED",
-                        "UPDATED", "REMOVED",
+                        "RUN",
+                        "STATUS",
+                        "TRIGGER",
+                        "STARTED",
+                        "EXTRACT",
+                        "LOAD",
+                        "FETCHED",
+                        "CREATED",
+                        "UPDATED",
+                        "UNCHANGED",
+                        "REMOVED",
+                        "BLOCKED",
                     ],
                     runs.iter()
                         .map(|r| {
@@ -93,7 +103,9 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
                                 r.counts.fetched.to_string(),
                                 r.counts.created.to_string(),
                                 r.counts.updated.to_string(),
+                                r.counts.unchanged.to_string(),
                                 r.counts.removed.to_string(),
+                                r.counts.blocked.to_string(),
                             ]
                         })
                         .collect(),

@@ -36,6 +36,25 @@ fn task_run_wait_prints_the_run_summary_and_its_exit_code_tells_success() {
     let history = cli.json(&["task", "history", "HR/Load"]);
     assert_eq!(history[0]["id"], run["id"]);
 
+    // The same three records again: the history's table says they were left as they were.
+    let again = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(again["counts"]["unchanged"], 3, "{again}");
+    let table = cli.ok(&["task", "history", "HR/Load"]);
+    let mut lines = table.lines().map(|l| l.split_whitespace().collect::<Vec<_>>());
+    let (header, newest) = (lines.next().unwrap(), lines.next().unwrap());
+    let column = |name: &str| newest[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(newest[0], again["id"], "{table}");
+    for (name, value) in [
+        ("FETCHED", "3"),
+        ("CREATED", "0"),
+        ("UPDATED", "0"),
+        ("UNCHANGED", "3"),
+        ("REMOVED", "0"),
+        ("BLOCKED", "0"),
+    ] {
+        assert_eq!(column(name), value, "{name} in\n{table}");
+    }
+
     let update = cli.file("u.json", r#"{"parameters": {"count": 3, "fail": true}}"#);
     cli.ok(&["connector", "update", "HR", "--file", update.to_str().unwrap()]);
     let out = cli.run(&["task", "run", "HR/Load", "--wait"]);

@@ -7,7 +7,7 @@ import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
-import { plural, when } from "../../format";
+import { countsText, plural, when } from "../../format";
 import type { Open } from "../../navigation";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
@@ -29,13 +29,14 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
   const live = [...progress.values()].filter((p) => p.task_id === taskId && p.status === "running");
   // The manual's history columns, narrow enough for the window: the stage
   // times as times of day (the date is in Started); planned and finished
-  // times are in the run's detail. Detail comes first, always in reach.
+  // times are in the run's detail. Detail comes first, always in reach; the
+  // counts come last and wrap rather than being cut.
   const columns = useMemo<Column<Run>[]>(
     () => [
       {
         id: "open",
         header: "Detail",
-        meta: { width: "64px" },
+        meta: { width: "72px" },
         cell: ({ row }) => (
           <button type="button" aria-label={`Open run of ${when(row.original.started_at)}`} onClick={() => open({ kind: "run", runId: row.original.id, taskId, taskName })}>
             Open
@@ -46,18 +47,15 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
       { id: "status", header: "Status", meta: { width: "100px" }, accessorFn: (r) => r.status },
       { id: "trigger", header: "Trigger", meta: { width: "76px" }, accessorFn: (r) => r.trigger },
       { id: "type", header: "Run type", meta: { width: "68px" }, accessorFn: (r) => (r.run_type === "not_run" ? "—" : r.run_type) },
-      { id: "started", header: "Started", meta: { width: "136px" }, accessorFn: (r) => shortWhen(r.started_at) },
+      { id: "started", header: "Started", meta: { width: "148px" }, accessorFn: (r) => shortWhen(r.started_at) },
       { id: "extract", header: "Extract", meta: { width: "100px" }, accessorFn: (r) => r.extract.status ?? "—" },
-      { id: "extractDone", header: "Extract complete", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.extract.completed) },
+      { id: "extractDone", header: "Extract complete", meta: { width: "112px" }, accessorFn: (r) => timeOf(r.extract.completed) },
       { id: "load", header: "Load", meta: { width: "100px" }, accessorFn: (r) => r.load.status ?? "—" },
-      { id: "loadStart", header: "Load start", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.load.started) },
-      { id: "loadDone", header: "Load complete", meta: { width: "104px" }, accessorFn: (r) => timeOf(r.load.completed) },
-      {
-        id: "counts",
-        header: "Fetched / created / updated / removed / blocked",
-        meta: { width: "minmax(180px, 1fr)" },
-        accessorFn: (r) => [r.counts.fetched, r.counts.created, r.counts.updated, r.counts.removed, r.counts.blocked].join(" / "),
-      },
+      { id: "loadStart", header: "Load start", meta: { width: "112px" }, accessorFn: (r) => timeOf(r.load.started) },
+      { id: "loadDone", header: "Load complete", meta: { width: "112px" }, accessorFn: (r) => timeOf(r.load.completed) },
+      // The counts in the run detail's words, only those above zero: a quiet
+      // run after a cache clear reads "fetched 150000, unchanged 150000".
+      { id: "counts", header: "Counts", meta: { width: "minmax(140px, 1fr)", wrap: true }, accessorFn: (r) => countsText(r.counts, true) },
     ],
     [open, taskId, taskName],
   );
@@ -192,8 +190,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
             </dd>
             <dt>Counts</dt>
             <dd data-testid="run-counts">
-              fetched {r.counts.fetched}, valid {r.counts.valid}, blocked {r.counts.blocked}, created {r.counts.created}, updated {r.counts.updated}, unchanged {r.counts.unchanged}, removed {r.counts.removed}, failed {r.counts.failed}
-              {(r.counts.held ?? 0) > 0 ? `, held for approval ${r.counts.held}` : ""}
+              {countsText(r.counts)}
             </dd>
           </dl>
           <div>

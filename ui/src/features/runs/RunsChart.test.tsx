@@ -23,6 +23,8 @@ describe("the history chart", () => {
     // The longest run has the tallest bar.
     const heights = bars.map((b) => Number(b.getAttribute("height")));
     expect(Math.max(...heights)).toBe(heights[1]);
+    // … and stops below the "Duration" label (drawn at y 12), which it used to cover.
+    expect(Math.min(...bars.map((b) => Number(b.getAttribute("y"))))).toBeGreaterThanOrEqual(16);
     expect(container.querySelectorAll("polyline").length).toBe(4);
     expect(container.textContent).toContain("up to 500 cards");
     expect(durationOf(runs[1] as Run)).toBe(4);

@@ -10,6 +10,8 @@ const SERIES: { key: "created" | "updated" | "removed" | "blocked"; label: strin
 
 const WIDTH = 560;
 const HEIGHT = 90;
+/** The band above the bars and lines that holds their label ("Duration", "Cards"): a full bar must not hide it. */
+const LABEL = 16;
 
 /** Seconds a run took (from its start to its end); `null` while running or when skipped. */
 export function durationOf(r: Run): number | null {
@@ -29,7 +31,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
   const step = WIDTH / shown.length;
   const longest = Math.max(0.001, ...shown.map((r) => durationOf(r) ?? 0));
   const most = Math.max(1, ...shown.flatMap((r) => SERIES.map((s) => Number(r.counts[s.key]))));
-  const y = (v: number, max: number) => HEIGHT - (v / max) * (HEIGHT - 4);
+  const y = (v: number, max: number) => HEIGHT - (v / max) * (HEIGHT - LABEL);
   return (
     <figure className="runs-chart" aria-label="Last runs chart">
       <svg width={WIDTH} height={HEIGHT * 2 + 16} role="img" aria-label={`Duration and card counts of the last ${shown.length} runs`}>
@@ -39,7 +41,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
         <g>
           {shown.map((r, i) => {
             const d = durationOf(r);
-            const h = d === null ? 2 : Math.max(2, (d / longest) * (HEIGHT - 4));
+            const h = d === null ? 2 : Math.max(2, (d / longest) * (HEIGHT - LABEL));
             const bad = r.status === "failed" || r.status === "interrupted";
             return (
               <rect key={r.id} x={i * step + 1} y={HEIGHT - h} width={Math.max(1, step - 2)} height={h} fill={bad ? "#dc2626" : r.status === "skipped" ? "#cbd5e1" : "#64748b"}>

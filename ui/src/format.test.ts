@@ -1,0 +1,23 @@
+import { describe, expect, it } from "vitest";
+import { countsText } from "./format";
+
+const zero = { fetched: 0, valid: 0, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 0, takeovers: 0 };
+
+describe("a run's counts in words", () => {
+  it("lists every count for the run's detail, in the CLI's order", () => {
+    expect(countsText({ ...zero, fetched: 3, valid: 3, failed: 3 })).toBe(
+      "fetched 3, valid 3, blocked 0, created 0, updated 0, unchanged 0, removed 0, failed 3",
+    );
+  });
+
+  it("keeps fetched and the counts above zero for a history row", () => {
+    // The first run of a day after a cache clear: a million compared, 20,000 changed, nothing else.
+    expect(countsText({ ...zero, fetched: 1000000, valid: 1000000, updated: 20000, unchanged: 980000 }, true)).toBe(
+      "fetched 1000000, updated 20000, unchanged 980000",
+    );
+    expect(countsText(zero, true)).toBe("fetched 0");
+    expect(countsText({ ...zero, fetched: 5, valid: 4, blocked: 1, created: 4, held: 2 }, true)).toBe(
+      "fetched 5, blocked 1, created 4, held for approval 2",
+    );
+  });
+});
