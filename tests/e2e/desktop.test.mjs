@@ -592,7 +592,12 @@ test("a run over its update limit holds what took it over; the alert's review ap
   );
   await driver.click(Object.values(review)[0]);
   await driver.waitForX("//div[@role='dialog' and @aria-label='Apply held changes']");
-  await driver.until(() => contents("[data-testid=held-changed]"), (t) => t.length === 1 && t[0] === "1\n2", { what: "the held changed cards listed" });
+  // Field by field: what applying writes over what each card holds now.
+  await driver.until(
+    () => contents("[data-testid=held-changed] li"),
+    (t) => t.length === 2 && /^1 \(card \d+\) — last_name: N1 → M1$/.test(t[0]) && /^2 \(card \d+\) — last_name: N2 → M2$/.test(t[1]),
+    { what: "the held changed cards listed with their changes" },
+  );
   await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "3", { what: "the held removal listed" });
   await shot("held-changes");
   // The button, not the dialog that bears the same name.

@@ -488,6 +488,18 @@ export type Folder = {
 	templates: string[],
 };
 
+/**  A changed card a run held, field by field. */
+export type HeldChange = {
+	object_id: string,
+	card_id: number,
+	/**
+	 *  Each field that applying changes, from its value on the card now to
+	 *  the value written (the connector's secrets masked). None when the
+	 *  card holds them all already (a later run or a person wrote them).
+	 */
+	changes: FieldChange[],
+};
+
 export type ImportPlan = {
 	dry_run: boolean,
 	manifest: Manifest,
@@ -654,6 +666,12 @@ export type PlannedChanges = {
 	removed_object_ids: string[],
 	/**  The first object ids of the changed cards a run held (`on_limit: hold_excess`). */
 	changed_object_ids: string[],
+	/**
+	 *  The first changed cards a run held, field by field: what applying
+	 *  them writes over what the cards hold now. Empty when the target
+	 *  could not be read (the object ids above still say which).
+	 */
+	changed_cards: HeldChange[],
 };
 
 /**  What the Settings tab's "Check" shows about an interpreter. */

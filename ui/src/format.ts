@@ -44,3 +44,8 @@ export function countsText(counts: RunCounts, brief = false): string {
   if ((counts.held ?? 0) > 0) parts.push(`held for approval ${counts.held ?? 0}`);
   return parts.join(", ");
 }
+
+/** A card field's value as the window shows it in a change: text as it is, a dash for none, anything else as JSON. */
+export function valueText(v: unknown): string {
+  return v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
+}

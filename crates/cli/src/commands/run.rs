@@ -45,7 +45,24 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                     count(plan.changed),
                     count(plan.removals)
                 );
-                for id in &plan.changed_object_ids {
+                // Field by field for the first held cards; the ids of the rest.
+                for c in &plan.changed_cards {
+                    let fields: Vec<String> = c
+                        .changes
+                        .iter()
+                        .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to))
+                        .collect();
+                    let fields = if fields.is_empty() {
+                        "holds these values already".to_string()
+                    } else {
+                        fields.join("; ")
+                    };
+                    out.push_str(&format!(
+                        "\n  changed: {} (card {}): {fields}",
+                        c.object_id, c.card_id
+                    ));
+                }
+                for id in plan.changed_object_ids.iter().skip(plan.changed_cards.len()) {
                     out.push_str(&format!("\n  changed: {id}"));
                 }
                 for id in &plan.removed_object_ids {

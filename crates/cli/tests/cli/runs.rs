@@ -671,6 +671,24 @@ fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held(
     assert_eq!(removed, 2);
     let err = cli.fails(&["run", "apply-held", id]);
     assert!(err.contains("was applied already"), "{err}");
+
+    // Both people left are renamed: two changed cards over the limit, held, and the
+    // plan says field by field what applying them writes.
+    let padded = cli.file("padded.json", r#"{"parameters": {"count": 2, "pad": 2}}"#);
+    cli.ok(&["connector", "update", "HR", "--file", padded.to_str().unwrap()]);
+    let held = cli.json(&["task", "run", "HR/Load", "--wait"]);
+    assert_eq!(held["counts"]["held"], 2, "{held}");
+    let plan = cli.ok(&["run", "plan", held["id"].as_str().unwrap()]);
+    for n in ["0", "1"] {
+        let line = plan
+            .lines()
+            .find(|l| l.starts_with(&format!("  changed: {n} (card ")))
+            .unwrap_or_else(|| panic!("no line for {n} in\n{plan}"));
+        assert!(
+            line.ends_with(&format!("): last_name: \"P{n}\" -> \"P{n}xx\"")),
+            "{plan}"
+        );
+    }
 }
 
 /// kill -9 at random points of `run undo`: the undo sets every card back or

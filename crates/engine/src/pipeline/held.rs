@@ -63,13 +63,35 @@ impl HeldChanges {
 
 /// The object ids of the first `limit` held changed cards of the run in `dir`.
 pub fn held_object_ids(dir: &Path, limit: usize) -> Vec<String> {
+    held_cards(dir, limit).into_iter().map(|h| h.key).collect()
+}
+
+/// A changed card a run held, as its line keeps it.
+#[derive(Debug, Clone)]
+pub struct HeldCard {
+    /// The card the cache knew.
+    pub card: i64,
+    /// The record's object id.
+    pub key: String,
+    /// The card's values the load would write (JSON object).
+    pub data: String,
+}
+
+/// The first `limit` held changed cards of the run in `dir`.
+pub fn held_cards(dir: &Path, limit: usize) -> Vec<HeldCard> {
     let Ok(file) = std::fs::File::open(dir.join(HELD_CHANGES)) else {
         return Vec::new();
     };
     std::io::BufReader::new(file)
         .lines()
         .map_while(|l| l.ok())
-        .filter_map(|l| held_line(&l).map(|(_, _, key, _)| key.into_owned()))
+        .filter_map(|l| {
+            held_line(&l).map(|(card, _, key, data)| HeldCard {
+                card,
+                key: key.into_owned(),
+                data: data.to_string(),
+            })
+        })
         .take(limit)
         .collect()
 }

@@ -143,6 +143,11 @@ pub trait LoadTarget {
             "this target's cards are read from the card store".into(),
         ))
     }
+    /// `value` as this target gives it back once written (a remote solution
+    /// keeps text): what a preview of a change compares a card's value with.
+    fn as_written(&self, value: &serde_json::Value) -> serde_json::Value {
+        value.clone()
+    }
     /// Saves the task's data cache with the unit, streamed by `write` so the
     /// whole cache is never held twice in memory.
     fn save_cache(&mut self, cache: &CacheWrite, write: &mut CacheEntries) -> Result<()>;

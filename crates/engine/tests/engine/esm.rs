@@ -432,6 +432,51 @@ async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_sol
     );
 }
 
+/// Changed cards held over the limit in a remote solution: the plan a person
+/// approves shows each card's fields as the solution holds them now and as
+/// applying writes them, then applying sends exactly those.
+#[tokio::test]
+async fn held_changes_show_what_the_solution_holds_and_what_applying_writes() {
+    let standin = StandIn::start(config());
+    let f = fresh().await;
+    f.engine
+        .add_target(target("acme", &standin.base_url(), PASSWORD))
+        .await
+        .unwrap();
+    let ids = json!(["1", "2", "3"]);
+    let task = remote_task(&f.engine, f.dir.path(), json!({ "ids": ids })).await;
+    let mut t = editable_task(&f.engine, task).await;
+    t["limits"] = json!({"update_limit": 1, "on_limit": "hold_excess"});
+    f.engine
+        .update_task(task, serde_json::from_value(t).unwrap())
+        .await
+        .unwrap();
+    let first = f.engine.run_task(task, RunTrigger::Manual, true).await.unwrap();
+    assert_eq!(first.counts.created, 3, "{:?}", first.load);
+
+    set_params(&f.engine, json!({"ids": ids, "prefix": "X"})).await;
+    let held = run(&f.engine, task).await;
+    assert_eq!(held.counts.held, 3, "{:?}", held.load);
+    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
+    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    assert_eq!(
+        held_fields(&plan),
+        ["1", "2", "3"].map(renamed),
+        "only the renamed field, read from the solution"
+    );
+    assert!(
+        people(&standin).iter().all(|(_, name, _)| name.starts_with('N')),
+        "nothing sent yet"
+    );
+
+    f.engine.apply_held(&held.id).await.unwrap();
+    assert!(
+        people(&standin).iter().all(|(_, name, _)| name.starts_with('X')),
+        "{:?}",
+        people(&standin)
+    );
+}
+
 #[tokio::test]
 async fn no_request_the_client_sends_violates_the_published_description() {
     let standin = StandIn::start(config());

@@ -502,11 +502,8 @@ with open(args["expected_output_filename"], "w") as f:
     assert!(names.iter().all(|n| n.starts_with('N')), "{names:?}");
 }
 
-#[tokio::test]
-async fn a_connector_secret_a_load_writes_is_masked_in_the_journal_and_never_written_back_by_an_undo() {
-    let f = fresh().await;
-    // With `leak`, the script writes its secret parameters into the cards, as a careless script might.
-    let script = r#"import json
+/// With `leak`, the script writes its secret parameters into the cards, as a careless script might.
+const LEAKY: &str = r#"import json
 import common_subroutines_efecte_library as sdk
 args = sdk.initialize_script()
 p = args["connector_parameters"]
@@ -517,24 +514,62 @@ else:
 with open(args["expected_output_filename"], "w") as f:
     json.dump([{"id": i, "name": n, "groups": []} for i, n in names.items()], f)
 "#;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "Leaky",
-        script,
-        r#"{"api_token": "tok-SECRET-12345", "api_password": "pw4711"}"#,
-        "{}",
-    )
-    .await;
+const LEAKY_SECRETS: &str = r#"{"api_token": "tok-SECRET-12345", "api_password": "pw4711"}"#;
+const LEAK: &str = r#"{"parameters": {"api_token": "********", "api_password": "********", "leak": true}}"#;
+
+/// A leak held over the update limit: the plan a person approves shows it masked, as the journal would keep it.
+#[tokio::test]
+async fn held_changes_show_a_connector_secret_masked() {
+    let f = fresh().await;
+    let limits = r#"{"limits": {"update_limit": 1, "on_limit": "hold_excess"}}"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Leaky", LEAKY, LEAKY_SECRETS, limits).await;
+    // The first load is two new cards over the limit: approved.
+    let first = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(first.counts.created, 2);
+    f.engine
+        .update_connector("Leaky", connector_input(LEAK))
+        .await
+        .unwrap();
+    let held = run(&f.engine, &task).await;
+    assert_eq!(
+        held.counts.held, 2,
+        "{:?} {:?} {:?}",
+        held.status, held.counts, held.load
+    );
+    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
+    assert_eq!(
+        held_fields(&plan),
+        [
+            (
+                "1".to_string(),
+                vec![r#"last_name: "N1" -> "Bearer ********""#.to_string()]
+            ),
+            (
+                "2".to_string(),
+                vec![r#"last_name: "N2" -> "********""#.to_string()]
+            ),
+        ]
+    );
+    let shown = format!("{plan:?}");
+    assert!(
+        !shown.contains("tok-SECRET-12345") && !shown.contains("pw4711"),
+        "{shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_connector_secret_a_load_writes_is_masked_in_the_journal_and_never_written_back_by_an_undo() {
+    let f = fresh().await;
+    let script = LEAKY;
+    let task = scripted_task(&f.engine, f.dir.path(), "Leaky", LEAKY, LEAKY_SECRETS, "{}").await;
     let first = run(&f.engine, &task).await;
     assert_eq!(first.counts.created, 2);
     f.engine
-        .update_connector(
-            "Leaky",
-            connector_input(
-                r#"{"parameters": {"api_token": "********", "api_password": "********", "leak": true}}"#,
-            ),
-        )
+        .update_connector("Leaky", connector_input(LEAK))
         .await
         .unwrap();
     let leaked = run(&f.engine, &task).await;
@@ -744,6 +779,9 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
             vec!["5".to_string()]
         )
     );
+    // What approving writes, card by card: each held card's renamed field, from what it holds now.
+    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "M{id}""#)]);
+    assert_eq!(held_fields(&plan), ["1", "2", "3", "4"].map(renamed));
     assert!(
         plan.reason.starts_with(
             "4 changed cards and 1 removal would take the run's 6 changes over the update limit of 2"

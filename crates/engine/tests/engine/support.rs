@@ -134,3 +134,18 @@ pub fn edit_card_by_hand(engine: &Engine, key: &str, field: &str, value: &str) {
         .unwrap();
     assert_eq!(edited, 1, "one card has the key {key}");
 }
+
+/// The held changed cards of an approval plan as (object id, each field
+/// `name: from -> to`), as a person reads them.
+pub fn held_fields(plan: &provisio_engine::api::PlannedChanges) -> Vec<(String, Vec<String>)> {
+    plan.changed_cards
+        .iter()
+        .map(|c| {
+            let fields = c
+                .changes
+                .iter()
+                .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to));
+            (c.object_id.clone(), fields.collect())
+        })
+        .collect()
+}

@@ -70,7 +70,7 @@ describe("the alerts list", () => {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
-        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [],
+        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [], changed_cards: [],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);
@@ -101,7 +101,7 @@ describe("the alerts list", () => {
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
-        new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [],
+        new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [], changed_cards: [],
       }),
       apply_held: ({ runId }) => {
         applied.push(runId);
@@ -132,6 +132,8 @@ describe("the alerts list", () => {
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "5 changed cards would take the run's 6 changes over the update limit of 2; they are held until a person approves them (the new card was loaded)",
         new: 0, changed: 5, removals: 0, removed_object_ids: [], changed_object_ids: ["1", "2", "3", "4", "5"],
+        // The target could not be read: the ids alone.
+        changed_cards: [],
       }),
       apply_held: () => ({ id: "held-run-9999", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { created: 0, updated: 5, removed: 0 } }),
       acknowledge_alert: () => null,
@@ -147,6 +149,31 @@ describe("the alerts list", () => {
   });
 });
 
+describe("held changed cards, field by field", () => {
+  it("shows what applying writes over what each card holds now, then the ids of the rest", async () => {
+    renderWithEngine(<AlertsButton />, {
+      list_alerts: () => [{ ...alert(10, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-10", message: "3 changed cards held", help: "apply_held" }],
+      planned_changes: ({ runId }) => ({
+        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        reason: "3 changed cards would take the run's 3 changes over the update limit of 1",
+        new: 0, changed: 3, removals: 0, removed_object_ids: [], changed_object_ids: ["1", "2", "3"],
+        changed_cards: [
+          { object_id: "1", card_id: 11, changes: [{ field: "last_name", from: "N1", to: "M1" }, { field: "manager", from: null, to: ["a", "b"] }] },
+          { object_id: "2", card_id: 12, changes: [] },
+        ],
+      }),
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 10" }));
+    const items = [...(await screen.findByTestId("held-changed")).querySelectorAll("li")].map((li) => li.textContent);
+    expect(items).toEqual([
+      '1 (card 11) — last_name: N1 → M1 — manager: — → ["a","b"]',
+      "2 (card 12): holds these values already",
+      "… and 1 more: 3",
+    ]);
+  });
+});
+
 describe("interruptions offer only what helps", () => {
   it("offers approval for an update-limit trip, review without approval for too few rows, and nothing for a file to fix", async () => {
     const approved: unknown[] = [];
@@ -159,7 +186,7 @@ describe("interruptions offer only what helps", () => {
       planned_changes: ({ runId }) => ({
         help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
         reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
-        new: 0, changed: 0, removals: 0, removed_object_ids: [], changed_object_ids: [],
+        new: 0, changed: 0, removals: 0, removed_object_ids: [], changed_object_ids: [], changed_cards: [],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);

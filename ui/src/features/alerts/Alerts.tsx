@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import type { Alert, RunCounts } from "../../bindings";
 import { useAlertNotifications } from "../../notify";
-import { plural, when } from "../../format";
+import { plural, valueText, when } from "../../format";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
 export const alertsQuery = { queryKey: queryKeys.alerts(), queryFn: () => api.listAlerts(200), refetchInterval: 15_000 };
@@ -176,7 +176,27 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
                   Held, to be changed as the source says
                   {p.changed !== null && p.changed > p.changed_object_ids.length ? ` (the first ${p.changed_object_ids.length})` : ""}
                 </h3>
-                <pre className="log" data-testid="held-changed">{p.changed_object_ids.join("\n")}</pre>
+                {p.changed_cards.length > 0 ? (
+                  // Field by field, as the undo plan reads: what applying writes over what the card holds now.
+                  <ul className="undo-plan" data-testid="held-changed">
+                    {p.changed_cards.map((c) => (
+                      <li key={c.card_id}>
+                        {c.object_id} (card {c.card_id})
+                        {c.changes.length === 0
+                          ? ": holds these values already"
+                          : c.changes.map((f) => ` — ${f.field}: ${valueText(f.from)} → ${valueText(f.to)}`).join("")}
+                      </li>
+                    ))}
+                    {p.changed_object_ids.length > p.changed_cards.length && (
+                      <li>
+                        … and {p.changed_object_ids.length - p.changed_cards.length} more:{" "}
+                        {p.changed_object_ids.slice(p.changed_cards.length).join(", ")}
+                      </li>
+                    )}
+                  </ul>
+                ) : (
+                  <pre className="log" data-testid="held-changed">{p.changed_object_ids.join("\n")}</pre>
+                )}
               </>
             )}
             {p.removed_object_ids.length > 0 && (

@@ -7,7 +7,7 @@ import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
-import { countsText, plural, when } from "../../format";
+import { countsText, plural, valueText, when } from "../../format";
 import type { Open } from "../../navigation";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
@@ -242,7 +242,6 @@ function UndoRun({ runId }: { runId: string }) {
     // The undo is a run of its own and changes cards: history, the Data tab and the task's last run show it.
     onSuccess: () => void invalidate(client, ...runKeys()),
   });
-  const show = (v: unknown) => (v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v));
   if (!asked) {
     return (
       <button type="button" onClick={() => setAsked(true)}>
@@ -279,7 +278,7 @@ function UndoRun({ runId }: { runId: string }) {
             {steps.slice(0, 50).map((s) => (
               <li key={`${s.card_id}-${s.action}`}>
                 Card {s.card_id}: {s.action}
-                {s.changes.map((c) => ` — ${c.field}: ${show(c.from)} → ${show(c.to)}`).join("")}
+                {s.changes.map((c) => ` — ${c.field}: ${valueText(c.from)} → ${valueText(c.to)}`).join("")}
                 {s.conflict && <strong> (conflict: {s.conflict})</strong>}
               </li>
             ))}

@@ -1,10 +1,17 @@
 //! Interrupted runs: what helps them, and the plan a person approves.
 
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::hr::ReportCase;
-use crate::model::{InterruptionHelp, Run, RunStatus};
+use crate::model::{FieldChange, InterruptionHelp, Run, RunStatus, Task};
+use crate::pipeline::held::HeldCard;
 use crate::run_folder::{HeldFile, PlanFile};
+use crate::secrets::Masker;
+use crate::targets::CardRef;
 
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
@@ -38,10 +45,27 @@ pub struct PlannedChanges {
     pub removed_object_ids: Vec<String>,
     /// The first object ids of the changed cards a run held (`on_limit: hold_excess`).
     pub changed_object_ids: Vec<String>,
+    /// The first changed cards a run held, field by field: what applying
+    /// them writes over what the cards hold now. Empty when the target
+    /// could not be read (the object ids above still say which).
+    pub changed_cards: Vec<HeldChange>,
+}
+
+/// A changed card a run held, field by field.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+pub struct HeldChange {
+    pub object_id: String,
+    pub card_id: i64,
+    /// Each field that applying changes, from its value on the card now to
+    /// the value written (the connector's secrets masked). None when the
+    /// card holds them all already (a later run or a person wrote them).
+    pub changes: Vec<FieldChange>,
 }
 
 /// Object ids shown with a plan; the changes file has them all.
 const SHOWN_IDS: usize = 200;
+/// Held cards shown field by field (each is read from the target).
+const SHOWN_CARDS: usize = 50;
 
 impl Engine {
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
@@ -102,6 +126,7 @@ impl Engine {
                         &self.run_dir(run_id),
                         SHOWN_IDS,
                     ),
+                    changed_cards: self.held_changes(&run, run_id).await,
                     removals: Some(held.removals.len() as u64),
                     removed_object_ids: held
                         .removals
@@ -143,10 +168,127 @@ impl Engine {
                 .map(|p| p.removed_object_ids.iter().take(SHOWN_IDS).cloned().collect())
                 .unwrap_or_default(),
             changed_object_ids: Vec::new(),
+            changed_cards: Vec::new(),
             run_id: run.id,
             task_id: run.task_id,
             task: run.task,
             reason,
         })
+    }
+}
+
+impl Engine {
+    /// The first changed cards run `run_id` held, each compared with its
+    /// card now. A target that cannot be read leaves the list empty (and
+    /// says why in the engine log): the counts and ids still show.
+    async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<HeldChange> {
+        let held = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
+        if held.is_empty() {
+            return Vec::new();
+        }
+        match self.compare_held(run, held).await {
+            Ok(changes) => changes,
+            Err(e) => {
+                tracing::warn!(run = run_id, "cannot show the held changes field by field: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    async fn compare_held(&self, run: &Run, held: Vec<HeldCard>) -> Result<Vec<HeldChange>> {
+        let task = self.task(&run.task_id).await?;
+        let connector = self.connector_row(&task.connector_id).await?;
+        let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
+        let held: Vec<(HeldCard, Map<String, Value>)> = held
+            .into_iter()
+            .map(|h| {
+                let data = serde_json::from_str(&h.data).unwrap_or_default();
+                (h, data)
+            })
+            .collect();
+        if Engine::target_rolls_back(&connector.target) {
+            let mut out = Vec::with_capacity(held.len());
+            for (h, to) in &held {
+                let now = self
+                    .store()
+                    .card_key_and_data(h.card)
+                    .await?
+                    .and_then(|(_, data)| serde_json::from_str::<Map<String, Value>>(&data).ok());
+                out.push(held_change(h, to, now.as_ref(), &|v| v.clone(), &masker));
+            }
+            return Ok(out);
+        }
+        let opener = self.target_for(&connector.target).await?;
+        tokio::task::spawn_blocking(move || -> Result<Vec<HeldChange>> {
+            let mut target = opener.open()?;
+            let mut fields: Vec<&str> = Vec::new();
+            for (_, to) in &held {
+                for f in to.keys() {
+                    if !fields.contains(&f.as_str()) {
+                        fields.push(f);
+                    }
+                }
+            }
+            let cards: Vec<(CardRef, String)> = held
+                .iter()
+                .map(|(h, _)| (CardRef { id: h.card }, h.key.clone()))
+                .collect();
+            let now: HashMap<i64, Map<String, Value>> =
+                target.read_cards(&task.target_template, &key_attribute_of(&task), &cards, &fields)?;
+            let written = |v: &Value| target.as_written(v);
+            Ok(held
+                .iter()
+                .map(|(h, to)| held_change(h, to, now.get(&h.card), &written, &masker))
+                .collect())
+        })
+        .await
+        .map_err(|e| EngineError::Internal(format!("reading the held cards stopped: {e}")))?
+    }
+}
+
+/// The card attribute the task's object id is mapped to (its cards' key).
+pub(crate) fn key_attribute_of(task: &Task) -> String {
+    task.mappings
+        .iter()
+        .find(|m| Some(&m.source) == task.object_id_attribute.as_ref())
+        .map(|m| m.target.clone())
+        .unwrap_or_default()
+}
+
+/// The fields of `to` that `now` (a card's values; `None`: the card is gone)
+/// does not hold as `written` gives them back, each from → to, masked.
+fn held_change(
+    h: &HeldCard,
+    to: &Map<String, Value>,
+    now: Option<&Map<String, Value>>,
+    written: &dyn Fn(&Value) -> Value,
+    masker: &Masker,
+) -> HeldChange {
+    let changes = to
+        .iter()
+        .filter_map(|(field, value)| {
+            let was = now.and_then(|n| n.get(field)).unwrap_or(&Value::Null);
+            (*was != written(value)).then(|| FieldChange {
+                field: field.clone(),
+                from: masked(was.clone(), masker),
+                to: masked(value.clone(), masker),
+            })
+        })
+        .collect();
+    HeldChange {
+        object_id: h.key.clone(),
+        card_id: h.card,
+        changes,
+    }
+}
+
+/// `value` with the connector's secrets masked in its text (and its list's).
+fn masked(value: Value, masker: &Masker) -> Value {
+    match value {
+        Value::String(s) if !masker.is_empty() => Value::String(masker.mask(&s)),
+        Value::Array(items) if !masker.is_empty() => {
+            Value::Array(items.into_iter().map(|v| masked(v, masker)).collect())
+        }
+        other => other,
     }
 }

@@ -15,7 +15,7 @@ mod recovery;
 mod undo;
 
 pub(crate) use approval::help_of;
-pub use approval::PlannedChanges;
+pub use approval::{HeldChange, PlannedChanges};
 
 use std::path::PathBuf;
 

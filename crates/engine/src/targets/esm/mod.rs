@@ -416,6 +416,12 @@ impl LoadTarget for EsmTarget {
         Ok(out)
     }
 
+    /// The solution keeps text: the rule its change journal and
+    /// [`LoadTarget::foresee_all`] compare values by.
+    fn as_written(&self, value: &Value) -> Value {
+        client::written_value(value)
+    }
+
     fn journal_as(&mut self, run_id: &str) {
         self.journal.start(run_id, &self.cards_file, &self.name);
     }
