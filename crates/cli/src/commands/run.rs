@@ -1,4 +1,4 @@
-use provisio_engine::model::{InterruptionHelp, Run, RunStatus};
+use provisio_engine::model::{FieldChange, InterruptionHelp, Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
 use crate::args::RunCommand;
@@ -47,15 +47,10 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                 );
                 // Field by field for the first held cards; the ids of the rest.
                 for c in &plan.changed_cards {
-                    let fields: Vec<String> = c
-                        .changes
-                        .iter()
-                        .map(|f| format!("{}: {} -> {}", f.field, f.from, f.to))
-                        .collect();
-                    let fields = if fields.is_empty() {
+                    let fields = if c.changes.is_empty() {
                         "holds these values already".to_string()
                     } else {
-                        fields.join("; ")
+                        changes_text(&c.changes)
                     };
                     out.push_str(&format!(
                         "\n  changed: {} (card {}): {fields}",
@@ -92,17 +87,12 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                     plan.steps.len()
                 );
                 for s in &plan.steps {
-                    let fields: Vec<String> = s
-                        .changes
-                        .iter()
-                        .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
-                        .collect();
                     out.push_str(&format!(
                         "
   card {} {}: {}",
                         s.card_id,
                         s.action,
-                        fields.join("; ")
+                        changes_text(&s.changes)
                     ));
                     if let Some(c) = &s.conflict {
                         out.push_str(&format!(
@@ -136,6 +126,15 @@ the undo is run {id} (it can be undone too)"
             Ok(exit_code(&run))
         }
     }
+}
+
+/// A card's changes as one line: `field: from -> to; …` (values as JSON).
+fn changes_text(changes: &[FieldChange]) -> String {
+    let fields: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{}: {} -> {}", c.field, c.from, c.to))
+        .collect();
+    fields.join("; ")
 }
 
 pub fn exit_code(run: &Run) -> i32 {

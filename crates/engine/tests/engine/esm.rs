@@ -389,27 +389,38 @@ impl Drop for Prism {
     }
 }
 
-/// After a cache clear the solution's cards are read by key, so a task with
-/// an update limit counts what would change there: a quiet morning loads, a
-/// mass change is refused as the changes it is.
-#[tokio::test]
-async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_solution() {
+/// A stand-in with the remote task over `ids` under `limits`, its first
+/// load (every card new) approved and sent.
+async fn loaded_with_limits(
+    ids: &serde_json::Value,
+    limits: serde_json::Value,
+) -> (StandIn, Fixture, &'static str) {
     let standin = StandIn::start(config());
     let f = fresh().await;
     f.engine
         .add_target(target("acme", &standin.base_url(), PASSWORD))
         .await
         .unwrap();
-    let ids = json!(["1", "2", "3", "4", "5"]);
     let task = remote_task(&f.engine, f.dir.path(), json!({ "ids": ids })).await;
     let mut t = editable_task(&f.engine, task).await;
-    t["limits"] = json!({"update_limit": 3});
+    t["limits"] = limits;
     f.engine
         .update_task(task, serde_json::from_value(t).unwrap())
         .await
         .unwrap();
     let first = f.engine.run_task(task, RunTrigger::Manual, true).await.unwrap();
-    assert_eq!(first.counts.created, 5, "{:?}", first.load);
+    let all = ids.as_array().map_or(0, Vec::len) as u64;
+    assert_eq!(first.counts.created, all, "{:?}", first.load);
+    (standin, f, task)
+}
+
+/// After a cache clear the solution's cards are read by key, so a task with
+/// an update limit counts what would change there: a quiet morning loads, a
+/// mass change is refused as the changes it is.
+#[tokio::test]
+async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_solution() {
+    let ids = json!(["1", "2", "3", "4", "5"]);
+    let (standin, f, task) = loaded_with_limits(&ids, json!({"update_limit": 3})).await;
 
     f.engine.clear_cache(task).await.unwrap();
     let quiet = run(&f.engine, task).await;
@@ -437,22 +448,9 @@ async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_sol
 /// applying writes them, then applying sends exactly those.
 #[tokio::test]
 async fn held_changes_show_what_the_solution_holds_and_what_applying_writes() {
-    let standin = StandIn::start(config());
-    let f = fresh().await;
-    f.engine
-        .add_target(target("acme", &standin.base_url(), PASSWORD))
-        .await
-        .unwrap();
     let ids = json!(["1", "2", "3"]);
-    let task = remote_task(&f.engine, f.dir.path(), json!({ "ids": ids })).await;
-    let mut t = editable_task(&f.engine, task).await;
-    t["limits"] = json!({"update_limit": 1, "on_limit": "hold_excess"});
-    f.engine
-        .update_task(task, serde_json::from_value(t).unwrap())
-        .await
-        .unwrap();
-    let first = f.engine.run_task(task, RunTrigger::Manual, true).await.unwrap();
-    assert_eq!(first.counts.created, 3, "{:?}", first.load);
+    let (standin, f, task) =
+        loaded_with_limits(&ids, json!({"update_limit": 1, "on_limit": "hold_excess"})).await;
 
     set_params(&f.engine, json!({"ids": ids, "prefix": "X"})).await;
     let held = run(&f.engine, task).await;

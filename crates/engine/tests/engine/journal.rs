@@ -564,7 +564,6 @@ async fn held_changes_show_a_connector_secret_masked() {
 #[tokio::test]
 async fn a_connector_secret_a_load_writes_is_masked_in_the_journal_and_never_written_back_by_an_undo() {
     let f = fresh().await;
-    let script = LEAKY;
     let task = scripted_task(&f.engine, f.dir.path(), "Leaky", LEAKY, LEAKY_SECRETS, "{}").await;
     let first = run(&f.engine, &task).await;
     assert_eq!(first.counts.created, 2);
