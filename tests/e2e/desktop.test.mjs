@@ -257,6 +257,11 @@ test("Settings: a workflow API token is created in the window and shown once", a
 async function shot(name) {
   try {
     mkdirSync(join(here, "out"), { recursive: true });
+    // Two frames first: a dialog opened by the last click is painted, not only in the DOM.
+    await driver.cmd("POST", "/execute/async", {
+      script: "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+      args: [],
+    });
     writeFileSync(join(here, "out", `${name}.png`), Buffer.from(await driver.screenshot(), "base64"));
   } catch {
     // A screenshot is a debugging aid only.
@@ -576,28 +581,35 @@ test("a run over its update limit holds what took it over; the alert's review ap
   );
   provisio("task", "create", "--connector", "People", "--file", task);
   provisio("task", "run", "People/Nightly", "--wait", "--approve");
-  // A bad day: two people renamed and one gone, three changes over a limit of one. The renames
-  // take the run over, so they are held with the removal, not applied.
+  // A bad day: two people renamed and one gone, three changes over a limit of one.
   writeFileSync(connector, '{ "parameters": { "ids": ["1", "2"], "prefix": "M" } }');
   provisio("connector", "update", "People", "--file", connector);
+  // Interrupting first: the alert's review says field by field what approving would write.
+  const limits = (onLimit) => {
+    const t = JSON.parse(provisio("--json", "task", "show", "People/Nightly"));
+    t.limits.on_limit = onLimit;
+    writeFileSync(task, JSON.stringify(t));
+    provisio("task", "update", "People/Nightly", "--file", task);
+  };
+  limits("interrupt");
+  // An interrupted run exits non-zero; its summary is on stdout all the same.
+  const interrupted = spawnSync(cli, ["--data-dir", dataDir, "--json", "task", "run", "People/Nightly", "--wait"], { encoding: "utf8" });
+  assert.notEqual(interrupted.status, 0);
+  assert.equal(JSON.parse(interrupted.stdout).status, "interrupted");
+  await reviewAlert("Review and approve alert", "Approve interrupted run");
+  await renamedListed("the interrupted run's changed cards listed with their changes");
+  await shot("approve-plan");
+  await driver.click(await driver.byName("Cancel"));
+  await driver.click((await driver.waitForX("//button[starts-with(@aria-label, 'Acknowledge alert')]"))[0]);
+  await driver.click(await driver.byName("Close"));
+  // Holding instead: the renames take the run over, so they are held with the removal, not applied.
+  limits("hold_excess");
   const held = JSON.parse(provisio("--json", "task", "run", "People/Nightly", "--wait"));
   assert.equal(held.counts.held, 3);
   assert.equal(held.counts.updated, 0);
 
-  await driver.click(await driver.byName("Alerts"));
-  const [review] = await driver.until(
-    () => driver.cmd("POST", "/elements", { using: "xpath", value: "//button[starts-with(@aria-label, 'Review held changes of alert')]" }),
-    (found) => found.length === 1,
-    { what: "the held alert's review", timeoutMs: 40000 },
-  );
-  await driver.click(Object.values(review)[0]);
-  await driver.waitForX("//div[@role='dialog' and @aria-label='Apply held changes']");
-  // Field by field: what applying writes over what each card holds now.
-  await driver.until(
-    () => contents("[data-testid=held-changed] li"),
-    (t) => t.length === 2 && /^1 \(card \d+\) — last_name: N1 → M1$/.test(t[0]) && /^2 \(card \d+\) — last_name: N2 → M2$/.test(t[1]),
-    { what: "the held changed cards listed with their changes" },
-  );
+  await reviewAlert("Review held changes of alert", "Apply held changes");
+  await renamedListed("the held changed cards listed with their changes");
   await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "3", { what: "the held removal listed" });
   await shot("held-changes");
   // The button, not the dialog that bears the same name.
@@ -615,6 +627,27 @@ test("a run over its update limit holds what took it over; the alert's review ap
   assert.doesNotMatch(provisio("run", "show", held.id), /apply-held/);
   assert.equal(history[0].kind, "held", "applying is a run of its own");
 });
+
+/** Opens the Alerts list and the review of the one alert whose button's name starts with `button`. */
+async function reviewAlert(button, dialog) {
+  await driver.click(await driver.byName("Alerts"));
+  const [review] = await driver.until(
+    () => driver.cmd("POST", "/elements", { using: "xpath", value: `//button[starts-with(@aria-label, '${button}')]` }),
+    (found) => found.length === 1,
+    { what: `the alert's ${button}`, timeoutMs: 40000 },
+  );
+  await driver.click(Object.values(review)[0]);
+  await driver.waitForX(`//div[@role='dialog' and @aria-label='${dialog}']`);
+}
+
+/** The review lists people 1 and 2 renamed N → M, each with its card: what applying or approving writes over what the card holds now. */
+function renamedListed(what) {
+  return driver.until(
+    () => contents("[data-testid=planned-changed] li"),
+    (t) => t.length === 2 && /^1 \(card \d+\) — last_name: N1 → M1$/.test(t[0]) && /^2 \(card \d+\) — last_name: N2 → M2$/.test(t[1]),
+    { what },
+  );
+}
 
 // ---- Desktop app part 2 ------------------------------------------------------
 

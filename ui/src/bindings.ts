@@ -488,18 +488,6 @@ export type Folder = {
 	templates: string[],
 };
 
-/**  A changed card a run held, field by field. */
-export type HeldChange = {
-	object_id: string,
-	card_id: number,
-	/**
-	 *  Each field that applying changes, from its value on the card now to
-	 *  the value written (the connector's secrets masked). None when the
-	 *  card holds them all already (a later run or a person wrote them).
-	 */
-	changes: FieldChange[],
-};
-
 export type ImportPlan = {
 	dry_run: boolean,
 	manifest: Manifest,
@@ -633,8 +621,10 @@ export type OnLimit =
 /**  Load nothing and wait for a person (the manual's behaviour). */
 "interrupt" | 
 /**
- *  Load the new and changed cards and hold the removals for a person to
- *  approve, when the removals are what exceeds the limit (otherwise interrupt).
+ *  Load the rest and hold what exceeds the limit for a person to approve:
+ *  the removals when they take the run over (the new and changed cards
+ *  load), or the changed cards with the removals when those do (the new
+ *  cards load); a run whose new cards alone exceed it is interrupted.
  */
 "hold_excess";
 
@@ -648,6 +638,18 @@ export type PlanAction =
 "change" | 
 /**  Exists and is the same. */
 "unchanged";
+
+/**  A card a plan changes, field by field. */
+export type PlannedCard = {
+	object_id: string,
+	card_id: number,
+	/**
+	 *  Each field the plan changes, from its value on the card now to the
+	 *  value written (the connector's secrets masked). None when the card
+	 *  holds them all already (a later run or a person wrote them).
+	 */
+	changes: FieldChange[],
+};
 
 /**  What an interrupted run would have done, for a person deciding whether to approve it. */
 export type PlannedChanges = {
@@ -667,11 +669,12 @@ export type PlannedChanges = {
 	/**  The first object ids of the changed cards a run held (`on_limit: hold_excess`). */
 	changed_object_ids: string[],
 	/**
-	 *  The first changed cards a run held, field by field: what applying
-	 *  them writes over what the cards hold now. Empty when the target
-	 *  could not be read (the object ids above still say which).
+	 *  The first changed cards, field by field: what applying the held
+	 *  cards (or approving the interrupted run) writes over what the cards
+	 *  hold now, read from the target. Empty when it could not be read (the
+	 *  counts, and a held run's object ids, still say what).
 	 */
-	changed_cards: HeldChange[],
+	changed_cards: PlannedCard[],
 };
 
 /**  What the Settings tab's "Check" shows about an interpreter. */

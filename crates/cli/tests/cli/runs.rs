@@ -493,6 +493,24 @@ fn run_plan_shows_what_an_interrupted_run_would_do_and_the_approval_that_lets_it
     let err = cli.fails(&["run", "plan", approved["id"].as_str().unwrap()]);
     assert!(err.contains("not an interrupted scheduled run"), "{err}");
 
+    // A mass rename over the limit: the plan says field by field what approving would write.
+    let padded = cli.file("padded.json", r#"{"parameters": {"count": 5, "pad": 2}}"#);
+    cli.ok(&["connector", "update", "HR", "--file", padded.to_str().unwrap()]);
+    let out = cli.run(&["--json", "task", "run", "HR/Load", "--wait"]);
+    let renamed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(renamed["status"], "interrupted", "{renamed}");
+    let text = cli.ok(&["run", "plan", renamed["id"].as_str().unwrap()]);
+    assert!(text.contains("new: 0\nchanged: 5\n"), "{text}");
+    let shown: Vec<&str> = text.lines().filter(|l| l.starts_with("  changed: ")).collect();
+    assert_eq!(shown.len(), 5, "{text}");
+    for (n, line) in shown.iter().enumerate() {
+        assert!(
+            line.starts_with(&format!("  changed: {n} (card "))
+                && line.ends_with(&format!(r#"): last_name: "P{n}" -> "P{n}xx""#)),
+            "{text}"
+        );
+    }
+
     let python = cli.json(&["settings", "check-python"]);
     assert_eq!(python["supported"], true, "{python}");
     let err = cli.fails(&["settings", "check-python", "--interpreter", "no-such-python-here"]);

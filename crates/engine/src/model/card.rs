@@ -26,6 +26,10 @@ pub struct CardRef {
     pub id: i64,
 }
 
+/// Cards found by key: each key's card and its values.
+pub type CardsByKey =
+    std::collections::HashMap<String, (CardRef, serde_json::Map<String, serde_json::Value>)>;
+
 /// What happened when one record was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Upsert {

@@ -99,8 +99,10 @@ pub enum OnLimit {
     /// Load nothing and wait for a person (the manual's behaviour).
     #[default]
     Interrupt,
-    /// Load the new and changed cards and hold the removals for a person to
-    /// approve, when the removals are what exceeds the limit (otherwise interrupt).
+    /// Load the rest and hold what exceeds the limit for a person to approve:
+    /// the removals when they take the run over (the new and changed cards
+    /// load), or the changed cards with the removals when those do (the new
+    /// cards load); a run whose new cards alone exceed it is interrupted.
     HoldExcess,
 }
 

@@ -29,6 +29,20 @@ pub(super) fn parse_change(line: &str) -> Option<(Cow<'_, str>, &str)> {
     Some((key.0, data))
 }
 
+/// The first `limit` change lines of the file at `path` (a run's spill), as
+/// (object id, card JSON); none when it is gone.
+pub(crate) fn first_changes(path: &std::path::Path, limit: usize) -> Vec<(String, String)> {
+    let Ok(file) = std::fs::File::open(path) else {
+        return Vec::new();
+    };
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(|l| l.ok())
+        .filter_map(|l| parse_change(&l).map(|(key, data)| (key.into_owned(), data.to_string())))
+        .take(limit)
+        .collect()
+}
+
 /// Reads whole lines into `batch` (cleared first), about 1 MB of them, so
 /// the target can write many cards per statement. False at the end.
 pub(super) fn next_lines(reader: &mut impl BufRead, batch: &mut Vec<u8>) -> std::io::Result<bool> {

@@ -63,35 +63,19 @@ impl HeldChanges {
 
 /// The object ids of the first `limit` held changed cards of the run in `dir`.
 pub fn held_object_ids(dir: &Path, limit: usize) -> Vec<String> {
-    held_cards(dir, limit).into_iter().map(|h| h.key).collect()
+    held_cards(dir, limit).into_iter().map(|(key, _)| key).collect()
 }
 
-/// A changed card a run held, as its line keeps it.
-#[derive(Debug, Clone)]
-pub struct HeldCard {
-    /// The card the cache knew.
-    pub card: i64,
-    /// The record's object id.
-    pub key: String,
-    /// The card's values the load would write (JSON object).
-    pub data: String,
-}
-
-/// The first `limit` held changed cards of the run in `dir`.
-pub fn held_cards(dir: &Path, limit: usize) -> Vec<HeldCard> {
+/// The first `limit` held changed cards of the run in `dir`, as (object id,
+/// the card JSON the load would write).
+pub fn held_cards(dir: &Path, limit: usize) -> Vec<(String, String)> {
     let Ok(file) = std::fs::File::open(dir.join(HELD_CHANGES)) else {
         return Vec::new();
     };
     std::io::BufReader::new(file)
         .lines()
         .map_while(|l| l.ok())
-        .filter_map(|l| {
-            held_line(&l).map(|(card, _, key, data)| HeldCard {
-                card,
-                key: key.into_owned(),
-                data: data.to_string(),
-            })
-        })
+        .filter_map(|l| held_line(&l).map(|(_, _, key, data)| (key.into_owned(), data.to_string())))
         .take(limit)
         .collect()
 }

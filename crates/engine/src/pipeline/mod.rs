@@ -17,6 +17,7 @@
 
 pub mod cache;
 mod changes;
+pub(crate) use changes::first_changes;
 pub mod guard;
 pub mod held;
 pub use crate::json_array;

@@ -16,7 +16,9 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::error::{EngineError, Result};
-use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, RemovalQuery, Upsert};
+use crate::model::card::{
+    CacheEntries, CacheWrite, CardRef, CardWrite, CardsByKey, Foreseen, RemovalQuery, Upsert,
+};
 
 /// Page cache of the load connection. SQLite's default (2 MB) makes a big
 /// transaction evict and re-read the pages it keeps coming back to (the
@@ -402,6 +404,29 @@ impl BulkCards {
         } else {
             Foreseen::Changes
         })
+    }
+
+    /// The cards of `template` whose `key_attribute` holds one of `keys`
+    /// (the card the load would pick), with their values, by key.
+    pub fn cards_by_keys(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        keys: &[&str],
+    ) -> Result<CardsByKey> {
+        let mut out = CardsByKey::new();
+        let (Some(template), Some(key_attribute)) =
+            (self.known_name(template)?, self.known_name(key_attribute)?)
+        else {
+            return Ok(out);
+        };
+        for key in keys {
+            if let Some(found) = self.card_by_key(template, key_attribute, key)? {
+                let values = serde_json::from_str(&found.data).unwrap_or_default();
+                out.insert(key.to_string(), (CardRef { id: found.id }, values));
+            }
+        }
+        Ok(out)
     }
 
     /// The `card_names` id of `name`, if any card ever used it.

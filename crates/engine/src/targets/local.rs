@@ -69,6 +69,16 @@ impl LoadTarget for LocalTarget {
         self.cards.mark_removed(card, query)
     }
 
+    fn cards_by_keys(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        keys: &[&str],
+        _fields: &[&str],
+    ) -> Result<super::CardsByKey> {
+        self.cards.cards_by_keys(template, key_attribute, keys)
+    }
+
     fn update_fields(&mut self, card: &CardWrite) -> Result<Option<CardRef>> {
         self.cards.update_fields(card)
     }

@@ -10,7 +10,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::error::Result;
-pub use crate::model::card::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, RemovalQuery, Upsert};
+pub use crate::model::card::{
+    CacheEntries, CacheWrite, CardRef, CardWrite, CardsByKey, Foreseen, RemovalQuery, Upsert,
+};
 use crate::model::Run;
 
 type Opener = dyn Fn() -> Result<Box<dyn LoadTarget + Send>> + Send + Sync;
@@ -143,6 +145,17 @@ pub trait LoadTarget {
             "this target's cards are read from the card store".into(),
         ))
     }
+    /// The cards of `template` whose `key_attribute` holds one of `keys`,
+    /// each with its values (at least `fields`) as this target gives them
+    /// back, by key; a key with no card is missing. Nothing written, no
+    /// transaction: what the plan a person approves compares with.
+    fn cards_by_keys(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        keys: &[&str],
+        fields: &[&str],
+    ) -> Result<CardsByKey>;
     /// `value` as this target gives it back once written (a remote solution
     /// keeps text): what a preview of a change compares a card's value with.
     fn as_written(&self, value: &serde_json::Value) -> serde_json::Value {

@@ -441,6 +441,10 @@ async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_sol
         "nothing was sent: {:?}",
         people(&standin)
     );
+    // The plan a person approves says what it would write, read from the solution.
+    let plan = f.engine.planned_changes(&mass.id).await.unwrap();
+    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    assert_eq!(held_fields(&plan), ["1", "2", "3", "4", "5"].map(renamed));
 }
 
 /// Changed cards held over the limit in a remote solution: the plan a person

@@ -233,6 +233,10 @@ async fn after_a_cache_clear_the_update_limit_counts_what_would_change_not_every
         "{info}"
     );
     assert_eq!(card_of(&f, "1").await["last_name"], "N1", "nothing was loaded");
+    // The plan a person approves says what it would write, card by card.
+    let plan = f.engine.planned_changes(&mass.id).await.unwrap();
+    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    assert_eq!(held_fields(&plan), ["1", "2", "3", "4", "5", "6"].map(renamed));
 
     // With hold_excess the changed cards wait for a person, then apply once.
     let mut t = editable_task(&f.engine, &task).await;

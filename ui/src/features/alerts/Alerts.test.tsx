@@ -70,7 +70,8 @@ describe("the alerts list", () => {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
-        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [], changed_cards: [],
+        new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [],
+        changed_cards: [{ object_id: "E-7", card_id: 70, changes: [{ field: "last_name", from: "Smith", to: "SMITH" }] }],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);
@@ -87,6 +88,9 @@ describe("the alerts list", () => {
     await waitFor(() => expect(dialog.textContent).toContain("the update limit of 100 would be exceeded (2,000 changes)"));
     expect(screen.getByTestId("planned-counts").textContent).toBe("New1,200Changed500Marked removed300");
     expect(screen.getByTestId("planned-removals").textContent).toBe("E-1\nE-2");
+    // What approving would write, field by field, before anything is written.
+    expect(screen.getByRole("heading", { name: "Would be changed as the source says (the first 1)" })).toBeTruthy();
+    expect(screen.getByTestId("planned-changed").textContent).toBe("E-7 (card 70) — last_name: Smith → SMITH");
     expect(approved).toEqual([]);
     fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
     expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
@@ -119,7 +123,7 @@ describe("the alerts list", () => {
     await waitFor(() => expect(dialog.textContent).toContain("The run loaded its other changes and held these"));
     expect(screen.getByTestId("planned-counts").textContent).toBe("Changed0Marked removed3");
     expect(screen.getByTestId("planned-removals").textContent).toBe("3\n4\n5");
-    expect(screen.queryByTestId("held-changed")).toBeNull();
+    expect(screen.queryByTestId("planned-changed")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
     expect(await screen.findByText("Applied: run held-run marked 3 cards removed.")).toBeTruthy();
     expect(applied).toEqual(["run-8"]);
@@ -141,7 +145,7 @@ describe("the alerts list", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 9" }));
     await screen.findByRole("dialog", { name: "Apply held changes" });
-    expect((await screen.findByTestId("held-changed")).textContent).toBe("1\n2\n3\n4\n5");
+    expect((await screen.findByTestId("planned-changed")).textContent).toBe("1\n2\n3\n4\n5");
     expect(screen.getByTestId("planned-counts").textContent).toBe("Changed5Marked removed0");
     expect(screen.queryByTestId("planned-removals")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Apply held changes" }));
@@ -165,7 +169,7 @@ describe("held changed cards, field by field", () => {
     });
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 10" }));
-    const items = [...(await screen.findByTestId("held-changed")).querySelectorAll("li")].map((li) => li.textContent);
+    const items = [...(await screen.findByTestId("planned-changed")).querySelectorAll("li")].map((li) => li.textContent);
     expect(items).toEqual([
       '1 (card 11) — last_name: N1 → M1 — manager: — → ["a","b"]',
       "2 (card 12): holds these values already",

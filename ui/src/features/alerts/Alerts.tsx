@@ -138,6 +138,8 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
   const p = plan.data;
   const approvable = p?.help === "approve_plan" || p?.help === "apply_held";
   const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
+  // Changed cards named: a held run names its first 200 (the first 50 field by field); an interrupted one shows the first 50.
+  const listed = p ? Math.max(p.changed_object_ids.length, p.changed_cards.length) : 0;
   return (
     <div className="backdrop">
       <div
@@ -170,15 +172,15 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
               <dt>Marked removed</dt>
               <dd>{count(p.removals)}</dd>
             </dl>
-            {p.changed_object_ids.length > 0 && (
+            {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
               <>
                 <h3>
-                  Held, to be changed as the source says
-                  {p.changed !== null && p.changed > p.changed_object_ids.length ? ` (the first ${p.changed_object_ids.length})` : ""}
+                  {held ? "Held, to be changed as the source says" : "Would be changed as the source says"}
+                  {p.changed !== null && p.changed > listed ? ` (the first ${listed})` : ""}
                 </h3>
                 {p.changed_cards.length > 0 ? (
                   // Field by field, as the undo plan reads: what applying writes over what the card holds now.
-                  <ul className="undo-plan" data-testid="held-changed">
+                  <ul className="undo-plan" data-testid="planned-changed">
                     {p.changed_cards.map((c) => (
                       <li key={c.card_id}>
                         {c.object_id} (card {c.card_id})
@@ -195,7 +197,7 @@ function ApproveRun({ alert, runId, onClose }: { alert: Alert; runId: string; on
                     )}
                   </ul>
                 ) : (
-                  <pre className="log" data-testid="held-changed">{p.changed_object_ids.join("\n")}</pre>
+                  <pre className="log" data-testid="planned-changed">{p.changed_object_ids.join("\n")}</pre>
                 )}
               </>
             )}

@@ -1,17 +1,13 @@
 //! Interrupted runs: what helps them, and the plan a person approves.
 
-use std::collections::HashMap;
-
 use serde_json::{Map, Value};
 
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
 use crate::model::hr::ReportCase;
 use crate::model::{FieldChange, InterruptionHelp, Run, RunStatus, Task};
-use crate::pipeline::held::HeldCard;
 use crate::run_folder::{HeldFile, PlanFile};
 use crate::secrets::Masker;
-use crate::targets::CardRef;
 
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
@@ -45,27 +41,31 @@ pub struct PlannedChanges {
     pub removed_object_ids: Vec<String>,
     /// The first object ids of the changed cards a run held (`on_limit: hold_excess`).
     pub changed_object_ids: Vec<String>,
-    /// The first changed cards a run held, field by field: what applying
-    /// them writes over what the cards hold now. Empty when the target
-    /// could not be read (the object ids above still say which).
-    pub changed_cards: Vec<HeldChange>,
+    /// The first changed cards, field by field: what applying the held
+    /// cards (or approving the interrupted run) writes over what the cards
+    /// hold now, read from the target. Empty when it could not be read (the
+    /// counts, and a held run's object ids, still say what).
+    pub changed_cards: Vec<PlannedCard>,
 }
 
-/// A changed card a run held, field by field.
+/// A card a plan changes, field by field.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
-pub struct HeldChange {
+pub struct PlannedCard {
     pub object_id: String,
     pub card_id: i64,
-    /// Each field that applying changes, from its value on the card now to
-    /// the value written (the connector's secrets masked). None when the
-    /// card holds them all already (a later run or a person wrote them).
+    /// Each field the plan changes, from its value on the card now to the
+    /// value written (the connector's secrets masked). None when the card
+    /// holds them all already (a later run or a person wrote them).
     pub changes: Vec<FieldChange>,
 }
 
 /// Object ids shown with a plan; the changes file has them all.
 const SHOWN_IDS: usize = 200;
-/// Held cards shown field by field (each is read from the target).
+/// Changed cards shown field by field (each is read from the target).
 const SHOWN_CARDS: usize = 50;
+/// Planned change lines an interrupted run's preview reads to find them
+/// (new cards and cards that hold their values already are passed over).
+const PREVIEW_LINES: usize = 2_000;
 
 impl Engine {
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
@@ -158,8 +158,23 @@ impl Engine {
             .or_else(|| run.extract.info.clone())
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
+        // Only a plan over the update limit has changed cards to show (an approval may let them through).
+        let changed_cards = match &plan {
+            Some(p) if help_by_plan(Some(p)) == InterruptionHelp::ApprovePlan && p.changed > 0 => {
+                let lines = crate::pipeline::first_changes(
+                    &self.run_dir(run_id).join(&p.changes_file),
+                    PREVIEW_LINES,
+                );
+                let mut cards = self.preview_or_none(&run, lines).await;
+                cards.retain(|c| !c.changes.is_empty());
+                cards.truncate(SHOWN_CARDS);
+                cards
+            }
+            _ => Vec::new(),
+        };
         Ok(PlannedChanges {
             help: help_by_plan(plan.as_ref()),
+            changed_cards,
             new: count(|p| p.new),
             changed: count(|p| p.changed),
             removals: count(|p| p.removals),
@@ -168,7 +183,6 @@ impl Engine {
                 .map(|p| p.removed_object_ids.iter().take(SHOWN_IDS).cloned().collect())
                 .unwrap_or_default(),
             changed_object_ids: Vec::new(),
-            changed_cards: Vec::new(),
             run_id: run.id,
             task_id: run.task_id,
             task: run.task,
@@ -178,71 +192,64 @@ impl Engine {
 }
 
 impl Engine {
-    /// The first changed cards run `run_id` held, each compared with its
-    /// card now. A target that cannot be read leaves the list empty (and
-    /// says why in the engine log): the counts and ids still show.
-    async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<HeldChange> {
-        let held = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
-        if held.is_empty() {
-            return Vec::new();
-        }
-        match self.compare_held(run, held).await {
-            Ok(changes) => changes,
-            Err(e) => {
-                tracing::warn!(run = run_id, "cannot show the held changes field by field: {e}");
-                Vec::new()
-            }
-        }
+    /// The first changed cards run `run_id` held, each compared with its card now.
+    async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<PlannedCard> {
+        let lines = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
+        self.preview_or_none(run, lines).await
     }
 
-    async fn compare_held(&self, run: &Run, held: Vec<HeldCard>) -> Result<Vec<HeldChange>> {
+    /// [`Engine::preview`]; a target that cannot be read leaves the list
+    /// empty and says why in the engine log: the counts still show.
+    async fn preview_or_none(&self, run: &Run, lines: Vec<(String, String)>) -> Vec<PlannedCard> {
+        if lines.is_empty() {
+            return Vec::new();
+        }
+        self.preview(run, lines).await.unwrap_or_else(|e| {
+            tracing::warn!(run = %run.id, "cannot show the planned changes field by field: {e}");
+            Vec::new()
+        })
+    }
+
+    /// Each planned change line (object id, card JSON) of `run`'s task
+    /// compared with the card whose key it carries, read from the task's
+    /// target by key; a line with no card (a new one) is left out.
+    async fn preview(&self, run: &Run, lines: Vec<(String, String)>) -> Result<Vec<PlannedCard>> {
         let task = self.task(&run.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
-        let held: Vec<(HeldCard, Map<String, Value>)> = held
-            .into_iter()
-            .map(|h| {
-                let data = serde_json::from_str(&h.data).unwrap_or_default();
-                (h, data)
-            })
-            .collect();
-        if Engine::target_rolls_back(&connector.target) {
-            let mut out = Vec::with_capacity(held.len());
-            for (h, to) in &held {
-                let now = self
-                    .store()
-                    .card_key_and_data(h.card)
-                    .await?
-                    .and_then(|(_, data)| serde_json::from_str::<Map<String, Value>>(&data).ok());
-                out.push(held_change(h, to, now.as_ref(), &|v| v.clone(), &masker));
-            }
-            return Ok(out);
-        }
         let opener = self.target_for(&connector.target).await?;
-        tokio::task::spawn_blocking(move || -> Result<Vec<HeldChange>> {
-            let mut target = opener.open()?;
+        tokio::task::spawn_blocking(move || -> Result<Vec<PlannedCard>> {
+            let planned: Vec<(String, Map<String, Value>)> = lines
+                .into_iter()
+                .map(|(key, data)| (key, serde_json::from_str(&data).unwrap_or_default()))
+                .collect();
             let mut fields: Vec<&str> = Vec::new();
-            for (_, to) in &held {
+            for (_, to) in &planned {
                 for f in to.keys() {
                     if !fields.contains(&f.as_str()) {
                         fields.push(f);
                     }
                 }
             }
-            let cards: Vec<(CardRef, String)> = held
-                .iter()
-                .map(|(h, _)| (CardRef { id: h.card }, h.key.clone()))
-                .collect();
-            let now: HashMap<i64, Map<String, Value>> =
-                target.read_cards(&task.target_template, &key_attribute_of(&task), &cards, &fields)?;
+            let keys: Vec<&str> = planned.iter().map(|(k, _)| k.as_str()).collect();
+            let mut target = opener.open()?;
+            let now =
+                target.cards_by_keys(&task.target_template, &key_attribute_of(&task), &keys, &fields)?;
             let written = |v: &Value| target.as_written(v);
-            Ok(held
+            Ok(planned
                 .iter()
-                .map(|(h, to)| held_change(h, to, now.get(&h.card), &written, &masker))
+                .filter_map(|(key, to)| {
+                    let (card, values) = now.get(key)?;
+                    Some(PlannedCard {
+                        object_id: key.clone(),
+                        card_id: card.id,
+                        changes: field_changes(to, values, &written, &masker),
+                    })
+                })
                 .collect())
         })
         .await
-        .map_err(|e| EngineError::Internal(format!("reading the held cards stopped: {e}")))?
+        .map_err(|e| EngineError::Internal(format!("reading the planned cards stopped: {e}")))?
     }
 }
 
@@ -255,31 +262,24 @@ pub(crate) fn key_attribute_of(task: &Task) -> String {
         .unwrap_or_default()
 }
 
-/// The fields of `to` that `now` (a card's values; `None`: the card is gone)
-/// does not hold as `written` gives them back, each from → to, masked.
-fn held_change(
-    h: &HeldCard,
+/// The fields of `to` that `now` (a card's values) does not hold as
+/// `written` gives them back, each from → to, masked.
+fn field_changes(
     to: &Map<String, Value>,
-    now: Option<&Map<String, Value>>,
+    now: &Map<String, Value>,
     written: &dyn Fn(&Value) -> Value,
     masker: &Masker,
-) -> HeldChange {
-    let changes = to
-        .iter()
+) -> Vec<FieldChange> {
+    to.iter()
         .filter_map(|(field, value)| {
-            let was = now.and_then(|n| n.get(field)).unwrap_or(&Value::Null);
+            let was = now.get(field).unwrap_or(&Value::Null);
             (*was != written(value)).then(|| FieldChange {
                 field: field.clone(),
                 from: masked(was.clone(), masker),
                 to: masked(value.clone(), masker),
             })
         })
-        .collect();
-    HeldChange {
-        object_id: h.key.clone(),
-        card_id: h.card,
-        changes,
-    }
+        .collect()
 }
 
 /// `value` with the connector's secrets masked in its text (and its list's).

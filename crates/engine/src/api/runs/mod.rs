@@ -15,7 +15,7 @@ mod recovery;
 mod undo;
 
 pub(crate) use approval::help_of;
-pub use approval::{HeldChange, PlannedChanges};
+pub use approval::{PlannedCard, PlannedChanges};
 
 use std::path::PathBuf;
 

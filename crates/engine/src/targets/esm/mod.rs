@@ -416,6 +416,28 @@ impl LoadTarget for EsmTarget {
         Ok(out)
     }
 
+    fn cards_by_keys(
+        &mut self,
+        template: &str,
+        key_attribute: &str,
+        keys: &[&str],
+        fields: &[&str],
+    ) -> Result<crate::targets::CardsByKey> {
+        let mut attributes = vec![key_attribute];
+        attributes.extend(fields.iter().filter(|f| **f != key_attribute));
+        let mut out = crate::targets::CardsByKey::new();
+        for (id, values) in self.find_by_keys(template, key_attribute, keys, &attributes)? {
+            let Some(key) = values.get(key_attribute).and_then(first_text) else {
+                continue;
+            };
+            // Two cards with one key (made outside this engine): the oldest is the one, as the load picks.
+            if out.get(&key).is_none_or(|(card, _)| id < card.id) {
+                out.insert(key, (CardRef { id }, values));
+            }
+        }
+        Ok(out)
+    }
+
     /// The solution keeps text: the rule its change journal and
     /// [`LoadTarget::foresee_all`] compare values by.
     fn as_written(&self, value: &Value) -> Value {

@@ -8,11 +8,11 @@ export function LimitsSection({ draft, set, fromConnector }: Part & { fromConnec
   const onLimit = (
     <Field
       label="Over the update limit"
-      hint="hold the removals: when removals are what goes over the limit, the new and changed cards load and the removals wait for approval from the alert"
+      hint="hold what went over: when removals take a run over the limit, the new and changed cards load and the removals wait for approval from the alert; when changed cards do, the new cards load and the changed cards wait with the removals"
     >
       <select aria-label="Over the update limit" value={l.on_limit ?? "interrupt"} onChange={(e) => set({ limits: { ...l, on_limit: e.target.value as OnLimit } })}>
         <option value="interrupt">Interrupt the run: load nothing until approved</option>
-        <option value="hold_excess">Load the rest, hold the removals for approval</option>
+        <option value="hold_excess">Load the rest, hold what went over for approval</option>
       </select>
     </Field>
   );
