@@ -121,9 +121,14 @@ pub struct HeldFile {
     pub applied_by: Option<String>,
 }
 
+/// `1 removal`, `3 removals`: a count with its noun, as a plan words it.
+pub fn counted(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// What a run held, in words: `2 changed cards and 1 removal`.
 pub fn held_what(updates: u64, removals: u64) -> String {
-    let count = |n: u64, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let count = counted;
     match (updates, removals) {
         (0, r) => count(r, "removal"),
         (u, 0) => count(u, "changed card"),

@@ -98,10 +98,13 @@ pub fn refusal_case(
         Some(limit) if over_update_limit(limits, planned, approved) => Some((
             ReportCase::UpdateLimit,
             format!(
-            "{changes} planned changes ({} new, {} changed, {} removals) exceed the update limit of {limit}; \
+                "{} ({} new, {} changed, {}) exceed the update limit of {limit}; \
              nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
-            planned.creates, planned.updates, planned.removals,
-        ),
+                crate::run_folder::counted(changes, "planned change"),
+                planned.creates,
+                planned.updates,
+                crate::run_folder::counted(planned.removals, "removal"),
+            ),
             CaseFacts::new(
                 "update_limit",
                 &[
@@ -193,7 +196,7 @@ mod tests {
         assert_eq!(refusal(&limits(None, Some(6), false), &PLANNED, false), None);
         let why = refusal(&limits(None, Some(5), false), &PLANNED, false).unwrap();
         assert!(
-            why.starts_with("6 planned changes (3 new, 2 changed, 1 removals) exceed the update limit of 5"),
+            why.starts_with("6 planned changes (3 new, 2 changed, 1 removal) exceed the update limit of 5"),
             "{why}"
         );
     }
