@@ -255,6 +255,46 @@ async fn after_a_cache_clear_the_update_limit_counts_what_would_change_not_every
     assert_eq!(card_of(&f, "6").await["last_name"], "X6");
 }
 
+/// The plan of an interrupted run finds its changed cards past the new ones
+/// that come first in the file (the preview reads its spill a part at a time).
+#[tokio::test]
+async fn an_interrupted_plan_shows_the_changed_cards_behind_many_new_ones() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"limits": {"update_limit": 10}}"#,
+    )
+    .await;
+    let manual = provisio_engine::model::RunTrigger::Manual;
+    assert_eq!(
+        f.engine
+            .run_task(&task, manual, true)
+            .await
+            .unwrap()
+            .counts
+            .created,
+        3
+    );
+    // 450 newcomers first in the file, then the three known people renamed.
+    let mut ids: Vec<String> = (0..450).map(|i| format!("new-{i}")).collect();
+    ids.extend(["1", "2", "3"].map(String::from));
+    let params = serde_json::json!({"parameters": {"ids": ids, "prefix": "X"}});
+    f.engine
+        .update_connector("HR", connector_input(&params.to_string()))
+        .await
+        .unwrap();
+    let stopped = run(&f.engine, &task).await;
+    assert_eq!(stopped.status, RunStatus::Interrupted, "{:?}", stopped.load);
+    let plan = f.engine.planned_changes(&stopped.id).await.unwrap();
+    assert_eq!((plan.new, plan.changed), (Some(450), Some(3)));
+    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    assert_eq!(held_fields(&plan), ["1", "2", "3"].map(renamed));
+}
+
 async fn fewer_rows_than_the_minimum_interrupt_the_run(f: Fixture) {
     let task = scripted_task(
         &f.engine,

@@ -66,6 +66,8 @@ const SHOWN_CARDS: usize = 50;
 /// Planned change lines an interrupted run's preview reads to find them
 /// (new cards and cards that hold their values already are passed over).
 const PREVIEW_LINES: usize = 2_000;
+/// Planned change lines compared at a time.
+const PREVIEW_CHUNK: usize = 200;
 
 impl Engine {
     /// What helps `run` when it is an interrupted scheduled run (the CLI's
@@ -165,8 +167,17 @@ impl Engine {
                     &self.run_dir(run_id).join(&p.changes_file),
                     PREVIEW_LINES,
                 );
-                let mut cards = self.preview_or_none(&run, lines).await;
-                cards.retain(|c| !c.changes.is_empty());
+                // A few lines at a time: a mass change fills the list from the first ones,
+                // and a remote target is asked only for those (one listing per 40 keys).
+                let mut cards = Vec::new();
+                for chunk in lines.chunks(PREVIEW_CHUNK) {
+                    let mut found = self.preview_or_none(&run, chunk.to_vec()).await;
+                    found.retain(|c| !c.changes.is_empty());
+                    cards.extend(found);
+                    if cards.len() >= SHOWN_CARDS {
+                        break;
+                    }
+                }
                 cards.truncate(SHOWN_CARDS);
                 cards
             }
