@@ -45,6 +45,16 @@ pub enum Upsert {
     Failed,
 }
 
+impl Upsert {
+    /// Whether the target wrote the card (what a run's live progress counts as loaded).
+    pub fn wrote(self) -> bool {
+        matches!(
+            self,
+            Upsert::Created(_) | Upsert::Updated(_) | Upsert::TakenOver(_)
+        )
+    }
+}
+
 /// What writing a record would do, found without writing: a run over its
 /// update limit counts the records its cache did not know (after a cache
 /// clear: all of them) by what they would change, not as new cards.

@@ -84,7 +84,10 @@ impl<'a> LoadCore<'a> {
             changes,
             &mut self.outcomes,
         )?;
-        self.inputs.progress.add_loaded(changes.len() as u64);
+        // Loaded means written: a run after a cache clear compares every record
+        // and may write none (its history says "unchanged"; the progress agrees).
+        let wrote = self.outcomes.iter().filter(|o| o.wrote()).count();
+        self.inputs.progress.add_loaded(wrote as u64);
         if self.stopped.load(Ordering::Relaxed) {
             return Err(stopped_in_load());
         }
