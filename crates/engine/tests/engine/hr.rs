@@ -317,6 +317,16 @@ async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_
     let report = last_report(&f).await;
     assert_eq!(case_of(&report), "update_limit");
     assert!(report["report"].as_str().unwrap().contains("planned_changes"));
+    // The plan a person approves shows the three rows' cards and what they would become.
+    let plan = f.engine.planned_changes(&r.id).await.unwrap();
+    let shown = held_fields(&plan);
+    assert_eq!(shown.len(), 3, "{shown:?}");
+    assert!(
+        shown
+            .iter()
+            .all(|(_, fields)| fields.iter().any(|f| f.ends_with(r#"-> "Again""#))),
+        "{shown:?}"
+    );
     let archived: Vec<Value> = read_json(&folder.join("archive/workperiod_archive.json"));
     assert_eq!(
         archived[0]["LastName"], "L1",
