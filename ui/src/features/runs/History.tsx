@@ -3,6 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { chooseFileToSave } from "../../dialogs";
 import { api, errorMessage } from "../../api";
 import type { Run, RunFile, RunStatus } from "../../bindings";
+import { ApproveRun } from "../../components/ApproveRun";
 import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
@@ -140,6 +141,12 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
   // A run that failed into a remote target may have left confirmed writes: they can be undone too.
   const ended = r !== undefined && r.status !== "running" && r.status !== "succeeded" && r.kind !== "event";
   const partlyWritten = useQuery({ queryKey: queryKeys.runs.undoable(runId), queryFn: () => api.runUndoable(runId), enabled: ended });
+  // An interrupted run, or one holding changes, is reviewed here as from its alert (which may be acknowledged already).
+  const reviewable = r !== undefined && r.kind === "scheduled" && (r.status === "interrupted" || (r.status === "succeeded" && (r.counts.held ?? 0) > 0));
+  const plan = useQuery({ queryKey: queryKeys.runs.plannedChanges(runId), queryFn: () => api.plannedChanges(runId), enabled: reviewable, retry: false });
+  const help = reviewable ? plan.data?.help : undefined;
+  const review = help === "approve_plan" ? "Review and approve…" : help === "apply_held" ? "Review held changes…" : help === "review_plan" ? "Review…" : null;
+  const [reviewing, setReviewing] = useState(false);
   return (
     <section aria-label="Run detail" className="editor">
       <div className="editor-bar">
@@ -147,8 +154,14 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
           ← History of {taskName}
         </button>
         <h2>Run {r ? when(r.started_at) : ""}</h2>
+        {r && review && (
+          <button type="button" onClick={() => setReviewing(true)}>
+            {review}
+          </button>
+        )}
         {r && r.kind !== "event" && (r.status === "succeeded" || (partlyWritten.data ?? false)) && <UndoRun runId={runId} />}
       </div>
+      {reviewing && r && help && <ApproveRun runId={runId} task={r.task} help={help} onClose={() => setReviewing(false)} />}
       {progress?.status === "running" && (
         <div className="banner notice" role="status" data-testid="run-progress">
           {progressText(progress)}

@@ -112,4 +112,45 @@ describe("a run's detail", () => {
     await screen.findByTestId("undo-done");
     expect(calls[1]).toEqual({ runId: "r1", dryRun: false, force: false });
   });
+
+  it("reviews and approves an interrupted run from its detail, its alert seen or not", async () => {
+    const approved: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "interrupted", ended_in: "load" }),
+      run_log: () => "",
+      run_undoable: () => false,
+      planned_changes: ({ runId }) => ({
+        help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        reason: "3 planned changes (0 new, 3 changed, 0 removals) exceed the update limit of 1",
+        new: 0, changed: 3, removals: 0, removed_object_ids: [], changed_object_ids: [],
+        changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }] }],
+      }),
+      approve_run: ({ runId }) => {
+        approved.push(runId);
+        return { id: "new-run-1234", task_id: "t1", task: "HR/Nightly", status: "running" };
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Review and approve…" }));
+    await screen.findByRole("dialog", { name: "Approve interrupted run" });
+    expect((await screen.findByTestId("planned-changed")).textContent).toBe("E-1 (card 11) — last_name: Doe → DOE");
+    fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
+    expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
+    expect(approved).toEqual(["r1"]);
+  });
+
+  it("offers no review for a failed run", async () => {
+    const asked: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => run,
+      run_log: () => "",
+      run_undoable: () => false,
+      planned_changes: (args) => {
+        asked.push(args);
+        return null;
+      },
+    });
+    await screen.findByTestId("run-counts");
+    expect(screen.queryByRole("button", { name: /^Review/ })).toBeNull();
+    expect(asked, "a failed run has no plan to ask for").toEqual([]);
+  });
 });

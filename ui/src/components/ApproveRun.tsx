@@ -1,0 +1,151 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, errorMessage } from "../api";
+import type { InterruptionHelp, RunCounts } from "../bindings";
+import { plural, valueText } from "../format";
+import { invalidate, queryKeys, runKeys } from "../queryKeys";
+
+/**
+ * What an interrupted or holding run would write, then Approve and run (the
+ * update limit lifted once) or Apply held changes. Opened from its alert or
+ * from the run's detail; `alertId`, when given, is acknowledged once approved.
+ */
+export function ApproveRun({
+  runId,
+  task,
+  help,
+  alertId,
+  onClose,
+}: {
+  runId: string;
+  task: string;
+  help: InterruptionHelp;
+  alertId?: number;
+  onClose: () => void;
+}) {
+  const client = useQueryClient();
+  const plan = useQuery({ queryKey: queryKeys.runs.plannedChanges(runId), queryFn: () => api.plannedChanges(runId) });
+  const held = help === "apply_held";
+  const approve = useMutation({
+    mutationFn: async () => {
+      // Held changes are applied as they were kept; an interrupted run's task runs again.
+      const run = held ? await api.applyHeld(runId) : await api.approveRun(runId);
+      if (alertId !== undefined) await api.acknowledgeAlert(alertId);
+      return run;
+    },
+    onSettled: () => invalidate(client, ...runKeys()),
+  });
+  const p = plan.data;
+  const approvable = p?.help === "approve_plan" || p?.help === "apply_held";
+  const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
+  // Changed cards named: a held run names its first 200 (the first 50 field by field); an interrupted one shows the first 50.
+  const listed = p ? Math.max(p.changed_object_ids.length, p.changed_cards.length) : 0;
+  return (
+    <div className="backdrop">
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-label={held ? "Apply held changes" : help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
+        className="dialog wide-dialog"
+      >
+        <h2>
+          {held ? "Held changes of" : help === "review_plan" ? "Review" : "Approve"} {task}
+        </h2>
+        {plan.isPending && <p>Reading the plan…</p>}
+        {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
+        {p && (
+          <section aria-label="Planned changes">
+            <p>
+              {held ? "The run loaded its other changes and held these: " : "The run stopped before loading: "}
+              <strong>{p.reason}</strong>
+            </p>
+            <dl className="detail-grid" data-testid="planned-counts">
+              {/* New cards are never held: the run loaded them. */}
+              {!held && (
+                <>
+                  <dt>New</dt>
+                  <dd>{count(p.new)}</dd>
+                </>
+              )}
+              <dt>Changed</dt>
+              <dd>{count(p.changed)}</dd>
+              <dt>Marked removed</dt>
+              <dd>{count(p.removals)}</dd>
+            </dl>
+            {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
+              <>
+                <h3>
+                  {held ? "Held, to be changed as the source says" : "Would be changed as the source says"}
+                  {p.changed !== null && p.changed > listed ? ` (the first ${listed})` : ""}
+                </h3>
+                {p.changed_cards.length > 0 ? (
+                  // Field by field, as the undo plan reads: what applying writes over what the card holds now.
+                  <ul className="undo-plan" data-testid="planned-changed">
+                    {p.changed_cards.map((c) => (
+                      <li key={c.card_id}>
+                        {c.object_id} (card {c.card_id})
+                        {c.changes.length === 0
+                          ? ": holds these values already"
+                          : c.changes.map((f) => ` — ${f.field}: ${valueText(f.from)} → ${valueText(f.to)}`).join("")}
+                      </li>
+                    ))}
+                    {p.changed_object_ids.length > p.changed_cards.length && (
+                      <li>
+                        … and {p.changed_object_ids.length - p.changed_cards.length} more:{" "}
+                        {p.changed_object_ids.slice(p.changed_cards.length).join(", ")}
+                      </li>
+                    )}
+                  </ul>
+                ) : (
+                  <pre className="log" data-testid="planned-changed">{p.changed_object_ids.join("\n")}</pre>
+                )}
+              </>
+            )}
+            {p.removed_object_ids.length > 0 && (
+              <>
+                <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
+                <pre className="log" data-testid="planned-removals">{p.removed_object_ids.join("\n")}</pre>
+              </>
+            )}
+            {held ? (
+              <p className="hint">Applying writes these cards now, once, as a run of its own (it can be undone).</p>
+            ) : approvable ? (
+              <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
+            ) : (
+              <p className="hint" data-testid="not-approvable">
+                Approving cannot help: the minimum row count is never lifted. Deliver the whole file, or lower the
+                connector&apos;s minimum_row_count, then run the task again.
+              </p>
+            )}
+          </section>
+        )}
+        {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
+        {approve.data && (
+          <div className="banner notice" role="status">
+            {held
+              ? `Applied: run ${approve.data.id.slice(0, 8)} ${appliedWords(approve.data.counts)}.`
+              : `Approved: run ${approve.data.id.slice(0, 8)} started.`}
+          </div>
+        )}
+        <div className="actions">
+          <button type="button" onClick={onClose}>
+            {approve.data ? "Close" : "Cancel"}
+          </button>
+          {!approve.data && approvable && (
+            <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
+              {held ? "Apply held changes" : "Approve and run"}
+            </button>
+          )}
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** What a run that applied held changes did, in words. */
+function appliedWords(counts: RunCounts): string {
+  const parts = [];
+  if (counts.updated > 0) parts.push(`changed ${plural(counts.updated, "card")}`);
+  if (counts.created > 0) parts.push(`created ${plural(counts.created, "card")}`);
+  if (counts.removed > 0 || parts.length === 0) parts.push(`marked ${plural(counts.removed, "card")} removed`);
+  return parts.join(" and ");
+}
