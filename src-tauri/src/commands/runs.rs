@@ -118,11 +118,7 @@ pub async fn planned_changes(state: State<'_, AppState>, run_id: String) -> Comm
 #[specta::specta]
 pub async fn approve_run(state: State<'_, AppState>, run_id: String) -> CommandResult<Run> {
     // Refused unless approving can help: an interrupted scheduled run stopped by the update limit.
-    let planned = state.engine.plan_to_approve(&run_id).await?;
-    let run = state
-        .engine
-        .create_run(&planned.task_id, RunTrigger::Manual)
-        .await?;
+    let run = state.engine.approve_run(&run_id).await?;
     let engine = state.engine.clone();
     let id = run.id.clone();
     tauri::async_runtime::spawn(async move {

@@ -7,31 +7,26 @@ import { invalidate, queryKeys, runKeys } from "../queryKeys";
 /**
  * What an interrupted or holding run would write, then Approve and run (the
  * update limit lifted once) or Apply held changes. Opened from its alert or
- * from the run's detail; `alertId`, when given, is acknowledged once approved.
+ * from the run's detail; approving or applying marks the run's alerts seen
+ * (the engine does, wherever it was asked from).
  */
 export function ApproveRun({
   runId,
   task,
   help,
-  alertId,
   onClose,
 }: {
   runId: string;
   task: string;
   help: InterruptionHelp;
-  alertId?: number;
   onClose: () => void;
 }) {
   const client = useQueryClient();
   const plan = useQuery({ queryKey: queryKeys.runs.plannedChanges(runId), queryFn: () => api.plannedChanges(runId) });
   const held = help === "apply_held";
   const approve = useMutation({
-    mutationFn: async () => {
-      // Held changes are applied as they were kept; an interrupted run's task runs again.
-      const run = held ? await api.applyHeld(runId) : await api.approveRun(runId);
-      if (alertId !== undefined) await api.acknowledgeAlert(alertId);
-      return run;
-    },
+    // Held changes are applied as they were kept; an interrupted run's task runs again.
+    mutationFn: () => (held ? api.applyHeld(runId) : api.approveRun(runId)),
     onSettled: () => invalidate(client, ...runKeys()),
   });
   const p = plan.data;

@@ -262,6 +262,49 @@ async fn the_logs_tab_reads_the_engine_log_by_level_and_text_and_packs_the_sourc
     assert!(!f.dir.path().join("none.zip").exists());
 }
 
+/// Approving from the window (its alert or the run's detail) records the
+/// run that lets the plan through and marks the interrupted run's alert seen.
+#[tokio::test]
+async fn approving_an_interrupted_run_marks_its_alert_seen_and_loads_its_plan_once() {
+    let f = fresh().await;
+    let records = (1..=3)
+        .map(|i| format!(r#"{{"id": "{i}", "name": "P{i}", "groups": []}}"#))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let limits = r#"{"limits": {"update_limit": 1}}"#;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "Limited",
+        &emitting(&format!("[{records}]")),
+        "{}",
+        limits,
+    )
+    .await;
+    let stopped = run(&f.engine, &task).await;
+    assert_eq!(stopped.status, RunStatus::Interrupted);
+    let unseen = |alerts: Vec<provisio_engine::model::Alert>| {
+        alerts
+            .into_iter()
+            .filter(|a| a.run_id.as_deref() == Some(stopped.id.as_str()) && !a.acknowledged)
+            .count()
+    };
+    assert_eq!(
+        unseen(f.engine.alerts(50).await.unwrap()),
+        1,
+        "the interruption raised an alert"
+    );
+
+    let approval = f.engine.approve_run(&stopped.id).await.unwrap();
+    assert_eq!(
+        unseen(f.engine.alerts(50).await.unwrap()),
+        0,
+        "approving marked it seen"
+    );
+    let done = f.engine.execute_run(&approval.id, true).await.unwrap();
+    assert_eq!((done.status, done.counts.created), (RunStatus::Succeeded, 3));
+}
+
 #[tokio::test]
 async fn an_interrupted_run_shows_its_planned_changes_and_approving_lets_that_plan_through_once() {
     let f = fresh().await;

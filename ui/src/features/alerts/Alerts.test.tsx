@@ -65,7 +65,6 @@ describe("the alerts list", () => {
 
   it("shows an interrupted run's planned changes before approving it, then approves once", async () => {
     const approved: unknown[] = [];
-    const acked: unknown[] = [];
     renderWithEngine(<AlertsButton />, {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
@@ -76,10 +75,6 @@ describe("the alerts list", () => {
       approve_run: ({ runId }) => {
         approved.push(runId);
         return { id: "new-run-1234", task_id: "t1", task: "HR/Nightly", status: "running" };
-      },
-      acknowledge_alert: ({ id }) => {
-        acked.push(id);
-        return null;
       },
     });
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
@@ -94,8 +89,8 @@ describe("the alerts list", () => {
     expect(approved).toEqual([]);
     fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
     expect(await screen.findByText("Approved: run new-run- started.")).toBeTruthy();
+    // The engine marks the run's alerts seen when it approves: the window asks nothing more.
     expect(approved).toEqual(["run-7"]);
-    expect(acked).toEqual([7]);
   });
 
   it("offers a run's held removals for review, then applies them once without running the task again", async () => {
@@ -114,7 +109,6 @@ describe("the alerts list", () => {
       approve_run: () => {
         throw { code: "invalid", message: "the task must not run again", remedy: null };
       },
-      acknowledge_alert: () => null,
     });
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     expect(screen.queryByRole("button", { name: "Review and approve alert 8" })).toBeNull();
@@ -140,7 +134,6 @@ describe("the alerts list", () => {
         changed_cards: [],
       }),
       apply_held: () => ({ id: "held-run-9999", task_id: "t1", task: "HR/Nightly", status: "succeeded", counts: { created: 0, updated: 5, removed: 0 } }),
-      acknowledge_alert: () => null,
     });
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     fireEvent.click(await screen.findByRole("button", { name: "Review held changes of alert 9" }));

@@ -118,7 +118,7 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
         </table>
       )}
       {reviewing?.run_id && reviewing.help && (
-        <ApproveRun runId={reviewing.run_id} task={reviewing.task} help={reviewing.help} alertId={reviewing.id} onClose={() => setReviewing(null)} />
+        <ApproveRun runId={reviewing.run_id} task={reviewing.task} help={reviewing.help} onClose={() => setReviewing(null)} />
       )}
     </div>
   );

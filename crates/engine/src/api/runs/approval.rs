@@ -113,6 +113,25 @@ impl Engine {
         }
     }
 
+    /// Approves interrupted run `run_id`: records the run that lets its
+    /// plan through once (execute it with approval) and marks the
+    /// interrupted run's alerts seen, wherever the person approved it from
+    /// (its alert, its detail). Refused as [`Engine::plan_to_approve`] refuses.
+    pub async fn approve_run(&self, run_id: &str) -> Result<Run> {
+        let planned = self.plan_to_approve(run_id).await?;
+        if planned.help == InterruptionHelp::ApplyHeld {
+            return Err(EngineError::invalid(
+                "run",
+                format!("run {run_id} loaded and holds changes: apply them (`provisio run apply-held {run_id}`) rather than run it again"),
+            ));
+        }
+        let run = self
+            .create_run(&planned.task_id, crate::model::RunTrigger::Manual)
+            .await?;
+        self.store().acknowledge_alerts_of_run(run_id).await?;
+        Ok(run)
+    }
+
     /// The planned changes of an interrupted scheduled run (what approving it lets through).
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
         let run = self.run(run_id).await?;
