@@ -174,3 +174,33 @@ pub trait LoadTarget {
         Vec::new()
     }
 }
+
+/// Every field the values name, once each, in the order first met.
+pub fn fields_of<'a>(
+    values: impl IntoIterator<Item = &'a serde_json::Map<String, serde_json::Value>>,
+) -> Vec<&'a str> {
+    let mut fields: Vec<&str> = Vec::new();
+    for field in values.into_iter().flat_map(|v| v.keys()) {
+        if !fields.contains(&field.as_str()) {
+            fields.push(field);
+        }
+    }
+    fields
+}
+
+/// The fields of `to` (values a load writes) that `now` (a card's values
+/// as the target gives them back) does not hold, each with its value now
+/// and the value written: `written` says how the target gives a value back
+/// ([`LoadTarget::as_written`]). What "the same card" means to a foresee and
+/// to the plan a person approves.
+pub fn differing_fields<'a>(
+    to: &'a serde_json::Map<String, serde_json::Value>,
+    now: &'a serde_json::Map<String, serde_json::Value>,
+    written: &'a dyn Fn(&serde_json::Value) -> serde_json::Value,
+) -> impl Iterator<Item = (&'a String, &'a serde_json::Value, &'a serde_json::Value)> + 'a {
+    const NULL: &serde_json::Value = &serde_json::Value::Null;
+    to.iter().filter_map(move |(field, value)| {
+        let was = now.get(field).unwrap_or(NULL);
+        (*was != written(value)).then_some((field, was, value))
+    })
+}

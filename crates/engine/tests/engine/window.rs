@@ -262,15 +262,20 @@ async fn the_logs_tab_reads_the_engine_log_by_level_and_text_and_packs_the_sourc
     assert!(!f.dir.path().join("none.zip").exists());
 }
 
+/// Records of people 1..=n named P1..Pn, as a JSON list's items.
+fn people_p(n: u32) -> String {
+    (1..=n)
+        .map(|i| format!(r#"{{"id": "{i}", "name": "P{i}", "groups": []}}"#))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Approving from the window (its alert or the run's detail) records the
 /// run that lets the plan through and marks the interrupted run's alert seen.
 #[tokio::test]
 async fn approving_an_interrupted_run_marks_its_alert_seen_and_loads_its_plan_once() {
     let f = fresh().await;
-    let records = (1..=3)
-        .map(|i| format!(r#"{{"id": "{i}", "name": "P{i}", "groups": []}}"#))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let records = people_p(3);
     let limits = r#"{"limits": {"update_limit": 1}}"#;
     let task = scripted_task(
         &f.engine,
@@ -308,10 +313,7 @@ async fn approving_an_interrupted_run_marks_its_alert_seen_and_loads_its_plan_on
 #[tokio::test]
 async fn an_interrupted_run_shows_its_planned_changes_and_approving_lets_that_plan_through_once() {
     let f = fresh().await;
-    let records = (1..=5)
-        .map(|i| format!(r#"{{"id": "{i}", "name": "P{i}", "groups": []}}"#))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let records = people_p(5);
     let task = scripted_task(
         &f.engine,
         f.dir.path(),

@@ -8,6 +8,7 @@ use crate::model::hr::ReportCase;
 use crate::model::{FieldChange, InterruptionHelp, Run, RunStatus, Task};
 use crate::run_folder::{HeldFile, PlanFile};
 use crate::secrets::Masker;
+use crate::targets::{differing_fields, fields_of};
 
 /// What helps an interrupted run whose files are in `run_dir`: only a guard
 /// trip leaves a plan; approving lifts the update limit, never the minimum.
@@ -186,19 +187,7 @@ impl Engine {
                     &self.run_dir(run_id).join(&p.changes_file),
                     PREVIEW_LINES,
                 );
-                // A few lines at a time: a mass change fills the list from the first ones,
-                // and a remote target is asked only for those (one listing per 40 keys).
-                let mut cards = Vec::new();
-                for chunk in lines.chunks(PREVIEW_CHUNK) {
-                    let mut found = self.preview_or_none(&run, chunk.to_vec()).await;
-                    found.retain(|c| !c.changes.is_empty());
-                    cards.extend(found);
-                    if cards.len() >= SHOWN_CARDS {
-                        break;
-                    }
-                }
-                cards.truncate(SHOWN_CARDS);
-                cards
+                self.preview_or_none(&run, lines, Shown::ChangedOnly).await
             }
             _ => Vec::new(),
         };
@@ -225,16 +214,21 @@ impl Engine {
     /// The first changed cards run `run_id` held, each compared with its card now.
     async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<PlannedCard> {
         let lines = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
-        self.preview_or_none(run, lines).await
+        self.preview_or_none(run, lines, Shown::Every).await
     }
 
     /// [`Engine::preview`]; a target that cannot be read leaves the list
     /// empty and says why in the engine log: the counts still show.
-    async fn preview_or_none(&self, run: &Run, lines: Vec<(String, String)>) -> Vec<PlannedCard> {
+    async fn preview_or_none(
+        &self,
+        run: &Run,
+        lines: Vec<(String, String)>,
+        shown: Shown,
+    ) -> Vec<PlannedCard> {
         if lines.is_empty() {
             return Vec::new();
         }
-        self.preview(run, lines).await.unwrap_or_else(|e| {
+        self.preview(run, lines, shown).await.unwrap_or_else(|e| {
             tracing::warn!(run = %run.id, "cannot show the planned changes field by field: {e}");
             Vec::new()
         })
@@ -242,8 +236,16 @@ impl Engine {
 
     /// Each planned change line (object id, card JSON) of `run`'s task
     /// compared with the card whose key it carries, read from the task's
-    /// target by key; a line with no card (a new one) is left out.
-    async fn preview(&self, run: &Run, lines: Vec<(String, String)>) -> Result<Vec<PlannedCard>> {
+    /// target by key, up to [`SHOWN_CARDS`]; a line with no card (a new one)
+    /// is left out. The lines are compared a part at a time: a mass change
+    /// fills the list from the first ones, and a remote target is asked only
+    /// for those (one listing per 40 keys).
+    async fn preview(
+        &self,
+        run: &Run,
+        lines: Vec<(String, String)>,
+        shown: Shown,
+    ) -> Result<Vec<PlannedCard>> {
         let task = self.task(&run.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
@@ -253,34 +255,52 @@ impl Engine {
                 .into_iter()
                 .map(|(key, data)| (key, serde_json::from_str(&data).unwrap_or_default()))
                 .collect();
-            let mut fields: Vec<&str> = Vec::new();
-            for (_, to) in &planned {
-                for f in to.keys() {
-                    if !fields.contains(&f.as_str()) {
-                        fields.push(f);
+            let key_attribute = key_attribute_of(&task);
+            let mut target = opener.open()?;
+            let mut cards = Vec::new();
+            for part in planned.chunks(PREVIEW_CHUNK) {
+                let fields = fields_of(part.iter().map(|(_, to)| to));
+                let keys: Vec<&str> = part.iter().map(|(k, _)| k.as_str()).collect();
+                let now = target.cards_by_keys(&task.target_template, &key_attribute, &keys, &fields)?;
+                let written = |v: &Value| target.as_written(v);
+                for (key, to) in part {
+                    let Some((card, values)) = now.get(key) else {
+                        continue;
+                    };
+                    let changes: Vec<FieldChange> = differing_fields(to, values, &written)
+                        .map(|(field, was, value)| FieldChange {
+                            field: field.clone(),
+                            from: masked(was.clone(), &masker),
+                            to: masked(value.clone(), &masker),
+                        })
+                        .collect();
+                    if shown == Shown::Every || !changes.is_empty() {
+                        cards.push(PlannedCard {
+                            object_id: key.clone(),
+                            card_id: card.id,
+                            changes,
+                        });
                     }
                 }
+                if cards.len() >= SHOWN_CARDS {
+                    break;
+                }
             }
-            let keys: Vec<&str> = planned.iter().map(|(k, _)| k.as_str()).collect();
-            let mut target = opener.open()?;
-            let now =
-                target.cards_by_keys(&task.target_template, &key_attribute_of(&task), &keys, &fields)?;
-            let written = |v: &Value| target.as_written(v);
-            Ok(planned
-                .iter()
-                .filter_map(|(key, to)| {
-                    let (card, values) = now.get(key)?;
-                    Some(PlannedCard {
-                        object_id: key.clone(),
-                        card_id: card.id,
-                        changes: field_changes(to, values, &written, &masker),
-                    })
-                })
-                .collect())
+            cards.truncate(SHOWN_CARDS);
+            Ok(cards)
         })
         .await
         .map_err(|e| EngineError::Internal(format!("reading the planned cards stopped: {e}")))?
     }
+}
+
+/// Which compared cards a preview lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// Each (held cards: a card that holds them already says so).
+    Every,
+    /// Those the plan changes (an interrupted run's spill also has new and same cards).
+    ChangedOnly,
 }
 
 /// The card attribute the task's object id is mapped to (its cards' key).
@@ -290,26 +310,6 @@ pub(crate) fn key_attribute_of(task: &Task) -> String {
         .find(|m| Some(&m.source) == task.object_id_attribute.as_ref())
         .map(|m| m.target.clone())
         .unwrap_or_default()
-}
-
-/// The fields of `to` that `now` (a card's values) does not hold as
-/// `written` gives them back, each from → to, masked.
-fn field_changes(
-    to: &Map<String, Value>,
-    now: &Map<String, Value>,
-    written: &dyn Fn(&Value) -> Value,
-    masker: &Masker,
-) -> Vec<FieldChange> {
-    to.iter()
-        .filter_map(|(field, value)| {
-            let was = now.get(field).unwrap_or(&Value::Null);
-            (*was != written(value)).then(|| FieldChange {
-                field: field.clone(),
-                from: masked(was.clone(), masker),
-                to: masked(value.clone(), masker),
-            })
-        })
-        .collect()
 }
 
 /// `value` with the connector's secrets masked in its text (and its list's).

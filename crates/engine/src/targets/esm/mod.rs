@@ -24,7 +24,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, LoadTarget, RemovalQuery, Upsert};
+use super::{
+    fields_of, CacheEntries, CacheWrite, CardRef, CardWrite, Foreseen, LoadTarget, RemovalQuery, Upsert,
+};
 use crate::error::Result;
 use crate::model::{Run, TargetInfo};
 use crate::secrets::Sensitive;
@@ -146,17 +148,6 @@ fn values_of(cards: &[CardWrite]) -> Vec<serde_json::Map<String, Value>> {
         .iter()
         .map(|c| serde_json::from_str(c.data).unwrap_or_default())
         .collect()
-}
-
-/// Every field the cards' values name, once each, in the order first met.
-fn fields_of(values: &[serde_json::Map<String, Value>]) -> Vec<&str> {
-    let mut fields: Vec<&str> = Vec::new();
-    for field in values.iter().flat_map(|v| v.keys()) {
-        if !fields.contains(&field.as_str()) {
-            fields.push(field);
-        }
-    }
-    fields
 }
 
 /// Cards found by key: (card, carries another task's id).
@@ -313,9 +304,9 @@ impl LoadTarget for EsmTarget {
                 Some((_, true)) => Foreseen::Changes,
                 Some((id, false)) => {
                     let holds = |was: &serde_json::Map<String, Value>| {
-                        written.iter().all(|(field, value)| {
-                            was.get(field).unwrap_or(&Value::Null) == &client::written_value(value)
-                        })
+                        super::differing_fields(written, was, &client::written_value)
+                            .next()
+                            .is_none()
                     };
                     if before.get(id).is_some_and(holds) {
                         Foreseen::Same
