@@ -615,7 +615,12 @@ test("a run over its update limit holds what took it over; the alert's review ap
 
   await reviewAlert("Review held changes of alert", "Apply held changes");
   await renamedListed("the held changed cards listed with their changes");
-  await driver.until(() => contents("[data-testid=planned-removals]"), (t) => t.length === 1 && t[0] === "3", { what: "the held removal listed" });
+  // The removal says whose card it is (its other value) and the status it gets.
+  await driver.until(
+    () => contents("[data-testid=planned-removals] li"),
+    (t) => t.length === 1 && /^3 \(card \d+: last_name N3\) — accountStatus: — → 5 - Removed$/.test(t[0]),
+    { what: "the held removal listed with whose card it is" },
+  );
   await shot("held-changes");
   // The button, not the dialog that bears the same name.
   await driver.click((await driver.waitForX("//button[normalize-space()='Apply held changes']"))[0]);

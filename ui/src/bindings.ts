@@ -475,6 +475,12 @@ export type FieldChange = {
 	to: Value,
 };
 
+/**  A field a card holds and its value. */
+export type FieldValue = {
+	field: string,
+	value: Value,
+};
+
 /**  A filter of a file dialog: "Package" with `["zip"]`. */
 export type FileFilter = {
 	name: string,
@@ -649,6 +655,11 @@ export type PlannedCard = {
 	 *  holds them all already (a later run or a person wrote them).
 	 */
 	changes: FieldChange[],
+	/**
+	 *  Up to three other values the card holds now, in the task's mapping
+	 *  order (secrets masked): whose card it is, where the key alone is a number.
+	 */
+	holds: FieldValue[],
 };
 
 /**  What an interrupted run would have done, for a person deciding whether to approve it. */
@@ -666,6 +677,12 @@ export type PlannedChanges = {
 	removals: number | null,
 	/**  The first object ids the run would mark removed. */
 	removed_object_ids: string[],
+	/**
+	 *  The first cards to be marked removed, each with its status change and
+	 *  a few values that say whose card it is, read from the target. Empty
+	 *  when it could not be read (the object ids still say which).
+	 */
+	removed_cards: PlannedCard[],
 	/**  The first object ids of the changed cards a run held (`on_limit: hold_excess`). */
 	changed_object_ids: string[],
 	/**

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
-import type { InterruptionHelp, RunCounts } from "../bindings";
+import type { InterruptionHelp, PlannedCard, RunCounts } from "../bindings";
 import { plural, valueText } from "../format";
 import { invalidate, queryKeys, runKeys } from "../queryKeys";
 
@@ -72,33 +72,15 @@ export function ApproveRun({
                   {held ? "Held, to be changed as the source says" : "Would be changed as the source says"}
                   {p.changed !== null && p.changed > listed ? ` (the first ${listed})` : ""}
                 </h3>
-                {p.changed_cards.length > 0 ? (
-                  // Field by field, as the undo plan reads: what applying writes over what the card holds now.
-                  <ul className="undo-plan" data-testid="planned-changed">
-                    {p.changed_cards.map((c) => (
-                      <li key={c.card_id}>
-                        {c.object_id} (card {c.card_id})
-                        {c.changes.length === 0
-                          ? ": holds these values already"
-                          : c.changes.map((f) => ` — ${f.field}: ${valueText(f.from)} → ${valueText(f.to)}`).join("")}
-                      </li>
-                    ))}
-                    {p.changed_object_ids.length > p.changed_cards.length && (
-                      <li>
-                        … and {p.changed_object_ids.length - p.changed_cards.length} more:{" "}
-                        {p.changed_object_ids.slice(p.changed_cards.length).join(", ")}
-                      </li>
-                    )}
-                  </ul>
-                ) : (
-                  <pre className="log" data-testid="planned-changed">{p.changed_object_ids.join("\n")}</pre>
-                )}
+                {/* Field by field, as the undo plan reads: what applying writes over what the card holds now. */}
+                <PlannedList cards={p.changed_cards} ids={p.changed_object_ids} testId="planned-changed" />
               </>
             )}
             {p.removed_object_ids.length > 0 && (
               <>
                 <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
-                <pre className="log" data-testid="planned-removals">{p.removed_object_ids.join("\n")}</pre>
+                {/* Whose cards they are, not only their keys: a truncated file reads as a list of names. */}
+                <PlannedList cards={p.removed_cards} ids={p.removed_object_ids} testId="planned-removals" />
               </>
             )}
             {held ? (
@@ -143,4 +125,41 @@ function appliedWords(counts: RunCounts): string {
   if (counts.created > 0) parts.push(`created ${plural(counts.created, "card")}`);
   if (counts.removed > 0 || parts.length === 0) parts.push(`marked ${plural(counts.removed, "card")} removed`);
   return parts.join(" and ");
+}
+
+/** The first cards a plan writes, each on its line; then the ids of the rest (all ids when the cards could not be read). */
+function PlannedList({ cards, ids, testId }: { cards: PlannedCard[]; ids: string[]; testId: string }) {
+  if (cards.length === 0) {
+    return (
+      <pre className="log" data-testid={testId}>
+        {ids.join("\n")}
+      </pre>
+    );
+  }
+  return (
+    <ul className="undo-plan" data-testid={testId}>
+      {cards.map((c) => (
+        <PlannedCardItem key={c.card_id} card={c} />
+      ))}
+      {ids.length > cards.length && (
+        <li>
+          … and {ids.length - cards.length} more: {ids.slice(cards.length).join(", ")}
+        </li>
+      )}
+    </ul>
+  );
+}
+
+/** `E-1 (card 12: last_name Smith, first_name Ann) — status: Active → Removed`: whose card, and what it becomes. */
+function PlannedCardItem({ card }: { card: PlannedCard }) {
+  const holds = card.holds.map((h) => `${h.field} ${valueText(h.value)}`).join(", ");
+  return (
+    <li>
+      {card.object_id} (card {card.card_id}
+      {holds && `: ${holds}`})
+      {card.changes.length === 0
+        ? ": holds these values already"
+        : card.changes.map((f) => ` — ${f.field}: ${valueText(f.from)} → ${valueText(f.to)}`).join("")}
+    </li>
+  );
 }

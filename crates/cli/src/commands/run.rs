@@ -1,3 +1,4 @@
+use provisio_engine::api::PlannedCard;
 use provisio_engine::model::{FieldChange, InterruptionHelp, Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
@@ -45,22 +46,17 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                     count(plan.changed),
                     count(plan.removals)
                 );
-                // Field by field for the first held cards; the ids of the rest.
+                // Field by field for the first cards; the ids of the rest.
                 for c in &plan.changed_cards {
-                    let fields = if c.changes.is_empty() {
-                        "holds these values already".to_string()
-                    } else {
-                        changes_text(&c.changes)
-                    };
-                    out.push_str(&format!(
-                        "\n  changed: {} (card {}): {fields}",
-                        c.object_id, c.card_id
-                    ));
+                    out.push_str(&format!("\n  changed: {}", planned_card_text(c)));
                 }
                 for id in plan.changed_object_ids.iter().skip(plan.changed_cards.len()) {
                     out.push_str(&format!("\n  changed: {id}"));
                 }
-                for id in &plan.removed_object_ids {
+                for c in &plan.removed_cards {
+                    out.push_str(&format!("\n  removed: {}", planned_card_text(c)));
+                }
+                for id in plan.removed_object_ids.iter().skip(plan.removed_cards.len()) {
                     out.push_str(&format!("\n  removed: {id}"));
                 }
                 out.push_str(&format!(
@@ -129,6 +125,30 @@ the undo is run {id} (it can be undone too)"
 }
 
 /// A card's changes as one line: `field: from -> to; …` (values as JSON).
+/// `E-1 (card 12: first_name "Ann", last_name "Smith"): status: "Active" -> "Removed"`.
+fn planned_card_text(c: &PlannedCard) -> String {
+    let holds: Vec<String> = c
+        .holds
+        .iter()
+        .map(|h| format!("{} {}", h.field, h.value))
+        .collect();
+    let fields = if c.changes.is_empty() {
+        "holds these values already".to_string()
+    } else {
+        changes_text(&c.changes)
+    };
+    if holds.is_empty() {
+        format!("{} (card {}): {fields}", c.object_id, c.card_id)
+    } else {
+        format!(
+            "{} (card {}: {}): {fields}",
+            c.object_id,
+            c.card_id,
+            holds.join(", ")
+        )
+    }
+}
+
 fn changes_text(changes: &[FieldChange]) -> String {
     let fields: Vec<String> = changes
         .iter()

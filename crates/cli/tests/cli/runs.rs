@@ -673,6 +673,16 @@ fn held_removals_are_shown_with_their_hint_and_applied_once_with_run_apply_held(
         )) && plan.contains("\n  removed: "),
         "{plan}"
     );
+    // Each held removal says whose card it is and the status it gets.
+    let removals: Vec<&str> = plan.lines().filter(|l| l.starts_with("  removed: ")).collect();
+    assert_eq!(removals.len(), 2, "{plan}");
+    assert!(
+        removals
+            .iter()
+            .all(|l| l.contains(r#": last_name ""#)
+                && l.ends_with(r#"): accountStatus: null -> "5 - Removed""#)),
+        "{plan}"
+    );
 
     let applied = cli.json(&["run", "apply-held", id]);
     assert_eq!(

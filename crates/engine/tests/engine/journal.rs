@@ -665,6 +665,18 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
     let plan = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
     assert_eq!(plan.removals, Some(3));
     assert_eq!(plan.removed_object_ids, ["3", "4", "5"]);
+    // Each held removal says whose card it is and what it would become.
+    let removed = |id: &str| {
+        (
+            id.to_string(),
+            vec![
+                r#"accountStatus: null -> "5 - Removed""#.to_string(),
+                format!(r#"last_name: "N{id}""#),
+                r#"groups: ["g1","g2"]"#.to_string(),
+            ],
+        )
+    };
+    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed));
 
     // Approved: applied once, as a run of its own.
     let applied = f.engine.apply_held(&bad_day.id).await.unwrap();
@@ -879,6 +891,48 @@ async fn card_id_of_person(engine: &provisio_engine::Engine, employee_id: &str) 
         .find(|c| c.data["employee_id"] == employee_id)
         .unwrap()
         .id
+}
+
+/// A file three people short trips the update limit: the plan a person
+/// reviews names whose cards would be marked removed, not only their ids.
+#[tokio::test]
+async fn an_interrupted_plan_says_whose_cards_it_would_mark_removed() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
+        r#"{"limits": {"update_limit": 2},
+            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+    )
+    .await;
+    let first = f
+        .engine
+        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
+        .await
+        .unwrap();
+    assert_eq!(first.counts.created, 5, "approved over the limit");
+    f.engine
+        .update_connector("HR", connector_input(r#"{"parameters": {"ids": ["1", "2"]}}"#))
+        .await
+        .unwrap();
+    let short = run(&f.engine, &task).await;
+    assert_eq!(short.status, RunStatus::Interrupted, "{:?}", short.load);
+    let plan = f.engine.planned_changes(&short.id).await.unwrap();
+    assert_eq!(plan.removals, Some(3));
+    let removed = |id: &str| {
+        (
+            id.to_string(),
+            vec![
+                r#"accountStatus: null -> "5 - Removed""#.to_string(),
+                format!(r#"last_name: "N{id}""#),
+                r#"groups: ["g1","g2"]"#.to_string(),
+            ],
+        )
+    };
+    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed));
 }
 
 /// Task HR/Load with `on_limit: hold_excess`, an update limit of 2 and

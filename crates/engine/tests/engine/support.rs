@@ -138,7 +138,24 @@ pub fn edit_card_by_hand(engine: &Engine, key: &str, field: &str, value: &str) {
 /// The held changed cards of an approval plan as (object id, each field
 /// `name: from -> to`), as a person reads them.
 pub fn held_fields(plan: &provisio_engine::api::PlannedChanges) -> Vec<(String, Vec<String>)> {
-    plan.changed_cards
+    card_fields(&plan.changed_cards)
+}
+
+/// The cards an approval plan marks removed as (object id, each field
+/// `name: from -> to`, then each value it holds `name: value`).
+pub fn removed_fields(plan: &provisio_engine::api::PlannedChanges) -> Vec<(String, Vec<String>)> {
+    plan.removed_cards
+        .iter()
+        .zip(card_fields(&plan.removed_cards))
+        .map(|(c, (id, mut fields))| {
+            fields.extend(c.holds.iter().map(|h| format!("{}: {}", h.field, h.value)));
+            (id, fields)
+        })
+        .collect()
+}
+
+fn card_fields(cards: &[provisio_engine::api::PlannedCard]) -> Vec<(String, Vec<String>)> {
+    cards
         .iter()
         .map(|c| {
             let fields = c

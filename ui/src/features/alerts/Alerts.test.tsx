@@ -70,7 +70,13 @@ describe("the alerts list", () => {
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
         new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [],
-        changed_cards: [{ object_id: "E-7", card_id: 70, changes: [{ field: "last_name", from: "Smith", to: "SMITH" }] }],
+        changed_cards: [{ object_id: "E-7", card_id: 70, changes: [{ field: "last_name", from: "Smith", to: "SMITH" }], holds: [] }],
+        removed_cards: [
+          {
+            object_id: "E-1", card_id: 11, changes: [{ field: "accountStatus", from: "1 - Active", to: "5 - Removed" }],
+            holds: [{ field: "last_name", value: "Lind" }, { field: "first_name", value: "Ann" }],
+          },
+        ],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);
@@ -82,7 +88,11 @@ describe("the alerts list", () => {
     const dialog = await screen.findByRole("dialog", { name: "Approve interrupted run" });
     await waitFor(() => expect(dialog.textContent).toContain("the update limit of 100 would be exceeded (2,000 changes)"));
     expect(screen.getByTestId("planned-counts").textContent).toBe("New1,200Changed500Marked removed300");
-    expect(screen.getByTestId("planned-removals").textContent).toBe("E-1\nE-2");
+    // Whose cards would be marked removed: the first read from the target, the rest by key.
+    expect([...screen.getByTestId("planned-removals").querySelectorAll("li")].map((li) => li.textContent)).toEqual([
+      "E-1 (card 11: last_name Lind, first_name Ann) — accountStatus: 1 - Active → 5 - Removed",
+      "… and 1 more: E-2",
+    ]);
     // What approving would write, field by field, before anything is written.
     expect(screen.getByRole("heading", { name: "Would be changed as the source says (the first 1)" })).toBeTruthy();
     expect(screen.getByTestId("planned-changed").textContent).toBe("E-7 (card 70) — last_name: Smith → SMITH");
@@ -100,7 +110,7 @@ describe("the alerts list", () => {
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
-        new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [], changed_cards: [],
+        new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [], changed_cards: [], removed_cards: [],
       }),
       apply_held: ({ runId }) => {
         applied.push(runId);
@@ -129,7 +139,7 @@ describe("the alerts list", () => {
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "5 changed cards would take the run's 6 changes over the update limit of 2; they are held until a person approves them (the new card was loaded)",
-        new: 0, changed: 5, removals: 0, removed_object_ids: [], changed_object_ids: ["1", "2", "3", "4", "5"],
+        new: 0, changed: 5, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: ["1", "2", "3", "4", "5"],
         // The target could not be read: the ids alone.
         changed_cards: [],
       }),
@@ -153,10 +163,10 @@ describe("held changed cards, field by field", () => {
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "3 changed cards would take the run's 3 changes over the update limit of 1",
-        new: 0, changed: 3, removals: 0, removed_object_ids: [], changed_object_ids: ["1", "2", "3"],
+        new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: ["1", "2", "3"],
         changed_cards: [
-          { object_id: "1", card_id: 11, changes: [{ field: "last_name", from: "N1", to: "M1" }, { field: "manager", from: null, to: ["a", "b"] }] },
-          { object_id: "2", card_id: 12, changes: [] },
+          { object_id: "1", card_id: 11, changes: [{ field: "last_name", from: "N1", to: "M1" }, { field: "manager", from: null, to: ["a", "b"] }], holds: [] },
+          { object_id: "2", card_id: 12, changes: [], holds: [{ field: "first_name", value: "Ann" }] },
         ],
       }),
     });
@@ -165,7 +175,7 @@ describe("held changed cards, field by field", () => {
     const items = [...(await screen.findByTestId("planned-changed")).querySelectorAll("li")].map((li) => li.textContent);
     expect(items).toEqual([
       '1 (card 11) — last_name: N1 → M1 — manager: — → ["a","b"]',
-      "2 (card 12): holds these values already",
+      "2 (card 12: first_name Ann): holds these values already",
       "… and 1 more: 3",
     ]);
   });
@@ -183,7 +193,7 @@ describe("interruptions offer only what helps", () => {
       planned_changes: ({ runId }) => ({
         help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
         reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
-        new: 0, changed: 0, removals: 0, removed_object_ids: [], changed_object_ids: [], changed_cards: [],
+        new: 0, changed: 0, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [], changed_cards: [],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);

@@ -122,8 +122,8 @@ describe("a run's detail", () => {
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly",
         reason: "3 planned changes (0 new, 3 changed, 0 removals) exceed the update limit of 1",
-        new: 0, changed: 3, removals: 0, removed_object_ids: [], changed_object_ids: [],
-        changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }] }],
+        new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [],
+        changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }], holds: [] }],
       }),
       approve_run: ({ runId }) => {
         approved.push(runId);

@@ -40,6 +40,10 @@ pub struct PlannedChanges {
     pub removals: Option<u64>,
     /// The first object ids the run would mark removed.
     pub removed_object_ids: Vec<String>,
+    /// The first cards to be marked removed, each with its status change and
+    /// a few values that say whose card it is, read from the target. Empty
+    /// when it could not be read (the object ids still say which).
+    pub removed_cards: Vec<PlannedCard>,
     /// The first object ids of the changed cards a run held (`on_limit: hold_excess`).
     pub changed_object_ids: Vec<String>,
     /// The first changed cards, field by field: what applying the held
@@ -58,7 +62,20 @@ pub struct PlannedCard {
     /// value written (the connector's secrets masked). None when the card
     /// holds them all already (a later run or a person wrote them).
     pub changes: Vec<FieldChange>,
+    /// Up to three other values the card holds now, in the task's mapping
+    /// order (secrets masked): whose card it is, where the key alone is a number.
+    pub holds: Vec<FieldValue>,
 }
+
+/// A field a card holds and its value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: Value,
+}
+
+/// Values shown beside a planned card's key.
+const SHOWN_VALUES: usize = 3;
 
 /// Object ids shown with a plan; the changes file has them all.
 const SHOWN_IDS: usize = 200;
@@ -150,6 +167,9 @@ impl Engine {
                     ),
                     changed_cards: self.held_changes(&run, run_id).await,
                     removals: Some(held.removals.len() as u64),
+                    removed_cards: self
+                        .removed_cards(&run, held.removals.iter().map(|(_, key)| key))
+                        .await,
                     removed_object_ids: held
                         .removals
                         .into_iter()
@@ -191,9 +211,14 @@ impl Engine {
             }
             _ => Vec::new(),
         };
+        let removed_cards = match &plan {
+            Some(p) => self.removed_cards(&run, p.removed_object_ids.iter()).await,
+            None => Vec::new(),
+        };
         Ok(PlannedChanges {
             help: help_by_plan(plan.as_ref()),
             changed_cards,
+            removed_cards,
             new: count(|p| p.new),
             changed: count(|p| p.changed),
             removals: count(|p| p.removals),
@@ -214,6 +239,23 @@ impl Engine {
     /// The first changed cards run `run_id` held, each compared with its card now.
     async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<PlannedCard> {
         let lines = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
+        self.preview_or_none(run, lines, Shown::Every).await
+    }
+
+    /// The first cards of `run`'s task with these keys, each with the status
+    /// the removal writes; none when the task marks no removals.
+    async fn removed_cards<'a>(&self, run: &Run, keys: impl Iterator<Item = &'a String>) -> Vec<PlannedCard> {
+        let Ok(task) = self.task(&run.task_id).await else {
+            return Vec::new();
+        };
+        let Some(removal) = task.removal else {
+            return Vec::new();
+        };
+        let mark = serde_json::json!({ removal.status_attribute: removal.removed_value }).to_string();
+        let lines = keys
+            .take(SHOWN_CARDS)
+            .map(|k| (k.clone(), mark.clone()))
+            .collect();
         self.preview_or_none(run, lines, Shown::Every).await
     }
 
@@ -256,10 +298,23 @@ impl Engine {
                 .map(|(key, data)| (key, serde_json::from_str(&data).unwrap_or_default()))
                 .collect();
             let key_attribute = key_attribute_of(&task);
+            let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
+            // The task's other fields, in mapping order: what tells whose card it is.
+            let telling: Vec<&str> = task
+                .mappings
+                .iter()
+                .map(|m| m.target.as_str())
+                .filter(|f| *f != key_attribute && Some(*f) != status)
+                .collect();
             let mut target = opener.open()?;
             let mut cards = Vec::new();
             for part in planned.chunks(PREVIEW_CHUNK) {
-                let fields = fields_of(part.iter().map(|(_, to)| to));
+                let mut fields = fields_of(part.iter().map(|(_, to)| to));
+                for f in &telling {
+                    if !fields.contains(f) {
+                        fields.push(f);
+                    }
+                }
                 let keys: Vec<&str> = part.iter().map(|(k, _)| k.as_str()).collect();
                 let now = target.cards_by_keys(&task.target_template, &key_attribute, &keys, &fields)?;
                 let written = |v: &Value| target.as_written(v);
@@ -275,10 +330,22 @@ impl Engine {
                         })
                         .collect();
                     if shown == Shown::Every || !changes.is_empty() {
+                        let holds = telling
+                            .iter()
+                            .filter(|f| !changes.iter().any(|c| c.field == **f))
+                            .filter_map(|f| Some((*f, values.get(*f)?)))
+                            .filter(|(_, v)| !matches!(v, Value::Null) && v.as_str() != Some(""))
+                            .take(SHOWN_VALUES)
+                            .map(|(f, v)| FieldValue {
+                                field: f.to_string(),
+                                value: masked(v.clone(), &masker),
+                            })
+                            .collect();
                         cards.push(PlannedCard {
                             object_id: key.clone(),
                             card_id: card.id,
                             changes,
+                            holds,
                         });
                     }
                 }
