@@ -32,13 +32,25 @@ pub(super) fn parse_change(line: &str) -> Option<(Cow<'_, str>, &str)> {
 /// The first `limit` change lines of the file at `path` (a run's spill), as
 /// (object id, card JSON); none when it is gone.
 pub(crate) fn first_changes(path: &std::path::Path, limit: usize) -> Vec<(String, String)> {
+    first_lines(path, limit, |l| {
+        parse_change(l).map(|(key, data)| (key.into_owned(), data.to_string()))
+    })
+}
+
+/// What `parse` reads of the first `limit` lines it reads of the file at
+/// `path` (a preview of a run's file: none when it cannot be opened).
+pub(super) fn first_lines<T>(
+    path: &std::path::Path,
+    limit: usize,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Vec<T> {
     let Ok(file) = std::fs::File::open(path) else {
         return Vec::new();
     };
     std::io::BufReader::new(file)
         .lines()
         .map_while(|l| l.ok())
-        .filter_map(|l| parse_change(&l).map(|(key, data)| (key.into_owned(), data.to_string())))
+        .filter_map(|l| parse(&l))
         .take(limit)
         .collect()
 }

@@ -7,7 +7,7 @@
 //! record's value hash, then the change line as pass one wrote it (object
 //! key as JSON, tab, card JSON), tab-separated.
 
-use std::io::{BufRead, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use super::changes::{next_lines, parse_change, write_changes, written, Change};
@@ -69,15 +69,9 @@ pub fn held_object_ids(dir: &Path, limit: usize) -> Vec<String> {
 /// The first `limit` held changed cards of the run in `dir`, as (object id,
 /// the card JSON the load would write).
 pub fn held_cards(dir: &Path, limit: usize) -> Vec<(String, String)> {
-    let Ok(file) = std::fs::File::open(dir.join(HELD_CHANGES)) else {
-        return Vec::new();
-    };
-    std::io::BufReader::new(file)
-        .lines()
-        .map_while(|l| l.ok())
-        .filter_map(|l| held_line(&l).map(|(_, _, key, data)| (key.into_owned(), data.to_string())))
-        .take(limit)
-        .collect()
+    super::changes::first_lines(&dir.join(HELD_CHANGES), limit, |l| {
+        held_line(l).map(|(_, _, key, data)| (key.into_owned(), data.to_string()))
+    })
 }
 
 /// Writes the changed cards the run in `dir` held, counting them in

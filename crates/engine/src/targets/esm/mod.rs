@@ -99,19 +99,13 @@ impl EsmTarget {
             }
         }
         let keys: Vec<&str> = cards.iter().map(|c| c.key).collect();
-        for (id, values) in self.find_by_keys(first.template, key_attribute, &keys, &attributes)? {
-            let Some(key) = values.get(key_attribute).and_then(first_text) else {
-                continue;
-            };
+        let rows = self.find_by_keys(first.template, key_attribute, &keys, &attributes)?;
+        for (key, (id, values)) in oldest_per_key(rows, key_attribute) {
             let other_task = task_attribute
                 .and_then(|a| values.get(a))
                 .and_then(first_text)
                 .is_some_and(|t| t != first.task_id);
-            // Two cards with one key (made outside this engine): the oldest is the one.
-            let entry = found.entry(key).or_insert((id, other_task));
-            if id < entry.0 {
-                *entry = (id, other_task);
-            }
+            found.insert(key, (id, other_task));
             if !fields.is_empty() {
                 before.insert(id, values);
             }
@@ -152,6 +146,25 @@ fn values_of(cards: &[CardWrite]) -> Vec<serde_json::Map<String, Value>> {
 
 /// Cards found by key: (card, carries another task's id).
 type Found = HashMap<String, (i64, bool)>;
+
+/// Cards found by key, one per key (rows without the key left out): of two
+/// cards with one key (made outside this engine) the oldest is the one, for
+/// the load and for the plan a person approves alike.
+fn oldest_per_key(
+    rows: Vec<(i64, serde_json::Map<String, Value>)>,
+    key_attribute: &str,
+) -> HashMap<String, (i64, serde_json::Map<String, Value>)> {
+    let mut out: HashMap<String, (i64, serde_json::Map<String, Value>)> = HashMap::new();
+    for (id, values) in rows {
+        let Some(key) = values.get(key_attribute).and_then(first_text) else {
+            continue;
+        };
+        if out.get(&key).is_none_or(|(oldest, _)| id < *oldest) {
+            out.insert(key, (id, values));
+        }
+    }
+    out
+}
 
 /// The first of a value read from the solution (text, or a list of texts).
 fn first_text(v: &Value) -> Option<String> {
@@ -416,17 +429,11 @@ impl LoadTarget for EsmTarget {
     ) -> Result<crate::targets::CardsByKey> {
         let mut attributes = vec![key_attribute];
         attributes.extend(fields.iter().filter(|f| **f != key_attribute));
-        let mut out = crate::targets::CardsByKey::new();
-        for (id, values) in self.find_by_keys(template, key_attribute, keys, &attributes)? {
-            let Some(key) = values.get(key_attribute).and_then(first_text) else {
-                continue;
-            };
-            // Two cards with one key (made outside this engine): the oldest is the one, as the load picks.
-            if out.get(&key).is_none_or(|(card, _)| id < card.id) {
-                out.insert(key, (CardRef { id }, values));
-            }
-        }
-        Ok(out)
+        let rows = self.find_by_keys(template, key_attribute, keys, &attributes)?;
+        Ok(oldest_per_key(rows, key_attribute)
+            .into_iter()
+            .map(|(key, (id, values))| (key, (CardRef { id }, values)))
+            .collect())
     }
 
     /// The solution keeps text: the rule its change journal and
@@ -513,5 +520,29 @@ impl EsmTarget {
 impl Drop for EsmTarget {
     fn drop(&mut self) {
         self.keep_journal();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::oldest_per_key;
+    use serde_json::{json, Map, Value};
+
+    fn row(id: i64, values: Value) -> (i64, Map<String, Value>) {
+        (id, values.as_object().unwrap().clone())
+    }
+
+    #[test]
+    fn of_two_cards_with_one_key_the_oldest_is_the_one_and_a_card_without_the_key_is_left_out() {
+        let rows = vec![
+            row(7, json!({"employee_id": "A", "last_name": "newer"})),
+            row(3, json!({"employee_id": ["A"], "last_name": "older"})),
+            row(5, json!({"employee_id": "B"})),
+            row(9, json!({"last_name": "no key"})),
+        ];
+        let found = oldest_per_key(rows, "employee_id");
+        assert_eq!(found.len(), 2);
+        assert_eq!((found["A"].0, &found["A"].1["last_name"]), (3, &json!("older")));
+        assert_eq!(found["B"].0, 5);
     }
 }
