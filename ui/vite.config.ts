@@ -10,5 +10,11 @@ export default defineConfig({
   clearScreen: false,
   server: { port: 5173, strictPort: true },
   build: { target: "es2022", outDir: "dist", emptyOutDir: true },
-  test: { environment: "jsdom", include: ["src/**/*.test.{ts,tsx}"] },
+  test: {
+    environment: "jsdom",
+    include: ["src/**/*.test.{ts,tsx}"],
+    // The stylesheet goes through CSS handling, so that its `?raw` import is its text (the
+    // default blanks every .css import, `?raw` too, and a test of its text would pass on nothing).
+    css: { include: [/styles\.css/] },
+  },
 });

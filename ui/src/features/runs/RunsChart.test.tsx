@@ -19,7 +19,7 @@ describe("the history chart", () => {
     const { container } = render(<RunsChart runs={runs} />);
     const bars = [...container.querySelectorAll("rect")];
     expect(bars.map((b) => b.querySelector("title")?.textContent?.slice(0, 10))).toEqual(["2026-12-01", "2026-12-02", "2026-12-03"]);
-    expect(bars[2]?.getAttribute("fill")).toBe("#dc2626");
+    expect(bars[2]?.getAttribute("class")).toBe("bar bad");
     // The longest run has the tallest bar.
     const heights = bars.map((b) => Number(b.getAttribute("height")));
     expect(Math.max(...heights)).toBe(heights[1]);

@@ -1,11 +1,11 @@
 import type { Run } from "../../bindings";
 
-/** The series drawn for the counts, with the colours the legend names. */
-const SERIES: { key: "created" | "updated" | "removed" | "blocked"; label: string; colour: string }[] = [
-  { key: "created", label: "Created", colour: "#2563eb" },
-  { key: "updated", label: "Updated", colour: "#16a34a" },
-  { key: "removed", label: "Removed", colour: "#dc2626" },
-  { key: "blocked", label: "Blocked", colour: "#d97706" },
+/** The series drawn for the counts; each colour is a theme token (`.series-KEY` in styles.css). */
+const SERIES: { key: "created" | "updated" | "removed" | "blocked"; label: string }[] = [
+  { key: "created", label: "Created" },
+  { key: "updated", label: "Updated" },
+  { key: "removed", label: "Removed" },
+  { key: "blocked", label: "Blocked" },
 ];
 
 const WIDTH = 560;
@@ -44,13 +44,13 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
             const h = d === null ? 2 : Math.max(2, (d / longest) * (HEIGHT - LABEL));
             const bad = r.status === "failed" || r.status === "interrupted";
             return (
-              <rect key={r.id} x={i * step + 1} y={HEIGHT - h} width={Math.max(1, step - 2)} height={h} fill={bad ? "#dc2626" : r.status === "skipped" ? "#cbd5e1" : "#64748b"}>
+              <rect key={r.id} x={i * step + 1} y={HEIGHT - h} width={Math.max(1, step - 2)} height={h} className={bad ? "bar bad" : r.status === "skipped" ? "bar skipped" : "bar"}>
                 <title>{`${r.started_at}: ${r.status}, ${d === null ? "no duration" : `${d.toFixed(1)} s`}`}</title>
               </rect>
             );
           })}
         </g>
-        <line x1={0} x2={WIDTH} y1={HEIGHT + 8} y2={HEIGHT + 8} stroke="#e2e8f0" />
+        <line x1={0} x2={WIDTH} y1={HEIGHT + 8} y2={HEIGHT + 8} className="rule" />
         <text x={4} y={HEIGHT + 28} className="chart-label">
           Cards
         </text>
@@ -59,7 +59,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
             <polyline
               key={s.key}
               fill="none"
-              stroke={s.colour}
+              className={`series-${s.key}`}
               strokeWidth={1.5}
               points={shown.map((r, i) => `${(i + 0.5) * step},${y(Number(r.counts[s.key]), most)}`).join(" ")}
             />
@@ -69,7 +69,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
       <figcaption>
         Bars: duration (longest {longest < 10 ? longest.toFixed(2) : longest.toFixed(0)} s). Lines, up to {most.toLocaleString()} cards:{" "}
         {SERIES.map((s) => (
-          <span key={s.key} className="legend" style={{ color: s.colour }}>
+          <span key={s.key} className={`legend series-${s.key}`}>
             ■ {s.label}{" "}
           </span>
         ))}
