@@ -508,6 +508,9 @@ test("the Scripts tab shows the library, a script's source, and copies a bundled
   await driver.type(await driver.byName("New name"), "my_users.py");
   await driver.click((await driver.waitForX("//form[@aria-label='Copy script']//button[normalize-space()='Copy']"))[0]);
   await driver.until(() => provisio("script", "list"), (out) => /my_users\.py/.test(out), { what: "the copy in the library" });
+  // The library's rows keep their height beside the taller source panel (they were stretched to fill it, 140 px each).
+  const heights = await driver.execute(`return [...document.querySelectorAll("[data-testid=script-row]")].map((r) => r.getBoundingClientRect().height);`);
+  assert.ok(heights.length >= 3 && heights.every((h) => h < 60), `row heights ${heights.join(", ")}`);
   await shot("scripts");
   await openTab("Overview");
 });
