@@ -615,7 +615,7 @@ async fn a_connector_secret_a_load_writes_is_masked_in_the_journal_and_never_wri
 async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applies_them_once() {
     use provisio_engine::model::{InterruptionHelp, RunKind};
     let f = fresh().await;
-    let task = five_people_held_over_a_limit_of_two(&f).await;
+    let task = five_people_over_a_limit_of_two(&f, "hold_excess").await;
 
     // A bad day: 3 people missing from the source and 2 renamed: 5 changes over a limit of 2.
     // The 2 renames fit the limit and load; the 3 removals are held.
@@ -666,17 +666,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
     assert_eq!(plan.removals, Some(3));
     assert_eq!(plan.removed_object_ids, ["3", "4", "5"]);
     // Each held removal says whose card it is and what it would become.
-    let removed = |id: &str| {
-        (
-            id.to_string(),
-            vec![
-                r#"accountStatus: null -> "5 - Removed""#.to_string(),
-                format!(r#"last_name: "N{id}""#),
-                r#"groups: ["g1","g2"]"#.to_string(),
-            ],
-        )
-    };
-    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed));
+    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed_person));
 
     // Approved: applied once, as a run of its own.
     let applied = f.engine.apply_held(&bad_day.id).await.unwrap();
@@ -746,7 +736,7 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
 async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_until_a_person_applies_them() {
     use provisio_engine::model::RunKind;
     let f = fresh().await;
-    let task = five_people_held_over_a_limit_of_two(&f).await;
+    let task = five_people_over_a_limit_of_two(&f, "hold_excess").await;
     let named = |people: &[(String, String, String)]| -> Vec<String> {
         people
             .iter()
@@ -898,22 +888,7 @@ async fn card_id_of_person(engine: &provisio_engine::Engine, employee_id: &str) 
 #[tokio::test]
 async fn an_interrupted_plan_says_whose_cards_it_would_mark_removed() {
     let f = fresh().await;
-    let task = scripted_task(
-        &f.engine,
-        f.dir.path(),
-        "HR",
-        PEOPLE_FROM_PARAMS,
-        r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
-        r#"{"limits": {"update_limit": 2},
-            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
-    )
-    .await;
-    let first = f
-        .engine
-        .run_task(&task, provisio_engine::model::RunTrigger::Manual, true)
-        .await
-        .unwrap();
-    assert_eq!(first.counts.created, 5, "approved over the limit");
+    let task = five_people_over_a_limit_of_two(&f, "interrupt").await;
     f.engine
         .update_connector("HR", connector_input(r#"{"parameters": {"ids": ["1", "2"]}}"#))
         .await
@@ -922,30 +897,22 @@ async fn an_interrupted_plan_says_whose_cards_it_would_mark_removed() {
     assert_eq!(short.status, RunStatus::Interrupted, "{:?}", short.load);
     let plan = f.engine.planned_changes(&short.id).await.unwrap();
     assert_eq!(plan.removals, Some(3));
-    let removed = |id: &str| {
-        (
-            id.to_string(),
-            vec![
-                r#"accountStatus: null -> "5 - Removed""#.to_string(),
-                format!(r#"last_name: "N{id}""#),
-                r#"groups: ["g1","g2"]"#.to_string(),
-            ],
-        )
-    };
-    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed));
+    assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed_person));
 }
 
-/// Task HR/Load with `on_limit: hold_excess`, an update limit of 2 and
-/// removal settings, after a first (approved) load of persons 1 to 5.
-async fn five_people_held_over_a_limit_of_two(f: &Fixture) -> String {
+/// Task HR/Load with this `on_limit`, an update limit of 2 and removal
+/// settings, after a first (approved) load of persons 1 to 5.
+async fn five_people_over_a_limit_of_two(f: &Fixture, on_limit: &str) -> String {
     let task = scripted_task(
         &f.engine,
         f.dir.path(),
         "HR",
         PEOPLE_FROM_PARAMS,
         r#"{"ids": ["1", "2", "3", "4", "5"]}"#,
-        r#"{"limits": {"update_limit": 2, "on_limit": "hold_excess"},
-            "removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}"#,
+        &format!(
+            r#"{{"limits": {{"update_limit": 2, "on_limit": "{on_limit}"}},
+                "removal": {{"status_attribute": "accountStatus", "removed_value": "5 - Removed"}}}}"#
+        ),
     )
     .await;
     let first = f
@@ -955,6 +922,19 @@ async fn five_people_held_over_a_limit_of_two(f: &Fixture) -> String {
         .unwrap();
     assert_eq!(first.counts.created, 5);
     task
+}
+
+/// Person `id` of PEOPLE_FROM_PARAMS as a plan to mark it removed shows it:
+/// the status it gets, then the values that say whose card it is.
+fn removed_person(id: &str) -> (String, Vec<String>) {
+    (
+        id.to_string(),
+        vec![
+            r#"accountStatus: null -> "5 - Removed""#.to_string(),
+            format!(r#"last_name: "N{id}""#),
+            r#"groups: ["g1","g2"]"#.to_string(),
+        ],
+    )
 }
 
 #[tokio::test]
