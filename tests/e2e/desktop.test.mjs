@@ -339,8 +339,9 @@ test("a new scheduled task: Save is refused with the missing fields listed, then
   // (the one before may still be on screen, or be replaced while it is read).
   await driver.until(
     async () => driver.text((await driver.waitFor("[data-testid=schedule-preview] li", { min: 5 }))[0]),
-    (first) => /T(00|23):00:00Z\)$/.test(first),
-    { what: "02:00 Helsinki in UTC as the first fire time" },
+    // In the task's zone, where the schedule is kept, then the instant in UTC (winter or summer time).
+    (first) => /02:00 AM Europe\/Helsinki \(\S+T(00|23):00:00Z\)$/.test(first),
+    { what: "02:00 Helsinki, and in UTC, as the first fire time" },
   );
   await shot("task-editor-scheduling");
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countsText } from "./format";
+import { countsText, inZone } from "./format";
 
 const zero = { fetched: 0, valid: 0, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 0, takeovers: 0 };
 
@@ -19,5 +19,17 @@ describe("a run's counts in words", () => {
     expect(countsText({ ...zero, fetched: 5, valid: 4, blocked: 1, created: 4, held: 2 }, true)).toBe(
       "fetched 5, blocked 1, created 4, held for approval 2",
     );
+  });
+});
+
+describe("a fire time in the task's time zone", () => {
+  it("reads as the zone's clock, which the computer's may not be", () => {
+    // 00:00 UTC in December is 02:00 in Helsinki and 19:00 the day before in New York.
+    expect(inZone("2026-12-08T00:00:00Z", "Europe/Helsinki")).toMatch(/Dec 8, 2026.*02:00.*Europe\/Helsinki$/);
+    expect(inZone("2026-12-08T00:00:00Z", "America/New_York")).toMatch(/Dec 7, 2026.*07:00 PM America\/New_York$/);
+  });
+
+  it("falls back to the computer's clock for a zone the window does not know", () => {
+    expect(inZone("2026-12-08T00:00:00Z", "Mars/Olympus")).toMatch(/\(this computer\)$/);
   });
 });

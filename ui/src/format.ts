@@ -25,6 +25,29 @@ export function when(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
 }
 
+/**
+ * A fire time as the task's time zone reads it ("Tue, Dec 8, 2026, 02:00 AM
+ * Europe/Helsinki"): the schedule is kept in that zone, and the computer
+ * showing it may be in another. The computer's own time when the zone is not
+ * one this window knows (the engine then says so).
+ */
+export function inZone(iso: string, zone: string): string {
+  try {
+    const text = new Date(iso).toLocaleString(undefined, {
+      timeZone: zone,
+      weekday: "short",
+      year: "numeric",
+      month: "short",
+      day: "numeric",
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    return `${text} ${zone}`;
+  } catch {
+    return `${new Date(iso).toLocaleString()} (this computer)`;
+  }
+}
+
 /** `1 card`, `3 cards`: a count with its noun. */
 export function plural(n: number, word: string): string {
   return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;

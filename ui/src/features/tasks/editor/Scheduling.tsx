@@ -5,6 +5,7 @@ import { DAILY_COUNTS, DAYS, MINUTE_STEPS, cronOf, presetOf, type Preset } from 
 import { Field } from "../../../components/Field";
 import { queryKeys } from "../../../queryKeys";
 import type { Part } from "./part";
+import { inZone } from "../../../format";
 
 /** A labelled select of numbered choices: (value, text) pairs. */
 function NumberChoice(props: { label: string; value: number; options: [number, string][]; onChange: (n: number) => void }) {
@@ -121,7 +122,14 @@ export function Scheduling({ draft, set, taskId }: Part & { taskId: string | nul
         ) : (
           <>
             <h3>Next runs</h3>
-            <ol>{(preview.data?.next ?? []).map((t) => <li key={t}>{new Date(t).toLocaleString()} ({t})</li>)}</ol>
+            {/* In the task's time zone, where the schedule is kept; then the instant in UTC. */}
+            <ol>
+              {(preview.data?.next ?? []).map((t) => (
+                <li key={t}>
+                  {inZone(t, draft.timezone || "UTC")} ({t})
+                </li>
+              ))}
+            </ol>
             {preview.data?.warning && (
               <div className="banner warning" role="note">
                 {preview.data.warning}
