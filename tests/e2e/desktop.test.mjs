@@ -562,7 +562,15 @@ test("a failing run raises an alert: the Alerts button opens the list, and Ackno
     { what: "the alert marked seen" },
   );
   assert.match(provisio("--json", "alerts", "list"), /"acknowledged": true/);
-  await driver.click(await driver.byName("Close"));
+  // Why it failed: the alert opens its run, whose log has the script's error.
+  await driver.click((await driver.waitForX("//button[starts-with(@aria-label, 'Open the run of alert')]"))[0]);
+  await driver.until(
+    async () => driver.text((await driver.waitFor("[data-testid=run-log]"))[0]),
+    (t) => t.includes("RuntimeError: the HR API refused the login"),
+    { what: "the failed run's log, opened from its alert" },
+  );
+  await shot("alert-run");
+  await openTab("Overview");
 });
 
 test("a run over its update limit holds what took it over; the alert's review applies it once", async () => {

@@ -86,7 +86,12 @@ export function App() {
         <span className="status-item" data-testid="version">
           Version {status?.version ?? "…"}
         </span>
-        <AlertsButton />
+        <AlertsButton
+          onOpenRun={(run) => {
+            setTab("Overview");
+            setScreen(run);
+          }}
+        />
         <span className={env === "prod" ? "env env-prod" : "env"} data-testid="environment-type">
           {env ? env.toUpperCase() : "Environment not set"}
         </span>

@@ -12,7 +12,7 @@ describe("the alerts list", () => {
   it("counts every unacknowledged alert on the button, coloured by the most severe, lists them, and acknowledges one", async () => {
     const alerts = [alert(3, "critical", false), alert(2, "critical", true), alert(1, "warning", false)];
     const acked: number[] = [];
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       // A fresh list per call, as the IPC delivers.
       list_alerts: () => alerts.map((a) => ({ ...a })),
       acknowledge_alert: ({ id }) => {
@@ -35,8 +35,22 @@ describe("the alerts list", () => {
     expect(button.className).not.toContain("critical");
   });
 
+  it("opens the run an alert is about, to read its log, and closes the list", async () => {
+    const opened: unknown[] = [];
+    renderWithEngine(<AlertsButton onOpenRun={(run) => opened.push(run)} />, {
+      list_alerts: () => [alert(4, "warning", true), { ...alert(5, "warning", false), run_id: null }],
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Alerts" }));
+    await screen.findAllByTestId("alert-row");
+    // An alert with no run (a failed workflow call refused before it ran) has nothing to open.
+    expect(screen.queryByRole("button", { name: "Open the run of alert 5" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Open the run of alert 4" }));
+    expect(opened).toEqual([{ kind: "run", runId: "r1", taskId: "t1", taskName: "HR/Task 4" }]);
+    expect(screen.queryByRole("dialog", { name: "Alerts list" })).toBeNull();
+  });
+
   it("counts warnings too where every alert is one (a test installation), amber", async () => {
-    renderWithEngine(<AlertsButton />, { list_alerts: () => [alert(1, "warning", false), alert(2, "warning", true)] });
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, { list_alerts: () => [alert(1, "warning", false), alert(2, "warning", true)] });
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
     expect(screen.getByRole("button", { name: "Alerts" }).className).toBe("alerts warning");
   });
@@ -52,7 +66,7 @@ describe("the alerts list", () => {
     );
     Object.defineProperty(window, "Notification", { value: SystemNotification, configurable: true });
     const alerts = [alert(1, "critical", false)];
-    const view = renderWithEngine(<AlertsButton />, { list_alerts: () => alerts.map((a) => ({ ...a })) });
+    const view = renderWithEngine(<AlertsButton onOpenRun={() => {}} />, { list_alerts: () => alerts.map((a) => ({ ...a })) });
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("1"));
     expect(shown).toEqual([]);
     alerts.unshift({ ...alert(2, "critical", false), task: "HR/Nightly", status: "interrupted", help: "approve_plan", message: "the update limit of 100 would be exceeded (2,000 changes)" });
@@ -65,7 +79,7 @@ describe("the alerts list", () => {
 
   it("shows an interrupted run's planned changes before approving it, then approves once", async () => {
     const approved: unknown[] = [];
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
       planned_changes: ({ runId }) => ({
         help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
@@ -105,7 +119,7 @@ describe("the alerts list", () => {
 
   it("offers a run's held removals for review, then applies them once without running the task again", async () => {
     const applied: unknown[] = [];
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(8, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-8", message: "3 removals held", help: "apply_held" }],
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
@@ -134,7 +148,7 @@ describe("the alerts list", () => {
   });
 
   it("lists the changed cards a run held when they took it over its limit, and says what applying changed", async () => {
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(9, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-9", message: "5 changed cards held", help: "apply_held" }],
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
@@ -158,7 +172,7 @@ describe("the alerts list", () => {
 
 describe("held changed cards, field by field", () => {
   it("shows what applying writes over what each card holds now, then the ids of the rest", async () => {
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(10, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-10", message: "3 changed cards held", help: "apply_held" }],
       planned_changes: ({ runId }) => ({
         help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
@@ -184,7 +198,7 @@ describe("held changed cards, field by field", () => {
 describe("interruptions offer only what helps", () => {
   it("offers approval for an update-limit trip, review without approval for too few rows, and nothing for a file to fix", async () => {
     const approved: unknown[] = [];
-    renderWithEngine(<AlertsButton />, {
+    renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [
         { ...alert(3, "critical", false), task: "HR/Limit", status: "interrupted", run_id: "run-3", help: "approve_plan" },
         { ...alert(2, "critical", false), task: "HR/Short", status: "interrupted", run_id: "run-2", help: "review_plan" },
@@ -203,7 +217,8 @@ describe("interruptions offer only what helps", () => {
     fireEvent.click(await screen.findByRole("button", { name: "Alerts" }));
     expect(await screen.findByRole("button", { name: "Review and approve alert 3" })).toBeTruthy();
     expect(screen.queryByRole("button", { name: "Review and approve alert 2" })).toBeNull();
-    expect(screen.queryByRole("button", { name: /alert 1$/, hidden: false })?.textContent).toBe("Acknowledge");
+    // A file to fix: its run's log to read, and nothing to approve.
+    expect(screen.queryAllByRole("button", { name: /alert 1$/ }).map((b) => b.textContent)).toEqual(["Open run", "Acknowledge"]);
     expect(screen.queryByRole("button", { name: "Review alert 1" })).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Review alert 2" }));
     const dialog = await screen.findByRole("dialog", { name: "Review interrupted run" });

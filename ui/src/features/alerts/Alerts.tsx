@@ -6,6 +6,10 @@ import { ApproveRun } from "../../components/ApproveRun";
 import { useAlertNotifications } from "../../notify";
 import { when } from "../../format";
 import { queryKeys } from "../../queryKeys";
+import type { Screen } from "../../navigation";
+
+/** Opens a run's detail (its log, its files) on the Overview tab. */
+type OpenRun = (run: Extract<Screen, { kind: "run" }>) => void;
 
 export const alertsQuery = { queryKey: queryKeys.alerts(), queryFn: () => api.listAlerts(200), refetchInterval: 15_000 };
 
@@ -14,7 +18,7 @@ export const alertsQuery = { queryKey: queryKeys.alerts(), queryFn: () => api.li
  * (the unacknowledged ones, in every environment type), coloured by the most
  * severe of them (critical red, warning amber); and the list it opens.
  */
-export function AlertsButton() {
+export function AlertsButton({ onOpenRun }: { onOpenRun: OpenRun }) {
   const alerts = useQuery(alertsQuery);
   const [open, setOpen] = useState(false);
   useAlertNotifications(alerts.data);
@@ -41,12 +45,20 @@ export function AlertsButton() {
           {unseen.length}
         </span>
       </button>
-      {open && <AlertsList onClose={() => setOpen(false)} />}
+      {open && (
+        <AlertsList
+          onClose={() => setOpen(false)}
+          onOpenRun={(run) => {
+            setOpen(false);
+            onOpenRun(run);
+          }}
+        />
+      )}
     </>
   );
 }
 
-export function AlertsList({ onClose }: { onClose: () => void }) {
+export function AlertsList({ onClose, onOpenRun }: { onClose: () => void; onOpenRun: OpenRun }) {
   const client = useQueryClient();
   const alerts = useQuery(alertsQuery);
   const ack = useMutation({
@@ -102,6 +114,16 @@ export function AlertsList({ onClose }: { onClose: () => void }) {
                   {a.help === "review_plan" && a.run_id && !a.acknowledged && (
                     <button type="button" aria-label={`Review alert ${a.id}`} onClick={() => setReviewing(a)}>
                       Review…
+                    </button>
+                  )}
+                  {/* What happened, in the run's own log and files. */}
+                  {a.run_id && a.task_id && (
+                    <button
+                      type="button"
+                      aria-label={`Open the run of alert ${a.id}`}
+                      onClick={() => a.run_id && a.task_id && onOpenRun({ kind: "run", runId: a.run_id, taskId: a.task_id, taskName: a.task })}
+                    >
+                      Open run
                     </button>
                   )}
                   {a.acknowledged ? (
