@@ -306,6 +306,15 @@ fn alert_severity_follows_the_environment_type() {
     assert_eq!(severities, ["critical", "warning"], "newest first: {alerts}");
     let table = cli.ok(&["alerts", "list"]);
     assert!(table.lines().next().unwrap().contains("SEVERITY"), "{table}");
+    // The table names each alert's id, which `alerts ack` takes, and says which were seen.
+    let newest = table.lines().nth(1).unwrap();
+    let id = newest.split_whitespace().next().unwrap();
+    assert_eq!(id, alerts[0]["id"].to_string(), "{table}");
+    assert!(!newest.contains("seen"), "{table}");
+    cli.ok(&["alerts", "ack", id]);
+    let table = cli.ok(&["alerts", "list"]);
+    let newest = table.lines().nth(1).unwrap();
+    assert!(newest.contains(" seen "), "{table}");
 }
 
 #[test]
