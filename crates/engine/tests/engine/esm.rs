@@ -14,6 +14,7 @@ use provisio_engine::script_library::ScriptKind;
 use provisio_engine::Engine;
 use serde_json::json;
 
+use crate::scripted::removed_person;
 use crate::support::*;
 
 const PASSWORD: &str = "webapi-pass-4711";
@@ -475,6 +476,29 @@ async fn held_changes_show_what_the_solution_holds_and_what_applying_writes() {
     assert!(
         people(&standin).iter().all(|(_, name, _)| name.starts_with('X')),
         "{:?}",
+        people(&standin)
+    );
+}
+
+/// Removals held over the limit in a remote solution: the plan a person
+/// approves says whose cards they are, as the solution holds them now.
+#[tokio::test]
+async fn held_removals_show_whose_cards_they_are_in_the_solution() {
+    let ids = json!(["1", "2", "3"]);
+    let (standin, f, task) =
+        loaded_with_limits(&ids, json!({"update_limit": 1, "on_limit": "hold_excess"})).await;
+
+    set_params(&f.engine, json!({"ids": ["1"]})).await;
+    let held = run(&f.engine, task).await;
+    assert_eq!(held.counts.held, 2, "{:?}", held.load);
+    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
+    // Both, each with the values the solution holds now (in the order the solution lists them).
+    let mut shown = removed_fields(&plan);
+    shown.sort();
+    assert_eq!(shown, ["2", "3"].map(removed_person));
+    assert!(
+        people(&standin).iter().all(|(_, _, status)| status.is_empty()),
+        "nothing sent yet: {:?}",
         people(&standin)
     );
 }

@@ -924,19 +924,6 @@ async fn five_people_over_a_limit_of_two(f: &Fixture, on_limit: &str) -> String 
     task
 }
 
-/// Person `id` of PEOPLE_FROM_PARAMS as a plan to mark it removed shows it:
-/// the status it gets, then the values that say whose card it is.
-fn removed_person(id: &str) -> (String, Vec<String>) {
-    (
-        id.to_string(),
-        vec![
-            r#"accountStatus: null -> "5 - Removed""#.to_string(),
-            format!(r#"last_name: "N{id}""#),
-            r#"groups: ["g1","g2"]"#.to_string(),
-        ],
-    )
-}
-
 #[tokio::test]
 async fn a_runs_journal_rows_are_found_without_reading_the_whole_journal() {
     let f = fresh().await;

@@ -77,6 +77,19 @@ with open(args["expected_output_filename"], "w") as f:
     json.dump(records, f, indent=2)  # pretty-printed lists span lines
 "#;
 
+/// Person `id` of PEOPLE_FROM_PARAMS (or a script emitting the same people) as a plan to mark it removed shows it:
+/// the status it gets, then the values that say whose card it is.
+pub fn removed_person(id: &str) -> (String, Vec<String>) {
+    (
+        id.to_string(),
+        vec![
+            r#"accountStatus: null -> "5 - Removed""#.to_string(),
+            format!(r#"last_name: "N{id}""#),
+            r#"groups: ["g1","g2"]"#.to_string(),
+        ],
+    )
+}
+
 pub fn set_ids(ids: &[&str]) -> provisio_engine::model::ConnectorInput {
     connector_input(&format!(
         r#"{{"parameters": {{"ids": {}}}}}"#,
