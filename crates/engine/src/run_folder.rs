@@ -128,11 +128,10 @@ pub fn counted(n: u64, what: &str) -> String {
 
 /// What a run held, in words: `2 changed cards and 1 removal`.
 pub fn held_what(updates: u64, removals: u64) -> String {
-    let count = counted;
     match (updates, removals) {
-        (0, r) => count(r, "removal"),
-        (u, 0) => count(u, "changed card"),
-        (u, r) => format!("{} and {}", count(u, "changed card"), count(r, "removal")),
+        (0, r) => counted(r, "removal"),
+        (u, 0) => counted(u, "changed card"),
+        (u, r) => format!("{} and {}", counted(u, "changed card"), counted(r, "removal")),
     }
 }
 

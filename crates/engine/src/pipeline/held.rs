@@ -61,11 +61,6 @@ impl HeldChanges {
     }
 }
 
-/// The object ids of the first `limit` held changed cards of the run in `dir`.
-pub fn held_object_ids(dir: &Path, limit: usize) -> Vec<String> {
-    held_cards(dir, limit).into_iter().map(|(key, _)| key).collect()
-}
-
 /// The first `limit` held changed cards of the run in `dir`, as (object id,
 /// the card JSON the load would write).
 pub fn held_cards(dir: &Path, limit: usize) -> Vec<(String, String)> {

@@ -14,7 +14,7 @@ use provisio_engine::script_library::ScriptKind;
 use provisio_engine::Engine;
 use serde_json::json;
 
-use crate::scripted::removed_person;
+use crate::scripted::{removed_person, renamed_person};
 use crate::support::*;
 
 const PASSWORD: &str = "webapi-pass-4711";
@@ -444,7 +444,7 @@ async fn after_a_cache_clear_an_update_limit_counts_what_would_change_in_the_sol
     );
     // The plan a person approves says what it would write, read from the solution.
     let plan = f.engine.planned_changes(&mass.id).await.unwrap();
-    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    let renamed = |id: &str| renamed_person(id, "X");
     assert_eq!(held_fields(&plan), ["1", "2", "3", "4", "5"].map(renamed));
 }
 
@@ -460,8 +460,8 @@ async fn held_changes_show_what_the_solution_holds_and_what_applying_writes() {
     set_params(&f.engine, json!({"ids": ids, "prefix": "X"})).await;
     let held = run(&f.engine, task).await;
     assert_eq!(held.counts.held, 3, "{:?}", held.load);
-    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
-    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    let plan = f.engine.planned_changes(&held.id).await.unwrap();
+    let renamed = |id: &str| renamed_person(id, "X");
     assert_eq!(
         held_fields(&plan),
         ["1", "2", "3"].map(renamed),
@@ -491,7 +491,7 @@ async fn held_removals_show_whose_cards_they_are_in_the_solution() {
     set_params(&f.engine, json!({"ids": ["1"]})).await;
     let held = run(&f.engine, task).await;
     assert_eq!(held.counts.held, 2, "{:?}", held.load);
-    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
+    let plan = f.engine.planned_changes(&held.id).await.unwrap();
     // Both, each with the values the solution holds now (in the order the solution lists them).
     let mut shown = removed_fields(&plan);
     shown.sort();

@@ -540,7 +540,7 @@ async fn held_changes_show_a_connector_secret_masked() {
         "{:?} {:?} {:?}",
         held.status, held.counts, held.load
     );
-    let plan = f.engine.plan_to_approve(&held.id).await.unwrap();
+    let plan = f.engine.planned_changes(&held.id).await.unwrap();
     assert_eq!(
         held_fields(&plan),
         [
@@ -662,11 +662,17 @@ async fn hold_excess_loads_the_rest_and_holds_the_removals_until_a_person_applie
         (alert.status.as_str(), alert.help),
         ("held", Some(InterruptionHelp::ApplyHeld))
     );
-    let plan = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
+    let plan = f.engine.planned_changes(&bad_day.id).await.unwrap();
     assert_eq!(plan.removals, Some(3));
     assert_eq!(plan.removed_object_ids, ["3", "4", "5"]);
     // Each held removal says whose card it is and what it would become.
     assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed_person));
+    // Deciding whether approving helps reads no card: the review above did.
+    let deciding = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
+    assert_eq!(
+        (deciding.removed_object_ids.len(), deciding.removed_cards.len()),
+        (3, 0)
+    );
 
     // Approved: applied once, as a run of its own.
     let applied = f.engine.apply_held(&bad_day.id).await.unwrap();
@@ -765,7 +771,7 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
         named(&people(&f.engine).await),
         ["N1", "N2", "N3", "N4", "N5", "M6"]
     );
-    let plan = f.engine.plan_to_approve(&bad_day.id).await.unwrap();
+    let plan = f.engine.planned_changes(&bad_day.id).await.unwrap();
     assert_eq!(
         (
             plan.changed,
@@ -781,7 +787,7 @@ async fn hold_excess_holds_the_changed_cards_that_take_a_run_over_its_limit_unti
         )
     );
     // What approving writes, card by card: each held card's renamed field, from what it holds now.
-    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "M{id}""#)]);
+    let renamed = |id: &str| renamed_person(id, "M");
     assert_eq!(held_fields(&plan), ["1", "2", "3", "4"].map(renamed));
     assert!(
         plan.reason.starts_with(

@@ -235,7 +235,7 @@ async fn after_a_cache_clear_the_update_limit_counts_what_would_change_not_every
     assert_eq!(card_of(&f, "1").await["last_name"], "N1", "nothing was loaded");
     // The plan a person approves says what it would write, card by card.
     let plan = f.engine.planned_changes(&mass.id).await.unwrap();
-    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    let renamed = |id: &str| renamed_person(id, "X");
     assert_eq!(held_fields(&plan), ["1", "2", "3", "4", "5", "6"].map(renamed));
 
     // With hold_excess the changed cards wait for a person, then apply once.
@@ -291,7 +291,7 @@ async fn an_interrupted_plan_shows_the_changed_cards_behind_many_new_ones() {
     assert_eq!(stopped.status, RunStatus::Interrupted, "{:?}", stopped.load);
     let plan = f.engine.planned_changes(&stopped.id).await.unwrap();
     assert_eq!((plan.new, plan.changed), (Some(450), Some(3)));
-    let renamed = |id: &str| (id.to_string(), vec![format!(r#"last_name: "N{id}" -> "X{id}""#)]);
+    let renamed = |id: &str| renamed_person(id, "X");
     assert_eq!(held_fields(&plan), ["1", "2", "3"].map(renamed));
 }
 

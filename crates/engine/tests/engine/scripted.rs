@@ -77,6 +77,15 @@ with open(args["expected_output_filename"], "w") as f:
     json.dump(records, f, indent=2)  # pretty-printed lists span lines
 "#;
 
+/// Person `id` of PEOPLE_FROM_PARAMS (or a script emitting the same people)
+/// renamed from the default prefix `N` to `prefix`, as a plan shows it.
+pub fn renamed_person(id: &str, prefix: &str) -> (String, Vec<String>) {
+    (
+        id.to_string(),
+        vec![format!(r#"last_name: "N{id}" -> "{prefix}{id}""#)],
+    )
+}
+
 /// Person `id` of PEOPLE_FROM_PARAMS (or a script emitting the same people) as a plan to mark it removed shows it:
 /// the status it gets, then the values that say whose card it is.
 pub fn removed_person(id: &str) -> (String, Vec<String>) {

@@ -109,8 +109,10 @@ impl Engine {
 
     /// The plan of an interrupted run that approving can help; refused, with
     /// what to do instead, for one that approving would only interrupt again.
+    /// Its counts and object ids only: deciding reads no card from the target
+    /// ([`Engine::planned_changes`] shows them field by field).
     pub async fn plan_to_approve(&self, run_id: &str) -> Result<PlannedChanges> {
-        let plan = self.planned_changes(run_id).await?;
+        let (plan, _) = self.plan_of(run_id).await?;
         match plan.help {
             InterruptionHelp::ApprovePlan | InterruptionHelp::ApplyHeld => Ok(plan),
             InterruptionHelp::ReviewPlan => Err(EngineError::invalid(
@@ -150,26 +152,44 @@ impl Engine {
         Ok(run)
     }
 
-    /// The planned changes of an interrupted scheduled run (what approving it lets through).
+    /// The planned changes of an interrupted scheduled run (what approving
+    /// it lets through), the first cards field by field as the target holds them now.
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
+        let (mut plan, to_read) = self.plan_of(run_id).await?;
+        (plan.changed_cards, plan.removed_cards) = self.previews(to_read).await;
+        Ok(plan)
+    }
+
+    /// The plan of run `run_id` without its cards, and what they are read from.
+    async fn plan_of(&self, run_id: &str) -> Result<(PlannedChanges, ToRead)> {
         let run = self.run(run_id).await?;
         if run.status == RunStatus::Succeeded {
             if let Some(held) = self.held_waiting(run_id) {
-                return Ok(PlannedChanges {
+                // One read of the held file: the ids shown, and the first of them compared.
+                let mut held_lines = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_IDS);
+                let changed_object_ids = held_lines.iter().map(|(key, _)| key.clone()).collect();
+                held_lines.truncate(SHOWN_CARDS);
+                let to_read = ToRead {
+                    run: run.clone(),
+                    changed: held_lines,
+                    shown: Shown::Every,
+                    removed: held
+                        .removals
+                        .iter()
+                        .take(SHOWN_CARDS)
+                        .map(|(_, key)| key.clone())
+                        .collect(),
+                };
+                let plan = PlannedChanges {
                     help: InterruptionHelp::ApplyHeld,
                     reason: held.reason,
                     // What is held: new cards never are (they loaded).
                     new: Some(0),
                     changed: Some(held.updates),
-                    changed_object_ids: crate::pipeline::held::held_object_ids(
-                        &self.run_dir(run_id),
-                        SHOWN_IDS,
-                    ),
-                    changed_cards: self.held_changes(&run, run_id).await,
+                    changed_object_ids,
+                    changed_cards: Vec::new(),
                     removals: Some(held.removals.len() as u64),
-                    removed_cards: self
-                        .removed_cards(&run, held.removals.iter().map(|(_, key)| key))
-                        .await,
+                    removed_cards: Vec::new(),
                     removed_object_ids: held
                         .removals
                         .into_iter()
@@ -179,7 +199,8 @@ impl Engine {
                     run_id: run.id,
                     task_id: run.task_id,
                     task: run.task,
-                });
+                };
+                return Ok((plan, to_read));
             }
         }
         if run.status != RunStatus::Interrupted || run.kind != crate::model::RunKind::Scheduled {
@@ -200,25 +221,25 @@ impl Engine {
             .or_else(|| run.extract.info.clone())
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
-        // Only a plan over the update limit has changed cards to show (an approval may let them through).
-        let changed_cards = match &plan {
-            Some(p) if help_by_plan(Some(p)) == InterruptionHelp::ApprovePlan && p.changed > 0 => {
-                let lines = crate::pipeline::first_changes(
-                    &self.run_dir(run_id).join(&p.changes_file),
-                    PREVIEW_LINES,
-                );
-                self.preview_or_none(&run, lines, Shown::ChangedOnly).await
-            }
-            _ => Vec::new(),
+        let to_read = ToRead {
+            run: run.clone(),
+            // Only a plan over the update limit has changed cards to show (an approval may let them through).
+            changed: match &plan {
+                Some(p) if help_by_plan(Some(p)) == InterruptionHelp::ApprovePlan && p.changed > 0 => {
+                    crate::pipeline::first_changes(&self.run_dir(run_id).join(&p.changes_file), PREVIEW_LINES)
+                }
+                _ => Vec::new(),
+            },
+            shown: Shown::ChangedOnly,
+            removed: plan
+                .as_ref()
+                .map(|p| p.removed_object_ids.iter().take(SHOWN_CARDS).cloned().collect())
+                .unwrap_or_default(),
         };
-        let removed_cards = match &plan {
-            Some(p) => self.removed_cards(&run, p.removed_object_ids.iter()).await,
-            None => Vec::new(),
-        };
-        Ok(PlannedChanges {
+        let plan = PlannedChanges {
             help: help_by_plan(plan.as_ref()),
-            changed_cards,
-            removed_cards,
+            changed_cards: Vec::new(),
+            removed_cards: Vec::new(),
             new: count(|p| p.new),
             changed: count(|p| p.changed),
             removals: count(|p| p.removals),
@@ -231,133 +252,171 @@ impl Engine {
             task_id: run.task_id,
             task: run.task,
             reason,
-        })
+        };
+        Ok((plan, to_read))
     }
 }
 
+/// What a plan's cards are read from: the first planned lines (object id,
+/// card JSON) and the keys of the first cards it would mark removed.
+struct ToRead {
+    run: Run,
+    changed: Vec<(String, String)>,
+    shown: Shown,
+    removed: Vec<String>,
+}
+
 impl Engine {
-    /// The first changed cards run `run_id` held, each compared with its card now.
-    async fn held_changes(&self, run: &Run, run_id: &str) -> Vec<PlannedCard> {
-        let lines = crate::pipeline::held::held_cards(&self.run_dir(run_id), SHOWN_CARDS);
-        self.preview_or_none(run, lines, Shown::Every).await
-    }
-
-    /// The first cards of `run`'s task with these keys, each with the status
-    /// the removal writes; none when the task marks no removals.
-    async fn removed_cards<'a>(&self, run: &Run, keys: impl Iterator<Item = &'a String>) -> Vec<PlannedCard> {
-        let Ok(task) = self.task(&run.task_id).await else {
-            return Vec::new();
-        };
-        let Some(removal) = task.removal else {
-            return Vec::new();
-        };
-        let mark = serde_json::json!({ removal.status_attribute: removal.removed_value }).to_string();
-        let lines = keys
-            .take(SHOWN_CARDS)
-            .map(|k| (k.clone(), mark.clone()))
-            .collect();
-        self.preview_or_none(run, lines, Shown::Every).await
-    }
-
-    /// [`Engine::preview`]; a target that cannot be read leaves the list
-    /// empty and says why in the engine log: the counts still show.
-    async fn preview_or_none(
-        &self,
-        run: &Run,
-        lines: Vec<(String, String)>,
-        shown: Shown,
-    ) -> Vec<PlannedCard> {
-        if lines.is_empty() {
-            return Vec::new();
+    /// The plan's changed cards and the cards it would mark removed, each
+    /// compared with the card the target holds now, with the target opened
+    /// once. A target that cannot be read leaves a list empty and says why
+    /// in the engine log: the counts and ids still show.
+    async fn previews(&self, to_read: ToRead) -> (Vec<PlannedCard>, Vec<PlannedCard>) {
+        if to_read.changed.is_empty() && to_read.removed.is_empty() {
+            return (Vec::new(), Vec::new());
         }
-        self.preview(run, lines, shown).await.unwrap_or_else(|e| {
-            tracing::warn!(run = %run.id, "cannot show the planned changes field by field: {e}");
-            Vec::new()
+        let run_id = to_read.run.id.clone();
+        self.preview(to_read).await.unwrap_or_else(|e| {
+            tracing::warn!(run = %run_id, "cannot show the planned changes field by field: {e}");
+            (Vec::new(), Vec::new())
         })
     }
 
-    /// Each planned change line (object id, card JSON) of `run`'s task
-    /// compared with the card whose key it carries, read from the task's
-    /// target by key, up to [`SHOWN_CARDS`]; a line with no card (a new one)
-    /// is left out. The lines are compared a part at a time: a mass change
-    /// fills the list from the first ones, and a remote target is asked only
-    /// for those (one listing per 40 keys).
-    async fn preview(
-        &self,
-        run: &Run,
-        lines: Vec<(String, String)>,
-        shown: Shown,
-    ) -> Result<Vec<PlannedCard>> {
-        let task = self.task(&run.task_id).await?;
+    /// [`Engine::previews`], failing when the task, its secrets or its
+    /// target cannot be read.
+    async fn preview(&self, to_read: ToRead) -> Result<(Vec<PlannedCard>, Vec<PlannedCard>)> {
+        let task = self.task(&to_read.run.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
         let opener = self.target_for(&connector.target).await?;
-        tokio::task::spawn_blocking(move || -> Result<Vec<PlannedCard>> {
-            let planned: Vec<(String, Map<String, Value>)> = lines
-                .into_iter()
-                .map(|(key, data)| (key, serde_json::from_str(&data).unwrap_or_default()))
-                .collect();
-            let key_attribute = key_attribute_of(&task);
-            let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
-            // The task's other fields, in mapping order: what tells whose card it is.
-            let telling: Vec<&str> = task
-                .mappings
-                .iter()
-                .map(|m| m.target.as_str())
-                .filter(|f| *f != key_attribute && Some(*f) != status)
-                .collect();
+        tokio::task::spawn_blocking(move || {
+            let ToRead {
+                changed,
+                shown,
+                removed,
+                ..
+            } = to_read;
             let mut target = opener.open()?;
-            let mut cards = Vec::new();
-            for part in planned.chunks(PREVIEW_CHUNK) {
-                let mut fields = fields_of(part.iter().map(|(_, to)| to));
-                for f in &telling {
-                    if !fields.contains(f) {
-                        fields.push(f);
-                    }
+            let compare = Compare::new(&task, &masker);
+            let changed = compare.cards(target.as_mut(), parsed(changed), shown)?;
+            // The removal writes its status: a task that marks no removals plans none.
+            let removed = match &task.removal {
+                Some(r) if !removed.is_empty() => {
+                    let mark = Map::from_iter([(
+                        r.status_attribute.clone(),
+                        Value::String(r.removed_value.clone()),
+                    )]);
+                    let lines = removed.into_iter().map(|key| (key, mark.clone())).collect();
+                    compare.cards(target.as_mut(), lines, Shown::Every)?
                 }
-                let keys: Vec<&str> = part.iter().map(|(k, _)| k.as_str()).collect();
-                let now = target.cards_by_keys(&task.target_template, &key_attribute, &keys, &fields)?;
-                let written = |v: &Value| target.as_written(v);
-                for (key, to) in part {
-                    let Some((card, values)) = now.get(key) else {
-                        continue;
-                    };
-                    let changes: Vec<FieldChange> = differing_fields(to, values, &written)
-                        .map(|(field, was, value)| FieldChange {
-                            field: field.clone(),
-                            from: masked(was.clone(), &masker),
-                            to: masked(value.clone(), &masker),
-                        })
-                        .collect();
-                    if shown == Shown::Every || !changes.is_empty() {
-                        let holds = telling
-                            .iter()
-                            .filter(|f| !changes.iter().any(|c| c.field == **f))
-                            .filter_map(|f| Some((*f, values.get(*f)?)))
-                            .filter(|(_, v)| !matches!(v, Value::Null) && v.as_str() != Some(""))
-                            .take(SHOWN_VALUES)
-                            .map(|(f, v)| FieldValue {
-                                field: f.to_string(),
-                                value: masked(v.clone(), &masker),
-                            })
-                            .collect();
-                        cards.push(PlannedCard {
-                            object_id: key.clone(),
-                            card_id: card.id,
-                            changes,
-                            holds,
-                        });
-                    }
-                }
-                if cards.len() >= SHOWN_CARDS {
-                    break;
-                }
-            }
-            cards.truncate(SHOWN_CARDS);
-            Ok(cards)
+                _ => Vec::new(),
+            };
+            Ok((changed, removed))
         })
         .await
         .map_err(|e| EngineError::Internal(format!("reading the planned cards stopped: {e}")))?
+    }
+}
+
+/// Planned lines with their card JSON read (a line that is not an object compares as none).
+fn parsed(lines: Vec<(String, String)>) -> Vec<(String, Map<String, Value>)> {
+    lines
+        .into_iter()
+        .map(|(key, data)| (key, serde_json::from_str(&data).unwrap_or_default()))
+        .collect()
+}
+
+/// How a task's planned cards are compared with the target's and shown.
+struct Compare<'a> {
+    template: &'a str,
+    key_attribute: String,
+    /// The task's other fields, in mapping order: what tells whose card it is.
+    telling: Vec<&'a str>,
+    masker: &'a Masker,
+}
+
+impl<'a> Compare<'a> {
+    fn new(task: &'a Task, masker: &'a Masker) -> Self {
+        let key_attribute = key_attribute_of(task);
+        let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
+        let telling = task
+            .mappings
+            .iter()
+            .map(|m| m.target.as_str())
+            .filter(|f| *f != key_attribute && Some(*f) != status)
+            .collect();
+        Compare {
+            template: &task.target_template,
+            key_attribute,
+            telling,
+            masker,
+        }
+    }
+
+    /// Each planned line compared with the card whose key it carries, read
+    /// from the target by key, up to [`SHOWN_CARDS`]; a line with no card (a
+    /// new one) is left out. The lines are compared a part at a time: a mass
+    /// change fills the list from the first ones, and a remote target is
+    /// asked only for those (one listing per 40 keys).
+    fn cards(
+        &self,
+        target: &mut dyn crate::targets::LoadTarget,
+        planned: Vec<(String, Map<String, Value>)>,
+        shown: Shown,
+    ) -> Result<Vec<PlannedCard>> {
+        let mut cards = Vec::new();
+        for part in planned.chunks(PREVIEW_CHUNK) {
+            let mut fields = fields_of(part.iter().map(|(_, to)| to));
+            for f in &self.telling {
+                if !fields.contains(f) {
+                    fields.push(f);
+                }
+            }
+            let keys: Vec<&str> = part.iter().map(|(k, _)| k.as_str()).collect();
+            let now = target.cards_by_keys(self.template, &self.key_attribute, &keys, &fields)?;
+            let written = |v: &Value| target.as_written(v);
+            for (key, to) in part {
+                let Some((card, values)) = now.get(key) else {
+                    continue;
+                };
+                let changes: Vec<FieldChange> = differing_fields(to, values, &written)
+                    .map(|(field, was, value)| FieldChange {
+                        field: field.clone(),
+                        from: masked(was.clone(), self.masker),
+                        to: masked(value.clone(), self.masker),
+                    })
+                    .collect();
+                if shown == Shown::Every || !changes.is_empty() {
+                    let holds = self.holds(values, &changes);
+                    cards.push(PlannedCard {
+                        object_id: key.clone(),
+                        card_id: card.id,
+                        changes,
+                        holds,
+                    });
+                }
+            }
+            if cards.len() >= SHOWN_CARDS {
+                break;
+            }
+        }
+        cards.truncate(SHOWN_CARDS);
+        Ok(cards)
+    }
+
+    /// Up to [`SHOWN_VALUES`] values of the card beside those `changes` lists, not empty.
+    fn holds(&self, values: &Map<String, Value>, changes: &[FieldChange]) -> Vec<FieldValue> {
+        self.telling
+            .iter()
+            .filter(|f| !changes.iter().any(|c| c.field == **f))
+            .filter_map(|f| Some((*f, values.get(*f)?)))
+            .filter(|(_, v)| !matches!(v, Value::Null) && v.as_str() != Some(""))
+            .take(SHOWN_VALUES)
+            .map(|(f, v)| FieldValue {
+                field: f.to_string(),
+                value: masked(v.clone(), self.masker),
+            })
+            .collect()
     }
 }
 
