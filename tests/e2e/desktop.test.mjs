@@ -660,6 +660,13 @@ async function reviewAlert(button, dialog) {
   );
   await driver.click(Object.values(review)[0]);
   await driver.waitForX(`//div[@role='dialog' and @aria-label='${dialog}']`);
+  // The review covers the window, not the panel it was opened from (it was cut to the panel and
+  // scrolled with it), and the panel's actions wrap within its width.
+  const layout = await driver.execute(
+    `const panel = document.querySelector(".alerts-panel");
+     return { inPanel: panel.querySelector("[aria-modal=true]") !== null, overflow: panel.scrollWidth - panel.clientWidth };`,
+  );
+  assert.deepEqual(layout, { inPanel: false, overflow: 0 });
 }
 
 /** The review lists people 1 and 2 renamed N → M, each with its card: what applying or approving writes over what the card holds now. */

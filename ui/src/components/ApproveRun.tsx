@@ -2,7 +2,19 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { InterruptionHelp, PlannedCard, RunCounts } from "../bindings";
 import { plural, valueText } from "../format";
+import { Modal } from "./Modal";
 import { invalidate, queryKeys, runKeys } from "../queryKeys";
+
+/**
+ * The review each kind of help offers: its button's words, and the start of
+ * the accessible name of an alert's button (`Review and approve alert 7`).
+ * None for a run that only needs fixing.
+ */
+export const REVIEWS: Partial<Record<InterruptionHelp, { button: string; name: string }>> = {
+  approve_plan: { button: "Review and approve…", name: "Review and approve" },
+  apply_held: { button: "Review held changes…", name: "Review held changes of" },
+  review_plan: { button: "Review…", name: "Review" },
+};
 
 /**
  * What an interrupted or holding run would write, then Approve and run (the
@@ -35,86 +47,80 @@ export function ApproveRun({
   // Changed cards named: a held run names its first 200 (the first 50 field by field); an interrupted one shows the first 50.
   const listed = p ? Math.max(p.changed_object_ids.length, p.changed_cards.length) : 0;
   return (
-    <div className="backdrop">
-      <div
-        role="dialog"
-        aria-modal="true"
-        aria-label={held ? "Apply held changes" : help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
-        className="dialog wide-dialog"
-      >
-        <h2>
-          {held ? "Held changes of" : help === "review_plan" ? "Review" : "Approve"} {task}
-        </h2>
-        {plan.isPending && <p>Reading the plan…</p>}
-        {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
-        {p && (
-          <section aria-label="Planned changes">
-            <p>
-              {held ? "The run loaded its other changes and held these: " : "The run stopped before loading: "}
-              <strong>{p.reason}</strong>
-            </p>
-            <dl className="detail-grid" data-testid="planned-counts">
-              {/* New cards are never held: the run loaded them. */}
-              {!held && (
-                <>
-                  <dt>New</dt>
-                  <dd>{count(p.new)}</dd>
-                </>
-              )}
-              <dt>Changed</dt>
-              <dd>{count(p.changed)}</dd>
-              <dt>Marked removed</dt>
-              <dd>{count(p.removals)}</dd>
-            </dl>
-            {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
+    <Modal
+      label={held ? "Apply held changes" : help === "review_plan" ? "Review interrupted run" : "Approve interrupted run"}
+      heading={`${held ? "Held changes of" : help === "review_plan" ? "Review" : "Approve"} ${task}`}
+      wide
+    >
+      {plan.isPending && <p>Reading the plan…</p>}
+      {plan.error && <div className="banner error">{errorMessage(plan.error)}</div>}
+      {p && (
+        <section aria-label="Planned changes">
+          <p>
+            {held ? "The run loaded its other changes and held these: " : "The run stopped before loading: "}
+            <strong>{p.reason}</strong>
+          </p>
+          <dl className="detail-grid" data-testid="planned-counts">
+            {/* New cards are never held: the run loaded them. */}
+            {!held && (
               <>
-                <h3>
-                  {held ? "Held, to be changed as the source says" : "Would be changed as the source says"}
-                  {p.changed !== null && p.changed > listed ? ` (the first ${listed})` : ""}
-                </h3>
-                {/* Field by field, as the undo plan reads: what applying writes over what the card holds now. */}
-                <PlannedList cards={p.changed_cards} ids={p.changed_object_ids} testId="planned-changed" />
+                <dt>New</dt>
+                <dd>{count(p.new)}</dd>
               </>
             )}
-            {p.removed_object_ids.length > 0 && (
-              <>
-                <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
-                {/* Whose cards they are, not only their keys: a truncated file reads as a list of names. */}
-                <PlannedList cards={p.removed_cards} ids={p.removed_object_ids} testId="planned-removals" />
-              </>
-            )}
-            {held ? (
-              <p className="hint">Applying writes these cards now, once, as a run of its own (it can be undone).</p>
-            ) : approvable ? (
-              <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
-            ) : (
-              <p className="hint" data-testid="not-approvable">
-                Approving cannot help: the minimum row count is never lifted. Deliver the whole file, or lower the
-                connector&apos;s minimum_row_count, then run the task again.
-              </p>
-            )}
-          </section>
-        )}
-        {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
-        {approve.data && (
-          <div className="banner notice" role="status">
-            {held
-              ? `Applied: run ${approve.data.id.slice(0, 8)} ${appliedWords(approve.data.counts)}.`
-              : `Approved: run ${approve.data.id.slice(0, 8)} started.`}
-          </div>
-        )}
-        <div className="actions">
-          <button type="button" onClick={onClose}>
-            {approve.data ? "Close" : "Cancel"}
-          </button>
-          {!approve.data && approvable && (
-            <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
-              {held ? "Apply held changes" : "Approve and run"}
-            </button>
+            <dt>Changed</dt>
+            <dd>{count(p.changed)}</dd>
+            <dt>Marked removed</dt>
+            <dd>{count(p.removals)}</dd>
+          </dl>
+          {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
+            <>
+              <h3>
+                {held ? "Held, to be changed as the source says" : "Would be changed as the source says"}
+                {p.changed !== null && p.changed > listed ? ` (the first ${listed})` : ""}
+              </h3>
+              {/* Field by field, as the undo plan reads: what applying writes over what the card holds now. */}
+              <PlannedList cards={p.changed_cards} ids={p.changed_object_ids} testId="planned-changed" />
+            </>
           )}
+          {p.removed_object_ids.length > 0 && (
+            <>
+              <h3>{held ? "Held, to be marked removed" : "Would be marked removed"}{p.removals !== null && p.removals > p.removed_object_ids.length ? ` (the first ${p.removed_object_ids.length})` : ""}</h3>
+              {/* Whose cards they are, not only their keys: a truncated file reads as a list of names. */}
+              <PlannedList cards={p.removed_cards} ids={p.removed_object_ids} testId="planned-removals" />
+            </>
+          )}
+          {held ? (
+            <p className="hint">Applying writes these cards now, once, as a run of its own (it can be undone).</p>
+          ) : approvable ? (
+            <p className="hint">Approving runs the task again now, with the update limit lifted for that one run.</p>
+          ) : (
+            <p className="hint" data-testid="not-approvable">
+              Approving cannot help: the minimum row count is never lifted. Deliver the whole file, or lower the
+              connector&apos;s minimum_row_count, then run the task again.
+            </p>
+          )}
+        </section>
+      )}
+      {approve.error && <div className="banner error">{errorMessage(approve.error)}</div>}
+      {approve.data && (
+        <div className="banner notice" role="status">
+          {held
+            ? `Applied: run ${approve.data.id.slice(0, 8)} ${appliedWords(approve.data.counts)}.`
+            : `Approved: run ${approve.data.id.slice(0, 8)} started.`}
         </div>
+      )}
+      <div className="actions">
+        <button type="button" onClick={onClose}>
+          {approve.data ? "Close" : "Cancel"}
+        </button>
+        {!approve.data && approvable && (
+          <button type="button" className="danger" disabled={!p || approve.isPending} onClick={() => approve.mutate()}>
+            {held ? "Apply held changes" : "Approve and run"}
+          </button>
+        )}
       </div>
-    </div>
+    </Modal>
   );
 }
 

@@ -1,4 +1,5 @@
 import { useEffect, useRef, type ReactNode } from "react";
+import { Modal } from "./Modal";
 
 /** A modal question in the window (not a browser prompt): what will happen, then Cancel or the action. */
 export function Confirm(props: {
@@ -11,19 +12,16 @@ export function Confirm(props: {
   const cancel = useRef<HTMLButtonElement>(null);
   useEffect(() => cancel.current?.focus(), []);
   return (
-    <div className="backdrop">
-      <div role="dialog" aria-modal="true" aria-label={props.title} className="dialog">
-        <h2>{props.title}</h2>
-        {props.children}
-        <div className="actions">
-          <button ref={cancel} type="button" onClick={props.onCancel}>
-            Cancel
-          </button>
-          <button type="button" className="danger" onClick={props.onConfirm}>
-            {props.action}
-          </button>
-        </div>
+    <Modal label={props.title}>
+      {props.children}
+      <div className="actions">
+        <button ref={cancel} type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={props.onConfirm}>
+          {props.action}
+        </button>
       </div>
-    </div>
+    </Modal>
   );
 }

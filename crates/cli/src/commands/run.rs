@@ -124,7 +124,6 @@ the undo is run {id} (it can be undone too)"
     }
 }
 
-/// A card's changes as one line: `field: from -> to; …` (values as JSON).
 /// `E-1 (card 12: first_name "Ann", last_name "Smith"): status: "Active" -> "Removed"`.
 fn planned_card_text(c: &PlannedCard) -> String {
     let holds: Vec<String> = c
@@ -149,6 +148,7 @@ fn planned_card_text(c: &PlannedCard) -> String {
     }
 }
 
+/// A card's changes as one line: `field: from -> to; …` (values as JSON).
 fn changes_text(changes: &[FieldChange]) -> String {
     let fields: Vec<String> = changes
         .iter()

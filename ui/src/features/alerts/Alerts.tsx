@@ -2,7 +2,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import type { Alert } from "../../bindings";
-import { ApproveRun } from "../../components/ApproveRun";
+import { ApproveRun, REVIEWS } from "../../components/ApproveRun";
 import { useAlertNotifications } from "../../notify";
 import { when } from "../../format";
 import { queryKeys } from "../../queryKeys";
@@ -101,19 +101,9 @@ export function AlertsList({ onClose, onOpenRun }: { onClose: () => void; onOpen
                 <td className="actions-inline">
                   {/* The engine's one rule: approving helps only an update-limit trip; a
                       minimum-row trip can be reviewed; anything else needs fixing first. */}
-                  {a.help === "approve_plan" && a.run_id && !a.acknowledged && (
-                    <button type="button" aria-label={`Review and approve alert ${a.id}`} onClick={() => setReviewing(a)}>
-                      Review and approve…
-                    </button>
-                  )}
-                  {a.help === "apply_held" && a.run_id && !a.acknowledged && (
-                    <button type="button" aria-label={`Review held changes of alert ${a.id}`} onClick={() => setReviewing(a)}>
-                      Review held changes…
-                    </button>
-                  )}
-                  {a.help === "review_plan" && a.run_id && !a.acknowledged && (
-                    <button type="button" aria-label={`Review alert ${a.id}`} onClick={() => setReviewing(a)}>
-                      Review…
+                  {a.help && REVIEWS[a.help] && a.run_id && !a.acknowledged && (
+                    <button type="button" aria-label={`${REVIEWS[a.help]?.name} alert ${a.id}`} onClick={() => setReviewing(a)}>
+                      {REVIEWS[a.help]?.button}
                     </button>
                   )}
                   {/* What happened, in the run's own log and files. */}

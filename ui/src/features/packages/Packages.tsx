@@ -1,8 +1,9 @@
-import { useState, type ReactNode } from "react";
+import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import type { ConnectorSummary, ExportSummary, FieldChange, ImportPlan, PlanAction } from "../../bindings";
 import { Confirm } from "../../components/Confirm";
+import { Modal } from "../../components/Modal";
 import { chooseFileToOpen, chooseFileToSave } from "../../dialogs";
 import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKeys";
 import { plural } from "../../format";
@@ -19,17 +20,6 @@ export function passwordStrength(password: string): { label: "too short" | "weak
   const bits = Math.round(Math.min(password.length, distinct * 2) * Math.log2(Math.max(pool, 1)));
   if (password.length === 0) return { label: "too short", bits };
   return { label: bits < 50 ? "weak" : bits < 80 ? "fair" : "strong", bits };
-}
-
-function Modal({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <div className="backdrop">
-      <div role="dialog" aria-modal="true" aria-label={title} className="dialog wide-dialog">
-        <h2>{title}</h2>
-        {children}
-      </div>
-    </div>
-  );
 }
 
 /** Export the selected connectors: a password entered twice, then where to save the package. */
@@ -56,7 +46,7 @@ export function ExportDialog({ connectors, onClose }: { connectors: ConnectorSum
     },
   });
   return (
-    <Modal title="Export connectors">
+    <Modal wide label="Export connectors">
       <p>
         {plural(connectors.length, "connector")} with their tasks, secrets and custom scripts, encrypted with the password:{" "}
         <strong>{connectors.map((c) => c.name).join(", ")}</strong>
@@ -110,7 +100,7 @@ export function ImportDialog({ path, prod, onClose }: { path: string; prod: bool
     },
   });
   return (
-    <Modal title="Import a package">
+    <Modal wide label="Import a package">
       <p className="mono">{path}</p>
       <form
         className="form"

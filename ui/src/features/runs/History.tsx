@@ -3,7 +3,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { chooseFileToSave } from "../../dialogs";
 import { api, errorMessage } from "../../api";
 import type { Run, RunFile, RunStatus } from "../../bindings";
-import { ApproveRun } from "../../components/ApproveRun";
+import { ApproveRun, REVIEWS } from "../../components/ApproveRun";
 import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
@@ -145,7 +145,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
   const reviewable = r !== undefined && r.kind === "scheduled" && (r.status === "interrupted" || (r.status === "succeeded" && (r.counts.held ?? 0) > 0));
   const plan = useQuery({ queryKey: queryKeys.runs.plannedChanges(runId), queryFn: () => api.plannedChanges(runId), enabled: reviewable, retry: false });
   const help = reviewable ? plan.data?.help : undefined;
-  const review = help === "approve_plan" ? "Review and approve…" : help === "apply_held" ? "Review held changes…" : help === "review_plan" ? "Review…" : null;
+  const review = help ? REVIEWS[help]?.button : undefined;
   const [reviewing, setReviewing] = useState(false);
   return (
     <section aria-label="Run detail" className="editor">
