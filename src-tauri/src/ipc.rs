@@ -65,6 +65,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             runs::save_run_file,
             runs::invoke_event,
             runs::planned_changes,
+            runs::run_help,
             runs::approve_run,
             runs::apply_held,
             runs::live_progress,

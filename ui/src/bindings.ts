@@ -91,6 +91,8 @@ export const commands = {
 	invokeEvent: (task: string, values: Value) => typedError<Run, ErrorBody>(__TAURI_INVOKE("invoke_event", { task, values })),
 	/**  What an interrupted run planned (its alert's "Review and approve"). */
 	plannedChanges: (runId: string) => typedError<PlannedChanges, ErrorBody>(__TAURI_INVOKE("planned_changes", { runId })),
+	/**  What helps a run (the review its detail offers), without reading its plan's cards. */
+	runHelp: (runId: string) => typedError<InterruptionHelp | null, ErrorBody>(__TAURI_INVOKE("run_help", { runId })),
 	/**
 	 *  Approves an interrupted run's plan once: runs its task again with the
 	 *  limits that stopped it lifted for that run (the CLI's `task run --approve`).
@@ -692,6 +694,11 @@ export type PlannedChanges = {
 	 *  counts, and a held run's object ids, still say what).
 	 */
 	changed_cards: PlannedCard[],
+	/**
+	 *  Why the cards could not be read from the target, when a list is
+	 *  left empty for that (the counts and object ids still say what).
+	 */
+	cards_unread: string | null,
 };
 
 /**  What the Settings tab's "Check" shows about an interpreter. */

@@ -2,7 +2,7 @@
 //! the event task's Test panel.
 
 use provisio_engine::api::PlannedChanges;
-use provisio_engine::model::{Run, RunFileKind, RunTrigger, Task};
+use provisio_engine::model::{InterruptionHelp, Run, RunFileKind, RunTrigger, Task};
 use tauri::State;
 
 use super::{shell_error, CommandResult, ErrorCode};
@@ -103,6 +103,13 @@ pub async fn live_progress(
     task_id: String,
 ) -> CommandResult<Option<provisio_engine::progress::RunProgress>> {
     Ok(state.engine.live_progress(&task_id).await?)
+}
+
+/// What helps a run (the review its detail offers), without reading its plan's cards.
+#[tauri::command]
+#[specta::specta]
+pub async fn run_help(state: State<'_, AppState>, run_id: String) -> CommandResult<Option<InterruptionHelp>> {
+    Ok(state.engine.run_help(&run_id).await?)
 }
 
 /// What an interrupted run planned (its alert's "Review and approve").

@@ -73,6 +73,11 @@ export function ApproveRun({
             <dt>Marked removed</dt>
             <dd>{count(p.removals)}</dd>
           </dl>
+          {p.cards_unread && (
+            <div className="banner warning" data-testid="cards-unread">
+              The cards could not be read from the target, so only their keys are listed: {p.cards_unread}
+            </div>
+          )}
           {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
             <>
               <h3>

@@ -46,6 +46,11 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                     count(plan.changed),
                     count(plan.removals)
                 );
+                if let Some(why) = &plan.cards_unread {
+                    out.push_str(&format!(
+                        "\ncards not read from the target ({why}): their keys only"
+                    ));
+                }
                 // Field by field for the first cards; the ids of the rest.
                 for c in &plan.changed_cards {
                     out.push_str(&format!("\n  changed: {}", planned_card_text(c)));

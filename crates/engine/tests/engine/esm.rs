@@ -501,6 +501,17 @@ async fn held_removals_show_whose_cards_they_are_in_the_solution() {
         "nothing sent yet: {:?}",
         people(&standin)
     );
+    assert_eq!(plan.cards_unread, None);
+
+    // The solution out of reach: the review says why it lists the keys only, and lists them.
+    drop(standin);
+    let plan = f.engine.planned_changes(&held.id).await.unwrap();
+    assert!(plan.removed_cards.is_empty(), "{:?}", plan.removed_cards);
+    let mut keys = plan.removed_object_ids.clone();
+    keys.sort();
+    assert_eq!(keys, ["2", "3"]);
+    let why = plan.cards_unread.expect("the review says why it shows no card");
+    assert!(why.contains("cannot reach"), "{why}");
 }
 
 #[tokio::test]

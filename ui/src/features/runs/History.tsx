@@ -143,8 +143,9 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
   const partlyWritten = useQuery({ queryKey: queryKeys.runs.undoable(runId), queryFn: () => api.runUndoable(runId), enabled: ended });
   // An interrupted run, or one holding changes, is reviewed here as from its alert (which may be acknowledged already).
   const reviewable = r !== undefined && r.kind === "scheduled" && (r.status === "interrupted" || (r.status === "succeeded" && (r.counts.held ?? 0) > 0));
-  const plan = useQuery({ queryKey: queryKeys.runs.plannedChanges(runId), queryFn: () => api.plannedChanges(runId), enabled: reviewable, retry: false });
-  const help = reviewable ? plan.data?.help : undefined;
+  // Only what helps: the plan's cards are read from the target when the review opens.
+  const helps = useQuery({ queryKey: queryKeys.runs.help(runId), queryFn: () => api.runHelp(runId), enabled: reviewable });
+  const help = reviewable ? (helps.data ?? undefined) : undefined;
   const review = help ? REVIEWS[help]?.button : undefined;
   const [reviewing, setReviewing] = useState(false);
   return (

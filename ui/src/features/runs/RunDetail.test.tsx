@@ -115,22 +115,29 @@ describe("a run's detail", () => {
 
   it("reviews and approves an interrupted run from its detail, its alert seen or not", async () => {
     const approved: unknown[] = [];
+    const planned: unknown[] = [];
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => ({ ...run, status: "interrupted", ended_in: "load" }),
       run_log: () => "",
       run_undoable: () => false,
-      planned_changes: ({ runId }) => ({
-        help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly",
-        reason: "3 planned changes (0 new, 3 changed, 0 removals) exceed the update limit of 1",
-        new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [],
-        changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }], holds: [] }],
-      }),
+      run_help: () => "approve_plan",
+      planned_changes: ({ runId }) => {
+        planned.push(runId);
+        return {
+          help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly",
+          reason: "3 planned changes (0 new, 3 changed, 0 removals) exceed the update limit of 1",
+          new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [], cards_unread: null,
+          changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }], holds: [] }],
+        };
+      },
       approve_run: ({ runId }) => {
         approved.push(runId);
         return { id: "new-run-1234", task_id: "t1", task: "HR/Nightly", status: "running" };
       },
     });
-    fireEvent.click(await screen.findByRole("button", { name: "Review and approve…" }));
+    const review = await screen.findByRole("button", { name: "Review and approve…" });
+    expect(planned, "the plan's cards are read from the target when the review opens, not to label its button").toEqual([]);
+    fireEvent.click(review);
     await screen.findByRole("dialog", { name: "Approve interrupted run" });
     expect((await screen.findByTestId("planned-changed")).textContent).toBe("E-1 (card 11) — last_name: Doe → DOE");
     fireEvent.click(screen.getByRole("button", { name: "Approve and run" }));
@@ -144,6 +151,10 @@ describe("a run's detail", () => {
       get_run: () => run,
       run_log: () => "",
       run_undoable: () => false,
+      run_help: (args) => {
+        asked.push(args);
+        return null;
+      },
       planned_changes: (args) => {
         asked.push(args);
         return null;
@@ -152,5 +163,22 @@ describe("a run's detail", () => {
     await screen.findByTestId("run-counts");
     expect(screen.queryByRole("button", { name: /^Review/ })).toBeNull();
     expect(asked, "a failed run has no plan to ask for").toEqual([]);
+  });
+
+  it("says why a review lists keys only when the target cannot be read", async () => {
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "succeeded", counts: { ...run.counts, held: 2 } }),
+      run_log: () => "",
+      run_undoable: () => false,
+      run_help: () => "apply_held",
+      planned_changes: ({ runId }) => ({
+        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "2 removals over the update limit of 1",
+        new: 0, changed: 0, removals: 2, removed_object_ids: ["E-4", "E-5"], removed_cards: [], changed_object_ids: [], changed_cards: [],
+        cards_unread: "the ESM at https://esm.example.test refused the sign-in (401)",
+      }),
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Review held changes…" }));
+    expect((await screen.findByTestId("cards-unread")).textContent).toContain("refused the sign-in (401)");
+    expect(screen.getByTestId("planned-removals").textContent).toBe("E-4\nE-5");
   });
 });

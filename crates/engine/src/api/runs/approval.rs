@@ -51,6 +51,9 @@ pub struct PlannedChanges {
     /// hold now, read from the target. Empty when it could not be read (the
     /// counts, and a held run's object ids, still say what).
     pub changed_cards: Vec<PlannedCard>,
+    /// Why the cards could not be read from the target, when a list is
+    /// left empty for that (the counts and object ids still say what).
+    pub cards_unread: Option<String>,
 }
 
 /// A card a plan changes, field by field.
@@ -99,6 +102,12 @@ impl Engine {
             RunStatus::Succeeded if self.held_waiting(&run.id).is_some() => Some(InterruptionHelp::ApplyHeld),
             _ => None,
         }
+    }
+
+    /// What helps run `run_id` ([`Engine::interruption_help`]): what the
+    /// window's run detail offers, without reading the plan's cards.
+    pub async fn run_help(&self, run_id: &str) -> Result<Option<InterruptionHelp>> {
+        Ok(self.interruption_help(&self.run(run_id).await?))
     }
 
     /// What run `run_id` held over its update limit, while no run has applied it.
@@ -156,7 +165,9 @@ impl Engine {
     /// it lets through), the first cards field by field as the target holds them now.
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
         let (mut plan, to_read) = self.plan_of(run_id).await?;
-        (plan.changed_cards, plan.removed_cards) = self.previews(to_read).await;
+        let previews = self.previews(to_read).await;
+        (plan.changed_cards, plan.removed_cards, plan.cards_unread) =
+            (previews.changed, previews.removed, previews.unread);
         Ok(plan)
     }
 
@@ -188,6 +199,7 @@ impl Engine {
                     changed: Some(held.updates),
                     changed_object_ids,
                     changed_cards: Vec::new(),
+                    cards_unread: None,
                     removals: Some(held.removals.len() as u64),
                     removed_cards: Vec::new(),
                     removed_object_ids: held
@@ -240,6 +252,7 @@ impl Engine {
             help: help_by_plan(plan.as_ref()),
             changed_cards: Vec::new(),
             removed_cards: Vec::new(),
+            cards_unread: None,
             new: count(|p| p.new),
             changed: count(|p| p.changed),
             removals: count(|p| p.removals),
@@ -270,21 +283,23 @@ impl Engine {
     /// The plan's changed cards and the cards it would mark removed, each
     /// compared with the card the target holds now, with the target opened
     /// once. A target that cannot be read leaves a list empty and says why
-    /// in the engine log: the counts and ids still show.
-    async fn previews(&self, to_read: ToRead) -> (Vec<PlannedCard>, Vec<PlannedCard>) {
+    /// (in the review and the engine log): the counts and ids still show.
+    async fn previews(&self, to_read: ToRead) -> Previews {
         if to_read.changed.is_empty() && to_read.removed.is_empty() {
-            return (Vec::new(), Vec::new());
+            return Previews::default();
         }
         let run_id = to_read.run.id.clone();
-        self.preview(to_read).await.unwrap_or_else(|e| {
+        let previews = self.preview(to_read).await.unwrap_or_else(Previews::unread);
+        if let Some(e) = &previews.unread {
             tracing::warn!(run = %run_id, "cannot show the planned changes field by field: {e}");
-            (Vec::new(), Vec::new())
-        })
+        }
+        previews
     }
 
     /// [`Engine::previews`], failing when the task, its secrets or its
-    /// target cannot be read.
-    async fn preview(&self, to_read: ToRead) -> Result<(Vec<PlannedCard>, Vec<PlannedCard>)> {
+    /// target cannot be read; a list that cannot be read is left empty
+    /// apart from the other.
+    async fn preview(&self, to_read: ToRead) -> Result<Previews> {
         let task = self.task(&to_read.run.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
@@ -298,23 +313,46 @@ impl Engine {
             } = to_read;
             let mut target = opener.open()?;
             let compare = Compare::new(&task, &masker);
-            let changed = compare.cards(target.as_mut(), parsed(changed), shown)?;
+            let mut previews = Previews::default();
+            match compare.cards(target.as_mut(), parsed(changed), shown) {
+                Ok(cards) => previews.changed = cards,
+                Err(e) => previews.note(e),
+            }
             // The removal writes its status: a task that marks no removals plans none.
-            let removed = match &task.removal {
-                Some(r) if !removed.is_empty() => {
-                    let mark = Map::from_iter([(
-                        r.status_attribute.clone(),
-                        Value::String(r.removed_value.clone()),
-                    )]);
-                    let lines = removed.into_iter().map(|key| (key, mark.clone())).collect();
-                    compare.cards(target.as_mut(), lines, Shown::Every)?
+            if let Some(r) = task.removal.as_ref().filter(|_| !removed.is_empty()) {
+                let mark =
+                    Map::from_iter([(r.status_attribute.clone(), Value::String(r.removed_value.clone()))]);
+                let lines = removed.into_iter().map(|key| (key, mark.clone())).collect();
+                match compare.cards(target.as_mut(), lines, Shown::Every) {
+                    Ok(cards) => previews.removed = cards,
+                    Err(e) => previews.note(e),
                 }
-                _ => Vec::new(),
-            };
-            Ok((changed, removed))
+            }
+            Ok(previews)
         })
         .await
         .map_err(|e| EngineError::Internal(format!("reading the planned cards stopped: {e}")))?
+    }
+}
+
+/// The plan's cards as the target holds them, and why some could not be read.
+#[derive(Default)]
+struct Previews {
+    changed: Vec<PlannedCard>,
+    removed: Vec<PlannedCard>,
+    unread: Option<String>,
+}
+
+impl Previews {
+    fn unread(e: EngineError) -> Self {
+        let mut previews = Previews::default();
+        previews.note(e);
+        previews
+    }
+
+    /// Keeps the first reason a list could not be read (a second is most often the same).
+    fn note(&mut self, e: EngineError) {
+        self.unread.get_or_insert_with(|| e.to_string());
     }
 }
 
