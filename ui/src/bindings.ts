@@ -786,7 +786,9 @@ export type RunFileKind = "args" | "output" | "error" | "script-log" | "log" | "
 /**  Cards the target refused, with reasons. */
 "failed" | 
 /**  What a run held over the update limit, waiting for approval. */
-"held";
+"held" | 
+/**  The changed cards a run held, with the values applying writes. */
+"held-changes";
 
 /**  A run of a scheduled task, or an event task's invocation. */
 export type RunKind = "scheduled" | "event" | 

@@ -61,21 +61,24 @@ pub const RETURNED: &str = "returned.json";
 /// The process id of the run's script (its supervisor), for recovery after a crash.
 pub const SCRIPT_PID: &str = "script.pid";
 
-/// The files a run left that a user is shown (`run show`, the run detail).
+/// The files a run left that a user is shown (`run show`, the run detail),
+/// each of a kind of its own: a file is saved by its kind.
+const SHOWN: [(&str, RunFileKind); 11] = [
+    (ARGS, RunFileKind::Args),
+    (OUTPUT, RunFileKind::Output),
+    (ERROR, RunFileKind::Error),
+    (SCRIPT_LOG, RunFileKind::ScriptLog),
+    (LOG, RunFileKind::Log),
+    (PLAN, RunFileKind::Plan),
+    (SPILL, RunFileKind::Changes),
+    (BLOCKED, RunFileKind::Blocked),
+    (FAILED, RunFileKind::Failed),
+    (HELD, RunFileKind::Held),
+    (HELD_CHANGES, RunFileKind::HeldChanges),
+];
+
+/// The [`SHOWN`] files that run directory `dir` holds.
 pub fn list(dir: &Path) -> Vec<RunFile> {
-    const SHOWN: [(&str, RunFileKind); 11] = [
-        (ARGS, RunFileKind::Args),
-        (OUTPUT, RunFileKind::Output),
-        (ERROR, RunFileKind::Error),
-        (SCRIPT_LOG, RunFileKind::ScriptLog),
-        (LOG, RunFileKind::Log),
-        (PLAN, RunFileKind::Plan),
-        (SPILL, RunFileKind::Changes),
-        (BLOCKED, RunFileKind::Blocked),
-        (FAILED, RunFileKind::Failed),
-        (HELD, RunFileKind::Held),
-        (HELD_CHANGES, RunFileKind::Held),
-    ];
     SHOWN
         .iter()
         .filter_map(|(name, kind)| {
@@ -175,6 +178,21 @@ impl PlanFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_file_a_run_shows_is_of_a_kind_of_its_own() {
+        // A file is saved by its kind: two of one kind would save the first twice.
+        let dir = tempfile::tempdir().unwrap();
+        for (name, _) in SHOWN {
+            std::fs::write(dir.path().join(name), name).unwrap();
+        }
+        let files = list(dir.path());
+        assert_eq!(files.len(), SHOWN.len());
+        let kinds: std::collections::HashSet<_> = files.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds.len(), files.len(), "{files:?}");
+        let held = files.iter().find(|f| f.kind == RunFileKind::HeldChanges).unwrap();
+        assert!(held.path.ends_with(HELD_CHANGES), "{}", held.path);
+    }
 
     #[test]
     fn a_plan_reads_back_as_written_and_a_damaged_one_as_none() {

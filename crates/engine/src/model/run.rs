@@ -140,7 +140,7 @@ words! { EventOutcomeKind {
 } }
 
 /// What a file in a run's directory is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, specta::Type)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunFileKind {
     Args,
@@ -155,6 +155,8 @@ pub enum RunFileKind {
     Failed,
     /// What a run held over the update limit, waiting for approval.
     Held,
+    /// The changed cards a run held, with the values applying writes.
+    HeldChanges,
 }
 
 words! { RunFileKind {
@@ -168,6 +170,7 @@ words! { RunFileKind {
     Blocked => "blocked",
     Failed => "failed",
     Held => "held",
+    HeldChanges => "held-changes",
 } }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, specta::Type)]

@@ -540,6 +540,14 @@ async fn held_changes_show_a_connector_secret_masked() {
         "{:?} {:?} {:?}",
         held.status, held.counts, held.load
     );
+    // The held file and the held cards, each saved by a kind of its own.
+    let files = f.engine.run(&held.id).await.unwrap().files;
+    let kinds: Vec<String> = files
+        .iter()
+        .map(|f| f.kind.to_string())
+        .filter(|k| k.starts_with("held"))
+        .collect();
+    assert_eq!(kinds, ["held", "held-changes"], "{files:?}");
     let plan = f.engine.planned_changes(&held.id).await.unwrap();
     assert_eq!(
         held_fields(&plan),

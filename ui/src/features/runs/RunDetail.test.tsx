@@ -165,6 +165,33 @@ describe("a run's detail", () => {
     expect(asked, "a failed run has no plan to ask for").toEqual([]);
   });
 
+  it("names each of a held run's files apart, with what it holds", async () => {
+    const saved: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({
+        ...run,
+        status: "succeeded",
+        files: [
+          { kind: "held", path: "/data/runs/r1/held.json", size: 120 },
+          { kind: "held-changes", path: "/data/runs/r1/held-changes.spill", size: 2048 },
+        ],
+      }),
+      run_log: () => "",
+      run_undoable: () => false,
+      run_help: () => null,
+      choose_file_to_save: () => "/home/me/held-cards.txt",
+      save_run_file: (args) => {
+        saved.push(args);
+        return 2048;
+      },
+    });
+    fireEvent.click(await screen.findByRole("button", { name: "Save held-changes file" }));
+    expect(screen.getByRole("button", { name: "Save held file" })).toBeTruthy();
+    expect(screen.getByText("the held changed cards, with the values applying writes")).toBeTruthy();
+    await screen.findByText("Saved to /home/me/held-cards.txt");
+    expect(saved).toEqual([{ id: "r1", kind: "held-changes", destination: "/home/me/held-cards.txt" }]);
+  });
+
   it("says why a review lists keys only when the target cannot be read", async () => {
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => ({ ...run, status: "succeeded", counts: { ...run.counts, held: 2 } }),
