@@ -356,6 +356,28 @@ impl Previews {
     }
 }
 
+/// The mapped fields that tell whose card it is, besides its key and the
+/// removal's status: names first, each part in mapping order.
+fn telling<'a>(
+    mapped: impl Iterator<Item = &'a str>,
+    key_attribute: &str,
+    status: Option<&str>,
+) -> Vec<&'a str> {
+    let mut fields: Vec<&str> = mapped
+        .filter(|f| *f != key_attribute && Some(*f) != status)
+        .collect();
+    fields.sort_by_key(|f| !names_someone(f));
+    fields
+}
+
+/// Whether a field most likely says whose card it is (a name, a mail
+/// address): shown before the other values, which a task may map first
+/// (ids, codes, dates).
+fn names_someone(field: &str) -> bool {
+    let field = field.to_ascii_lowercase();
+    field.contains("name") || field.contains("mail") || field == "cn"
+}
+
 /// Planned lines with their card JSON read (a line that is not an object compares as none).
 fn parsed(lines: Vec<(String, String)>) -> Vec<(String, Map<String, Value>)> {
     lines
@@ -368,7 +390,7 @@ fn parsed(lines: Vec<(String, String)>) -> Vec<(String, Map<String, Value>)> {
 struct Compare<'a> {
     template: &'a str,
     key_attribute: String,
-    /// The task's other fields, in mapping order: what tells whose card it is.
+    /// The task's other fields, names first: what tells whose card it is.
     telling: Vec<&'a str>,
     masker: &'a Masker,
 }
@@ -377,12 +399,11 @@ impl<'a> Compare<'a> {
     fn new(task: &'a Task, masker: &'a Masker) -> Self {
         let key_attribute = key_attribute_of(task);
         let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
-        let telling = task
-            .mappings
-            .iter()
-            .map(|m| m.target.as_str())
-            .filter(|f| *f != key_attribute && Some(*f) != status)
-            .collect();
+        let telling = telling(
+            task.mappings.iter().map(|m| m.target.as_str()),
+            &key_attribute,
+            status,
+        );
         Compare {
             template: &task.target_template,
             key_attribute,
@@ -484,5 +505,28 @@ fn masked(value: Value, masker: &Masker) -> Value {
             Value::Array(items.into_iter().map(|v| masked(v, masker)).collect())
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::telling;
+
+    #[test]
+    fn a_card_is_told_by_its_names_before_its_codes() {
+        let mapped = [
+            "employee_id",
+            "department_code",
+            "start_date",
+            "LastName",
+            "mail",
+            "first_name",
+            "accountStatus",
+        ];
+        assert_eq!(
+            telling(mapped.into_iter(), "employee_id", Some("accountStatus")),
+            ["LastName", "mail", "first_name", "department_code", "start_date"]
+        );
+        assert_eq!(telling(["a", "b"].into_iter(), "a", None), ["b"]);
     }
 }
