@@ -715,6 +715,11 @@ test("the Logs tab shows the engine's log by level and search, and saves the cho
   await driver.type(await driver.byName("Search the log"), "ended early");
   const found = await driver.until(() => contents("[data-testid=log-row]"), (r) => r.length > 0, { what: "the search's lines" });
   assert.ok(found.every((t) => t.includes("ended early")), found.join(" | "));
+  // Every message and detail is read whole: wrapped onto more lines, never cut at its column's edge.
+  const cut = await driver.execute(
+    `return [...document.querySelectorAll("[data-testid=log-row] [role=cell]:nth-child(n+4)")].filter((c) => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1).map((c) => c.textContent);`,
+  );
+  assert.deepEqual(cut, [], "messages cut at the column's edge");
   await shot("logs");
   const zip = join(dataDir, "support-logs.zip");
   writeFileSync(dialogAnswer, zip);

@@ -29,8 +29,9 @@ export function LogsTab() {
       { id: "time", header: "Time", meta: { width: "240px" }, accessorFn: (l) => l.time, cell: (i) => <span className="mono">{String(i.getValue())}</span> },
       { id: "level", header: "Level", meta: { width: "70px" }, accessorFn: (l) => l.level, cell: (i) => <span className={`level ${String(i.getValue())}`}>{String(i.getValue()).toUpperCase()}</span> },
       { id: "target", header: "Source", meta: { width: "220px" }, accessorFn: (l) => l.target },
-      { id: "message", header: "Message", meta: { width: "minmax(200px, 2fr)" }, accessorFn: (l) => l.message },
-      { id: "detail", header: "Detail", meta: { width: "minmax(160px, 1fr)" }, accessorFn: (l) => l.detail, cell: (i) => <span className="mono" title={String(i.getValue())}>{String(i.getValue())}</span> },
+      // The whole message and its fields, wrapped: a log line cut at the column's edge lost its point.
+      { id: "message", header: "Message", meta: { width: "minmax(200px, 2fr)", wrap: true }, accessorFn: (l) => l.message },
+      { id: "detail", header: "Detail", meta: { width: "minmax(160px, 1fr)", wrap: true }, accessorFn: (l) => l.detail, cell: (i) => <span className="mono" title={String(i.getValue())}>{String(i.getValue())}</span> },
     ],
     [],
   );
