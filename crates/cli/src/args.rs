@@ -122,6 +122,7 @@ pub enum LogsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AlertsCommand {
+    /// Alerts, newest first: the id `alerts ack` takes, whether seen, the run and its message
     List {
         #[arg(long, default_value_t = 100)]
         limit: u32,
@@ -139,9 +140,9 @@ pub enum RunCommand {
         #[arg(long, default_value_t = 40)]
         log_lines: usize,
     },
-    /// What an interrupted run planned: why it stopped, its counts and the first removals
+    /// What an interrupted run planned, or a run held: why, its counts, the first cards changed and marked removed
     Plan { run_id: String },
-    /// Undo what a run changed (local store): plan first, then apply; conflicts only with --force
+    /// Undo what a run changed (local store or ESM target): plan first, then apply; conflicts only with --force
     Undo {
         run_id: String,
         /// Show the plan, change nothing
@@ -184,6 +185,7 @@ pub enum EventCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ScriptCommand {
+    /// The script library: each script's kind, whether it is bundled (read-only), and its file
     List,
     /// Add a custom script from a file
     Add {
@@ -195,36 +197,22 @@ pub enum ScriptCommand {
         name: Option<String>,
     },
     /// Copy a script (e.g. a bundled one) to a new name you can modify
-    Copy {
-        name: String,
-        new: String,
-    },
+    Copy { name: String, new: String },
     /// Print a script's source
-    Show {
-        name: String,
-    },
+    Show { name: String },
     /// Replace a custom script with a new version (the previous one is kept: see `script versions`)
-    Update {
-        name: String,
-        file: PathBuf,
-    },
+    Update { name: String, file: PathBuf },
     /// List the previous versions of a custom script, newest first
-    Versions {
-        name: String,
-    },
+    Versions { name: String },
     /// Make a previous version of a custom script current again
-    Restore {
-        name: String,
-        version: String,
-    },
+    Restore { name: String, version: String },
     /// Remove a custom script that no connector uses
-    Remove {
-        name: String,
-    },
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]
 pub enum DatacardsCommand {
+    /// Cards of a template (in one folder, or all): id, folder and values
     List {
         #[arg(long)]
         template: String,
@@ -245,6 +233,7 @@ pub enum DatacardsCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SettingsCommand {
+    /// The installation's settings
     Show,
     /// Change settings, e.g. `environment_type=test workers=2`
     Set {
@@ -262,20 +251,23 @@ pub enum SettingsCommand {
 pub enum ConnectorCommand {
     /// Create a connector from a CONNECTOR.json file (comments and trailing commas allowed)
     Create(FileArg),
+    /// Connectors with their type, script, target and how many tasks of each kind
     List,
-    Show {
-        connector: String,
-    },
+    /// Show a connector's settings (secret values are never printed)
+    Show { connector: String },
+    /// Replace a connector's settings from a CONNECTOR.json file
     Update {
         connector: String,
         #[command(flatten)]
         file: FileArg,
     },
+    /// Copy a connector with its tasks and secrets (default name: "NAME (copy)", then "NAME (copy 2)"…)
     Copy {
         connector: String,
         #[arg(long)]
         name: Option<String>,
     },
+    /// Remove a connector with its tasks and secrets
     Remove {
         connector: String,
         /// Remove even when its event tasks are used by workflows
@@ -283,9 +275,7 @@ pub enum ConnectorCommand {
         force: bool,
     },
     /// Test a directory connector's connection: bind, base DN, what its filters match
-    Test {
-        connector: String,
-    },
+    Test { connector: String },
 }
 
 #[derive(Debug, Args)]
@@ -303,22 +293,26 @@ pub enum TaskCommand {
         #[command(flatten)]
         file: FileArg,
     },
+    /// Tasks (of one connector, or all) with their usage, schedule and template
     List {
         #[arg(long)]
         connector: Option<String>,
     },
     /// Show a task (by id or CONNECTOR/TASK)
     Show { task: String },
+    /// Replace a task's settings from a TASK.json file
     Update {
         task: String,
         #[command(flatten)]
         file: FileArg,
     },
+    /// Copy a task within its connector (default name: "NAME (copy)", then "NAME (copy 2)"…)
     Copy {
         task: String,
         #[arg(long)]
         name: Option<String>,
     },
+    /// Remove a task
     Remove {
         task: String,
         /// Remove even when workflows use it
@@ -372,22 +366,21 @@ pub enum AuthTaskCommand {
         #[command(flatten)]
         file: FileArg,
     },
+    /// Authentication tasks (of one directory connector, or all)
     List {
         #[arg(long)]
         connector: Option<String>,
     },
     /// Show an authentication task as AUTH.json (by id or CONNECTOR/TASK)
-    Show {
-        task: String,
-    },
+    Show { task: String },
+    /// Replace an authentication task's settings from an AUTH.json file
     Update {
         task: String,
         #[command(flatten)]
         file: FileArg,
     },
-    Remove {
-        task: String,
-    },
+    /// Remove an authentication task
+    Remove { task: String },
     /// Whether a login may log in through the task; the password is read from stdin, never echoed
     Test {
         task: String,
@@ -398,10 +391,12 @@ pub enum AuthTaskCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
+    /// Templates of the local store, or of a target, with their folders
     List {
         #[arg(long)]
         target: Option<String>,
     },
+    /// A template's attributes and folders
     Show {
         code: String,
         #[arg(long)]
@@ -439,11 +434,10 @@ pub enum ApiTokenCommand {
         #[arg(long = "task", value_name = "T")]
         tasks: Vec<String>,
     },
+    /// Tokens by name, with the tasks each may call, when made and last used (never the token)
     List,
     /// Revoke a token: requests with it get 401 from now on
-    Revoke {
-        name: String,
-    },
+    Revoke { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -451,13 +445,32 @@ pub enum TargetCommand {
     /// Add an ESM target from a TARGET.json file, or from an HR connector's
     /// webapi_* parameters (logs in and reads its templates first)
     Add(TargetAdd),
+    /// Targets with their kind, address and user (never the password)
     List,
     /// Log in to a target and read its template list again
-    Test {
-        name: String,
-    },
+    Test { name: String },
     /// Remove a target that no connector uses
-    Remove {
-        name: String,
-    },
+    Remove { name: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command a person can type says in `--help` what it does.
+    #[test]
+    fn every_command_has_a_help_line() {
+        fn unexplained(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
+                let path = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    out.push(path.clone());
+                }
+                unexplained(sub, &path, out);
+            }
+        }
+        let mut missing = Vec::new();
+        unexplained(&super::Cli::command(), "provisio", &mut missing);
+        assert_eq!(missing, Vec::<String>::new());
+    }
 }
