@@ -58,6 +58,7 @@ pub enum Command {
     AuthTask(AuthTaskCommand),
     /// Export connectors with their tasks, secrets and custom scripts to an encrypted package
     Export {
+        /// The package to write
         #[arg(long, value_name = "PACKAGE.zip")]
         out: PathBuf,
         /// File holding the password ('-' for stdin); without it you are asked
@@ -73,6 +74,7 @@ pub enum Command {
     /// Import a package made by `provisio export`
     Import {
         package: PathBuf,
+        /// File holding the package's password ('-' for stdin); without it you are asked
         #[arg(long, value_name = "FILE")]
         password_file: Option<PathBuf>,
         /// Print the plan and change nothing
@@ -124,6 +126,7 @@ pub enum LogsCommand {
 pub enum AlertsCommand {
     /// Alerts, newest first: the id `alerts ack` takes, whether seen, the run and its message
     List {
+        /// At most this many alerts, newest first
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -161,6 +164,7 @@ pub enum RunCommand {
     #[command(hide = true)]
     Execute {
         run_id: String,
+        /// Lift the update limit for this run (an approved plan)
         #[arg(long)]
         approve: bool,
     },
@@ -190,6 +194,7 @@ pub enum ScriptCommand {
     /// Add a custom script from a file
     Add {
         file: PathBuf,
+        /// What the script serves: scheduled tasks, event tasks or both
         #[arg(long, value_parser = ["scheduled", "event", "both"])]
         kind: String,
         /// Name in the library (default: the file's name)
@@ -214,8 +219,10 @@ pub enum ScriptCommand {
 pub enum DatacardsCommand {
     /// Cards of a template (in one folder, or all): id, folder and values
     List {
+        /// The template's code
         #[arg(long)]
         template: String,
+        /// Only the cards of this folder (its code)
         #[arg(long)]
         folder: Option<String>,
         /// At most this many cards (listed a page at a time, whatever the number)
@@ -242,6 +249,7 @@ pub enum SettingsCommand {
     },
     /// Start the Python interpreter (the `python` setting, or --interpreter) and print its version
     CheckPython {
+        /// The interpreter to start (default: the `python` setting)
         #[arg(long)]
         interpreter: Option<String>,
     },
@@ -264,6 +272,7 @@ pub enum ConnectorCommand {
     /// Copy a connector with its tasks and secrets (default name: "NAME (copy)", then "NAME (copy 2)"…)
     Copy {
         connector: String,
+        /// The copy's name
         #[arg(long)]
         name: Option<String>,
     },
@@ -280,6 +289,7 @@ pub enum ConnectorCommand {
 
 #[derive(Debug, Args)]
 pub struct FileArg {
+    /// The JSON file to read
     #[arg(long, value_name = "FILE")]
     pub file: PathBuf,
 }
@@ -288,6 +298,7 @@ pub struct FileArg {
 pub enum TaskCommand {
     /// Create a task from a TASK.json file
     Create {
+        /// The connector the task belongs to (name or id)
         #[arg(long)]
         connector: String,
         #[command(flatten)]
@@ -295,6 +306,7 @@ pub enum TaskCommand {
     },
     /// Tasks (of one connector, or all) with their usage, schedule and template
     List {
+        /// Only the tasks of this connector (name or id)
         #[arg(long)]
         connector: Option<String>,
     },
@@ -309,6 +321,7 @@ pub enum TaskCommand {
     /// Copy a task within its connector (default name: "NAME (copy)", then "NAME (copy 2)"…)
     Copy {
         task: String,
+        /// The copy's name
         #[arg(long)]
         name: Option<String>,
     },
@@ -338,6 +351,7 @@ pub enum TaskCommand {
     /// The task's runs, newest first
     History {
         task: String,
+        /// At most this many runs
         #[arg(long, default_value_t = 20)]
         limit: u32,
     },
@@ -353,6 +367,7 @@ pub enum AuditCommand {
         /// Only changes whose object, name, action or fields mention this text
         #[arg(long)]
         text: Option<String>,
+        /// At most this many changes
         #[arg(long, default_value_t = 200)]
         limit: u32,
     },
@@ -368,6 +383,7 @@ pub enum AuthTaskCommand {
     },
     /// Authentication tasks (of one directory connector, or all)
     List {
+        /// Only the authentication tasks of this connector (name or id)
         #[arg(long)]
         connector: Option<String>,
     },
@@ -384,6 +400,7 @@ pub enum AuthTaskCommand {
     /// Whether a login may log in through the task; the password is read from stdin, never echoed
     Test {
         task: String,
+        /// The login to check
         #[arg(long)]
         login: String,
     },
@@ -393,12 +410,14 @@ pub enum AuthTaskCommand {
 pub enum TemplateCommand {
     /// Templates of the local store, or of a target, with their folders
     List {
+        /// The target whose templates to list (default: the local store)
         #[arg(long)]
         target: Option<String>,
     },
     /// A template's attributes and folders
     Show {
         code: String,
+        /// The target the template belongs to (default: the local store)
         #[arg(long)]
         target: Option<String>,
     },
@@ -408,6 +427,7 @@ pub enum TemplateCommand {
 
 #[derive(Debug, clap::Args)]
 pub struct TargetAdd {
+    /// A TARGET.json file: name, kind, base_url, user, password (kept in the OS keyring)
     #[arg(
         long,
         value_name = "FILE",
@@ -428,6 +448,7 @@ pub struct TargetAdd {
 pub enum ApiTokenCommand {
     /// Create a token; it is printed once and never again
     Create {
+        /// A name for the token: who or which workflow uses it
         #[arg(long)]
         name: String,
         /// A task it may call (repeatable; none: every task)
@@ -457,10 +478,16 @@ pub enum TargetCommand {
 mod tests {
     use clap::CommandFactory;
 
-    /// Every command a person can type says in `--help` what it does.
+    /// Every command a person can type, and every option it takes, says in
+    /// `--help` what it does (a positional argument is named by its value).
     #[test]
-    fn every_command_has_a_help_line() {
+    fn every_command_and_option_has_a_help_line() {
         fn unexplained(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for option in command.get_arguments().filter(|a| a.get_long().is_some()) {
+                if option.get_help().is_none() && !matches!(option.get_long(), Some("help" | "version")) {
+                    out.push(format!("{path} --{}", option.get_long().unwrap_or_default()));
+                }
+            }
             for sub in command.get_subcommands().filter(|c| !c.is_hide_set()) {
                 let path = format!("{path} {}", sub.get_name());
                 if sub.get_about().is_none() {
