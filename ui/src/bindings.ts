@@ -658,8 +658,9 @@ export type PlannedCard = {
 	 */
 	changes: FieldChange[],
 	/**
-	 *  Up to three other values the card holds now, in the task's mapping
-	 *  order (secrets masked): whose card it is, where the key alone is a number.
+	 *  Up to three other values the card holds now, names first, then in
+	 *  the task's mapping order (secrets masked): whose card it is, where
+	 *  the key alone is a number.
 	 */
 	holds: FieldValue[],
 };
@@ -695,10 +696,25 @@ export type PlannedChanges = {
 	 */
 	changed_cards: PlannedCard[],
 	/**
+	 *  The first cards an interrupted run would create, each with a few of
+	 *  the values it would be created with: a file whose ids changed format
+	 *  plans the same people as new, and their names tell.
+	 */
+	new_cards: PlannedNew[],
+	/**
 	 *  Why the cards could not be read from the target, when a list is
 	 *  left empty for that (the counts and object ids still say what).
 	 */
 	cards_unread: string | null,
+};
+
+/**
+ *  A card a plan creates: its key and up to three of its values (names
+ *  first, secrets masked).
+ */
+export type PlannedNew = {
+	object_id: string,
+	values: FieldValue[],
 };
 
 /**  What the Settings tab's "Check" shows about an interpreter. */

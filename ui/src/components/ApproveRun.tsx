@@ -78,6 +78,22 @@ export function ApproveRun({
               The cards could not be read from the target, so only their keys are listed: {p.cards_unread}
             </div>
           )}
+          {p.new_cards.length > 0 && (
+            <>
+              <h3>
+                Would be created{p.new !== null && p.new > p.new_cards.length ? ` (the first ${p.new_cards.length})` : ""}
+              </h3>
+              {/* Whom: a file whose ids changed format plans the same people as new (and the old ones as removed). */}
+              <ul className="undo-plan" data-testid="planned-new">
+                {p.new_cards.map((c) => (
+                  <li key={c.object_id}>
+                    {c.object_id}
+                    {c.values.length > 0 && ` (${c.values.map((v) => `${v.field} ${valueText(v.value)}`).join(", ")})`}
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           {(p.changed_object_ids.length > 0 || p.changed_cards.length > 0) && (
             <>
               <h3>

@@ -51,6 +51,17 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                         "\ncards not read from the target ({why}): their keys only"
                     ));
                 }
+                for c in &plan.new_cards {
+                    let values: Vec<String> = c
+                        .values
+                        .iter()
+                        .map(|v| format!("{} {}", v.field, v.value))
+                        .collect();
+                    out.push_str(&format!("\n  new: {}", c.object_id));
+                    if !values.is_empty() {
+                        out.push_str(&format!(" ({})", values.join(", ")));
+                    }
+                }
                 // Field by field for the first cards; the ids of the rest.
                 for c in &plan.changed_cards {
                     out.push_str(&format!("\n  changed: {}", planned_card_text(c)));

@@ -485,6 +485,10 @@ fn run_plan_shows_what_an_interrupted_run_would_do_and_the_approval_that_lets_it
     );
     let text = cli.ok(&["run", "plan", id]);
     assert!(text.contains("new: 5\nchanged: 0\nmarked removed: 0"), "{text}");
+    // Whom it would create, each with a value that tells.
+    let new: Vec<&str> = text.lines().filter(|l| l.starts_with("  new: ")).collect();
+    assert_eq!(new.len(), 5, "{text}");
+    assert!(new.contains(&r#"  new: 0 (last_name "P0")"#), "{text}");
     assert!(text.contains("`provisio task run HR/Load --approve`"), "{text}");
     assert!(text.contains("exceed the update limit of 2"), "{text}");
 

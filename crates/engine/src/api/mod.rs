@@ -27,7 +27,7 @@ mod tokens;
 
 pub use events::CardKey;
 pub use logs::{LogExport, LogLine, LogSelection};
-pub use runs::{FieldValue, PlannedCard, PlannedChanges};
+pub use runs::{FieldValue, PlannedCard, PlannedChanges, PlannedNew};
 pub use tasks::ConnectorTaskSettings;
 
 use std::path::{Path, PathBuf};

@@ -914,6 +914,44 @@ async fn an_interrupted_plan_says_whose_cards_it_would_mark_removed() {
     assert_eq!(removed_fields(&plan), ["3", "4", "5"].map(removed_person));
 }
 
+#[tokio::test]
+async fn an_interrupted_plan_says_whom_it_would_create() {
+    let f = fresh().await;
+    let task = five_people_over_a_limit_of_two(&f, "interrupt").await;
+    // Three people who are not in the store yet, two who left.
+    f.engine
+        .update_connector(
+            "HR",
+            connector_input(r#"{"parameters": {"ids": ["1", "2", "3", "6", "7", "8"]}}"#),
+        )
+        .await
+        .unwrap();
+    let planned = run(&f.engine, &task).await;
+    assert_eq!(planned.status, RunStatus::Interrupted, "{:?}", planned.load);
+    let plan = f.engine.planned_changes(&planned.id).await.unwrap();
+    assert_eq!((plan.new, plan.removals), (Some(3), Some(2)));
+    let mut new: Vec<(String, Vec<String>)> = plan
+        .new_cards
+        .iter()
+        .map(|c| {
+            let values = c.values.iter().map(|v| format!("{}: {}", v.field, v.value));
+            (c.object_id.clone(), values.collect())
+        })
+        .collect();
+    new.sort();
+    assert_eq!(
+        new,
+        ["6", "7", "8"].map(|id| (
+            id.to_string(),
+            vec![
+                format!(r#"last_name: "N{id}""#),
+                r#"groups: ["g1","g2"]"#.to_string()
+            ]
+        ))
+    );
+    assert!(plan.changed_cards.is_empty(), "{:?}", plan.changed_cards);
+}
+
 /// Task HR/Load with this `on_limit`, an update limit of 2 and removal
 /// settings, after a first (approved) load of persons 1 to 5.
 async fn five_people_over_a_limit_of_two(f: &Fixture, on_limit: &str) -> String {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { renderWithEngine } from "../../test/render";
 import { AlertsButton } from "./Alerts";
+import { plannedChanges } from "../../test/plans";
 
 const alert = (id: number, severity: string, acknowledged: boolean) => ({
   id, created_at: "2026-12-04T01:00:00Z", task_id: "t1", run_id: "r1", task: `HR/Task ${id}`,
@@ -81,10 +82,14 @@ describe("the alerts list", () => {
     const approved: unknown[] = [];
     renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(7, "critical", false), task: "HR/Nightly", status: "interrupted", run_id: "run-7", message: "limit", help: "approve_plan" }],
-      planned_changes: ({ runId }) => ({
-        help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "approve_plan", run_id: String(runId), task_id: "t1", task: "HR/Nightly", reason: "the update limit of 100 would be exceeded (2,000 changes)",
         new: 1200, changed: 500, removals: 300, removed_object_ids: ["E-1", "E-2"], changed_object_ids: [],
         changed_cards: [{ object_id: "E-7", card_id: 70, changes: [{ field: "last_name", from: "Smith", to: "SMITH" }], holds: [] }],
+        new_cards: [
+          { object_id: "0001", values: [{ field: "last_name", value: "Lind" }, { field: "first_name", value: "Ann" }] },
+          { object_id: "0002", values: [] },
+        ],
         removed_cards: [
           {
             object_id: "E-1", card_id: 11, changes: [{ field: "accountStatus", from: "1 - Active", to: "5 - Removed" }],
@@ -107,6 +112,12 @@ describe("the alerts list", () => {
       "E-1 (card 11: last_name Lind, first_name Ann) — accountStatus: 1 - Active → 5 - Removed",
       "… and 1 more: E-2",
     ]);
+    // Whom it would create: a file whose ids changed format plans the same people as new.
+    expect(screen.getByRole("heading", { name: "Would be created (the first 2)" })).toBeTruthy();
+    expect([...screen.getByTestId("planned-new").querySelectorAll("li")].map((li) => li.textContent)).toEqual([
+      "0001 (last_name Lind, first_name Ann)",
+      "0002",
+    ]);
     // What approving would write, field by field, before anything is written.
     expect(screen.getByRole("heading", { name: "Would be changed as the source says (the first 1)" })).toBeTruthy();
     expect(screen.getByTestId("planned-changed").textContent).toBe("E-7 (card 70) — last_name: Smith → SMITH");
@@ -121,8 +132,8 @@ describe("the alerts list", () => {
     const applied: unknown[] = [];
     renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(8, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-8", message: "3 removals held", help: "apply_held" }],
-      planned_changes: ({ runId }) => ({
-        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "apply_held", run_id: String(runId), task_id: "t1", task: "HR/Nightly",
         reason: "3 removals would take the run's 5 changes over the update limit of 2; they are held until a person approves them",
         new: 0, changed: 0, removals: 3, removed_object_ids: ["3", "4", "5"], changed_object_ids: [], changed_cards: [], removed_cards: [],
       }),
@@ -150,8 +161,8 @@ describe("the alerts list", () => {
   it("lists the changed cards a run held when they took it over its limit, and says what applying changed", async () => {
     renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(9, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-9", message: "5 changed cards held", help: "apply_held" }],
-      planned_changes: ({ runId }) => ({
-        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "apply_held", run_id: String(runId), task_id: "t1", task: "HR/Nightly",
         reason: "5 changed cards would take the run's 6 changes over the update limit of 2; they are held until a person approves them (the new card was loaded)",
         new: 0, changed: 5, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: ["1", "2", "3", "4", "5"],
         // The target could not be read: the ids alone.
@@ -174,8 +185,8 @@ describe("held changed cards, field by field", () => {
   it("shows what applying writes over what each card holds now, then the ids of the rest", async () => {
     renderWithEngine(<AlertsButton onOpenRun={() => {}} />, {
       list_alerts: () => [{ ...alert(10, "warning", false), task: "HR/Nightly", status: "held", run_id: "run-10", message: "3 changed cards held", help: "apply_held" }],
-      planned_changes: ({ runId }) => ({
-        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "apply_held", run_id: String(runId), task_id: "t1", task: "HR/Nightly",
         reason: "3 changed cards would take the run's 3 changes over the update limit of 1",
         new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: ["1", "2", "3"],
         changed_cards: [
@@ -204,8 +215,8 @@ describe("interruptions offer only what helps", () => {
         { ...alert(2, "critical", false), task: "HR/Short", status: "interrupted", run_id: "run-2", help: "review_plan" },
         { ...alert(1, "critical", false), task: "HR/Twice", status: "interrupted", run_id: "run-1", help: "fix", message: "multiple files match 'in/*.csv'" },
       ],
-      planned_changes: ({ runId }) => ({
-        help: "review_plan", run_id: runId, task_id: "t1", task: "HR/Short",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "review_plan", run_id: String(runId), task_id: "t1", task: "HR/Short",
         reason: "the file holds only 5 rows, fewer than the minimum row count of 10; nothing was loaded",
         new: 0, changed: 0, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [], changed_cards: [],
       }),

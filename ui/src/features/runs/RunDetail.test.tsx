@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { renderWithEngine } from "../../test/render";
 import { RunDetail } from "./History";
+import { plannedChanges } from "../../test/plans";
 
 const run = {
   id: "r1", task_id: "t1", task: "HR/Nightly", kind: "scheduled", trigger: "manual", status: "failed",
@@ -123,12 +124,12 @@ describe("a run's detail", () => {
       run_help: () => "approve_plan",
       planned_changes: ({ runId }) => {
         planned.push(runId);
-        return {
-          help: "approve_plan", run_id: runId, task_id: "t1", task: "HR/Nightly",
+        return plannedChanges({
+          help: "approve_plan", run_id: String(runId), task_id: "t1", task: "HR/Nightly",
           reason: "3 planned changes (0 new, 3 changed, 0 removals) exceed the update limit of 1",
           new: 0, changed: 3, removals: 0, removed_object_ids: [], removed_cards: [], changed_object_ids: [], cards_unread: null,
           changed_cards: [{ object_id: "E-1", card_id: 11, changes: [{ field: "last_name", from: "Doe", to: "DOE" }], holds: [] }],
-        };
+        });
       },
       approve_run: ({ runId }) => {
         approved.push(runId);
@@ -198,8 +199,8 @@ describe("a run's detail", () => {
       run_log: () => "",
       run_undoable: () => false,
       run_help: () => "apply_held",
-      planned_changes: ({ runId }) => ({
-        help: "apply_held", run_id: runId, task_id: "t1", task: "HR/Nightly", reason: "2 removals over the update limit of 1",
+      planned_changes: ({ runId }) => plannedChanges({
+        help: "apply_held", run_id: String(runId), task_id: "t1", task: "HR/Nightly", reason: "2 removals over the update limit of 1",
         new: 0, changed: 0, removals: 2, removed_object_ids: ["E-4", "E-5"], removed_cards: [], changed_object_ids: [], changed_cards: [],
         cards_unread: "the ESM at https://esm.example.test refused the sign-in (401)",
       }),

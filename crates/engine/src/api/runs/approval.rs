@@ -51,6 +51,10 @@ pub struct PlannedChanges {
     /// hold now, read from the target. Empty when it could not be read (the
     /// counts, and a held run's object ids, still say what).
     pub changed_cards: Vec<PlannedCard>,
+    /// The first cards an interrupted run would create, each with a few of
+    /// the values it would be created with: a file whose ids changed format
+    /// plans the same people as new, and their names tell.
+    pub new_cards: Vec<PlannedNew>,
     /// Why the cards could not be read from the target, when a list is
     /// left empty for that (the counts and object ids still say what).
     pub cards_unread: Option<String>,
@@ -65,9 +69,18 @@ pub struct PlannedCard {
     /// value written (the connector's secrets masked). None when the card
     /// holds them all already (a later run or a person wrote them).
     pub changes: Vec<FieldChange>,
-    /// Up to three other values the card holds now, in the task's mapping
-    /// order (secrets masked): whose card it is, where the key alone is a number.
+    /// Up to three other values the card holds now, names first, then in
+    /// the task's mapping order (secrets masked): whose card it is, where
+    /// the key alone is a number.
     pub holds: Vec<FieldValue>,
+}
+
+/// A card a plan creates: its key and up to three of its values (names
+/// first, secrets masked).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
+pub struct PlannedNew {
+    pub object_id: String,
+    pub values: Vec<FieldValue>,
 }
 
 /// A field a card holds and its value.
@@ -166,8 +179,12 @@ impl Engine {
     pub async fn planned_changes(&self, run_id: &str) -> Result<PlannedChanges> {
         let (mut plan, to_read) = self.plan_of(run_id).await?;
         let previews = self.previews(to_read).await;
-        (plan.changed_cards, plan.removed_cards, plan.cards_unread) =
-            (previews.changed, previews.removed, previews.unread);
+        (
+            plan.changed_cards,
+            plan.new_cards,
+            plan.removed_cards,
+            plan.cards_unread,
+        ) = (previews.changed, previews.new, previews.removed, previews.unread);
         Ok(plan)
     }
 
@@ -199,6 +216,7 @@ impl Engine {
                     changed: Some(held.updates),
                     changed_object_ids,
                     changed_cards: Vec::new(),
+                    new_cards: Vec::new(),
                     cards_unread: None,
                     removals: Some(held.removals.len() as u64),
                     removed_cards: Vec::new(),
@@ -235,9 +253,11 @@ impl Engine {
             .unwrap_or_else(|| "the run was interrupted".into());
         let to_read = ToRead {
             run: run.clone(),
-            // Only a plan over the update limit has changed cards to show (an approval may let them through).
+            // Only a plan over the update limit has new and changed cards to show (an approval may let them through).
             changed: match &plan {
-                Some(p) if help_by_plan(Some(p)) == InterruptionHelp::ApprovePlan && p.changed > 0 => {
+                Some(p)
+                    if help_by_plan(Some(p)) == InterruptionHelp::ApprovePlan && p.changed + p.new > 0 =>
+                {
                     crate::pipeline::first_changes(&self.run_dir(run_id).join(&p.changes_file), PREVIEW_LINES)
                 }
                 _ => Vec::new(),
@@ -252,6 +272,7 @@ impl Engine {
             help: help_by_plan(plan.as_ref()),
             changed_cards: Vec::new(),
             removed_cards: Vec::new(),
+            new_cards: Vec::new(),
             cards_unread: None,
             new: count(|p| p.new),
             changed: count(|p| p.changed),
@@ -315,7 +336,7 @@ impl Engine {
             let compare = Compare::new(&task, &masker);
             let mut previews = Previews::default();
             match compare.cards(target.as_mut(), parsed(changed), shown) {
-                Ok(cards) => previews.changed = cards,
+                Ok(compared) => (previews.changed, previews.new) = (compared.found, compared.new),
                 Err(e) => previews.note(e),
             }
             // The removal writes its status: a task that marks no removals plans none.
@@ -324,7 +345,7 @@ impl Engine {
                     Map::from_iter([(r.status_attribute.clone(), Value::String(r.removed_value.clone()))]);
                 let lines = removed.into_iter().map(|key| (key, mark.clone())).collect();
                 match compare.cards(target.as_mut(), lines, Shown::Every) {
-                    Ok(cards) => previews.removed = cards,
+                    Ok(compared) => previews.removed = compared.found,
                     Err(e) => previews.note(e),
                 }
             }
@@ -339,8 +360,16 @@ impl Engine {
 #[derive(Default)]
 struct Previews {
     changed: Vec<PlannedCard>,
+    new: Vec<PlannedNew>,
     removed: Vec<PlannedCard>,
     unread: Option<String>,
+}
+
+/// Planned lines compared with the target's cards: those it has, and (an
+/// interrupted run's plan) the first it would create.
+struct Compared {
+    found: Vec<PlannedCard>,
+    new: Vec<PlannedNew>,
 }
 
 impl Previews {
@@ -413,8 +442,9 @@ impl<'a> Compare<'a> {
     }
 
     /// Each planned line compared with the card whose key it carries, read
-    /// from the target by key, up to [`SHOWN_CARDS`]; a line with no card (a
-    /// new one) is left out. The lines are compared a part at a time: a mass
+    /// from the target by key, up to [`SHOWN_CARDS`]; a line with no card is
+    /// a new one (listed apart, up to as many, when only changes are shown:
+    /// a held run's new cards loaded already). The lines are compared a part at a time: a mass
     /// change fills the list from the first ones, and a remote target is
     /// asked only for those (one listing per 40 keys).
     fn cards(
@@ -422,8 +452,9 @@ impl<'a> Compare<'a> {
         target: &mut dyn crate::targets::LoadTarget,
         planned: Vec<(String, Map<String, Value>)>,
         shown: Shown,
-    ) -> Result<Vec<PlannedCard>> {
+    ) -> Result<Compared> {
         let mut cards = Vec::new();
+        let mut new = Vec::new();
         for part in planned.chunks(PREVIEW_CHUNK) {
             let mut fields = fields_of(part.iter().map(|(_, to)| to));
             for f in &self.telling {
@@ -436,6 +467,12 @@ impl<'a> Compare<'a> {
             let written = |v: &Value| target.as_written(v);
             for (key, to) in part {
                 let Some((card, values)) = now.get(key) else {
+                    if shown == Shown::ChangedOnly && new.len() < SHOWN_CARDS {
+                        new.push(PlannedNew {
+                            object_id: key.clone(),
+                            values: self.holds(to, &[]),
+                        });
+                    }
                     continue;
                 };
                 let changes: Vec<FieldChange> = differing_fields(to, values, &written)
@@ -460,7 +497,7 @@ impl<'a> Compare<'a> {
             }
         }
         cards.truncate(SHOWN_CARDS);
-        Ok(cards)
+        Ok(Compared { found: cards, new })
     }
 
     /// Up to [`SHOWN_VALUES`] values of the card beside those `changes` lists, not empty.

@@ -15,7 +15,7 @@ mod recovery;
 mod undo;
 
 pub(crate) use approval::help_of;
-pub use approval::{FieldValue, PlannedCard, PlannedChanges};
+pub use approval::{FieldValue, PlannedCard, PlannedChanges, PlannedNew};
 
 use std::path::PathBuf;
 
