@@ -266,6 +266,44 @@ async function shot(name) {
   } catch {
     // A screenshot is a debugging aid only.
   }
+  await checkAccessibility(name);
+}
+
+/**
+ * What axe-core found on each screen a test took a picture of (the last
+ * test asserts there is nothing): every screen, its dialogs open, checked
+ * where it is shown, without a test of its own.
+ */
+const accessibility = { checked: [], problems: {} };
+
+/** Rules a screen breaks on purpose, each with why. */
+const ACCEPTED = [
+  // The button's name is "Alerts" (the name automation and the issue use); the
+  // unseen count beside the word is its description (aria-describedby), as a
+  // notification badge is.
+  { rule: "label-content-name-mismatch", target: ".alerts" },
+];
+
+async function checkAccessibility(screen) {
+  const found = (await accessibilityProblems()).filter((p) => !ACCEPTED.some((a) => p.startsWith(`${a.rule}:`) && p.endsWith(`(${a.target})`)));
+  accessibility.checked.push(screen);
+  if (found.length > 0) accessibility.problems[screen] = found;
+}
+
+// axe-core (ui's devDependencies): the WCAG 2 A and AA rules, run in the window as it is.
+const axeSource = readFileSync(join(here, "..", "..", "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
+
+/** What axe-core finds against WCAG 2 A and AA on the window as it is now: `rule: help (the first elements)`. */
+async function accessibilityProblems() {
+  const found = await driver.cmd("POST", "/execute/async", {
+    script: `const done = arguments[arguments.length - 1];
+      if (!window.axe) { ${axeSource} }
+      window.axe
+        .run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
+        .then((r) => done(r.violations.map((v) => v.id + ": " + v.help + " (" + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ") + ")")), (e) => done(["axe-core failed: " + e]));`,
+    args: [],
+  });
+  return found;
 }
 
 async function openTab(name) {
@@ -563,7 +601,7 @@ test("a failing run raises an alert: the Alerts button opens the list, and Ackno
   );
   assert.match(provisio("--json", "alerts", "list"), /"acknowledged": true/);
   // Why it failed: the alert opens its run, whose log has the script's error.
-  await driver.click((await driver.waitForX("//button[starts-with(@aria-label, 'Open the run of alert')]"))[0]);
+  await driver.click((await driver.waitForX("//button[starts-with(@aria-label, 'Open run of alert')]"))[0]);
   await driver.until(
     async () => driver.text((await driver.waitFor("[data-testid=run-log]"))[0]),
     (t) => t.includes("RuntimeError: the HR API refused the login"),
@@ -765,6 +803,7 @@ test("every tab shows its own main control, and has a screenshot", async () => {
     for (const xpath of shows) await driver.waitForX(xpath, { timeoutMs: 10000 });
     const errors = await driver.cmd("POST", "/elements", { using: "css selector", value: "[role=alert], .banner.error" });
     assert.equal(errors.length, 0, `the ${tab} tab shows an error`);
+    await checkAccessibility(`tab-${tab.toLowerCase()}`);
     mkdirSync(join(here, "out"), { recursive: true });
     writeFileSync(join(here, "out", `tab-${tab.toLowerCase()}.png`), Buffer.from(await driver.screenshot(), "base64"));
   }
@@ -927,3 +966,7 @@ test("export two connectors, then import them into a second data directory after
   assert.deepEqual(names.sort(), ["HR users", "Payroll export"]);
 });
 
+test("no screen the tests showed has a WCAG 2 A or AA problem that axe-core finds", () => {
+  assert.ok(accessibility.checked.length >= 30, `screens checked: ${accessibility.checked.join(", ")}`);
+  assert.deepEqual(accessibility.problems, {});
+});

@@ -78,7 +78,7 @@ export function VirtualTable<T>(props: Props<T>) {
     if (to < 0 || to >= rows.length) return;
     e.preventDefault();
     virtual.scrollToIndex(to);
-    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-index="${to}"]`)?.focus());
+    requestAnimationFrame(() => scroller.current?.querySelector<HTMLElement>(`[data-index="${to}"] > [role=row]`)?.focus());
   };
 
   return (
@@ -103,15 +103,16 @@ export function VirtualTable<T>(props: Props<T>) {
                 ref={virtual.measureElement}
                 className="vitem"
                 style={{ transform: `translateY(${item.start}px)` }}
-                tabIndex={item.index === 0 ? 0 : -1}
-                onKeyDown={(e) => move(e, item.index)}
               >
+                {/* The row takes the focus, not its wrapper: a focusable element without a role would stand between the rowgroup and its rows. */}
                 <div
                   role="row"
                   aria-rowindex={item.index + 2}
                   className={`vrow ${props.rowClass?.(row.original) ?? ""}`}
                   data-testid={props.rowTestId}
                   style={{ gridTemplateColumns: template }}
+                  tabIndex={item.index === 0 ? 0 : -1}
+                  onKeyDown={(e) => move(e, item.index)}
                   onDoubleClick={(e) => {
                     if (!onRowControl(e.target)) props.onActivate?.(row.original);
                   }}
@@ -127,7 +128,14 @@ export function VirtualTable<T>(props: Props<T>) {
                     </div>
                   ))}
                 </div>
-                {extra}
+                {/* An expanded row's content is a row of its own, one cell across every column. */}
+                {extra && (
+                  <div role="row" className="vexpanded">
+                    <div role="cell" aria-colspan={columns.length}>
+                      {extra}
+                    </div>
+                  </div>
+                )}
               </div>
             );
           })}

@@ -44,8 +44,8 @@ describe("the alerts list", () => {
     fireEvent.click(screen.getByRole("button", { name: "Alerts" }));
     await screen.findAllByTestId("alert-row");
     // An alert with no run (a failed workflow call refused before it ran) has nothing to open.
-    expect(screen.queryByRole("button", { name: "Open the run of alert 5" })).toBeNull();
-    fireEvent.click(screen.getByRole("button", { name: "Open the run of alert 4" }));
+    expect(screen.queryByRole("button", { name: "Open run of alert 5" })).toBeNull();
+    fireEvent.click(screen.getByRole("button", { name: "Open run of alert 4" }));
     expect(opened).toEqual([{ kind: "run", runId: "r1", taskId: "t1", taskName: "HR/Task 4" }]);
     expect(screen.queryByRole("dialog", { name: "Alerts list" })).toBeNull();
   });

@@ -110,7 +110,7 @@ export function AlertsList({ onClose, onOpenRun }: { onClose: () => void; onOpen
                   {a.run_id && a.task_id && (
                     <button
                       type="button"
-                      aria-label={`Open the run of alert ${a.id}`}
+                      aria-label={`Open run of alert ${a.id}`}
                       onClick={() => a.run_id && a.task_id && onOpenRun({ kind: "run", runId: a.run_id, taskId: a.task_id, taskName: a.task })}
                     >
                       Open run
