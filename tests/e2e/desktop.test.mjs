@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebDriver } from "./webdriver.mjs";
-import { freePort, startSlapd, startXvfb, waitForPort } from "./harness.mjs";
+import { accessibilityProblems, freePort, startSlapd, startXvfb, waitForPort } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = process.env.PROVISIO_BIN;
@@ -276,34 +276,10 @@ async function shot(name) {
  */
 const accessibility = { checked: [], problems: {} };
 
-/** Rules a screen breaks on purpose, each with why. */
-const ACCEPTED = [
-  // The button's name is "Alerts" (the name automation and the issue use); the
-  // unseen count beside the word is its description (aria-describedby), as a
-  // notification badge is.
-  { rule: "label-content-name-mismatch", target: ".alerts" },
-];
-
 async function checkAccessibility(screen) {
-  const found = (await accessibilityProblems()).filter((p) => !ACCEPTED.some((a) => p.startsWith(`${a.rule}:`) && p.endsWith(`(${a.target})`)));
+  const found = await accessibilityProblems(driver);
   accessibility.checked.push(screen);
   if (found.length > 0) accessibility.problems[screen] = found;
-}
-
-// axe-core (ui's devDependencies): the WCAG 2 A and AA rules, run in the window as it is.
-const axeSource = readFileSync(join(here, "..", "..", "ui", "node_modules", "axe-core", "axe.min.js"), "utf8");
-
-/** What axe-core finds against WCAG 2 A and AA on the window as it is now: `rule: help (the first elements)`. */
-async function accessibilityProblems() {
-  const found = await driver.cmd("POST", "/execute/async", {
-    script: `const done = arguments[arguments.length - 1];
-      if (!window.axe) { ${axeSource} }
-      window.axe
-        .run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } })
-        .then((r) => done(r.violations.map((v) => v.id + ": " + v.help + " (" + v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ") + ")")), (e) => done(["axe-core failed: " + e]));`,
-    args: [],
-  });
-  return found;
 }
 
 async function openTab(name) {

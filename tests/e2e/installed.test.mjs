@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WebDriver } from "./webdriver.mjs";
-import { freePort, startXvfb, waitForPort } from "./harness.mjs";
+import { accessibilityProblems, freePort, startXvfb, waitForPort } from "./harness.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const deb = process.env.PROVISIO_DEB;
@@ -75,6 +75,8 @@ test("the installed app starts on an empty data directory with the first-run gui
   assert.ok(existsSync(join(empty, "logs")), "the installed app writes its engine log into the data directory");
   const background = await driver.execute("return getComputedStyle(document.documentElement).backgroundColor");
   assert.equal(background, "rgb(15, 23, 42)", "the dark theme's background (the --bg token)");
+  // The dark theme's colours read as well as the light one's (contrast among the WCAG rules).
+  assert.deepEqual(await accessibilityProblems(driver), []);
   mkdirSync(join(here, "out"), { recursive: true });
   writeFileSync(join(here, "out", "installed-first-run.png"), Buffer.from(await driver.screenshot(), "base64"));
 });
