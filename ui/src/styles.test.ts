@@ -29,4 +29,55 @@ describe("the window's colours", () => {
     );
     expect(written).toEqual([]);
   });
+
+  it("read at WCAG AA contrast in both themes: text 4.5:1 on what it is written on, focus rings and marks 3:1", () => {
+    const light = tokens(css.match(/^:root \{([\s\S]*?)^\}/m)?.[1] ?? "");
+    const dark = { ...light, ...tokens(css.match(/@media \(prefers-color-scheme: dark\) \{\s*:root \{([\s\S]*?)\}/)?.[1] ?? "") };
+    expect(Object.keys(light).length).toBeGreaterThan(40);
+    const text: [string, string][] = [
+      ...["--bg", "--surface", "--surface-2", "--ok-bg", "--bad-bg", "--accent-weak"].map((b): [string, string] => ["--text", b]),
+      ...["--bg", "--surface", "--surface-2", "--ok-bg", "--bad-bg", "--warn-bg"].map((b): [string, string] => ["--muted", b]),
+      ["--on-accent", "--accent"],
+      ["--on-danger", "--danger"],
+      ["--error-text", "--error-bg"],
+      ["--notice-text", "--notice-bg"],
+      ["--warn-text", "--warn-bg"],
+      ["--topbar-text", "--topbar-bg"],
+      ["--topbar-text", "--topbar-item"],
+      ["--badge-text", "--badge-bg"],
+      ...["--code-text", "--code-keyword", "--code-string", "--code-comment", "--code-number"].map((f): [string, string] => [f, "--code-bg"]),
+      // The chart's legend writes its words in the series' colours.
+      ...["--chart-created", "--chart-updated", "--chart-removed", "--chart-blocked"].map((f): [string, string] => [f, "--surface"]),
+    ];
+    const marks: [string, string][] = [
+      ["--accent", "--bg"],
+      ["--accent", "--surface"],
+    ];
+    const below = (theme: Record<string, string>, pairs: [string, string][], least: number) =>
+      pairs
+        .map(([f, b]) => ({ pair: `${f} on ${b}`, ratio: contrast(theme[f], theme[b]) }))
+        .filter((c) => !(c.ratio >= least))
+        .map((c) => `${c.pair}: ${c.ratio.toFixed(2)}`);
+    expect({ light: below(light, text, 4.5), dark: below(dark, text, 4.5) }).toEqual({ light: [], dark: [] });
+    expect({ light: below(light, marks, 3), dark: below(dark, marks, 3) }).toEqual({ light: [], dark: [] });
+  });
 });
+
+/** The `--name: #rrggbb` tokens of a block. */
+function tokens(block: string): Record<string, string> {
+  return Object.fromEntries([...block.matchAll(/(--[\w-]+):\s*(#[0-9a-fA-F]{6})\b/g)].map((m) => [m[1], m[2]]));
+}
+
+/** WCAG's contrast ratio of two #rrggbb colours (NaN when one is missing). */
+function contrast(a: string | undefined, b: string | undefined): number {
+  if (!a || !b) return NaN;
+  const luminance = (hex: string) => {
+    const channel = (i: number) => {
+      const c = parseInt(hex.slice(i, i + 2), 16) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+  };
+  const [x, y] = [luminance(a), luminance(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}
