@@ -35,12 +35,12 @@ function provisio(...args) {
   return execFileSync(cli, ["--data-dir", dataDir, ...args], { encoding: "utf8" });
 }
 
-/** Starts tauri-driver and a session of the app on `dir`; returns the driver. */
-async function openWindow(dir) {
+/** Starts tauri-driver and a session of the app on `dir` (`env` added to its environment); returns the driver. */
+async function openWindow(dir, env = {}) {
   const port = await freePort();
   const nativePort = await freePort();
   const td = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: dir, PROVISIO_TEST_DIALOG_ANSWER: dialogAnswer },
+    env: { ...process.env, DISPLAY: display, PROVISIO_DATA_DIR: dir, PROVISIO_TEST_DIALOG_ANSWER: dialogAnswer, ...env },
     stdio: ["ignore", "inherit", "inherit"],
   });
   children.push(td);
@@ -940,6 +940,27 @@ test("export two connectors, then import them into a second data directory after
   assert.deepEqual(after.map((c) => c.name).sort(), ["HR users", "Payroll export"]);
   const names = await driver.until(() => contents("[data-testid=connector-row] .connector-name"), (n) => n.length === 2, { what: "both listed" });
   assert.deepEqual(names.sort(), ["HR users", "Payroll export"]);
+});
+
+test("in the dark theme, every tab of the installation the tests used reads as well, the alerts list too", async () => {
+  await driver.quit();
+  // The system's dark setting, as GNOME passes it to GTK applications.
+  driver = await openWindow(dataDir, { GTK_THEME: "Adwaita:dark" });
+  await driver.waitFor("[aria-label='Connectors']");
+  const background = await driver.execute("return getComputedStyle(document.documentElement).backgroundColor");
+  assert.equal(background, "rgb(15, 23, 42)", "the dark theme's background (the --bg token)");
+  for (const tab of ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data", "Audit"]) {
+    await openTab(tab);
+    await driver.waitFor("main section, main h2", { timeoutMs: 10000 });
+    await shot(`dark-tab-${tab.toLowerCase()}`);
+    // Whatever the tests left in it (long values among them), a tab fits the window's width.
+    const overflow = await driver.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+    assert.ok(overflow <= 0, `the ${tab} tab is ${overflow} px wider than the window`);
+  }
+  await driver.click(await driver.byName("Alerts"));
+  await driver.waitFor("[role=dialog][aria-label='Alerts list']");
+  await shot("dark-alerts");
+  await driver.click(await driver.byName("Close"));
 });
 
 test("no screen the tests showed has a WCAG 2 A or AA problem that axe-core finds", () => {
