@@ -270,14 +270,17 @@ async function shot(name) {
 }
 
 /**
- * What axe-core found on each screen a test took a picture of (the last
- * test asserts there is nothing): every screen, its dialogs open, checked
- * where it is shown, without a test of its own.
+ * What axe-core found on each screen a test took a picture of, and whether it
+ * fits the window's width (the last test asserts nothing was found): every
+ * screen, its dialogs open, checked where it is shown, without a test of its own.
  */
 const accessibility = { checked: [], problems: {} };
 
 async function checkAccessibility(screen) {
   const found = await accessibilityProblems(driver);
+  // A screen fits the window's width: a page that scrolls sideways hides its right edge (a table's widest value pushed it).
+  const overflow = await driver.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
+  if (overflow > 0) found.push(`layout: ${overflow} px wider than the window`);
   accessibility.checked.push(screen);
   if (found.length > 0) accessibility.problems[screen] = found;
 }
@@ -953,9 +956,6 @@ test("in the dark theme, every tab of the installation the tests used reads as w
     await openTab(tab);
     await driver.waitFor("main section, main h2", { timeoutMs: 10000 });
     await shot(`dark-tab-${tab.toLowerCase()}`);
-    // Whatever the tests left in it (long values among them), a tab fits the window's width.
-    const overflow = await driver.execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth");
-    assert.ok(overflow <= 0, `the ${tab} tab is ${overflow} px wider than the window`);
   }
   await driver.click(await driver.byName("Alerts"));
   await driver.waitFor("[role=dialog][aria-label='Alerts list']");
@@ -963,7 +963,7 @@ test("in the dark theme, every tab of the installation the tests used reads as w
   await driver.click(await driver.byName("Close"));
 });
 
-test("no screen the tests showed has a WCAG 2 A or AA problem that axe-core finds", () => {
+test("no screen the tests showed has a WCAG 2 A or AA problem that axe-core finds, or is wider than the window", () => {
   assert.ok(accessibility.checked.length >= 30, `screens checked: ${accessibility.checked.join(", ")}`);
   assert.deepEqual(accessibility.problems, {});
 });
