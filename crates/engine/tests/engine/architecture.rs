@@ -325,3 +325,22 @@ fn the_facade_never_names_a_connector_type() {
         found.join("\n")
     );
 }
+
+#[test]
+fn no_file_of_the_facade_is_over_500_lines() {
+    // A newcomer reads api/ first: a file past 500 lines is split by what it
+    // does (runs/approval.rs gave its reading of cards to runs/preview.rs).
+    let long: Vec<String> = sources()
+        .into_iter()
+        .filter(|(module, _, _)| module == "api")
+        .filter_map(|(_, path, _)| {
+            let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+            (lines > 500).then(|| format!("{} ({lines} lines)", path.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "split these by what they do:\n{}",
+        long.join("\n")
+    );
+}

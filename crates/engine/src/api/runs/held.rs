@@ -92,7 +92,7 @@ impl Engine {
                     run.task
                 )))?;
         let target = self.target_for(&connector.target).await?;
-        let key_attribute = super::approval::key_attribute_of(&task);
+        let key_attribute = super::preview::key_attribute_of(&task);
         let cards = held.removals.clone();
         let (run_id_now, task_for_load) = (run.id.clone(), task.clone());
         let (pending, held_run, held_count) = (run.clone(), run_id.to_string(), held.removals.len());

@@ -2,7 +2,8 @@
 //! [`inputs`] gathers what one needs, [`execute`] runs it to its end,
 //! [`hr_report`] writes the HR connector's report, [`recovery`] ends the runs
 //! of a process that died, [`control`] stops runs and clears caches,
-//! [`history`] reads what runs did, [`approval`] handles interrupted ones.
+//! [`history`] reads what runs did, [`approval`] handles interrupted ones
+//! (and [`preview`] shows their cards as the target holds them).
 
 mod approval;
 mod control;
@@ -11,11 +12,13 @@ mod held;
 mod history;
 mod hr_report;
 mod inputs;
+mod preview;
 mod recovery;
 mod undo;
 
 pub(crate) use approval::help_of;
-pub use approval::{FieldValue, PlannedCard, PlannedChanges, PlannedNew};
+pub use approval::PlannedChanges;
+pub use preview::{FieldValue, PlannedCard, PlannedNew};
 
 use std::path::PathBuf;
 
