@@ -38,6 +38,27 @@ describe("the settings form", () => {
     expect(await screen.findByText("Settings saved.")).toBeTruthy();
   });
 
+  it("shows an on/off setting as a checkbox and saves it in the engine's words", async () => {
+    const saved: unknown[] = [];
+    const catchUp: SettingRow = {
+      key: { name: "catch_up", label: "Catch up missed runs", type: "boolean", default: "false", description: "Run once each task that missed its time" },
+      value: "false",
+    };
+    renderWithEngine(<SettingsForm rows={[...rows, catchUp]} />, {
+      check_setting: () => null,
+      save_settings: ({ changes }) => {
+        saved.push(changes);
+        return [...rows, { ...catchUp, value: "true" }];
+      },
+    });
+    const box = screen.getByRole("checkbox", { name: "Catch up missed runs" });
+    expect(box).toHaveProperty("checked", false);
+    fireEvent.click(box);
+    expect(box).toHaveProperty("checked", true);
+    fireEvent.click(screen.getByRole("button", { name: "Save" }));
+    await waitFor(() => expect(saved).toEqual([[["catch_up", "true"]]]));
+  });
+
   it("checks the Python interpreter as typed, before it is saved", async () => {
     const asked: unknown[] = [];
     renderWithEngine(<SettingsForm rows={rows} />, {

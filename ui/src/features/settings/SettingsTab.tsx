@@ -9,7 +9,6 @@ import { queryKeys } from "../../queryKeys";
 const CHOICES: Partial<Record<SettingKey["type"], string[]>> = {
   environment_type: ["prod", "test", "demo", "dev"],
   log_level: ["error", "warn", "info", "debug", "trace"],
-  boolean: ["true", "false"],
 };
 
 /**
@@ -67,7 +66,16 @@ export function SettingsForm({ rows }: { rows: SettingRow[] }) {
           return (
             <label key={r.key.name} data-testid="setting-row">
               <span title={r.key.description}>{r.key.label}</span>
-              {choices ? (
+              {r.key.type === "boolean" ? (
+                // On or off: a checkbox, its value the engine's true / false (as `settings set` takes it).
+                <input
+                  id={id}
+                  type="checkbox"
+                  aria-label={r.key.label}
+                  checked={value === "true"}
+                  onChange={(e) => change(r.key.name, e.target.checked ? "true" : "false")}
+                />
+              ) : choices ? (
                 <select id={id} aria-label={r.key.label} value={value} onChange={(e) => change(r.key.name, e.target.value)}>
                   {value === "" && <option value="">not set (no task runs until it is)</option>}
                   {choices.map((c) => (
