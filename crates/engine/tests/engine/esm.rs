@@ -515,6 +515,41 @@ async fn held_removals_show_whose_cards_they_are_in_the_solution() {
 }
 
 #[tokio::test]
+async fn a_review_of_new_people_asks_the_solution_only_for_what_it_shows() {
+    let (standin, f, task) = loaded_with_limits(
+        &json!(["1", "2", "3"]),
+        json!({"update_limit": 1, "on_limit": "interrupt"}),
+    )
+    .await;
+    // 300 newcomers, nobody changed: over the limit, the run stops before loading.
+    let ids: Vec<String> = (1..=303).map(|i| i.to_string()).collect();
+    set_params(&f.engine, json!({ "ids": ids })).await;
+    let stopped = run(&f.engine, task).await;
+    assert_eq!(
+        stopped.status,
+        provisio_engine::model::RunStatus::Interrupted,
+        "{:?}",
+        stopped.load
+    );
+    standin.data().requests.clear();
+    let plan = f.engine.planned_changes(&stopped.id).await.unwrap();
+    assert_eq!((plan.new, plan.changed), (Some(300), Some(0)));
+    assert_eq!(plan.new_cards.len(), 50, "the first 50 newcomers");
+    assert!(plan
+        .new_cards
+        .iter()
+        .all(|c| c.values.iter().any(|v| v.field == "last_name")));
+    // The first 200 keys, 40 a listing: the other 103 are not asked for.
+    let listings = standin
+        .data()
+        .requests
+        .iter()
+        .filter(|r| r.starts_with("GET /dc/person/data"))
+        .count();
+    assert_eq!(listings, 5, "{:?}", standin.data().requests);
+}
+
+#[tokio::test]
 async fn no_request_the_client_sends_violates_the_published_description() {
     let standin = StandIn::start(config());
     let f = fresh().await;

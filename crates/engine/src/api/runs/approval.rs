@@ -222,7 +222,9 @@ impl Engine {
                 }
                 _ => Vec::new(),
             },
-            shown: Shown::ChangedOnly,
+            shown: Shown::ChangedOnly {
+                changed: plan.as_ref().map_or(0, |p| p.changed),
+            },
             removed: plan
                 .as_ref()
                 .map(|p| p.removed_object_ids.iter().take(SHOWN_CARDS).cloned().collect())

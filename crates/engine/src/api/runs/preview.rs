@@ -223,7 +223,7 @@ impl<'a> Compare<'a> {
             let written = |v: &Value| target.as_written(v);
             for (key, to) in part {
                 let Some((card, values)) = now.get(key) else {
-                    if shown == Shown::ChangedOnly && new.len() < SHOWN_CARDS {
+                    if matches!(shown, Shown::ChangedOnly { .. }) && new.len() < SHOWN_CARDS {
                         new.push(PlannedNew {
                             object_id: key.clone(),
                             values: self.holds(to, &[]),
@@ -248,7 +248,10 @@ impl<'a> Compare<'a> {
                     });
                 }
             }
-            if cards.len() >= SHOWN_CARDS {
+            // A remote target is asked for no more than the lists show.
+            let every_change =
+                matches!(shown, Shown::ChangedOnly { changed } if cards.len() as u64 >= changed);
+            if cards.len() >= SHOWN_CARDS || (every_change && new.len() >= SHOWN_CARDS) {
                 break;
             }
         }
@@ -277,8 +280,10 @@ impl<'a> Compare<'a> {
 pub(super) enum Shown {
     /// Each (held cards: a card that holds them already says so).
     Every,
-    /// Those the plan changes (an interrupted run's spill also has new and same cards).
-    ChangedOnly,
+    /// Those the plan changes (an interrupted run's spill also has new and
+    /// same cards), of the plan's `changed`: once that many are found and
+    /// the new cards are listed, the rest is not read.
+    ChangedOnly { changed: u64 },
 }
 
 /// `value` with the connector's secrets masked in its text (and its list's).
