@@ -71,12 +71,23 @@ pub fn check_schedule(schedule: &str) -> Result<()> {
             format!("'{shown}' has {fields} fields; write a cron expression with seconds first, e.g. '0 0 2 * * *' for daily at 02:00"),
         ));
     }
+    if let Some(problem) = out_of_range(schedule) {
+        return Err(EngineError::invalid(
+            "schedule",
+            format!("'{shown}': {problem}; e.g. '0 0 2 * * *' fires daily at 02:00"),
+        ));
+    }
     let parsed = cron::Schedule::from_str(schedule).map_err(|e| {
+        // The parser's message draws a caret under the expression on a line
+        // of its own: its last line says what is wrong.
+        // Its own words, without control characters (they reach a terminal).
+        let text = e.to_string();
+        let why: String = text.lines().last().unwrap_or_default().chars().filter(|c| !c.is_control()).take(120).collect();
         EngineError::invalid(
             "schedule",
             format!(
-                "'{shown}' is not a valid cron expression: {}",
-                quoted(&e.to_string(), 120)
+                "'{shown}' is not a valid cron expression: {}; write seconds, minutes, hours, day of month, month, day of week, e.g. '0 0 2 * * *'",
+                why.trim_end_matches('.')
             ),
         )
     })?;
@@ -87,6 +98,32 @@ pub fn check_schedule(schedule: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The first number of a cron expression outside its field's range, said
+/// as a person would: `hours run from 0 to 23 (25 given)`. Only plain
+/// numbers of the first five fields are looked at (names, `L`, `W` and the
+/// day of week are the parser's).
+fn out_of_range(schedule: &str) -> Option<String> {
+    const FIELDS: [(&str, u32, u32); 5] = [
+        ("seconds", 0, 59),
+        ("minutes", 0, 59),
+        ("hours", 0, 23),
+        ("days of the month", 1, 31),
+        ("months", 1, 12),
+    ];
+    for ((name, low, high), field) in FIELDS.iter().zip(schedule.split_whitespace()) {
+        for part in field.split(',') {
+            // `a-b/step`: the step is a count, not a value of the field.
+            let values = part.split('/').next().unwrap_or_default();
+            for value in values.split('-').filter_map(|v| v.parse::<u32>().ok()) {
+                if !(*low..=*high).contains(&value) {
+                    return Some(format!("{name} run from {low} to {high} ({value} given)"));
+                }
+            }
+        }
+    }
+    None
 }
 
 pub fn check_timezone(tz: &str) -> Result<()> {
@@ -288,6 +325,36 @@ mod tests {
         assert!(check_schedule("0 0 2 * * *").is_ok());
         let e = check_schedule("0 2 * * *").unwrap_err().to_string();
         assert!(e.contains("5 fields"), "{e}");
+    }
+
+    #[test]
+    fn a_number_out_of_its_field_s_range_is_named_with_the_range() {
+        for (schedule, said) in [
+            ("0 0 25 * * *", "hours run from 0 to 23 (25 given)"),
+            ("0 60 2 * * *", "minutes run from 0 to 59 (60 given)"),
+            ("0 0 2 0 * *", "days of the month run from 1 to 31 (0 given)"),
+            ("0 0 2 * 1-13 *", "months run from 1 to 12 (13 given)"),
+        ] {
+            let e = check_schedule(schedule).unwrap_err().to_string();
+            assert!(e.contains(said), "{schedule}: {e}");
+        }
+        // Steps count, they are no value of the field; names are the parser's.
+        for fine in [
+            "0 */15 * * * *",
+            "0 0 0-23/2 * * *",
+            "0 0 2 * JAN-DEC MON-FRI",
+            "0 0 23 31 12 *",
+        ] {
+            assert!(check_schedule(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn a_schedule_the_parser_refuses_is_explained_on_one_line() {
+        let e = check_schedule("0 0 2 * * FUNDAY").unwrap_err().to_string();
+        assert!(!e.contains('\n') && !e.contains('\\') && !e.contains('^'), "{e}");
+        assert!(e.contains("'FUNDAY' is not a valid day of the week;"), "{e}");
+        assert!(e.contains("e.g. '0 0 2 * * *'"), "{e}");
     }
 
     #[test]
