@@ -795,6 +795,8 @@ export type RunFile = {
 	kind: RunFileKind,
 	path: string,
 	size: number,
+	/**  What the file holds, in words (`run show` and the run detail print them). */
+	holds?: string,
 };
 
 /**  What a file in a run's directory is. */

@@ -87,6 +87,7 @@ pub fn list(dir: &Path) -> Vec<RunFile> {
                 kind: *kind,
                 path: p.display().to_string(),
                 size: m.len(),
+                holds: kind.holds().to_string(),
             })
         })
         .collect()
@@ -192,6 +193,10 @@ mod tests {
         assert_eq!(kinds.len(), files.len(), "{files:?}");
         let held = files.iter().find(|f| f.kind == RunFileKind::HeldChanges).unwrap();
         assert!(held.path.ends_with(HELD_CHANGES), "{}", held.path);
+        // Each says what it holds, in words of its own.
+        let words: std::collections::HashSet<_> = files.iter().map(|f| f.holds.as_str()).collect();
+        assert_eq!(words.len(), files.len(), "{files:?}");
+        assert!(!words.contains(""));
     }
 
     #[test]

@@ -258,7 +258,10 @@ pub fn summary_text(run: &Run, help: Option<InterruptionHelp>) -> String {
         out.push_str(&format!("hint: {}\n", help_hint(help, &run.id, &run.task)));
     }
     for f in &run.files {
-        out.push_str(&format!("file {}: {} ({} bytes)\n", f.kind, f.path, f.size));
+        out.push_str(&format!(
+            "file {}: {} ({} bytes): {}\n",
+            f.kind, f.path, f.size, f.holds
+        ));
     }
     out
 }

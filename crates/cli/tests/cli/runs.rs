@@ -234,6 +234,14 @@ raise SystemExit(1)
     let shown = cli.ok(&["run", "show", &id]);
     assert!(!shown.contains('\x1b') && !shown.contains('\x07'), "{shown:?}");
     assert!(shown.contains("title\\u{1b}]0;pwned\\u{7} clear"), "{shown}");
+    // Each file says what it holds: the script's error output is no second log.
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("file log: ")
+                && l.ends_with("): the script's other output (standard error)")),
+        "{shown}"
+    );
     // --json keeps the text as it was (JSON escapes it).
     let json = cli.json(&["run", "show", &id]);
     assert!(json["log"].as_str().unwrap().contains("\x1b[2J"));

@@ -223,6 +223,29 @@ pub struct RunFile {
     pub kind: RunFileKind,
     pub path: String,
     pub size: u64,
+    /// What the file holds, in words (`run show` and the run detail print them).
+    #[serde(default)]
+    pub holds: String,
+}
+
+impl RunFileKind {
+    /// What a file of this kind holds, in words: `log` is the script's
+    /// other output, not a second log.
+    pub fn holds(self) -> &'static str {
+        match self {
+            RunFileKind::Args => "what the script was started with (no secret)",
+            RunFileKind::Output => "the records the source produced",
+            RunFileKind::Error => "the error the script reported",
+            RunFileKind::ScriptLog => "the script's log lines",
+            RunFileKind::Log => "the script's other output (standard error)",
+            RunFileKind::Plan => "what the interrupted run would have done",
+            RunFileKind::Changes => "the new and changed cards the run planned",
+            RunFileKind::Blocked => "the records validation blocked, with reasons",
+            RunFileKind::Failed => "the cards the target refused, with reasons",
+            RunFileKind::Held => "what the run held over the update limit",
+            RunFileKind::HeldChanges => "the held changed cards, with the values applying writes",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, specta::Type)]

@@ -2,7 +2,7 @@ import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { chooseFileToSave } from "../../dialogs";
 import { api, errorMessage } from "../../api";
-import type { Run, RunFile, RunFileKind, RunStatus } from "../../bindings";
+import type { Run, RunFile, RunStatus } from "../../bindings";
 import { ApproveRun, REVIEWS } from "../../components/ApproveRun";
 import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
@@ -121,21 +121,6 @@ function timeOf(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : d.toLocaleTimeString();
 }
 
-/** What each of a run's files holds, beside its kind (the names `run show` prints). */
-const FILE_WORDS: Record<RunFileKind, string> = {
-  args: "what the script was started with (no secret)",
-  output: "the records the source produced",
-  error: "the error the script reported",
-  "script-log": "the script's log lines",
-  log: "the script's other output (standard error)",
-  plan: "what the interrupted run would have done",
-  changes: "the new and changed cards the run planned",
-  blocked: "the records validation blocked, with reasons",
-  failed: "the cards the target refused, with reasons",
-  held: "what the run held over the update limit",
-  "held-changes": "the held changed cards, with the values applying writes",
-};
-
 /** A run's detail: extract and load info, counts, the log (searchable), its files. */
 export function RunDetail({ runId, taskId, taskName, open }: { runId: string; taskId: string; taskName: string; open: Open }) {
   const run = useQuery({ queryKey: queryKeys.runs.one(runId), queryFn: () => api.getRun(runId) });
@@ -231,7 +216,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
                   <button type="button" aria-label={`Save ${f.kind} file`} onClick={() => saveFile.mutate(f)}>
                     Save…
                   </button>
-                  <div className="hint">{FILE_WORDS[f.kind]}</div>
+                  <div className="hint">{f.holds}</div>
                 </li>
               ))}
             </ul>

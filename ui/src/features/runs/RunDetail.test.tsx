@@ -10,7 +10,7 @@ const run = {
   run_type: "full", extract: { status: "succeeded", started: "2026-12-04T00:45:19Z", completed: "2026-12-04T00:45:20Z", info: "fetched 3 records" },
   load: { status: "failed", started: "2026-12-04T00:45:20Z", completed: "2026-12-04T00:45:21Z", info: "the target refused" },
   counts: { fetched: 3, valid: 3, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 3, takeovers: 0 },
-  files: [{ kind: "output", path: "/data/runs/r1/output.json", size: 1234 }],
+  files: [{ kind: "output", path: "/data/runs/r1/output.json", size: 1234, holds: "the records the source produced" }],
   outcome: null, message: null,
 };
 
@@ -166,15 +166,15 @@ describe("a run's detail", () => {
     expect(asked, "a failed run has no plan to ask for").toEqual([]);
   });
 
-  it("names each of a held run's files apart, with what it holds", async () => {
+  it("names each of a held run's files apart, with what the engine says it holds", async () => {
     const saved: unknown[] = [];
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => ({
         ...run,
         status: "succeeded",
         files: [
-          { kind: "held", path: "/data/runs/r1/held.json", size: 120 },
-          { kind: "held-changes", path: "/data/runs/r1/held-changes.spill", size: 2048 },
+          { kind: "held", path: "/data/runs/r1/held.json", size: 120, holds: "what the run held over the update limit" },
+          { kind: "held-changes", path: "/data/runs/r1/held-changes.spill", size: 2048, holds: "the held changed cards, with the values applying writes" },
         ],
       }),
       run_log: () => "",
