@@ -78,16 +78,11 @@ pub fn check_schedule(schedule: &str) -> Result<()> {
         ));
     }
     let parsed = cron::Schedule::from_str(schedule).map_err(|e| {
-        // The parser's message draws a caret under the expression on a line
-        // of its own: its last line says what is wrong.
-        // Its own words, without control characters (they reach a terminal).
-        let text = e.to_string();
-        let why: String = text.lines().last().unwrap_or_default().chars().filter(|c| !c.is_control()).take(120).collect();
         EngineError::invalid(
             "schedule",
             format!(
                 "'{shown}' is not a valid cron expression: {}; write seconds, minutes, hours, day of month, month, day of week, e.g. '0 0 2 * * *'",
-                why.trim_end_matches('.')
+                cron_refusal(&e)
             ),
         )
     })?;
@@ -98,6 +93,22 @@ pub fn check_schedule(schedule: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What the cron parser says is wrong, on one line: its message draws a
+/// caret under the expression on lines of their own, and its last line says
+/// why (its own words, without control characters: they reach a terminal).
+pub fn cron_refusal(e: &cron::error::Error) -> String {
+    let text = e.to_string();
+    let why: String = text
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(120)
+        .collect();
+    why.trim_end_matches('.').to_string()
 }
 
 /// The first number of a cron expression outside its field's range, said

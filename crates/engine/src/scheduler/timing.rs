@@ -26,7 +26,10 @@ impl Timing {
         let schedule = cron::Schedule::from_str(expression).map_err(|e| {
             EngineError::invalid(
                 "schedule",
-                format!("'{expression}' is not a valid cron expression: {e}"),
+                format!(
+                    "'{expression}' is not a valid cron expression: {}",
+                    crate::rules::cron_refusal(&e)
+                ),
             )
         })?;
         let zone = Tz::from_str(zone).map_err(|_| {
