@@ -60,7 +60,7 @@ export function ApproveRun({
             {held ? "The run loaded its other changes and held these: " : "The run stopped before loading: "}
             <strong>{p.reason}</strong>
           </p>
-          <dl className="detail-grid" data-testid="planned-counts">
+          <dl className="counts" data-testid="planned-counts">
             {/* New cards are never held: the run loaded them. */}
             {!held && (
               <>
