@@ -309,6 +309,7 @@ async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_
     for (i, r) in third.iter_mut().enumerate().take(3) {
         *r = row(i as u32 + 1, "Again");
     }
+    third.push(row(7, "Newcomer"));
     write(&folder, "w.csv", file(&third).as_bytes());
     // Without its index (written by an older version, or lost) the archive itself is compared.
     std::fs::remove_file(folder.join("archive/workperiod_archive.index")).unwrap();
@@ -327,6 +328,10 @@ async fn a_partial_run_needs_the_archive_and_loads_only_what_changed_within_the_
             .all(|(_, fields)| fields.iter().any(|f| f.ends_with(r#"-> "Again""#))),
         "{shown:?}"
     );
+    // And whom it would create, with the name the file gives.
+    assert_eq!(plan.new, Some(1));
+    let new: Vec<String> = plan.new_cards.iter().map(|c| format!("{c:?}")).collect();
+    assert!(new.len() == 1 && new[0].contains("Newcomer"), "{new:?}");
     let archived: Vec<Value> = read_json(&folder.join("archive/workperiod_archive.json"));
     assert_eq!(
         archived[0]["LastName"], "L1",
