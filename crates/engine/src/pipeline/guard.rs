@@ -1,7 +1,6 @@
 //! The guard between planning and loading: a pure decision over the plan's
 //! numbers and the task's limits.
 
-use super::PLAN;
 use crate::model::hr::{CaseFacts, ReportCase};
 use crate::model::{Limits, OnLimit};
 
@@ -79,8 +78,8 @@ pub fn refusal_case(
             )),
             None if planned.valid < min => Some((
                 format!(
-                    "only {} valid records, fewer than the minimum row count of {min}; nothing was loaded",
-                    planned.valid
+                    "only {}, fewer than the minimum row count of {min}; nothing was loaded",
+                    crate::run_folder::counted(planned.valid, "valid record")
                 ),
                 CaseFacts::new(
                     "too_few_valid",
@@ -99,7 +98,7 @@ pub fn refusal_case(
             ReportCase::UpdateLimit,
             format!(
                 "{} ({} new, {} changed, {}) exceed the update limit of {limit}; \
-             nothing was loaded. Inspect {PLAN} in the run's files; approving the plan applies it once",
+             nothing was loaded; review the planned changes, and approve them to apply them once",
                 crate::run_folder::counted(changes, "planned change"),
                 planned.creates,
                 planned.updates,

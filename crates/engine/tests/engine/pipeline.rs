@@ -151,6 +151,11 @@ async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once(f: 
     );
     let info = r.load.info.clone().unwrap();
     assert!(info.starts_with("5 planned changes (5 new, 0 changed, 0 removals) exceed the update limit of 3; nothing was loaded"), "{info}");
+    // What to do, in words that fit the window's review and the CLI alike (no file to open).
+    assert!(
+        info.ends_with("review the planned changes, and approve them to apply them once"),
+        "{info}"
+    );
     assert_eq!(f.engine.store().count_datacards("person").await.unwrap(), 0);
     let plan = r
         .files
@@ -309,7 +314,7 @@ async fn fewer_rows_than_the_minimum_interrupt_the_run(f: Fixture) {
     assert_eq!(r.status, RunStatus::Interrupted);
     assert_eq!(
         r.load.info.as_deref(),
-        Some("only 1 valid records, fewer than the minimum row count of 2; nothing was loaded")
+        Some("only 1 valid record, fewer than the minimum row count of 2; nothing was loaded")
     );
 }
 
