@@ -5,10 +5,12 @@ import { mockIPC, clearMocks } from "@tauri-apps/api/mocks";
 import { afterEach } from "vitest";
 import { cleanup } from "@testing-library/react";
 import { newQueryClient } from "../api";
+import { forgetRemembered } from "../remembered";
 
 afterEach(() => {
   cleanup();
   clearMocks();
+  forgetRemembered();
 });
 
 /** Renders with a fresh query cache; `engine` answers the IPC commands by name. */

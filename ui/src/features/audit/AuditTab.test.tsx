@@ -30,4 +30,16 @@ describe("the Audit tab", () => {
     fireEvent.change(screen.getByLabelText("Since"), { target: { value: "2026-12-01" } });
     await waitFor(() => expect(asked).toContainEqual({ since: "2026-12-01", text: "HR", limit: 500 }));
   });
+
+  it("keeps its filters when a person leaves the tab and comes back", async () => {
+    const engine = { list_audit: () => [entry(1, "settings", "settings", "update", "cli")] };
+    const first = renderWithEngine(<AuditTab />, engine);
+    fireEvent.change(await screen.findByLabelText("Object"), { target: { value: "settings" } });
+    fireEvent.change(screen.getByLabelText("Search the audit"), { target: { value: "environment" } });
+    // Choosing another tab unmounts this one.
+    first.unmount();
+    renderWithEngine(<AuditTab />, engine);
+    expect((await screen.findByLabelText<HTMLSelectElement>("Object")).value).toBe("settings");
+    expect(screen.getByLabelText<HTMLInputElement>("Search the audit").value).toBe("environment");
+  });
 });

@@ -1,9 +1,9 @@
-import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import type { AuditEntry, AuditObject } from "../../bindings";
 import { when } from "../../format";
 import { queryKeys } from "../../queryKeys";
+import { useRemembered } from "../../remembered";
 
 const OBJECTS: [AuditObject, string][] = [
   ["connector", "Connectors"],
@@ -26,9 +26,9 @@ function shown(v: unknown): string {
 
 /** The audit of configuration changes: who changed what, from where, field by field (secrets masked). */
 export function AuditTab() {
-  const [object, setObject] = useState<AuditObject | "">("");
-  const [text, setText] = useState("");
-  const [since, setSince] = useState("");
+  const [object, setObject] = useRemembered<AuditObject | "">("audit.object", "");
+  const [text, setText] = useRemembered("audit.text", "");
+  const [since, setSince] = useRemembered("audit.since", "");
   const audit = useQuery({
     queryKey: queryKeys.audit(since, text.trim()),
     queryFn: () => api.listAudit(since || null, text.trim() || null, 500),

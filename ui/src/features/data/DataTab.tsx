@@ -6,6 +6,7 @@ import type { Datacard } from "../../bindings";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { when } from "../../format";
 import { queryKeys } from "../../queryKeys";
+import { useRemembered } from "../../remembered";
 
 const LIMIT = 100_000;
 
@@ -14,9 +15,9 @@ export function DataTab() {
   const templates = useQuery({ queryKey: queryKeys.templates("local"), queryFn: () => api.listTemplates("local") });
   const folders = useQuery({ queryKey: queryKeys.folders("local"), queryFn: () => api.listFolders("local") });
   const tasks = useQuery({ queryKey: queryKeys.tasks.of(null), queryFn: () => api.listTasks(null) });
-  const [template, setTemplate] = useState("");
-  const [folder, setFolder] = useState("");
-  const [search, setSearch] = useState("");
+  const [template, setTemplate] = useRemembered("data.template", "");
+  const [folder, setFolder] = useRemembered("data.folder", "");
+  const [search, setSearch] = useRemembered("data.search", "");
   const [chosen, setChosen] = useState<Datacard | null>(null);
   const cards = useQuery({
     queryKey: queryKeys.data.cards(template, folder),

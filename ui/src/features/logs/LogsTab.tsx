@@ -6,6 +6,7 @@ import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { chooseFileToSave } from "../../dialogs";
 import { connectorsQuery } from "../connectors/Overview";
 import { queryKeys } from "../../queryKeys";
+import { useRemembered } from "../../remembered";
 
 const LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 /** Lines the tab keeps on screen; older ones are in the files (and in a saved zip). */
@@ -13,8 +14,8 @@ const SHOWN = 2000;
 
 /** The engine's own log: level filter, search, live tail; and the chosen sources saved as one zip. */
 export function LogsTab() {
-  const [level, setLevel] = useState<(typeof LEVELS)[number]>("info");
-  const [search, setSearch] = useState("");
+  const [level, setLevel] = useRemembered<(typeof LEVELS)[number]>("logs.level", "info");
+  const [search, setSearch] = useRemembered("logs.search", "");
   const [tail, setTail] = useState(true);
   const log = useQuery({
     queryKey: queryKeys.engineLog(level, search),
