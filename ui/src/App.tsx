@@ -16,6 +16,7 @@ import { ScriptsTab } from "./features/scripts/ScriptsTab";
 import { Overview } from "./features/connectors/Overview";
 import { SettingsTab } from "./features/settings/SettingsTab";
 import { queryKeys } from "./queryKeys";
+import { TabBar } from "./components/TabBar";
 
 const TABS = ["Overview", "Authentication", "Logs", "Settings", "Scripts", "Data", "Audit"] as const;
 type Tab = (typeof TABS)[number];
@@ -97,23 +98,15 @@ export function App() {
         </span>
       </header>
       {statusError && <div className="banner error">{statusError}</div>}
-      <nav className="tabs" role="tablist">
-        {TABS.map((t) => (
-          <button
-            key={t}
-            role="tab"
-            aria-selected={tab === t}
-            className={tab === t ? "tab active" : "tab"}
-            onClick={() => {
-              setTab(t);
-              if (t === "Overview") setScreen({ kind: "overview" });
-            }}
-          >
-            {t}
-          </button>
-        ))}
-      </nav>
-      <main className="content">
+      <TabBar
+        tabs={TABS}
+        current={tab}
+        onChoose={(t) => {
+          setTab(t);
+          if (t === "Overview") setScreen({ kind: "overview" });
+        }}
+      />
+      <main className="content" role="tabpanel" id="tab-panel" aria-labelledby={`tab-${tab}`}>
         {engine.data && (engine.data.environment_type === null || guided) ? (
           <FirstRun
             onEnvironmentSet={() => setGuided(true)}
