@@ -1,4 +1,4 @@
-import type { ConnectorSummary, RunCounts, StageStatus } from "./bindings";
+import type { ConnectorSummary, FieldChange, FieldValue, RunCounts, StageStatus } from "./bindings";
 
 /**
  * How the window writes values, in one place: every screen and tab formats
@@ -71,4 +71,14 @@ export function countsText(counts: RunCounts, brief = false): string {
 /** A card field's value as the window shows it in a change: text as it is, a dash for none, anything else as JSON. */
 export function valueText(v: unknown): string {
   return v === null || v === undefined ? "—" : typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** A card's changes as the review and the undo plan read them: ` — field: from → to`, each. */
+export function changesText(changes: FieldChange[]): string {
+  return changes.map((c) => ` — ${c.field}: ${valueText(c.from)} → ${valueText(c.to)}`).join("");
+}
+
+/** The values that say whose card it is, beside its key: `last_name Smith, first_name Ann`. */
+export function fieldValuesText(values: FieldValue[]): string {
+  return values.map((v) => `${v.field} ${valueText(v.value)}`).join(", ");
 }

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { InterruptionHelp, PlannedCard, RunCounts } from "../bindings";
-import { plural, valueText } from "../format";
+import { changesText, fieldValuesText, plural } from "../format";
 import { Modal } from "./Modal";
 import { invalidate, queryKeys, runKeys } from "../queryKeys";
 
@@ -88,7 +88,7 @@ export function ApproveRun({
                 {p.new_cards.map((c) => (
                   <li key={c.object_id}>
                     {c.object_id}
-                    {c.values.length > 0 && ` (${c.values.map((v) => `${v.field} ${valueText(v.value)}`).join(", ")})`}
+                    {c.values.length > 0 && ` (${fieldValuesText(c.values)})`}
                   </li>
                 ))}
               </ul>
@@ -179,14 +179,14 @@ function PlannedList({ cards, ids, testId }: { cards: PlannedCard[]; ids: string
 
 /** `E-1 (card 12: last_name Smith, first_name Ann) — status: Active → Removed`: whose card, and what it becomes. */
 function PlannedCardItem({ card }: { card: PlannedCard }) {
-  const holds = card.holds.map((h) => `${h.field} ${valueText(h.value)}`).join(", ");
+  const holds = fieldValuesText(card.holds);
   return (
     <li>
       {card.object_id} (card {card.card_id}
       {holds && `: ${holds}`})
       {card.changes.length === 0
         ? ": holds these values already"
-        : card.changes.map((f) => ` — ${f.field}: ${valueText(f.from)} → ${valueText(f.to)}`).join("")}
+        : changesText(card.changes)}
     </li>
   );
 }

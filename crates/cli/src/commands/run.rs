@@ -1,4 +1,4 @@
-use provisio_engine::api::PlannedCard;
+use provisio_engine::api::{FieldValue, PlannedCard};
 use provisio_engine::model::{FieldChange, InterruptionHelp, Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
@@ -52,14 +52,9 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                     ));
                 }
                 for c in &plan.new_cards {
-                    let values: Vec<String> = c
-                        .values
-                        .iter()
-                        .map(|v| format!("{} {}", v.field, v.value))
-                        .collect();
                     out.push_str(&format!("\n  new: {}", c.object_id));
-                    if !values.is_empty() {
-                        out.push_str(&format!(" ({})", values.join(", ")));
+                    if !c.values.is_empty() {
+                        out.push_str(&format!(" ({})", values_text(&c.values)));
                     }
                 }
                 // Field by field for the first cards; the ids of the rest.
@@ -142,26 +137,30 @@ the undo is run {id} (it can be undone too)"
 
 /// `E-1 (card 12: first_name "Ann", last_name "Smith"): status: "Active" -> "Removed"`.
 fn planned_card_text(c: &PlannedCard) -> String {
-    let holds: Vec<String> = c
-        .holds
-        .iter()
-        .map(|h| format!("{} {}", h.field, h.value))
-        .collect();
     let fields = if c.changes.is_empty() {
         "holds these values already".to_string()
     } else {
         changes_text(&c.changes)
     };
-    if holds.is_empty() {
+    if c.holds.is_empty() {
         format!("{} (card {}): {fields}", c.object_id, c.card_id)
     } else {
         format!(
             "{} (card {}: {}): {fields}",
             c.object_id,
             c.card_id,
-            holds.join(", ")
+            values_text(&c.holds)
         )
     }
+}
+
+/// The values that say whose card it is: `last_name "Smith", first_name "Ann"` (as JSON).
+fn values_text(values: &[FieldValue]) -> String {
+    let shown: Vec<String> = values
+        .iter()
+        .map(|v| format!("{} {}", v.field, v.value))
+        .collect();
+    shown.join(", ")
 }
 
 /// A card's changes as one line: `field: from -> to; …` (values as JSON).

@@ -77,6 +77,19 @@ impl Masker {
         out
     }
 
+    /// A card's value with the secrets masked in its text, and in each text
+    /// of its list (a number or a flag holds none): what a journal or a
+    /// review shows of a value a load writes.
+    pub fn mask_value(&self, value: serde_json::Value) -> serde_json::Value {
+        match value {
+            serde_json::Value::String(s) if !self.is_empty() => serde_json::Value::String(self.mask(&s)),
+            serde_json::Value::Array(items) if !self.is_empty() => {
+                serde_json::Value::Array(items.into_iter().map(|v| self.mask_value(v)).collect())
+            }
+            other => other,
+        }
+    }
+
     /// Masks a file in place (a script's own log or error file). Returns whether anything changed.
     pub fn mask_file(&self, path: &std::path::Path) -> std::io::Result<bool> {
         if self.is_empty() {

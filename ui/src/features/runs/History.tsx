@@ -8,7 +8,7 @@ import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
-import { countsText, plural, valueText, when } from "../../format";
+import { changesText, countsText, plural, when } from "../../format";
 import type { Open } from "../../navigation";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
@@ -293,7 +293,7 @@ function UndoRun({ runId }: { runId: string }) {
             {steps.slice(0, 50).map((s) => (
               <li key={`${s.card_id}-${s.action}`}>
                 Card {s.card_id}: {s.action}
-                {s.changes.map((c) => ` — ${c.field}: ${valueText(c.from)} → ${valueText(c.to)}`).join("")}
+                {changesText(s.changes)}
                 {s.conflict && <strong> (conflict: {s.conflict})</strong>}
               </li>
             ))}

@@ -234,8 +234,8 @@ impl<'a> Compare<'a> {
                 let changes: Vec<FieldChange> = differing_fields(to, values, &written)
                     .map(|(field, was, value)| FieldChange {
                         field: field.clone(),
-                        from: masked(was.clone(), self.masker),
-                        to: masked(value.clone(), self.masker),
+                        from: self.masker.mask_value(was.clone()),
+                        to: self.masker.mask_value(value.clone()),
                     })
                     .collect();
                 if shown == Shown::Every || !changes.is_empty() {
@@ -269,7 +269,7 @@ impl<'a> Compare<'a> {
             .take(SHOWN_VALUES)
             .map(|(f, v)| FieldValue {
                 field: f.to_string(),
-                value: masked(v.clone(), self.masker),
+                value: self.masker.mask_value(v.clone()),
             })
             .collect()
     }
@@ -284,17 +284,6 @@ pub(super) enum Shown {
     /// same cards), of the plan's `changed`: once that many are found and
     /// the new cards are listed, the rest is not read.
     ChangedOnly { changed: u64 },
-}
-
-/// `value` with the connector's secrets masked in its text (and its list's).
-fn masked(value: Value, masker: &Masker) -> Value {
-    match value {
-        Value::String(s) if !masker.is_empty() => Value::String(masker.mask(&s)),
-        Value::Array(items) if !masker.is_empty() => {
-            Value::Array(items.into_iter().map(|v| masked(v, masker)).collect())
-        }
-        other => other,
-    }
 }
 
 /// The card attribute the task's object id is mapped to (its cards' key).

@@ -67,8 +67,8 @@ impl Journal {
             if before.is_some() && old == after {
                 continue;
             }
-            was.insert(field.clone(), self.masked(old));
-            now.insert(field.clone(), self.masked(after));
+            was.insert(field.clone(), self.masker.mask_value(old));
+            now.insert(field.clone(), self.masker.mask_value(after));
         }
         if now.is_empty() {
             return Ok(());
@@ -105,14 +105,6 @@ impl Journal {
             self.open = Some(RemoteJournal::open(file, run, target)?);
         }
         Ok(self.open.as_mut().expect("opened above"))
-    }
-
-    fn masked(&self, value: Value) -> Value {
-        match value {
-            Value::String(s) => Value::String(self.masker.mask(&s)),
-            Value::Array(items) => Value::Array(items.into_iter().map(|i| self.masked(i)).collect()),
-            other => other,
-        }
     }
 }
 
