@@ -428,11 +428,11 @@ test("Run now shows live progress, then the history row with its counts and the 
   for (const [i, what] of [[7, "extract complete"], [9, "load start"], [10, "load complete"]]) {
     assert.match(cells[i], /\d{1,2}[:.]\d{2}[:.]\d{2}/, `${what}: ${cells[i]}`);
   }
-  assert.equal(cells[11], "fetched 150000, created 150000", "the counts above zero, in the run detail's words");
+  assert.equal(cells[11], "fetched 150,000, created 150,000", "the counts above zero, in the run detail's words");
   assert.match(await driver.property(row, "className"), /\bok\b/, "a green row");
   await driver.click(await driver.byName("Open"));
   const [counts] = await driver.waitFor("[data-testid=run-counts]");
-  assert.match(await driver.text(counts), /fetched 150000, valid 150000, blocked 0, created 150000/);
+  assert.match(await driver.text(counts), /fetched 150,000, valid 150,000, blocked 0, created 150,000/);
   assert.ok((await driver.text((await driver.waitFor("[data-testid=run-id]"))[0])).startsWith(cells[1]), "the run's full execution id");
   const [log] = await driver.waitFor("[data-testid=run-log]");
   await driver.until(() => driver.text(log), (t) => /generating 150000 sample records/.test(t), { what: "the log" });
@@ -448,7 +448,7 @@ test("Run now shows live progress, then the history row with its counts and the 
   await driver.click(await driver.byName("← History of Nightly"));
   await driver.click(await driver.byName("Refresh"));
   const rows = await driver.until(() => contents("[data-testid=history-row]"), (r) => r.length === 2, { what: "both runs in the history" });
-  assert.ok(rows[0].includes("fetched 150000, unchanged 150000"), "the newest run, nothing written: " + rows[0]);
+  assert.ok(rows[0].includes("fetched 150,000, unchanged 150,000"), "the newest run, nothing written: " + rows[0]);
   // Counts that wrap onto a second line make their row taller: no row is cut by the table's edge.
   const cut = () =>
     driver.execute(

@@ -13,7 +13,7 @@ describe("a run's counts in words", () => {
   it("keeps fetched and the counts above zero for a history row", () => {
     // The first run of a day after a cache clear: a million compared, 20,000 changed, nothing else.
     expect(countsText({ ...zero, fetched: 1000000, valid: 1000000, updated: 20000, unchanged: 980000 }, true)).toBe(
-      "fetched 1000000, updated 20000, unchanged 980000",
+      "fetched 1,000,000, updated 20,000, unchanged 980,000",
     );
     expect(countsText(zero, true)).toBe("fetched 0");
     expect(countsText({ ...zero, fetched: 5, valid: 4, blocked: 1, created: 4, held: 2 }, true)).toBe(

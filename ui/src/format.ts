@@ -48,23 +48,32 @@ export function inZone(iso: string, zone: string): string {
   }
 }
 
+/**
+ * A count as the engine and the CLI write it, digits grouped by thousands
+ * ("150,000"): the window's words are English, and a run's counts read the
+ * same in its report (written by the engine) as beside it.
+ */
+export function count(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
 /** `1 card`, `3 cards`: a count with its noun. */
 export function plural(n: number, word: string): string {
-  return `${n.toLocaleString()} ${word}${n === 1 ? "" : "s"}`;
+  return `${count(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 /** The counts a run reports, in the order and words of the run's detail and the CLI. */
 const COUNT_NAMES = ["fetched", "valid", "blocked", "created", "updated", "unchanged", "removed", "failed"] as const;
 
 /**
- * A run's counts as words: `fetched 150000, valid 150000, …`. `brief` keeps
+ * A run's counts as words: `fetched 150,000, valid 150,000, …`. `brief` keeps
  * what a history row needs (fetched always, then only counts above zero), so
- * a quiet run after a cache clear reads "fetched 150000, unchanged 150000"
+ * a quiet run after a cache clear reads "fetched 150,000, unchanged 150,000"
  * instead of a row of numbers to subtract.
  */
 export function countsText(counts: RunCounts, brief = false): string {
-  const parts = COUNT_NAMES.filter((n) => !brief || n === "fetched" || (n !== "valid" && counts[n] > 0)).map((n) => `${n} ${counts[n]}`);
-  if ((counts.held ?? 0) > 0) parts.push(`held for approval ${counts.held ?? 0}`);
+  const parts = COUNT_NAMES.filter((n) => !brief || n === "fetched" || (n !== "valid" && counts[n] > 0)).map((n) => `${n} ${count(counts[n])}`);
+  if ((counts.held ?? 0) > 0) parts.push(`held for approval ${count(counts.held ?? 0)}`);
   return parts.join(", ");
 }
 

@@ -127,7 +127,11 @@ pub struct HeldFile {
 
 /// `1 removal`, `3 removals`: a count with its noun, as a plan words it.
 pub fn counted(n: u64, what: &str) -> String {
-    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+    format!(
+        "{} {what}{}",
+        crate::model::Count(n),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 /// What a run held, in words: `2 changed cards and 1 removal`.

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { InterruptionHelp, PlannedCard, RunCounts } from "../bindings";
-import { changesText, fieldValuesText, plural } from "../format";
+import { changesText, count as formatCount, fieldValuesText, plural } from "../format";
 import { Modal } from "./Modal";
 import { invalidate, queryKeys, runKeys } from "../queryKeys";
 
@@ -43,7 +43,7 @@ export function ApproveRun({
   });
   const p = plan.data;
   const approvable = p?.help === "approve_plan" || p?.help === "apply_held";
-  const count = (n: number | null) => (n === null ? "not planned" : n.toLocaleString());
+  const count = (n: number | null) => (n === null ? "not planned" : formatCount(n));
   // Changed cards named: a held run names its first 200 (the first 50 field by field); an interrupted one shows the first 50.
   const listed = p ? Math.max(p.changed_object_ids.length, p.changed_cards.length) : 0;
   return (

@@ -1,4 +1,5 @@
 use provisio_engine::api::{FieldValue, PlannedCard};
+use provisio_engine::model::Count;
 use provisio_engine::model::{FieldChange, InterruptionHelp, Run, RunStatus};
 use provisio_engine::{Engine, EngineError};
 
@@ -233,15 +234,15 @@ pub fn summary_text(run: &Run, help: Option<InterruptionHelp>) -> String {
         out.push_str(&stage("load", &run.load));
         out.push_str(&format!(
             "counts: fetched {}, valid {}, blocked {}, created {}, updated {}, unchanged {}, removed {}, failed {}{}\n",
-            c.fetched,
-            c.valid,
-            c.blocked,
-            c.created,
-            c.updated,
-            c.unchanged,
-            c.removed,
-            c.failed,
-            if c.held > 0 { format!(", held {}", c.held) } else { String::new() }
+            Count(c.fetched),
+            Count(c.valid),
+            Count(c.blocked),
+            Count(c.created),
+            Count(c.updated),
+            Count(c.unchanged),
+            Count(c.removed),
+            Count(c.failed),
+            if c.held > 0 { format!(", held {}", Count(c.held)) } else { String::new() }
         ));
     }
     if let Some(o) = &run.outcome {

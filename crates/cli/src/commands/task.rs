@@ -1,3 +1,4 @@
+use provisio_engine::model::Count;
 use provisio_engine::model::{RunTrigger, Task, TaskInput};
 use provisio_engine::{Engine, EngineError};
 
@@ -100,12 +101,12 @@ pub async fn run(engine: &Engine, command: TaskCommand, printer: &Printer) -> Re
                                 r.started_at.clone(),
                                 st(r.extract.status),
                                 st(r.load.status),
-                                r.counts.fetched.to_string(),
-                                r.counts.created.to_string(),
-                                r.counts.updated.to_string(),
-                                r.counts.unchanged.to_string(),
-                                r.counts.removed.to_string(),
-                                r.counts.blocked.to_string(),
+                                Count(r.counts.fetched).to_string(),
+                                Count(r.counts.created).to_string(),
+                                Count(r.counts.updated).to_string(),
+                                Count(r.counts.unchanged).to_string(),
+                                Count(r.counts.removed).to_string(),
+                                Count(r.counts.blocked).to_string(),
                             ]
                         })
                         .collect(),

@@ -48,8 +48,8 @@ pub use connector::{
     ServerCertificate,
 };
 pub use run::{
-    EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode, RunStage,
-    RunStatus, RunTrigger, SkipReason, StageReport, StageStatus,
+    Count, EventOutcomeKind, InterruptionHelp, Run, RunCounts, RunFile, RunFileKind, RunKind, RunMode,
+    RunStage, RunStatus, RunTrigger, SkipReason, StageReport, StageStatus,
 };
 pub use settings::{EnvironmentType, LogLevel, Settings};
 pub use target::{

@@ -201,6 +201,26 @@ pub struct StageReport {
     pub info: Option<String>,
 }
 
+/// A count as people read it, digits grouped by thousands ("150,000"): in
+/// the run's reports, `run show` and the history, where a million records
+/// written as 1000000 must be counted off by eye.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let digits = self.0.to_string();
+        let mut text = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                text.push(',');
+            }
+            text.push(d);
+        }
+        f.pad(&text)
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
 pub struct RunCounts {
     pub fetched: u64,
@@ -471,6 +491,26 @@ impl Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_groups_its_digits_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1_000, "1,000"),
+            (20_000, "20,000"),
+            (150_000, "150,000"),
+            (1_000_000, "1,000,000"),
+            (u64::MAX, "18,446,744,073,709,551,615"),
+        ] {
+            assert_eq!(Count(n).to_string(), text);
+        }
+        assert_eq!(
+            format!("[{:>7}]", Count(1_000)),
+            "[  1,000]",
+            "a table's width holds"
+        );
+    }
 
     #[test]
     fn a_skipped_runs_mode_crosses_as_a_word_and_older_runs_still_read() {

@@ -4,16 +4,17 @@
 use std::time::Duration;
 
 use super::{cache, BLOCKED};
+use crate::model::Count;
 use crate::model::{Run, RunCounts, RunMode, RunType, Task};
 
 /// The extract stage's report once pass one has seen every record.
 pub(super) fn record_extract(run: &mut Run, counts: &RunCounts, script: Duration, validation: Duration) {
     let info = format!(
         "fetched {} record{}: {} valid, {} blocked{} (script {:.2} s, validation {:.2} s)",
-        counts.fetched,
+        Count(counts.fetched),
         if counts.fetched == 1 { "" } else { "s" },
-        counts.valid,
-        counts.blocked,
+        Count(counts.valid),
+        Count(counts.blocked),
         if counts.blocked > 0 {
             format!(" (reasons in {BLOCKED})")
         } else {

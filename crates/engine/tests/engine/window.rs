@@ -101,7 +101,7 @@ async fn a_run_pushes_its_stages_and_counts_to_listeners_and_ends_with_its_statu
         .all(|w| w[0].records_read <= w[1].records_read && w[0].records_loaded <= w[1].records_loaded));
 
     // After a cache clear every record is compared with its card and none is written:
-    // "30,000 read, 0 loaded", as the history's "unchanged 30000" says.
+    // "30,000 read, 0 loaded", as the history's "unchanged 30,000" says.
     f.engine.clear_cache(&task).await.unwrap();
     let again = run(&f.engine, &task).await;
     assert_eq!(again.counts.unchanged, 30_000, "{:?}", again.counts);

@@ -8,7 +8,7 @@ import { STATUS_TEXT, StatusLight } from "../../components/StatusLight";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import type { Open } from "../../navigation";
 import { TasksPanel } from "../tasks/TasksPanel";
-import { TYPE_LABEL, plural } from "../../format";
+import { TYPE_LABEL, count, plural } from "../../format";
 import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKeys";
 
 export const connectorsQuery = { queryKey: queryKeys.connectors.all(), queryFn: () => api.listConnectors() };
@@ -194,7 +194,7 @@ export function Overview({ open }: { open: Open }) {
           onClose={(summary) => {
             setExporting(null);
             if (summary)
-              setDone(`Exported ${summary.connectors.length} connectors and ${summary.tasks} tasks to ${summary.path} (${summary.bytes.toLocaleString()} bytes).`);
+              setDone(`Exported ${summary.connectors.length} connectors and ${summary.tasks} tasks to ${summary.path} (${count(summary.bytes)} bytes).`);
           }}
         />
       )}

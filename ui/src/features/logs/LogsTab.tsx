@@ -7,6 +7,7 @@ import { chooseFileToSave } from "../../dialogs";
 import { connectorsQuery } from "../connectors/Overview";
 import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
+import { count } from "../../format";
 
 const LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 /** Lines the tab keeps on screen; older ones are in the files (and in a saved zip). */
@@ -59,7 +60,7 @@ export function LogsTab() {
       </div>
       {log.error && <div className="banner error">{errorMessage(log.error)}</div>}
       <p className="hint">
-        The engine&apos;s log of this data directory, newest first ({lines.length.toLocaleString()} lines{lines.length === SHOWN ? `, the newest ${SHOWN.toLocaleString()}` : ""}).
+        The engine&apos;s log of this data directory, newest first ({count(lines.length)} lines{lines.length === SHOWN ? `, the newest ${count(SHOWN)}` : ""}).
         {tail && " Refreshed every 2 seconds."}
       </p>
       <VirtualTable
@@ -170,7 +171,7 @@ function SaveLogs() {
       {save.error && <div className="banner error">{errorMessage(save.error)}</div>}
       {save.data && (
         <div className="banner notice" role="status">
-          Saved {save.data.entries.length} files ({save.data.bytes.toLocaleString()} bytes) to {save.data.path}.
+          Saved {save.data.entries.length} files ({count(save.data.bytes)} bytes) to {save.data.path}.
         </div>
       )}
     </fieldset>

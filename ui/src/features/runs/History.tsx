@@ -55,7 +55,7 @@ export function History({ taskId, taskName, open }: { taskId: string; taskName: 
       { id: "loadStart", header: "Load start", meta: { width: "112px" }, accessorFn: (r) => timeOf(r.load.started) },
       { id: "loadDone", header: "Load complete", meta: { width: "112px" }, accessorFn: (r) => timeOf(r.load.completed) },
       // The counts in the run detail's words, only those above zero: a quiet
-      // run after a cache clear reads "fetched 150000, unchanged 150000".
+      // run after a cache clear reads "fetched 150,000, unchanged 150,000".
       { id: "counts", header: "Counts", meta: { width: "minmax(140px, 1fr)", wrap: true }, accessorFn: (r) => countsText(r.counts, true) },
     ],
     [open, taskId, taskName],

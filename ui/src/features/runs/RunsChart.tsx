@@ -1,4 +1,5 @@
 import type { Run } from "../../bindings";
+import { count } from "../../format";
 
 /** The series drawn for the counts; each colour is a theme token (`.series-KEY` in styles.css). */
 const SERIES: { key: "created" | "updated" | "removed" | "blocked"; label: string }[] = [
@@ -67,7 +68,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
         </g>
       </svg>
       <figcaption>
-        Bars: duration (longest {longest < 10 ? longest.toFixed(2) : longest.toFixed(0)} s). Lines, up to {most.toLocaleString()} cards:{" "}
+        Bars: duration (longest {longest < 10 ? longest.toFixed(2) : longest.toFixed(0)} s). Lines, up to {count(most)} cards:{" "}
         {SERIES.map((s) => (
           <span key={s.key} className={`legend series-${s.key}`}>
             ■ {s.label}{" "}

@@ -18,6 +18,7 @@ use super::cache::{self, NextCache, Slots};
 use super::changes::{foresee_changes, write_changes, Change};
 use super::plan::Plan;
 use super::{Halt, RunInputs, SPILL};
+use crate::model::Count;
 use crate::model::{RemovalSettings, Run, RunCounts, RunMode, RunStage, RunStatus, Task};
 use crate::targets::{CacheWrite, CardRef, Foreseen, LoadTarget, RemovalQuery, Upsert};
 
@@ -202,16 +203,16 @@ impl<'a> LoadCore<'a> {
             .map_err(Halt::failed_in(RunStage::Load))?;
         let load_info = format!(
             "{} created, {} updated, {} unchanged, {} removed, {} failed{}{}",
-            counts.created,
-            counts.updated,
-            counts.unchanged,
-            counts.removed,
-            counts.failed,
+            Count(counts.created),
+            Count(counts.updated),
+            Count(counts.unchanged),
+            Count(counts.removed),
+            Count(counts.failed),
             held_words(counts.held - plan.held_updates, plan.held_updates),
             if counts.takeovers > 0 {
                 format!(
                     "; {} cards taken over from other tasks (the last writer's task id stands)",
-                    counts.takeovers
+                    Count(counts.takeovers)
                 )
             } else {
                 String::new()
