@@ -20,6 +20,18 @@ const tasks = [
 ];
 
 describe("a connector's tasks", () => {
+  it("shows the next run in the task's time zone, which the computer's may not be", async () => {
+    const helsinki = { ...task("t1", "Nightly", "scheduled", true, null), timezone: "Europe/Helsinki", next_run: "2026-12-08T00:00:00Z" };
+    renderWithEngine(<TasksPanel connector={connector} open={() => undefined} />, {
+      list_tasks: () => [helsinki, task("t2", "Weekly", "scheduled", false, null)],
+    });
+    await waitFor(() => expect(screen.getAllByTestId("next-run").length).toBe(2));
+    const [nightly, weekly] = screen.getAllByTestId("next-run").map((c) => c.textContent);
+    // 00:00 UTC is 02:00 in Helsinki in December.
+    expect(nightly).toMatch(/Dec 8, 2026.*02:00.*Europe\/Helsinki$/);
+    expect(weekly).toBe("disabled");
+  });
+
   it("searches every word the table shows, copies event tasks, and opens a row's editor on a double click", async () => {
     const opened: Screen[] = [];
     const copied: unknown[] = [];

@@ -2,7 +2,7 @@ import { useState, type MouseEvent } from "react";
 import { useMutation, useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage, isErrorBody } from "../../api";
 import type { ConnectorSummary, TaskSummary } from "../../bindings";
-import { stageText, when } from "../../format";
+import { inZone, stageText, when } from "../../format";
 import { Confirm } from "../../components/Confirm";
 import { onRowControl } from "../../components/VirtualTable";
 import type { Open } from "../../navigation";
@@ -108,7 +108,8 @@ export function TasksPanel({ connector, open }: { connector: ConnectorSummary; o
               <td>{t.enabled ? "Yes" : "No"}</td>
               <td data-testid="extract-status">{stageText(t.last_run?.extract)}</td>
               <td data-testid="load-status">{stageText(t.last_run?.load)}</td>
-              <td>{t.enabled ? when(t.next_run) : "disabled"}</td>
+              {/* In the task's time zone, as its schedule is kept: the computer showing it may be in another. */}
+              <td data-testid="next-run">{!t.enabled ? "disabled" : t.next_run ? inZone(t.next_run, t.timezone) : "—"}</td>
               <td className="actions-inline">
                 <button type="button" aria-label={`Edit ${t.name}`} onClick={() => open({ kind: "task", connectorId: connector.id, taskId: t.id, usage: "scheduled" })}>
                   Edit
