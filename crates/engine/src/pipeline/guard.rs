@@ -2,7 +2,12 @@
 //! numbers and the task's limits.
 
 use crate::model::hr::{CaseFacts, ReportCase};
-use crate::model::{Limits, OnLimit};
+use crate::model::{Count, Limits, OnLimit};
+
+/// How an update-limit trip's words end: what to do next, where its alert
+/// or its summary is read. The review of the plan is that next step, and
+/// leaves it out (`Engine::planned_changes`).
+pub const APPROVE_HINT: &str = "; review the planned changes, and approve them to apply them once";
 
 /// What a run plans to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +74,9 @@ pub fn refusal_case(
         let too_few = match planned.held {
             Some(rows) if rows < min => Some((
                 format!(
-                    "the file holds only {rows} rows, fewer than the minimum row count of {min}; nothing was loaded"
+                    "the file holds only {} rows, fewer than the minimum row count of {}; nothing was loaded",
+                    Count(rows),
+                    Count(min)
                 ),
                 CaseFacts::new(
                     "too_few_rows",
@@ -78,8 +85,9 @@ pub fn refusal_case(
             )),
             None if planned.valid < min => Some((
                 format!(
-                    "only {}, fewer than the minimum row count of {min}; nothing was loaded",
-                    crate::run_folder::counted(planned.valid, "valid record")
+                    "only {}, fewer than the minimum row count of {}; nothing was loaded",
+                    crate::run_folder::counted(planned.valid, "valid record"),
+                    Count(min)
                 ),
                 CaseFacts::new(
                     "too_few_valid",
@@ -97,12 +105,12 @@ pub fn refusal_case(
         Some(limit) if over_update_limit(limits, planned, approved) => Some((
             ReportCase::UpdateLimit,
             format!(
-                "{} ({} new, {} changed, {}) exceed the update limit of {limit}; \
-             nothing was loaded; review the planned changes, and approve them to apply them once",
+                "{} ({} new, {} changed, {}) exceed the update limit of {}; nothing was loaded{APPROVE_HINT}",
                 crate::run_folder::counted(changes, "planned change"),
-                planned.creates,
-                planned.updates,
+                Count(planned.creates),
+                Count(planned.updates),
                 crate::run_folder::counted(planned.removals, "removal"),
+                Count(limit),
             ),
             CaseFacts::new(
                 "update_limit",

@@ -165,6 +165,12 @@ async fn the_update_limit_interrupts_the_run_and_an_approval_applies_it_once(f: 
     let plan: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&plan.path).unwrap()).unwrap();
     assert_eq!(plan["new"], 5);
+    // The review is the step the hint names: it says why, not what to do next.
+    let review = f.engine.planned_changes(&r.id).await.unwrap();
+    assert_eq!(
+        review.reason,
+        "5 planned changes (5 new, 0 changed, 0 removals) exceed the update limit of 3; nothing was loaded"
+    );
 
     let approved = f
         .engine

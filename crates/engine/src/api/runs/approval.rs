@@ -206,7 +206,13 @@ impl Engine {
         let count = |n: fn(&PlanFile) -> u64| plan.as_ref().map(n);
         let reason = plan
             .as_ref()
-            .map(|p| p.reason.clone())
+            // The review is what the hint asks for: said once, by its own buttons.
+            .map(|p| {
+                let r = &p.reason;
+                r.strip_suffix(crate::pipeline::guard::APPROVE_HINT)
+                    .unwrap_or(r)
+                    .to_string()
+            })
             .or_else(|| run.load.info.clone())
             .or_else(|| run.extract.info.clone())
             .or_else(|| run.message.clone())
