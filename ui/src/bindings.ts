@@ -1192,6 +1192,16 @@ export type UndoPlan = {
 /**  One card an undo changes back, or cannot. */
 export type UndoStep = {
 	card_id: number,
+	/**
+	 *  The card's key (the task's object id) as the card holds it now;
+	 *  `None` when it holds none (or is gone from a remote target).
+	 */
+	object_id?: string | null,
+	/**
+	 *  Up to three other values the card holds now that say whose it is,
+	 *  names first (secrets masked), as the review of a plan shows them.
+	 */
+	holds?: FieldValue[],
 	/**  `mark removed` (a card the run created), `set back` (fields it changed), `restore` (a card it marked removed). */
 	action: string,
 	/**  Each field from its value now to the value the undo writes. */

@@ -91,3 +91,14 @@ export function changesText(changes: FieldChange[]): string {
 export function fieldValuesText(values: FieldValue[]): string {
   return values.map((v) => `${v.field} ${valueText(v.value)}`).join(", ");
 }
+
+/**
+ * Whose card it is: `E-1 (card 12: last_name Smith, first_name Ann)`, or
+ * `Card 12 (…)` when the card holds no key. The review of a plan and the
+ * undo of a run name a card alike.
+ */
+export function cardText(card: { object_id?: string | null; card_id: number; holds?: FieldValue[] }): string {
+  const holds = fieldValuesText(card.holds ?? []);
+  if (card.object_id) return `${card.object_id} (card ${card.card_id}${holds ? `: ${holds}` : ""})`;
+  return `Card ${card.card_id}${holds ? ` (${holds})` : ""}`;
+}

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage } from "../api";
 import type { InterruptionHelp, PlannedCard, RunCounts } from "../bindings";
-import { changesText, count as formatCount, fieldValuesText, plural } from "../format";
+import { cardText, changesText, count as formatCount, fieldValuesText, plural } from "../format";
 import { Modal } from "./Modal";
 import { invalidate, queryKeys, runKeys } from "../queryKeys";
 
@@ -179,11 +179,9 @@ function PlannedList({ cards, ids, testId }: { cards: PlannedCard[]; ids: string
 
 /** `E-1 (card 12: last_name Smith, first_name Ann) — status: Active → Removed`: whose card, and what it becomes. */
 function PlannedCardItem({ card }: { card: PlannedCard }) {
-  const holds = fieldValuesText(card.holds);
   return (
     <li>
-      {card.object_id} (card {card.card_id}
-      {holds && `: ${holds}`})
+      {cardText(card)}
       {card.changes.length === 0
         ? ": holds these values already"
         : changesText(card.changes)}

@@ -97,8 +97,8 @@ pub async fn run(engine: &Engine, command: RunCommand, printer: &Printer) -> Res
                 for s in &plan.steps {
                     out.push_str(&format!(
                         "
-  card {} {}: {}",
-                        s.card_id,
+  {} {}: {}",
+                        card_text(s.object_id.as_deref(), s.card_id, &s.holds),
                         s.action,
                         changes_text(&s.changes)
                     ));
@@ -143,15 +143,17 @@ fn planned_card_text(c: &PlannedCard) -> String {
     } else {
         changes_text(&c.changes)
     };
-    if c.holds.is_empty() {
-        format!("{} (card {}): {fields}", c.object_id, c.card_id)
-    } else {
-        format!(
-            "{} (card {}: {}): {fields}",
-            c.object_id,
-            c.card_id,
-            values_text(&c.holds)
-        )
+    format!("{}: {fields}", card_text(Some(&c.object_id), c.card_id, &c.holds))
+}
+
+/// Whose card it is, as a plan and an undo name it: `E-1 (card 12: first_name "Ann")`,
+/// or `card 12 (…)` when the card holds no key.
+fn card_text(object_id: Option<&str>, card_id: i64, holds: &[FieldValue]) -> String {
+    match (object_id, holds.is_empty()) {
+        (Some(key), true) => format!("{key} (card {card_id})"),
+        (Some(key), false) => format!("{key} (card {card_id}: {})", values_text(holds)),
+        (None, true) => format!("card {card_id}"),
+        (None, false) => format!("card {card_id} ({})", values_text(holds)),
     }
 }
 

@@ -631,12 +631,31 @@ fn run_undo_shows_its_plan_then_sets_the_cards_back_as_a_run_of_its_own() {
     assert_eq!(plan["steps"].as_array().map(Vec::len), Some(3));
     assert_eq!(plan["steps"][0]["action"], "set back");
     assert_eq!(names(&cli), ["P0xx", "P1xx", "P2xx"], "a dry run changes nothing");
+    // Each step says whose card it is: the key the card holds (the task's object id).
+    let cards = cli.json(&["datacards", "list", "--template", "person"]);
+    let key_of = |card: &Value| {
+        cards
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == *card)
+            .map(|c| c["data"]["employee_id"].clone())
+            .unwrap()
+    };
+    let step = &plan["steps"][0];
+    assert_eq!(step["object_id"], key_of(&step["card_id"]), "{step}");
 
     let text = cli.ok(&["run", "undo", id]);
     assert!(
         text.contains("undone of run") && text.contains("last_name: \"P0xx\" -> \"P0\""),
         "{text}"
     );
+    let named = format!(
+        "{} (card {}) set back",
+        step["object_id"].as_str().unwrap(),
+        step["card_id"]
+    );
+    assert!(text.contains(&named), "{named} in {text}");
     assert_eq!(names(&cli), ["P0", "P1", "P2"]);
     let history = cli.json(&["task", "history", "HR/Load"]);
     assert_eq!(history[0]["kind"], "undo");

@@ -129,10 +129,25 @@ pub struct SourceRow {
     pub row: u32,
 }
 
+/// A field a card holds and its value.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
+pub struct FieldValue {
+    pub field: String,
+    pub value: serde_json::Value,
+}
+
 /// One card an undo changes back, or cannot.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, specta::Type)]
 pub struct UndoStep {
     pub card_id: i64,
+    /// The card's key (the task's object id) as the card holds it now;
+    /// `None` when it holds none (or is gone from a remote target).
+    #[serde(default)]
+    pub object_id: Option<String>,
+    /// Up to three other values the card holds now that say whose it is,
+    /// names first (secrets masked), as the review of a plan shows them.
+    #[serde(default)]
+    pub holds: Vec<FieldValue>,
     /// `mark removed` (a card the run created), `set back` (fields it changed), `restore` (a card it marked removed).
     pub action: String,
     /// Each field from its value now to the value the undo writes.

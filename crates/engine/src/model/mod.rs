@@ -42,7 +42,7 @@ pub mod token;
 
 pub use alert::{Alert, AlertKind, Severity};
 pub use audit::{AuditEntry, AuditObject, FieldChange, Surface};
-pub use card::{CardChange, SourceRow, UndoPlan, UndoStep};
+pub use card::{CardChange, FieldValue, SourceRow, UndoPlan, UndoStep};
 pub use connector::{
     Connector, ConnectorInput, ConnectorStatus, ConnectorSummary, ConnectorType, DirectoryCheck,
     ServerCertificate,

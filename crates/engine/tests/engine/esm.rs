@@ -623,6 +623,11 @@ async fn a_run_into_the_solution_is_undone_through_its_api_and_the_undo_can_be_u
     assert!(plan.steps.iter().all(|s| s.conflict.is_none()), "{plan:?}");
     let renamed = plan.steps.iter().find(|s| s.action == "set back").unwrap();
     assert_eq!(renamed.changes[0].field, "last_name");
+    // Whose card, read from the solution with it: its key and its name.
+    let restore = plan.steps.iter().find(|s| s.action == "restore").unwrap();
+    assert_eq!(restore.object_id.as_deref(), Some("3"), "{restore:?}");
+    let name = restore.holds.iter().find(|h| h.field == "last_name");
+    assert_eq!(name.and_then(|h| h.value.as_str()), Some("N3"), "{restore:?}");
     assert_eq!(people(&standin), bad_day, "a dry run changes nothing");
 
     let undone = f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();

@@ -278,6 +278,16 @@ async fn undoing_a_run_puts_back_what_it_changed_reports_conflicts_and_can_itsel
     assert!(plan.undo_run_id.is_none());
     let restore = plan.steps.iter().find(|s| s.action == "restore").unwrap();
     assert_eq!(restore.changes[0].field, "accountStatus");
+    // Whose card it is: its key, and its name beside the status the undo writes.
+    assert_eq!(restore.object_id.as_deref(), Some("3"), "{restore:?}");
+    let name = restore.holds.iter().find(|h| h.field == "last_name");
+    assert_eq!(name.and_then(|h| h.value.as_str()), Some("N3"), "{restore:?}");
+    // A renamed card tells by its other values: the name is among its changes.
+    let renamed = plan.steps.iter().find(|s| s.action == "set back").unwrap();
+    assert!(
+        renamed.holds.iter().all(|h| h.field != "last_name"),
+        "{renamed:?}"
+    );
     assert_ne!(people(&f.engine).await, before_bad_day);
 
     // The undo: exactly the state before the bad day, recorded as a run of its own.

@@ -8,7 +8,7 @@ import { Confirm } from "../../components/Confirm";
 import { RunsChart } from "./RunsChart";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { progressText, useProgress } from "../../progress";
-import { changesText, countsText, plural, when } from "../../format";
+import { cardText, changesText, countsText, plural, when } from "../../format";
 import type { Open } from "../../navigation";
 import { invalidate, queryKeys, runKeys } from "../../queryKeys";
 
@@ -292,7 +292,7 @@ function UndoRun({ runId }: { runId: string }) {
           <ul className="undo-plan" data-testid="undo-plan">
             {steps.slice(0, 50).map((s) => (
               <li key={`${s.card_id}-${s.action}`}>
-                Card {s.card_id}: {s.action}
+                {cardText(s)}: {s.action}
                 {changesText(s.changes)}
                 {s.conflict && <strong> (conflict: {s.conflict})</strong>}
               </li>

@@ -93,7 +93,7 @@ describe("a run's detail", () => {
         return {
           run_id: "r1", task: "HR/Nightly", dry_run: args.dryRun,
           steps: [
-            { card_id: 7, action: "set back", changes: [{ field: "last_name", from: "X", to: "Doe" }], conflict: null },
+            { card_id: 7, object_id: "E-7", holds: [{ field: "first_name", value: "Jane" }], action: "set back", changes: [{ field: "last_name", from: "X", to: "Doe" }], conflict: null },
             { card_id: 8, action: "set back", changes: [{ field: "last_name", from: "Y", to: "Roe" }], conflict: "changed again since: last_name" },
           ],
           undo_run_id: args.dryRun ? null : "u1234567890",
@@ -102,7 +102,9 @@ describe("a run's detail", () => {
     });
     fireEvent.click(await screen.findByRole("button", { name: "Undo this run…" }));
     const plan = await screen.findByTestId("undo-plan");
-    expect(plan.textContent).toContain("Card 7: set back — last_name: X → Doe");
+    // Whose card each is, as the review of a plan names it; a card without a key by its number.
+    expect(plan.textContent).toContain("E-7 (card 7: first_name Jane): set back — last_name: X → Doe");
+    expect(plan.textContent).toContain("Card 8: set back — last_name: Y → Roe");
     expect(screen.getByText(/changes 1 card back; 1 card in conflict is skipped/)).toBeTruthy();
     expect(plan.textContent).toContain("conflict: changed again since: last_name");
     expect(calls).toEqual([{ runId: "r1", dryRun: true, force: false }]);

@@ -16,9 +16,10 @@ mod preview;
 mod recovery;
 mod undo;
 
+pub use crate::model::FieldValue;
 pub(crate) use approval::help_of;
 pub use approval::PlannedChanges;
-pub use preview::{FieldValue, PlannedCard, PlannedNew};
+pub use preview::{PlannedCard, PlannedNew};
 
 use std::path::PathBuf;
 

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
-use crate::model::{FieldChange, Run, Task};
+use crate::model::{FieldChange, FieldValue, Run, Task};
 use crate::secrets::Masker;
 use crate::targets::{differing_fields, fields_of};
 
@@ -31,13 +31,6 @@ pub struct PlannedCard {
 pub struct PlannedNew {
     pub object_id: String,
     pub values: Vec<FieldValue>,
-}
-
-/// A field a card holds and its value.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, specta::Type)]
-pub struct FieldValue {
-    pub field: String,
-    pub value: Value,
 }
 
 /// Values shown beside a planned card's key.
@@ -171,28 +164,79 @@ fn parsed(lines: Vec<(String, String)>) -> Vec<(String, Map<String, Value>)> {
         .collect()
 }
 
-/// How a task's planned cards are compared with the target's and shown.
-struct Compare<'a> {
-    template: &'a str,
-    key_attribute: String,
-    /// The task's other fields, names first: what tells whose card it is.
-    telling: Vec<&'a str>,
-    masker: &'a Masker,
+/// What tells whose a task's card is: its key attribute, and its other
+/// mapped fields, names first (the removal's status aside). The review of
+/// a plan and the undo of a run show a card by these.
+pub(crate) struct Whose {
+    pub(crate) key_attribute: String,
+    telling: Vec<String>,
 }
 
-impl<'a> Compare<'a> {
-    fn new(task: &'a Task, masker: &'a Masker) -> Self {
+impl Whose {
+    pub(crate) fn of(task: &Task) -> Whose {
         let key_attribute = key_attribute_of(task);
         let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
         let telling = telling(
             task.mappings.iter().map(|m| m.target.as_str()),
             &key_attribute,
             status,
-        );
-        Compare {
-            template: &task.target_template,
+        )
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        Whose {
             key_attribute,
             telling,
+        }
+    }
+
+    /// The fields to read of a card to tell whose it is: its key, then the telling ones.
+    pub(crate) fn fields(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.key_attribute.as_str()).chain(self.telling.iter().map(String::as_str))
+    }
+
+    /// The card's key as text, when it holds one.
+    pub(crate) fn key(&self, values: &Map<String, Value>) -> Option<String> {
+        match values.get(&self.key_attribute)? {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Null | Value::String(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// Up to [`SHOWN_VALUES`] values of the card beside those `changes` lists, not empty.
+    pub(crate) fn holds(
+        &self,
+        values: &Map<String, Value>,
+        changes: &[FieldChange],
+        masker: &Masker,
+    ) -> Vec<FieldValue> {
+        self.telling
+            .iter()
+            .filter(|f| !changes.iter().any(|c| &c.field == *f))
+            .filter_map(|f| Some((f, values.get(f)?)))
+            .filter(|(_, v)| !matches!(v, Value::Null) && v.as_str() != Some(""))
+            .take(SHOWN_VALUES)
+            .map(|(f, v)| FieldValue {
+                field: f.clone(),
+                value: masker.mask_value(v.clone()),
+            })
+            .collect()
+    }
+}
+
+/// How a task's planned cards are compared with the target's and shown.
+struct Compare<'a> {
+    template: &'a str,
+    whose: Whose,
+    masker: &'a Masker,
+}
+
+impl<'a> Compare<'a> {
+    fn new(task: &'a Task, masker: &'a Masker) -> Self {
+        Compare {
+            template: &task.target_template,
+            whose: Whose::of(task),
             masker,
         }
     }
@@ -213,20 +257,20 @@ impl<'a> Compare<'a> {
         let mut new = Vec::new();
         for part in planned.chunks(PREVIEW_CHUNK) {
             let mut fields = fields_of(part.iter().map(|(_, to)| to));
-            for f in &self.telling {
-                if !fields.contains(f) {
+            for f in self.whose.fields().skip(1) {
+                if !fields.contains(&f) {
                     fields.push(f);
                 }
             }
             let keys: Vec<&str> = part.iter().map(|(k, _)| k.as_str()).collect();
-            let now = target.cards_by_keys(self.template, &self.key_attribute, &keys, &fields)?;
+            let now = target.cards_by_keys(self.template, &self.whose.key_attribute, &keys, &fields)?;
             let written = |v: &Value| target.as_written(v);
             for (key, to) in part {
                 let Some((card, values)) = now.get(key) else {
                     if matches!(shown, Shown::ChangedOnly { .. }) && new.len() < SHOWN_CARDS {
                         new.push(PlannedNew {
                             object_id: key.clone(),
-                            values: self.holds(to, &[]),
+                            values: self.whose.holds(to, &[], self.masker),
                         });
                     }
                     continue;
@@ -239,7 +283,7 @@ impl<'a> Compare<'a> {
                     })
                     .collect();
                 if shown == Shown::Every || !changes.is_empty() {
-                    let holds = self.holds(values, &changes);
+                    let holds = self.whose.holds(values, &changes, self.masker);
                     cards.push(PlannedCard {
                         object_id: key.clone(),
                         card_id: card.id,
@@ -257,21 +301,6 @@ impl<'a> Compare<'a> {
         }
         cards.truncate(SHOWN_CARDS);
         Ok(Compared { found: cards, new })
-    }
-
-    /// Up to [`SHOWN_VALUES`] values of the card beside those `changes` lists, not empty.
-    fn holds(&self, values: &Map<String, Value>, changes: &[FieldChange]) -> Vec<FieldValue> {
-        self.telling
-            .iter()
-            .filter(|f| !changes.iter().any(|c| c.field == **f))
-            .filter_map(|f| Some((*f, values.get(*f)?)))
-            .filter(|(_, v)| !matches!(v, Value::Null) && v.as_str() != Some(""))
-            .take(SHOWN_VALUES)
-            .map(|(f, v)| FieldValue {
-                field: f.to_string(),
-                value: self.masker.mask_value(v.clone()),
-            })
-            .collect()
     }
 }
 

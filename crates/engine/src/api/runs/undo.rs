@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use super::preview::Whose;
 use super::task_label;
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
@@ -62,6 +63,7 @@ impl Engine {
         let secrets = self.stored_secrets(&connector).await?;
         let masker = crate::secrets::Masker::from_json_values(secrets.values());
         let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
+        let whose = Whose::of(&task);
         let (target, steps) = if Engine::target_rolls_back(&connector.target) {
             let journal = self.store().undo_rows(&run.id).await?;
             let any = !journal.is_empty();
@@ -76,11 +78,14 @@ impl Engine {
                     after: &after,
                     changed_later: entry.changed_later,
                 };
-                steps.extend(undo_step(&task, &row, Some(&now), &masker).map(|s| (CardAt::default(), s)));
+                steps.extend(
+                    undo_step(&task, &row, Some(&now), &masker)
+                        .map(|s| (CardAt::default(), told(s, &whose, Some(&now), &masker))),
+                );
             }
             (any.then(|| crate::model::LOCAL_TARGET.to_string()), steps)
         } else {
-            self.remote_steps(&run, &task, &masker, &wanted).await?
+            self.remote_steps(&run, &task, &whose, &masker, &wanted).await?
         };
         let Some(target) = target else {
             return Err(EngineError::invalid(
@@ -124,6 +129,7 @@ impl Engine {
         &self,
         run: &Run,
         task: &Task,
+        whose: &Whose,
         masker: &crate::secrets::Masker,
         wanted: &(dyn Fn(i64) -> bool + Sync),
     ) -> Result<(Option<String>, Vec<(CardAt, UndoStep)>)> {
@@ -134,6 +140,9 @@ impl Engine {
         let rows: Vec<_> = rows.into_iter().filter(|r| wanted(r.card)).collect();
         let opener = self.target_for(&name).await?;
         let mut fields: Vec<String> = task.removal.iter().map(|r| r.status_attribute.clone()).collect();
+        // What tells whose each card is, read with it.
+        fields.extend(whose.fields().filter(|f| !f.is_empty()).map(str::to_string));
+        fields.dedup();
         for row in &rows {
             for f in object(row.after.as_deref()).keys() {
                 if !fields.contains(f) {
@@ -172,10 +181,20 @@ impl Engine {
                 }
                 s
             });
-            steps.extend(step.map(|s| (CardAt::of(&row), s)));
+            steps.extend(step.map(|s| (CardAt::of(&row), told(s, whose, values.as_ref(), masker))));
         }
         Ok((Some(name), steps))
     }
+}
+
+/// The step with the card's key and the values that say whose it is, read
+/// from its values now (a card that is gone tells nothing).
+fn told(mut step: UndoStep, whose: &Whose, now: Option<&Value>, masker: &crate::secrets::Masker) -> UndoStep {
+    if let Some(values) = now.and_then(Value::as_object) {
+        step.object_id = whose.key(values);
+        step.holds = whose.holds(values, &step.changes, masker);
+    }
+    step
 }
 
 /// The values of `fields` of remote `cards` now, by card; one read per
@@ -271,6 +290,8 @@ fn undo_step(
             Some(r) if current(&r.status_attribute).as_str() == Some(r.removed_value.as_str()) => None,
             Some(r) => Some(UndoStep {
                 card_id: id,
+                object_id: None,
+                holds: Vec::new(),
                 action: "mark removed".into(),
                 changes: vec![FieldChange {
                     field: r.status_attribute.clone(),
@@ -281,6 +302,8 @@ fn undo_step(
             }),
             None => Some(UndoStep {
                 card_id: id,
+                object_id: None,
+                holds: Vec::new(),
                 action: "mark removed".into(),
                 changes: Vec::new(),
                 conflict: Some(format!(
@@ -323,6 +346,8 @@ fn undo_step(
         .collect();
     Some(UndoStep {
         card_id: id,
+        object_id: None,
+        holds: Vec::new(),
         action: if row.kind == "remove" {
             "restore"
         } else {
