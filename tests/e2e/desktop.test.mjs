@@ -482,6 +482,9 @@ test("the Overview shows the connector green and the task's statuses", async () 
   assert.equal(await driver.text(extract), "succeeded");
   const [load] = await driver.waitFor("[data-testid=task-row] [data-testid=load-status]");
   assert.equal(await driver.text(load), "succeeded");
+  // The next run in the task's own zone, named: the computer's clock may be another.
+  const [next] = await driver.waitFor("[data-testid=task-row] [data-testid=next-run]");
+  assert.match(await driver.text(next), /02:00 AM Europe\/Helsinki$/);
   await shot("overview-green");
 });
 
@@ -869,7 +872,7 @@ test("the Authentication tab lists a directory connector's authentication task, 
   await driver.click(await driver.byName("Open"));
   await driver.click(await driver.byName("Undo this run…"));
   const [undoPlan] = await driver.waitFor("[data-testid=undo-plan]");
-  await driver.until(() => driver.text(undoPlan), (t) => /restore — enabled: false → true/.test(t), { what: "the undo plan" });
+  await driver.until(() => driver.text(undoPlan), (t) => /^bob@corp \(card \d+: login bob, .*\): restore — enabled: false → true/.test(t), { what: "the undo plan, whose card first" });
   await shot("undo-plan");
   await driver.click(await driver.byName("Undo"));
   await driver.waitFor("[data-testid=undo-done]");
