@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { countsText, inZone } from "./format";
+import { countsText, inZone, logTime } from "./format";
 
 const zero = { fetched: 0, valid: 0, blocked: 0, created: 0, updated: 0, unchanged: 0, removed: 0, failed: 0, takeovers: 0 };
 
@@ -31,5 +31,17 @@ describe("a fire time in the task's time zone", () => {
 
   it("falls back to the computer's clock for a zone the window does not know", () => {
     expect(inZone("2026-12-08T00:00:00Z", "Mars/Olympus")).toMatch(/\(this computer\)$/);
+  });
+});
+
+describe("a log line's time", () => {
+  it("reads in the computer's clock to the millisecond", () => {
+    const shown = logTime("2026-12-07T13:22:22.666101Z");
+    expect(shown).toContain("2026");
+    expect(shown).toMatch(/22[.,]666/);
+  });
+
+  it("stays as written when it is not a time", () => {
+    expect(logTime("soon")).toBe("soon");
   });
 });

@@ -26,6 +26,25 @@ export function when(iso: string | null | undefined): string {
 }
 
 /**
+ * A log line's time in the computer's clock, as the window's other times,
+ * to the millisecond: the lines of one run follow one another closely. The
+ * time as written (UTC) when it is not one.
+ */
+export function logTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return d.toLocaleString(undefined, {
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    fractionalSecondDigits: 3,
+  });
+}
+
+/**
  * A fire time as the task's time zone reads it ("Tue, Dec 8, 2026, 02:00 AM
  * Europe/Helsinki"): the schedule is kept in that zone, and the computer
  * showing it may be in another. The computer's own time when the zone is not

@@ -7,7 +7,7 @@ import { chooseFileToSave } from "../../dialogs";
 import { connectorsQuery } from "../connectors/Overview";
 import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
-import { count } from "../../format";
+import { count, logTime } from "../../format";
 
 const LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
 /** Lines the tab keeps on screen; older ones are in the files (and in a saved zip). */
@@ -28,9 +28,10 @@ export function LogsTab() {
   const lines = useMemo(() => [...(log.data ?? [])].reverse(), [log.data]);
   const columns = useMemo<Column<LogLine>[]>(
     () => [
-      { id: "time", header: "Time", meta: { width: "240px" }, accessorFn: (l) => l.time, cell: (i) => <span className="mono">{String(i.getValue())}</span> },
+      // The computer's clock, as the rest of the window; the line's own UTC time on hover (the saved files have that).
+      { id: "time", header: "Time", meta: { width: "240px" }, accessorFn: (l) => l.time, cell: (i) => <span className="mono" title={`${String(i.getValue())} (UTC, as in the log file)`}>{logTime(String(i.getValue()))}</span> },
       { id: "level", header: "Level", meta: { width: "70px" }, accessorFn: (l) => l.level, cell: (i) => <span className={`level ${String(i.getValue())}`}>{String(i.getValue()).toUpperCase()}</span> },
-      { id: "target", header: "Source", meta: { width: "220px" }, accessorFn: (l) => l.target },
+      { id: "target", header: "Source", meta: { width: "220px" }, accessorFn: (l) => l.target, cell: (i) => <span title={String(i.getValue())}>{String(i.getValue())}</span> },
       // The whole message and its fields, wrapped: a log line cut at the column's edge lost its point.
       { id: "message", header: "Message", meta: { width: "minmax(200px, 2fr)", wrap: true }, accessorFn: (l) => l.message },
       { id: "detail", header: "Detail", meta: { width: "minmax(160px, 1fr)", wrap: true }, accessorFn: (l) => l.detail, cell: (i) => <span className="mono" title={String(i.getValue())}>{String(i.getValue())}</span> },
