@@ -66,6 +66,10 @@ describe("export and import", () => {
     expect(rows[1]).toContain("schedule0 0 1 * * *0 0 2 * * *");
     expect(within(view).getByTestId("plan-script").textContent).toBe("Script badges.py: create");
     expect(within(view).getByText("imported tasks stay disabled in production")).toBeTruthy();
+    // When it was exported, in the computer's clock as the window's other times (not as the manifest writes it).
+    const origin = within(dialog).getByText(/^Exported .* from a test installation/).textContent ?? "";
+    expect(origin).toContain(new Date("2026-12-04T01:00:00Z").toLocaleString());
+    expect(origin).not.toContain("T01:00:00Z");
     expect(calls.plan).toEqual([{ path: "/packages/from-test.zip", password: "correct horse battery" }]);
     expect(calls.apply).toEqual([]);
 

@@ -6,7 +6,7 @@ import { Confirm } from "../../components/Confirm";
 import { Modal } from "../../components/Modal";
 import { chooseFileToOpen, chooseFileToSave } from "../../dialogs";
 import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKeys";
-import { plural } from "../../format";
+import { plural, when } from "../../format";
 
 /** A rough guess at how hard the password is to guess: its length times the variety of characters. */
 export function passwordStrength(password: string): { label: "too short" | "weak" | "fair" | "strong"; bits: number } {
@@ -192,7 +192,7 @@ export function PlanView({ plan }: { plan: ImportPlan }) {
   return (
     <section aria-label="Import plan" className="plan">
       <p className="hint">
-        Exported {m.exported_at} from a {m.source_environment_type ?? "unset"} installation (Provisio {m.application_version}). Nothing is applied until you choose Apply import.
+        Exported {when(m.exported_at)} from a {m.source_environment_type ?? "unset"} installation (Provisio {m.application_version}). Nothing is applied until you choose Apply import.
       </p>
       <ul className="plan-list">
         {plan.connectors.map((c) => (
