@@ -18,7 +18,9 @@ describe("the history chart", () => {
     const runs = [run(3, "failed", 1, 0), run(2, "succeeded", 4, 500), run(1, "succeeded", 2, 10)];
     const { container } = render(<RunsChart runs={runs} />);
     const bars = [...container.querySelectorAll("rect")];
-    expect(bars.map((b) => b.querySelector("title")?.textContent?.slice(0, 10))).toEqual(["2026-12-01", "2026-12-02", "2026-12-03"]);
+    // Each bar's time in the computer's clock, as the history's rows.
+    const at = (day: number) => new Date(`2026-12-0${day}T06:00:00Z`).toLocaleString();
+    expect(bars.map((b) => b.querySelector("title")?.textContent?.split(": ")[0])).toEqual([at(1), at(2), at(3)]);
     expect(bars[2]?.getAttribute("class")).toBe("bar bad");
     // The longest run has the tallest bar.
     const heights = bars.map((b) => Number(b.getAttribute("height")));

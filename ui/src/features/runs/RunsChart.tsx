@@ -1,5 +1,5 @@
 import type { Run } from "../../bindings";
-import { count } from "../../format";
+import { count, when } from "../../format";
 
 /** The series drawn for the counts; each colour is a theme token (`.series-KEY` in styles.css). */
 const SERIES: { key: "created" | "updated" | "removed" | "blocked"; label: string }[] = [
@@ -46,7 +46,7 @@ export function RunsChart({ runs, last = 30 }: { runs: Run[]; last?: number }) {
             const bad = r.status === "failed" || r.status === "interrupted";
             return (
               <rect key={r.id} x={i * step + 1} y={HEIGHT - h} width={Math.max(1, step - 2)} height={h} className={bad ? "bar bad" : r.status === "skipped" ? "bar skipped" : "bar"}>
-                <title>{`${r.started_at}: ${r.status}, ${d === null ? "no duration" : `${d.toFixed(1)} s`}`}</title>
+                <title>{`${when(r.started_at)}: ${r.status}, ${d === null ? "no duration" : `${d.toFixed(1)} s`}`}</title>
               </rect>
             );
           })}

@@ -66,7 +66,7 @@ describe("the Scripts tab", () => {
     await waitFor(() => expect(screen.getByTestId("script-source").textContent).toContain("# version 2"));
     expect(calls).toEqual(["update payroll.py /home/me/payroll-v2.py"]);
     const row = await screen.findByTestId("script-version");
-    expect(row.textContent).toContain("Replaced 2026-12-04T01:00:00.000Z");
+    expect(row.textContent).toContain(`Replaced ${new Date("2026-12-04T01:00:00.000Z").toLocaleString()}`);
     fireEvent.click(screen.getByRole("button", { name: "Restore version 20261204T010000000Z" }));
     await waitFor(() => expect(screen.getByTestId("script-source").textContent).toContain("# version 1"));
     expect(calls).toEqual(["update payroll.py /home/me/payroll-v2.py", "restore 20261204T010000000Z"]);

@@ -7,7 +7,7 @@ import type { Script, ScriptKind } from "../../bindings";
 import { Confirm } from "../../components/Confirm";
 import { chooseFileToOpen, chooseFileToSave } from "../../dialogs";
 import { queryKeys } from "../../queryKeys";
-import { count } from "../../format";
+import { count, when } from "../../format";
 
 hljs.registerLanguage("python", python);
 
@@ -223,7 +223,7 @@ function ScriptView({ script, onNotice }: { script: Script; onNotice: (text: str
               <tbody>
                 {(versions.data ?? []).map((v) => (
                   <tr key={v.id} data-testid="script-version">
-                    <td>Replaced {v.replaced_at}</td>
+                    <td>Replaced {when(v.replaced_at)}</td>
                     <td>{count(v.bytes)} bytes</td>
                     <td>
                       <button type="button" aria-label={`Restore version ${v.id}`} onClick={() => restore.mutate(v.id)} disabled={restore.isPending}>

@@ -4,6 +4,7 @@ import { api, errorMessage } from "../../api";
 import { invalidate, queryKeys } from "../../queryKeys";
 import type { ApiToken } from "../../bindings";
 import type { NewApiToken } from "../../bindings";
+import { when } from "../../format";
 
 /**
  * Tokens of the workflow API: what workflow engines present. A new token is
@@ -67,8 +68,8 @@ export function TokensSection() {
             <tr key={t.name} data-testid="token-row">
               <td>{t.name}</td>
               <td>{t.tasks ? t.tasks.join(", ") : "every task"}</td>
-              <td>{t.created_at}</td>
-              <td>{t.last_used ?? "never"}</td>
+              <td>{when(t.created_at)}</td>
+              <td>{t.last_used ? when(t.last_used) : "never"}</td>
               <td>
                 <button type="button" onClick={() => revoke(t.name)} aria-label={`Revoke token ${t.name}`}>
                   Revoke
