@@ -28,6 +28,8 @@ describe("the Authentication tab", () => {
     });
     await waitFor(() => expect(screen.getAllByTestId("auth-connector-row").length).toBe(1));
     expect(screen.getByTestId("auth-count").textContent).toBe("1");
+    // The manual's "Count", named for what it counts.
+    expect(screen.getByRole("columnheader", { name: "Count of authentication tasks" })).toBeTruthy();
     expect(screen.queryByText("HR")).toBeNull();
     fireEvent.click(screen.getByRole("button", { name: "Show authentication tasks of Directory" }));
     await screen.findByRole("region", { name: "Authentication tasks of Directory" });

@@ -106,7 +106,10 @@ export function AuthenticationTab({
             <th>Id</th>
             <th>Name</th>
             <th>Type</th>
-            <th>Count</th>
+            {/* The manual's word for the column; what it counts, for whoever hovers or listens. */}
+            <th title="Authentication tasks of the connector">
+              Count<span className="sr-only"> of authentication tasks</span>
+            </th>
           </tr>
         </thead>
         <tbody>
