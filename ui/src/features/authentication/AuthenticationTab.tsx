@@ -107,8 +107,8 @@ export function AuthenticationTab({
             <th>Name</th>
             <th>Type</th>
             {/* The manual's word for the column; what it counts, for whoever hovers or listens. */}
-            <th title="Authentication tasks of the connector">
-              Count<span className="sr-only"> of authentication tasks</span>
+            <th title="Authentication tasks of the connector" aria-label="Count of authentication tasks">
+              Count
             </th>
           </tr>
         </thead>
