@@ -1091,6 +1091,13 @@ export type Task = {
 	authentication?: AuthenticationSettings | null,
 	/**  Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`). */
 	stale_after?: string | null,
+	/**
+	 *  Up to three template attributes shown beside a card's key wherever a
+	 *  person decides about the task's cards (the review of a plan, the
+	 *  undo of a run), to tell whose each is. Empty: the mapped fields,
+	 *  names first.
+	 */
+	display_fields?: string[],
 	references: WorkflowReference[],
 	created_at: string,
 	updated_at: string,
@@ -1130,6 +1137,8 @@ export type TaskInput = {
 	authentication?: AuthenticationSettings | null,
 	/**  Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`). */
 	stale_after?: string | null,
+	/**  Up to three template attributes that tell whose a card is (see [`Task::display_fields`]). */
+	display_fields?: string[] | null,
 	/**  Callers declared by hand (event tasks). */
 	declared_callers?: string[],
 	id?: string | null,

@@ -290,6 +290,7 @@ impl Engine {
                 .clone()
                 .map(|s| s.trim().to_string())
                 .filter(|s| scheduled && !s.is_empty()),
+            display_fields: rules::task::display_fields(&input).map(str::to_string).collect(),
             references,
             created_at: existing
                 .map(|e| e.created_at.clone())

@@ -271,6 +271,13 @@ pub struct Task {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[specta(optional)]
     pub stale_after: Option<String>,
+    /// Up to three template attributes shown beside a card's key wherever a
+    /// person decides about the task's cards (the review of a plan, the
+    /// undo of a run), to tell whose each is. Empty: the mapped fields,
+    /// names first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[specta(optional)]
+    pub display_fields: Vec<String>,
     pub references: Vec<WorkflowReference>,
     pub created_at: String,
     pub updated_at: String,
@@ -334,6 +341,9 @@ pub struct TaskInput {
     /// Scheduled tasks: an alert when no run succeeded for this long (`90m`, `26h`, `3d`).
     #[specta(optional)]
     pub stale_after: Option<String>,
+    /// Up to three template attributes that tell whose a card is (see [`Task::display_fields`]).
+    #[specta(optional)]
+    pub display_fields: Option<Vec<String>>,
     /// Callers declared by hand (event tasks).
     #[serde(default)]
     #[specta(optional)]

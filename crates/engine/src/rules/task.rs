@@ -25,8 +25,22 @@ pub fn check_input(input: &TaskInput) -> Result<()> {
     Ok(())
 }
 
-/// Folder, mappings, attributes, removal and failure settings against the
-/// target's template (`failure`: the failure card's template and folder).
+/// Values a review shows beside a card's key.
+pub const MAX_DISPLAY_FIELDS: usize = 3;
+
+/// The task's display fields as given: trimmed, without blanks or repeats.
+pub fn display_fields(input: &TaskInput) -> impl Iterator<Item = &str> {
+    let given = input.display_fields.as_deref().unwrap_or_default();
+    given
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (i, f.trim()))
+        .filter(move |(i, f)| !f.is_empty() && !given[..*i].iter().any(|g| g.trim() == *f))
+        .map(|(_, f)| f)
+}
+
+/// Folder, mappings, attributes, display fields, removal and failure settings
+/// against the target's template (`failure`: the failure card's template and folder).
 pub fn check_against_target(
     input: &TaskInput,
     template: &Template,
@@ -54,6 +68,19 @@ pub fn check_against_target(
         .filter(|a| !a.is_empty())
     {
         super::check_attribute(template, "data_source_type_attribute", a)?;
+    }
+    let display: Vec<&str> = display_fields(input).collect();
+    if display.len() > MAX_DISPLAY_FIELDS {
+        return Err(EngineError::invalid(
+            "display_fields",
+            format!(
+                "{} fields given; a review shows at most {MAX_DISPLAY_FIELDS} beside a card's key: keep those that tell whose it is",
+                display.len()
+            ),
+        ));
+    }
+    for f in display {
+        super::check_attribute(template, "display_fields", f)?;
     }
     if let Some(r) = &input.removal {
         super::check_attribute(template, "removal.status_attribute", &r.status_attribute)?;

@@ -1003,3 +1003,59 @@ async fn a_runs_journal_rows_are_found_without_reading_the_whole_journal() {
         .unwrap();
     assert!(plan.contains("INDEX card_changes_by_run"), "{plan}");
 }
+
+/// A task can say which values tell whose its cards are: the undo (and the
+/// review of a plan) shows those, in its order, instead of names first.
+#[tokio::test]
+async fn a_tasks_display_fields_tell_whose_card_an_undo_step_changes() {
+    let f = fresh().await;
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1", "2", "3"]}"#,
+        r#"{"removal": {"status_attribute": "accountStatus", "removed_value": "5 - Removed"},
+            "display_fields": ["dataSourceType", " groups ", "dataSourceType"]}"#,
+    )
+    .await;
+    let shown = f.engine.task(&task).await.unwrap();
+    assert_eq!(
+        shown.display_fields,
+        ["dataSourceType", "groups"],
+        "trimmed, once each"
+    );
+    run(&f.engine, &task).await;
+    f.engine
+        .update_connector("HR", connector_input(r#"{"parameters": {"ids": ["1", "2"]}}"#))
+        .await
+        .unwrap();
+    let bad = run(&f.engine, &task).await;
+    assert_eq!(bad.counts.removed, 1);
+    let plan = f.engine.undo_run(&bad.id, true, false, &[]).await.unwrap();
+    let restore = plan.steps.iter().find(|s| s.action == "restore").unwrap();
+    assert_eq!(restore.object_id.as_deref(), Some("3"));
+    let fields: Vec<&str> = restore.holds.iter().map(|h| h.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["dataSourceType", "groups"],
+        "the task's fields, not its names: {restore:?}"
+    );
+
+    // Only the template's attributes, and no more than a review shows.
+    let mut edit: provisio_engine::model::TaskInput =
+        serde_json::from_value(serde_json::to_value(&shown).unwrap()).unwrap();
+    edit.display_fields = Some(vec!["shoe_size".into()]);
+    let e = f.engine.update_task(&task, edit.clone()).await.unwrap_err();
+    assert!(
+        e.to_string().contains("display_fields") && e.to_string().contains("shoe_size"),
+        "{e}"
+    );
+    edit.display_fields = Some(
+        ["last_name", "groups", "taskid", "dataSourceType"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let e = f.engine.update_task(&task, edit).await.unwrap_err();
+    assert!(e.to_string().contains("at most 3"), "{e}");
+}

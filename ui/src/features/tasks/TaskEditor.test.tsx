@@ -65,6 +65,32 @@ describe("the task editor", () => {
     await waitFor(() => expect((saved as { input: { directory_objects?: string } } | null)?.input.directory_objects).toBe("groups"));
   });
 
+  it("lets a task choose up to three display fields from its template, and sends them in order", async () => {
+    let saved: unknown = null;
+    renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="scheduled" open={() => {}} />, {
+      ...engine,
+      save_task: (args: Record<string, unknown>) => {
+        saved = args;
+        throw { code: "invalid", message: "stop here", remedy: null };
+      },
+    });
+    fireEvent.click(screen.getByRole("button", { name: "Task details" }));
+    fireEvent.change(screen.getByLabelText("Name"), { target: { value: "Nightly" } });
+    fireEvent.click(screen.getByRole("button", { name: "Mappings" }));
+    await screen.findByRole("option", { name: "Person (person)" });
+    fireEvent.change(screen.getByLabelText("Template"), { target: { value: "person" } });
+    const second = screen.getByLabelText("Display field 2") as HTMLSelectElement;
+    await waitFor(() => expect(within(second).queryByRole("option", { name: "groups" })).toBeTruthy());
+    // Chosen second with the first left empty: the gap closes.
+    fireEvent.change(second, { target: { value: "groups" } });
+    expect((screen.getByLabelText("Display field 1") as HTMLSelectElement).value).toBe("groups");
+    fireEvent.change(screen.getByLabelText("Display field 2"), { target: { value: "employee_id" } });
+    const save = screen.getByRole("button", { name: "Save" }) as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    fireEvent.click(save);
+    await waitFor(() => expect((saved as { input: { display_fields?: string[] } } | null)?.input.display_fields).toEqual(["groups", "employee_id"]));
+  });
+
   it("lets a directory connector's event task choose its operation, the verifications reading back", async () => {
     renderWithEngine(<TaskEditor connectorId="c1" taskId={null} usage="event" open={() => {}} />, {
       ...engine,

@@ -66,6 +66,7 @@ function draftOf(t: Task): TaskInput {
     heartbeat_timeout: t.heartbeat_timeout,
     max_runtime: t.max_runtime,
     ...(t.stale_after ? { stale_after: t.stale_after } : {}),
+    ...(t.display_fields?.length ? { display_fields: t.display_fields } : {}),
     ...(t.directory_objects ? { directory_objects: t.directory_objects } : {}),
     ...(t.directory_operation ? { directory_operation: t.directory_operation } : {}),
     declared_callers: t.references.filter((r) => r.declared).map((r) => r.caller),

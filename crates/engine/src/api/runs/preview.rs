@@ -175,6 +175,19 @@ pub(crate) struct Whose {
 impl Whose {
     pub(crate) fn of(task: &Task) -> Whose {
         let key_attribute = key_attribute_of(task);
+        if !task.display_fields.is_empty() {
+            // The task says which: as it says, the key aside (shown anyway).
+            let telling = task
+                .display_fields
+                .iter()
+                .filter(|f| **f != key_attribute)
+                .cloned()
+                .collect();
+            return Whose {
+                key_attribute,
+                telling,
+            };
+        }
         let status = task.removal.as_ref().map(|r| r.status_attribute.as_str());
         let telling = telling(
             task.mappings.iter().map(|m| m.target.as_str()),

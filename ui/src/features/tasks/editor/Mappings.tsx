@@ -5,6 +5,9 @@ import { Field } from "../../../components/Field";
 import { queryKeys } from "../../../queryKeys";
 import type { Part } from "./part";
 
+/** A review shows at most three values beside a card's key (the engine's limit too). */
+const DISPLAY_SLOTS = [0, 1, 2];
+
 export function Mappings({ draft, set, target }: Part & { target: string }) {
   const templates = useQuery({ queryKey: queryKeys.templates(target), queryFn: () => api.listTemplates(target) });
   const folders = useQuery({ queryKey: queryKeys.folders(target), queryFn: () => api.listFolders(target) });
@@ -13,6 +16,12 @@ export function Mappings({ draft, set, target }: Part & { target: string }) {
   const rows = draft.mappings ?? [];
   const setRow = (i: number, patch: Partial<{ source: string; target: string }>) =>
     set({ mappings: rows.map((m, j) => (j === i ? { ...m, ...patch } : m)) });
+  // Up to three, in the order chosen; an emptied choice closes the gap.
+  const display = draft.display_fields ?? [];
+  const setDisplay = (i: number, code: string) => {
+    const chosen = DISPLAY_SLOTS.map((j) => (j === i ? code : (display[j] ?? ""))).filter((c) => c !== "");
+    set({ display_fields: chosen.length > 0 ? chosen : null });
+  };
   return (
     <div className="form">
       <Field label="Template">
@@ -70,6 +79,20 @@ export function Mappings({ draft, set, target }: Part & { target: string }) {
         </button>
         {!template && <p className="hint">Choose a template to pick its attributes.</p>}
       </div>
+      <Field label="Display fields" hint="shown beside a card's key when a plan is reviewed or a run undone, to tell whose card it is; none chosen: the mapped fields, names first">
+        <div className="actions-inline">
+          {DISPLAY_SLOTS.map((i) => (
+            <select key={i} aria-label={`Display field ${i + 1}`} value={display[i] ?? ""} onChange={(e) => setDisplay(i, e.target.value)}>
+              <option value="">—</option>
+              {(template?.attributes ?? []).map((a) => (
+                <option key={a.code} value={a.code}>
+                  {a.code}
+                </option>
+              ))}
+            </select>
+          ))}
+        </div>
+      </Field>
     </div>
   );
 }
