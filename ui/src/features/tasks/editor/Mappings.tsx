@@ -80,7 +80,7 @@ export function Mappings({ draft, set, target }: Part & { target: string }) {
         {!template && <p className="hint">Choose a template to pick its attributes.</p>}
       </div>
       <Field label="Display fields" hint="shown beside a card's key when a plan is reviewed or a run undone, to tell whose card it is; none chosen: the mapped fields, names first">
-        <div className="actions-inline">
+        <div className="choices">
           {DISPLAY_SLOTS.map((i) => (
             <select key={i} aria-label={`Display field ${i + 1}`} value={display[i] ?? ""} onChange={(e) => setDisplay(i, e.target.value)}>
               <option value="">—</option>
