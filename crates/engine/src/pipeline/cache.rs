@@ -360,6 +360,16 @@ impl Slots {
             })
     }
 
+    /// Where the slot of an id this run touched is ([`Slots::at_mut`]).
+    pub fn position(&self, id: u64) -> Option<usize> {
+        self.touched.position(id)
+    }
+
+    /// The slot at a [`Slots::position`] (slots are never moved or removed during a run).
+    pub fn at_mut(&mut self, position: usize) -> &mut Slot {
+        &mut self.touched.slots[position].1
+    }
+
     /// An id this run touched.
     pub fn get(&self, id: &u64) -> Option<&Slot> {
         self.touched.get(*id)

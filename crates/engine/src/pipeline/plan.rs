@@ -292,8 +292,11 @@ impl Apply {
 
     /// Counts a valid record of id `id` (`line` starts with its key): its
     /// slot when this is the id's first, `None` for a duplicate.
-    fn first_read(&mut self, id: u64, line: &[u8]) -> Option<&mut cache::Slot> {
-        let slot = self.slots.entry(id);
+    fn first_read(&mut self, id: u64, at: Option<usize>, line: &[u8]) -> Option<&mut cache::Slot> {
+        let slot = match at {
+            Some(at) => self.slots.at_mut(at),
+            None => self.slots.entry(id),
+        };
         slot.occurrences += 1;
         if slot.occurrences > 1 || slot.blocked {
             let key_json = line.split(|b| *b == b'\t').next().unwrap_or_default();
@@ -304,7 +307,18 @@ impl Apply {
     }
 
     fn batch(&mut self, parsed: Parsed) -> std::result::Result<(), Halt> {
-        for item in parsed.items {
+        // The batch's ids are looked up first, in a loop of lookups alone:
+        // each is a few random reads in tables of tens of MB, and side by
+        // side they overlap instead of each waiting for the one before.
+        let found: Vec<Option<usize>> = parsed
+            .items
+            .iter()
+            .map(|item| match item {
+                Item::Valid { id, .. } | Item::Same { id, .. } => self.slots.position(*id),
+                Item::Blocked(_) => None,
+            })
+            .collect();
+        for (item, at) in parsed.items.into_iter().zip(found) {
             self.counts.fetched += 1;
             match item {
                 Item::Valid {
@@ -316,7 +330,7 @@ impl Apply {
                     end,
                 } => {
                     let line = &parsed.lines[start..end];
-                    let Some(slot) = self.first_read(id, line) else {
+                    let Some(slot) = self.first_read(id, at, line) else {
                         continue;
                     };
                     (slot.new_hash, slot.new_record, slot.same_record) = (hash, record, same_record);
@@ -332,7 +346,7 @@ impl Apply {
                     start,
                     end,
                 } => {
-                    if let Some(slot) = self.first_read(id, &parsed.lines[start..end]) {
+                    if let Some(slot) = self.first_read(id, at, &parsed.lines[start..end]) {
                         (slot.new_hash, slot.new_record, slot.same_record) = (slot.cached_hash, record, true);
                     }
                 }
