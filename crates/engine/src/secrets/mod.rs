@@ -18,6 +18,13 @@ use crate::error::{EngineError, Result};
 /// Shown wherever a secret value would otherwise appear.
 pub const MASK: &str = "********";
 
+/// Whether `text` holds the mask: a value the journal kept masked. Most
+/// values hold no `*` at all, found at once (an undo asks it of every field
+/// of every card it sets back).
+pub fn holds_mask(text: &str) -> bool {
+    memchr::memchr(b'*', text.as_bytes()).is_some() && text.contains(MASK)
+}
+
 const SERVICE: &str = "provisio";
 
 /// A value that must never be printed, logged or serialized by accident.
@@ -233,6 +240,20 @@ fn describe(e: &keyring::Error) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_masked_value_is_told_by_its_mask_alone() {
+        for (text, masked) in [
+            (MASK, true),
+            ("user:********@host", true),
+            ("***", false),
+            ("a * b ** c", false),
+            ("", false),
+            ("plain", false),
+        ] {
+            assert_eq!(holds_mask(text), masked, "{text:?}");
+        }
+    }
 
     #[test]
     fn secrets_are_split_by_name_and_by_mark_and_merged_back() {

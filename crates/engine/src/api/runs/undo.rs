@@ -341,7 +341,7 @@ fn undo_step(
     // The journal keeps secrets masked: such a value cannot be written back.
     let masked: Vec<String> = changes
         .iter()
-        .filter(|c| c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
+        .filter(|c| c.to.as_str().is_some_and(crate::secrets::holds_mask))
         .map(|c| c.field.clone())
         .collect();
     Some(UndoStep {
@@ -401,7 +401,7 @@ impl Engine {
                 let patch: Map<String, Value> = s
                     .changes
                     .iter()
-                    .filter(|c| !c.to.as_str().is_some_and(|t| t.contains(crate::secrets::MASK)))
+                    .filter(|c| !c.to.as_str().is_some_and(crate::secrets::holds_mask))
                     .map(|c| (c.field.clone(), c.to.clone()))
                     .collect();
                 (!patch.is_empty()).then(|| {
@@ -415,13 +415,17 @@ impl Engine {
             })
             .collect();
         let remote = !Engine::target_rolls_back(&on.name);
-        let fields: Vec<String> = plan
-            .steps
-            .iter()
-            .flat_map(|s| s.changes.iter().map(|c| c.field.clone()))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        // What a remote undo reads before it writes (the local store journals as it writes).
+        let fields: Vec<String> = if remote {
+            plan.steps
+                .iter()
+                .flat_map(|s| s.changes.iter().map(|c| c.field.clone()))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        } else {
+            Vec::new()
+        };
         let run_id = run.id.clone();
         let (pending, undone_id, total) = (run.clone(), undone.id.clone(), plan.steps.len() as u64);
         let applied = tokio::task::spawn_blocking(move || -> Result<Run> {
