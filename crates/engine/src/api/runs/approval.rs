@@ -158,7 +158,8 @@ impl Engine {
                 let changed_object_ids = held_lines.iter().map(|(key, _)| key.clone()).collect();
                 held_lines.truncate(SHOWN_CARDS);
                 let to_read = ToRead {
-                    run: run.clone(),
+                    run_id: run.id.clone(),
+                    task_id: run.task_id.clone(),
                     changed: held_lines,
                     shown: Shown::Every,
                     removed: held
@@ -218,7 +219,8 @@ impl Engine {
             .or_else(|| run.message.clone())
             .unwrap_or_else(|| "the run was interrupted".into());
         let to_read = ToRead {
-            run: run.clone(),
+            run_id: run.id.clone(),
+            task_id: run.task_id.clone(),
             // Only a plan over the update limit has new and changed cards to show (an approval may let them through).
             changed: match &plan {
                 Some(p)

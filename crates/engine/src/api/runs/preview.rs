@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::api::Engine;
 use crate::error::{EngineError, Result};
-use crate::model::{FieldChange, FieldValue, Run, Task};
+use crate::model::{FieldChange, FieldValue, Task};
 use crate::secrets::Masker;
 use crate::targets::{differing_fields, fields_of};
 
@@ -43,7 +43,9 @@ const PREVIEW_CHUNK: usize = 200;
 /// What a plan's cards are read from: the first planned lines (object id,
 /// card JSON) and the keys of the first cards it would mark removed.
 pub(super) struct ToRead {
-    pub(super) run: Run,
+    /// The run whose plan it is, and its task.
+    pub(super) run_id: String,
+    pub(super) task_id: String,
     pub(super) changed: Vec<(String, String)>,
     pub(super) shown: Shown,
     pub(super) removed: Vec<String>,
@@ -58,7 +60,7 @@ impl Engine {
         if to_read.changed.is_empty() && to_read.removed.is_empty() {
             return Previews::default();
         }
-        let run_id = to_read.run.id.clone();
+        let run_id = to_read.run_id.clone();
         let previews = self.preview(to_read).await.unwrap_or_else(Previews::unread);
         if let Some(e) = &previews.unread {
             tracing::warn!(run = %run_id, "cannot show the planned changes field by field: {e}");
@@ -70,7 +72,7 @@ impl Engine {
     /// target cannot be read; a list that cannot be read is left empty
     /// apart from the other.
     async fn preview(&self, to_read: ToRead) -> Result<Previews> {
-        let task = self.task(&to_read.run.task_id).await?;
+        let task = self.task(&to_read.task_id).await?;
         let connector = self.connector_row(&task.connector_id).await?;
         let masker = Masker::from_json_values(self.stored_secrets(&connector).await?.values());
         let opener = self.target_for(&connector.target).await?;
