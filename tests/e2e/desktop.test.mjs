@@ -735,6 +735,11 @@ test("the Logs tab shows the engine's log by level and search, and saves the cho
   await driver.type(await driver.byName("Search the log"), "ended early");
   const found = await driver.until(() => contents("[data-testid=log-row]"), (r) => r.length > 0, { what: "the search's lines" });
   assert.ok(found.every((t) => t.includes("ended early")), found.join(" | "));
+  // The run's lines say they are the runs', in words; the module path is left for the hover.
+  const sources = await driver.execute(
+    `return [...document.querySelectorAll("[data-testid=log-row] [role=cell]:nth-child(3)")].map((c) => c.textContent);`,
+  );
+  assert.ok(sources.length > 0 && sources.every((s) => s === "runs"), sources.join(" | "));
   // Every message and detail is read whole: wrapped onto more lines, never cut at its column's edge.
   const cut = await driver.execute(
     `return [...document.querySelectorAll("[data-testid=log-row] [role=cell]:nth-child(n+4)")].filter((c) => c.scrollWidth > c.clientWidth + 1 || c.scrollHeight > c.clientHeight + 1).map((c) => c.textContent);`,

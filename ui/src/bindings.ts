@@ -566,8 +566,10 @@ export type LogLine = {
 	/**  RFC 3339, as written. */
 	time: string,
 	level: LogLevel,
-	/**  The part of the engine that wrote it. */
+	/**  The part of the engine that wrote it: its module path. */
 	target: string,
+	/**  That part in the window's words (`runs`, `scheduler`, `directory`…). */
+	source: string,
 	message: string,
 	/**  The other fields and the spans (run and task ids), as `key=value`. */
 	detail: string,

@@ -113,6 +113,38 @@ pub fn level_of(setting: &str) -> tracing::level_filters::LevelFilter {
         .unwrap_or(tracing::level_filters::LevelFilter::INFO)
 }
 
+/// Module paths and the part of the product each is (see [`part_of`]).
+const PARTS: [(&str, &str); 14] = [
+    ("provisio_engine::api::runs", "runs"),
+    ("provisio_engine::pipeline", "runs"),
+    ("provisio_engine::api::events", "event tasks"),
+    ("provisio_engine::scheduler", "scheduler"),
+    ("provisio_engine::script_host", "script host"),
+    ("provisio_engine::source::hr", "HR files"),
+    ("provisio_engine::source::ldap", "directory"),
+    ("provisio_engine::source::script", "scripts"),
+    ("provisio_engine::targets::esm", "ESM target"),
+    ("provisio_engine::api::packages", "packages"),
+    ("provisio_engine::api::audit", "audit"),
+    ("provisio_engine::store", "store"),
+    ("provisio_workflow_api", "workflow API"),
+    ("provisio_desktop", "window"),
+];
+
+/// The part of the product a log line's target (a Rust module path) is, in
+/// the words the window and the manual use; "engine" for the rest. The
+/// module path stays beside it for whoever reports a problem.
+pub fn part_of(target: &str) -> &'static str {
+    PARTS
+        .iter()
+        .find(|(module, _)| {
+            target
+                .strip_prefix(module)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+        .map_or("engine", |(_, part)| part)
+}
+
 /// Where the engine's log files of a data directory are.
 pub fn log_dir(data_dir: &Path) -> PathBuf {
     data_dir.join(LOG_DIR)
@@ -164,6 +196,39 @@ pub fn install(data_dir: &Path, level: &str) -> Result<LogGuard> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_log_lines_target_reads_as_the_part_of_the_product_it_is() {
+        for (target, part) in [
+            ("provisio_engine::api::runs::execute", "runs"),
+            ("provisio_engine::pipeline", "runs"),
+            ("provisio_engine::scheduler", "scheduler"),
+            ("provisio_engine::source::ldap::read", "directory"),
+            ("provisio_workflow_api::invoke", "workflow API"),
+            // A module whose name only starts like a part's is not that part.
+            ("provisio_engine::storage", "engine"),
+            ("provisio_engine::api::tasks", "engine"),
+            ("", "engine"),
+        ] {
+            assert_eq!(part_of(target), part, "{target}");
+        }
+    }
+
+    #[test]
+    fn every_engine_module_a_part_names_is_in_the_tree() {
+        // A renamed module would leave its lines reading "engine": say so here instead.
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for (module, _) in PARTS {
+            let Some(path) = module.strip_prefix("provisio_engine::") else {
+                continue;
+            };
+            let path = src.join(path.replace("::", "/"));
+            assert!(
+                path.is_dir() || path.with_extension("rs").is_file(),
+                "{module} is not a module of the engine"
+            );
+        }
+    }
 
     #[test]
     fn a_remembered_secret_is_masked_in_what_the_log_writes() {

@@ -52,8 +52,10 @@ pub struct LogLine {
     /// RFC 3339, as written.
     pub time: String,
     pub level: LogLevel,
-    /// The part of the engine that wrote it.
+    /// The part of the engine that wrote it: its module path.
     pub target: String,
+    /// That part in the window's words (`runs`, `scheduler`, `directory`…).
+    pub source: String,
     pub message: String,
     /// The other fields and the spans (run and task ids), as `key=value`.
     pub detail: String,
@@ -183,6 +185,7 @@ impl Engine {
                             l.message.to_lowercase().contains(s)
                                 || l.detail.to_lowercase().contains(s)
                                 || l.target.to_lowercase().contains(s)
+                                || l.source.to_lowercase().contains(s)
                         })
                     })
                     .collect();
@@ -232,6 +235,7 @@ fn parse_line(line: &str) -> Option<LogLine> {
         time: v.get("timestamp").map(text).unwrap_or_default(),
         // A line without a level it can read is not a line of this log.
         level: LogLevel::parse(&v.get("level").map(text)?)?,
+        source: crate::logging::part_of(v.get("target").and_then(|t| t.as_str()).unwrap_or_default()).into(),
         target: v.get("target").map(text).unwrap_or_default(),
         message,
         detail: detail.join(" "),

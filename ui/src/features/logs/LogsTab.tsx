@@ -31,7 +31,8 @@ export function LogsTab() {
       // The computer's clock, as the rest of the window; the line's own UTC time on hover (the saved files have that).
       { id: "time", header: "Time", meta: { width: "240px" }, accessorFn: (l) => l.time, cell: (i) => <span className="mono" title={`${String(i.getValue())} (UTC, as in the log file)`}>{logTime(String(i.getValue()))}</span> },
       { id: "level", header: "Level", meta: { width: "70px" }, accessorFn: (l) => l.level, cell: (i) => <span className={`level ${String(i.getValue())}`}>{String(i.getValue()).toUpperCase()}</span> },
-      { id: "target", header: "Source", meta: { width: "220px" }, accessorFn: (l) => l.target, cell: (i) => <span title={String(i.getValue())}>{String(i.getValue())}</span> },
+      // The part of the product in words; the module path, for a problem report, on hover.
+      { id: "source", header: "Source", meta: { width: "140px" }, accessorFn: (l) => l.source, cell: (i) => <span title={i.row.original.target}>{String(i.getValue())}</span> },
       // The whole message and its fields, wrapped: a log line cut at the column's edge lost its point.
       { id: "message", header: "Message", meta: { width: "minmax(200px, 2fr)", wrap: true }, accessorFn: (l) => l.message },
       { id: "detail", header: "Detail", meta: { width: "minmax(160px, 1fr)", wrap: true }, accessorFn: (l) => l.detail, cell: (i) => <span className="mono" title={String(i.getValue())}>{String(i.getValue())}</span> },
