@@ -138,9 +138,10 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
     },
   });
   const r = run.data;
-  // A run that failed into a remote target may have left confirmed writes: they can be undone too.
-  const ended = r !== undefined && r.status !== "running" && r.status !== "succeeded" && r.kind !== "event";
-  const partlyWritten = useQuery({ queryKey: queryKeys.runs.undoable(runId), queryFn: () => api.runUndoable(runId), enabled: ended });
+  // Undo is offered where it can help: a run that changed cards the journal knows of (a run that
+  // failed into a remote target may have left confirmed writes; a quiet run changed nothing).
+  const ended = r !== undefined && r.status !== "running" && r.kind !== "event";
+  const undoable = useQuery({ queryKey: queryKeys.runs.undoable(runId), queryFn: () => api.runUndoable(runId), enabled: ended });
   // An interrupted run, or one holding changes, is reviewed here as from its alert (which may be acknowledged already).
   const reviewable = r !== undefined && r.kind === "scheduled" && (r.status === "interrupted" || (r.status === "succeeded" && (r.counts.held ?? 0) > 0));
   // Only what helps: the plan's cards are read from the target when the review opens.
@@ -160,7 +161,7 @@ export function RunDetail({ runId, taskId, taskName, open }: { runId: string; ta
             {review}
           </button>
         )}
-        {r && r.kind !== "event" && (r.status === "succeeded" || (partlyWritten.data ?? false)) && <UndoRun runId={runId} />}
+        {ended && (undoable.data ?? false) && <UndoRun runId={runId} />}
       </div>
       {reviewing && r && help && <ApproveRun runId={runId} task={r.task} help={help} onClose={() => setReviewing(false)} />}
       {progress?.status === "running" && (

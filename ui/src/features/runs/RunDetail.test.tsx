@@ -49,11 +49,27 @@ describe("a run's detail", () => {
     expect(screen.queryByRole("button", { name: "Undo this run…" }), "a failed run that wrote nothing").toBeNull();
   });
 
+  it("offers no undo for a run that changed no card (a quiet day)", async () => {
+    const asked: unknown[] = [];
+    renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
+      get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
+      run_log: () => "",
+      run_undoable: (args) => {
+        asked.push(args);
+        return false;
+      },
+    });
+    await waitFor(() => expect(asked).toEqual([{ runId: "r1" }]));
+    await screen.findByTestId("run-log");
+    expect(screen.queryByRole("button", { name: "Undo this run…" })).toBeNull();
+  });
+
   it("says there is nothing to undo when every card already holds its values from before", async () => {
     const calls: unknown[] = [];
     renderWithEngine(<RunDetail runId="r1" taskId="t1" taskName="Nightly" open={() => {}} />, {
       get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
       run_log: () => "",
+      run_undoable: () => true,
       undo_run: (args) => {
         calls.push(args);
         return { run_id: "r1", task: "HR/Nightly", dry_run: true, steps: [], undo_run_id: null };
@@ -88,6 +104,7 @@ describe("a run's detail", () => {
       get_run: () => ({ ...run, status: "succeeded", ended_in: null }),
       run_log: () => "",
       engine_status: () => ({ version: "0", data_dir: "/d", environment_type: "prod", scheduler: null, secure_access: "none" }),
+      run_undoable: () => true,
       undo_run: (args) => {
         calls.push(args);
         return {
