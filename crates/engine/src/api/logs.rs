@@ -231,12 +231,13 @@ fn parse_line(line: &str) -> Option<LogLine> {
             );
         }
     }
+    let target = v.get("target").map(text).unwrap_or_default();
     Some(LogLine {
         time: v.get("timestamp").map(text).unwrap_or_default(),
         // A line without a level it can read is not a line of this log.
         level: LogLevel::parse(&v.get("level").map(text)?)?,
-        source: crate::logging::part_of(v.get("target").and_then(|t| t.as_str()).unwrap_or_default()).into(),
-        target: v.get("target").map(text).unwrap_or_default(),
+        source: crate::logging::part_of(&target).into(),
+        target,
         message,
         detail: detail.join(" "),
     })

@@ -272,8 +272,8 @@ impl<'a> Compare<'a> {
         let mut new = Vec::new();
         for part in planned.chunks(PREVIEW_CHUNK) {
             let mut fields = fields_of(part.iter().map(|(_, to)| to));
-            for f in self.whose.fields().skip(1) {
-                if !fields.contains(&f) {
+            for f in &self.whose.telling {
+                if !fields.contains(&f.as_str()) {
                     fields.push(f);
                 }
             }

@@ -140,14 +140,16 @@ impl Engine {
         let rows: Vec<_> = rows.into_iter().filter(|r| wanted(r.card)).collect();
         let opener = self.target_for(&name).await?;
         let mut fields: Vec<String> = task.removal.iter().map(|r| r.status_attribute.clone()).collect();
-        // What tells whose each card is, read with it.
-        fields.extend(whose.fields().filter(|f| !f.is_empty()).map(str::to_string));
-        fields.dedup();
-        for row in &rows {
-            for f in object(row.after.as_deref()).keys() {
-                if !fields.contains(f) {
-                    fields.push(f.clone());
-                }
+        // What tells whose each card is, read with it, and each field the run changed.
+        let changed: Vec<Map<String, Value>> = rows.iter().map(|r| object(r.after.as_deref())).collect();
+        let named = whose.fields().filter(|f| !f.is_empty()).map(str::to_string);
+        for f in named.chain(
+            changed
+                .into_iter()
+                .flat_map(|after| after.into_iter().map(|(f, _)| f)),
+        ) {
+            if !fields.contains(&f) {
+                fields.push(f);
             }
         }
         let cards: Vec<(CardAt, CardRef)> = rows
