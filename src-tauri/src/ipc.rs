@@ -95,6 +95,11 @@ pub fn builder() -> Builder<tauri::Wry> {
             files::choose_file_to_save,
         ])
         .events(collect_events![RunProgressEvent, SchedulerStatusEvent])
+        // The task editor offers as many display-field choices as the engine keeps.
+        .constant(
+            "MAX_DISPLAY_FIELDS",
+            provisio_engine::rules::task::MAX_DISPLAY_FIELDS,
+        )
         // Counts and sizes are u64 in the engine; the window shows them as
         // numbers, exact below 2^53 (a run of 9 quadrillion records is not a case).
         .dangerously_cast_bigints_to_number()

@@ -153,6 +153,9 @@ export const events = {
 	schedulerStatusEvent: makeEvent<SchedulerStatusEvent, SchedulerStatusEvent>("scheduler-status-event"),
 };
 
+/* Constants */
+export const MAX_DISPLAY_FIELDS = 3 as const;
+
 /* Types */
 export type Alert = {
 	id: number,

@@ -84,7 +84,11 @@ describe("the task editor", () => {
     // Chosen second with the first left empty: the gap closes.
     fireEvent.change(second, { target: { value: "groups" } });
     expect((screen.getByLabelText("Display field 1") as HTMLSelectElement).value).toBe("groups");
+    // What the first shows is not offered again in the others.
+    expect(within(screen.getByLabelText("Display field 2")).queryByRole("option", { name: "groups" })).toBeNull();
+    expect(within(screen.getByLabelText("Display field 1")).queryByRole("option", { name: "groups" })).toBeTruthy();
     fireEvent.change(screen.getByLabelText("Display field 2"), { target: { value: "employee_id" } });
+    expect(within(screen.getByLabelText("Display field 3")).queryByRole("option", { name: "employee_id" })).toBeNull();
     const save = screen.getByRole("button", { name: "Save" }) as HTMLButtonElement;
     await waitFor(() => expect(save.disabled).toBe(false));
     fireEvent.click(save);

@@ -1,12 +1,13 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../../../api";
+import { MAX_DISPLAY_FIELDS } from "../../../bindings";
 import { TemplateOptions } from "../../../components/TemplateOptions";
 import { Field } from "../../../components/Field";
 import { queryKeys } from "../../../queryKeys";
 import type { Part } from "./part";
 
-/** A review shows at most three values beside a card's key (the engine's limit too). */
-const DISPLAY_SLOTS = [0, 1, 2];
+/** One choice per value a review may show beside a card's key (the engine's limit). */
+const DISPLAY_SLOTS = Array.from({ length: MAX_DISPLAY_FIELDS }, (_, i) => i);
 
 export function Mappings({ draft, set, target }: Part & { target: string }) {
   const templates = useQuery({ queryKey: queryKeys.templates(target), queryFn: () => api.listTemplates(target) });
@@ -84,7 +85,8 @@ export function Mappings({ draft, set, target }: Part & { target: string }) {
           {DISPLAY_SLOTS.map((i) => (
             <select key={i} aria-label={`Display field ${i + 1}`} value={display[i] ?? ""} onChange={(e) => setDisplay(i, e.target.value)}>
               <option value="">—</option>
-              {(template?.attributes ?? []).map((a) => (
+              {/* An attribute chosen in another place is not offered again: it would show once anyway. */}
+              {(template?.attributes ?? []).filter((a) => a.code === display[i] || !display.includes(a.code)).map((a) => (
                 <option key={a.code} value={a.code}>
                   {a.code}
                 </option>
