@@ -1059,3 +1059,55 @@ async fn a_tasks_display_fields_tell_whose_card_an_undo_step_changes() {
     let e = f.engine.update_task(&task, edit).await.unwrap_err();
     assert!(e.to_string().contains("at most 3"), "{e}");
 }
+
+/// A big run's undo is planned in parts side by side: its plan lists every
+/// card once, in the journal's order, each set back to its own value, and
+/// applying it puts every card back.
+#[tokio::test]
+async fn a_big_runs_undo_plans_every_card_once_in_order_and_sets_each_back() {
+    const PEOPLE: usize = 5_000;
+    let f = fresh().await;
+    let ids: Vec<String> = (0..PEOPLE).map(|i| format!("{i:05}")).collect();
+    let params = |prefix: &str| serde_json::json!({"parameters": {"ids": ids, "prefix": prefix}}).to_string();
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        &serde_json::json!({"ids": ids}).to_string(),
+        "{}",
+    )
+    .await;
+    run(&f.engine, &task).await;
+    f.engine
+        .update_connector("HR", connector_input(&params("X")))
+        .await
+        .unwrap();
+    let bad = run(&f.engine, &task).await;
+    assert_eq!(bad.counts.updated as usize, PEOPLE);
+
+    let plan = f.engine.undo_run(&bad.id, true, false, &[]).await.unwrap();
+    assert_eq!(plan.steps.len(), PEOPLE);
+    assert!(
+        plan.steps.windows(2).all(|w| w[0].card_id < w[1].card_id),
+        "each card once, in order"
+    );
+    for (step, id) in plan.steps.iter().zip(&ids) {
+        assert_eq!(step.object_id.as_deref(), Some(id.as_str()));
+        let change = step.changes.iter().find(|c| c.field == "last_name").unwrap();
+        assert_eq!(change.from, serde_json::json!(format!("X{id}")));
+        assert_eq!(change.to, serde_json::json!(format!("N{id}")));
+    }
+
+    f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
+    let names: Vec<String> = f
+        .engine
+        .datacards("person", None, PEOPLE as u32 + 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.data["last_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(names.len(), PEOPLE);
+    assert!(names.iter().all(|n| n.starts_with('N')), "every card set back");
+}
