@@ -988,6 +988,15 @@ test("in the dark theme, every tab of the installation the tests used reads as w
   await driver.click((await driver.waitFor("[data-testid=history-row] button"))[0]);
   await driver.waitFor("[data-testid=run-counts]");
   await shot("dark-run-detail");
+  // A dialog with a form, its problem note shown: the export of a package.
+  await openTab("Overview");
+  await driver.click(await driver.byName("Select HR users"));
+  await driver.click(await driver.byName("Export selected…"));
+  await driver.type(await driver.byName("Password"), "short");
+  await driver.waitFor("[role=dialog] .note.error");
+  await shot("dark-export");
+  await driver.click(await driver.byName("Cancel"));
+  await driver.click(await driver.byName("Select HR users"));
 });
 
 test("no screen the tests showed has a WCAG 2 A or AA problem that axe-core finds, or is wider than the window", () => {
