@@ -22,7 +22,7 @@ export class WebDriver {
     for (;;) {
       const found = await this.cmd("POST", "/elements", { using: "css selector", value: css });
       if (found.length >= min) return found.map((e) => Object.values(e)[0]);
-      if (Date.now() > deadline) throw new Error(`no element matches '${css}' after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`no element matches '${css}' after ${timeoutMs} ms${await this.shows()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -33,12 +33,30 @@ export class WebDriver {
     for (;;) {
       const found = await this.cmd("POST", "/elements", { using: "xpath", value: xpath });
       if (found.length >= min) return found.map((e) => Object.values(e)[0]);
-      if (Date.now() > deadline) throw new Error(`no element matches ${xpath} after ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new Error(`no element matches ${xpath} after ${timeoutMs} ms${await this.shows()}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
 
   /** The element with this accessible name given by aria-label, or a button with this text. */
+  /** Resolves once the window has painted two more frames: what the last action changed is laid out and measured. */
+  async painted() {
+    await this.cmd("POST", "/execute/async", {
+      script: "const done = arguments[arguments.length - 1]; requestAnimationFrame(() => requestAnimationFrame(() => done()));",
+      args: [],
+    });
+  }
+
+  /** What the window shows, for an error that says what was not found: a flaky wait is read from the log. */
+  async shows() {
+    try {
+      const text = await this.execute("return (document.querySelector('main') ?? document.body).innerText");
+      return `; the window shows: ${JSON.stringify(String(text).replace(/\s+/g, " ").slice(0, 600))}`;
+    } catch {
+      return "";
+    }
+  }
+
   async byName(name, opts) {
     const q = JSON.stringify(name).replace(/^"|"$/g, "");
     const [id] = await this.waitForX(`//*[@aria-label="${q}"] | //button[normalize-space()="${q}"]`, opts);
