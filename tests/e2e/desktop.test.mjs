@@ -286,6 +286,16 @@ async function openTab(name) {
   await driver.click(await driver.byName(name));
 }
 
+/** Shows the tasks of connector `name` on the Overview (the window keeps a connector open until it is folded). */
+async function openTasksOf(name) {
+  const toggle = await driver.byName(`Tasks of ${name}`);
+  if ((await driver.attribute(toggle, "aria-expanded")) !== "true") await driver.click(toggle);
+  await driver.waitFor(`[role=region][aria-label='Tasks of ${name}'] table`);
+  // The opened row measures its height a frame after its tasks are there, and
+  // the rows below it move: a click before then can land beside a button.
+  await driver.painted();
+}
+
 const texts = (ids) => Promise.all(ids.map((id) => driver.text(id)));
 
 test("the connector editor refuses parameters with errors at their line and creates a connector", async () => {
@@ -328,9 +338,8 @@ test("the connector editor refuses parameters with errors at their line and crea
 });
 
 test("a new scheduled task: Save is refused with the missing fields listed, then the task is saved", async () => {
-  await driver.click(await driver.byName("Tasks of HR users"));
-  // The screenshot after the panel is there and the virtual row has measured it (a frame later).
-  await driver.waitFor("[role=region][aria-label='Tasks of HR users'] table");
+  await openTasksOf("HR users");
+  // The screenshot once the virtual row has measured the panel (a frame later).
   await new Promise((r) => setTimeout(r, 300));
   await shot("overview-expanded");
   await driver.click(await driver.byName("New scheduled task"));
@@ -474,7 +483,7 @@ test("the Overview shows the connector green and the task's statuses", async () 
     { what: "a green light" },
   );
   assert.equal(light, "ok");
-  await driver.click(await driver.byName("Tasks of HR users"));
+  await openTasksOf("HR users");
   const [extract] = await driver.waitFor("[data-testid=task-row] [data-testid=extract-status]");
   assert.equal(await driver.text(extract), "succeeded");
   const [load] = await driver.waitFor("[data-testid=task-row] [data-testid=load-status]");
@@ -967,23 +976,15 @@ test("in the dark theme, every tab of the installation the tests used reads as w
   await shot("dark-alerts");
   await driver.click(await driver.byName("Close"));
   // A task's editor and a run's detail read as well in the dark.
-  // The Overview opens with its connectors folded (coming back to it too).
-  const expand = async () => {
-    const tasks = await driver.byName("Tasks of HR users");
-    const open = await driver.execute(`return document.querySelector("[aria-label='Tasks of HR users']").getAttribute("aria-expanded")`);
-    if (open !== "true") await driver.click(tasks);
-    // The opened row measures its height a frame after its tasks are there, and
-    // the rows below it move: a click before then can land beside its button.
-    await driver.byName("History of Nightly");
-    await driver.painted();
-  };
   await openTab("Overview");
-  await expand();
+  await openTasksOf("HR users");
   await driver.click(await driver.byName("Edit Nightly"));
   await driver.waitFor("[aria-label='Task sections']", { timeoutMs: 10000 });
   await shot("dark-task-editor");
   await driver.click(await driver.byName("← Overview"));
-  await expand();
+  // Back from the editor, the connector is still open.
+  assert.equal(await driver.attribute(await driver.byName("Tasks of HR users"), "aria-expanded"), "true", "the Overview kept HR users open");
+  await openTasksOf("HR users");
   await driver.click(await driver.byName("History of Nightly"));
   await driver.waitFor("[data-testid=history-row]");
   await driver.click((await driver.waitFor("[data-testid=history-row] button"))[0]);

@@ -114,6 +114,10 @@ export class WebDriver {
     return this.cmd("POST", `/element/${elementId}/value`, { text: text.replaceAll("\n", "\uE007") });
   }
 
+  attribute(elementId, name) {
+    return this.cmd("GET", `/element/${elementId}/attribute/${name}`);
+  }
+
   property(elementId, name) {
     return this.cmd("GET", `/element/${elementId}/property/${name}`);
   }

@@ -13,7 +13,7 @@ import { AuthenticationTab } from "./features/authentication/AuthenticationTab";
 import { DataTab } from "./features/data/DataTab";
 import { LogsTab } from "./features/logs/LogsTab";
 import { ScriptsTab } from "./features/scripts/ScriptsTab";
-import { Overview } from "./features/connectors/Overview";
+import { Overview, type Opened } from "./features/connectors/Overview";
 import { SettingsTab } from "./features/settings/SettingsTab";
 import { queryKeys } from "./queryKeys";
 import { TabBar } from "./components/TabBar";
@@ -59,6 +59,8 @@ export function App() {
   const [tab, setTab] = useState<Tab>("Overview");
   const [screen, setScreen] = useState<Screen>({ kind: "overview" });
   const [guided, setGuided] = useState(false);
+  // The Overview's opened connectors outlive its screen: an editor or a history opened from a task comes back to them.
+  const opened = useState<ReadonlySet<string>>(new Set());
   const engine = useQuery({ queryKey: queryKeys.engineStatus(), queryFn: () => api.engineStatus(), refetchInterval: 15_000 });
   const status = engine.data ?? null;
   const statusError = engine.error ? errorMessage(engine.error) : null;
@@ -116,7 +118,7 @@ export function App() {
             }}
           />
         ) : (
-          tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} />
+          tab === "Overview" && <OverviewScreens screen={screen} open={setScreen} opened={opened} />
         )}
         {tab === "Settings" && <SettingsTab />}
         {tab === "Data" && <DataTab />}
@@ -140,10 +142,10 @@ export function App() {
   );
 }
 
-function OverviewScreens({ screen, open }: { screen: Screen; open: (s: Screen) => void }) {
+function OverviewScreens({ screen, open, opened }: { screen: Screen; open: (s: Screen) => void; opened: Opened }) {
   switch (screen.kind) {
     case "overview":
-      return <Overview open={open} />;
+      return <Overview open={open} opened={opened} />;
     case "connector":
       return <ConnectorEditor key={screen.id ?? "new"} id={screen.id} open={open} />;
     case "task":

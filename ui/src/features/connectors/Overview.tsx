@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { useMemo, useState, type Dispatch, type SetStateAction } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, errorMessage, isErrorBody } from "../../api";
 import type { ConnectorSummary, TaskSummary } from "../../bindings";
@@ -13,13 +13,21 @@ import { configurationKeys, invalidate, queryKeys, runKeys } from "../../queryKe
 
 export const connectorsQuery = { queryKey: queryKeys.connectors.all(), queryFn: () => api.listConnectors() };
 
-/** The connectors table: status lights, search over every column, selection, tasks on expanding. */
-export function Overview({ open }: { open: Open }) {
+/** Which connectors show their tasks, kept by the window while it is open (see `Overview`'s `opened`). */
+export type Opened = [ReadonlySet<string>, Dispatch<SetStateAction<ReadonlySet<string>>>];
+
+/**
+ * The connectors table: status lights, search over every column, selection,
+ * tasks on expanding. `opened`: the expanded connectors, kept by the window,
+ * so that coming back from a task's editor or history finds them still open.
+ */
+export function Overview({ open, opened }: { open: Open; opened?: Opened }) {
   const client = useQueryClient();
   const connectors = useQuery(connectorsQuery);
   const [query, setQuery] = useState("");
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const [expanded, setExpanded] = useState<ReadonlySet<string>>(new Set());
+  const own = useState<ReadonlySet<string>>(new Set());
+  const [expanded, setExpanded] = opened ?? own;
   const [removing, setRemoving] = useState<ConnectorSummary[] | null>(null);
   const [exporting, setExporting] = useState<ConnectorSummary[] | null>(null);
   const [importing, setImporting] = useState<string | null>(null);
@@ -124,7 +132,7 @@ export function Overview({ open }: { open: Open }) {
         ),
       },
     ],
-    [list, selected, expanded, open, copy],
+    [list, selected, expanded, setExpanded, open, copy],
   );
 
   const error = connectors.error ?? copy.error;
