@@ -262,7 +262,7 @@ struct Looks {
 /// Reads every record's hash and quick key first, then looks them all up in
 /// a loop of lookups alone: each is a read from a table of tens of MB that
 /// misses the core's caches, and side by side they overlap instead of each
-/// waiting for the one before (measured: that wait was three quarters of the
+/// waiting for the one before (measured: that wait was most of the
 /// workers' time on a re-run).
 fn look_up(
     shape: &RecordShape,
