@@ -206,6 +206,36 @@ pub struct BulkCards {
     /// last journal row before the unit (its rows come after).
     journal_masks: Vec<String>,
     journal_from: i64,
+    /// Changed cards' journal rows not written yet (see [`BulkCards::flush_journal`]).
+    pending_journal: Vec<PendingChange>,
+}
+
+/// A changed card's journal row, kept until [`BulkCards::flush_journal`]
+/// writes it with its neighbours: one statement per table for up to
+/// [`ROWS_PER_INSERT`] rows instead of three statements per card (a 2 % re-run
+/// journals 20,000 cards).
+#[derive(Debug)]
+struct PendingChange {
+    card: i64,
+    before: String,
+    after: String,
+    /// The fingerprint of the source record written ([`fingerprint`]).
+    source: Option<String>,
+    /// The fingerprint of the record the card was created from, kept if this is its first change.
+    origin: Option<String>,
+}
+
+/// `head` followed by `n` copies of `row`, comma-separated: a many-row INSERT.
+fn many_rows(head: &str, row: &str, n: usize) -> String {
+    let mut sql = String::with_capacity(head.len() + n * (row.len() + 1));
+    sql.push_str(head);
+    for i in 0..n {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(row);
+    }
+    sql
 }
 
 /// The numbers of a card's names (`card_names`).
@@ -316,6 +346,7 @@ impl BulkCards {
             created: None,
             journal_masks: Vec::new(),
             journal_from: 0,
+            pending_journal: Vec::new(),
         })
     }
 
@@ -858,6 +889,7 @@ impl BulkCards {
             return Ok(false);
         };
         let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
+        self.flush_journal()?;
         if let Some(run) = &self.journal_run {
             // Same condition as the change: a card that is not changed is not journalled.
             self.conn
@@ -946,6 +978,7 @@ impl BulkCards {
     /// Masks the secrets in the journal rows this unit wrote (values are JSON
     /// text: a long secret wherever it occurs, a short one as a whole value).
     fn mask_journal(&mut self) -> Result<()> {
+        self.flush_journal()?;
         if self.journal_run.is_none() {
             return Ok(());
         }
@@ -987,6 +1020,8 @@ impl BulkCards {
     }
 
     fn flush_created(&mut self) -> Result<()> {
+        // Rows keep the order of what they journal.
+        self.flush_journal()?;
         if let (Some((first, n)), Some(run)) = (self.created.take(), &self.journal_run) {
             self.conn
                 .prepare_cached(
@@ -1068,21 +1103,31 @@ impl BulkCards {
         old: &str,
         old_key: Option<&str>,
     ) -> Result<()> {
-        let Some(run) = &self.journal_run else {
+        if self.journal_run.is_none() {
             return Ok(());
-        };
+        }
         let journalled = match change {
             Some(None) => 0,
-            Some(Some((before, after))) => self
-                .conn
-                .prepare_cached(
-                    "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
-                     VALUES (?1, ?2, 'update', ?3, ?4, ?5)",
-                )
-                .and_then(|mut s| s.execute(params![run, id, self.now_ms, before, after]))
-                .map_err(db)?,
+            Some(Some((before, after))) => {
+                self.pending_journal.push(PendingChange {
+                    card: id,
+                    before,
+                    after,
+                    source: source.map(|key| fingerprint(key, patch)),
+                    origin: old_key.map(|key| fingerprint(key, stored_values(old))),
+                });
+                if self.pending_journal.len() >= ROWS_PER_INSERT {
+                    self.flush_journal()?;
+                }
+                return Ok(());
+            }
             // Text the fast path does not read (escaped keys): SQLite's JSON functions decide.
-            None => self
+            None => {
+                self.flush_journal()?;
+                let Some(run) = &self.journal_run else {
+                    return Ok(());
+                };
+                self
                 .conn
                 .prepare_cached(
                     "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
@@ -1093,7 +1138,8 @@ impl BulkCards {
                      HAVING count(*) > 0",
                 )
                 .and_then(|mut s| s.execute(params![run, patch, self.now_ms, id]))
-                .map_err(db)?,
+                .map_err(db)?
+            }
         };
         if journalled == 0 {
             return Ok(());
@@ -1124,7 +1170,81 @@ impl BulkCards {
         Ok(())
     }
 
+    /// Writes the pending journal rows of changed cards: their ids follow the
+    /// journal's last (this load holds the store's write lock), so each
+    /// card's source and origin rows are written by id, many at once.
+    fn flush_journal(&mut self) -> Result<()> {
+        if self.pending_journal.is_empty() {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending_journal);
+        let Some(run) = &self.journal_run else {
+            return Ok(());
+        };
+        use rusqlite::ToSql;
+        let first: i64 = self
+            .conn
+            .query_row("SELECT coalesce(max(id), 0) + 1 FROM card_changes", [], |r| {
+                r.get(0)
+            })
+            .map_err(db)?;
+        let ids: Vec<i64> = (first..).take(rows.len()).collect();
+        let mut values: Vec<&dyn ToSql> = Vec::with_capacity(rows.len() * 6);
+        for (row, id) in rows.iter().zip(&ids) {
+            values.extend([
+                id as &dyn ToSql,
+                run,
+                &row.card,
+                &self.now_ms,
+                &row.before,
+                &row.after,
+            ]);
+        }
+        self.conn
+            .prepare_cached(&many_rows(
+                "INSERT INTO card_changes (id, run_id, card_id, kind, at, before, after) VALUES ",
+                "(?, ?, ?, 'update', ?, ?, ?)",
+                rows.len(),
+            ))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+            .map_err(db)?;
+        let sources: Vec<&dyn ToSql> = rows
+            .iter()
+            .zip(&ids)
+            .filter_map(|(row, id)| Some([id as &dyn ToSql, row.source.as_ref()?]))
+            .flatten()
+            .collect();
+        if !sources.is_empty() {
+            self.conn
+                .prepare_cached(&many_rows(
+                    "INSERT INTO card_sources (change_id, fingerprint) VALUES ",
+                    "(?, ?)",
+                    sources.len() / 2,
+                ))
+                .and_then(|mut s| s.execute(rusqlite::params_from_iter(sources)))
+                .map_err(db)?;
+        }
+        // The first origin kept wins (a card's first change in this load, in order).
+        let origins: Vec<&dyn ToSql> = rows
+            .iter()
+            .filter_map(|row| Some([&row.card as &dyn ToSql, row.origin.as_ref()?]))
+            .flatten()
+            .collect();
+        if !origins.is_empty() {
+            self.conn
+                .prepare_cached(&many_rows(
+                    "INSERT OR IGNORE INTO card_origins (card_id, fingerprint) VALUES ",
+                    "(?, ?)",
+                    origins.len() / 2,
+                ))
+                .and_then(|mut s| s.execute(rusqlite::params_from_iter(origins)))
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
     pub fn commit(&mut self) -> Result<()> {
+        self.flush_journal()?;
         self.flush_created()?;
         self.mask_journal()?;
         // The checkpoint that follows a big commit copies the WAL into the database file.
@@ -1145,6 +1265,7 @@ impl BulkCards {
         self.empty.clear();
         self.next_id = None;
         self.created = None;
+        self.pending_journal.clear();
         if self.in_tx {
             let _ = self.conn.execute_batch("ROLLBACK");
             self.in_tx = false;

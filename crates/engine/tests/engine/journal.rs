@@ -1060,9 +1060,9 @@ async fn a_tasks_display_fields_tell_whose_card_an_undo_step_changes() {
     assert!(e.to_string().contains("at most 3"), "{e}");
 }
 
-/// A big run's undo is planned in parts side by side: its plan lists every
-/// card once, in the journal's order, each set back to its own value, and
-/// applying it puts every card back.
+/// A big run's journal is written many rows at a time and its undo planned in
+/// parts side by side: the plan lists every card once, in the journal's
+/// order, each set back to its own value, and applying it puts every card back.
 #[tokio::test]
 async fn a_big_runs_undo_plans_every_card_once_in_order_and_sets_each_back() {
     const PEOPLE: usize = 5_000;
@@ -1097,6 +1097,20 @@ async fn a_big_runs_undo_plans_every_card_once_in_order_and_sets_each_back() {
         let change = step.changes.iter().find(|c| c.field == "last_name").unwrap();
         assert_eq!(change.from, serde_json::json!(format!("X{id}")));
         assert_eq!(change.to, serde_json::json!(format!("N{id}")));
+    }
+
+    // The journal written many rows at a time: a card in a full batch and the
+    // last card both name the run's source record, and keep the created one.
+    for step in [&plan.steps[100], &plan.steps[PEOPLE - 1]] {
+        let history = f.engine.datacard_history(step.card_id).await.unwrap();
+        let kinds: Vec<&str> = history.iter().map(|c| c.kind.as_str()).collect();
+        assert_eq!(kinds, ["update", "create"], "{history:?}");
+        assert_eq!(history[0].run_id, bad.id);
+        let (changed, created) = (&history[0].source_fingerprint, &history[1].source_fingerprint);
+        assert!(
+            changed.is_some() && created.is_some() && changed != created,
+            "{history:?}"
+        );
     }
 
     f.engine.undo_run(&bad.id, false, false, &[]).await.unwrap();
