@@ -1200,46 +1200,47 @@ impl BulkCards {
                 &row.after,
             ]);
         }
-        self.conn
-            .prepare_cached(&many_rows(
-                "INSERT INTO card_changes (id, run_id, card_id, kind, at, before, after) VALUES ",
-                "(?, ?, ?, 'update', ?, ?, ?)",
-                rows.len(),
-            ))
-            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
-            .map_err(db)?;
+        self.insert_many(
+            "INSERT OR FAIL INTO card_changes (id, run_id, card_id, kind, at, before, after) VALUES ",
+            "(?, ?, ?, 'update', ?, ?, ?)",
+            values,
+        )?;
         let sources: Vec<&dyn ToSql> = rows
             .iter()
             .zip(&ids)
             .filter_map(|(row, id)| Some([id as &dyn ToSql, row.source.as_ref()?]))
             .flatten()
             .collect();
-        if !sources.is_empty() {
-            self.conn
-                .prepare_cached(&many_rows(
-                    "INSERT INTO card_sources (change_id, fingerprint) VALUES ",
-                    "(?, ?)",
-                    sources.len() / 2,
-                ))
-                .and_then(|mut s| s.execute(rusqlite::params_from_iter(sources)))
-                .map_err(db)?;
-        }
+        self.insert_many(
+            "INSERT OR FAIL INTO card_sources (change_id, fingerprint) VALUES ",
+            "(?, ?)",
+            sources,
+        )?;
         // The first origin kept wins (a card's first change in this load, in order).
         let origins: Vec<&dyn ToSql> = rows
             .iter()
             .filter_map(|row| Some([&row.card as &dyn ToSql, row.origin.as_ref()?]))
             .flatten()
             .collect();
-        if !origins.is_empty() {
-            self.conn
-                .prepare_cached(&many_rows(
-                    "INSERT OR IGNORE INTO card_origins (card_id, fingerprint) VALUES ",
-                    "(?, ?)",
-                    origins.len() / 2,
-                ))
-                .and_then(|mut s| s.execute(rusqlite::params_from_iter(origins)))
-                .map_err(db)?;
+        self.insert_many(
+            "INSERT OR IGNORE INTO card_origins (card_id, fingerprint) VALUES ",
+            "(?, ?)",
+            origins,
+        )
+    }
+
+    /// One INSERT of `values`, `row`'s placeholders at a time (nothing when
+    /// there are none). `OR FAIL` or `OR IGNORE` in `head`, never the
+    /// default: see [`insert_sql`] for what `ABORT` costs a many-row INSERT.
+    fn insert_many(&self, head: &str, row: &str, values: Vec<&dyn rusqlite::ToSql>) -> Result<()> {
+        if values.is_empty() {
+            return Ok(());
         }
+        let per_row = row.matches('?').count();
+        self.conn
+            .prepare_cached(&many_rows(head, row, values.len() / per_row))
+            .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
+            .map_err(db)?;
         Ok(())
     }
 
