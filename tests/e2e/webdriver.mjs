@@ -38,7 +38,6 @@ export class WebDriver {
     }
   }
 
-  /** The element with this accessible name given by aria-label, or a button with this text. */
   /** Resolves once the window has painted two more frames: what the last action changed is laid out and measured. */
   async painted() {
     await this.cmd("POST", "/execute/async", {
@@ -57,6 +56,7 @@ export class WebDriver {
     }
   }
 
+  /** The element with this accessible name given by aria-label, or a button with this text. */
   async byName(name, opts) {
     const q = JSON.stringify(name).replace(/^"|"$/g, "");
     const [id] = await this.waitForX(`//*[@aria-label="${q}"] | //button[normalize-space()="${q}"]`, opts);

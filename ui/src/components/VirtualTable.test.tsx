@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fireEvent, render, screen } from "@testing-library/react";
+import { withWindowSize } from "../test/layout";
 import { VirtualTable, type Column } from "./VirtualTable";
 
 type Person = { id: string; name: string };
@@ -11,15 +12,7 @@ const people: Person[] = [
 const columns: Column<Person>[] = [{ id: "name", header: "Name", accessorFn: (p) => p.name }];
 
 describe("a virtualized table from the keyboard", () => {
-  // jsdom lays nothing out: the scroller gets a window's height, or the virtualizer shows no row.
-  beforeAll(() => {
-    Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 500 });
-    Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 800 });
-  });
-  afterAll(() => {
-    Reflect.deleteProperty(HTMLElement.prototype, "clientHeight");
-    Reflect.deleteProperty(HTMLElement.prototype, "clientWidth");
-  });
+  withWindowSize();
 
   it("moves between rows with the arrow keys, opens one with Enter, and shows an expansion as a row of its own", async () => {
     const opened: string[] = [];

@@ -1,7 +1,8 @@
 import { useState } from "react";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { fireEvent, screen, waitFor } from "@testing-library/react";
 import { renderWithEngine } from "../../test/render";
+import { withWindowSize } from "../../test/layout";
 import { Overview, type Opened } from "./Overview";
 
 const connector = (id: string, name: string) => ({
@@ -23,15 +24,7 @@ function Window() {
 }
 
 describe("the Overview", () => {
-  // jsdom lays nothing out: the scroller gets a window's height, or the virtualizer shows no row.
-  beforeAll(() => {
-    Object.defineProperty(HTMLElement.prototype, "clientHeight", { configurable: true, get: () => 500 });
-    Object.defineProperty(HTMLElement.prototype, "clientWidth", { configurable: true, get: () => 800 });
-  });
-  afterAll(() => {
-    Reflect.deleteProperty(HTMLElement.prototype, "clientHeight");
-    Reflect.deleteProperty(HTMLElement.prototype, "clientWidth");
-  });
+  withWindowSize();
 
   it("finds a connector still open when it comes back from another screen", async () => {
     renderWithEngine(<Window />, {
