@@ -59,15 +59,24 @@ impl Engine {
         // The journal holds the connector's secrets masked: compare what a card holds now masked the same way.
         let secrets = self.stored_secrets(&connector).await?;
         let masker = crate::secrets::Masker::from_json_values(secrets.values());
-        let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
-        let whose = Whose::of(&task);
         let (target, steps) = if Engine::target_rolls_back(&connector.target) {
             let journal = self.store().undo_rows(&run.id).await?;
             let any = !journal.is_empty();
-            let steps = local_steps(&task, journal, &whose, &masker, &wanted);
+            // Reading tens of thousands of rows' JSON takes a while on every
+            // core: off the runtime's workers, which serve the window and the
+            // workflow API meanwhile.
+            let (t, m, cards) = (task.clone(), masker.clone(), cards.to_vec());
+            let steps = tokio::task::spawn_blocking(move || {
+                let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
+                local_steps(&t, journal, &Whose::of(&t), &m, &wanted)
+            })
+            .await
+            .map_err(|e| EngineError::Internal(format!("planning the undo stopped: {e}")))?;
             (any.then(|| crate::model::LOCAL_TARGET.to_string()), steps)
         } else {
-            self.remote_steps(&run, &task, &whose, &masker, &wanted).await?
+            let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
+            self.remote_steps(&run, &task, &Whose::of(&task), &masker, &wanted)
+                .await?
         };
         let Some(target) = target else {
             return Err(EngineError::invalid(
