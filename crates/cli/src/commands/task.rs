@@ -160,11 +160,7 @@ fn spawn_detached(
     if approve {
         command.arg("--approve");
     }
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
+    provisio_engine::script_host::process::detach(&mut command);
     command
         .spawn()
         .map_err(|e| EngineError::io("cannot start the run in the background", e))

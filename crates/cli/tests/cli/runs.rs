@@ -198,8 +198,25 @@ json.dump([{"id": "1", "name": "n"}], open(a["expected_output_filename"], "w"))
         "0 0 * * * *",
         "{}",
     );
-    let started = cli.json(&["task", "run", "Slow/Load"]);
+    // Started as from a terminal: the command leads a process group, as a
+    // shell's foreground job does, and the terminal's Ctrl+C goes to that group.
+    use std::os::unix::process::CommandExt;
+    let command = std::process::Command::new(env!("CARGO_BIN_EXE_provisio"))
+        .arg("--data-dir")
+        .arg(cli.data())
+        .args(["--json", "task", "run", "Slow/Load"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let terminal_group = nix::unistd::Pid::from_raw(command.id() as i32);
+    let out = command.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let started: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(started["status"], "running");
+    // The command has returned; the user presses Ctrl+C in that terminal.
+    let _ = nix::sys::signal::killpg(terminal_group, nix::sys::signal::Signal::SIGINT);
     let run = finished_run(&cli, "Slow/Load");
     assert_eq!(run["id"], started["id"]);
     assert_eq!(run["status"], "succeeded", "{run}");

@@ -1,6 +1,38 @@
-//! Signalling a process and its group, per platform: the primitives both
-//! the script host's supervision ([`super::process`]) and the warm
-//! interpreter's forked runs ([`super::warm`]) end runs with.
+//! Process groups and signals, per platform: how a script and a background
+//! run are started apart from the engine and the terminal, and the
+//! primitives both the script host's supervision ([`super::process`]) and
+//! the warm interpreter's forked runs ([`super::warm`]) end runs with.
+
+/// CREATE_NEW_PROCESS_GROUP (Windows): the console's Ctrl+C does not reach the child.
+#[cfg(windows)]
+const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
+
+/// Makes a script's command start in its own process group, which the host
+/// signals as a whole.
+pub fn isolate(command: &mut tokio::process::Command) {
+    #[cfg(unix)]
+    command.process_group(0);
+    #[cfg(windows)]
+    command.creation_flags(CREATE_NEW_PROCESS_GROUP);
+}
+
+/// Makes a background engine process (a run that goes on after `provisio
+/// task run` returns) independent of the terminal that started it: its
+/// Ctrl+C, and on Windows its console closing, do not end the run.
+pub fn detach(command: &mut std::process::Command) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    #[cfg(windows)]
+    {
+        use std::os::windows::process::CommandExt;
+        // DETACHED_PROCESS: no console to close under it.
+        const DETACHED_PROCESS: u32 = 0x0000_0008;
+        command.creation_flags(CREATE_NEW_PROCESS_GROUP | DETACHED_PROCESS);
+    }
+}
 
 /// Kills a script's whole group at once (a run dropped or orphaned).
 pub fn kill_group(pid: u32) {

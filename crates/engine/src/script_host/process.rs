@@ -47,7 +47,7 @@ use tokio::process::{Child, Command};
 
 #[cfg(unix)]
 use super::group::signal_group;
-pub use super::group::{is_alive, kill_group};
+pub use super::group::{detach, is_alive, isolate, kill_group};
 
 pub type ScriptInput = Box<dyn AsyncWrite + Unpin + Send>;
 pub type ScriptOutput = Box<dyn AsyncRead + Unpin + Send>;
@@ -241,19 +241,6 @@ pub async fn start(inv: Invocation<'_>) -> std::io::Result<Started> {
 #[cfg(unix)]
 fn pipe_pair() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     Ok(nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?)
-}
-
-/// Makes the command start in its own process group.
-pub fn isolate(command: &mut Command) {
-    #[cfg(unix)]
-    {
-        command.process_group(0);
-    }
-    #[cfg(windows)]
-    {
-        // CREATE_NEW_PROCESS_GROUP
-        command.creation_flags(0x0000_0200);
-    }
 }
 
 /// Ends a run early: asks the whole group to stop, waits up to `grace`,
