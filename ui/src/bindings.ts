@@ -111,7 +111,11 @@ export const commands = {
 	liveProgress: (taskId: string) => typedError<RunProgress | null, ErrorBody>(__TAURI_INVOKE("live_progress", { taskId })),
 	listTemplates: (target: string | null) => typedError<Template[], ErrorBody>(__TAURI_INVOKE("list_templates", { target })),
 	listFolders: (target: string | null) => typedError<Folder[], ErrorBody>(__TAURI_INVOKE("list_folders", { target })),
-	listDatacards: (template: string, folder: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, limit })),
+	/**
+	 *  The first `limit` cards of a template (in a folder); with `search`, the
+	 *  first `limit` that it finds among all of them (id, or a value holding it).
+	 */
+	listDatacards: (template: string, folder: string | null, search: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, search, limit })),
 	/**  Why a card is as it is: the journal's changes of it, newest first ("History of card"). */
 	datacardHistory: (card: number) => typedError<CardChange[], ErrorBody>(__TAURI_INVOKE("datacard_history", { card })),
 	getSettings: () => typedError<Settings, ErrorBody>(__TAURI_INVOKE("get_settings")),

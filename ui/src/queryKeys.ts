@@ -59,7 +59,7 @@ export const queryKeys = {
     undoable: (id: string) => ["undoable", id] as const,
   },
   data: {
-    cards: (template: string, folder: string) => ["datacards", template, folder] as const,
+    cards: (template: string, folder: string, search: string) => ["datacards", template, folder, search] as const,
     all: () => ["datacards"] as const,
     history: (cardId: number) => ["card-history", cardId] as const,
     anyHistory: () => ["card-history"] as const,

@@ -225,6 +225,10 @@ pub enum DatacardsCommand {
         /// Only the cards of this folder (its code)
         #[arg(long)]
         folder: Option<String>,
+        /// Only the cards whose id is this text, or one of whose values holds it
+        /// (in any case), as the window's Data tab searches
+        #[arg(long)]
+        search: Option<String>,
         /// At most this many cards (listed a page at a time, whatever the number)
         #[arg(long, default_value_t = 1000)]
         limit: u64,

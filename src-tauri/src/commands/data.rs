@@ -22,18 +22,26 @@ pub async fn list_folders(state: State<'_, AppState>, target: Option<String>) ->
     Ok(state.engine.folders(target.as_deref()).await?)
 }
 
+/// The first `limit` cards of a template (in a folder); with `search`, the
+/// first `limit` that it finds among all of them (id, or a value holding it).
 #[tauri::command]
 #[specta::specta]
 pub async fn list_datacards(
     state: State<'_, AppState>,
     template: String,
     folder: Option<String>,
+    search: Option<String>,
     limit: u32,
 ) -> CommandResult<Vec<Datacard>> {
-    Ok(state
-        .engine
-        .datacards(&template, folder.as_deref(), limit)
-        .await?)
+    let engine = &state.engine;
+    Ok(match search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(search) => {
+            engine
+                .find_datacards(&template, folder.as_deref(), search, limit)
+                .await?
+        }
+        None => engine.datacards(&template, folder.as_deref(), limit).await?,
+    })
 }
 
 /// Why a card is as it is: the journal's changes of it, newest first ("History of card").

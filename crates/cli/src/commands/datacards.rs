@@ -50,6 +50,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
         DatacardsCommand::List {
             template,
             folder,
+            search,
             limit,
         } => {
             let stdout = std::io::stdout();
@@ -60,7 +61,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             let mut first = true;
             let header = || format!("{:<10}  {:<16}  VALUES", "ID", "FOLDER");
             let count = engine
-                .each_datacard(&template, folder.as_deref(), limit, |card| {
+                .each_datacard(&template, folder.as_deref(), search.as_deref(), limit, |card| {
                     if json {
                         let text = serde_json::to_string_pretty(card).unwrap_or_default();
                         let sep = if first { "[\n" } else { ",\n" };

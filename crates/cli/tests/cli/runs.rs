@@ -481,6 +481,38 @@ fn datacards_list_pages_through_every_card_once_in_order() {
     }
     let text = cli.ok(&["datacards", "list", "--template", "person", "--limit", "3"]);
     assert_eq!(text.lines().count(), 4, "a header and three cards: {text}");
+    // --search looks through every card, past the --limit's first ones, in any case.
+    let found = cli.json(&[
+        "datacards",
+        "list",
+        "--template",
+        "person",
+        "--limit",
+        "10",
+        "--search",
+        "p2345",
+    ]);
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["data"]["last_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["P2345"]);
+    // P24, P240..P249 and P2400..P2499: 111 cards hold "P24"; --limit keeps the first 20.
+    for (limit, expect) in [("20", 20), ("1000", 111)] {
+        let found = cli.json(&[
+            "datacards",
+            "list",
+            "--template",
+            "person",
+            "--limit",
+            limit,
+            "--search",
+            "P24",
+        ]);
+        assert_eq!(found.as_array().unwrap().len(), expect, "--limit {limit}");
+    }
     let none = cli.ok(&["datacards", "list", "--template", "group"]);
     assert!(none.contains("(none)"), "{none}");
     assert_eq!(

@@ -11,34 +11,111 @@ impl Engine {
         self.store().datacards(template, folder, limit).await
     }
 
-    /// Hands up to `limit` cards of a template to `each`, a page at a time, so
-    /// a listing of a million cards holds one page in memory, not all of them.
+    /// The first `limit` cards of a template that `search` finds (see
+    /// [`CardSearch`]), looked for through all of its cards, however many:
+    /// the Data tab's search.
+    pub async fn find_datacards(
+        &self,
+        template: &str,
+        folder: Option<&str>,
+        search: &str,
+        limit: u32,
+    ) -> Result<Vec<Datacard>> {
+        let mut found = Vec::new();
+        self.each_datacard(template, folder, Some(search), limit.into(), |card| {
+            found.push(card.clone());
+            Ok(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Hands up to `limit` cards of a template to `each` (with `search`,
+    /// those it finds), a page at a time, so a listing of a million cards
+    /// holds one page in memory, not all of them.
     pub async fn each_datacard(
         &self,
         template: &str,
         folder: Option<&str>,
+        search: Option<&str>,
         limit: u64,
         mut each: impl FnMut(&crate::store::Datacard) -> Result<()>,
     ) -> Result<u64> {
         const PAGE: u32 = 1000;
         self.template(template, None).await?;
-        let (mut after, mut seen) = (i64::MIN, 0u64);
-        while seen < limit {
-            let want = (limit - seen).min(PAGE as u64) as u32;
+        let search = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(CardSearch::new);
+        let rough = search.as_ref().map(CardSearch::rough);
+        let (mut after, mut handed) = (i64::MIN, 0u64);
+        while handed < limit {
+            // A search reads whole pages: it cannot know how many of a page it keeps.
+            let want = match search {
+                None => (limit - handed).min(PAGE as u64) as u32,
+                Some(_) => PAGE,
+            };
             let page = self
                 .store()
-                .datacards_after(template, folder, after, want)
+                .datacards_after(template, folder, after, want, rough.as_ref())
                 .await?;
-            for card in &page {
+            for card in page.iter().filter(|c| search.as_ref().is_none_or(|s| s.finds(c))) {
+                if handed == limit {
+                    break;
+                }
                 each(card)?;
+                handed += 1;
             }
-            seen += page.len() as u64;
             match page.last() {
                 Some(last) if page.len() == want as usize => after = last.id,
                 _ => break,
             }
         }
-        Ok(seen)
+        Ok(handed)
+    }
+}
+
+/// What the Data tab's search (and `datacards list --search`) finds: a card
+/// whose id is the text, or one of whose values holds it, in any case.
+/// Field names do not count (every card has them).
+pub(crate) struct CardSearch {
+    lower: String,
+    id: Option<i64>,
+}
+
+impl CardSearch {
+    pub(crate) fn new(text: &str) -> CardSearch {
+        CardSearch {
+            lower: text.to_lowercase(),
+            id: text.parse().ok(),
+        }
+    }
+
+    pub(crate) fn finds(&self, card: &Datacard) -> bool {
+        if self.id == Some(card.id) {
+            return true;
+        }
+        let holds = |v: &serde_json::Value| match v {
+            serde_json::Value::String(s) => s.to_lowercase().contains(&self.lower),
+            serde_json::Value::Null => false,
+            other => other.to_string().to_lowercase().contains(&self.lower),
+        };
+        match &card.data {
+            serde_json::Value::Object(fields) => fields.values().any(holds),
+            other => holds(other),
+        }
+    }
+
+    /// What the card store can rule out before a card is read: cards whose
+    /// stored text does not hold the search's (ASCII letters in any case),
+    /// unless the id is it. Nothing is ruled out for a search with other
+    /// letters: SQLite folds the case of ASCII letters only, and stored
+    /// text may spell a letter as a JSON escape.
+    fn rough(&self) -> crate::store::RoughSearch {
+        crate::store::RoughSearch {
+            text: self.lower.is_ascii().then(|| self.lower.clone()),
+            id: self.id,
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use crate::error::{EngineError, Result};
 
 pub use connectors::ConnectorRow;
 pub use import::ImportedConnector;
-pub use runs::{CacheRow, CardChangeRow, Datacard, UndoRow};
+pub use runs::{CacheRow, CardChangeRow, Datacard, RoughSearch, UndoRow};
 pub use schedule::{Alert, ScheduleRow};
 pub use tasks::TaskRow;
 

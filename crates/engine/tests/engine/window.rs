@@ -160,6 +160,68 @@ fn zip_names(path: &std::path::Path) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn the_data_tabs_search_finds_cards_past_the_first_page_by_value_in_any_case_or_by_id() {
+    let f = fresh().await;
+    // 2,500 people; the ones searched for sit past the first page of cards.
+    let records = r#"[{"id": "p%04d" % i, "groups": [],
+        "name": {2100: "Smith", 2200: "SMITHSON", 2400: "Äijälä"}.get(i, "Name%d" % i)} for i in range(2500)]"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "HR", &emitting(records), "{}", "{}").await;
+    assert_eq!(run(&f.engine, &task).await.counts.created, 2500);
+    let first_page = f.engine.datacards("person", None, 1000).await.unwrap();
+    assert!(first_page.iter().all(|c| c.data["last_name"] != "Smith"));
+
+    let names = |cards: &[provisio_engine::store::Datacard]| -> Vec<String> {
+        cards
+            .iter()
+            .map(|c| c.data["last_name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let found = f
+        .engine
+        .find_datacards("person", None, "smith", 100)
+        .await
+        .unwrap();
+    assert_eq!(names(&found), ["Smith", "SMITHSON"]);
+    // Letters beyond ASCII in any case too.
+    let found = f
+        .engine
+        .find_datacards("person", Some("persons"), "ÄIJÄLÄ", 100)
+        .await
+        .unwrap();
+    assert_eq!(names(&found), ["Äijälä"]);
+    // Field names are in every card: they find nothing.
+    assert!(f
+        .engine
+        .find_datacards("person", None, "last_name", 100)
+        .await
+        .unwrap()
+        .is_empty());
+    // A card's id finds it; at most `limit` cards come back.
+    let smith = f.engine.find_datacards("person", None, "Smith", 1).await.unwrap();
+    assert_eq!(names(&smith), ["Smith"]);
+    let by_id = f
+        .engine
+        .find_datacards("person", None, &smith[0].id.to_string(), 100)
+        .await
+        .unwrap();
+    assert!(by_id.iter().any(|c| c.id == smith[0].id), "{by_id:?}");
+    assert_eq!(
+        f.engine
+            .find_datacards("person", None, "name", 5)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(f
+        .engine
+        .find_datacards("person", None, "nobody has this", 100)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
 async fn the_logs_tab_reads_the_engine_log_by_level_and_text_and_packs_the_sources_chosen() {
     let f = fresh().await;
     let logs = f.dir.path().join("data").join("logs");

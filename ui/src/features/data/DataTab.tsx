@@ -1,5 +1,5 @@
 import { useMemo, useState } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import { TemplateOptions } from "../../components/TemplateOptions";
 import type { Datacard } from "../../bindings";
@@ -7,8 +7,12 @@ import { VirtualTable, type Column } from "../../components/VirtualTable";
 import { when } from "../../format";
 import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
+import { useSettled } from "../../debounce";
 
+/** Cards the tab lists without a search. */
 const LIMIT = 100_000;
+/** Cards a search shows at most (the engine looks through all of them). */
+const FOUND = 1_000;
 
 /** The local datacard store: pick a template and folder, search, see a card's values and its writer. */
 export function DataTab() {
@@ -19,11 +23,15 @@ export function DataTab() {
   const [folder, setFolder] = useRemembered("data.folder", "");
   const [search, setSearch] = useRemembered("data.search", "");
   const [chosen, setChosen] = useState<Datacard | null>(null);
+  // The engine searches every card of the template, however many (the list shows the first only).
+  const searched = useSettled(search.trim(), 300);
   const cards = useQuery({
-    queryKey: queryKeys.data.cards(template, folder),
-    queryFn: () => api.listDatacards(template, folder || null, LIMIT),
+    queryKey: queryKeys.data.cards(template, folder, searched),
+    queryFn: () => api.listDatacards(template, folder || null, searched || null, searched ? FOUND : LIMIT),
     enabled: template !== "",
+    placeholderData: keepPreviousData,
   });
+  const shown = cards.data?.length ?? 0;
   const tmpl = (templates.data ?? []).find((t) => t.code === template);
   const taskName = useMemo(() => {
     const names = new Map((tasks.data ?? []).map((t) => [t.id, `${t.connector_name} / ${t.name}`]));
@@ -91,18 +99,29 @@ export function DataTab() {
         <p className="empty">Choose a template to browse the datacards that tasks loaded into the local store.</p>
       ) : (
         <div className="split">
-          {(cards.data?.length ?? 0) >= LIMIT && (
-            <p className="hint wide">Showing the first {LIMIT.toLocaleString("en-US")} cards; the search looks through these.</p>
-          )}
+          {searched !== search.trim() || (cards.isFetching && cards.isPlaceholderData) ? (
+            <p className="hint wide" role="status">Searching…</p>
+          ) : searched && shown >= FOUND ? (
+            <p className="hint wide" role="status">
+              Showing the first {FOUND.toLocaleString("en-US")} cards that hold “{searched}”.
+            </p>
+          ) : !searched && shown >= LIMIT ? (
+            <p className="hint wide">Showing the first {LIMIT.toLocaleString("en-US")} cards; the search looks through all of them.</p>
+          ) : null}
           <VirtualTable
             label={`Datacards of ${template}`}
             data={cards.data ?? []}
             columns={columns}
             rowId={(c) => String(c.id)}
-            filter={search}
             rowTestId="datacard-row"
             onActivate={setChosen}
-            empty={cards.isPending ? "Loading…" : "No datacards here yet: run a task that writes this template."}
+            empty={
+              cards.isPending
+                ? "Loading…"
+                : searched
+                  ? `No card of ${template} has the id “${searched}” or a value holding it.`
+                  : "No datacards here yet: run a task that writes this template."
+            }
           />
           {chosen && (
             <aside className="card-detail" aria-label={`Card ${chosen.id}`} data-testid="card-detail">
