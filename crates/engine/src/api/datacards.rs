@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::Result;
 
-use crate::store::Datacard;
+use crate::store::{CardSearch, Datacard};
 
 impl Engine {
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
@@ -47,75 +47,31 @@ impl Engine {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(CardSearch::new);
-        let rough = search.as_ref().map(CardSearch::rough);
         let (mut after, mut handed) = (i64::MIN, 0u64);
         while handed < limit {
-            // A search reads whole pages: it cannot know how many of a page it keeps.
-            let want = match search {
-                None => (limit - handed).min(PAGE as u64) as u32,
-                Some(_) => PAGE,
-            };
-            let page = self
-                .store()
-                .datacards_after(template, folder, after, want, rough.as_ref())
-                .await?;
-            for card in page.iter().filter(|c| search.as_ref().is_none_or(|s| s.finds(c))) {
-                if handed == limit {
-                    break;
+            let want = (limit - handed).min(PAGE as u64) as u32;
+            let page = match &search {
+                None => {
+                    self.store()
+                        .datacards_after(template, folder, after, want)
+                        .await?
                 }
+                Some(s) => {
+                    self.store()
+                        .find_datacards_after(template, folder, s, after, want)
+                        .await?
+                }
+            };
+            for card in &page {
                 each(card)?;
-                handed += 1;
             }
+            handed += page.len() as u64;
             match page.last() {
                 Some(last) if page.len() == want as usize => after = last.id,
                 _ => break,
             }
         }
         Ok(handed)
-    }
-}
-
-/// What the Data tab's search (and `datacards list --search`) finds: a card
-/// whose id is the text, or one of whose values holds it, in any case.
-/// Field names do not count (every card has them).
-pub(crate) struct CardSearch {
-    lower: String,
-    id: Option<i64>,
-}
-
-impl CardSearch {
-    pub(crate) fn new(text: &str) -> CardSearch {
-        CardSearch {
-            lower: text.to_lowercase(),
-            id: text.parse().ok(),
-        }
-    }
-
-    pub(crate) fn finds(&self, card: &Datacard) -> bool {
-        if self.id == Some(card.id) {
-            return true;
-        }
-        let holds = |v: &serde_json::Value| match v {
-            serde_json::Value::String(s) => s.to_lowercase().contains(&self.lower),
-            serde_json::Value::Null => false,
-            other => other.to_string().to_lowercase().contains(&self.lower),
-        };
-        match &card.data {
-            serde_json::Value::Object(fields) => fields.values().any(holds),
-            other => holds(other),
-        }
-    }
-
-    /// What the card store can rule out before a card is read: cards whose
-    /// stored text does not hold the search's (ASCII letters in any case),
-    /// unless the id is it. Nothing is ruled out for a search with other
-    /// letters: SQLite folds the case of ASCII letters only, and stored
-    /// text may spell a letter as a JSON escape.
-    fn rough(&self) -> crate::store::RoughSearch {
-        crate::store::RoughSearch {
-            text: self.lower.is_ascii().then(|| self.lower.clone()),
-            id: self.id,
-        }
     }
 }
 

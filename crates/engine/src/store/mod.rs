@@ -6,6 +6,7 @@
 mod audit;
 pub mod bulk;
 mod card_patch;
+mod card_search;
 pub mod cards;
 mod connectors;
 mod import;
@@ -28,9 +29,10 @@ use sqlx::SqlitePool;
 
 use crate::error::{EngineError, Result};
 
+pub use card_search::CardSearch;
 pub use connectors::ConnectorRow;
 pub use import::ImportedConnector;
-pub use runs::{CacheRow, CardChangeRow, Datacard, RoughSearch, UndoRow};
+pub use runs::{CacheRow, CardChangeRow, Datacard, UndoRow};
 pub use schedule::{Alert, ScheduleRow};
 pub use tasks::TaskRow;
 

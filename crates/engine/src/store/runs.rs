@@ -18,15 +18,6 @@ pub struct CacheRow {
     pub last_successful_extract: Option<String>,
 }
 
-/// What a listing's search rules out in SQL, before a card is read: cards
-/// whose stored text, its ASCII letters in lower case, does not hold `text`
-/// (`None`: none ruled out), unless their id is `id`.
-#[derive(Debug, Clone, Default)]
-pub struct RoughSearch {
-    pub text: Option<String>,
-    pub id: Option<i64>,
-}
-
 /// A card of the local store, for listing.
 #[derive(Debug, Clone, serde::Serialize, specta::Type)]
 pub struct Datacard {
@@ -250,8 +241,7 @@ impl Store {
     }
 
     pub async fn datacards(&self, template: &str, folder: Option<&str>, limit: u32) -> Result<Vec<Datacard>> {
-        self.datacards_after(template, folder, i64::MIN, limit, None)
-            .await
+        self.datacards_after(template, folder, i64::MIN, limit).await
     }
 
     /// Up to `limit` cards with an id above `after`, in id order: one page of a
@@ -262,23 +252,17 @@ impl Store {
         folder: Option<&str>,
         after: i64,
         limit: u32,
-        search: Option<&RoughSearch>,
     ) -> Result<Vec<Datacard>> {
-        let (text, id) = search.map_or((None, None), |s| (s.text.as_deref(), s.id));
         let rows = sqlx::query(
             "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at, k.name AS task
              FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
              LEFT JOIN card_names k ON k.id = d.task
-             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?4
-               AND (?5 IS NULL OR instr(lower(d.data), ?5) > 0 OR d.id = ?6)
-             ORDER BY d.id LIMIT ?3",
+             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?4 ORDER BY d.id LIMIT ?3",
         )
         .bind(template)
         .bind(folder)
         .bind(limit as i64)
         .bind(after)
-        .bind(text)
-        .bind(id)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

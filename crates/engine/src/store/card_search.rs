@@ -1,0 +1,159 @@
+//! The Data tab's search (and `datacards list --search`), run inside SQLite
+//! over every card of a template: a Rust function of the search's
+//! connection tells whether a card's values hold the text, so no card that
+//! does not is read out of the store, and case is folded for every letter
+//! (SQLite's own `lower` folds ASCII only).
+
+use std::path::PathBuf;
+
+use rusqlite::functions::FunctionFlags;
+use serde_json::Value;
+
+use super::{Datacard, Store};
+use crate::error::{EngineError, Result};
+
+/// What a search finds: a card whose id is the text, or one of whose values
+/// holds it, in any case. Field names do not count (every card has them).
+#[derive(Debug, Clone)]
+pub struct CardSearch {
+    lower: String,
+    id: Option<i64>,
+}
+
+impl CardSearch {
+    pub fn new(text: &str) -> CardSearch {
+        let text = text.trim();
+        CardSearch {
+            lower: text.to_lowercase(),
+            id: text.parse().ok(),
+        }
+    }
+
+    /// Do card values `data` (a JSON object) hold the text?
+    pub fn holds(&self, data: &str) -> bool {
+        let Ok(fields) = serde_json::from_str::<serde_json::Map<String, Value>>(data) else {
+            return false;
+        };
+        fields.values().any(|v| match v {
+            Value::String(s) => s.to_lowercase().contains(&self.lower),
+            Value::Null => false,
+            other => other.to_string().to_lowercase().contains(&self.lower),
+        })
+    }
+
+    /// Text that the card's stored JSON holds, its ASCII letters in lower
+    /// case, whenever the search finds it: the search's longest run of
+    /// characters that JSON text keeps as they are (a letter beyond ASCII,
+    /// a quote, a backslash or a slash may be stored as an escape). SQLite
+    /// rules out most cards with it before the card is parsed.
+    fn rough(&self) -> Option<String> {
+        let may_be_escaped = |c: char| !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/');
+        self.lower
+            .split(may_be_escaped)
+            .max_by_key(|run| run.len())
+            .filter(|run| !run.is_empty())
+            .map(str::to_string)
+    }
+}
+
+impl Store {
+    /// Up to `limit` cards with an id above `after` that `search` finds, in
+    /// id order: one page of a search through all of a template's cards.
+    pub async fn find_datacards_after(
+        &self,
+        template: &str,
+        folder: Option<&str>,
+        search: &CardSearch,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<Datacard>> {
+        let file = self.dir.join(super::cards::CARDS_FILE);
+        let (template, folder, search) = (template.to_string(), folder.map(str::to_string), search.clone());
+        tokio::task::spawn_blocking(move || find(file, &template, folder.as_deref(), search, after, limit))
+            .await
+            .map_err(|e| EngineError::Internal(format!("the search stopped: {e}")))?
+    }
+}
+
+fn find(
+    file: PathBuf,
+    template: &str,
+    folder: Option<&str>,
+    search: CardSearch,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<Datacard>> {
+    let conn = super::bulk::open_existing(&file, super::BUSY_TIMEOUT).map_err(EngineError::CardStore)?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(EngineError::CardStore)?;
+    let (rough, id) = (search.rough(), search.id);
+    conn.create_scalar_function(
+        "card_holds",
+        1,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        move |ctx| {
+            let data = ctx
+                .get_raw(0)
+                .as_str()
+                .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+            Ok(search.holds(data))
+        },
+    )
+    .map_err(EngineError::CardStore)?;
+    let mut statement = conn
+        .prepare(
+            "SELECT d.id, t.name, f.name, d.data, d.updated_at, k.name
+             FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+             LEFT JOIN card_names k ON k.id = d.task
+             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?3
+               AND (d.id = ?5 OR ((?4 IS NULL OR instr(lower(d.data), ?4) > 0) AND card_holds(d.data)))
+             ORDER BY d.id LIMIT ?6",
+        )
+        .map_err(EngineError::CardStore)?;
+    let rows = statement
+        .query_map(
+            rusqlite::params![template, folder, after, rough, id, limit],
+            |r| {
+                let data: String = r.get(3)?;
+                Ok(Datacard {
+                    id: r.get(0)?,
+                    template: r.get(1)?,
+                    folder: r.get(2)?,
+                    data: serde_json::from_str(&data).unwrap_or_default(),
+                    updated_at: crate::clock::time_of_millis(r.get(4)?),
+                    task: r.get(5)?,
+                })
+            },
+        )
+        .map_err(EngineError::CardStore)?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(EngineError::CardStore)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CardSearch;
+
+    #[test]
+    fn a_search_holds_values_in_any_case_not_field_names() {
+        let card = r#"{"last_name": "\u00c4ij\u00e4l\u00e4", "city": "Espoo", "groups": ["Admins"], "age": 42, "x": null}   "#;
+        for found in ["äijälä", "ÄIJÄLÄ", "jäl", "espoo", "ESP", "admins", "42"] {
+            assert!(CardSearch::new(found).holds(card), "{found}");
+        }
+        for not in ["last_name", "city", "null", "Turku"] {
+            assert!(!CardSearch::new(not).holds(card), "{not}");
+        }
+    }
+
+    #[test]
+    fn the_rough_text_is_in_the_stored_json_of_every_card_found() {
+        assert_eq!(CardSearch::new("Espoo").rough().as_deref(), Some("espoo"));
+        // "ä" may be stored as \u00e4: only the ASCII run must be there as typed.
+        assert_eq!(CardSearch::new("Äijälä").rough().as_deref(), Some("ij"));
+        assert_eq!(CardSearch::new("ää").rough(), None);
+        assert_eq!(
+            CardSearch::new("ou=people/x").rough().as_deref(),
+            Some("ou=people")
+        );
+    }
+}
