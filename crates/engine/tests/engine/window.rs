@@ -170,55 +170,35 @@ async fn the_data_tabs_search_finds_cards_past_the_first_page_by_value_in_any_ca
     let first_page = f.engine.datacards("person", None, 1000).await.unwrap();
     assert!(first_page.iter().all(|c| c.data["last_name"] != "Smith"));
 
-    let names = |cards: &[provisio_engine::store::Datacard]| -> Vec<String> {
-        cards
-            .iter()
-            .map(|c| c.data["last_name"].as_str().unwrap().to_string())
-            .collect()
+    let find = |text: &'static str, folder: Option<&'static str>, limit: u32| {
+        let engine = &f.engine;
+        async move {
+            let cards = engine
+                .find_datacards("person", folder, text, limit)
+                .await
+                .unwrap();
+            let names = cards
+                .iter()
+                .map(|c| c.data["last_name"].as_str().unwrap().to_string());
+            (
+                cards.iter().map(|c| c.id).collect::<Vec<i64>>(),
+                names.collect::<Vec<String>>(),
+            )
+        }
     };
-    let found = f
-        .engine
-        .find_datacards("person", None, "smith", 100)
-        .await
-        .unwrap();
-    assert_eq!(names(&found), ["Smith", "SMITHSON"]);
+    assert_eq!(find("smith", None, 100).await.1, ["Smith", "SMITHSON"]);
     // Letters beyond ASCII in any case too.
-    let found = f
-        .engine
-        .find_datacards("person", Some("persons"), "ÄIJÄLÄ", 100)
-        .await
-        .unwrap();
-    assert_eq!(names(&found), ["Äijälä"]);
-    // Field names are in every card: they find nothing.
-    assert!(f
-        .engine
-        .find_datacards("person", None, "last_name", 100)
-        .await
-        .unwrap()
-        .is_empty());
-    // A card's id finds it; at most `limit` cards come back.
-    let smith = f.engine.find_datacards("person", None, "Smith", 1).await.unwrap();
-    assert_eq!(names(&smith), ["Smith"]);
-    let by_id = f
-        .engine
-        .find_datacards("person", None, &smith[0].id.to_string(), 100)
-        .await
-        .unwrap();
-    assert!(by_id.iter().any(|c| c.id == smith[0].id), "{by_id:?}");
-    assert_eq!(
-        f.engine
-            .find_datacards("person", None, "name", 5)
-            .await
-            .unwrap()
-            .len(),
-        5
-    );
-    assert!(f
-        .engine
-        .find_datacards("person", None, "nobody has this", 100)
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(find("ÄIJÄLÄ", Some("persons"), 100).await.1, ["Äijälä"]);
+    // Field names are in every card: they find nothing; nor does a text no card holds.
+    assert!(find("last_name", None, 100).await.0.is_empty());
+    assert!(find("nobody has this", None, 100).await.0.is_empty());
+    // At most `limit` cards come back; a card's id finds it.
+    let (smith, names) = find("Smith", None, 1).await;
+    assert_eq!(names, ["Smith"]);
+    assert_eq!(find("name", None, 5).await.0.len(), 5);
+    let id = smith[0].to_string();
+    let by_id = f.engine.find_datacards("person", None, &id, 100).await.unwrap();
+    assert!(by_id.iter().any(|c| c.id == smith[0]), "{by_id:?}");
 }
 
 #[tokio::test]
