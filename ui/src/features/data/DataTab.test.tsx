@@ -36,6 +36,7 @@ describe("the Data tab's search", () => {
     const box = screen.getByRole("searchbox", { name: "Search datacards" });
     for (const typed of ["e", "es", "esp", "espo", "espoo"]) fireEvent.change(box, { target: { value: typed } });
     expect(await screen.findByText("Virtanen")).toBeTruthy();
+    expect(screen.getByRole("status").textContent).toBe("1 card holds “espoo”.");
     expect(screen.queryByText("Smith")).toBeNull();
     expect(asked).toEqual([null, "espoo"]);
 

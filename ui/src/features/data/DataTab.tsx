@@ -4,7 +4,7 @@ import { api, errorMessage } from "../../api";
 import { TemplateOptions } from "../../components/TemplateOptions";
 import type { Datacard } from "../../bindings";
 import { VirtualTable, type Column } from "../../components/VirtualTable";
-import { when } from "../../format";
+import { count, plural, when } from "../../format";
 import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
 import { useSettled } from "../../debounce";
@@ -103,10 +103,14 @@ export function DataTab() {
             <p className="hint wide" role="status">Searching…</p>
           ) : searched && shown >= FOUND ? (
             <p className="hint wide" role="status">
-              Showing the first {FOUND.toLocaleString("en-US")} cards that hold “{searched}”.
+              Showing the first {count(FOUND)} cards that hold “{searched}”.
+            </p>
+          ) : searched && shown > 0 ? (
+            <p className="hint wide" role="status">
+              {plural(shown, "card")} {shown === 1 ? "holds" : "hold"} “{searched}”.
             </p>
           ) : !searched && shown >= LIMIT ? (
-            <p className="hint wide">Showing the first {LIMIT.toLocaleString("en-US")} cards; the search looks through all of them.</p>
+            <p className="hint wide">Showing the first {count(LIMIT)} cards; the search looks through all of them.</p>
           ) : null}
           <VirtualTable
             label={`Datacards of ${template}`}
