@@ -498,8 +498,15 @@ test("the Data tab browses the loaded cards and names the task that wrote them",
   await openTab("Data");
   await driver.choose(await driver.byName("Template"), "person");
   const rows = await driver.waitFor("[data-testid=datacard-row]", { min: 5 });
-  await shot("data");
+  await shot("data-list");
   assert.ok(rows.length < 200, `virtualized: ${rows.length} rows rendered of 100,000`);
+  // The window reads the cards a page at a time: scrolled to the end of the first, it reads on.
+  const lastRow = () => driver.execute("return Math.max(...[...document.querySelectorAll('[data-testid=datacard-row]')].map((r) => Number(r.getAttribute('aria-rowindex'))))");
+  await driver.execute("const s = document.querySelector('[aria-label=\"Datacards of person\"] [role=rowgroup]'); s.scrollTop = s.scrollHeight;");
+  await driver.until(async () => {
+    await driver.execute("const s = document.querySelector('[aria-label=\"Datacards of person\"] [role=rowgroup]'); s.scrollTop = s.scrollHeight;");
+    return lastRow();
+  }, (n) => n > 4_001, { what: "rows past the first two pages of cards" });
   await driver.type(await driver.byName("Search datacards"), "employee_id-99999");
   const found = await driver.until(
     // Long values are clipped on screen (their tooltip has them): read the cells' whole text.

@@ -112,10 +112,11 @@ export const commands = {
 	listTemplates: (target: string | null) => typedError<Template[], ErrorBody>(__TAURI_INVOKE("list_templates", { target })),
 	listFolders: (target: string | null) => typedError<Folder[], ErrorBody>(__TAURI_INVOKE("list_folders", { target })),
 	/**
-	 *  The first `limit` cards of a template (in a folder); with `search`, the
-	 *  first `limit` that it finds among all of them (id, or a value holding it).
+	 *  One page of the Data tab: up to `limit` cards of a template (in a folder)
+	 *  with an id above `after`; with `search`, those it finds among all of them
+	 *  (the id, or a value holding it).
 	 */
-	listDatacards: (template: string, folder: string | null, search: string | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, search, limit })),
+	listDatacards: (template: string, folder: string | null, search: string | null, after: number | null, limit: number) => typedError<Datacard[], ErrorBody>(__TAURI_INVOKE("list_datacards", { template, folder, search, after, limit })),
 	/**  Why a card is as it is: the journal's changes of it, newest first ("History of card"). */
 	datacardHistory: (card: number) => typedError<CardChange[], ErrorBody>(__TAURI_INVOKE("datacard_history", { card })),
 	getSettings: () => typedError<Settings, ErrorBody>(__TAURI_INVOKE("get_settings")),

@@ -22,8 +22,9 @@ pub async fn list_folders(state: State<'_, AppState>, target: Option<String>) ->
     Ok(state.engine.folders(target.as_deref()).await?)
 }
 
-/// The first `limit` cards of a template (in a folder); with `search`, the
-/// first `limit` that it finds among all of them (id, or a value holding it).
+/// One page of the Data tab: up to `limit` cards of a template (in a folder)
+/// with an id above `after`; with `search`, those it finds among all of them
+/// (the id, or a value holding it).
 #[tauri::command]
 #[specta::specta]
 pub async fn list_datacards(
@@ -31,17 +32,14 @@ pub async fn list_datacards(
     template: String,
     folder: Option<String>,
     search: Option<String>,
+    after: Option<i64>,
     limit: u32,
 ) -> CommandResult<Vec<Datacard>> {
-    let engine = &state.engine;
-    Ok(match search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(search) => {
-            engine
-                .find_datacards(&template, folder.as_deref(), search, limit)
-                .await?
-        }
-        None => engine.datacards(&template, folder.as_deref(), limit).await?,
-    })
+    let (folder, search) = (folder.as_deref(), search.as_deref());
+    Ok(state
+        .engine
+        .datacards_page(&template, folder, search, after, limit)
+        .await?)
 }
 
 /// Why a card is as it is: the journal's changes of it, newest first ("History of card").

@@ -2,7 +2,7 @@
 // columns, sorting-free filtering and row models; TanStack Virtual renders
 // only the rows in view (expanded rows measure their own height). ARIA table
 // roles keep it readable by screen readers; arrow keys move between rows.
-import { useRef, type KeyboardEvent, type ReactNode } from "react";
+import { useEffect, useRef, type KeyboardEvent, type ReactNode } from "react";
 import {
   flexRender,
   getCoreRowModel,
@@ -28,7 +28,12 @@ type Props<T> = {
   renderExpanded?: (row: T) => ReactNode;
   onActivate?: (row: T) => void;
   empty?: ReactNode;
+  /** Called while the rows in view are near the last one: a table read a page at a time asks for the next. */
+  onNearEnd?: () => void;
 };
+
+/** How close (in rows) the view comes to the last row before `onNearEnd` is called. */
+const NEAR_END = 100;
 
 /** Whether an event started on a control inside a row: a double click there is the control's, not the row's. */
 export function onRowControl(target: EventTarget): boolean {
@@ -67,6 +72,12 @@ export function VirtualTable<T>(props: Props<T>) {
     overscan: 12,
   });
   const template = columns.map((c) => c.meta?.width ?? "minmax(80px, 1fr)").join(" ");
+  // TanStack Virtual's way to read on: watch the last row in view.
+  const lastInView = virtual.getVirtualItems().at(-1)?.index ?? -1;
+  const { onNearEnd } = props;
+  useEffect(() => {
+    if (onNearEnd && rows.length > 0 && lastInView >= rows.length - NEAR_END) onNearEnd();
+  }, [onNearEnd, lastInView, rows.length]);
 
   const move = (e: KeyboardEvent<HTMLDivElement>, index: number) => {
     const to = e.key === "ArrowDown" ? index + 1 : e.key === "ArrowUp" ? index - 1 : -1;

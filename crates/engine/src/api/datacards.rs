@@ -11,23 +11,26 @@ impl Engine {
         self.store().datacards(template, folder, limit).await
     }
 
-    /// The first `limit` cards of a template that `search` finds (see
-    /// [`CardSearch`]), looked for through all of its cards, however many:
-    /// the Data tab's search.
-    pub async fn find_datacards(
+    /// One page of the Data tab: up to `limit` cards of a template with an
+    /// id above `after` (from the first without); with `search`, those it
+    /// finds (see [`CardSearch`]), looked for through all of its cards,
+    /// however many.
+    pub async fn datacards_page(
         &self,
         template: &str,
         folder: Option<&str>,
-        search: &str,
+        search: Option<&str>,
+        after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Datacard>> {
-        let mut found = Vec::new();
-        self.each_datacard(template, folder, Some(search), limit.into(), |card| {
-            found.push(card.clone());
+        let mut page = Vec::new();
+        let after = after.unwrap_or(i64::MIN);
+        self.each_datacard_after(template, folder, search, after, limit.into(), |card| {
+            page.push(card.clone());
             Ok(())
         })
         .await?;
-        Ok(found)
+        Ok(page)
     }
 
     /// Hands up to `limit` cards of a template to `each` (with `search`,
@@ -39,6 +42,19 @@ impl Engine {
         folder: Option<&str>,
         search: Option<&str>,
         limit: u64,
+        each: impl FnMut(&crate::store::Datacard) -> Result<()>,
+    ) -> Result<u64> {
+        self.each_datacard_after(template, folder, search, i64::MIN, limit, each)
+            .await
+    }
+
+    async fn each_datacard_after(
+        &self,
+        template: &str,
+        folder: Option<&str>,
+        search: Option<&str>,
+        mut after: i64,
+        limit: u64,
         mut each: impl FnMut(&crate::store::Datacard) -> Result<()>,
     ) -> Result<u64> {
         const PAGE: u32 = 1000;
@@ -47,7 +63,7 @@ impl Engine {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(CardSearch::new);
-        let (mut after, mut handed) = (i64::MIN, 0u64);
+        let mut handed = 0u64;
         while handed < limit {
             let want = (limit - handed).min(PAGE as u64) as u32;
             let page = match &search {

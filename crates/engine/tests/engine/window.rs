@@ -174,7 +174,7 @@ async fn the_data_tabs_search_finds_cards_past_the_first_page_by_value_in_any_ca
         let engine = &f.engine;
         async move {
             let cards = engine
-                .find_datacards("person", folder, text, limit)
+                .datacards_page("person", folder, Some(text), None, limit)
                 .await
                 .unwrap();
             let names = cards
@@ -197,8 +197,29 @@ async fn the_data_tabs_search_finds_cards_past_the_first_page_by_value_in_any_ca
     assert_eq!(names, ["Smith"]);
     assert_eq!(find("name", None, 5).await.0.len(), 5);
     let id = smith[0].to_string();
-    let by_id = f.engine.find_datacards("person", None, &id, 100).await.unwrap();
+    let by_id = f
+        .engine
+        .datacards_page("person", None, Some(&id), None, 100)
+        .await
+        .unwrap();
     assert!(by_id.iter().any(|c| c.id == smith[0]), "{by_id:?}");
+    // The window reads on, a page at a time, from the last card it has: with a search too.
+    let page = |search: Option<&'static str>, after: Option<i64>| {
+        f.engine.datacards_page("person", None, search, after, 1000)
+    };
+    let (first, second) = (
+        page(None, None).await.unwrap(),
+        page(None, Some(first_page[999].id)).await.unwrap(),
+    );
+    let ids: Vec<i64> = first.iter().chain(&second).map(|c| c.id).collect();
+    assert_eq!(ids.len(), 2000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "in id order, none twice");
+    let all_found = page(Some("name2"), None).await.unwrap();
+    let after_tenth = page(Some("name2"), Some(all_found[9].id)).await.unwrap();
+    // Name2, Name20.., Name200.., Name2000..Name2499 but the three renamed.
+    assert_eq!(all_found.len(), 1 + 10 + 100 + 500 - 3);
+    assert_eq!(after_tenth.first().map(|c| c.id), Some(all_found[10].id));
+    assert_eq!(after_tenth.len(), all_found.len() - 10);
 }
 
 #[tokio::test]

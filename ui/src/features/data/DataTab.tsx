@@ -1,5 +1,5 @@
-import { useMemo, useState } from "react";
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useCallback, useMemo, useState } from "react";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { api, errorMessage } from "../../api";
 import { TemplateOptions } from "../../components/TemplateOptions";
 import type { Datacard } from "../../bindings";
@@ -9,13 +9,11 @@ import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
 import { useSettled } from "../../debounce";
 
-/** Cards the tab lists without a search. */
-const LIMIT = 100_000;
-/** Cards a search shows at most (the engine looks through all of them). */
-const FOUND = 1_000;
+/** Cards the tab reads at a time (the next page when the view nears the last). */
+const PAGE = 2_000;
 
 /** The local datacard store: pick a template and folder, search, see a card's values and its writer. */
-export function DataTab() {
+export function DataTab({ pageSize = PAGE }: { /** Fewer in component tests: jsdom cannot lay out thousands of rows. */ pageSize?: number } = {}) {
   const templates = useQuery({ queryKey: queryKeys.templates("local"), queryFn: () => api.listTemplates("local") });
   const folders = useQuery({ queryKey: queryKeys.folders("local"), queryFn: () => api.listFolders("local") });
   const tasks = useQuery({ queryKey: queryKeys.tasks.of(null), queryFn: () => api.listTasks(null) });
@@ -23,15 +21,32 @@ export function DataTab() {
   const [folder, setFolder] = useRemembered("data.folder", "");
   const [search, setSearch] = useRemembered("data.search", "");
   const [chosen, setChosen] = useState<Datacard | null>(null);
-  // The engine searches every card of the template, however many (the list shows the first only).
+  // The engine searches every card of the template, however many; the list reads them a page at a time.
   const searched = useSettled(search.trim(), 300);
-  const cards = useQuery({
+  const cards = useInfiniteQuery({
     queryKey: queryKeys.data.cards(template, folder, searched),
-    queryFn: () => api.listDatacards(template, folder || null, searched || null, searched ? FOUND : LIMIT),
+    queryFn: ({ pageParam }) => api.listDatacards(template, folder || null, searched || null, pageParam, pageSize),
+    initialPageParam: null as number | null,
+    getNextPageParam: (last) => (last.length === pageSize ? (last.at(-1)?.id ?? null) : null),
     enabled: template !== "",
     placeholderData: keepPreviousData,
   });
-  const shown = cards.data?.length ?? 0;
+  const list = useMemo(() => cards.data?.pages.flat() ?? [], [cards.data]);
+  const shown = list.length;
+  const { hasNextPage, isFetchingNextPage, fetchNextPage } = cards;
+  const status =
+    searched !== search.trim() || (cards.isFetching && cards.isPlaceholderData)
+      ? "Searching…"
+      : isFetchingNextPage
+        ? "Reading more cards…"
+        : searched && shown > 0
+          ? hasNextPage
+            ? `The first ${count(shown)} cards that hold “${searched}”; scroll down for more.`
+            : `${plural(shown, "card")} ${shown === 1 ? "holds" : "hold"} “${searched}”.`
+          : null;
+  const readOn = useCallback(() => {
+    if (hasNextPage && !isFetchingNextPage) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, fetchNextPage]);
   const tmpl = (templates.data ?? []).find((t) => t.code === template);
   const taskName = useMemo(() => {
     const names = new Map((tasks.data ?? []).map((t) => [t.id, `${t.connector_name} / ${t.name}`]));
@@ -39,10 +54,10 @@ export function DataTab() {
   }, [tasks.data]);
   // The columns: the template's attributes that the first cards have values for (five at most).
   const shownKey = useMemo(() => {
-    const sample = (cards.data ?? []).slice(0, 50).map((c) => (c.data ?? {}) as Record<string, unknown>);
+    const sample = list.slice(0, 50).map((c) => (c.data ?? {}) as Record<string, unknown>);
     const filled = (tmpl?.attributes ?? []).filter((a) => sample.some((d) => d[a.code] !== undefined && d[a.code] !== null && d[a.code] !== ""));
     return (filled.length ? filled : (tmpl?.attributes ?? [])).slice(0, 5).map((a) => a.code).join("\n");
-  }, [cards.data, tmpl]);
+  }, [list, tmpl]);
   const columns = useMemo<Column<Datacard>[]>(
     () => [
       { id: "id", header: "Id", meta: { width: "70px" }, accessorFn: (c) => c.id },
@@ -99,26 +114,19 @@ export function DataTab() {
         <p className="empty">Choose a template to browse the datacards that tasks loaded into the local store.</p>
       ) : (
         <div className="split">
-          {searched !== search.trim() || (cards.isFetching && cards.isPlaceholderData) ? (
-            <p className="hint wide" role="status">Searching…</p>
-          ) : searched && shown >= FOUND ? (
+          {status && (
             <p className="hint wide" role="status">
-              Showing the first {count(FOUND)} cards that hold “{searched}”.
+              {status}
             </p>
-          ) : searched && shown > 0 ? (
-            <p className="hint wide" role="status">
-              {plural(shown, "card")} {shown === 1 ? "holds" : "hold"} “{searched}”.
-            </p>
-          ) : !searched && shown >= LIMIT ? (
-            <p className="hint wide">Showing the first {count(LIMIT)} cards; the search looks through all of them.</p>
-          ) : null}
+          )}
           <VirtualTable
             label={`Datacards of ${template}`}
-            data={cards.data ?? []}
+            data={list}
             columns={columns}
             rowId={(c) => String(c.id)}
             rowTestId="datacard-row"
             onActivate={setChosen}
+            onNearEnd={readOn}
             empty={
               cards.isPending
                 ? "Loading…"
