@@ -45,7 +45,8 @@ impl CardSearch {
     /// case, whenever the search finds it: the search's longest run of
     /// characters that JSON text keeps as they are (a letter beyond ASCII,
     /// a quote, a backslash or a slash may be stored as an escape). SQLite
-    /// rules out most cards with it before the card is parsed.
+    /// rules out most cards with it (LIKE, which folds ASCII letters' case)
+    /// before the card is parsed.
     fn rough(&self) -> Option<String> {
         let may_be_escaped = |c: char| !c.is_ascii() || c.is_ascii_control() || matches!(c, '"' | '\\' | '/');
         self.lower
@@ -86,7 +87,9 @@ fn find(
     let conn = super::bulk::open_existing(&file, super::BUSY_TIMEOUT).map_err(EngineError::CardStore)?;
     conn.pragma_update(None, "query_only", true)
         .map_err(EngineError::CardStore)?;
-    let (rough, id) = (search.rough(), search.id);
+    // LIKE folds ASCII letters' case as it goes (instr over lower() copied every card first: 3x slower).
+    let like = search.rough().map(|text| format!("%{}%", like_escaped(&text)));
+    let (rough, id) = (like, search.id);
     conn.create_scalar_function(
         "card_holds",
         1,
@@ -106,7 +109,7 @@ fn find(
              FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
              LEFT JOIN card_names k ON k.id = d.task
              WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?3
-               AND (d.id = ?5 OR ((?4 IS NULL OR instr(lower(d.data), ?4) > 0) AND card_holds(d.data)))
+               AND (d.id = ?5 OR ((?4 IS NULL OR d.data LIKE ?4 ESCAPE '\\') AND card_holds(d.data)))
              ORDER BY d.id LIMIT ?6",
         )
         .map_err(EngineError::CardStore)?;
@@ -128,6 +131,19 @@ fn find(
         .map_err(EngineError::CardStore)?;
     rows.collect::<rusqlite::Result<Vec<_>>>()
         .map_err(EngineError::CardStore)
+}
+
+/// `text` for a LIKE pattern that matches it literally: its `%`, `_` and
+/// backslashes escaped (the query's ESCAPE character is the backslash).
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -155,5 +171,10 @@ mod tests {
             CardSearch::new("ou=people/x").rough().as_deref(),
             Some("ou=people")
         );
+    }
+
+    #[test]
+    fn like_patterns_match_the_text_literally() {
+        assert_eq!(super::like_escaped(r"50%_off\"), r"50\%\_off\\");
     }
 }
