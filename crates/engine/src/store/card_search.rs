@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use rusqlite::functions::FunctionFlags;
-use serde_json::Value;
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{Datacard, Store};
 use crate::error::{EngineError, Result};
@@ -29,16 +29,13 @@ impl CardSearch {
         }
     }
 
-    /// Do card values `data` (a JSON object) hold the text?
+    /// Do card values `data` (a JSON object) hold the text? A value that is
+    /// a list holds it when one of its items does. Read in place: no value
+    /// is copied out of the text unless it has escapes (a search SQLite
+    /// cannot narrow reads every card this way).
     pub fn holds(&self, data: &str) -> bool {
-        let Ok(fields) = serde_json::from_str::<serde_json::Map<String, Value>>(data) else {
-            return false;
-        };
-        fields.values().any(|v| match v {
-            Value::String(s) => s.to_lowercase().contains(&self.lower),
-            Value::Null => false,
-            other => other.to_string().to_lowercase().contains(&self.lower),
-        })
+        let mut json = serde_json::Deserializer::from_str(data);
+        serde::de::DeserializeSeed::deserialize(Holds(&self.lower), &mut json).unwrap_or(false)
     }
 
     /// Text that the card's stored JSON holds, its ASCII letters in lower
@@ -133,6 +130,83 @@ fn find(
         .map_err(EngineError::CardStore)
 }
 
+/// Whether any value of a JSON value (an object's values, a list's items,
+/// the text of a number or a truth value) holds `.0`, a lower-case text.
+struct Holds<'a>(&'a str);
+
+impl Holds<'_> {
+    fn text(&self, value: &str) -> bool {
+        let wanted = self.0;
+        if value.is_ascii() {
+            // Lower case of ASCII text is ASCII: compared as it stands, nothing copied.
+            wanted.is_ascii()
+                && (wanted.is_empty()
+                    || value
+                        .as_bytes()
+                        .windows(wanted.len())
+                        .any(|w| w.eq_ignore_ascii_case(wanted.as_bytes())))
+        } else {
+            value.to_lowercase().contains(wanted)
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Holds<'_> {
+    type Value = bool;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> std::result::Result<bool, D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Holds<'_> {
+    type Value = bool;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("card values")
+    }
+
+    fn visit_str<E>(self, v: &str) -> std::result::Result<bool, E> {
+        Ok(self.text(v))
+    }
+
+    fn visit_bool<E>(self, v: bool) -> std::result::Result<bool, E> {
+        Ok(self.text(if v { "true" } else { "false" }))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> std::result::Result<bool, E> {
+        Ok(self.text(&v.to_string()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> std::result::Result<bool, E> {
+        Ok(self.text(&v.to_string()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> std::result::Result<bool, E> {
+        Ok(self.text(&serde_json::Value::from(v).to_string()))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<bool, E> {
+        Ok(false)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> std::result::Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(holds) = items.next_element_seed(Holds(self.0))? {
+            found |= holds;
+        }
+        Ok(found)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut fields: A) -> std::result::Result<bool, A::Error> {
+        let mut found = false;
+        while fields.next_key::<IgnoredAny>()?.is_some() {
+            found |= fields.next_value_seed(Holds(self.0))?;
+        }
+        Ok(found)
+    }
+}
+
 /// `text` for a LIKE pattern that matches it literally: its `%`, `_` and
 /// backslashes escaped (the query's ESCAPE character is the backslash).
 fn like_escaped(text: &str) -> String {
@@ -152,11 +226,11 @@ mod tests {
 
     #[test]
     fn a_search_holds_values_in_any_case_not_field_names() {
-        let card = r#"{"last_name": "\u00c4ij\u00e4l\u00e4", "city": "Espoo", "groups": ["Admins"], "age": 42, "x": null}   "#;
-        for found in ["äijälä", "ÄIJÄLÄ", "jäl", "espoo", "ESP", "admins", "42"] {
+        let card = r#"{"last_name": "\u00c4ij\u00e4l\u00e4", "city": "Espoo", "groups": ["Admins"], "age": 42, "x": null, "on": true}   "#;
+        for found in ["äijälä", "ÄIJÄLÄ", "jäl", "espoo", "ESP", "admins", "42", "true"] {
             assert!(CardSearch::new(found).holds(card), "{found}");
         }
-        for not in ["last_name", "city", "null", "Turku"] {
+        for not in ["last_name", "city", "null", "Turku", "\"admins\"", "[\"admins"] {
             assert!(!CardSearch::new(not).holds(card), "{not}");
         }
     }
