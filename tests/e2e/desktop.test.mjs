@@ -517,7 +517,7 @@ test("the Data tab browses the loaded cards and names the task that wrote them",
   assert.match(found[0], /employee_id-99999/);
   assert.match(found[0], /HR users \/ Nightly/);
   // The engine looked through every card; the window says how many hold the text.
-  await driver.until(() => contents(".split [role=status]"), (t) => t.includes("1 card holds “employee_id-99999”."), { what: "the search's count" });
+  await driver.until(() => contents("[aria-label=Data] .toolbar [role=status]"), (t) => t.includes("1 card holds “employee_id-99999”."), { what: "the search's count" });
   await shot("data-search");
   const [show] = await driver.waitForX("//button[starts-with(@aria-label, 'Show card')]");
   await driver.click(show);

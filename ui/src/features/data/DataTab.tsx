@@ -108,17 +108,16 @@ export function DataTab({ pageSize = PAGE }: { /** Fewer in component tests: jsd
         <button type="button" onClick={() => void cards.refetch()} disabled={!template}>
           Refresh
         </button>
+        {/* Always there, beside the controls: a live region is read out when its text changes, and the table never moves. */}
+        <span className="hint" role="status">
+          {status}
+        </span>
       </div>
       {(cards.error ?? templates.error) && <div className="banner error">{errorMessage(cards.error ?? templates.error)}</div>}
       {!template ? (
         <p className="empty">Choose a template to browse the datacards that tasks loaded into the local store.</p>
       ) : (
         <div className="split">
-          {status && (
-            <p className="hint wide" role="status">
-              {status}
-            </p>
-          )}
           <VirtualTable
             label={`Datacards of ${template}`}
             data={list}
