@@ -7,6 +7,7 @@ import { chooseFileToSave } from "../../dialogs";
 import { connectorsQuery } from "../connectors/Overview";
 import { queryKeys } from "../../queryKeys";
 import { useRemembered } from "../../remembered";
+import { useSettled } from "../../debounce";
 import { count, logTime } from "../../format";
 
 const LEVELS = ["error", "warn", "info", "debug", "trace"] as const;
@@ -18,9 +19,11 @@ export function LogsTab() {
   const [level, setLevel] = useRemembered<(typeof LEVELS)[number]>("logs.level", "info");
   const [search, setSearch] = useRemembered("logs.search", "");
   const [tail, setTail] = useState(true);
+  // Each answer reads the log files: asked once the typing settles, not per letter.
+  const searched = useSettled(search.trim(), 300);
   const log = useQuery({
-    queryKey: queryKeys.engineLog(level, search),
-    queryFn: () => api.engineLog(level, search.trim() || null, SHOWN),
+    queryKey: queryKeys.engineLog(level, searched),
+    queryFn: () => api.engineLog(level, searched || null, SHOWN),
     refetchInterval: tail ? 2_000 : false,
     placeholderData: (previous) => previous,
   });
@@ -73,7 +76,7 @@ export function LogsTab() {
         rowTestId="log-row"
         rowClass={(l) => (l.level === "error" ? "bad" : l.level === "warn" ? "warn" : "")}
         height={420}
-        empty={log.isPending ? "Loading…" : search ? "No line matches the search at this level." : "The engine has written nothing at this level yet. Runs and settings changes write here."}
+        empty={log.isPending ? "Loading…" : searched ? "No line matches the search at this level." : "The engine has written nothing at this level yet. Runs and settings changes write here."}
       />
       <SaveLogs />
     </section>
