@@ -63,7 +63,7 @@ pub async fn run(engine: &Engine, command: DatacardsCommand, printer: &Printer) 
             let count = engine
                 .each_datacard(&template, folder.as_deref(), search.as_deref(), limit, |card| {
                     if json {
-                        let text = serde_json::to_string_pretty(card).unwrap_or_default();
+                        let text = serde_json::to_string_pretty(&card).unwrap_or_default();
                         let sep = if first { "[\n" } else { ",\n" };
                         write!(out, "{sep}{text}").map_err(closed)?;
                     } else {

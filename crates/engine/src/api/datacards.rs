@@ -26,7 +26,7 @@ impl Engine {
         let mut page = Vec::new();
         let after = after.unwrap_or(i64::MIN);
         self.each_datacard_after(template, folder, search, after, limit.into(), |card| {
-            page.push(card.clone());
+            page.push(card);
             Ok(())
         })
         .await?;
@@ -42,7 +42,7 @@ impl Engine {
         folder: Option<&str>,
         search: Option<&str>,
         limit: u64,
-        each: impl FnMut(&crate::store::Datacard) -> Result<()>,
+        each: impl FnMut(Datacard) -> Result<()>,
     ) -> Result<u64> {
         self.each_datacard_after(template, folder, search, i64::MIN, limit, each)
             .await
@@ -55,7 +55,7 @@ impl Engine {
         search: Option<&str>,
         mut after: i64,
         limit: u64,
-        mut each: impl FnMut(&crate::store::Datacard) -> Result<()>,
+        mut each: impl FnMut(Datacard) -> Result<()>,
     ) -> Result<u64> {
         const PAGE: u32 = 1000;
         self.template(template, None).await?;
@@ -78,12 +78,13 @@ impl Engine {
                         .await?
                 }
             };
-            for card in &page {
+            let (read, last) = (page.len(), page.last().map(|c| c.id));
+            for card in page {
                 each(card)?;
             }
-            handed += page.len() as u64;
-            match page.last() {
-                Some(last) if page.len() == want as usize => after = last.id,
+            handed += read as u64;
+            match last {
+                Some(last) if read == want as usize => after = last,
                 _ => break,
             }
         }

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use rusqlite::functions::FunctionFlags;
 use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::runs::CARD_LISTING;
 use super::{Datacard, Store};
 use crate::error::{EngineError, Result};
 
@@ -101,28 +102,25 @@ fn find(
     )
     .map_err(EngineError::CardStore)?;
     let mut statement = conn
-        .prepare(
-            "SELECT d.id, t.name, f.name, d.data, d.updated_at, k.name
-             FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
-             LEFT JOIN card_names k ON k.id = d.task
-             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?3
+        .prepare(&format!(
+            "{CARD_LISTING}
                AND (d.id = ?5 OR ((?4 IS NULL OR d.data LIKE ?4 ESCAPE '\\') AND card_holds(d.data)))
-             ORDER BY d.id LIMIT ?6",
-        )
+             ORDER BY d.id LIMIT ?6"
+        ))
         .map_err(EngineError::CardStore)?;
     let rows = statement
         .query_map(
             rusqlite::params![template, folder, after, rough, id, limit],
             |r| {
                 let data: String = r.get(3)?;
-                Ok(Datacard {
-                    id: r.get(0)?,
-                    template: r.get(1)?,
-                    folder: r.get(2)?,
-                    data: serde_json::from_str(&data).unwrap_or_default(),
-                    updated_at: crate::clock::time_of_millis(r.get(4)?),
-                    task: r.get(5)?,
-                })
+                Ok(Datacard::listed(
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    &data,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             },
         )
         .map_err(EngineError::CardStore)?;

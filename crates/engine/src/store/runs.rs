@@ -30,6 +30,36 @@ pub struct Datacard {
     pub task: Option<String>,
 }
 
+/// The cards of template `?1` (in folder `?2`, when not NULL) with an id
+/// above `?3`, as a listing shows them (the columns of [`Datacard::listed`]);
+/// a caller adds its own conditions, the order and the limit.
+pub(super) const CARD_LISTING: &str =
+    "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at, k.name AS task
+     FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+     LEFT JOIN card_names k ON k.id = d.task
+     WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?3";
+
+impl Datacard {
+    /// A card from the columns of [`CARD_LISTING`], whichever driver read them.
+    pub(super) fn listed(
+        id: i64,
+        template: String,
+        folder: String,
+        data: &str,
+        updated_ms: i64,
+        task: Option<String>,
+    ) -> Datacard {
+        Datacard {
+            id,
+            template,
+            folder,
+            data: serde_json::from_str(data).unwrap_or_default(),
+            updated_at: crate::clock::time_of_millis(updated_ms),
+            task,
+        }
+    }
+}
+
 fn run_from_summary(summary: &str) -> Result<Run> {
     serde_json::from_str(summary).map_err(|e| EngineError::Stored {
         what: "a run",
@@ -253,28 +283,23 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<Datacard>> {
-        let rows = sqlx::query(
-            "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at, k.name AS task
-             FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
-             LEFT JOIN card_names k ON k.id = d.task
-             WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?4 ORDER BY d.id LIMIT ?3",
-        )
-        .bind(template)
-        .bind(folder)
-        .bind(limit as i64)
-        .bind(after)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(&format!("{CARD_LISTING} ORDER BY d.id LIMIT ?4"))
+            .bind(template)
+            .bind(folder)
+            .bind(after)
+            .bind(limit as i64)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|r| {
-                Ok(Datacard {
-                    id: r.try_get("id")?,
-                    template: r.try_get("template")?,
-                    folder: r.try_get("folder")?,
-                    data: serde_json::from_str(&r.try_get::<String, _>("data")?).unwrap_or_default(),
-                    updated_at: crate::clock::time_of_millis(r.try_get("updated_at")?),
-                    task: r.try_get("task")?,
-                })
+                Ok(Datacard::listed(
+                    r.try_get("id")?,
+                    r.try_get("template")?,
+                    r.try_get("folder")?,
+                    &r.try_get::<String, _>("data")?,
+                    r.try_get("updated_at")?,
+                    r.try_get("task")?,
+                ))
             })
             .collect()
     }

@@ -22,7 +22,7 @@ export function DataTab({ pageSize = PAGE }: { /** Fewer in component tests: jsd
   const [search, setSearch] = useRemembered("data.search", "");
   const [chosen, setChosen] = useState<Datacard | null>(null);
   // The engine searches every card of the template, however many; the list reads them a page at a time.
-  const searched = useSettled(search.trim(), 300);
+  const searched = useSettled(search.trim());
   const cards = useInfiniteQuery({
     queryKey: queryKeys.data.cards(template, folder, searched),
     queryFn: ({ pageParam }) => api.listDatacards(template, folder || null, searched || null, pageParam, pageSize),

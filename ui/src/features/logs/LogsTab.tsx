@@ -20,7 +20,7 @@ export function LogsTab() {
   const [search, setSearch] = useRemembered("logs.search", "");
   const [tail, setTail] = useState(true);
   // Each answer reads the log files: asked once the typing settles, not per letter.
-  const searched = useSettled(search.trim(), 300);
+  const searched = useSettled(search.trim());
   const log = useQuery({
     queryKey: queryKeys.engineLog(level, searched),
     queryFn: () => api.engineLog(level, searched || null, SHOWN),

@@ -33,6 +33,11 @@ use crate::error::{EngineError, Result};
 use crate::model::{Run, RunCounts, RunKind, RunStage, RunTrigger, Task, UndoPlan, UndoStep};
 use crate::targets::CardRef;
 
+/// Whether the undo is to set card `id` back: every card when `cards` names none.
+fn chosen(cards: &[i64]) -> impl Fn(i64) -> bool + Sync + '_ {
+    move |id| cards.is_empty() || cards.contains(&id)
+}
+
 /// How long an undo waits for another load to finish with the card store.
 const TURN_WAIT: Duration = Duration::from_secs(600);
 
@@ -67,15 +72,13 @@ impl Engine {
             // workflow API meanwhile.
             let (t, m, cards) = (task.clone(), masker.clone(), cards.to_vec());
             let steps = tokio::task::spawn_blocking(move || {
-                let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
-                local_steps(&t, journal, &Whose::of(&t), &m, &wanted)
+                local_steps(&t, journal, &Whose::of(&t), &m, &chosen(&cards))
             })
             .await
             .map_err(|e| EngineError::Internal(format!("planning the undo stopped: {e}")))?;
             (any.then(|| crate::model::LOCAL_TARGET.to_string()), steps)
         } else {
-            let wanted = |id: i64| cards.is_empty() || cards.contains(&id);
-            self.remote_steps(&run, &task, &Whose::of(&task), &masker, &wanted)
+            self.remote_steps(&run, &task, &Whose::of(&task), &masker, &chosen(cards))
                 .await?
         };
         let Some(target) = target else {
