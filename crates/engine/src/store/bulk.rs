@@ -28,6 +28,12 @@ const LOAD_CACHE_KIB: u32 = 32 * 1024;
 /// A WAL this large makes the commit's checkpoint worth syncing in the background.
 const BIG_WAL: u64 = 32 << 20;
 
+/// A commit folds the overlay (`card_overlay`, see `store::cards`) into the
+/// cards' rows once it holds more than one card in this many: reading a card
+/// stays a lookup in a small table, and a fold writes many runs' changes
+/// to a page at once (at 2 % changed a day, a million cards fold every few days).
+const FOLD_SHARE: i64 = 16;
+
 /// New cards written by one INSERT: a statement per row costs more than
 /// the row itself (statement lookup, binding, cursors opened and closed).
 const ROWS_PER_INSERT: usize = 64;
@@ -363,8 +369,9 @@ impl BulkCards {
             let mut s = self
                 .conn
                 .prepare_cached(
-                    "SELECT id, task, key_attribute, data, object_key FROM datacards
-                      WHERE id = ?1 AND template = ?2 AND object_key = ?3",
+                    "SELECT d.id, d.task, d.key_attribute, coalesce(o.data, d.data), d.object_key
+                       FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id
+                      WHERE d.id = ?1 AND d.template = ?2 AND d.object_key = ?3",
                 )
                 .map_err(db)?;
             found = s
@@ -406,8 +413,9 @@ impl BulkCards {
     fn card_by_key(&mut self, template: i64, key_attribute: i64, key: &str) -> Result<Option<FoundCard>> {
         self.conn
             .prepare_cached(
-                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
-                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 LIMIT 1",
+                "SELECT d.id, d.task, d.key_attribute, coalesce(o.data, d.data), d.object_key
+                   FROM datacards d INDEXED BY datacards_by_key LEFT JOIN card_overlay o ON o.id = d.id
+                  WHERE d.template = ?1 AND d.key_attribute = ?2 AND d.object_key = ?3 LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row(params![template, key_attribute, key], found_card)
@@ -680,6 +688,9 @@ impl BulkCards {
         self.conn
             .execute("DELETE FROM datacards WHERE id = ?1", params![id])
             .map_err(db)?;
+        self.conn
+            .execute("DELETE FROM card_overlay WHERE id = ?1", params![id])
+            .map_err(db)?;
         Ok(())
     }
 
@@ -803,7 +814,10 @@ impl BulkCards {
         let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
         let mut status = self
             .conn
-            .prepare_cached("SELECT json_extract(data, ?2) FROM datacards WHERE id = ?1")
+            .prepare_cached(
+                "SELECT json_extract(coalesce(o.data, d.data), ?2)
+                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1",
+            )
             .map_err(db)?;
         let mut out = Vec::new();
         for (card, key) in not_fetched {
@@ -838,8 +852,9 @@ impl BulkCards {
         let found: Option<FoundCard> = self
             .conn
             .prepare_cached(
-                "SELECT id, task, key_attribute, data, object_key FROM datacards INDEXED BY datacards_by_key
-                 WHERE template = ?1 AND key_attribute = ?2 AND object_key = ?3 ORDER BY id LIMIT 1",
+                "SELECT d.id, d.task, d.key_attribute, coalesce(o.data, d.data), d.object_key
+                   FROM datacards d INDEXED BY datacards_by_key LEFT JOIN card_overlay o ON o.id = d.id
+                  WHERE d.template = ?1 AND d.key_attribute = ?2 AND d.object_key = ?3 ORDER BY d.id LIMIT 1",
             )
             .and_then(|mut s| {
                 s.query_row(params![template, key_attribute, c.key], found_card)
@@ -895,8 +910,9 @@ impl BulkCards {
             self.conn
                 .prepare_cached(
                     "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
-                     SELECT ?1, id, 'remove', ?2, json_object(?3, json(data -> ?4)), json_object(?3, ?5)
-                     FROM datacards WHERE id = ?6 AND task = ?7",
+                     SELECT ?1, d.id, 'remove', ?2, json_object(?3, json(coalesce(o.data, d.data) -> ?4)),
+                            json_object(?3, ?5)
+                       FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?6 AND d.task = ?7",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -913,8 +929,9 @@ impl BulkCards {
             self.conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO card_origins (card_id, fingerprint)
-                     SELECT id, source_fingerprint(object_key, data) FROM datacards
-                      WHERE id = ?1 AND task = ?2 AND object_key IS NOT NULL",
+                     SELECT d.id, source_fingerprint(d.object_key, coalesce(o.data, d.data))
+                       FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id
+                      WHERE d.id = ?1 AND d.task = ?2 AND d.object_key IS NOT NULL",
                 )
                 .and_then(|mut s| s.execute(params![card.id, task]))
                 .map_err(db)?;
@@ -922,8 +939,10 @@ impl BulkCards {
         let changed = self
             .conn
             .execute(
-                "UPDATE datacards SET data = card_data(json_set(data, ?2, ?3), octet_length(data)), updated_at = ?4
-                 WHERE id = ?1 AND task = ?5",
+                "INSERT INTO card_overlay (id, updated_at, data)
+                 SELECT d.id, ?4, card_data(json_set(coalesce(o.data, d.data), ?2, ?3), octet_length(coalesce(o.data, d.data)))
+                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1 AND d.task = ?5
+                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data",
                 params![card.id, path, q.removed_value, self.now_ms, task],
             )
             .map_err(db)?;
@@ -947,7 +966,10 @@ impl BulkCards {
     pub fn patch_card(&mut self, id: i64, patch: &str) -> Result<bool> {
         let stored: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT data, object_key FROM datacards WHERE id = ?1")
+            .prepare_cached(
+                "SELECT coalesce(o.data, d.data), d.object_key
+                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1",
+            )
             .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db)?;
         let Some((data, object_key)) = stored else {
@@ -1064,18 +1086,27 @@ impl BulkCards {
         }
         // The new values as text, or SQLite's patch of the stored ones.
         let value = data.as_deref().unwrap_or(patch);
+        // New values go to the overlay. A card changing owner has its row
+        // rewritten anyway (its index entry moves): the values go with it.
         let sql = match (data.is_some(), owner.is_some()) {
-            (true, false) => "UPDATE datacards SET data = ?2, updated_at = ?3 WHERE id = ?1",
+            (true, false) => {
+                "INSERT INTO card_overlay (id, updated_at, data) VALUES (?1, ?3, ?2)
+                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data"
+            }
             (true, true) => {
                 "UPDATE datacards SET data = ?2, updated_at = ?3,
                     task = ?4, key_attribute = ?5, object_key = ?6 WHERE id = ?1"
             }
             (false, false) => {
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
-                    updated_at = ?3 WHERE id = ?1"
+                "INSERT INTO card_overlay (id, updated_at, data)
+                 SELECT d.id, ?3, card_data(json_patch(coalesce(o.data, d.data), ?2), octet_length(coalesce(o.data, d.data)))
+                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1
+                 ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data"
             }
             (false, true) => {
-                "UPDATE datacards SET data = card_data(json_patch(data, ?2), octet_length(data)),
+                "UPDATE datacards SET
+                    data = card_data(json_patch(coalesce((SELECT data FROM card_overlay WHERE id = ?1), data), ?2),
+                                     octet_length(coalesce((SELECT data FROM card_overlay WHERE id = ?1), data))),
                     updated_at = ?3, task = ?4, key_attribute = ?5, object_key = ?6 WHERE id = ?1"
             }
         };
@@ -1087,6 +1118,13 @@ impl BulkCards {
             }
         }
         .map_err(db)?;
+        drop(s);
+        if owner.is_some() {
+            self.conn
+                .prepare_cached("DELETE FROM card_overlay WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![id]))
+                .map_err(db)?;
+        }
         Ok(true)
     }
 
@@ -1133,7 +1171,9 @@ impl BulkCards {
                     "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
                      SELECT ?1, ?4, 'update', ?3, json_group_object(field, json(was)), json_group_object(field, json(now))
                        FROM (SELECT j.key AS field, d.data -> j.fullkey AS was, json_quote(j.value) AS now
-                               FROM datacards d, json_each(?2) j WHERE d.id = ?4)
+                               FROM (SELECT coalesce(o.data, d.data) AS data FROM datacards d
+                                      LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?4) d,
+                                    json_each(?2) j)
                       WHERE was IS NOT now
                      HAVING count(*) > 0",
                 )
@@ -1249,6 +1289,17 @@ impl BulkCards {
         self.flush_created()?;
         self.mask_journal()?;
         // The checkpoint that follows a big commit copies the WAL into the database file.
+        self.finish()?;
+        // After the commit: the run has ended whatever the fold does, and a
+        // fold that fails loses nothing (the overlay stays for the next one).
+        if let Err(e) = self.fold_when_large() {
+            tracing::warn!("the card store's newer values stay apart until the next load: {e}");
+        }
+        Ok(())
+    }
+
+    /// `COMMIT`, its checkpoint's disk writes started in the background when big.
+    fn finish(&mut self) -> Result<()> {
         let wal = format!("{}-wal", self.database.display());
         let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);
         self.writeback = big.then(|| super::writeback::Writeback::start(self.database.clone()));
@@ -1257,6 +1308,48 @@ impl BulkCards {
         committed?;
         self.in_tx = false;
         Ok(())
+    }
+
+    /// Folds the overlay once it holds more than one card in [`FOLD_SHARE`].
+    fn fold_when_large(&mut self) -> Result<()> {
+        let (overlay, cards): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM card_overlay), (SELECT coalesce(max(id), 0) FROM datacards)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db)?;
+        if overlay > 0 && overlay * FOLD_SHARE > cards {
+            self.fold_overlay()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the overlay's values into their cards' rows and empties it, in
+    /// a transaction of its own (all or nothing); how many cards it wrote.
+    pub fn fold_overlay(&mut self) -> Result<usize> {
+        self.begin()?;
+        let folded = self
+            .conn
+            .execute(
+                // By id: the cards' pages are visited in order, each written once.
+                "UPDATE datacards SET (updated_at, data) =
+                    (SELECT o.updated_at, o.data FROM card_overlay o WHERE o.id = datacards.id)
+                 WHERE id IN (SELECT id FROM card_overlay)",
+                [],
+            )
+            .and_then(|n| Ok((n, self.conn.execute("DELETE FROM card_overlay", [])?)));
+        match folded {
+            Ok((n, _)) => {
+                self.finish()?;
+                Ok(n)
+            }
+            Err(e) => {
+                self.rollback();
+                Err(db(e))
+            }
+        }
     }
 
     pub fn rollback(&mut self) {

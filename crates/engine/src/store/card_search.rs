@@ -104,7 +104,8 @@ fn find(
     let mut statement = conn
         .prepare(&format!(
             "{CARD_LISTING}
-               AND (d.id = ?5 OR ((?4 IS NULL OR d.data LIKE ?4 ESCAPE '\\') AND card_holds(d.data)))
+               AND (d.id = ?5 OR ((?4 IS NULL OR coalesce(o.data, d.data) LIKE ?4 ESCAPE '\\')
+                                AND card_holds(coalesce(o.data, d.data))))
              ORDER BY d.id LIMIT ?6"
         ))
         .map_err(EngineError::CardStore)?;

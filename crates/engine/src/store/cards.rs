@@ -58,6 +58,16 @@ CREATE TABLE IF NOT EXISTS cards.datacards (
     data          TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS cards.datacards_by_key ON datacards (template, key_attribute, object_key, task);
+-- Cards' newer values, kept apart from their rows until there are many
+-- (store::bulk folds them in): a re-run changing every 50th card wrote
+-- nearly every page of datacards (one per card, 175 MB of WAL for 20,000 cards
+-- of a million, copied again by the checkpoint); here the same changes fill
+-- a few hundred pages. A card's values are this row's when it has one.
+CREATE TABLE IF NOT EXISTS cards.card_overlay (
+    id         INTEGER PRIMARY KEY,  -- the card's
+    updated_at INTEGER NOT NULL,
+    data       TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS cards.task_cache (
     task_id                 TEXT PRIMARY KEY,
     mappings_hash           TEXT NOT NULL,

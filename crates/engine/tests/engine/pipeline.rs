@@ -709,7 +709,14 @@ async fn closed_database_pages(engine: provisio_engine::Engine) -> i64 {
     let database = engine.data_dir().join("datacards.db");
     engine.close().await;
     let conn = rusqlite::Connection::open(&database).unwrap();
-    let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+    // Pages in use: a fold leaves the overlay's pages free for the next changes.
+    let pages: i64 = conn
+        .query_row(
+            "SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     let page_size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap();
     // Row bytes (values, ids, header) and the card-id and run-id index entries, rounded up generously.
     let journal: i64 = conn
@@ -740,9 +747,10 @@ with open(a["expected_output_filename"], "w") as f:
     let data_dir = f.engine.data_dir().to_path_buf();
     let first = closed_database_pages(f.engine).await;
 
-    // Every 50th card grows by 20 bytes: each fits the room its row keeps, so
-    // no page splits and the database does not grow (without the room, 400
-    // page splits each rebalanced three full pages and the file grew).
+    // Every 50th card grows by 20 bytes: its new values wait in the overlay,
+    // and folded into the cards' rows each fits the room its row keeps, so no
+    // page splits and the database does not grow (without the room, 400 page
+    // splits each rebalanced three full pages and the file grew).
     let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
     let grow = |by: &str| connector_input(&format!(r#"{{"parameters": {{"grow": "{by}"}}}}"#));
     engine
@@ -754,6 +762,21 @@ with open(a["expected_output_filename"], "w") as f:
     let cards = engine.datacards("person", None, 100).await.unwrap();
     assert_eq!(cards[0].data["last_name"], "name-000000-grown-by-20-bytes-");
     assert_eq!(cards[1].data["last_name"], "name-000001");
+    engine.close().await;
+    let database = data_dir.join("datacards.db");
+    let mut cards = provisio_engine::store::bulk::BulkCards::open(&database).unwrap();
+    assert_eq!(
+        cards.fold_overlay().unwrap(),
+        400,
+        "the re-run's changes waited in the overlay"
+    );
+    drop(cards);
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    let cards = engine.datacards("person", None, 100).await.unwrap();
+    assert_eq!(
+        cards[0].data["last_name"], "name-000000-grown-by-20-bytes-",
+        "folded into the card"
+    );
     let second = closed_database_pages(engine).await;
     assert!(
         second <= first,
@@ -772,6 +795,97 @@ with open(a["expected_output_filename"], "w") as f:
     let card = &engine.datacards("person", None, 1).await.unwrap()[0];
     assert_eq!(card.data["last_name"], "name-000000");
     assert_eq!(card.data["groups"], serde_json::json!(["g1"]));
+}
+
+/// Cards in the overlay, read on the closed store's file.
+async fn cards_in_overlay(engine: provisio_engine::Engine) -> i64 {
+    let database = engine.data_dir().join("datacards.db");
+    engine.close().await;
+    let conn = rusqlite::Connection::open(&database).unwrap();
+    conn.query_row("SELECT count(*) FROM card_overlay", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A re-run's changes wait beside the cards (the overlay) until they are one
+/// card in 16, and whatever reads a card (the listing, the search, the next
+/// run, an undo) reads its newest values all along.
+async fn a_reruns_changes_are_read_at_once_and_fold_into_the_cards_once_many(f: Fixture) {
+    let source = r#"import json
+import common_subroutines_efecte_library as sdk
+a = sdk.initialize_script()
+p = a["connector_parameters"]
+records = [{"id": str(i), "name": ("new-%06d" if p["every"] and i % p["every"] == 0 else "name-%06d") % i, "groups": ["g1"]}
+           for i in range(20000)]
+with open(a["expected_output_filename"], "w") as f:
+    json.dump(records, f)
+"#;
+    let task = scripted_task(&f.engine, f.dir.path(), "Some", source, r#"{"every": 0}"#, "{}").await;
+    assert_eq!(run(&f.engine, &task).await.counts.created, 20000);
+    let every = |n: u32| connector_input(&format!(r#"{{"parameters": {{"every": {n}}}}}"#));
+    let data_dir = f.engine.data_dir().to_path_buf();
+
+    // 2 %: 400 cards, read at once wherever a card is read.
+    f.engine.update_connector("Some", every(50)).await.unwrap();
+    let rerun = run(&f.engine, &task).await;
+    assert_eq!((rerun.counts.updated, rerun.counts.unchanged), (400, 19600));
+    let page = f
+        .engine
+        .datacards_page("person", None, None, None, 3)
+        .await
+        .unwrap();
+    let names: Vec<_> = page.iter().map(|c| c.data["last_name"].clone()).collect();
+    assert_eq!(names, ["new-000000", "name-000001", "name-000002"]);
+    let found = f
+        .engine
+        .datacards_page("person", None, Some("NEW-0"), None, 1000)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 400, "the search finds the new values");
+    assert_eq!(
+        run(&f.engine, &task).await.counts.unchanged,
+        20000,
+        "the next run compares with them"
+    );
+    assert_eq!(cards_in_overlay(f.engine).await, 400);
+
+    // The undo reads and writes the same values.
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    let undone = engine.undo_run(&rerun.id, false, false, &[]).await.unwrap();
+    assert_eq!(undone.steps.len(), 400);
+    let first = &engine
+        .datacards_page("person", None, None, None, 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(first.data["last_name"], "name-000000");
+    assert_eq!(cards_in_overlay(engine).await, 400, "set back in the overlay");
+
+    // 10 %: with those, more than one card in 16 waits: the commit folds them into the cards.
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    engine.update_connector("Some", every(10)).await.unwrap();
+    // (The 400 the undo set back stay so: the undo sticks while the source holds what it undid.)
+    assert_eq!(run(&engine, &task).await.counts.updated, 1600);
+    let found = engine
+        .datacards_page("person", None, Some("new-0"), None, 5000)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1600);
+    assert_eq!(found[0].data["last_name"], "new-000010");
+    assert_eq!(cards_in_overlay(engine).await, 0, "folded");
+    let engine = provisio_engine::Engine::open(&data_dir).await.unwrap();
+    let found = engine
+        .datacards_page("person", None, Some("new-0"), None, 5000)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1600, "the folded cards hold the new values");
+    let first = &engine
+        .datacards_page("person", None, None, None, 1)
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        first.data["last_name"], "name-000000",
+        "and the set-back ones theirs"
+    );
+    assert_eq!(run(&engine, &task).await.counts.unchanged, 20000);
 }
 
 /// Records the cache knows byte for byte are not read again (pass one's
@@ -860,5 +974,6 @@ under_both_load_strategies!(
     an_id_repeated_after_its_card_was_changed_blocks_both_records_and_keeps_the_card,
     attribute_names_written_with_json_escapes_are_found,
     a_rerun_growing_a_few_cards_rewrites_them_in_place_and_values_outgrowing_their_room_still_load,
+    a_reruns_changes_are_read_at_once_and_fold_into_the_cards_once_many,
     a_rerun_skips_records_it_knows_byte_for_byte_yet_a_template_change_reaches_every_card,
 );

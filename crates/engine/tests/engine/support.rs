@@ -126,6 +126,13 @@ pub async fn editable_task(engine: &Engine, task: &str) -> serde_json::Value {
 pub fn edit_card_by_hand(engine: &Engine, key: &str, field: &str, value: &str) {
     let conn = rusqlite::Connection::open(engine.data_dir().join("datacards.db")).unwrap();
     conn.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    // A card's newer values may be in the overlay (see the store's schema).
+    conn.execute(
+        "UPDATE card_overlay SET data = json_set(data, '$.' || ?1, ?2)
+          WHERE id = (SELECT id FROM datacards WHERE object_key = ?3)",
+        rusqlite::params![field, value, key],
+    )
+    .unwrap();
     let edited = conn
         .execute(
             "UPDATE datacards SET data = json_set(data, '$.' || ?1, ?2) WHERE object_key = ?3",
