@@ -1370,16 +1370,34 @@ impl BulkCards {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(db)?;
-        if overlay > 0 && overlay * FOLD_SHARE > cards {
-            self.fold_overlay()?;
+        if overlay == 0 || overlay * FOLD_SHARE <= cards {
+            return Ok(());
         }
-        Ok(())
+        // Without waiting: another process's load may have the store next;
+        // then a later commit folds.
+        self.conn.busy_timeout(Duration::ZERO).map_err(db)?;
+        let begun = self.conn.execute_batch("BEGIN IMMEDIATE");
+        self.conn.busy_timeout(super::BUSY_TIMEOUT).map_err(db)?;
+        match begun {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                Ok(())
+            }
+            begun => {
+                begun.map_err(db)?;
+                self.started_transaction();
+                self.fold_begun().map(drop)
+            }
+        }
     }
 
     /// Writes the overlay's values into their cards' rows and empties it, in
     /// a transaction of its own (all or nothing); how many cards it wrote.
     pub fn fold_overlay(&mut self) -> Result<usize> {
         self.begin()?;
+        self.fold_begun()
+    }
+
+    fn fold_begun(&mut self) -> Result<usize> {
         let folded = self
             .conn
             .execute(
@@ -1484,6 +1502,82 @@ mod tests {
         assert_eq!(
             count, 0,
             "nothing of the failed load stays, not even the rows before the broken one"
+        );
+    }
+
+    /// Cards in the overlay, read on a connection of their own.
+    fn overlaid(dir: &std::path::Path) -> i64 {
+        let conn = rusqlite::Connection::open(dir.join(super::super::cards::CARDS_FILE)).unwrap();
+        conn.query_row("SELECT count(*) FROM card_overlay", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_fold_that_finds_another_writer_is_left_to_a_later_commit_without_waiting() {
+        use crate::model::card::CardWrite;
+        let dir = tempfile::tempdir().unwrap();
+        let mut cards = empty_store(dir.path());
+        let keys: Vec<String> = (0..32).map(|i| format!("emp-{i:03}")).collect();
+        fn write<'a>(key: &'a str, data: &'a str) -> CardWrite<'a> {
+            CardWrite {
+                template: "person",
+                folder: "people",
+                key_attribute: "id",
+                key,
+                known_card: None,
+                task_id: "task-1",
+                task_id_attribute: None,
+                data,
+            }
+        }
+        let mut out = Vec::new();
+        cards.begin().unwrap();
+        let first: Vec<_> = keys.iter().map(|k| write(k, r#"{"name":"x"}"#)).collect();
+        cards.upsert_all(&first, &mut out).unwrap();
+        cards.commit().unwrap();
+        // Two cards of 32 changed (by the next run, with a connection of its
+        // own): not more than one in 16, they wait in the overlay.
+        let file = dir.path().join(super::super::cards::CARDS_FILE);
+        let mut cards = super::BulkCards::open(&file).unwrap();
+        cards.begin().unwrap();
+        let changes: Vec<_> = keys[..2].iter().map(|k| write(k, r#"{"name":"y"}"#)).collect();
+        cards.upsert_all(&changes, &mut out).unwrap();
+        cards.commit().unwrap();
+        assert_eq!(overlaid(dir.path()), 2);
+        // Another writer adds a third and holds the store.
+        let other = rusqlite::Connection::open(&file).unwrap();
+        other
+            .execute_batch(
+                r#"INSERT INTO card_overlay (id, updated_at, data) VALUES (3, 0, '{"name":"y"}');
+                   BEGIN IMMEDIATE;"#,
+            )
+            .unwrap();
+        let started = std::time::Instant::now();
+        cards.fold_when_large().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(2),
+            "it did not wait"
+        );
+        assert_eq!(
+            overlaid(dir.path()),
+            3,
+            "not folded while another writer holds the store"
+        );
+        other.execute_batch("COMMIT").unwrap();
+        cards.fold_when_large().unwrap();
+        assert_eq!(overlaid(dir.path()), 0, "folded once it could");
+        let names: Vec<String> = cards
+            .conn
+            .prepare("SELECT data ->> 'name' FROM datacards ORDER BY id LIMIT 4")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            names,
+            ["y", "y", "y", "x"],
+            "the newer values are in the cards' rows"
         );
     }
 
