@@ -1446,6 +1446,20 @@ impl Drop for BulkCards {
 mod tests {
     use super::with_room;
 
+    /// A person card task-1 loads: key `key`, values `data`.
+    fn person<'a>(key: &'a str, data: &'a str) -> crate::model::card::CardWrite<'a> {
+        crate::model::card::CardWrite {
+            template: "person",
+            folder: "people",
+            key_attribute: "id",
+            key,
+            known_card: None,
+            task_id: "task-1",
+            task_id_attribute: None,
+            data,
+        }
+    }
+
     /// An empty card store in `dir`, and the load's connection to it.
     fn empty_store(dir: &std::path::Path) -> super::BulkCards {
         let file = dir.join(super::super::cards::CARDS_FILE);
@@ -1464,19 +1478,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cards = empty_store(dir.path());
         let keys: Vec<String> = (0..128).map(|i| format!("emp-{i:03}")).collect();
-        let writes: Vec<CardWrite> = keys
-            .iter()
-            .map(|key| CardWrite {
-                template: "person",
-                folder: "people",
-                key_attribute: "id",
-                key,
-                known_card: None,
-                task_id: "task-1",
-                task_id_attribute: None,
-                data: r#"{"name":"x"}"#,
-            })
-            .collect();
+        let writes: Vec<CardWrite> = keys.iter().map(|key| person(key, r#"{"name":"x"}"#)).collect();
         let stopped = std::sync::atomic::AtomicBool::new(false);
         cards
             .begin_in_turn(&stopped, std::time::Duration::from_secs(5))
@@ -1514,25 +1516,12 @@ mod tests {
 
     #[test]
     fn a_fold_that_finds_another_writer_is_left_to_a_later_commit_without_waiting() {
-        use crate::model::card::CardWrite;
         let dir = tempfile::tempdir().unwrap();
         let mut cards = empty_store(dir.path());
         let keys: Vec<String> = (0..32).map(|i| format!("emp-{i:03}")).collect();
-        fn write<'a>(key: &'a str, data: &'a str) -> CardWrite<'a> {
-            CardWrite {
-                template: "person",
-                folder: "people",
-                key_attribute: "id",
-                key,
-                known_card: None,
-                task_id: "task-1",
-                task_id_attribute: None,
-                data,
-            }
-        }
         let mut out = Vec::new();
         cards.begin().unwrap();
-        let first: Vec<_> = keys.iter().map(|k| write(k, r#"{"name":"x"}"#)).collect();
+        let first: Vec<_> = keys.iter().map(|k| person(k, r#"{"name":"x"}"#)).collect();
         cards.upsert_all(&first, &mut out).unwrap();
         cards.commit().unwrap();
         // Two cards of 32 changed (by the next run, with a connection of its
@@ -1540,7 +1529,7 @@ mod tests {
         let file = dir.path().join(super::super::cards::CARDS_FILE);
         let mut cards = super::BulkCards::open(&file).unwrap();
         cards.begin().unwrap();
-        let changes: Vec<_> = keys[..2].iter().map(|k| write(k, r#"{"name":"y"}"#)).collect();
+        let changes: Vec<_> = keys[..2].iter().map(|k| person(k, r#"{"name":"y"}"#)).collect();
         cards.upsert_all(&changes, &mut out).unwrap();
         cards.commit().unwrap();
         assert_eq!(overlaid(dir.path()), 2);
