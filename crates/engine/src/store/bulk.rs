@@ -1014,7 +1014,6 @@ impl BulkCards {
         let stored: Option<(String, Option<String>)> = self
             .conn
             .prepare_cached(
-                // Not through `with_newer_values`: one card, no transaction needed.
                 "SELECT coalesce(o.data, d.data), d.object_key
                    FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1",
             )
