@@ -101,9 +101,25 @@ fn find(
         },
     )
     .map_err(EngineError::CardStore)?;
+    // The overlay's ids and the cards from one snapshot.
+    conn.execute_batch("BEGIN").map_err(EngineError::CardStore)?;
+    let overlaid: std::collections::HashSet<i64> = conn
+        .prepare("SELECT id FROM card_overlay")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .map_err(EngineError::CardStore)?;
+    conn.create_scalar_function(
+        "card_overlaid",
+        1,
+        FunctionFlags::SQLITE_DETERMINISTIC,
+        move |ctx| Ok(overlaid.contains(&ctx.get::<i64>(0)?)),
+    )
+    .map_err(EngineError::CardStore)?;
     let mut statement = conn
         .prepare(&format!(
+            // The first condition reads the card's row only, so SQLite weighs it before
+            // looking for the card in the overlay: most cards are neither there nor found.
             "{CARD_LISTING}
+               AND (?4 IS NULL OR d.id = ?5 OR card_overlaid(d.id) OR d.data LIKE ?4 ESCAPE '\\')
                AND (d.id = ?5 OR ((?4 IS NULL OR coalesce(o.data, d.data) LIKE ?4 ESCAPE '\\')
                                 AND card_holds(coalesce(o.data, d.data))))
              ORDER BY d.id LIMIT ?6"
