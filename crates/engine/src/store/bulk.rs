@@ -1336,7 +1336,6 @@ impl BulkCards {
         self.flush_journal()?;
         self.flush_created()?;
         self.mask_journal()?;
-        // The checkpoint that follows a big commit copies the WAL into the database file.
         self.finish()?;
         // After the commit: the run has ended whatever the fold does, and a
         // fold that fails loses nothing (the overlay stays for the next one).
@@ -1346,7 +1345,8 @@ impl BulkCards {
         Ok(())
     }
 
-    /// `COMMIT`, its checkpoint's disk writes started in the background when big.
+    /// `COMMIT`. The checkpoint that follows a big commit copies the WAL into
+    /// the database file: its disk writes are started in the background.
     fn finish(&mut self) -> Result<()> {
         let wal = format!("{}-wal", self.database.display());
         let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > BIG_WAL);
@@ -1407,14 +1407,11 @@ impl BulkCards {
                 [],
             )
             .and_then(|n| Ok((n, self.conn.execute("DELETE FROM card_overlay", [])?)));
-        match folded {
-            Ok((n, _)) => {
-                self.finish()?;
-                Ok(n)
-            }
+        match folded.map_err(db).and_then(|(n, _)| self.finish().map(|()| n)) {
+            Ok(n) => Ok(n),
             Err(e) => {
                 self.rollback();
-                Err(db(e))
+                Err(e)
             }
         }
     }
