@@ -44,9 +44,12 @@ const ROWS_PER_INSERT: usize = 64;
 /// SQLite has no fill factor: a bulk load packs its pages full, and the
 /// first value that grows splits its page and rebalances it with both
 /// siblings. A re-run changing every 50th card this way rewrote almost every
-/// page of the table (a 630 MB WAL for 20,000 cards). A row whose new values
+/// page of the table (a 630 MB WAL for 20,000 cards); now the fold of the
+/// overlay writes them, and without the room it took 2.5 s instead of 0.9 s
+/// for those cards (a 561 MB WAL instead of 167 MB). A row whose new values
 /// fit in its room keeps its size, and SQLite overwrites a cell of the same
-/// size in place: one page per changed card.
+/// size in place: one page per changed card. Overlay rows keep their card's
+/// size too, and are overwritten in place by the next change.
 fn room_for(len: usize) -> usize {
     (len / 4).max(32)
 }

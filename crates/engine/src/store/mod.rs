@@ -51,10 +51,9 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Page size of new database files, `provisio.db` and the card store alike
 /// (a WAL database keeps the size it was made with). A million-card first
 /// load takes a fifth less time than with SQLite's 4 KiB: half as many pages
-/// to allocate, balance, checksum and write, twice (WAL, then checkpoint). A
-/// re-run changing scattered cards writes a whole page per card, so its WAL
-/// grows with the page: 16 KiB made the first load a little faster still and
-/// the re-run slower (measured, `cargo bench --bench pipeline`).
+/// to allocate, balance, checksum and write, twice (WAL, then checkpoint).
+/// 16 KiB made its run shorter and its checkpoint as much longer (measured,
+/// `cargo bench --bench pipeline`, again once re-runs wrote to the overlay).
 pub const PAGE_SIZE: u32 = 8192;
 
 /// Bytes a checkpointed WAL file keeps (SQLite truncates it to this after a reset).
