@@ -861,10 +861,7 @@ impl BulkCards {
         let path = format!("$.\"{}\"", q.status_attribute.replace('"', ""));
         let mut status = self
             .conn
-            .prepare_cached(
-                "SELECT json_extract(coalesce(o.data, d.data), ?2)
-                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1",
-            )
+            .prepare_cached("SELECT json_extract(data, ?2) FROM datacards_now WHERE id = ?1")
             .map_err(db)?;
         let mut out = Vec::new();
         for (card, key) in not_fetched {
@@ -957,9 +954,8 @@ impl BulkCards {
             self.conn
                 .prepare_cached(
                     "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
-                     SELECT ?1, d.id, 'remove', ?2, json_object(?3, json(coalesce(o.data, d.data) -> ?4)),
-                            json_object(?3, ?5)
-                       FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?6 AND d.task = ?7",
+                     SELECT ?1, id, 'remove', ?2, json_object(?3, json(data -> ?4)), json_object(?3, ?5)
+                     FROM datacards_now WHERE id = ?6 AND task = ?7",
                 )
                 .and_then(|mut s| {
                     s.execute(params![
@@ -976,9 +972,8 @@ impl BulkCards {
             self.conn
                 .prepare_cached(
                     "INSERT OR IGNORE INTO card_origins (card_id, fingerprint)
-                     SELECT d.id, source_fingerprint(d.object_key, coalesce(o.data, d.data))
-                       FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id
-                      WHERE d.id = ?1 AND d.task = ?2 AND d.object_key IS NOT NULL",
+                     SELECT id, source_fingerprint(object_key, data) FROM datacards_now
+                      WHERE id = ?1 AND task = ?2 AND object_key IS NOT NULL",
                 )
                 .and_then(|mut s| s.execute(params![card.id, task]))
                 .map_err(db)?;
@@ -987,8 +982,8 @@ impl BulkCards {
             .conn
             .execute(
                 "INSERT INTO card_overlay (id, updated_at, data)
-                 SELECT d.id, ?4, card_data(json_set(coalesce(o.data, d.data), ?2, ?3), octet_length(coalesce(o.data, d.data)))
-                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1 AND d.task = ?5
+                 SELECT id, ?4, card_data(json_set(data, ?2, ?3), octet_length(data))
+                   FROM datacards_now WHERE id = ?1 AND task = ?5
                  ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data",
                 params![card.id, path, q.removed_value, self.now_ms, task],
             )
@@ -1016,10 +1011,7 @@ impl BulkCards {
     pub fn patch_card(&mut self, id: i64, patch: &str) -> Result<bool> {
         let stored: Option<(String, Option<String>)> = self
             .conn
-            .prepare_cached(
-                "SELECT coalesce(o.data, d.data), d.object_key
-                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1",
-            )
+            .prepare_cached("SELECT data, object_key FROM datacards_now WHERE id = ?1")
             .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
             .map_err(db)?;
         let Some((data, object_key)) = stored else {
@@ -1149,14 +1141,12 @@ impl BulkCards {
             }
             (false, false) => {
                 "INSERT INTO card_overlay (id, updated_at, data)
-                 SELECT d.id, ?3, card_data(json_patch(coalesce(o.data, d.data), ?2), octet_length(coalesce(o.data, d.data)))
-                   FROM datacards d LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?1
+                 SELECT id, ?3, card_data(json_patch(data, ?2), octet_length(data)) FROM datacards_now WHERE id = ?1
                  ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, data = excluded.data"
             }
             (false, true) => {
                 "UPDATE datacards SET
-                    data = card_data(json_patch(coalesce((SELECT data FROM card_overlay WHERE id = ?1), data), ?2),
-                                     octet_length(coalesce((SELECT data FROM card_overlay WHERE id = ?1), data))),
+                    data = (SELECT card_data(json_patch(data, ?2), octet_length(data)) FROM datacards_now WHERE id = ?1),
                     updated_at = ?3, task = ?4, key_attribute = ?5, object_key = ?6 WHERE id = ?1"
             }
         };
@@ -1222,9 +1212,7 @@ impl BulkCards {
                     "INSERT INTO card_changes (run_id, card_id, kind, at, before, after)
                      SELECT ?1, ?4, 'update', ?3, json_group_object(field, json(was)), json_group_object(field, json(now))
                        FROM (SELECT j.key AS field, d.data -> j.fullkey AS was, json_quote(j.value) AS now
-                               FROM (SELECT coalesce(o.data, d.data) AS data FROM datacards d
-                                      LEFT JOIN card_overlay o ON o.id = d.id WHERE d.id = ?4) d,
-                                    json_each(?2) j)
+                               FROM datacards_now d, json_each(?2) j WHERE d.id = ?4)
                       WHERE was IS NOT now
                      HAVING count(*) > 0",
                 )

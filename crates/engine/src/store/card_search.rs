@@ -119,9 +119,8 @@ fn find(
             // The first condition reads the card's row only, so SQLite weighs it before
             // looking for the card in the overlay: most cards are neither there nor found.
             "{CARD_LISTING}
-               AND (?4 IS NULL OR d.id = ?5 OR card_overlaid(d.id) OR d.data LIKE ?4 ESCAPE '\\')
-               AND (d.id = ?5 OR ((?4 IS NULL OR coalesce(o.data, d.data) LIKE ?4 ESCAPE '\\')
-                                AND card_holds(coalesce(o.data, d.data))))
+               AND (?4 IS NULL OR d.id = ?5 OR card_overlaid(d.id) OR d.row_data LIKE ?4 ESCAPE '\\')
+               AND (d.id = ?5 OR ((?4 IS NULL OR d.data LIKE ?4 ESCAPE '\\') AND card_holds(d.data)))
              ORDER BY d.id LIMIT ?6"
         ))
         .map_err(EngineError::CardStore)?;

@@ -34,10 +34,9 @@ pub struct Datacard {
 /// above `?3`, as a listing shows them (the columns of [`Datacard::listed`]);
 /// a caller adds its own conditions, the order and the limit.
 pub(super) const CARD_LISTING: &str =
-    "SELECT d.id, t.name AS template, f.name AS folder, coalesce(o.data, d.data) AS data,
-            coalesce(o.updated_at, d.updated_at) AS updated_at, k.name AS task
-     FROM datacards d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
-     LEFT JOIN card_names k ON k.id = d.task LEFT JOIN card_overlay o ON o.id = d.id
+    "SELECT d.id, t.name AS template, f.name AS folder, d.data, d.updated_at, k.name AS task
+     FROM datacards_now d JOIN card_names t ON t.id = d.template JOIN card_names f ON f.id = d.folder
+     LEFT JOIN card_names k ON k.id = d.task
      WHERE t.name = ?1 AND (?2 IS NULL OR f.name = ?2) AND d.id > ?3";
 
 impl Datacard {
@@ -398,13 +397,11 @@ impl Store {
 
     /// A card's object key and values (without the room kept after them); `None` when there is no such card.
     pub async fn card_key_and_data(&self, card_id: i64) -> Result<Option<(Option<String>, String)>> {
-        let row: Option<(Option<String>, String)> = sqlx::query_as(
-            "SELECT d.object_key, rtrim(coalesce(o.data, d.data))
-                   FROM cards.datacards d LEFT JOIN cards.card_overlay o ON o.id = d.id WHERE d.id = ?1",
-        )
-        .bind(card_id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<(Option<String>, String)> =
+            sqlx::query_as("SELECT object_key, rtrim(data) FROM cards.datacards_now WHERE id = ?1")
+                .bind(card_id)
+                .fetch_optional(self.pool())
+                .await?;
         Ok(row)
     }
 }
@@ -445,17 +442,16 @@ fn read_undo_rows(file: &std::path::Path, run_id: &str) -> Result<Vec<UndoRow>> 
     let conn = super::bulk::open_existing(file, super::BUSY_TIMEOUT)?;
     let mut query = conn.prepare(
         // Two point or range lookups by card id (a CASE in the join would scan every card).
-        "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, coalesce(o.data, d.data),
+        "SELECT c.id AS row, d.id AS card, c.kind, c.before, c.after, d.data,
                 EXISTS (SELECT 1 FROM card_changes l
                         WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create') AS later
-           FROM card_changes c JOIN datacards d ON d.id = c.card_id LEFT JOIN card_overlay o ON o.id = d.id
+           FROM card_changes c JOIN datacards_now d ON d.id = c.card_id
           WHERE c.run_id = ?1 AND c.kind != 'create'
          UNION ALL
-         SELECT c.id, d.id, c.kind, c.before, c.after, coalesce(o.data, d.data),
+         SELECT c.id, d.id, c.kind, c.before, c.after, d.data,
                 EXISTS (SELECT 1 FROM card_changes l
                         WHERE l.card_id = d.id AND l.id > c.id AND l.kind != 'create')
-           FROM card_changes c JOIN datacards d ON d.id BETWEEN c.card_id AND c.card_id + c.cards - 1
-                LEFT JOIN card_overlay o ON o.id = d.id
+           FROM card_changes c JOIN datacards_now d ON d.id BETWEEN c.card_id AND c.card_id + c.cards - 1
           WHERE c.run_id = ?1 AND c.kind = 'create'
           ORDER BY 1, 2",
     )?;
