@@ -50,8 +50,11 @@ macro_rules! card_listing {
 /// own conditions, the order and the limit.
 pub(super) const CARD_LISTING: &str = card_listing!("d.template");
 
-/// The cards above `?3` up to id `?5` in id order, at most `?4`: the table
-/// read by id from `?3` on, the template's index left aside (the `+`).
+/// [`CARD_LISTING`] with the template's index left aside (the `+`): SQLite
+/// reads the table by id from `?3` on.
+pub(super) const CARD_LISTING_BY_ID: &str = card_listing!("+d.template");
+
+/// The cards above `?3` up to id `?5` in id order, at most `?4`, read by id.
 const NEAR_CARDS: &str = concat!(
     card_listing!("+d.template"),
     " AND d.id <= ?5 ORDER BY d.id LIMIT ?4"
@@ -588,6 +591,31 @@ mod tests {
             .map(|c| c.id)
             .collect();
         assert_eq!(ids, [1510, 1520, 1530]);
+    }
+
+    #[tokio::test]
+    async fn a_search_pages_through_a_template_with_most_cards_by_id_and_one_with_few_by_its_index() {
+        let (_dir, store) = store_of_two_templates().await;
+        let search = crate::store::CardSearch::new("7");
+        for (template, limit) in [("big", 10), ("big", 5000), ("few", 3), ("few", 5000)] {
+            let (mut found, mut after) = (Vec::new(), i64::MIN);
+            loop {
+                let page = store
+                    .find_datacards_after(template, None, &search, after, limit)
+                    .await
+                    .unwrap();
+                found.extend(page.iter().map(|c| c.id));
+                match page.last() {
+                    Some(last) if page.len() == limit as usize => after = last.id,
+                    _ => break,
+                }
+            }
+            let few = template == "few";
+            let expected: Vec<i64> = (1..=3000)
+                .filter(|&i| (i % 10 == 0) == few && i.to_string().contains('7'))
+                .collect();
+            assert_eq!(found, expected, "{template} {limit}");
+        }
     }
 
     #[tokio::test]
