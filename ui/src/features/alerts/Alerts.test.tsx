@@ -24,6 +24,8 @@ describe("the alerts list", () => {
     });
     const button = screen.getByRole("button", { name: "Alerts" });
     await waitFor(() => expect(screen.getByTestId("alerts-count").textContent).toBe("2"));
+    // A screen reader hears the name, then the count as its description.
+    expect(screen.getByRole("button", { name: "Alerts", description: "2" })).toBe(button);
     expect(button.className).toContain("critical");
     fireEvent.click(button);
     const rows = await screen.findAllByTestId("alert-row");
