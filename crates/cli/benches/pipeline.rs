@@ -41,6 +41,10 @@
 //! 6. The overlay: a re-run's changed cards wait beside the cards until a
 //!    commit folds them in (when they are one card in 16); the fold of the
 //!    changed cards is timed by hand after step 5; no target.
+//! 7. The Data tab's reads at a million cards, after step 6 (whole commands):
+//!    `datacards list` of the first 20,000 cards (20 pages of 1,000, as the
+//!    listing reads them), and a search for a text most cards hold (a page of
+//!    2,000, the window's); no target.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -196,6 +200,8 @@ struct Timings {
     /// commit folds into the cards once they are one card in 16) folded by
     /// hand: the cost a load pays every so many runs (zero without a journal).
     fold: Duration,
+    /// After the fold: (20 pages of the listing, a page of a search most cards match).
+    listing: (Duration, Duration),
     /// With a journal: (journal bytes, cards' bytes) after the first load,
     /// and (journal bytes, changed fields) of the re-run.
     journal: Option<JournalSize>,
@@ -351,6 +357,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
             undo: Duration::ZERO,
             cleared: Duration::ZERO,
             fold: Duration::ZERO,
+            listing: (Duration::ZERO, Duration::ZERO),
             journal: None,
         };
     }
@@ -409,6 +416,20 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
     );
     drop(cards);
     let fold = started.elapsed();
+    let listed = |args: &[&str], expected: usize| {
+        let (out, took) = provisio(
+            d,
+            &[&["--json", "datacards", "list", "--template", "bench_item"], args].concat(),
+        );
+        let cards: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        assert_eq!(cards.len(), expected, "{args:?}");
+        took
+    };
+    let listing = (
+        listed(&["--limit", "20000"], 20_000),
+        // "v-" is in the values of the 98 % of cards the re-run left as they were.
+        listed(&["--search", "v-", "--limit", "2000"], 2_000),
+    );
     Timings {
         first: first_time,
         rerun: rerun_time,
@@ -418,6 +439,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
         undo,
         cleared,
         fold,
+        listing,
         journal: journal_size,
     }
 }
@@ -484,7 +506,7 @@ fn main() {
         let r = python_round(dir.path(), &first, &second);
         println!(
             "pipeline: round {round}: first load {} ({} engine after the script; {} before the run, {} after it), \
-             re-run {} ({}; {}, {}); undo of the re-run {}; after a cache clear {}; overlay folded {}; reference {} / {}; ratio {:.1}x / {:.1}x",
+             re-run {} ({}; {}, {}); undo of the re-run {}; after a cache clear {}; overlay folded {}; 20,000 cards listed {}, a search's page {}; reference {} / {}; ratio {:.1}x / {:.1}x",
             secs(t.first),
             secs(t.first_pipeline),
             secs(t.outside[0].0),
@@ -496,6 +518,8 @@ fn main() {
             secs(t.undo),
             secs(t.cleared),
             secs(t.fold),
+            secs(t.listing.0),
+            secs(t.listing.1),
             secs(r.0),
             secs(r.1),
             r.0.as_secs_f64() / t.first.as_secs_f64(),
@@ -607,5 +631,12 @@ fn main() {
         "folding the overlay ({} changed cards into their rows, with the checkpoint): {}",
         n.div_ceil(50),
         secs(fold_t),
+    );
+    let pages_t = median(rounds.iter().map(|r| r.listing.0).collect());
+    let search_t = median(rounds.iter().map(|r| r.listing.1).collect());
+    println!(
+        "the Data tab at {n} cards (whole commands): the first 20,000 listed {}, a search most cards match, a page of 2,000 {}",
+        secs(pages_t),
+        secs(search_t),
     );
 }
