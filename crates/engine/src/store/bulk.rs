@@ -1397,8 +1397,8 @@ impl BulkCards {
                  WHERE id IN (SELECT id FROM card_overlay)",
                 [],
             )
-            .and_then(|n| Ok((n, self.conn.execute("DELETE FROM card_overlay", [])?)));
-        match folded.map_err(db).and_then(|(n, _)| self.finish().map(|()| n)) {
+            .and_then(|n| self.conn.execute("DELETE FROM card_overlay", []).map(|_| n));
+        match folded.map_err(db).and_then(|n| self.finish().map(|()| n)) {
             Ok(n) => Ok(n),
             Err(e) => {
                 self.rollback();

@@ -520,6 +520,7 @@ fn read_undo_rows(file: &std::path::Path, run_id: &str) -> Result<Vec<UndoRow>> 
 #[cfg(test)]
 mod tests {
     use super::{Store, NEAR_CARDS};
+    use crate::store::CardSearch;
 
     /// 3,000 cards: `big` holds nine in ten, `few` every tenth, in two folders.
     async fn store_of_two_templates() -> (tempfile::TempDir, Store) {
@@ -538,14 +539,25 @@ mod tests {
         (dir, store)
     }
 
-    /// Every card a listing hands over, a page of `limit` at a time.
-    async fn paged(store: &Store, template: &str, folder: Option<&str>, limit: u32) -> Vec<i64> {
+    /// Every card a listing (with `search`, a search) hands over, a page of `limit` at a time.
+    async fn paged(
+        store: &Store,
+        template: &str,
+        folder: Option<&str>,
+        search: Option<&CardSearch>,
+        limit: u32,
+    ) -> Vec<i64> {
         let (mut ids, mut after) = (Vec::new(), i64::MIN);
         loop {
-            let page = store
-                .datacards_after(template, folder, after, limit)
-                .await
-                .unwrap();
+            let page = match search {
+                None => store.datacards_after(template, folder, after, limit).await,
+                Some(s) => {
+                    store
+                        .find_datacards_after(template, folder, s, after, limit)
+                        .await
+                }
+            }
+            .unwrap();
             ids.extend(page.iter().map(|c| c.id));
             match page.last() {
                 Some(last) if page.len() == limit as usize => after = last.id,
@@ -561,22 +573,22 @@ mod tests {
         for limit in [1, 7, 100, 2000, 5000] {
             // Nine in ten read by id, one in ten through the index.
             assert_eq!(
-                paged(&store, "big", None, limit).await,
+                paged(&store, "big", None, None, limit).await,
                 expected(&|i| i % 10 != 0),
                 "{limit}"
             );
             assert_eq!(
-                paged(&store, "few", None, limit).await,
+                paged(&store, "few", None, None, limit).await,
                 expected(&|i| i % 10 == 0),
                 "{limit}"
             );
             assert_eq!(
-                paged(&store, "big", Some("west"), limit).await,
+                paged(&store, "big", Some("west"), None, limit).await,
                 expected(&|i| i % 10 != 0 && i % 3 == 0),
                 "{limit}"
             );
         }
-        assert!(paged(&store, "nobody", None, 10).await.is_empty());
+        assert!(paged(&store, "nobody", None, None, 10).await.is_empty());
         // A page asked for from past the last card, and one from the middle.
         assert!(store
             .datacards_after("big", None, 3000, 10)
@@ -596,20 +608,9 @@ mod tests {
     #[tokio::test]
     async fn a_search_pages_through_a_template_with_most_cards_by_id_and_one_with_few_by_its_index() {
         let (_dir, store) = store_of_two_templates().await;
-        let search = crate::store::CardSearch::new("7");
+        let search = CardSearch::new("7");
         for (template, limit) in [("big", 10), ("big", 5000), ("few", 3), ("few", 5000)] {
-            let (mut found, mut after) = (Vec::new(), i64::MIN);
-            loop {
-                let page = store
-                    .find_datacards_after(template, None, &search, after, limit)
-                    .await
-                    .unwrap();
-                found.extend(page.iter().map(|c| c.id));
-                match page.last() {
-                    Some(last) if page.len() == limit as usize => after = last.id,
-                    _ => break,
-                }
-            }
+            let found = paged(&store, template, None, Some(&search), limit).await;
             let few = template == "few";
             let expected: Vec<i64> = (1..=3000)
                 .filter(|&i| (i % 10 == 0) == few && i.to_string().contains('7'))
