@@ -202,6 +202,9 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        // Their journal is in the card file, which no transaction here can
+        // span: deleted after, or by the next open should a load hold it now.
+        super::cards::prune_journal(&mut *self.pool().acquire().await?).await;
         Ok(())
     }
 }

@@ -262,8 +262,28 @@ async fn history_beyond_retention_is_pruned_with_its_files() {
         .unwrap()
         .to_path_buf();
     assert!(oldest_dir.exists());
+    let journalled = |run: &str| -> i64 {
+        let cards = rusqlite::Connection::open(f.engine.data_dir().join("datacards.db")).unwrap();
+        cards
+            .query_row(
+                "SELECT count(*) FROM card_changes WHERE run_id = ?1",
+                [run],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        journalled(&runs[0].id),
+        1,
+        "the first run journalled the card it created"
+    );
     let pruned = f.engine.prune_history(Utc::now()).await.unwrap();
     assert_eq!(pruned, 2);
+    assert_eq!(
+        journalled(&runs[0].id),
+        0,
+        "a pruned run's journal goes with it, not at the next start"
+    );
     let left: Vec<String> = f
         .engine
         .history(&task, 10)
