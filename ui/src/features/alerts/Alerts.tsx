@@ -98,31 +98,33 @@ export function AlertsList({ onClose, onOpenRun }: { onClose: () => void; onOpen
                 <td>{a.task}</td>
                 <td>{a.status}</td>
                 <td>{a.message}</td>
-                <td className="actions-inline">
-                  {/* The engine's one rule: approving helps only an update-limit trip; a
-                      minimum-row trip can be reviewed; anything else needs fixing first. */}
-                  {a.help && REVIEWS[a.help] && a.run_id && !a.acknowledged && (
-                    <button type="button" aria-label={`${REVIEWS[a.help]?.name} alert ${a.id}`} onClick={() => setReviewing(a)}>
-                      {REVIEWS[a.help]?.button}
-                    </button>
-                  )}
-                  {/* What happened, in the run's own log and files. */}
-                  {a.run_id && a.task_id && (
-                    <button
-                      type="button"
-                      aria-label={`Open run of alert ${a.id}`}
-                      onClick={() => a.run_id && a.task_id && onOpenRun({ kind: "run", runId: a.run_id, taskId: a.task_id, taskName: a.task })}
-                    >
-                      Open run
-                    </button>
-                  )}
-                  {a.acknowledged ? (
-                    "seen"
-                  ) : (
-                    <button type="button" aria-label={`Acknowledge alert ${a.id}`} onClick={() => ack.mutate(a.id)}>
-                      Acknowledge
-                    </button>
-                  )}
+                <td>
+                  <div className="alert-actions">
+                    {/* The engine's one rule: approving helps only an update-limit trip; a
+                        minimum-row trip can be reviewed; anything else needs fixing first. */}
+                    {a.help && REVIEWS[a.help] && a.run_id && !a.acknowledged && (
+                      <button type="button" aria-label={`${REVIEWS[a.help]?.name} alert ${a.id}`} onClick={() => setReviewing(a)}>
+                        {REVIEWS[a.help]?.button}
+                      </button>
+                    )}
+                    {/* What happened, in the run's own log and files. */}
+                    {a.run_id && a.task_id && (
+                      <button
+                        type="button"
+                        aria-label={`Open run of alert ${a.id}`}
+                        onClick={() => a.run_id && a.task_id && onOpenRun({ kind: "run", runId: a.run_id, taskId: a.task_id, taskName: a.task })}
+                      >
+                        Open run
+                      </button>
+                    )}
+                    {a.acknowledged ? (
+                      "seen"
+                    ) : (
+                      <button type="button" aria-label={`Acknowledge alert ${a.id}`} onClick={() => ack.mutate(a.id)}>
+                        Acknowledge
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}
