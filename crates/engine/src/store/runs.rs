@@ -374,23 +374,32 @@ impl Store {
     }
 }
 
+/// A card's history: the journal's rows for card `?1`, newest first.
+/// Changes and removals are found by the card's id, creations by the range
+/// of ids that holds it (each through its index). Asked as one `OR`, SQLite
+/// read the whole journal instead: 0.21 s at 220,000 journalled changes, for
+/// every card opened in the Data tab.
+const CARD_HISTORY: &str = "
+SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after,
+       COALESCE(r.kind, 'scheduled') AS run_kind, COALESCE(s.fingerprint, o.fingerprint) AS fingerprint
+  FROM (SELECT id, run_id, kind, at, before, after FROM cards.card_changes
+         WHERE card_id = ?1 AND kind != 'create'
+        UNION ALL
+        SELECT id, run_id, kind, at, before, after FROM cards.card_changes INDEXED BY card_changes_created
+         WHERE kind = 'create' AND card_id <= ?1 AND card_id + cards > ?1) c
+  LEFT JOIN runs r ON r.id = c.run_id
+  LEFT JOIN cards.card_sources s ON s.change_id = c.id
+  LEFT JOIN cards.card_origins o ON c.kind = 'create' AND o.card_id = ?1
+ ORDER BY c.id DESC";
+
 impl Store {
     /// What the journal holds for card `card_id`, newest first: (run id,
     /// task label, kind, at in ms, before, after).
     pub async fn card_changes(&self, card_id: i64) -> Result<Vec<CardChangeRow>> {
-        let rows = sqlx::query(
-            "SELECT c.run_id, COALESCE(json_extract(r.summary, '$.task'), '') AS task, c.kind, c.at, c.before, c.after,
-                    COALESCE(r.kind, 'scheduled') AS run_kind, COALESCE(s.fingerprint, o.fingerprint) AS fingerprint
-             FROM cards.card_changes c LEFT JOIN runs r ON r.id = c.run_id
-                  LEFT JOIN cards.card_sources s ON s.change_id = c.id
-                  LEFT JOIN cards.card_origins o ON c.kind = 'create' AND o.card_id = ?1
-             WHERE (c.kind != 'create' AND c.card_id = ?1)
-                OR (c.kind = 'create' AND c.card_id <= ?1 AND c.card_id + c.cards > ?1)
-             ORDER BY c.id DESC",
-        )
-        .bind(card_id)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(CARD_HISTORY)
+            .bind(card_id)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(CardChangeRow::read).collect()
     }
 }
@@ -519,7 +528,7 @@ fn read_undo_rows(file: &std::path::Path, run_id: &str) -> Result<Vec<UndoRow>> 
 
 #[cfg(test)]
 mod tests {
-    use super::{Store, NEAR_CARDS};
+    use super::{Store, CARD_HISTORY, NEAR_CARDS};
     use crate::store::CardSearch;
 
     /// 3,000 cards: `big` holds nine in ten, `few` every tenth, in two folders.
@@ -639,5 +648,22 @@ mod tests {
             "{plan:?}"
         );
         assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "{plan:?}");
+    }
+
+    /// The journal grows by every run's changes for as long as runs are kept:
+    /// a card's history looks up its rows, it does not read them all.
+    #[tokio::test]
+    async fn a_cards_history_looks_up_its_journal_rows_without_reading_the_whole_journal() {
+        let (_dir, store) = store_of_two_templates().await;
+        let plan: Vec<(i64, i64, i64, String)> =
+            sqlx::query_as(&format!("EXPLAIN QUERY PLAN {CARD_HISTORY}"))
+                .bind(7)
+                .fetch_all(store.pool())
+                .await
+                .unwrap();
+        let plan: Vec<String> = plan.into_iter().map(|(.., step)| step).collect();
+        let journal: Vec<&String> = plan.iter().filter(|step| step.contains("card_changes")).collect();
+        assert_eq!(journal.len(), 2, "{plan:?}");
+        assert!(journal.iter().all(|step| step.starts_with("SEARCH")), "{plan:?}");
     }
 }
