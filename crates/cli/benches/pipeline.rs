@@ -43,8 +43,9 @@
 //!    changed cards is timed by hand after step 5; no target.
 //! 7. The Data tab's reads at a million cards, after step 6 (whole commands):
 //!    `datacards list` of the first 20,000 cards (20 pages of 1,000, as the
-//!    listing reads them), and a search for a text most cards hold (a page of
-//!    2,000, the window's); no target.
+//!    listing reads them), a search for a text most cards hold (a page of
+//!    2,000, the window's), and the history of a card the re-run changed (its
+//!    journal rows among every run's); no target.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -200,8 +201,9 @@ struct Timings {
     /// commit folds into the cards once they are one card in 16) folded by
     /// hand: the cost a load pays every so many runs (zero without a journal).
     fold: Duration,
-    /// After the fold: (20 pages of the listing, a page of a search most cards match).
-    listing: (Duration, Duration),
+    /// After the fold: (20 pages of the listing, a page of a search most
+    /// cards match, the history of a changed card).
+    listing: (Duration, Duration, Duration),
     /// With a journal: (journal bytes, cards' bytes) after the first load,
     /// and (journal bytes, changed fields) of the re-run.
     journal: Option<JournalSize>,
@@ -357,7 +359,7 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
             undo: Duration::ZERO,
             cleared: Duration::ZERO,
             fold: Duration::ZERO,
-            listing: (Duration::ZERO, Duration::ZERO),
+            listing: (Duration::ZERO, Duration::ZERO, Duration::ZERO),
             journal: None,
         };
     }
@@ -429,6 +431,14 @@ fn engine_round(dir: &Path, first: &Path, second: &Path, n: usize, journal: bool
         listed(&["--limit", "20000"], 20_000),
         // "v-" is in the values of the 98 % of cards the re-run left as they were.
         listed(&["--search", "v-", "--limit", "2000"], 2_000),
+        {
+            // Card 1 (the first record) was created, changed by the re-run,
+            // set back by its undo and changed again after the cache clear.
+            let (out, took) = provisio(d, &["--json", "datacards", "history", "1"]);
+            let history: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+            assert_eq!(history.len(), 4, "{out}");
+            took
+        },
     );
     Timings {
         first: first_time,
@@ -506,7 +516,7 @@ fn main() {
         let r = python_round(dir.path(), &first, &second);
         println!(
             "pipeline: round {round}: first load {} ({} engine after the script; {} before the run, {} after it), \
-             re-run {} ({}; {}, {}); undo of the re-run {}; after a cache clear {}; overlay folded {}; 20,000 cards listed {}, a search's page {}; reference {} / {}; ratio {:.1}x / {:.1}x",
+             re-run {} ({}; {}, {}); undo of the re-run {}; after a cache clear {}; overlay folded {}; 20,000 cards listed {}, a search's page {}, a card's history {}; reference {} / {}; ratio {:.1}x / {:.1}x",
             secs(t.first),
             secs(t.first_pipeline),
             secs(t.outside[0].0),
@@ -520,6 +530,7 @@ fn main() {
             secs(t.fold),
             secs(t.listing.0),
             secs(t.listing.1),
+            secs(t.listing.2),
             secs(r.0),
             secs(r.1),
             r.0.as_secs_f64() / t.first.as_secs_f64(),
@@ -634,9 +645,12 @@ fn main() {
     );
     let pages_t = median(rounds.iter().map(|r| r.listing.0).collect());
     let search_t = median(rounds.iter().map(|r| r.listing.1).collect());
+    let history_t = median(rounds.iter().map(|r| r.listing.2).collect());
     println!(
-        "the Data tab at {n} cards (whole commands): the first 20,000 listed {}, a search most cards match, a page of 2,000 {}",
+        "the Data tab at {n} cards (whole commands): the first 20,000 listed {}, a search most cards match, a page of 2,000 {}, \
+         a changed card's history {}",
         secs(pages_t),
         secs(search_t),
+        secs(history_t),
     );
 }
