@@ -181,21 +181,29 @@ pub async fn attach(conn: &mut SqliteConnection, file: &Path) -> std::result::Re
 /// (SQLite cannot cascade a removal across files), the journal of runs that
 /// are gone, and the origins of cards whose creation left the journal (card
 /// ids only grow, so those are the cards below the oldest creation kept).
+/// At every open, and right after runs, tasks or connectors are removed.
 /// Best effort and without waiting: while a load holds the card store, it is
-/// left for the next open.
-async fn prune(conn: &mut SqliteConnection) {
+/// left for the next time.
+pub(super) async fn prune(conn: &mut SqliteConnection) {
     busy_timeout(conn, std::time::Duration::ZERO).await;
-    let _ = sqlx::raw_sql(
-        "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks);
-         DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
-         DELETE FROM cards.task_cache_entries WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache);
-         DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks);",
-    )
-    .execute(&mut *conn)
-    .await;
-    let _ = prune_journal_now(conn).await;
+    let mut caches = Ok(());
+    for statement in FORGOTTEN_TASKS {
+        caches = caches.and(sqlx::query(statement).execute(&mut *conn).await.map(drop));
+    }
+    if let Err(e) = caches.and(prune_journal(conn).await) {
+        tracing::debug!("what removed tasks and runs left in the card store stays until the next prune: {e}");
+    }
     busy_timeout(conn, super::BUSY_TIMEOUT).await;
 }
+
+/// What [`prune`] deletes of tasks that are gone: their data caches and
+/// their loads' commit records.
+const FORGOTTEN_TASKS: [&str; 4] = [
+    "DELETE FROM cards.task_cache WHERE task_id NOT IN (SELECT id FROM main.tasks)",
+    "DELETE FROM cards.task_cache_delta WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache)",
+    "DELETE FROM cards.task_cache_entries WHERE task_id NOT IN (SELECT task_id FROM cards.task_cache)",
+    "DELETE FROM cards.load_commits WHERE task_id NOT IN (SELECT id FROM main.tasks)",
+];
 
 /// The runs a journal table (`card_changes`, `remote_changes`) holds rows of
 /// and `provisio.db` no longer has (the history's retention removed them).
@@ -215,7 +223,7 @@ fn gone_runs(table: &str) -> String {
     )
 }
 
-/// What [`prune_journal`] deletes of one gone run, in this order: a change's
+/// What [`prune`] deletes of one gone run, in this order: a change's
 /// source goes with the change.
 const JOURNAL_OF_RUN: [&str; 3] = [
     "DELETE FROM cards.card_sources WHERE change_id IN (SELECT id FROM cards.card_changes WHERE run_id = ?)",
@@ -228,18 +236,6 @@ const FORGOTTEN_ORIGINS: &str =
     "DELETE FROM cards.card_origins WHERE card_id < (SELECT coalesce(min(card_id), 1 << 62)
      FROM cards.card_changes INDEXED BY card_changes_created WHERE kind = 'create')";
 
-/// Deletes the journal of runs that are gone, in one transaction, without
-/// waiting for a load that holds the card store (the next open or prune
-/// finds what is left). After the history's retention removed runs, and at
-/// every open.
-pub async fn prune_journal(conn: &mut SqliteConnection) {
-    busy_timeout(conn, std::time::Duration::ZERO).await;
-    if let Err(e) = prune_journal_now(conn).await {
-        tracing::debug!("the journal of removed runs stays until the next prune: {e}");
-    }
-    busy_timeout(conn, super::BUSY_TIMEOUT).await;
-}
-
 /// How long the connection's statements wait for another writer.
 async fn busy_timeout(conn: &mut SqliteConnection, wait: std::time::Duration) {
     let _ = sqlx::query(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))
@@ -247,7 +243,8 @@ async fn busy_timeout(conn: &mut SqliteConnection, wait: std::time::Duration) {
         .await;
 }
 
-async fn prune_journal_now(conn: &mut SqliteConnection) -> std::result::Result<(), sqlx::Error> {
+/// Deletes the journal of runs that are gone, in one transaction.
+async fn prune_journal(conn: &mut SqliteConnection) -> std::result::Result<(), sqlx::Error> {
     let mut gone: Vec<String> = sqlx::query_scalar(&gone_runs("card_changes"))
         .fetch_all(&mut *conn)
         .await?;
@@ -325,10 +322,13 @@ mod tests {
             .filename(dir.join("provisio.db"))
             .create_if_missing(true);
         let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
-        sqlx::raw_sql("CREATE TABLE runs (id TEXT PRIMARY KEY); INSERT INTO runs VALUES ('kept');")
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE tasks (id TEXT PRIMARY KEY); CREATE TABLE runs (id TEXT PRIMARY KEY);
+             INSERT INTO runs VALUES ('kept');",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
         super::attach(&mut conn, &dir.join(super::CARDS_FILE))
             .await
             .unwrap();
@@ -357,7 +357,7 @@ mod tests {
     async fn the_journal_of_runs_that_are_gone_is_pruned_and_of_kept_runs_kept() {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = journal_of_kept_and_gone_runs(dir.path()).await;
-        super::prune_journal(&mut conn).await;
+        super::prune(&mut conn).await;
         let changes = left(
             &mut conn,
             "SELECT run_id || ':' || id FROM card_changes ORDER BY id",

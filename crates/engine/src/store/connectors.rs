@@ -98,6 +98,8 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
+        // Its data cache and its runs' journal are in the card file.
+        super::cards::prune(&mut *self.pool().acquire().await?).await;
         Ok(())
     }
 }

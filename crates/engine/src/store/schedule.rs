@@ -204,7 +204,7 @@ impl Store {
         tx.commit().await?;
         // Their journal is in the card file, which no transaction here can
         // span: deleted after, or by the next open should a load hold it now.
-        super::cards::prune_journal(&mut *self.pool().acquire().await?).await;
+        super::cards::prune(&mut *self.pool().acquire().await?).await;
         Ok(())
     }
 }
