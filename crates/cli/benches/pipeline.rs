@@ -66,14 +66,15 @@ fn secs(d: Duration) -> String {
     format!("{:.2} s", d.as_secs_f64())
 }
 
-fn python() -> PathBuf {
+/// The interpreter behind `python3`, asked in `dir` as the engine asks it in its data directory.
+fn python(dir: &Path) -> PathBuf {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(provisio_engine::script_host::python::resolve("python3"))
+    rt.block_on(provisio_engine::script_host::python::resolve("python3", dir))
         .expect("python3")
 }
 
 fn host_overhead(dir: &Path) {
-    let python = python();
+    let python = python(dir);
     let sdk = dir.join("sdk");
     std::fs::create_dir_all(&sdk).unwrap();
     let script = dir.join("trivial.py");
@@ -460,7 +461,7 @@ fn python_round(dir: &Path, first: &Path, second: &Path) -> (Duration, Duration)
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/reference_pipeline.py");
-    let python = python();
+    let python = python(dir);
     let mut times = Vec::new();
     for data in [first, second] {
         let t = Instant::now();

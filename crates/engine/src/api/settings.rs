@@ -67,6 +67,6 @@ impl Engine {
             Some(c) if !c.trim().is_empty() => c.trim().to_string(),
             _ => self.settings().await?.python,
         };
-        crate::script_host::python::check(&python).await
+        crate::script_host::python::check(&python, self.data_dir()).await
     }
 }

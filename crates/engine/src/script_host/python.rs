@@ -1,34 +1,40 @@
 //! Finding the real interpreter behind `python3`. On many machines `python3`
 //! is a shim (pyenv, asdf, the Windows store alias) that costs ~100 ms per
 //! start; we ask it once for `sys.executable` and run that binary directly.
+//!
+//! A shim chooses by the directory it starts in (pyenv's and asdf's version
+//! files), so it is asked in the data directory: the window, `serve` and a
+//! CLI command typed anywhere then run scripts with the same interpreter.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::error::{EngineError, Remedy, Result};
 
-static RESOLVED: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
+/// Interpreters resolved by this process, by setting and data directory.
+type Resolved = HashMap<(String, PathBuf), PathBuf>;
 
-/// The interpreter binary for the `python` setting, resolved once per process.
-pub async fn resolve(python: &str) -> Result<PathBuf> {
+static RESOLVED: Mutex<Option<Resolved>> = Mutex::new(None);
+
+/// The interpreter binary for the `python` setting, asked in `data_dir`, once per process.
+pub async fn resolve(python: &str, data_dir: &Path) -> Result<PathBuf> {
+    let key = (python.to_string(), data_dir.to_path_buf());
     if let Some(p) = RESOLVED
         .lock()
         .ok()
-        .and_then(|m| m.as_ref().and_then(|m| m.get(python).cloned()))
+        .and_then(|m| m.as_ref().and_then(|m| m.get(&key).cloned()))
     {
         return Ok(p);
     }
-    let output = run_code(python, "import sys; sys.stdout.write(sys.executable)").await?;
+    let output = run_code(python, data_dir, "import sys; sys.stdout.write(sys.executable)").await?;
     let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if !output.status.success() || path.as_os_str().is_empty() || !path.exists() {
         return Err(not_working(python));
     }
     if let Ok(mut guard) = RESOLVED.lock() {
-        guard
-            .get_or_insert_with(HashMap::new)
-            .insert(python.to_string(), path.clone());
+        guard.get_or_insert_with(HashMap::new).insert(key, path.clone());
     }
     Ok(path)
 }
@@ -46,11 +52,12 @@ pub struct PythonCheck {
     pub supported: bool,
 }
 
-/// Runs the interpreter once and reports its version (not cached: the user
-/// may have just installed or changed it).
-pub async fn check(python: &str) -> Result<PythonCheck> {
+/// Runs the interpreter once (in `data_dir`, as a run asks it) and reports
+/// its version (not cached: the user may have just installed or changed it).
+pub async fn check(python: &str, data_dir: &Path) -> Result<PythonCheck> {
     let output = run_code(
         python,
+        data_dir,
         "import sys; v = sys.version_info; sys.stdout.write('%d.%d.%d\\n%s' % (v[0], v[1], v[2], sys.executable))",
     )
     .await?;
@@ -86,11 +93,12 @@ fn not_working(python: &str) -> EngineError {
     .with_remedy(remedy())
 }
 
-/// Runs `python -c CODE` (no shell) and returns its output, within 30 s.
-async fn run_code(python: &str, code: &str) -> Result<std::process::Output> {
+/// Runs `python -c CODE` (no shell) in `dir` and returns its output, within 30 s.
+async fn run_code(python: &str, dir: &Path, code: &str) -> Result<std::process::Output> {
     let mut command = tokio::process::Command::new(python);
     command
         .args(["-c", code])
+        .current_dir(dir)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     tokio::time::timeout(Duration::from_secs(30), command.output())

@@ -426,6 +426,51 @@ async fn an_interrupted_run_shows_its_planned_changes_and_approving_lets_that_pl
     );
 }
 
+/// A shim (pyenv, asdf) chooses the interpreter by the directory it starts
+/// in: the engine asks it in the data directory, wherever the command was
+/// typed, so the window, `serve` and the CLI run scripts with one interpreter.
+#[cfg(unix)]
+#[tokio::test]
+async fn the_interpreter_behind_a_shim_is_asked_for_in_the_data_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fresh().await;
+    let shim_dir = tempfile::tempdir().unwrap();
+    let asked_in = shim_dir.path().join("asked-in");
+    let shim = shim_dir.path().join("python-shim");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\npwd >> '{}'\nexec python3 \"$@\"\n",
+            asked_in.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let task = scripted_task(
+        &f.engine,
+        f.dir.path(),
+        "HR",
+        PEOPLE_FROM_PARAMS,
+        r#"{"ids": ["1"]}"#,
+        "{}",
+    )
+    .await;
+    f.engine
+        .set_settings(&[("python".into(), shim.display().to_string())])
+        .await
+        .unwrap();
+    assert!(f.engine.check_python(None).await.unwrap().supported);
+    assert_eq!(run(&f.engine, &task).await.status, RunStatus::Succeeded);
+    let data_dir = f.engine.data_dir().canonicalize().unwrap();
+    assert_ne!(std::env::current_dir().unwrap().canonicalize().unwrap(), data_dir);
+    let asked: Vec<std::path::PathBuf> = std::fs::read_to_string(&asked_in)
+        .unwrap()
+        .lines()
+        .map(|dir| std::path::Path::new(dir).canonicalize().unwrap())
+        .collect();
+    assert_eq!(asked, [data_dir.clone(), data_dir], "the check, then the run");
+}
+
 #[tokio::test]
 async fn the_python_check_runs_the_interpreter_and_reports_its_version() {
     let f = fresh().await;

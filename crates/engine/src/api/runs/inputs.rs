@@ -12,7 +12,7 @@ use crate::source::kind;
 
 impl Engine {
     pub(crate) async fn script_host(&self) -> Result<ScriptHost> {
-        let python = script_host::python::resolve(&self.settings().await?.python).await?;
+        let python = script_host::python::resolve(&self.settings().await?.python, self.data_dir()).await?;
         Ok(ScriptHost::new(python, self.script_library().sdk_dir()))
     }
 
