@@ -71,9 +71,8 @@ pub const KEYS: &[SettingKey] = &[
         label: "Python interpreter",
         setting_type: SettingType::Text,
         default: "python3",
-        description: "The interpreter scripts run with: a command on the PATH or a full path. A command is asked \
-                      for the interpreter behind it in the data directory (where a pyenv or asdf shim reads its \
-                      version file), so the window, serve and the CLI run scripts with the same one.",
+        description: "The interpreter scripts run with: a command on the PATH or a full path. A pyenv or asdf \
+                      shim is asked in the data directory, so every run uses the same one.",
     },
     SettingKey {
         name: "retention_days",
