@@ -27,24 +27,24 @@ export function AlertsButton({ onOpenRun }: { onOpenRun: OpenRun }) {
   const tone = critical > 0 ? "critical" : unseen.length > 0 ? "warning" : "";
   return (
     <>
-      <button
-        type="button"
-        className={tone ? `alerts ${tone}` : "alerts"}
-        aria-label="Alerts"
-        aria-describedby="alerts-count"
-        aria-expanded={open}
-        onClick={() => setOpen((o) => !o)}
-      >
-        Alerts{" "}
-        <span
-          id="alerts-count"
-          className="badge"
-          data-testid="alerts-count"
+      {/* The count is drawn over the button's end but is not inside it: the
+          button's name stays its visible word, "Alerts", and the count is its
+          description. A click on the count reaches the button beneath. */}
+      <span className="alerts-control">
+        <button
+          type="button"
+          className={tone ? `alerts ${tone}` : "alerts"}
+          aria-describedby="alerts-count"
+          aria-expanded={open}
           title={`${unseen.length} unacknowledged: ${critical} critical, ${unseen.length - critical} warnings`}
+          onClick={() => setOpen((o) => !o)}
         >
+          Alerts
+        </button>
+        <span id="alerts-count" className="badge" data-testid="alerts-count">
           {unseen.length}
         </span>
-      </button>
+      </span>
       {open && (
         <AlertsList
           onClose={() => setOpen(false)}
