@@ -141,6 +141,14 @@ impl Store {
         &self.pool
     }
 
+    /// Removes from the card file what removed runs, tasks and connectors
+    /// left there (their journal, their data caches): no transaction can span
+    /// both files, so this follows each removal (see [`cards::prune`]).
+    async fn prune_card_store(&self) -> Result<()> {
+        cards::prune(&mut *self.pool.acquire().await?).await;
+        Ok(())
+    }
+
     /// A value of the `meta` table, created with `init` on first use.
     pub async fn meta_or_init(&self, key: &str, init: impl FnOnce() -> String) -> Result<String> {
         if let Some(v) = sqlx::query_scalar::<_, String>("SELECT value FROM meta WHERE key = ?")

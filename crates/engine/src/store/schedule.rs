@@ -202,9 +202,6 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
-        // Their journal is in the card file, which no transaction here can
-        // span: deleted after, or by the next open should a load hold it now.
-        super::cards::prune(&mut *self.pool().acquire().await?).await;
-        Ok(())
+        self.prune_card_store().await
     }
 }

@@ -256,9 +256,7 @@ impl Store {
             .bind(id)
             .execute(self.pool())
             .await?;
-        // Its data cache and its runs' journal are in the card file.
-        super::cards::prune(&mut *self.pool().acquire().await?).await;
-        Ok(())
+        self.prune_card_store().await
     }
 
     pub async fn task_references(&self, task_id: &str) -> Result<Vec<WorkflowReference>> {
