@@ -99,7 +99,7 @@ export function AlertsList({ onClose, onOpenRun }: { onClose: () => void; onOpen
                 <td>{a.status}</td>
                 <td>{a.message}</td>
                 <td>
-                  <div className="alert-actions">
+                  <div className="actions-inline wrapping">
                     {/* The engine's one rule: approving helps only an update-limit trip; a
                         minimum-row trip can be reviewed; anything else needs fixing first. */}
                     {a.help && REVIEWS[a.help] && a.run_id && !a.acknowledged && (
